@@ -1,0 +1,108 @@
+/* trainer.h - truncated BPTT over B contiguous streams (PyTorch's
+ * batchify), optimizer step, clipping, learning-rate schedule, metrics and
+ * evaluation.  A trainer owns its corpus, model, optimizer and RNG: it is
+ * everything a session saves. */
+#ifndef TRAINER_H
+#define TRAINER_H
+#include <stddef.h>
+#include <stdint.h>
+#include "backend.h"
+#include "corpus.h"
+#include "model.h"
+#include "optim.h"
+#include "rng.h"
+
+typedef struct sample_config {
+    float temperature;
+    int top_k;               /* 0: off */
+    float top_p;             /* 1: off */
+    int beam;                /* 1: off */
+    int length;              /* tokens per sample */
+    int sample_every;        /* steps between automatic samples; 0: off */
+    char prime[256];
+} sample_config;
+
+typedef struct train_config {
+    model_config model;
+    optim_config optim;
+    int seq_len, batch;
+    float clip_norm;         /* global-norm clipping; 0: off */
+    float clip_value;        /* element clipping; 0: off */
+    int eval_every;          /* steps; 0: only at the end */
+    int eval_streams;        /* streams for periodic validation */
+    double val_frac, test_frac;
+    uint64_t seed;
+    int threads;
+    float lr_decay;          /* multiply lr by this ... */
+    int lr_decay_every;      /* ... every this many steps (0: constant) */
+    int warmup;              /* linear warm-up steps */
+} train_config;
+
+/* Defaults: LSTM 2x512, embed 64, dropout 0.1, T 100, B 32, Adam 2e-3,
+ * clip 5, eval every 500 steps, val 0.1, seed 1337. */
+train_config train_defaults(void);
+
+typedef struct train_info {
+    long step;               /* steps done, after this one */
+    double epoch;            /* fractional epochs done */
+    float loss, ppl, bpt, acc, grad_norm, lr;
+    double tokens_per_s;
+    long tokens;             /* targets in this step */
+    int epoch_end;           /* this step finished an epoch */
+} train_info;
+
+typedef struct eval_result {
+    double loss, ppl, bpt, acc;
+    long tokens;             /* predictions scored */
+} eval_result;
+
+typedef struct metric_point {
+    long step;
+    float loss;              /* training loss of that step */
+    float val_loss;          /* NAN when not evaluated at that step */
+} metric_point;
+
+typedef struct trainer {
+    train_config cfg;
+    sample_config sample;
+    be_backend *be;
+    corpus corp;
+    model *m;
+    optim opt;
+    model_state state;       /* training streams' recurrent state */
+    rng_state rng;           /* sampling */
+    long step, epoch;
+    size_t pos;              /* offset within each stream of the next chunk */
+    size_t stream_len;       /* tokens per stream */
+    uint32_t *batch_ids;     /* host [(T+1)*B] */
+    metric_point *hist;      /* history, one point per step */
+    size_t n_hist, cap_hist;
+    double last_val_loss;    /* NAN until evaluated */
+    double elapsed;          /* seconds of training, across resumes */
+} trainer;
+
+/* Takes ownership of corp (moved in, *corp zeroed).  With weights given
+ * (a session being opened) no initialisation is drawn.  Returns NULL with a
+ * one-line message in err. */
+trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
+                        char *err, size_t errlen);
+void trainer_free(trainer *t);
+
+/* One optimizer step on the next chunk.  Returns 0, or -1 with err set
+ * (non-finite loss). */
+int trainer_step(trainer *t, train_info *out, char *err, size_t errlen);
+/* Learning rate at step s (schedule). */
+float trainer_lr(const trainer *t, long s);
+
+/* Mean cross-entropy over a split with dropout off, from zero state.
+ * streams = 1 is exact (each prediction sees the whole prefix); more
+ * streams cut the split into that many contiguous parts, each from zero
+ * state, which is much faster and differs only at the cut points.  Returns
+ * 0, or -1 when the split has fewer than 2 tokens (err set). */
+int trainer_eval(trainer *t, corpus_split split, int streams, eval_result *out,
+                 char *err, size_t errlen);
+
+/* Records a validation loss in the history for the current step. */
+void trainer_note_val(trainer *t, double val_loss);
+
+#endif
