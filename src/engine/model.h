@@ -41,6 +41,7 @@ typedef struct model {
     float *g_enc, *g_dec_w, *g_dec_b, *g_w_ih[MODEL_MAX_LAYERS],
           *g_w_hh[MODEL_MAX_LAYERS], *g_b_ih[MODEL_MAX_LAYERS], *g_b_hh[MODEL_MAX_LAYERS];
     size_t act_rows;        /* T*B rows the activation arena holds */
+    int act_B;              /* and streams (initial-state rows) */
     void *act;              /* activation arena (model.c) */
     float *logits;          /* [T*B, V] after forward */
     uint32_t *ids_dev;      /* [(T+1)*B] inputs and targets on the device */

@@ -1,0 +1,221 @@
+/* check_model.c - finite-difference gradient checks of the forward and
+ * backward pass for every cell type with 1 and 2 layers, tied and untied,
+ * with and without dropout (masks depend only on the key, so the loss is a
+ * deterministic function of the parameters either way). */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "model.h"
+#include "rng.h"
+
+enum { V = 7, T = 4, B = 3 };
+
+typedef struct fixture {
+    be_backend *be;
+    model *m;
+    model_state st;
+    float *h0, *c0;     /* initial state, restored before every forward */
+    uint32_t ids[(T + 1) * B];
+} fixture;
+
+static void setup(fixture *f, model_cell cell, int layers, int E, int H, float drop, int tie)
+{
+    char err[256];
+    model_config cfg = {.cell = cell, .layers = layers, .hidden = H, .embed = E,
+                        .vocab = V, .dropout = drop, .tie = tie, .forget_bias = 1};
+    rng_state r;
+    rng_seed(&r, 42);
+    f->be = be_cpu_create();
+    f->m = model_create(f->be, &cfg, &r, err, sizeof err);
+    ck_assert_msg(f->m != NULL, "%s", err);
+    ck_assert_int_eq(model_state_init(f->m, &f->st, B), 0);
+    size_t n = (size_t)layers * B * H;
+    f->h0 = malloc(n * sizeof(float));
+    f->c0 = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) {
+        f->h0[i] = 0.5f * (2.0f * rng_uniform(&r) - 1.0f);
+        f->c0[i] = 0.5f * (2.0f * rng_uniform(&r) - 1.0f);
+    }
+    /* make the biases non-trivial too */
+    for (size_t i = 0; i < f->m->n_params; i++)
+        f->m->params[i] += 0.05f * (2.0f * rng_uniform(&r) - 1.0f);
+    for (int i = 0; i < (T + 1) * B; i++)
+        f->ids[i] = (uint32_t)(rng_next(&r) % V);
+}
+
+static void teardown(fixture *f)
+{
+    model_state_free(f->m, &f->st);
+    model_free(f->m);
+    f->be->destroy(f->be);
+    free(f->h0);
+    free(f->c0);
+}
+
+static double loss_at(fixture *f, int train)
+{
+    size_t n = (size_t)f->m->cfg.layers * B * f->m->cfg.hidden * sizeof(float);
+    memcpy(f->st.h, f->h0, n);
+    if (f->st.c)
+        memcpy(f->st.c, f->c0, n);
+    return model_forward(f->m, &f->st, f->ids, T, B, train, 99, NULL) / (T * B);
+}
+
+/* Compares the analytic gradient of every parameter with a central
+ * difference in double-checked float arithmetic. */
+static void gradcheck(model_cell cell, int layers, int E, int H, float drop, int tie)
+{
+    fixture f;
+    setup(&f, cell, layers, E, H, drop, tie);
+    model *m = f.m;
+    loss_at(&f, 1);
+    model_backward(m);
+    float *g = malloc(m->n_params * sizeof(float));
+    memcpy(g, m->grads, m->n_params * sizeof(float));
+    double worst = 0.0;
+    size_t worst_i = 0;
+    for (size_t i = 0; i < m->n_params; i++) {
+        float keep = m->params[i];
+        const float eps = 1e-2f;
+        m->params[i] = keep + eps;
+        double lp = loss_at(&f, 1);
+        m->params[i] = keep - eps;
+        double lm = loss_at(&f, 1);
+        m->params[i] = keep;
+        double fd = (lp - lm) / (2.0 * eps);
+        double diff = fabs(fd - g[i]) / (fabs(fd) + fabs(g[i]) + 1e-3);
+        if (diff > worst) {
+            worst = diff;
+            worst_i = i;
+        }
+    }
+    ck_assert_msg(worst < 1e-2, "%s x%d tie=%d drop=%.1f: param %zu analytic %g, "
+                  "relative error %g", model_cell_name(cell), layers, tie, drop, worst_i,
+                  (double)g[worst_i], worst);
+    free(g);
+    teardown(&f);
+}
+
+START_TEST(grad_rnn_1) { gradcheck(CELL_RNN, 1, 5, 6, 0.0f, 0); }
+END_TEST
+START_TEST(grad_rnn_2) { gradcheck(CELL_RNN, 2, 5, 6, 0.0f, 0); }
+END_TEST
+START_TEST(grad_gru_1) { gradcheck(CELL_GRU, 1, 5, 6, 0.0f, 0); }
+END_TEST
+START_TEST(grad_gru_2) { gradcheck(CELL_GRU, 2, 5, 6, 0.0f, 0); }
+END_TEST
+START_TEST(grad_lstm_1) { gradcheck(CELL_LSTM, 1, 5, 6, 0.0f, 0); }
+END_TEST
+START_TEST(grad_lstm_2) { gradcheck(CELL_LSTM, 2, 5, 6, 0.0f, 0); }
+END_TEST
+START_TEST(grad_lstm_tied) { gradcheck(CELL_LSTM, 2, 6, 6, 0.0f, 1); }
+END_TEST
+START_TEST(grad_gru_dropout) { gradcheck(CELL_GRU, 2, 5, 6, 0.3f, 0); }
+END_TEST
+START_TEST(grad_lstm_dropout) { gradcheck(CELL_LSTM, 2, 5, 6, 0.3f, 0); }
+END_TEST
+
+/* Evaluation mode ignores dropout: the same loss with and without it. */
+START_TEST(eval_no_dropout)
+{
+    fixture a, b;
+    setup(&a, CELL_LSTM, 2, 5, 6, 0.5f, 0);
+    setup(&b, CELL_LSTM, 2, 5, 6, 0.0f, 0);
+    ck_assert_double_eq_tol(loss_at(&a, 0), loss_at(&b, 0), 1e-6);
+    ck_assert(fabs(loss_at(&a, 1) - loss_at(&a, 0)) > 1e-4);
+    teardown(&a);
+    teardown(&b);
+}
+END_TEST
+
+/* model_step over T single steps gives the logits a chunk forward gives. */
+START_TEST(step_matches_chunk)
+{
+    fixture f;
+    setup(&f, CELL_GRU, 2, 5, 6, 0.0f, 0);
+    model *m = f.m;
+    model_state one;
+    ck_assert_int_eq(model_state_init(m, &one, B), 0);
+    loss_at(&f, 0);
+    float *chunk = malloc((size_t)T * B * V * sizeof(float));
+    memcpy(chunk, m->logits, (size_t)T * B * V * sizeof(float));
+    size_t n = (size_t)2 * B * 6 * sizeof(float);
+    memcpy(one.h, f.h0, n);
+    float out[B * V];
+    for (int t = 0; t < T; t++) {
+        model_step(m, &one, f.ids + t * B, out);
+        for (int i = 0; i < B * V; i++)
+            ck_assert_float_eq_tol(out[i], chunk[t * B * V + i], 1e-5f);
+    }
+    free(chunk);
+    model_state_free(m, &one);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(config_errors)
+{
+    char err[256];
+    model_config ok = {.cell = CELL_LSTM, .layers = 1, .hidden = 4, .embed = 4, .vocab = 3};
+    ck_assert_int_eq(model_config_check(&ok, err, sizeof err), 0);
+    model_config c = ok;
+    c.layers = 0;
+    ck_assert_int_eq(model_config_check(&c, err, sizeof err), -1);
+    ck_assert(strstr(err, "layers") != NULL);
+    c = ok; c.hidden = 0;
+    ck_assert_int_eq(model_config_check(&c, err, sizeof err), -1);
+    c = ok; c.dropout = 1.0f;
+    ck_assert_int_eq(model_config_check(&c, err, sizeof err), -1);
+    c = ok; c.tie = 1; c.embed = 3;
+    ck_assert_int_eq(model_config_check(&c, err, sizeof err), -1);
+    ck_assert(strstr(err, "tie") != NULL);
+    ck_assert_int_eq(model_cell_parse("gru"), CELL_GRU);
+    ck_assert_int_eq(model_cell_parse("transformer"), -1);
+}
+END_TEST
+
+/* PyTorch's names and shapes. */
+START_TEST(tensor_names)
+{
+    fixture f;
+    setup(&f, CELL_LSTM, 2, 5, 6, 0.0f, 0);
+    const model_tensor *t = model_find_tensor(f.m, "rnn.weight_ih_l1");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(t->shape[0], 24);
+    ck_assert_int_eq(t->shape[1], 6);
+    ck_assert_ptr_nonnull(model_find_tensor(f.m, "encoder.weight"));
+    ck_assert_ptr_nonnull(model_find_tensor(f.m, "decoder.weight"));
+    ck_assert_ptr_nonnull(model_find_tensor(f.m, "rnn.bias_hh_l0"));
+    teardown(&f);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("model");
+    TCase *tc = tcase_create("gradients");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, grad_rnn_1);
+    tcase_add_test(tc, grad_rnn_2);
+    tcase_add_test(tc, grad_gru_1);
+    tcase_add_test(tc, grad_gru_2);
+    tcase_add_test(tc, grad_lstm_1);
+    tcase_add_test(tc, grad_lstm_2);
+    tcase_add_test(tc, grad_lstm_tied);
+    tcase_add_test(tc, grad_gru_dropout);
+    tcase_add_test(tc, grad_lstm_dropout);
+    tcase_add_test(tc, eval_no_dropout);
+    tcase_add_test(tc, step_matches_chunk);
+    tcase_add_test(tc, config_errors);
+    tcase_add_test(tc, tensor_names);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
