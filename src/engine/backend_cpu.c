@@ -16,7 +16,9 @@
 static inline float cpu_exp(float x)
 {
     x = fminf(fmaxf(x, -87.0f), 88.0f);
-    float n = floorf(x * 1.44269504088896341f + 0.5f);
+    /* round to nearest by adding 1.5*2^23: floorf would be a libm call
+     * without SSE4.1 and stop the loop from vectorising */
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = x - n * 0.693145751953125f;
     r = r - n * 1.428606765330187045e-06f;
     float p = 1.0f / 720.0f;

@@ -1,0 +1,105 @@
+/* check_optim.c - three optimizer steps on a 3-element parameter with
+ * fixed gradients, against reference values computed in double precision
+ * with PyTorch's torch.optim (same hyper-parameters).  NAdam follows
+ * PyTorch 2.x, whose mu_product_next is prod(mu_1..mu_t) * mu_{t+1}
+ * (1.13 counted mu_t twice there); its reference is that formula evaluated
+ * in double precision. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "optim.h"
+
+static const float grads[3][3] = {{0.1f, -0.2f, 0.3f}, {-0.05f, 0.4f, 0.0f}, {0.1f, -0.2f, 0.3f}};
+
+static void run(optim_kind k, float lr, float momentum, float wd, int nesterov,
+                const double want[3])
+{
+    be_backend *be = be_cpu_create();
+    optim_config c = optim_defaults(k);
+    c.lr = lr;
+    c.momentum = momentum;
+    c.weight_decay = wd;
+    c.nesterov = nesterov;
+    optim o;
+    ck_assert_int_eq(optim_init(&o, be, &c, 3), 0);
+    float w[3] = {0.5f, -1.0f, 2.0f};
+    for (int s = 0; s < 3; s++)
+        optim_step(&o, w, grads[s], lr);
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(fabs(w[i] - want[i]) < 2e-6, "%s: w[%d] = %.9f, want %.9f",
+                      optim_name(k), i, (double)w[i], want[i]);
+    ck_assert_int_eq(o.t, 3);
+    optim_free(&o);
+    be->destroy(be);
+}
+
+START_TEST(sgd) { run(OPT_SGD, 0.1f, 0, 0, 0, (double[]){0.485, -1.0, 1.94}); }
+END_TEST
+START_TEST(sgd_momentum)
+{ run(OPT_SGD, 0.1f, 0.9f, 0, 0, (double[]){0.4724, -1.0018, 1.8887}); }
+END_TEST
+START_TEST(sgd_nesterov_wd)
+{ run(OPT_SGD, 0.1f, 0.9f, 0.01f, 1, (double[]){0.456227312, -0.993646324, 1.824068537}); }
+END_TEST
+START_TEST(adam)
+{ run(OPT_ADAM, 0.01f, 0, 0, 0, (double[]){0.481541825, -0.993634943, 1.975119389}); }
+END_TEST
+START_TEST(adam_wd)
+{ run(OPT_ADAM, 0.01f, 0, 0.1f, 0, (double[]){0.475201405, -0.987207932, 1.971589369}); }
+END_TEST
+START_TEST(adamw)
+{ run(OPT_ADAMW, 0.01f, 0, 0.1f, 0, (double[]){0.480065978, -0.990654271, 1.969152077}); }
+END_TEST
+START_TEST(nadam)
+{ run(OPT_NADAM, 0.01f, 0, 0, 0, (double[]){0.485823671, -0.994220019, 1.980354587}); }
+END_TEST
+START_TEST(rmsprop)
+{ run(OPT_RMSPROP, 0.01f, 0, 0, 0, (double[]){0.377900413, -0.948502183, 1.828934939}); }
+END_TEST
+START_TEST(rmsprop_momentum_wd)
+{ run(OPT_RMSPROP, 0.01f, 0.9f, 0.1f, 0, (double[]){0.175442377, -0.810028506, 1.594272990}); }
+END_TEST
+
+START_TEST(names)
+{
+    for (int k = 0; k <= OPT_RMSPROP; k++)
+        ck_assert_int_eq(optim_parse(optim_name((optim_kind)k)), k);
+    ck_assert_int_eq(optim_parse("adagrad"), -1);
+    const char *names[4];
+    float *bufs[4];
+    be_backend *be = be_cpu_create();
+    optim o;
+    optim_config c = optim_defaults(OPT_ADAM);
+    ck_assert_int_eq(optim_init(&o, be, &c, 5), 0);
+    ck_assert_int_eq(optim_state(&o, names, bufs, 4), 2);
+    ck_assert_str_eq(names[0], "exp_avg");
+    ck_assert_str_eq(names[1], "exp_avg_sq");
+    optim_free(&o);
+    be->destroy(be);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("optim");
+    TCase *tc = tcase_create("steps");
+    tcase_add_test(tc, sgd);
+    tcase_add_test(tc, sgd_momentum);
+    tcase_add_test(tc, sgd_nesterov_wd);
+    tcase_add_test(tc, adam);
+    tcase_add_test(tc, adam_wd);
+    tcase_add_test(tc, adamw);
+    tcase_add_test(tc, nadam);
+    tcase_add_test(tc, rmsprop);
+    tcase_add_test(tc, rmsprop_momentum_wd);
+    tcase_add_test(tc, names);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
