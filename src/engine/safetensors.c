@@ -5,7 +5,9 @@
  * against the data section, byte counts against dtype and shape with
  * overflow checks), and the tensors must tile the data section exactly, as
  * the format requires, so no two names can alias the same bytes. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "safetensors.h"
 
 #include <errno.h>
@@ -35,6 +37,21 @@ static void st_msg(char *err, size_t errlen, const char *what,
     va_start(ap, fmt);
     vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
     va_end(ap);
+}
+
+/* A name from the file made fit for a one-line message: control and
+ * non-ASCII bytes become '?', long names are cut. */
+static const char *st_safe(const char *s, char *buf, size_t len)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        buf[i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+    }
+    buf[i] = '\0';
+    if (s[i] && len > 4)
+        memcpy(buf + len - 4, "...", 4);
+    return buf;
 }
 
 static size_t st_dtype_size(const char *d)
@@ -191,7 +208,8 @@ static int st_parse_offsets(const st_ctx *c, const char *name,
 /* Fills t from one header entry (name already copied). */
 static int st_parse_entry(const st_ctx *c, const cJSON *ent, st_tensor *t)
 {
-    const char *name = t->name;
+    char shown[64];
+    const char *name = st_safe(t->name, shown, sizeof shown);
     if (!cJSON_IsObject(ent)) {
         st_msg(c->err, c->errlen, c->what, "%s: entry is not an object", name);
         return -1;
@@ -203,7 +221,9 @@ static int st_parse_entry(const st_ctx *c, const cJSON *ent, st_tensor *t)
     }
     size_t dsize = st_dtype_size(jd->valuestring);
     if (dsize == 0) {
-        st_msg(c->err, c->errlen, c->what, "%s: unknown dtype \"%.16s\"", name, jd->valuestring);
+        char dt[24];
+        st_msg(c->err, c->errlen, c->what, "%s: unknown dtype \"%s\"", name,
+               st_safe(jd->valuestring, dt, sizeof dt));
         return -1;
     }
     snprintf(t->dtype, sizeof t->dtype, "%s", jd->valuestring);
@@ -268,8 +288,9 @@ static int st_check_tiling(const st_ctx *c, st_file *f)
     int rc = 0;
     for (int i = 0; i < f->n && rc == 0; i++) {
         if (idx[i]->begin != at) {
+            char shown[64];
             st_msg(c->err, c->errlen, c->what, "%s: data_offsets [%zu, %zu] %s the previous tensor",
-                   idx[i]->name, idx[i]->begin, idx[i]->end,
+                   st_safe(idx[i]->name, shown, sizeof shown), idx[i]->begin, idx[i]->end,
                    idx[i]->begin > at ? "leave a gap after" : "overlap");
             rc = -1;
         }
@@ -306,7 +327,9 @@ static int st_check_unique(const st_ctx *c, const st_file *f)
     int rc = 0;
     for (int i = 1; i < f->n && rc == 0; i++) {
         if (strcmp(idx[i - 1]->name, idx[i]->name) == 0) {
-            st_msg(c->err, c->errlen, c->what, "duplicate tensor name \"%s\"", idx[i]->name);
+            char shown[64];
+            st_msg(c->err, c->errlen, c->what, "duplicate tensor name \"%s\"",
+                   st_safe(idx[i]->name, shown, sizeof shown));
             rc = -1;
         }
     }

@@ -214,19 +214,24 @@ tok_vocab *tok_char_build(const uint8_t *data, size_t len)
         seen[cp >> 3] |= (uint8_t)(1u << (cp & 7));
         i += (size_t)k;
     }
+    /* Two passes over the bitmap, skipping empty bytes: count, then list
+     * the keys in ascending order, which is the id order. */
     uint32_t n = 0;
-    for (uint32_t key = 0; key < TOK_NKEYS; key++)
-        n += (seen[key >> 3] >> (key & 7)) & 1u;
+    for (uint32_t i8 = 0; i8 < TOK_NKEYS / 8; i8++)
+        for (uint8_t m = seen[i8]; m; m &= (uint8_t)(m - 1)) n++;
     tok_vocab *v = char_alloc(n);
     if (!v) {
         free(seen);
         return NULL;
     }
     n = 0;
-    for (uint32_t key = 0; key < TOK_NKEYS; key++)
-        if ((seen[key >> 3] >> (key & 7)) & 1u) v->keys[n++] = key;
+    for (uint32_t i8 = 0; i8 < TOK_NKEYS / 8; i8++) {
+        if (!seen[i8]) continue;
+        for (uint32_t b = 0; b < 8; b++)
+            if ((seen[i8] >> b) & 1u) v->keys[n++] = i8 * 8 + b;
+    }
     free(seen);
-    uint32_t dup[2];
+    uint32_t dup[2] = { 0, 0 };
     if (char_bytes_build(v) != 0 || char_index_build(v, dup) != 0) {
         tok_free(v);
         return NULL;
@@ -251,7 +256,7 @@ tok_vocab *tok_clone(const tok_vocab *v)
     tok_vocab *c = char_alloc(v->size);
     if (!c) return NULL;
     memcpy(c->keys, v->keys, (size_t)v->size * sizeof *v->keys);
-    uint32_t dup[2];
+    uint32_t dup[2] = { 0, 0 };
     if (char_bytes_build(c) != 0 || char_index_build(c, dup) != 0) {
         tok_free(c);
         return NULL;
@@ -519,7 +524,7 @@ tok_vocab *tok_from_json(const cJSON *j, char *err, size_t errlen)
         }
         v->keys[i++] = key;
     }
-    uint32_t dup[2];
+    uint32_t dup[2] = { 0, 0 };
     int rc = char_bytes_build(v);
     if (rc == 0) rc = char_index_build(v, dup);
     if (rc == -2) {

@@ -1,0 +1,923 @@
+/* check_session.c - session save / open: a round trip restores the
+ * configuration, weights, optimizer moments, carried state, progress, RNG
+ * and history exactly (and training continues bit for bit); corrupt
+ * sessions are refused with a message naming the file; saves never destroy
+ * what they were not asked to replace, and a failed save leaves the
+ * previous session loadable. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "safetensors.h"
+#include "session.h"
+#include "trainer.h"
+
+static char tmpdir[64];
+static char corpus_file[128];
+static be_backend *be;
+
+static const char *TEXT =
+    "the cat sat on the mat. a dog ran to the park. the bird sang in the tree.\n"
+    "we saw the moon at night. the cat ran to the tree. a bird sat on the dog.\n";
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_uint_eq(fwrite(data, 1, len, fp), len);
+    ck_assert_int_eq(fclose(fp), 0);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    ck_assert_ptr_nonnull(fp);
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)n, fp), (size_t)n);
+    buf[n] = '\0';
+    fclose(fp);
+    *len = (size_t)n;
+    return buf;
+}
+
+static void setup(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/check_ses.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    snprintf(corpus_file, sizeof corpus_file, "%s/corpus.txt", tmpdir);
+    size_t n = 0;
+    char *big = malloc(strlen(TEXT) * 20 + 1);
+    for (int i = 0; i < 20; i++) {
+        memcpy(big + n, TEXT, strlen(TEXT));
+        n += strlen(TEXT);
+    }
+    write_file(corpus_file, big, n);
+    free(big);
+    be = be_cpu_create();
+    ck_assert_ptr_nonnull(be);
+}
+
+static void teardown(void)
+{
+    be->destroy(be);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void path_in(char *buf, size_t len, const char *name)
+{
+    snprintf(buf, len, "%s/%s", tmpdir, name);
+}
+
+static train_config tiny_config(model_cell cell, int tie)
+{
+    train_config cfg = train_defaults();
+    cfg.model.cell = cell;
+    cfg.model.layers = 1;
+    cfg.model.hidden = 8;
+    cfg.model.embed = tie ? 8 : 4;
+    cfg.model.dropout = 0.0f;
+    cfg.model.tie = tie;
+    cfg.seq_len = 8;
+    cfg.batch = 2;
+    cfg.val_frac = 0.1;
+    cfg.test_frac = 0.0;
+    cfg.eval_streams = 1;
+    cfg.threads = 1;
+    cfg.seed = 18446744073709551557ULL;    /* does not fit a double */
+    return cfg;
+}
+
+/* A trainer on the corpus (from memory, or from corpus_file), stepped a
+ * few times so every piece of state is non-trivial. */
+static trainer *make_trainer(model_cell cell, int tie, int from_file)
+{
+    char err[256] = "";
+    train_config cfg = tiny_config(cell, tie);
+    corpus c;
+    if (from_file) {
+        ck_assert_msg(corpus_load(&c, corpus_file, NULL, cfg.val_frac, cfg.test_frac,
+                                  err, sizeof err) == 0, "%s", err);
+    } else {
+        size_t len;
+        char *text = read_file(corpus_file, &len);
+        ck_assert_msg(corpus_from_buffer(&c, (const uint8_t *)text, len, NULL, cfg.val_frac,
+                                         cfg.test_frac, err, sizeof err) == 0, "%s", err);
+        free(text);
+    }
+    cfg.model.vocab = (int)tok_size(c.vocab);
+    trainer *t = trainer_create(be, &cfg, &c, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    for (int i = 0; i < 5; i++) {
+        train_info info;
+        ck_assert_msg(trainer_step(t, &info, err, sizeof err) == 0, "%s", err);
+    }
+    trainer_note_val(t, 2.5);
+    t->sample.temperature = 0.7f;
+    t->sample.top_k = 5;
+    t->sample.top_p = 0.9f;
+    t->sample.length = 123;
+    t->sample.sample_every = 50;
+    snprintf(t->sample.prime, sizeof t->sample.prime, "the \"cat\"\n\\");
+    rng_next(&t->rng);
+    /* One ulp above 1.25: cJSON's own number printing would lose it. */
+    t->elapsed = 1.25 + DBL_EPSILON;
+    t->last_val_loss = 2.5 + 2 * DBL_EPSILON;
+    return t;
+}
+
+static float *download(be_backend *b, const float *dev, size_t n)
+{
+    float *h = malloc(n * sizeof(float) + 1);
+    b->download(b, h, dev, n * sizeof(float));
+    return h;
+}
+
+static void assert_dev_eq(const float *a, const float *b, size_t n, const char *what)
+{
+    float *x = download(be, a, n), *y = download(be, b, n);
+    ck_assert_msg(memcmp(x, y, n * sizeof(float)) == 0, "%s differs", what);
+    free(x);
+    free(y);
+}
+
+static void assert_config_eq(const train_config *a, const train_config *b)
+{
+    ck_assert_int_eq(a->model.cell, b->model.cell);
+    ck_assert_int_eq(a->model.layers, b->model.layers);
+    ck_assert_int_eq(a->model.hidden, b->model.hidden);
+    ck_assert_int_eq(a->model.embed, b->model.embed);
+    ck_assert_int_eq(a->model.vocab, b->model.vocab);
+    ck_assert(a->model.dropout == b->model.dropout);
+    ck_assert_int_eq(a->model.tie, b->model.tie);
+    ck_assert_int_eq(a->model.forget_bias, b->model.forget_bias);
+    ck_assert_int_eq(a->optim.kind, b->optim.kind);
+    ck_assert(a->optim.lr == b->optim.lr);
+    ck_assert(a->optim.momentum == b->optim.momentum);
+    ck_assert(a->optim.beta1 == b->optim.beta1);
+    ck_assert(a->optim.beta2 == b->optim.beta2);
+    ck_assert(a->optim.eps == b->optim.eps);
+    ck_assert(a->optim.weight_decay == b->optim.weight_decay);
+    ck_assert(a->optim.alpha == b->optim.alpha);
+    ck_assert_int_eq(a->optim.nesterov, b->optim.nesterov);
+    ck_assert_int_eq(a->seq_len, b->seq_len);
+    ck_assert_int_eq(a->batch, b->batch);
+    ck_assert(a->clip_norm == b->clip_norm);
+    ck_assert(a->clip_value == b->clip_value);
+    ck_assert_int_eq(a->eval_every, b->eval_every);
+    ck_assert_int_eq(a->eval_streams, b->eval_streams);
+    ck_assert(a->val_frac == b->val_frac);
+    ck_assert(a->test_frac == b->test_frac);
+    ck_assert(a->seed == b->seed);
+    ck_assert_int_eq(a->threads, b->threads);
+    ck_assert(a->lr_decay == b->lr_decay);
+    ck_assert_int_eq(a->lr_decay_every, b->lr_decay_every);
+    ck_assert_int_eq(a->warmup, b->warmup);
+}
+
+static void assert_optim_eq(const trainer *a, const trainer *b)
+{
+    const char *na[8], *nb[8];
+    float *ba[8], *bb[8];
+    int ka = optim_state(&a->opt, na, ba, 8), kb = optim_state(&b->opt, nb, bb, 8);
+    ck_assert_int_eq(ka, kb);
+    ck_assert_uint_eq(a->opt.n, b->opt.n);
+    for (int i = 0; i < ka; i++) {
+        ck_assert_str_eq(na[i], nb[i]);
+        assert_dev_eq(ba[i], bb[i], a->opt.n, na[i]);
+    }
+    ck_assert_int_eq(a->opt.t, b->opt.t);
+}
+
+static void assert_trainers_eq(const trainer *a, const trainer *b, int with_position)
+{
+    assert_config_eq(&a->cfg, &b->cfg);
+    ck_assert_uint_eq(a->m->n_params, b->m->n_params);
+    assert_dev_eq(a->m->params, b->m->params, a->m->n_params, "weights");
+    assert_optim_eq(a, b);
+    ck_assert_int_eq(a->step, b->step);
+    ck_assert_int_eq(a->epoch, b->epoch);
+    if (with_position) {
+        size_t ns = (size_t)a->cfg.model.layers * (size_t)a->cfg.batch * (size_t)a->cfg.model.hidden;
+        ck_assert_uint_eq(a->pos, b->pos);
+        ck_assert_uint_eq(a->stream_len, b->stream_len);
+        assert_dev_eq(a->state.h, b->state.h, ns, "state.h");
+        if (a->state.c)
+            assert_dev_eq(a->state.c, b->state.c, ns, "state.c");
+    }
+    ck_assert_mem_eq(a->rng.s, b->rng.s, sizeof a->rng.s);
+    ck_assert(a->elapsed == b->elapsed);
+    ck_assert(a->last_val_loss == b->last_val_loss);
+    ck_assert(a->sample.temperature == b->sample.temperature);
+    ck_assert_int_eq(a->sample.top_k, b->sample.top_k);
+    ck_assert(a->sample.top_p == b->sample.top_p);
+    ck_assert_int_eq(a->sample.beam, b->sample.beam);
+    ck_assert_int_eq(a->sample.length, b->sample.length);
+    ck_assert_int_eq(a->sample.sample_every, b->sample.sample_every);
+    ck_assert_str_eq(a->sample.prime, b->sample.prime);
+    ck_assert_uint_eq(a->n_hist, b->n_hist);
+    for (size_t i = 0; i < a->n_hist; i++) {
+        ck_assert_int_eq(a->hist[i].step, b->hist[i].step);
+        ck_assert(a->hist[i].loss == b->hist[i].loss);
+        ck_assert(a->hist[i].val_loss == b->hist[i].val_loss ||
+                  (isnan(a->hist[i].val_loss) && isnan(b->hist[i].val_loss)));
+    }
+    ck_assert_uint_eq(tok_size(a->corp.vocab), tok_size(b->corp.vocab));
+}
+
+static void save_ok(const trainer *t, const char *dir)
+{
+    char err[256] = "";
+    ck_assert_msg(session_save(t, dir, err, sizeof err) == 0, "%s", err);
+}
+
+static trainer *load_ok(const char *dir, const char *corpus_path)
+{
+    char err[256] = "";
+    trainer *t = session_load(be, dir, corpus_path, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    return t;
+}
+
+/* Loading dir must fail with a one-line message containing want. */
+static void load_fails(const char *dir, const char *want)
+{
+    char err[512] = "";
+    trainer *t = session_load(be, dir, corpus_file, err, sizeof err);
+    ck_assert_msg(t == NULL, "loaded despite: %s", want);
+    ck_assert_msg(strstr(err, want) != NULL, "message \"%s\" lacks \"%s\"", err, want);
+    ck_assert_ptr_null(strchr(err, '\n'));
+}
+
+static void round_trip(model_cell cell, int tie, int from_file)
+{
+    trainer *a = make_trainer(cell, tie, from_file);
+    char dir[128];
+    path_in(dir, sizeof dir, "runs/deep/s1");      /* parents created */
+    save_ok(a, dir);
+    trainer *b = load_ok(dir, from_file ? NULL : corpus_file);
+    assert_trainers_eq(a, b, 1);
+
+    /* Training continues exactly as if never interrupted. */
+    char err[256];
+    for (int i = 0; i < 3; i++) {
+        train_info ia, ib;
+        ck_assert(trainer_step(a, &ia, err, sizeof err) == 0);
+        ck_assert(trainer_step(b, &ib, err, sizeof err) == 0);
+        ck_assert_msg(ia.loss == ib.loss, "step %d: %g vs %g", i, ia.loss, ib.loss);
+    }
+    assert_dev_eq(a->m->params, b->m->params, a->m->n_params, "weights after steps");
+
+    /* Saving over the existing session replaces it. */
+    save_ok(b, dir);
+    trainer *c = load_ok(dir, corpus_file);
+    assert_trainers_eq(b, c, 1);
+    trainer_free(a);
+    trainer_free(b);
+    trainer_free(c);
+}
+
+START_TEST(test_round_trip_lstm) { round_trip(CELL_LSTM, 0, 0); }
+END_TEST
+START_TEST(test_round_trip_gru_file) { round_trip(CELL_GRU, 0, 1); }
+END_TEST
+START_TEST(test_round_trip_rnn_tied) { round_trip(CELL_RNN, 1, 1); }
+END_TEST
+
+START_TEST(test_files_and_json)
+{
+    trainer *a = make_trainer(CELL_LSTM, 0, 1);
+    char dir[128], p[192], err[256];
+    path_in(dir, sizeof dir, "s");
+    save_ok(a, dir);
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    st_file f;
+    ck_assert_msg(st_open(&f, p, err, sizeof err) == 0, "%s", err);
+    ck_assert_ptr_nonnull(st_find(&f, "encoder.weight"));
+    ck_assert_ptr_nonnull(st_find(&f, "rnn.weight_ih_l0"));
+    ck_assert_ptr_nonnull(st_find(&f, "decoder.bias"));
+    st_close(&f);
+    snprintf(p, sizeof p, "%s/optimizer.safetensors", dir);
+    ck_assert_msg(st_open(&f, p, err, sizeof err) == 0, "%s", err);
+    const st_tensor *h = st_find(&f, "state.h");
+    ck_assert_ptr_nonnull(h);
+    ck_assert_int_eq(h->ndim, 3);
+    ck_assert_int_eq(h->shape[0], 1);
+    ck_assert_int_eq(h->shape[1], 2);
+    ck_assert_int_eq(h->shape[2], 8);
+    ck_assert_ptr_nonnull(st_find(&f, "state.c"));
+    st_close(&f);
+
+    snprintf(p, sizeof p, "%s/session.json", dir);
+    size_t len;
+    char *text = read_file(p, &len);
+    cJSON *j = cJSON_Parse(text);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "format")->valueint, SESSION_FORMAT);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "program")->valuestring, "rnnlab");
+    cJSON *tr = cJSON_GetObjectItem(j, "train");
+    ck_assert_str_eq(cJSON_GetObjectItem(tr, "seed")->valuestring, "18446744073709551557");
+    const char *cp = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "corpus"), "path")->valuestring;
+    ck_assert_int_eq(cp[0], '/');
+    ck_assert(cJSON_IsArray(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "history"), "val_loss")));
+    ck_assert_ptr_nonnull(strstr(text, "\n\t"));      /* pretty-printed */
+    cJSON_Delete(j);
+    free(text);
+
+    /* No temporaries left beside it. */
+    snprintf(p, sizeof p, "%s.tmp-%ld", dir, (long)getpid());
+    ck_assert_int_ne(access(p, F_OK), 0);
+    trainer_free(a);
+}
+END_TEST
+
+START_TEST(test_tied_decoder_copy)
+{
+    trainer *a = make_trainer(CELL_GRU, 1, 1);
+    char dir[128], p[192], err[256];
+    path_in(dir, sizeof dir, "tied");
+    save_ok(a, dir);
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    st_file f;
+    ck_assert_msg(st_open(&f, p, err, sizeof err) == 0, "%s", err);
+    const st_tensor *e = st_find(&f, "encoder.weight"), *d = st_find(&f, "decoder.weight");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(e->end - e->begin, d->end - d->begin);
+    ck_assert_mem_eq(f.data + f.data_off + e->begin, f.data + f.data_off + d->begin,
+                     e->end - e->begin);
+    st_close(&f);
+    trainer_free(a);
+}
+END_TEST
+
+START_TEST(test_no_corpus)
+{
+    trainer *a = make_trainer(CELL_LSTM, 0, 1);
+    char dir[128];
+    path_in(dir, sizeof dir, "nc");
+    save_ok(a, dir);
+    trainer *b = load_ok(dir, SESSION_NO_CORPUS);
+    ck_assert_uint_eq(b->corp.n, 0);
+    ck_assert_ptr_nonnull(b->corp.vocab);
+    assert_trainers_eq(a, b, 0);
+    char err[256];
+    train_info info;
+    ck_assert_int_eq(trainer_step(b, &info, err, sizeof err), -1);
+    trainer_free(a);
+    trainer_free(b);
+}
+END_TEST
+
+/* ---- corruption ---- */
+
+/* Saves a fresh session into tmpdir/<name> and returns its path in dir. */
+static void fresh_session(char *dir, size_t len, const char *name)
+{
+    trainer *a = make_trainer(CELL_LSTM, 0, 1);
+    path_in(dir, len, name);
+    save_ok(a, dir);
+    trainer_free(a);
+}
+
+typedef void (*json_edit)(cJSON *root);
+
+static void edit_json(const char *dir, json_edit fn)
+{
+    char p[192];
+    snprintf(p, sizeof p, "%s/session.json", dir);
+    size_t len;
+    char *text = read_file(p, &len);
+    cJSON *root = cJSON_Parse(text);
+    ck_assert_ptr_nonnull(root);
+    fn(root);
+    char *out = cJSON_Print(root);
+    write_file(p, out, strlen(out));
+    free(out);
+    cJSON_Delete(root);
+    free(text);
+}
+
+static cJSON *sect(cJSON *root, const char *s) { return cJSON_GetObjectItem(root, s); }
+
+static void ed_format99(cJSON *r) { cJSON_ReplaceItemInObject(r, "format", cJSON_CreateNumber(99)); }
+static void ed_format0(cJSON *r) { cJSON_ReplaceItemInObject(r, "format", cJSON_CreateNumber(0)); }
+static void ed_format_str(cJSON *r) { cJSON_ReplaceItemInObject(r, "format", cJSON_CreateString("1")); }
+static void ed_program(cJSON *r) { cJSON_ReplaceItemInObject(r, "program", cJSON_CreateString("other")); }
+static void ed_no_hidden(cJSON *r) { cJSON_DeleteItemFromObject(sect(r, "model"), "hidden"); }
+static void ed_no_model(cJSON *r) { cJSON_DeleteItemFromObject(r, "model"); }
+static void ed_neg_hidden(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(sect(r, "model"), "hidden", cJSON_CreateNumber(-8));
+}
+static void ed_frac_hidden(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(sect(r, "model"), "hidden", cJSON_CreateNumber(8.5));
+}
+static void ed_cell(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(sect(r, "model"), "cell", cJSON_CreateString("transformer"));
+}
+static void ed_tie_num(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(sect(r, "model"), "tie", cJSON_CreateNumber(1));
+}
+static void ed_vocab(cJSON *r)
+{
+    cJSON *v = cJSON_GetObjectItem(sect(r, "model"), "vocab");
+    cJSON_ReplaceItemInObject(sect(r, "model"), "vocab", cJSON_CreateNumber(v->valuedouble + 1));
+}
+static void ed_hidden16(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(sect(r, "model"), "hidden", cJSON_CreateNumber(16));
+}
+static void ed_seed_num(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(sect(r, "train"), "seed", cJSON_CreateNumber(1337));
+}
+static void ed_seed_big(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(sect(r, "train"), "seed", cJSON_CreateString("18446744073709551616"));
+}
+static void ed_optimizer(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(sect(r, "train"), "optimizer", cJSON_CreateString("lion"));
+}
+static void ed_batch0(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(sect(r, "train"), "batch", cJSON_CreateNumber(0));
+}
+static void ed_lr_str(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(sect(r, "train"), "lr", cJSON_CreateString("fast"));
+}
+static void ed_rng3(cJSON *r) { cJSON_DeleteItemFromArray(sect(r, "rng"), 0); }
+static void ed_rng_zero(cJSON *r)
+{
+    const char *z[4] = { "0", "0", "0", "0" };
+    cJSON_ReplaceItemInObject(r, "rng", cJSON_CreateStringArray(z, 4));
+}
+static void ed_hist_len(cJSON *r) { cJSON_DeleteItemFromArray(sect(sect(r, "history"), "loss"), 0); }
+static void ed_hist_step(cJSON *r)
+{
+    cJSON_ReplaceItemInArray(sect(sect(r, "history"), "step"), 0, cJSON_CreateString("x"));
+}
+static void ed_prime_long(cJSON *r)
+{
+    char s[400];
+    memset(s, 'a', sizeof s - 1);
+    s[sizeof s - 1] = '\0';
+    cJSON_ReplaceItemInObject(sect(r, "sample"), "prime", cJSON_CreateString(s));
+}
+static void ed_progress_neg(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(sect(r, "progress"), "step", cJSON_CreateNumber(-1));
+}
+static void ed_val_loss_str(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(sect(r, "progress"), "last_val_loss", cJSON_CreateString("low"));
+}
+static void ed_tokenizer(cJSON *r) { cJSON_ReplaceItemInObject(r, "tokenizer", cJSON_CreateNumber(3)); }
+
+static const struct { json_edit fn; const char *want; } json_cases[] = {
+    { ed_format99, "format 99 is newer" },
+    { ed_format0, "format must be" },
+    { ed_format_str, "format must be" },
+    { ed_program, "program" },
+    { ed_no_hidden, "model.hidden is missing" },
+    { ed_no_model, "model is missing" },
+    { ed_neg_hidden, "model.hidden must be a positive integer" },
+    { ed_frac_hidden, "model.hidden must be a positive integer" },
+    { ed_cell, "model.cell" },
+    { ed_tie_num, "model.tie must be true or false" },
+    { ed_vocab, "tokenizer has" },
+    { ed_hidden16, "model.safetensors: " },
+    { ed_seed_num, "train.seed" },
+    { ed_seed_big, "train.seed" },
+    { ed_optimizer, "train.optimizer" },
+    { ed_batch0, "train.batch must be a positive integer" },
+    { ed_lr_str, "train.lr must be a number" },
+    { ed_rng3, "rng must be" },
+    { ed_rng_zero, "rng state is all zero" },
+    { ed_hist_len, "history arrays differ" },
+    { ed_hist_step, "history.step" },
+    { ed_prime_long, "sample.prime is longer" },
+    { ed_progress_neg, "progress.step must be" },
+    { ed_val_loss_str, "progress.last_val_loss" },
+    { ed_tokenizer, "tokenizer" },
+};
+
+START_TEST(test_corrupt_json_fields)
+{
+    char dir[128];
+    fresh_session(dir, sizeof dir, "c");
+    char p[192];
+    snprintf(p, sizeof p, "%s/session.json", dir);
+    size_t len;
+    char *orig = read_file(p, &len);
+    for (size_t i = 0; i < sizeof json_cases / sizeof json_cases[0]; i++) {
+        write_file(p, orig, len);
+        edit_json(dir, json_cases[i].fn);
+        load_fails(dir, json_cases[i].want);
+        if (!strstr(json_cases[i].want, "safetensors"))
+            load_fails(dir, "session.json: ");      /* names the file */
+    }
+    /* The untouched file still loads. */
+    write_file(p, orig, len);
+    trainer *t = load_ok(dir, corpus_file);
+    trainer_free(t);
+    free(orig);
+}
+END_TEST
+
+START_TEST(test_corrupt_json_text)
+{
+    char dir[128], p[192];
+    fresh_session(dir, sizeof dir, "c");
+    snprintf(p, sizeof p, "%s/session.json", dir);
+    write_file(p, "{ \"format\": 1,\n \"program\": ", 28);
+    load_fails(dir, "not valid JSON");
+    write_file(p, "[1, 2]", 6);
+    load_fails(dir, "not a JSON object");
+    write_file(p, "{} {}", 5);
+    load_fails(dir, "trailing data");
+    write_file(p, "", 0);
+    load_fails(dir, "session.json");
+    unlink(p);
+    load_fails(dir, "no session.json");
+    mkdir(p, 0755);
+    load_fails(dir, "session.json");
+}
+END_TEST
+
+START_TEST(test_missing_dir)
+{
+    char dir[128];
+    path_in(dir, sizeof dir, "nowhere");
+    load_fails(dir, "nowhere");
+    load_fails(corpus_file, "not a session directory");
+}
+END_TEST
+
+/* Rewrites dir/<file> with the tensors of the original, passed through fn. */
+typedef void (*st_edit)(st_entry *e, int *n, float *scratch);
+
+static void edit_st(const char *dir, const char *file, st_edit fn)
+{
+    char p[192], err[256];
+    snprintf(p, sizeof p, "%s/%s", dir, file);
+    st_file f;
+    ck_assert_msg(st_open(&f, p, err, sizeof err) == 0, "%s", err);
+    st_entry e[64];
+    int n = f.n;
+    ck_assert_int_le(n, 60);
+    float *scratch = calloc(1 << 16, sizeof(float));
+    float *copy = malloc(f.size + 4);
+    memcpy(copy, f.data + f.data_off, f.size - f.data_off);
+    for (int i = 0; i < n; i++) {
+        e[i].name = f.t[i].name;
+        e[i].data = copy + f.t[i].begin / sizeof(float);
+        e[i].ndim = f.t[i].ndim;
+        memcpy(e[i].shape, f.t[i].shape, sizeof e[i].shape);
+    }
+    fn(e, &n, scratch);
+    /* The names point into f, which stays open until written. */
+    ck_assert_msg(st_write(p, e, n, err, sizeof err) == 0, "%s", err);
+    free(copy);
+    free(scratch);
+    st_close(&f);
+}
+
+static int find_entry(st_entry *e, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(e[i].name, name) == 0)
+            return i;
+    ck_abort_msg("no tensor %s", name);
+    return -1;
+}
+
+static void se_shape(st_entry *e, int *n, float *s)
+{
+    int i = find_entry(e, *n, "rnn.weight_hh_l0");
+    e[i].shape[0] /= 2;           /* [32,8] -> [16,8], data of the right size */
+    (void)s;
+}
+
+static void se_vocab(st_entry *e, int *n, float *s)
+{
+    /* Weights for one more token than the vocabulary has. */
+    int i = find_entry(e, *n, "encoder.weight");
+    e[i].shape[0] += 1;
+    e[i].data = s;
+    i = find_entry(e, *n, "decoder.weight");
+    e[i].shape[0] += 1;
+    e[i].data = s;
+    i = find_entry(e, *n, "decoder.bias");
+    e[i].shape[0] += 1;
+    e[i].data = s;
+}
+
+static void se_drop_bias(st_entry *e, int *n, float *s)
+{
+    int i = find_entry(e, *n, "decoder.bias");
+    e[i] = e[--*n];
+    (void)s;
+}
+
+static void se_drop_dec(st_entry *e, int *n, float *s)
+{
+    int i = find_entry(e, *n, "decoder.weight");
+    e[i] = e[--*n];
+    (void)s;
+}
+
+static void se_extra(st_entry *e, int *n, float *s)
+{
+    e[*n] = (st_entry){ "rnn.weight_ih_l1", s, 1, { 4 } };
+    ++*n;
+}
+
+static void se_state_hidden(st_entry *e, int *n, float *s)
+{
+    int i = find_entry(e, *n, "state.h");
+    e[i].shape[2] = 4;
+    e[i].data = s;
+}
+
+static void se_drop_moment(st_entry *e, int *n, float *s)
+{
+    int i = find_entry(e, *n, "exp_avg");
+    e[i] = e[--*n];
+    (void)s;
+}
+
+static void se_dec_zero(st_entry *e, int *n, float *s)
+{
+    e[find_entry(e, *n, "decoder.weight")].data = s;
+}
+
+START_TEST(test_tied_decoder_checked)
+{
+    trainer *a = make_trainer(CELL_GRU, 1, 1);
+    char dir[128], p[192];
+    path_in(dir, sizeof dir, "tied");
+    save_ok(a, dir);
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    size_t len;
+    char *model = read_file(p, &len);
+    edit_st(dir, "model.safetensors", se_dec_zero);
+    load_fails(dir, "decoder.weight differs from encoder.weight");
+    /* Without the copy (as PyTorch's save_file of a tied model can be) it loads. */
+    write_file(p, model, len);
+    edit_st(dir, "model.safetensors", se_drop_dec);
+    trainer *b = load_ok(dir, NULL);
+    assert_trainers_eq(a, b, 1);
+    trainer_free(a);
+    trainer_free(b);
+    free(model);
+}
+END_TEST
+
+START_TEST(test_corrupt_tensors)
+{
+    char dir[128], p[192];
+    fresh_session(dir, sizeof dir, "c");
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    size_t len;
+    char *model = read_file(p, &len);
+    char o[192];
+    snprintf(o, sizeof o, "%s/optimizer.safetensors", dir);
+    size_t olen;
+    char *optim = read_file(o, &olen);
+
+    /* Truncated (every tenth length, and a few around the header). */
+    for (size_t n = 0; n < len; n += (n < 64 ? 1 : 97)) {
+        write_file(p, model, n);
+        load_fails(dir, "model.safetensors: ");
+    }
+    write_file(p, model, len);
+
+    /* F32 -> I32: same size, so only the dtype check catches it. */
+    char *hdr = strstr(model + 8, "\"F32\"");
+    ck_assert_ptr_nonnull(hdr);
+    hdr[1] = 'I';
+    write_file(p, model, len);
+    load_fails(dir, "expected F32");
+    hdr[1] = 'F';
+    write_file(p, model, len);
+
+    edit_st(dir, "model.safetensors", se_shape);
+    load_fails(dir, "model.safetensors: rnn.weight_hh_l0 has shape [16,8], expected [32,8]");
+    write_file(p, model, len);
+    edit_st(dir, "model.safetensors", se_vocab);
+    load_fails(dir, "model.safetensors: ");
+    load_fails(dir, "has shape");
+    write_file(p, model, len);
+    edit_st(dir, "model.safetensors", se_drop_bias);
+    load_fails(dir, "decoder.bias is missing");
+    write_file(p, model, len);
+    edit_st(dir, "model.safetensors", se_extra);
+    load_fails(dir, "unexpected tensor rnn.weight_ih_l1");
+    write_file(p, model, len);
+    unlink(p);
+    load_fails(dir, "model.safetensors");
+    write_file(p, model, len);
+
+    unlink(o);
+    load_fails(dir, "optimizer.safetensors");
+    write_file(o, optim, olen / 2);
+    load_fails(dir, "optimizer.safetensors: ");
+    write_file(o, optim, olen);
+    edit_st(dir, "optimizer.safetensors", se_state_hidden);
+    load_fails(dir, "optimizer.safetensors: state.h has shape");
+    write_file(o, optim, olen);
+    edit_st(dir, "optimizer.safetensors", se_drop_moment);
+    load_fails(dir, "optimizer.safetensors: tensor exp_avg is missing");
+    write_file(o, optim, olen);
+
+    trainer *t = load_ok(dir, corpus_file);
+    trainer_free(t);
+    free(model);
+    free(optim);
+}
+END_TEST
+
+START_TEST(test_corpus_errors)
+{
+    char dir[128], p[192];
+    fresh_session(dir, sizeof dir, "c");
+    path_in(p, sizeof p, "no-such-corpus.txt");
+    char err[512] = "";
+    trainer *t = session_load(be, dir, p, err, sizeof err);
+    ck_assert_ptr_null(t);
+    ck_assert_ptr_nonnull(strstr(err, "no-such-corpus.txt"));
+}
+END_TEST
+
+/* ---- saving safely ---- */
+
+START_TEST(test_refuse_overwrite)
+{
+    trainer *a = make_trainer(CELL_LSTM, 0, 1);
+    char p[128], err[512];
+    /* A regular file. */
+    path_in(p, sizeof p, "precious.txt");
+    write_file(p, "keep me", 7);
+    ck_assert_int_eq(session_save(a, p, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "precious.txt"));
+    size_t len;
+    char *s = read_file(p, &len);
+    ck_assert_str_eq(s, "keep me");
+    free(s);
+    /* A directory of someone else's files. */
+    path_in(p, sizeof p, "photos");
+    mkdir(p, 0755);
+    char q[192];
+    snprintf(q, sizeof q, "%s/cat.jpg", p);
+    write_file(q, "jpg", 3);
+    ck_assert_int_eq(session_save(a, p, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "no session.json"));
+    ck_assert_int_eq(access(q, F_OK), 0);
+    /* A path through a regular file. */
+    path_in(p, sizeof p, "precious.txt/sub");
+    ck_assert_int_eq(session_save(a, p, err, sizeof err), -1);
+    /* A symbolic link. */
+    path_in(p, sizeof p, "link");
+    path_in(q, sizeof q, "photos");
+    ck_assert_int_eq(symlink(q, p), 0);
+    ck_assert_int_eq(session_save(a, p, err, sizeof err), -1);
+    /* An empty directory is fine. */
+    path_in(p, sizeof p, "empty");
+    mkdir(p, 0755);
+    save_ok(a, p);
+    trainer_free(a);
+}
+END_TEST
+
+START_TEST(test_failed_save_keeps_previous)
+{
+    trainer *a = make_trainer(CELL_LSTM, 0, 1);
+    char dir[128], blocker[192], err[512];
+    path_in(dir, sizeof dir, "keep");
+    save_ok(a, dir);
+
+    trainer *b = make_trainer(CELL_LSTM, 0, 1);
+    char e2[256];
+    train_info info;
+    ck_assert(trainer_step(b, &info, e2, sizeof e2) == 0);
+    /* Our temporary directory's name is taken by a file: the save fails
+     * before touching dir. */
+    snprintf(blocker, sizeof blocker, "%s.tmp-%ld", dir, (long)getpid());
+    write_file(blocker, "x", 1);
+    ck_assert_int_eq(session_save(b, dir, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, ".tmp-"));
+    trainer *c = load_ok(dir, corpus_file);
+    assert_trainers_eq(a, c, 1);
+    trainer_free(c);
+    unlink(blocker);
+
+    /* Saving into a file path fails and leaves the session alone too. */
+    path_in(blocker, sizeof blocker, "file");
+    write_file(blocker, "x", 1);
+    ck_assert_int_eq(session_save(b, blocker, err, sizeof err), -1);
+    c = load_ok(dir, corpus_file);
+    assert_trainers_eq(a, c, 1);
+    trainer_free(c);
+
+    /* And a good save afterwards replaces it. */
+    save_ok(b, dir);
+    c = load_ok(dir, corpus_file);
+    assert_trainers_eq(b, c, 1);
+    trainer_free(c);
+    trainer_free(a);
+    trainer_free(b);
+}
+END_TEST
+
+START_TEST(test_old_fallback)
+{
+    trainer *a = make_trainer(CELL_LSTM, 0, 1);
+    char dir[128], old[192];
+    path_in(dir, sizeof dir, "fb");
+    save_ok(a, dir);
+    /* As an interrupted non-atomic save leaves it: only dir.old. */
+    snprintf(old, sizeof old, "%s.old", dir);
+    ck_assert_int_eq(rename(dir, old), 0);
+    trainer *b = load_ok(dir, corpus_file);
+    assert_trainers_eq(a, b, 1);
+    /* The next save puts dir back and clears dir.old. */
+    save_ok(b, dir);
+    ck_assert_int_ne(access(old, F_OK), 0);
+    trainer *c = load_ok(dir, corpus_file);
+    assert_trainers_eq(a, c, 1);
+    trainer_free(a);
+    trainer_free(b);
+    trainer_free(c);
+}
+END_TEST
+
+START_TEST(test_user_files_survive)
+{
+    trainer *a = make_trainer(CELL_LSTM, 0, 1);
+    char dir[128], note[192];
+    path_in(dir, sizeof dir, "withnotes/");       /* trailing slash */
+    save_ok(a, dir);
+    snprintf(note, sizeof note, "%s/withnotes/notes.txt", tmpdir);
+    write_file(note, "mine", 4);
+    save_ok(a, dir);
+    size_t len;
+    char *s = read_file(note, &len);
+    ck_assert_str_eq(s, "mine");
+    free(s);
+    trainer_free(a);
+}
+END_TEST
+
+static Suite *session_suite(void)
+{
+    Suite *s = suite_create("session");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_round_trip_lstm);
+    tcase_add_test(tc, test_round_trip_gru_file);
+    tcase_add_test(tc, test_round_trip_rnn_tied);
+    tcase_add_test(tc, test_files_and_json);
+    tcase_add_test(tc, test_tied_decoder_copy);
+    tcase_add_test(tc, test_no_corpus);
+    tcase_add_test(tc, test_corrupt_json_fields);
+    tcase_add_test(tc, test_corrupt_json_text);
+    tcase_add_test(tc, test_missing_dir);
+    tcase_add_test(tc, test_tied_decoder_checked);
+    tcase_add_test(tc, test_corrupt_tensors);
+    tcase_add_test(tc, test_corpus_errors);
+    tcase_add_test(tc, test_refuse_overwrite);
+    tcase_add_test(tc, test_failed_save_keeps_previous);
+    tcase_add_test(tc, test_old_fallback);
+    tcase_add_test(tc, test_user_files_survive);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(session_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,490 @@
+/* check_tok.c - unit tests for the character tokenizer (tok.c). */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tok.h"
+
+/* Encodes len bytes with v and returns the decoded bytes (NUL-terminated,
+ * caller frees); *n_ids and *unk receive the id and unknown counts. */
+static char *roundtrip(const tok_vocab *v, const uint8_t *s, size_t len,
+                       size_t *out_len, size_t *n_ids, size_t *unk)
+{
+    uint32_t *ids = malloc((len ? len : 1) * sizeof *ids);
+    ck_assert_ptr_nonnull(ids);
+    size_t u = 99;
+    size_t n = tok_encode(v, s, len, ids, &u, NULL);
+    char *buf = NULL;
+    size_t blen = 0, cap = 0;
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(tok_decode_append(v, ids[i], &buf, &blen, &cap), 0);
+    free(ids);
+    if (n_ids) *n_ids = n;
+    if (unk) *unk = u;
+    *out_len = blen;
+    return buf;
+}
+
+/* Builds a vocabulary from s, round-trips s through it and checks the bytes
+ * come back unchanged with no unknowns; returns the id count. */
+static size_t check_exact(const uint8_t *s, size_t len)
+{
+    tok_vocab *v = tok_char_build(s, len);
+    ck_assert_ptr_nonnull(v);
+    size_t out_len, n, unk;
+    char *out = roundtrip(v, s, len, &out_len, &n, &unk);
+    ck_assert_uint_eq(unk, 0);
+    ck_assert_uint_eq(out_len, len);
+    ck_assert(len == 0 || memcmp(out, s, len) == 0);
+    free(out);
+    tok_free(v);
+    return n;
+}
+
+static tok_vocab *from_json_text(const char *text, char *err, size_t errlen)
+{
+    cJSON *j = cJSON_Parse(text);
+    ck_assert_msg(j != NULL, "test JSON does not parse: %s", text);
+    tok_vocab *v = tok_from_json(j, err, errlen);
+    cJSON_Delete(j);
+    return v;
+}
+
+/* ---- round trips ---- */
+
+START_TEST(test_ascii_roundtrip)
+{
+    const char *s = "Hello, world!\nThe quick brown fox.\t~";
+    size_t n = check_exact((const uint8_t *)s, strlen(s));
+    ck_assert_uint_eq(n, strlen(s));
+}
+END_TEST
+
+START_TEST(test_multibyte_roundtrip)
+{
+    /* 2-, 3- and 4-byte characters: e-acute, euro sign, CJK, emoji. */
+    const char *s = "caf\xc3\xa9 \xe2\x82\xac 5 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80!";
+    size_t n = check_exact((const uint8_t *)s, strlen(s));
+    ck_assert_uint_eq(n, 14);           /* one id per code point */
+    tok_vocab *v = tok_char_build((const uint8_t *)s, strlen(s));
+    ck_assert_ptr_nonnull(v);
+    /* c a f e-acute sp euro 5 ! two CJK emoji: 11 distinct (space once). */
+    ck_assert_uint_eq(tok_size(v), 11);
+    tok_free(v);
+}
+END_TEST
+
+START_TEST(test_empty_input)
+{
+    tok_vocab *v = tok_char_build((const uint8_t *)"", 0);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_uint_eq(tok_size(v), 0);
+    uint32_t id;
+    size_t unk = 7;
+    ck_assert_uint_eq(tok_encode(v, (const uint8_t *)"", 0, &id, &unk, NULL), 0);
+    ck_assert_uint_eq(unk, 0);
+    tok_free(v);
+}
+END_TEST
+
+/* Each invalid input, and the number of raw-byte tokens it must yield. */
+static const struct { const char *name, *s; size_t len, raw; } invalid[] = {
+    { "lone continuation", "a\x80z", 3, 1 },
+    { "truncated 3-byte", "a\xe2\x82z", 4, 2 },
+    { "truncated at end", "ab\xf0\x9f\x98", 5, 3 },
+    { "overlong 2-byte slash", "\xc0\xaf", 2, 2 },
+    { "overlong 3-byte", "\xe0\x80\xaf", 3, 3 },
+    { "overlong 4-byte", "\xf0\x80\x80\xaf", 4, 4 },
+    { "surrogate D800", "x\xed\xa0\x80y", 5, 3 },
+    { "surrogate DFFF", "\xed\xbf\xbf", 3, 3 },
+    { "above U+10FFFF", "\xf4\x90\x80\x80", 4, 4 },
+    { "byte FF", "\xff", 1, 1 },
+    { "byte FE then text", "\xfe" "abc", 4, 1 },
+    { "bytes F5..F7", "\xf5\xf6\xf7", 3, 3 },
+};
+
+START_TEST(test_invalid_roundtrip)
+{
+    const uint8_t *s = (const uint8_t *)invalid[_i].s;
+    size_t len = invalid[_i].len;
+    tok_vocab *v = tok_char_build(s, len);
+    ck_assert_ptr_nonnull(v);
+    size_t out_len, n, unk;
+    char *out = roundtrip(v, s, len, &out_len, &n, &unk);
+    ck_assert_msg(out_len == len && memcmp(out, s, len) == 0,
+                  "%s: bytes differ after round trip", invalid[_i].name);
+    ck_assert_uint_eq(unk, 0);
+    /* Count the raw-byte ids in the encoding: one per offending byte. */
+    uint32_t ids[8];
+    ck_assert_uint_eq(tok_encode(v, s, len, ids, NULL, NULL), n);
+    size_t raw = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t bl;
+        const uint8_t *b = tok_bytes(v, ids[i], &bl);
+        ck_assert_ptr_nonnull(b);
+        if (bl == 1 && b[0] >= 0x80) raw++;
+    }
+    ck_assert_msg(raw == invalid[_i].raw, "%s: %zu raw-byte ids, expected %zu",
+                  invalid[_i].name, raw, invalid[_i].raw);
+    free(out);
+    tok_free(v);
+}
+END_TEST
+
+START_TEST(test_invalid_id_count)
+{
+    /* A truncated 3-byte sequence then ASCII: E2 and 82 are raw, 'z' is a
+     * character -- three ids for the four bytes "a E2 82 z" minus none. */
+    const uint8_t s[] = { 'a', 0xE2, 0x82, 'z' };
+    tok_vocab *v = tok_char_build(s, sizeof s);
+    ck_assert_ptr_nonnull(v);
+    uint32_t ids[4];
+    ck_assert_uint_eq(tok_encode(v, s, sizeof s, ids, NULL, NULL), 4);
+    ck_assert_uint_eq(tok_size(v), 4);
+    /* ids: 'a'=0 'z'=1, raw 0x82=2, raw 0xE2=3 */
+    ck_assert_uint_eq(ids[0], 0);
+    ck_assert_uint_eq(ids[1], 3);
+    ck_assert_uint_eq(ids[2], 2);
+    ck_assert_uint_eq(ids[3], 1);
+    tok_free(v);
+}
+END_TEST
+
+START_TEST(test_all_bytes_roundtrip)
+{
+    /* Every byte value, and some random garbage, survive a round trip. */
+    uint8_t s[256 + 4096];
+    for (int i = 0; i < 256; i++) s[i] = (uint8_t)i;
+    uint32_t x = 12345;
+    for (size_t i = 256; i < sizeof s; i++) {
+        x = x * 1103515245u + 12345u;
+        s[i] = (uint8_t)(x >> 16);
+    }
+    check_exact(s, sizeof s);
+}
+END_TEST
+
+/* ---- vocabulary order ---- */
+
+START_TEST(test_vocab_order)
+{
+    /* raw FF, emoji (U+1F600), e-acute (U+E9), 'b', 'a', raw 80, '\n' */
+    const uint8_t s[] = { 0xFF, 0xF0, 0x9F, 0x98, 0x80, 0xC3, 0xA9, 'b', 'a',
+                          0x80, '\n', 'a' };
+    tok_vocab *v = tok_char_build(s, sizeof s);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_uint_eq(tok_size(v), 7);
+    ck_assert_int_eq(tok_kind_of(v), TOK_CHAR);
+    ck_assert_str_eq(tok_kind_name(v), "char");
+    static const struct { const char *b; size_t n; } want[] = {
+        { "\n", 1 }, { "a", 1 }, { "b", 1 }, { "\xc3\xa9", 2 },
+        { "\xf0\x9f\x98\x80", 4 }, { "\x80", 1 }, { "\xff", 1 },
+    };
+    for (uint32_t id = 0; id < 7; id++) {
+        size_t n;
+        const uint8_t *b = tok_bytes(v, id, &n);
+        ck_assert_ptr_nonnull(b);
+        ck_assert_uint_eq(n, want[id].n);
+        ck_assert(memcmp(b, want[id].b, n) == 0);
+    }
+    size_t n = 5;
+    ck_assert_ptr_null(tok_bytes(v, 7, &n));
+    ck_assert_uint_eq(n, 0);
+    ck_assert_ptr_null(tok_bytes(v, UINT32_MAX, NULL));
+    tok_free(v);
+}
+END_TEST
+
+/* ---- unknown pieces ---- */
+
+START_TEST(test_unknown_skipped)
+{
+    tok_vocab *v = tok_char_build((const uint8_t *)"abc", 3);
+    ck_assert_ptr_nonnull(v);
+    const char *t = "axb\xc3\xa9" "c\xff" "yy";
+    uint32_t ids[16];
+    size_t unk = 0;
+    char first[8] = "zzzzzzz";
+    size_t n = tok_encode(v, (const uint8_t *)t, strlen(t), ids, &unk, first);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(unk, 5);          /* x, e-acute, FF, y, y */
+    ck_assert_str_eq(first, "x");
+    ck_assert_uint_eq(ids[0], 0);
+    ck_assert_uint_eq(ids[1], 1);
+    ck_assert_uint_eq(ids[2], 2);
+
+    /* The first unknown piece is reported whole when it is multibyte. */
+    n = tok_encode(v, (const uint8_t *)"a\xe2\x82\xac", 4, ids, &unk, first);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(unk, 1);
+    ck_assert_str_eq(first, "\xe2\x82\xac");
+
+    /* NULL counters are allowed. */
+    ck_assert_uint_eq(tok_encode(v, (const uint8_t *)"zz", 2, ids, NULL, NULL), 0);
+    tok_free(v);
+}
+END_TEST
+
+START_TEST(test_clone)
+{
+    const char *s = "clone \xe2\x98\x83 me\xff";
+    tok_vocab *v = tok_char_build((const uint8_t *)s, strlen(s));
+    ck_assert_ptr_nonnull(v);
+    tok_vocab *c = tok_clone(v);
+    ck_assert_ptr_nonnull(c);
+    tok_free(v);                        /* the clone must not share storage */
+    size_t out_len, n, unk;
+    char *out = roundtrip(c, (const uint8_t *)s, strlen(s), &out_len, &n, &unk);
+    ck_assert_uint_eq(out_len, strlen(s));
+    ck_assert(memcmp(out, s, out_len) == 0);
+    free(out);
+    tok_free(c);
+}
+END_TEST
+
+START_TEST(test_decode_append_growth)
+{
+    tok_vocab *v = tok_char_build((const uint8_t *)"\xe2\x82\xac", 3);
+    ck_assert_ptr_nonnull(v);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (int i = 0; i < 1000; i++)
+        ck_assert_int_eq(tok_decode_append(v, 0, &buf, &len, &cap), 0);
+    ck_assert_uint_eq(len, 3000);
+    ck_assert(cap > len);
+    ck_assert(buf[len] == '\0');
+    ck_assert(memcmp(buf + 2997, "\xe2\x82\xac", 3) == 0);
+    free(buf);
+    tok_free(v);
+}
+END_TEST
+
+/* ---- JSON ---- */
+
+START_TEST(test_json_roundtrip)
+{
+    /* U+0000, ASCII, quote and backslash, 2-4 byte characters, raw bytes. */
+    const uint8_t s[] = { 0x00, 'A', '"', '\\', 0xC3, 0xA9, 0xE2, 0x82, 0xAC,
+                          0xF0, 0x9F, 0x98, 0x80, 0x80, 0xFF, 0xC0 };
+    tok_vocab *v = tok_char_build(s, sizeof s);
+    ck_assert_ptr_nonnull(v);
+    cJSON *j = tok_to_json(v);
+    ck_assert_ptr_nonnull(j);
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_msg(strstr(text, "\"kind\":\"char\"") != NULL, "%s", text);
+    ck_assert_msg(strstr(text, "{\"byte\":255}") != NULL, "%s", text);
+    ck_assert_msg(strstr(text, "{\"byte\":128}") != NULL, "%s", text);
+
+    char err[256] = "";
+    tok_vocab *w = from_json_text(text, err, sizeof err);
+    free(text);
+    ck_assert_msg(w != NULL, "%s", err);
+    ck_assert_uint_eq(tok_size(w), tok_size(v));
+    for (uint32_t id = 0; id < tok_size(v); id++) {
+        size_t a, b;
+        const uint8_t *pa = tok_bytes(v, id, &a), *pb = tok_bytes(w, id, &b);
+        ck_assert_uint_eq(a, b);
+        ck_assert(memcmp(pa, pb, a) == 0);
+    }
+    size_t out_len, n, unk;
+    char *out = roundtrip(w, s, sizeof s, &out_len, &n, &unk);
+    ck_assert_uint_eq(unk, 0);
+    ck_assert_uint_eq(out_len, sizeof s);
+    ck_assert(memcmp(out, s, sizeof s) == 0);
+    free(out);
+    tok_free(v);
+    tok_free(w);
+}
+END_TEST
+
+START_TEST(test_json_order_kept)
+{
+    /* Ids follow the array order, whatever it is. */
+    char err[256];
+    tok_vocab *v = from_json_text("{\"kind\":\"char\",\"tokens\":[\"z\",{\"byte\":200},\"a\"]}",
+                                  err, sizeof err);
+    ck_assert_msg(v != NULL, "%s", err);
+    uint32_t ids[3];
+    const uint8_t t[] = { 'a', 0xC8, 'z' };
+    ck_assert_uint_eq(tok_encode(v, t, 3, ids, NULL, NULL), 3);
+    ck_assert_uint_eq(ids[0], 2);
+    ck_assert_uint_eq(ids[1], 1);
+    ck_assert_uint_eq(ids[2], 0);
+    tok_free(v);
+}
+END_TEST
+
+/* Each malformed vocabulary and a word its error message must contain. */
+static const struct { const char *json, *want; } bad_json[] = {
+    { "[]", "not a JSON object" },
+    { "\"char\"", "not a JSON object" },
+    { "{\"tokens\":[\"a\"]}", "kind" },
+    { "{\"kind\":3,\"tokens\":[\"a\"]}", "kind" },
+    { "{\"kind\":\"bpe\",\"tokens\":[\"a\"]}", "unknown kind \"bpe\"" },
+    { "{\"kind\":\"x\\ny\",\"tokens\":[\"a\"]}", "unknown kind \"x?y\"" },
+    { "{\"kind\":\"char\"}", "\"tokens\" is missing" },
+    { "{\"kind\":\"char\",\"tokens\":{}}", "not an array" },
+    { "{\"kind\":\"char\",\"tokens\":\"abc\"}", "not an array" },
+    { "{\"kind\":\"char\",\"tokens\":[]}", "empty" },
+    { "{\"kind\":\"char\",\"tokens\":[\"\"]}", "tokens[0] is not exactly one" },
+    { "{\"kind\":\"char\",\"tokens\":[\"a\",\"ab\"]}", "tokens[1] is not exactly one" },
+    { "{\"kind\":\"char\",\"tokens\":[\"\\u00e9x\"]}", "tokens[0] is not exactly one" },
+    { "{\"kind\":\"char\",\"tokens\":[\"\xc3\"]}", "tokens[0] is not exactly one" },
+    { "{\"kind\":\"char\",\"tokens\":[\"\xed\xa0\x80\"]}", "tokens[0] is not exactly one" },
+    { "{\"kind\":\"char\",\"tokens\":[\"\xc0\xaf\"]}", "tokens[0] is not exactly one" },
+    { "{\"kind\":\"char\",\"tokens\":[{\"byte\":256}]}", "0..255" },
+    { "{\"kind\":\"char\",\"tokens\":[{\"byte\":-1}]}", "0..255" },
+    { "{\"kind\":\"char\",\"tokens\":[{\"byte\":1.5}]}", "0..255" },
+    { "{\"kind\":\"char\",\"tokens\":[{\"byte\":1e300}]}", "0..255" },
+    { "{\"kind\":\"char\",\"tokens\":[{\"byte\":\"7\"}]}", "0..255" },
+    { "{\"kind\":\"char\",\"tokens\":[{\"byte\":null}]}", "0..255" },
+    { "{\"kind\":\"char\",\"tokens\":[{}]}", "{\"byte\":N}" },
+    { "{\"kind\":\"char\",\"tokens\":[{\"b\":1}]}", "{\"byte\":N}" },
+    { "{\"kind\":\"char\",\"tokens\":[{\"byte\":1,\"x\":2}]}", "{\"byte\":N}" },
+    { "{\"kind\":\"char\",\"tokens\":[5]}", "neither a string" },
+    { "{\"kind\":\"char\",\"tokens\":[null]}", "neither a string" },
+    { "{\"kind\":\"char\",\"tokens\":[[\"a\"]]}", "neither a string" },
+    { "{\"kind\":\"char\",\"tokens\":[\"a\",\"b\",\"a\"]}", "tokens[2] duplicates tokens[0]" },
+    { "{\"kind\":\"char\",\"tokens\":[{\"byte\":200},\"x\",{\"byte\":200}]}",
+      "tokens[2] duplicates tokens[0]" },
+    { "{\"kind\":\"char\",\"tokens\":[\"A\",{\"byte\":65}]}", "tokens[1] duplicates tokens[0]" },
+    { "{\"kind\":\"char\",\"tokens\":[\"\\ud83d\\ude00\",\"x\",\"\xf0\x9f\x98\x80\"]}",
+      "tokens[2] duplicates tokens[0]" },
+};
+
+START_TEST(test_json_errors)
+{
+    char err[256] = "";
+    tok_vocab *v = from_json_text(bad_json[_i].json, err, sizeof err);
+    ck_assert_msg(v == NULL, "accepted: %s", bad_json[_i].json);
+    ck_assert_msg(strstr(err, bad_json[_i].want) != NULL,
+                  "error for %s is \"%s\", expected to contain \"%s\"",
+                  bad_json[_i].json, err, bad_json[_i].want);
+    ck_assert_msg(strchr(err, '\n') == NULL, "multi-line error: %s", err);
+    ck_assert_msg(strncmp(err, "vocabulary: ", 12) == 0, "unprefixed: %s", err);
+}
+END_TEST
+
+START_TEST(test_json_null)
+{
+    char err[128] = "";
+    ck_assert_ptr_null(tok_from_json(NULL, err, sizeof err));
+    ck_assert_str_eq(err, "vocabulary: not a JSON object");
+    /* A small err buffer truncates without overflowing. */
+    char small[8];
+    memset(small, 'x', sizeof small);
+    ck_assert_ptr_null(tok_from_json(NULL, small, sizeof small));
+    ck_assert_uint_eq(strlen(small), 7);
+}
+END_TEST
+
+START_TEST(test_json_accepts_ascii_byte)
+{
+    /* {"byte":N} below 0x80 is the character N (how U+0000 is stored). */
+    char err[256];
+    tok_vocab *v = from_json_text("{\"kind\":\"char\",\"tokens\":[{\"byte\":0},{\"byte\":66}]}",
+                                  err, sizeof err);
+    ck_assert_msg(v != NULL, "%s", err);
+    uint32_t ids[2];
+    const uint8_t t[] = { 'B', 0 };
+    ck_assert_uint_eq(tok_encode(v, t, 2, ids, NULL, NULL), 2);
+    ck_assert_uint_eq(ids[0], 1);
+    ck_assert_uint_eq(ids[1], 0);
+    tok_free(v);
+}
+END_TEST
+
+START_TEST(test_json_hostile)
+{
+    /* Deep nesting, huge numbers, odd members: errors, never crashes. */
+    static const char *const docs[] = {
+        "{\"kind\":\"char\",\"tokens\":[[[[[[[[[[[[[[[[\"a\"]]]]]]]]]]]]]]]]}",
+        "{\"kind\":\"char\",\"tokens\":[{\"byte\":{\"byte\":1}}]}",
+        "{\"kind\":\"char\",\"tokens\":[{\"byte\":-1e308}]}",
+        "{\"kind\":\"char\",\"tokens\":[true,false]}",
+        "{\"kind\":null,\"tokens\":null}",
+        "{\"kind\":\"\",\"tokens\":[\"a\"]}",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        char err[256] = "";
+        tok_vocab *v = from_json_text(docs[i], err, sizeof err);
+        ck_assert_msg(v == NULL, "accepted: %s", docs[i]);
+        ck_assert_msg(err[0] != '\0', "no message for %s", docs[i]);
+    }
+    /* A very long kind is shortened in the message. */
+    char doc[4200];
+    snprintf(doc, sizeof doc, "{\"kind\":\"%04000d\",\"tokens\":[\"a\"]}", 7);
+    char err[256] = "";
+    ck_assert_ptr_null(from_json_text(doc, err, sizeof err));
+    ck_assert_msg(strlen(err) < 120, "long message: %s", err);
+}
+END_TEST
+
+/* ---- speed ---- */
+
+START_TEST(test_encode_large)
+{
+    /* 8 MB of mixed text encodes quickly and exactly (a linear search over
+     * the vocabulary would make this crawl under valgrind and in CI). */
+    const char *unit = "The cat sat. \xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\n";
+    size_t ul = strlen(unit), reps = (8u << 20) / ul, len = ul * reps;
+    uint8_t *s = malloc(len);
+    ck_assert_ptr_nonnull(s);
+    for (size_t i = 0; i < reps; i++) memcpy(s + i * ul, unit, ul);
+    tok_vocab *v = tok_char_build(s, len);
+    ck_assert_ptr_nonnull(v);
+    uint32_t *ids = malloc(len * sizeof *ids);
+    ck_assert_ptr_nonnull(ids);
+    size_t unk = 1;
+    size_t n = tok_encode(v, s, len, ids, &unk, NULL);
+    ck_assert_uint_eq(unk, 0);
+    ck_assert_uint_eq(n, reps * 21);    /* 21 characters per unit */
+    free(ids);
+    free(s);
+    tok_free(v);
+}
+END_TEST
+
+static Suite *tok_suite(void)
+{
+    Suite *s = suite_create("tok");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_ascii_roundtrip);
+    tcase_add_test(tc, test_multibyte_roundtrip);
+    tcase_add_test(tc, test_empty_input);
+    tcase_add_loop_test(tc, test_invalid_roundtrip, 0,
+                        (int)(sizeof invalid / sizeof invalid[0]));
+    tcase_add_test(tc, test_invalid_id_count);
+    tcase_add_test(tc, test_all_bytes_roundtrip);
+    tcase_add_test(tc, test_vocab_order);
+    tcase_add_test(tc, test_unknown_skipped);
+    tcase_add_test(tc, test_clone);
+    tcase_add_test(tc, test_decode_append_growth);
+    tcase_add_test(tc, test_encode_large);
+    suite_add_tcase(s, tc);
+
+    TCase *tj = tcase_create("json");
+    tcase_add_test(tj, test_json_roundtrip);
+    tcase_add_test(tj, test_json_order_kept);
+    tcase_add_loop_test(tj, test_json_errors, 0,
+                        (int)(sizeof bad_json / sizeof bad_json[0]));
+    tcase_add_test(tj, test_json_null);
+    tcase_add_test(tj, test_json_accepts_ascii_byte);
+    tcase_add_test(tj, test_json_hostile);
+    suite_add_tcase(s, tj);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(tok_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

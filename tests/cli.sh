@@ -1,0 +1,275 @@
+#!/bin/sh
+# cli.sh - tests of the rnnlab command line: exit statuses and messages for
+# bad usage and bad input, then a small run through train, sample, eval and
+# resume.  Run by `make check` (which sets RNNLAB) or by hand:
+#   RNNLAB=src/rnnlab sh tests/cli.sh
+
+RNNLAB=${RNNLAB:-${top_builddir:-.}/src/rnnlab}
+if [ ! -x "$RNNLAB" ]; then
+    echo "cli.sh: $RNNLAB is not built" >&2
+    exit 99
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rnnlab-cli.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+passed=0
+failed=0
+
+pass() {
+    passed=$((passed + 1))
+    echo "ok - $1"
+}
+
+# flunk DESCRIPTION [FILE]: a failure, with FILE's contents as evidence.
+flunk() {
+    failed=$((failed + 1))
+    echo "FAIL - $1"
+    if [ -n "${2:-}" ] && [ -s "$2" ]; then
+        sed 's/^/    | /' "$2" | head -n 20
+    fi
+}
+
+# run CMD...: runs rnnlab with the arguments; stdout, stderr and the exit
+# status go to $tmp/out, $tmp/err and $status.
+run() {
+    "$RNNLAB" "$@" >"$tmp/out" 2>"$tmp/err"
+    status=$?
+}
+
+# expect STATUS PATTERN DESCRIPTION ARG...: rnnlab ARG... exits with STATUS
+# and its stderr matches the grep pattern PATTERN (unless empty).
+expect() {
+    want=$1 pattern=$2 desc=$3
+    shift 3
+    run "$@"
+    if [ "$status" -ne "$want" ]; then
+        flunk "$desc: exit status $status, expected $want" "$tmp/err"
+    elif [ -n "$pattern" ] && ! grep -q -e "$pattern" "$tmp/err"; then
+        flunk "$desc: stderr does not match '$pattern'" "$tmp/err"
+    else
+        pass "$desc"
+    fi
+}
+
+# A usage error: status 2, the message, then "Try 'rnnlab ... --help'."
+usage_error() {
+    pattern=$1 desc=$2
+    shift 2
+    expect 2 "$pattern" "$desc" "$@"
+    if [ "$status" -eq 2 ] && ! tail -n 1 "$tmp/err" | grep -q "^Try 'rnnlab.*--help'\.$"; then
+        flunk "$desc: no --help hint" "$tmp/err"
+    fi
+}
+
+# A runtime error: status 1 and exactly one line "rnnlab: ...".
+runtime_error() {
+    pattern=$1 desc=$2
+    shift 2
+    expect 1 "$pattern" "$desc" "$@"
+    if [ "$status" -eq 1 ] && { [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -q '^rnnlab: ' "$tmp/err"; }; then
+        flunk "$desc: not one 'rnnlab:' line" "$tmp/err"
+    fi
+}
+
+# ---------------------------------------------------------------- usage
+
+expect 2 'Usage: rnnlab' "no command prints the usage"
+expect 0 '' "--help" --help
+grep -q 'train' "$tmp/out" && grep -q 'sample' "$tmp/out" && grep -q 'eval' "$tmp/out" \
+    && pass "--help lists the commands" || flunk "--help lists the commands" "$tmp/out"
+expect 0 '' "--version" --version
+grep -q '^rnnlab [0-9]' "$tmp/out" && pass "--version prints the version" \
+    || flunk "--version prints the version" "$tmp/out"
+for cmd in train sample eval; do
+    expect 0 '' "$cmd --help" "$cmd" --help
+    grep -q "^Usage: rnnlab $cmd" "$tmp/out" && pass "$cmd --help shows its usage" \
+        || flunk "$cmd --help shows its usage" "$tmp/out"
+done
+
+usage_error "unknown command 'trian'; did you mean 'train'?" "unknown command, with a suggestion" trian
+usage_error "unknown command 'frobnicate'" "unknown command" frobnicate
+usage_error "unknown option '--bogus'" "unknown top-level option" --bogus
+usage_error "unknown option '--hiden'; did you mean '--hidden'?" "unknown option, with a suggestion" train --hiden 8
+usage_error "unknown option '--whatever'" "unknown option" train --whatever
+usage_error "option '--lr' needs a value" "missing option value" train --lr
+usage_error "option '--tie' takes no value" "flag given a value" train --tie=1
+usage_error "--hidden: 'abc' is not a whole number" "non-numeric integer" train --hidden abc
+usage_error "--hidden: '12x' is not a whole number" "trailing garbage" train --hidden 12x
+usage_error "--hidden: ' 12' is not a whole number" "leading space" train --hidden ' 12'
+usage_error "--hidden: '' is not a whole number" "empty value" train --hidden ''
+usage_error "--hidden: '99999999999999999999' is out of range" "integer overflow" train --hidden 99999999999999999999
+usage_error "--hidden: '70000' is out of range" "--hidden too big" train --hidden 70000
+usage_error "--layers: '0' is out of range" "--layers 0" train --layers 0
+usage_error "--layers: '17' is out of range" "--layers 17" train --layers 17
+usage_error "--dropout: '1.5' is out of range" "--dropout 1.5" train --dropout 1.5
+usage_error "--dropout: '1' is out of range" "--dropout 1" train --dropout 1
+usage_error "--lr: '0' is out of range" "--lr 0" train --lr 0
+usage_error "--lr: '-0.1' is out of range" "negative --lr" train --lr -0.1
+usage_error "--lr: 'nan' is not a number" "--lr nan" train --lr nan
+usage_error "--lr: 'inf' is not a number" "--lr inf" train --lr inf
+usage_error "--seq-len: '0' is out of range" "--seq-len 0" train --seq-len 0
+usage_error "--batch: '-3' is out of range" "--batch -3" train --batch -3
+usage_error "--val-frac: '1' is out of range" "--val-frac 1" train --val-frac 1
+usage_error "--threads: '257' is out of range" "--threads 257" train --threads 257
+usage_error "--steps: '0' is out of range" "--steps 0" train --steps 0
+usage_error "--seed: '-1' is not" "negative seed" train --seed -1
+usage_error "--model: unknown value 'transformer'" "unknown cell" train --model transformer
+usage_error "--optimizer: unknown value 'lion'" "unknown optimizer" train --optimizer lion
+usage_error "exclude each other" "two stopping options" train --steps 5 --time 5
+usage_error "--tie needs --embed equal to --hidden" "--tie with a different --embed" train --tie --embed 8 --hidden 16
+usage_error "--momentum applies only to sgd and rmsprop" "--momentum with adam" train --momentum 0.9
+usage_error "together must be below 1" "--val-frac + --test-frac >= 1" train --val-frac 0.6 --test-frac 0.4
+usage_error "--hidden cannot change when resuming" "architecture option with --resume" train --resume "$tmp/none" --hidden 8
+usage_error "unexpected argument 'extra'" "train takes no argument" train extra
+usage_error "missing the session directory" "sample without a directory" sample
+usage_error "unexpected argument 'b'" "sample with two directories" sample a b
+usage_error "--length: '0' is out of range" "--length 0" sample "$tmp/none" --length 0
+usage_error "--temperature: '0' is out of range" "--temperature 0" sample "$tmp/none" --temperature 0
+usage_error "missing the session directory" "eval without a directory" eval
+usage_error "--split: unknown value 'dev'" "unknown split" eval "$tmp/none" --split dev
+usage_error "--streams: '0' is out of range" "--streams 0" eval "$tmp/none" --streams 0
+
+# ---------------------------------------------------------------- bad input
+
+: >"$tmp/empty.txt"
+printf 'binary\000data\000\001\002\003 and more \000 bytes\n' >"$tmp/binary.txt"
+mkdir "$tmp/adir" "$tmp/notsession"
+: >"$tmp/notsession/keep.txt"
+small="--layers 1 --hidden 8 --embed 4 --seq-len 4 --batch 2 --steps 1"
+runtime_error "rnnlab: .*nope.txt" "missing corpus file" train --corpus "$tmp/nope.txt" $small
+runtime_error "rnnlab: .*adir" "directory as corpus" train --corpus "$tmp/adir" $small
+runtime_error "rnnlab: .*empty" "empty corpus" train --corpus "$tmp/empty.txt" $small
+runtime_error "rnnlab: .*binary" "binary corpus" train --corpus "$tmp/binary.txt" $small
+runtime_error "refusing to replace" "--save into a directory that is not a session" \
+    train --corpus "$tmp/binary.txt" $small --save "$tmp/notsession"
+runtime_error "rnnlab: " "sample from a missing session" sample "$tmp/none"
+runtime_error "rnnlab: " "eval of a missing session" eval "$tmp/none"
+runtime_error "rnnlab: " "resume of a missing session" train --resume "$tmp/none" --steps 1
+
+# ---------------------------------------------------------------- a small run
+
+# About 20 KB of repetitive text.
+i=0
+while [ $i -lt 400 ]; do
+    echo "the cat sat on the mat and the dog sat on the log, line $i."
+    i=$((i + 1))
+done >"$tmp/corpus.txt"
+
+s="$tmp/session"
+run train --corpus "$tmp/corpus.txt" --model lstm --layers 1 --hidden 32 \
+    --embed 16 --seq-len 16 --batch 4 --steps 30 --save "$s" --json
+cp "$tmp/out" "$tmp/train.json"
+if [ "$status" -eq 0 ]; then pass "train --json"; else flunk "train --json: status $status" "$tmp/err"; fi
+
+# Every line one JSON object with the training fields; 30 steps.
+lines=$(wc -l <"$tmp/train.json")
+bad=$(grep -v -c '^{.*}$' "$tmp/train.json")
+for field in step epoch loss lr grad_norm tokens_per_s; do
+    n=$(grep -c "\"$field\":" "$tmp/train.json")
+    [ "$n" -eq "$lines" ] || bad=$((bad + 1))
+done
+if [ "$lines" -ge 30 ] && [ "$bad" -eq 0 ]; then
+    pass "train --json prints a JSON object with the fields per step"
+else
+    flunk "train --json output ($lines lines, $bad problems)" "$tmp/train.json"
+fi
+if command -v python3 >/dev/null 2>&1; then
+    if python3 -c '
+import json, sys
+need = ("step", "epoch", "loss", "lr", "grad_norm", "tokens_per_s")
+rows = [json.loads(line) for line in open(sys.argv[1])]
+assert all(all(k in r for k in need) for r in rows)
+assert [r["step"] for r in rows] == list(range(1, 31))
+assert "val_loss" in rows[-1] and "val_bpc" in rows[-1]
+' "$tmp/train.json" 2>"$tmp/err"; then
+        pass "train --json: one line per step, each parses; validation on the last"
+    else
+        flunk "train --json lines parse" "$tmp/err"
+    fi
+fi
+tail -n 1 "$tmp/train.json" | grep -q '"val_loss":' && pass "final line carries val_loss" \
+    || flunk "final line carries val_loss" "$tmp/train.json"
+
+for f in session.json model.safetensors optimizer.safetensors; do
+    [ -s "$s/$f" ] && pass "session has $f" || flunk "session has $f"
+done
+
+run sample "$s" --length 50 --seed 1
+cp "$tmp/out" "$tmp/sample1"
+[ "$status" -eq 0 ] && pass "sample" || flunk "sample: status $status" "$tmp/err"
+run sample "$s" --length 50 --seed 1
+if cmp -s "$tmp/out" "$tmp/sample1" && [ "$(wc -c <"$tmp/sample1")" -ge 50 ]; then
+    pass "sample with the same seed repeats"
+else
+    flunk "sample with the same seed repeats" "$tmp/out"
+fi
+
+run sample "$s" --length 20 --seed 3 --prime "the cat "
+head -c 8 "$tmp/out" | grep -q '^the cat ' && pass "sample prints the prime first" \
+    || flunk "sample prints the prime first" "$tmp/out"
+
+run sample "$s" --length 5 --prime "the Zoo"
+if [ "$status" -eq 0 ] && grep -q "prime: 1 characters not in the vocabulary were skipped (first: 'Z')" "$tmp/err"; then
+    pass "sample warns about unknown prime characters"
+else
+    flunk "sample warns about unknown prime characters" "$tmp/err"
+fi
+
+run sample "$s" --length 10 --seed 1 --json
+if [ "$status" -eq 0 ] && grep -q '"tokens":10' "$tmp/out" && grep -q '"text":' "$tmp/out"; then
+    pass "sample --json"
+else
+    flunk "sample --json" "$tmp/out"
+fi
+
+run eval "$s" --json
+if [ "$status" -eq 0 ] && grep -q '"loss":[0-9]' "$tmp/out" && grep -q '"tokens":' "$tmp/out"; then
+    pass "eval --json prints a loss"
+else
+    flunk "eval --json prints a loss" "$tmp/out"
+fi
+run eval "$s" --split all --streams 4
+grep -q '^all: loss [0-9.]* nats' "$tmp/out" && pass "eval --split all" || flunk "eval --split all" "$tmp/out"
+runtime_error "rnnlab: " "eval of an empty test split" eval "$s" --split test
+
+run train --resume "$s" --steps 5
+[ "$status" -eq 0 ] && pass "train --resume --steps 5" || flunk "train --resume: status $status" "$tmp/err"
+grep -q 'step 35 ' "$tmp/out" && pass "resume continues the step count" || flunk "resume continues the step count" "$tmp/out"
+run train --resume "$s" --steps 2 --lr 0.001 --json --quiet
+if [ "$status" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 1 ] && grep -q '"step":37,' "$tmp/out" \
+    && grep -q '"lr":0.001,' "$tmp/out"; then
+    pass "resume with a new --lr, --json --quiet prints one line"
+else
+    flunk "resume with a new --lr, --json --quiet" "$tmp/out"
+fi
+
+run train --corpus "$tmp/corpus.txt" --layers 1 --hidden 16 --embed 8 \
+    --seq-len 8 --batch 2 --time 1
+if [ "$status" -eq 0 ] && grep -q '(time limit)' "$tmp/out"; then
+    pass "train --time stops"
+else
+    flunk "train --time stops" "$tmp/out"
+fi
+
+# SIGINT: stop after the current step, validate, save, exit 0.
+"$RNNLAB" train --corpus "$tmp/corpus.txt" --layers 1 --hidden 16 --embed 8 \
+    --seq-len 8 --batch 2 --save "$tmp/interrupted" >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+i=0
+while [ $i -lt 100 ] && ! grep -q '^step ' "$tmp/out"; do
+    sleep 0.1
+    i=$((i + 1))
+done
+kill -INT "$pid"
+wait "$pid"
+status=$?
+if [ "$status" -eq 0 ] && grep -q '(interrupted)' "$tmp/out" && [ -s "$tmp/interrupted/session.json" ]; then
+    pass "SIGINT stops training cleanly and saves"
+else
+    flunk "SIGINT stops training cleanly and saves (status $status)" "$tmp/out"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
