@@ -1,0 +1,59 @@
+#!/bin/sh
+# torch_parity.sh - a session saved by rnnlab loads into PyTorch (nn.LSTM,
+# nn.GRU, nn.RNN with the word_language_model parameter names) and gives the
+# same loss as `rnnlab eval` on the same text.  Skips (77) without PyTorch.
+set -u
+
+: "${RNNLAB:=src/rnnlab}"
+: "${srcdir:=.}"
+python=${PYTHON:-/usr/bin/python3}
+
+if ! "$python" -c 'import torch' >/dev/null 2>&1; then
+    echo "SKIP: PyTorch is not installed for $python (Debian: apt-get install python3-torch)"
+    exit 77
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rnnlab-parity.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# A small text with multi-byte characters.
+i=0
+while [ $i -lt 60 ]; do
+    echo "The café's owner said — quietly — that line $i was the best; ÿes, naïve."
+    i=$((i + 1))
+done >"$tmp/corpus.txt"
+
+fail=0
+# check NAME TRAIN-OPTIONS...: trains a little, then compares the losses.
+check() {
+    name=$1
+    shift
+    if ! "$RNNLAB" train --corpus "$tmp/corpus.txt" --seq-len 16 --batch 4 \
+        --lr 0.01 --steps 40 --eval-every 0 --threads 1 --save "$tmp/$name" \
+        "$@" >"$tmp/$name.train" 2>&1; then
+        echo "FAIL $name: rnnlab train failed:"; cat "$tmp/$name.train"
+        fail=1; return
+    fi
+    ours=$("$RNNLAB" eval "$tmp/$name" --split all --json) || {
+        echo "FAIL $name: rnnlab eval failed"; fail=1; return; }
+    theirs=$("$python" "$srcdir/tests/torch_parity.py" "$tmp/$name" "$tmp/corpus.txt") || {
+        echo "FAIL $name: PyTorch could not load the session"; fail=1; return; }
+    if "$python" - "$ours" "$theirs" <<'PY'
+import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert a["tokens"] == b["tokens"], (a, b)
+rel = abs(a["loss"] - b["loss"]) / b["loss"]
+print("rnnlab %.7f  pytorch %.7f  rel %.1e" % (a["loss"], b["loss"], rel))
+sys.exit(0 if rel < 2e-5 else 1)
+PY
+    then echo "ok   $name"
+    else echo "FAIL $name: losses differ"; fail=1
+    fi
+}
+
+check lstm-2 --model lstm --layers 2 --hidden 24 --embed 12
+check lstm-nofb --model lstm --layers 1 --hidden 16 --embed 8 --no-forget-bias
+check gru-2-tied --model gru --layers 2 --hidden 16 --embed 16 --tie
+check rnn-1 --model rnn --layers 1 --hidden 20 --embed 10
+check rnn-3 --model rnn --layers 3 --hidden 8 --embed 8 --dropout 0.3
+exit $fail
