@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "backend.h"
+#include "cpu_pool.h"
 #include "rng.h"
+
+#define CPU_MAX_PARTS 64
 
 /* exp(x) for |x| < 88 to within about 2 ulp: x = n ln2 + r, exp(r) by a
  * degree-6 polynomial, 2^n by building the exponent bits.  libm's expf is
@@ -44,6 +47,79 @@ static inline float cpu_tanh(float x)
     return copysignf(t, x);
 }
 
+
+/* ---- splitting work across the pool ---------------------------------- */
+
+typedef struct cpu_impl {
+    cpu_pool *pool;
+} cpu_impl;
+
+/* A job over the index range [0, n): body(j, part, i0, i1) handles one
+ * contiguous piece.  Reductions write their piece's result to partial[part]
+ * (and hits[part]); the caller adds them in part order, so results depend
+ * on the thread count only. */
+typedef struct range_job range_job;
+struct range_job {
+    void (*body)(range_job *j, int part, size_t i0, size_t i1);
+    const void *args;
+    size_t n, align;
+    double partial[CPU_MAX_PARTS];
+    long hits[CPU_MAX_PARTS];
+};
+
+/* Piece `part` of `parts` of [0, n), piece sizes rounded up to align. */
+static void cpu_split(size_t n, int part, int parts, size_t align,
+                      size_t *i0, size_t *i1)
+{
+    size_t chunk = (n + (size_t)parts - 1) / (size_t)parts;
+    chunk = (chunk + align - 1) / align * align;
+    size_t b = (size_t)part * chunk;
+    *i0 = b < n ? b : n;
+    *i1 = b + chunk < n ? b + chunk : n;
+}
+
+static void cpu_range_part(void *ctx, int part, int parts)
+{
+    range_job *j = ctx;
+    size_t i0, i1;
+    cpu_split(j->n, part, parts, j->align, &i0, &i1);
+    j->partial[part] = 0.0;
+    j->hits[part] = 0;
+    if (i0 < i1)
+        j->body(j, part, i0, i1);
+}
+
+/* Runs body over [0, n) on the pool when there is enough work (work = cost
+ * of the whole range in rough element-operations), inline otherwise.
+ * Returns the number of parts used (for reductions). */
+static int cpu_par(be_backend *be, range_job *j, size_t n, size_t align, double work,
+                   void (*body)(range_job *, int, size_t, size_t), const void *args)
+{
+    cpu_impl *impl = be->impl;
+    int parts = work < 32768.0 ? 1 : cpu_pool_size(impl->pool);
+    if ((size_t)parts > (n + align - 1) / align)
+        parts = (int)((n + align - 1) / align);
+    if (parts < 1)
+        parts = 1;
+    j->body = body;
+    j->args = args;
+    j->n = n;
+    j->align = align;
+    cpu_pool_run(impl->pool, cpu_range_part, j, parts);
+    return parts;
+}
+
+/* Work of n elements at `per` element-operations each, for cpu_par. */
+#define FLAT_WORK(n, per) ((double)(n) * (per))
+
+/* Like cpu_par for jobs with no result. */
+static void cpu_par_for(be_backend *be, size_t n, size_t align, double work,
+                        void (*body)(range_job *, int, size_t, size_t), const void *args)
+{
+    range_job j;
+    cpu_par(be, &j, n, align, work, body, args);
+}
+
 static void *cpu_alloc(be_backend *be, size_t bytes)
 {
     (void)be;
@@ -70,46 +146,113 @@ static void cpu_zero(be_backend *be, void *p, size_t bytes)
     memset(p, 0, bytes);
 }
 
+typedef struct gemm_args {
+    int ta, tb, M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int lda, ldb, ldc;
+    int split_n;             /* split the columns of C (else its rows) */
+} gemm_args;
+
+static void cpu_sgemm(const gemm_args *g, int M, int N, const float *A,
+                      const float *B, float *C)
+{
+    cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans,
+                g->tb ? CblasTrans : CblasNoTrans, M, N, g->K, g->alpha, A,
+                g->lda, B, g->ldb, g->beta, C, g->ldc);
+}
+
+/* One block of C: columns i0..i1 (op(B)'s columns are B's rows when tb)
+ * or rows i0..i1 (op(A)'s rows are A's columns when ta). */
+static void gemm_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const gemm_args *g = j->args;
+    int w = (int)(i1 - i0);
+    if (g->split_n)
+        cpu_sgemm(g, g->M, w, g->A, g->tb ? g->B + i0 * g->ldb : g->B + i0, g->C + i0);
+    else
+        cpu_sgemm(g, w, g->N, g->ta ? g->A + i0 : g->A + i0 * g->lda, g->B,
+                  g->C + i0 * g->ldc);
+}
+
+/* Each thread multiplies a block of C with single-threaded OpenBLAS:
+ * OpenBLAS's own threading costs too much on the small per-time-step
+ * products (32 x 2048 x 512), and this way the split is ours, fixed, and
+ * the elementwise work shares the same threads. */
 static void cpu_gemm(be_backend *be, int ta, int tb, int M, int N, int K,
                      float alpha, const float *A, int lda, const float *B, int ldb,
                      float beta, float *C, int ldc)
 {
-    (void)be;
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
-                tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb,
-                beta, C, ldc);
+    gemm_args g = { ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, N >= M };
+    if (M <= 0 || N <= 0)
+        return;
+    size_t n = g.split_n ? (size_t)N : (size_t)M;
+    cpu_par_for(be, n, g.split_n ? 64 : 16, 0.05 * M * N * (double)K, gemm_body, &g);
+}
+
+typedef struct rows_args {
+    float *Y;
+    const float *b1, *b2, *dY;
+    const uint32_t *ids;
+    int M, N;
+} rows_args;
+
+static void fill_rows_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const rows_args *a = j->args;
+    int N = a->N;
+    for (size_t i = i0; i < i1; i++) {
+        float *y = a->Y + i * (size_t)N;
+        if (a->b2)
+            for (int k = 0; k < N; k++)
+                y[k] = a->b1[k] + a->b2[k];
+        else
+            memcpy(y, a->b1, sizeof(float) * (size_t)N);
+    }
 }
 
 static void cpu_fill_rows(be_backend *be, float *Y, int M, int N,
                           const float *b1, const float *b2)
 {
-    (void)be;
-    for (int i = 0; i < M; i++) {
-        float *y = Y + (size_t)i * N;
-        if (b2)
-            for (int j = 0; j < N; j++)
-                y[j] = b1[j] + b2[j];
-        else
-            memcpy(y, b1, sizeof(float) * N);
+    rows_args a = { .Y = Y, .b1 = b1, .b2 = b2, .N = N };
+    cpu_par_for(be, (size_t)M, 1, FLAT_WORK((size_t)M * N, 1), fill_rows_body, &a);
+}
+
+/* Columns i0..i1 of db += the column sums of dY. */
+static void colsum_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const rows_args *a = j->args;
+    for (int i = 0; i < a->M; i++) {
+        const float *d = a->dY + (size_t)i * a->N;
+        for (size_t k = i0; k < i1; k++)
+            a->Y[k] += d[k];
     }
 }
 
 static void cpu_colsum_add(be_backend *be, const float *dY, int M, int N, float *db)
 {
-    (void)be;
-    for (int i = 0; i < M; i++) {
-        const float *d = dY + (size_t)i * N;
-        for (int j = 0; j < N; j++)
-            db[j] += d[j];
-    }
+    rows_args a = { .Y = db, .dY = dY, .M = M, .N = N };
+    cpu_par_for(be, (size_t)N, 64, FLAT_WORK((size_t)M * N, 1), colsum_body, &a);
+}
+
+static void embed_fwd_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const rows_args *a = j->args;
+    size_t E = (size_t)a->N;
+    for (size_t i = i0; i < i1; i++)
+        memcpy(a->Y + i * E, a->b1 + (size_t)a->ids[i] * E, sizeof(float) * E);
 }
 
 static void cpu_embed_fwd(be_backend *be, const uint32_t *ids, int n,
                           const float *table, int E, float *out)
 {
-    (void)be;
-    for (int i = 0; i < n; i++)
-        memcpy(out + (size_t)i * E, table + (size_t)ids[i] * E, sizeof(float) * E);
+    rows_args a = { .Y = out, .b1 = table, .ids = ids, .N = E };
+    cpu_par_for(be, (size_t)n, 1, FLAT_WORK((size_t)n * E, 1), embed_fwd_body, &a);
 }
 
 static void cpu_embed_bwd(be_backend *be, const uint32_t *ids, int n,
@@ -124,11 +267,20 @@ static void cpu_embed_bwd(be_backend *be, const uint32_t *ids, int n,
     }
 }
 
-static void cpu_lstm_fwd(be_backend *be, int B, int H, float *gates,
-                         const float *c_prev, float *c, float *h)
+/* Arguments of the cell steps, shared by forward and backward bodies. */
+typedef struct cell_args {
+    int H;
+    float *gates, *c, *h, *dc, *dgates, *dgx, *dgh, *dh_prev;
+    const float *cgates, *c_prev, *cc, *dh, *gh, *h_prev;
+} cell_args;
+
+/* Cell work per row of H units, in element-operations, for the split. */
+#define CELL_WORK(B, H) (40.0 * (B) * (H))
+
+static void lstm_fwd_rows(int b0, int b1, int H, float *gates,
+                          const float *c_prev, float *c, float *h)
 {
-    (void)be;
-    for (int b = 0; b < B; b++) {
+    for (int b = b0; b < b1; b++) {
         float *gi = gates + (size_t)b * 4 * H, *gf = gi + H, *gg = gf + H, *go = gg + H;
         const float *cp = c_prev + (size_t)b * H;
         float *cb = c + (size_t)b * H, *hb = h + (size_t)b * H;
@@ -143,12 +295,25 @@ static void cpu_lstm_fwd(be_backend *be, int B, int H, float *gates,
     }
 }
 
-static void cpu_lstm_bwd(be_backend *be, int B, int H, const float *gates,
-                         const float *c_prev, const float *c, const float *dh,
-                         float *dc, float *dgates)
+static void lstm_fwd_body(range_job *j, int part, size_t i0, size_t i1)
 {
-    (void)be;
-    for (int b = 0; b < B; b++) {
+    (void)part;
+    const cell_args *a = j->args;
+    lstm_fwd_rows((int)i0, (int)i1, a->H, a->gates, a->c_prev, a->c, a->h);
+}
+
+static void cpu_lstm_fwd(be_backend *be, int B, int H, float *gates,
+                         const float *c_prev, float *c, float *h)
+{
+    cell_args a = { .H = H, .gates = gates, .c_prev = c_prev, .c = c, .h = h };
+    cpu_par_for(be, (size_t)B, 1, CELL_WORK(B, H), lstm_fwd_body, &a);
+}
+
+static void lstm_bwd_rows(int b0, int b1, int H, const float *gates,
+                          const float *c_prev, const float *c, const float *dh,
+                          float *dc, float *dgates)
+{
+    for (int b = b0; b < b1; b++) {
         const float *gi = gates + (size_t)b * 4 * H, *gf = gi + H, *gg = gf + H, *go = gg + H;
         float *di = dgates + (size_t)b * 4 * H, *df = di + H, *dg = df + H, *dout = dg + H;
         const float *cp = c_prev + (size_t)b * H, *cb = c + (size_t)b * H;
@@ -167,11 +332,27 @@ static void cpu_lstm_bwd(be_backend *be, int B, int H, const float *gates,
     }
 }
 
-static void cpu_gru_fwd(be_backend *be, int B, int H, float *gx, const float *gh,
-                        const float *h_prev, float *h)
+static void lstm_bwd_body(range_job *j, int part, size_t i0, size_t i1)
 {
-    (void)be;
-    for (int b = 0; b < B; b++) {
+    (void)part;
+    const cell_args *a = j->args;
+    lstm_bwd_rows((int)i0, (int)i1, a->H, a->cgates, a->c_prev, a->cc, a->dh,
+                  a->dc, a->dgates);
+}
+
+static void cpu_lstm_bwd(be_backend *be, int B, int H, const float *gates,
+                         const float *c_prev, const float *c, const float *dh,
+                         float *dc, float *dgates)
+{
+    cell_args a = { .H = H, .cgates = gates, .c_prev = c_prev, .cc = c, .dh = dh,
+                    .dc = dc, .dgates = dgates };
+    cpu_par_for(be, (size_t)B, 1, CELL_WORK(B, H), lstm_bwd_body, &a);
+}
+
+static void gru_fwd_rows(int b0, int b1, int H, float *gx, const float *gh,
+                         const float *h_prev, float *h)
+{
+    for (int b = b0; b < b1; b++) {
         float *xr = gx + (size_t)b * 3 * H, *xz = xr + H, *xn = xz + H;
         const float *hr = gh + (size_t)b * 3 * H, *hz = hr + H, *hn = hz + H;
         const float *hp = h_prev + (size_t)b * H;
@@ -186,12 +367,25 @@ static void cpu_gru_fwd(be_backend *be, int B, int H, float *gx, const float *gh
     }
 }
 
-static void cpu_gru_bwd(be_backend *be, int B, int H, const float *gx, const float *gh,
-                        const float *h_prev, const float *dh, float *dh_prev,
-                        float *dgx, float *dgh)
+static void gru_fwd_body(range_job *j, int part, size_t i0, size_t i1)
 {
-    (void)be;
-    for (int b = 0; b < B; b++) {
+    (void)part;
+    const cell_args *a = j->args;
+    gru_fwd_rows((int)i0, (int)i1, a->H, a->gates, a->gh, a->h_prev, a->h);
+}
+
+static void cpu_gru_fwd(be_backend *be, int B, int H, float *gx, const float *gh,
+                        const float *h_prev, float *h)
+{
+    cell_args a = { .H = H, .gates = gx, .gh = gh, .h_prev = h_prev, .h = h };
+    cpu_par_for(be, (size_t)B, 1, CELL_WORK(B, H), gru_fwd_body, &a);
+}
+
+static void gru_bwd_rows(int b0, int b1, int H, const float *gx, const float *gh,
+                         const float *h_prev, const float *dh, float *dh_prev,
+                         float *dgx, float *dgh)
+{
+    for (int b = b0; b < b1; b++) {
         const float *r = gx + (size_t)b * 3 * H, *z = r + H, *n = z + H;
         const float *hn = gh + (size_t)b * 3 * H + 2 * H;
         const float *hp = h_prev + (size_t)b * H, *d = dh + (size_t)b * H;
@@ -209,115 +403,228 @@ static void cpu_gru_bwd(be_backend *be, int B, int H, const float *gx, const flo
     }
 }
 
-static void cpu_rnn_fwd(be_backend *be, int B, int H, const float *g, float *h)
+static void gru_bwd_body(range_job *j, int part, size_t i0, size_t i1)
 {
-    (void)be;
-    size_t n = (size_t)B * H;
-    for (size_t i = 0; i < n; i++)
-        h[i] = cpu_tanh(g[i]);
+    (void)part;
+    const cell_args *a = j->args;
+    gru_bwd_rows((int)i0, (int)i1, a->H, a->cgates, a->gh, a->h_prev, a->dh,
+                 a->dh_prev, a->dgx, a->dgh);
 }
 
+static void cpu_gru_bwd(be_backend *be, int B, int H, const float *gx, const float *gh,
+                        const float *h_prev, const float *dh, float *dh_prev,
+                        float *dgx, float *dgh)
+{
+    cell_args a = { .H = H, .cgates = gx, .gh = gh, .h_prev = h_prev, .dh = dh,
+                    .dh_prev = dh_prev, .dgx = dgx, .dgh = dgh };
+    cpu_par_for(be, (size_t)B, 1, CELL_WORK(B, H), gru_bwd_body, &a);
+}
+
+/* Arguments of the elementwise operations over flat arrays. */
+typedef struct flat_args {
+    float *x, *y, *z, *u;
+    const float *a, *b;
+    const uint32_t *ids;
+    float f0, f1, f2, f3, f4, f5, f6;
+    int i0, i1, i2;
+    long t;
+    uint64_t key;
+} flat_args;
+
+static void rnn_fwd_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const flat_args *a = j->args;
+    for (size_t i = i0; i < i1; i++)
+        a->x[i] = cpu_tanh(a->a[i]);
+}
+
+static void cpu_rnn_fwd(be_backend *be, int B, int H, const float *g, float *h)
+{
+    flat_args a = { .x = h, .a = g };
+    size_t n = (size_t)B * H;
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 20), rnn_fwd_body, &a);
+}
+
+static void rnn_bwd_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const flat_args *a = j->args;
+    for (size_t i = i0; i < i1; i++)
+        a->x[i] = a->b[i] * (1.0f - a->a[i] * a->a[i]);
+}
+
+/* dg = dh * (1 - h^2). */
 static void cpu_rnn_bwd(be_backend *be, int B, int H, const float *h,
                         const float *dh, float *dg)
 {
-    (void)be;
+    flat_args a = { .x = dg, .a = h, .b = dh };
     size_t n = (size_t)B * H;
-    for (size_t i = 0; i < n; i++)
-        dg[i] = dh[i] * (1.0f - h[i] * h[i]);
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 3), rnn_bwd_body, &a);
 }
 
-static void cpu_add(be_backend *be, float *a, const float *b, size_t n)
+static void add_body(range_job *j, int part, size_t i0, size_t i1)
 {
-    (void)be;
-    for (size_t i = 0; i < n; i++)
-        a[i] += b[i];
+    (void)part;
+    const flat_args *a = j->args;
+    for (size_t i = i0; i < i1; i++)
+        a->x[i] += a->a[i];
+}
+
+static void cpu_add(be_backend *be, float *x, const float *b, size_t n)
+{
+    flat_args a = { .x = x, .a = b };
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 1), add_body, &a);
+}
+
+static void dropout_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const flat_args *a = j->args;
+    float p = a->f0, keep = a->f1;
+    for (size_t i = i0; i < i1; i++) {
+        a->y[i] = rng_hash_uniform(a->key, i) >= p ? keep : 0.0f;
+        a->x[i] *= a->y[i];
+    }
 }
 
 static void cpu_dropout_fwd(be_backend *be, float *x, float *mask, size_t n,
                             float p, uint64_t key)
 {
-    (void)be;
-    float keep = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++) {
-        mask[i] = rng_hash_uniform(key, i) >= p ? keep : 0.0f;
-        x[i] *= mask[i];
-    }
+    flat_args a = { .x = x, .y = mask, .f0 = p, .f1 = 1.0f / (1.0f - p), .key = key };
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 10), dropout_body, &a);
+}
+
+static void mul_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const flat_args *a = j->args;
+    for (size_t i = i0; i < i1; i++)
+        a->x[i] *= a->a[i];
 }
 
 static void cpu_mul(be_backend *be, float *x, const float *mask, size_t n)
 {
-    (void)be;
-    for (size_t i = 0; i < n; i++)
-        x[i] *= mask[i];
+    flat_args a = { .x = x, .a = mask };
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 1), mul_body, &a);
 }
 
-/* Row by row: max, log-sum-exp, loss; the gradient softmax - onehot is
- * written over the logits.  Sums in double: a chunk has thousands of rows. */
-static double cpu_xent(be_backend *be, float *logits, const uint32_t *targets,
-                       int N, int V, float scale, int grad, long *correct)
+/* Rows i0..i1 of the softmax cross-entropy: max, log-sum-exp, loss; the
+ * gradient softmax - onehot is written over the logits.  The loss is summed
+ * in double: a chunk has thousands of rows. */
+static void xent_body(range_job *j, int part, size_t i0, size_t i1)
 {
-    (void)be;
+    const flat_args *a = j->args;
+    int V = a->i0, grad = a->i1;
+    float scale = a->f0;
     double total = 0.0;
     long hits = 0;
-    for (int i = 0; i < N; i++) {
-        float *z = logits + (size_t)i * V;
-        uint32_t y = targets[i];
+    for (size_t i = i0; i < i1; i++) {
+        float *z = a->x + i * (size_t)V;
+        uint32_t y = a->ids[i];
         float mx = z[0];
         int arg = 0;
-        for (int j = 1; j < V; j++)
-            if (z[j] > mx) { mx = z[j]; arg = j; }
+        for (int k = 1; k < V; k++)
+            if (z[k] > mx) { mx = z[k]; arg = k; }
         float s = 0.0f;
-        for (int j = 0; j < V; j++)
-            s += cpu_exp(z[j] - mx);
+        for (int k = 0; k < V; k++)
+            s += cpu_exp(z[k] - mx);
         float lse = mx + logf(s);
         total += (double)(lse - z[y]);
         hits += (arg == (int)y);
         if (grad) {
             float inv = scale / s;
-            for (int j = 0; j < V; j++)
-                z[j] = cpu_exp(z[j] - mx) * inv;
+            for (int k = 0; k < V; k++)
+                z[k] = cpu_exp(z[k] - mx) * inv;
             z[y] -= scale;
         }
+    }
+    j->partial[part] = total;
+    j->hits[part] = hits;
+}
+
+static double cpu_xent(be_backend *be, float *logits, const uint32_t *targets,
+                       int N, int V, float scale, int grad, long *correct)
+{
+    flat_args a = { .x = logits, .ids = targets, .i0 = V, .i1 = grad, .f0 = scale };
+    range_job j;
+    int parts = cpu_par(be, &j, (size_t)N, 1, FLAT_WORK((size_t)N * V, 30), xent_body, &a);
+    double total = 0.0;
+    long hits = 0;
+    for (int k = 0; k < parts; k++) {
+        total += j.partial[k];
+        hits += j.hits[k];
     }
     if (correct)
         *correct = hits;
     return total;
 }
 
-static double cpu_sumsq(be_backend *be, const float *x, size_t n)
+/* Float lanes for speed, flushed to double every 4096 elements (pieces
+ * are multiples of 4096, so the sum does not depend on where they fall
+ * except through the final addition order). */
+static void sumsq_body(range_job *j, int part, size_t i0, size_t i1)
 {
-    (void)be;
-    /* float lanes for speed, flushed to double every 4096 elements. */
+    const flat_args *a = j->args;
     double total = 0.0;
-    for (size_t i = 0; i < n; i += 4096) {
-        size_t e = i + 4096 < n ? i + 4096 : n;
+    for (size_t i = i0; i < i1; i += 4096) {
+        size_t e = i + 4096 < i1 ? i + 4096 : i1;
         float s = 0.0f;
         for (size_t k = i; k < e; k++)
-            s += x[k] * x[k];
+            s += a->a[k] * a->a[k];
         total += s;
     }
+    j->partial[part] = total;
+}
+
+static double cpu_sumsq(be_backend *be, const float *x, size_t n)
+{
+    flat_args a = { .a = x };
+    range_job j;
+    int parts = cpu_par(be, &j, n, 4096, FLAT_WORK(n, 2), sumsq_body, &a);
+    double total = 0.0;
+    for (int k = 0; k < parts; k++)
+        total += j.partial[k];
     return total;
 }
 
-static void cpu_scale(be_backend *be, float *x, size_t n, float a)
+static void scale_body(range_job *j, int part, size_t i0, size_t i1)
 {
-    (void)be;
-    for (size_t i = 0; i < n; i++)
-        x[i] *= a;
+    (void)part;
+    const flat_args *a = j->args;
+    for (size_t i = i0; i < i1; i++)
+        a->x[i] *= a->f0;
+}
+
+static void cpu_scale(be_backend *be, float *x, size_t n, float s)
+{
+    flat_args a = { .x = x, .f0 = s };
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 1), scale_body, &a);
+}
+
+static void clamp_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const flat_args *a = j->args;
+    for (size_t i = i0; i < i1; i++)
+        a->x[i] = fminf(fmaxf(a->x[i], -a->f0), a->f0);
 }
 
 static void cpu_clamp(be_backend *be, float *x, size_t n, float lim)
 {
-    (void)be;
-    for (size_t i = 0; i < n; i++)
-        x[i] = fminf(fmaxf(x[i], -lim), lim);
+    flat_args a = { .x = x, .f0 = lim };
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 2), clamp_body, &a);
 }
 
-static void cpu_sgd(be_backend *be, float *w, const float *g, float *buf, size_t n,
-                    float lr, float momentum, float wd, int nesterov, int first)
+static void sgd_body(range_job *j, int part, size_t i0, size_t i1)
 {
-    (void)be;
-    for (size_t i = 0; i < n; i++) {
+    (void)part;
+    const flat_args *a = j->args;
+    float lr = a->f0, momentum = a->f1, wd = a->f2;
+    int nesterov = a->i0, first = a->i1;
+    float *w = a->x, *buf = a->y;
+    const float *g = a->a;
+    for (size_t i = i0; i < i1; i++) {
         float d = g[i] + wd * w[i];
         if (momentum != 0.0f) {
             buf[i] = first ? d : momentum * buf[i] + d;
@@ -327,29 +634,24 @@ static void cpu_sgd(be_backend *be, float *w, const float *g, float *buf, size_t
     }
 }
 
-/* Adam, AdamW (decoupled weight decay) and NAdam, as PyTorch defines them. */
-static void cpu_adam(be_backend *be, float *w, const float *g, float *m, float *v,
-                     size_t n, float lr, float b1, float b2, float eps, float wd,
-                     int decoupled, int nadam, long t)
+static void cpu_sgd(be_backend *be, float *w, const float *g, float *buf, size_t n,
+                    float lr, float momentum, float wd, int nesterov, int first)
 {
-    (void)be;
-    double bc1 = 1.0 - pow(b1, (double)t), bc2 = 1.0 - pow(b2, (double)t);
-    float c1 = 0, c2 = 0;
-    if (nadam) {
-        /* PyTorch's NAdam: mu_k = b1 (1 - 0.5 * 0.96^(k psi)), psi = 0.004;
-         * the running product of the mu_k is recomputed from k = 1 so the
-         * optimizer needs no extra state (t is small enough for this). */
-        double prod = 1.0, mt = 0.0;
-        for (long k = 1; k <= t; k++) {
-            mt = b1 * (1.0 - 0.5 * pow(0.96, k * 0.004));
-            prod *= mt;
-        }
-        double mn = b1 * (1.0 - 0.5 * pow(0.96, (t + 1) * 0.004));
-        c1 = (float)((1.0 - mt) / (1.0 - prod));
-        c2 = (float)(mn / (1.0 - prod * mn));
-    }
-    float sbc2 = (float)sqrt(bc2), step = (float)(lr / bc1);
-    for (size_t i = 0; i < n; i++) {
+    flat_args a = { .x = w, .a = g, .y = buf, .f0 = lr, .f1 = momentum, .f2 = wd,
+                    .i0 = nesterov, .i1 = first };
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 4), sgd_body, &a);
+}
+
+static void adam_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const flat_args *a = j->args;
+    float lr = a->f0, b1 = a->f1, b2 = a->f2, eps = a->f3, wd = a->f4;
+    float c1 = a->f5, c2 = a->f6, sbc2 = a->u[0], step = a->u[1];
+    int decoupled = a->i0, nadam = a->i1;
+    float *w = a->x, *m = a->y, *v = a->z;
+    const float *g = a->a;
+    for (size_t i = i0; i < i1; i++) {
         float gi = g[i];
         if (decoupled)
             w[i] *= 1.0f - lr * wd;
@@ -365,12 +667,41 @@ static void cpu_adam(be_backend *be, float *w, const float *g, float *m, float *
     }
 }
 
-static void cpu_rmsprop(be_backend *be, float *w, const float *g, float *v,
-                        float *buf, size_t n, float lr, float alpha, float eps,
-                        float momentum, float wd)
+/* Adam, AdamW (decoupled weight decay) and NAdam, as PyTorch defines them. */
+static void cpu_adam(be_backend *be, float *w, const float *g, float *m, float *v,
+                     size_t n, float lr, float b1, float b2, float eps, float wd,
+                     int decoupled, int nadam, long t)
 {
-    (void)be;
-    for (size_t i = 0; i < n; i++) {
+    double bc1 = 1.0 - pow(b1, (double)t), bc2 = 1.0 - pow(b2, (double)t);
+    float c1 = 0, c2 = 0;
+    if (nadam) {
+        /* PyTorch's NAdam: mu_k = b1 (1 - 0.5 * 0.96^(k psi)), psi = 0.004;
+         * the running product of the mu_k is recomputed from k = 1 so the
+         * optimizer needs no extra state (t is small enough for this). */
+        double prod = 1.0, mt = 0.0;
+        for (long k = 1; k <= t; k++) {
+            mt = b1 * (1.0 - 0.5 * pow(0.96, k * 0.004));
+            prod *= mt;
+        }
+        double mn = b1 * (1.0 - 0.5 * pow(0.96, (t + 1) * 0.004));
+        c1 = (float)((1.0 - mt) / (1.0 - prod));
+        c2 = (float)(mn / (1.0 - prod * mn));
+    }
+    float consts[2] = { (float)sqrt(bc2), (float)(lr / bc1) };
+    flat_args a = { .x = w, .a = g, .y = m, .z = v, .u = consts, .f0 = lr, .f1 = b1,
+                    .f2 = b2, .f3 = eps, .f4 = wd, .f5 = c1, .f6 = c2,
+                    .i0 = decoupled, .i1 = nadam };
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 12), adam_body, &a);
+}
+
+static void rmsprop_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const flat_args *a = j->args;
+    float lr = a->f0, alpha = a->f1, eps = a->f2, momentum = a->f3, wd = a->f4;
+    float *w = a->x, *v = a->y, *buf = a->z;
+    const float *g = a->a;
+    for (size_t i = i0; i < i1; i++) {
         float gi = g[i] + wd * w[i];
         v[i] = alpha * v[i] + (1.0f - alpha) * gi * gi;
         float d = gi / (sqrtf(v[i]) + eps);
@@ -382,19 +713,56 @@ static void cpu_rmsprop(be_backend *be, float *w, const float *g, float *v,
     }
 }
 
-static void cpu_set_threads(be_backend *be, int n)
+static void cpu_rmsprop(be_backend *be, float *w, const float *g, float *v,
+                        float *buf, size_t n, float lr, float alpha, float eps,
+                        float momentum, float wd)
 {
-    (void)be;
-    openblas_set_num_threads(n > 0 ? n : 1);
+    flat_args a = { .x = w, .a = g, .y = v, .z = buf, .f0 = lr, .f1 = alpha,
+                    .f2 = eps, .f3 = momentum, .f4 = wd };
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 8), rmsprop_body, &a);
 }
 
-static void cpu_destroy(be_backend *be) { free(be); }
+/* Resizes the pool; on failure keeps the old one (the thread count only
+ * affects speed). */
+static void cpu_set_threads(be_backend *be, int n)
+{
+    cpu_impl *impl = be->impl;
+    n = n < 1 ? 1 : n > CPU_MAX_PARTS ? CPU_MAX_PARTS : n;
+    if (cpu_pool_size(impl->pool) == n)
+        return;
+    cpu_pool *p = cpu_pool_create(n);
+    if (!p)
+        return;
+    cpu_pool_free(impl->pool);
+    impl->pool = p;
+}
+
+static void cpu_destroy(be_backend *be)
+{
+    if (!be)
+        return;
+    cpu_impl *impl = be->impl;
+    if (impl)
+        cpu_pool_free(impl->pool);
+    free(impl);
+    free(be);
+}
 
 be_backend *be_cpu_create(void)
 {
     be_backend *be = calloc(1, sizeof *be);
-    if (!be)
+    cpu_impl *impl = calloc(1, sizeof *impl);
+    cpu_pool *pool = cpu_pool_create(1);
+    if (!be || !impl || !pool) {
+        free(be);
+        free(impl);
+        cpu_pool_free(pool);
         return NULL;
+    }
+    /* All threading is ours (see cpu_gemm); OpenBLAS runs in the caller. */
+    openblas_set_num_threads(1);
+    impl->pool = pool;
+    be->impl = impl;
     be->name = "cpu";
     be->alloc = cpu_alloc;
     be->free = cpu_free;
