@@ -30,6 +30,9 @@ typedef struct plot_cell {
 typedef struct plot_grid {
     int width, height;       /* in cells, the whole area including labels */
     plot_cell *cells;        /* [height][width], row 0 at the top */
+    unsigned char *dots;     /* [height][width] braille dot bits: scratch
+                              * space of plot_render, so it needs no
+                              * allocation per frame */
 } plot_grid;
 
 /* Allocates a grid of width x height blank cells.  Returns -1 when the
