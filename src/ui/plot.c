@@ -112,21 +112,26 @@ static double next_step(double step)
     return (f < 1.5 ? 2 : f < 3.5 ? 5 : 10) * mag;
 }
 
-/* Formats v with the fewest decimals (at most 3) that show it exactly,
- * after scaling by k, M, G or T: 950, 1.2k, 15k, 1.5M. */
-static void fmt_compact(char *buf, double v)
+void plot_format_number(char *buf, size_t size, double v)
 {
     static const struct { double div; const char *suffix; } unit[] = {
         {1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}, {1, ""}
     };
     size_t u = 0;
+    if (v == 0)
+        v = 0;   /* no "-0" */
     while (u + 1 < sizeof unit / sizeof unit[0] && fabs(v) < unit[u].div)
         u++;
     double q = v / unit[u].div;
     int d = 0;
     while (d < 3 && fabs(q * pow(10, d) - round(q * pow(10, d))) > 1e-6)
         d++;
-    snprintf(buf, LABEL_MAX, "%.*f%s", d, q, unit[u].suffix);
+    snprintf(buf, size, "%.*f%s", d, q, unit[u].suffix);
+}
+
+static void fmt_compact(char *buf, double v)
+{
+    plot_format_number(buf, LABEL_MAX, v);
 }
 
 /* Labels of ticks a step apart on a linear scale: decimals enough for the

@@ -49,4 +49,9 @@ void plot_grid_free(plot_grid *g);
 int plot_render(plot_grid *g, const plot_series *s, int n,
                 const plot_options *opt);
 
+/* Formats v compactly in at most size bytes, with the fewest decimals (at
+ * most 3) that show it and a k, M, G or T suffix from 1000 on: 950, 1.2k,
+ * 15k, 1.5M (the x labels; also for step counts elsewhere). */
+void plot_format_number(char *buf, size_t size, double v);
+
 #endif
