@@ -357,56 +357,61 @@ static void line(plot_grid *g, const canvas *c, int x0, int y0, int x1, int y1,
     }
 }
 
-/* Whether point i of s is drawn, with y on the axis scale in *y: finite,
- * positive on a log axis, and inside the x window starting at xlo. */
-static int usable(const plot_series *s, size_t i, int log_y, double xlo, double *y)
+/* Whether (x, y) is drawn: finite, positive on a log axis, and inside the
+ * x window starting at xlo. */
+static int drawable(double x, double y, int log_y, double xlo)
 {
-    double x = s->x[i];
-    *y = s->y[i];
-    if (!isfinite(x) || !isfinite(*y) || x < xlo || (log_y && *y <= 0))
-        return 0;
-    if (log_y)
-        *y = log10(*y);
-    return 1;
+    return isfinite(x) && isfinite(y) && x >= xlo && (!log_y || y > 0);
 }
 
-static int clampi(long v, int hi)
+/* Dot column of x (>= c->xlo). */
+static int dot_x(const canvas *c, double x)
 {
-    return v < 0 ? 0 : v > hi ? hi : (int)v;
+    double d = (x - c->xlo) * c->sx + 0.5;
+    return d < c->cols * 2 - 1 ? (int)d : c->cols * 2 - 1;
 }
 
-/* Draws series s on c, points in one dot column as one span, NaN ending a
- * stretch of line. */
+/* Dot row of value y (row 0 at the top). */
+static int dot_y(const canvas *c, double y)
+{
+    double d = (c->yhi - (c->log_y ? log10(y) : y)) * c->sy + 0.5;
+    return d <= 0 ? 0 : d < c->rows * 4 - 1 ? (int)d : c->rows * 4 - 1;
+}
+
+/* Draws series s on c.  The points falling in one dot column make one
+ * span from their lowest to their highest value, converted to dots once
+ * per column (on a log axis, log10 is taken per column, not per point); a
+ * NaN ends a stretch of line. */
 static void draw_series(plot_grid *g, const canvas *c, const plot_series *s)
 {
-    int have = 0, col = 0, ymin = 0, ymax = 0, ylast = 0;
-    int xmax = c->cols * 2 - 1, ymaxdot = c->rows * 4 - 1;
+    int have = 0, col = 0;
+    double lo = 0, hi = 0, last = 0;   /* values in the current column */
     for (size_t i = 0; i < s->n; i++) {
-        double y;
-        if (isnan(s->y[i]) && have) {
-            line(g, c, col, ymin, col, ymax, s->color);
-            have = 0;
-        }
-        if (!usable(s, i, c->log_y, c->xlo, &y))
+        double x = s->x[i], y = s->y[i];
+        if (!drawable(x, y, c->log_y, c->xlo)) {
+            if (isnan(y) && have) {
+                line(g, c, col, dot_y(c, hi), col, dot_y(c, lo), s->color);
+                have = 0;
+            }
             continue;
-        int dx = clampi(lround((s->x[i] - c->xlo) * c->sx), xmax);
-        int dy = clampi(lround((c->yhi - y) * c->sy), ymaxdot);
+        }
+        int dx = dot_x(c, x);
         if (have && dx == col) {
-            ymin = dy < ymin ? dy : ymin;
-            ymax = dy > ymax ? dy : ymax;
-            ylast = dy;
+            lo = y < lo ? y : lo;
+            hi = y > hi ? y : hi;
+            last = y;
             continue;
         }
         if (have) {
-            line(g, c, col, ymin, col, ymax, s->color);
-            line(g, c, col, ylast, dx, dy, s->color);
+            line(g, c, col, dot_y(c, hi), col, dot_y(c, lo), s->color);
+            line(g, c, col, dot_y(c, last), dx, dot_y(c, y), s->color);
         }
         have = 1;
         col = dx;
-        ymin = ymax = ylast = dy;
+        lo = hi = last = y;
     }
     if (have)
-        line(g, c, col, ymin, col, ymax, s->color);
+        line(g, c, col, dot_y(c, hi), col, dot_y(c, lo), s->color);
 }
 
 /* An ASCII character for a cell's dots, by the dot rows in use. */
@@ -453,27 +458,31 @@ static void dots_to_cells(plot_grid *g, const canvas *c, int utf8)
 static int data_range(const plot_series *s, int n, const plot_options *o,
                       double *xlo, double *xhi, double *ylo, double *yhi)
 {
-    double y, x0 = INFINITY, x1 = -INFINITY;
-    for (int k = 0; k < n; k++)
-        for (size_t i = 0; i < s[k].n; i++)
-            if (usable(&s[k], i, o->log_y, -INFINITY, &y)) {
-                x0 = fmin(x0, s[k].x[i]);
-                x1 = fmax(x1, s[k].x[i]);
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < n; k++)
+            for (size_t i = 0; i < s[k].n; i++) {
+                double x = s[k].x[i], y = s[k].y[i];
+                if (!drawable(x, y, o->log_y, pass ? x0 : -INFINITY))
+                    continue;
+                x0 = x < x0 ? x : x0;
+                x1 = x > x1 ? x : x1;
+                y0 = y < y0 ? y : y0;
+                y1 = y > y1 ? y : y1;
             }
-    if (x0 > x1)
-        return 0;
-    if (o->x_window > 0 && x1 - o->x_window > x0)
+        if (x0 > x1)
+            return 0;
+        /* a second pass for the y range inside the window */
+        if (!(o->x_window > 0 && x1 - o->x_window > x0))
+            break;
         x0 = x1 - o->x_window;
-    *ylo = INFINITY;
-    *yhi = -INFINITY;
-    for (int k = 0; k < n; k++)
-        for (size_t i = 0; i < s[k].n; i++)
-            if (usable(&s[k], i, o->log_y, x0, &y)) {
-                *ylo = fmin(*ylo, y);
-                *yhi = fmax(*yhi, y);
-            }
+        y0 = INFINITY;
+        y1 = -INFINITY;
+    }
     *xlo = x0;
     *xhi = x1;
+    *ylo = o->log_y ? log10(y0) : y0;
+    *yhi = o->log_y ? log10(y1) : y1;
     return 1;
 }
 
