@@ -180,6 +180,45 @@ START_TEST(test_two_series_colours)
     ck_assert_int_eq(g.cells[4].color, 1);   /* bottom left: only "up" */
     ck_assert_int_eq(g.cells[7].color, 2);
     plot_grid_free(&g);
+    /* one row: every cell holds dots of both, and the later one's colour */
+    g = render(4, 1, s, 2, braille);
+    expect_grid(&g, (const char *[]){"⣉⠶⠶⣉"});
+    for (int c = 0; c < 4; c++)
+        ck_assert_int_eq(g.cells[c].color, 2);
+    s[0].color = 2;
+    s[1].color = 1;
+    ck_assert_int_eq(plot_render(&g, s, 2, &braille), 0);
+    for (int c = 0; c < 4; c++)
+        ck_assert_int_eq(g.cells[c].color, 1);
+    plot_grid_free(&g);
+}
+END_TEST
+
+START_TEST(test_extreme_values)
+{
+    /* ranges at the limits of doubles draw something sane and never
+     * write outside the grid */
+    static const double cases[][4] = {
+        {-1e308, 1e308, -1e308, 1e308}, {0, 1, -1.7e308, 1.7e308},
+        {-1.7e308, 1.7e308, 0, 1}, {0, 1, 5e-324, 1e308},
+        {0, 1e-300, 1, 1 + 1e-15}, {1e17, 1e17 + 64, 1e-320, 2e-320},
+        {0, 1, 1e300, 1e300}, {0, 1, -5e-324, 5e-324},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        for (int log_y = 0; log_y < 2; log_y++) {
+            double x[] = {cases[k][0], cases[k][1]}, y[] = {cases[k][2], cases[k][3]};
+            plot_series s = {x, y, 2, 1};
+            plot_grid g = render(30, 8, &s, 1, (plot_options){1, log_y, 0});
+            for (int i = 0; i < 30 * 8; i++)
+                ck_assert_int_ge(strlen(g.cells[i].ch), 1);
+            plot_grid_free(&g);
+        }
+    /* labels too long for the margin ("100000000500") fall back to %.3g */
+    double x[] = {0, 1}, y[] = {1e11, 1e11 + 500};
+    plot_series s = {x, y, 2, 1};
+    plot_grid g = render(30, 8, &s, 1, braille);
+    ck_assert_str_eq(row_text(&g, 0), "1e+11┤                    ⣀⠤⠒⠉");
+    plot_grid_free(&g);
 }
 END_TEST
 
@@ -524,6 +563,7 @@ static Suite *plot_suite(void)
     tcase_add_test(tc, test_infinities_ignored);
     tcase_add_test(tc, test_downsampled_span);
     tcase_add_test(tc, test_two_series_colours);
+    tcase_add_test(tc, test_extreme_values);
     suite_add_tcase(s, tc);
 
     TCase *ta = tcase_create("axes");

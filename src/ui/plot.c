@@ -41,6 +41,28 @@ typedef struct canvas {
     int log_y;
 } canvas;
 
+/* Whether (x, y) is drawn: finite, positive on a log axis, and inside the
+ * x window starting at xlo. */
+static int drawable(double x, double y, int log_y, double xlo)
+{
+    return isfinite(x) && isfinite(y) && x >= xlo && (!log_y || y > 0);
+}
+
+/* Dot column of x, clamped to the canvas (also for a NaN from a range too
+ * wide for doubles). */
+static int dot_x(const canvas *c, double x)
+{
+    double d = (x - c->xlo) * c->sx + 0.5;
+    return d <= 0 ? 0 : d < c->cols * 2 - 1 ? (int)d : c->cols * 2 - 1;
+}
+
+/* Dot row of value y (row 0 at the top). */
+static int dot_y(const canvas *c, double y)
+{
+    double d = (c->yhi - (c->log_y ? log10(y) : y)) * c->sy + 0.5;
+    return d <= 0 ? 0 : d < c->rows * 4 - 1 ? (int)d : c->rows * 4 - 1;
+}
+
 /* Dot bits of the braille block, by dot row (0-3) and column (0-1). */
 static const unsigned char braille_bit[4][2] = {
     {0x01, 0x08}, {0x02, 0x10}, {0x04, 0x20}, {0x40, 0x80}
@@ -120,6 +142,10 @@ void plot_format_number(char *buf, size_t size, double v)
     size_t u = 0;
     if (v == 0)
         v = 0;   /* no "-0" */
+    if (!(fabs(v) < 1e15) || (v != 0 && fabs(v) < 1e-3)) {
+        snprintf(buf, size, "%.3g", v);   /* beyond what suffixes show */
+        return;
+    }
     while (u + 1 < sizeof unit / sizeof unit[0] && fabs(v) < unit[u].div)
         u++;
     double q = v / unit[u].div;
@@ -142,10 +168,10 @@ static void fmt_linear(char *buf, double v, double step)
         v = 0;   /* no "-0.0" */
     if (step >= 1000)
         fmt_compact(buf, v);
-    else if (step < 1e-4)
-        snprintf(buf, LABEL_MAX, "%.3g", v);
-    else
-        snprintf(buf, LABEL_MAX, "%.*f", step < 1 ? (int)ceil(-log10(step) - 1e-9) : 0, v);
+    else if (step < 1e-4 ||
+             snprintf(buf, LABEL_MAX, "%.*f",
+                      step < 1 ? (int)ceil(-log10(step) - 1e-9) : 0, v) >= LABEL_MAX)
+        snprintf(buf, LABEL_MAX, "%.3g", v);   /* too small or too long */
 }
 
 /* Labels of a log axis (values m x 10^k, or a linear step in value). */
@@ -162,7 +188,8 @@ static void fmt_log(char *buf, double v)
 /* Row of the cell that scale position pos falls in, in rows 0..rows-1. */
 static int pos_row(double pos, double lo, double hi, int rows)
 {
-    return (int)lround((hi - pos) / (hi - lo) * (rows * 4 - 1)) / 4;
+    double d = (hi - pos) / (hi - lo) * (rows * 4 - 1) + 0.5;
+    return (d <= 0 ? 0 : d < rows * 4 - 1 ? (int)d : rows * 4 - 1) / 4;
 }
 
 /* Whether the ticks are at least two rows apart, so labels never touch. */
@@ -181,11 +208,11 @@ static int ticks_fit(const ticks *t, int rows)
 static int linear_ticks(ticks *t, double a, double b, double step, int log_pos)
 {
     double k0 = floor(a / step + 1e-9), k1 = ceil(b / step - 1e-9);
-    if (k1 - k0 + 1 > MAX_TICKS)
+    if (!(k1 - k0 + 1 <= MAX_TICKS))   /* also when NaN */
         return 0;
     t->n = 0;
-    for (double k = k0; k <= k1; k++) {
-        double v = k * step;
+    for (int i = 0; i <= (int)(k1 - k0); i++) {
+        double v = (k0 + i) * step;
         if (log_pos && v <= 0)
             continue;
         t->val[t->n] = v;
@@ -260,12 +287,12 @@ static void y_ticks_log(ticks *t, double la, double lb, int rows)
     if (lb - la >= 1) {
         for (double d = 1; d < 1000; d = next_step(d)) {
             double k0 = floor(la / d + 1e-9), k1 = ceil(lb / d - 1e-9);
-            if (k1 - k0 + 1 > MAX_TICKS)
+            if (!(k1 - k0 + 1 <= MAX_TICKS))
                 continue;
             t->n = 0;
-            for (double k = k0; k <= k1; k++) {
-                t->val[t->n] = pow(10, k * d);
-                t->pos[t->n] = k * d;
+            for (int i = 0; i <= (int)(k1 - k0); i++) {
+                t->val[t->n] = pow(10, (k0 + i) * d);
+                t->pos[t->n] = (k0 + i) * d;
                 fmt_log(t->label[t->n], t->val[t->n]);
                 t->n++;
             }
@@ -288,7 +315,7 @@ static void y_ticks_log(ticks *t, double la, double lb, int rows)
 /* Column of the cell that x falls in on canvas c. */
 static int x_col(const canvas *c, double x)
 {
-    return c->col0 + (int)lround((x - c->xlo) * c->sx) / 2;
+    return c->col0 + dot_x(c, x) / 2;
 }
 
 /* Puts x labels on the bottom row and marks on the axis row: the densest
@@ -300,11 +327,12 @@ static void draw_x_ticks(plot_grid *g, const canvas *c, int utf8)
     double step = nice_step((c->xhi - c->xlo) / (c->cols / 10 > 1 ? c->cols / 10 : 1));
     for (int tries = 0; tries < 40; tries++, step = next_step(step)) {
         double k0 = ceil(c->xlo / step - 1e-9), k1 = floor(c->xhi / step + 1e-9);
-        if (k1 - k0 + 1 > MAX_TICKS)
+        if (!(k1 - k0 + 1 <= MAX_TICKS))
             continue;
         int ok = 1, end = -1;
         t.n = 0;
-        for (double k = k0; k <= k1 && ok; k++, t.n++) {
+        for (int i = 0; i <= (int)(k1 - k0) && ok; i++, t.n++) {
+            double k = k0 + i;
             t.val[t.n] = k * step;
             fmt_compact(t.label[t.n], fabs(k) < 1e-9 ? 0 : k * step);
             int len = (int)strlen(t.label[t.n]);
@@ -355,27 +383,6 @@ static void line(plot_grid *g, const canvas *c, int x0, int y0, int x1, int y1,
             y0 += sy;
         }
     }
-}
-
-/* Whether (x, y) is drawn: finite, positive on a log axis, and inside the
- * x window starting at xlo. */
-static int drawable(double x, double y, int log_y, double xlo)
-{
-    return isfinite(x) && isfinite(y) && x >= xlo && (!log_y || y > 0);
-}
-
-/* Dot column of x (>= c->xlo). */
-static int dot_x(const canvas *c, double x)
-{
-    double d = (x - c->xlo) * c->sx + 0.5;
-    return d < c->cols * 2 - 1 ? (int)d : c->cols * 2 - 1;
-}
-
-/* Dot row of value y (row 0 at the top). */
-static int dot_y(const canvas *c, double y)
-{
-    double d = (c->yhi - (c->log_y ? log10(y) : y)) * c->sy + 0.5;
-    return d <= 0 ? 0 : d < c->rows * 4 - 1 ? (int)d : c->rows * 4 - 1;
 }
 
 /* Draws series s on c.  The points falling in one dot column make one
@@ -486,11 +493,11 @@ static int data_range(const plot_series *s, int n, const plot_options *o,
     return 1;
 }
 
-/* Widens a flat range [*lo, *hi] around its value: by 5% of it (1 for
- * zero), or by 0.05 on a log scale (about 12%). */
+/* Widens a range [*lo, *hi] too flat to label around its value: by 5% of
+ * it (1 for zero), or by 0.05 on a log scale (about 12%). */
 static void widen(double *lo, double *hi, int log_scale)
 {
-    if (*hi - *lo > 1e-12 * fmax(fabs(*lo), fabs(*hi)))
+    if (*hi - *lo > 1e-9 * (log_scale ? 1 : fmax(fabs(*lo), fabs(*hi))))
         return;
     double d = log_scale ? 0.05 : *lo == 0 ? 1 : fabs(*lo) * 0.05;
     *lo -= d;
