@@ -374,6 +374,57 @@ START_TEST(test_bad_sizes)
 }
 END_TEST
 
+START_TEST(test_random_bytes)
+{
+    /* random bytes (mostly text, some newlines, tabs, invalid and partial
+     * sequences): appended in random pieces they lay out exactly as when
+     * appended at once, and no ASCII-mode row is wider than the pane */
+    unsigned long long r = 88172645463325252ull;
+    for (int round = 0; round < 50; round++) {
+        unsigned char buf[600];
+        size_t len = 0;
+        while (len < sizeof buf - 4) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            unsigned k = (unsigned)(r % 16);
+            if (k < 8)
+                buf[len++] = (unsigned char)('a' + r % 26);
+            else if (k < 10)
+                buf[len++] = ' ';
+            else if (k == 10)
+                buf[len++] = (unsigned char)"\n\t"[r >> 8 & 1];
+            else if (k < 14) {
+                memcpy(buf + len, "\xe6\x97\xa5", 3);   /* wide */
+                len += 1 + (r >> 8) % 3;                   /* sometimes cut */
+            } else
+                buf[len++] = (unsigned char)(r >> 16);     /* any byte */
+        }
+        int width = 1 + (int)(r >> 24) % 30;
+        textpane *whole = textpane_new(1000), *pieces = textpane_new(1000);
+        ck_assert_int_eq(textpane_append(whole, (char *)buf, len, 0), 0);
+        for (size_t at = 0; at < len;) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            size_t n = 1 + r % 7;
+            n = n < len - at ? n : len - at;
+            ck_assert_int_eq(textpane_append(pieces, (char *)buf + at, n, 0), 0);
+            at += n;
+        }
+        for (int utf8 = 0; utf8 < 2; utf8++) {
+            size_t rows = textpane_count(whole, width);
+            ck_assert_uint_eq(textpane_count(pieces, width), rows);
+            shown a = layout(whole, width, MAX_ROWS, utf8);
+            shown b = layout(pieces, width, MAX_ROWS, utf8);
+            for (int i = 0; i < MAX_ROWS; i++) {
+                ck_assert_str_eq(a.text[i], b.text[i]);
+                if (!utf8)
+                    ck_assert_uint_le(strlen(a.text[i]), (size_t)width);
+            }
+        }
+        textpane_free(whole);
+        textpane_free(pieces);
+    }
+}
+END_TEST
+
 static Suite *textpane_suite(void)
 {
     Suite *s = suite_create("textpane");
@@ -388,6 +439,7 @@ static Suite *textpane_suite(void)
     tcase_add_test(tc, test_hard_break);
     tcase_add_test(tc, test_lines_and_newlines);
     tcase_add_test(tc, test_styles);
+    tcase_add_test(tc, test_random_bytes);
     suite_add_tcase(s, tc);
 
     TCase *ts = tcase_create("scroll");

@@ -239,8 +239,6 @@ static int set_ticks(ticks *t, double A, double B, const int *set, int nset)
     for (int i = 0; i < nset; i++)
         if (set[i] * p <= A * (1 + 1e-9))
             lo = set[i] * p;
-    if (log10(B) - log10(lo) > 2.5 * (log10(B) - log10(A)) + 1e-9)
-        return 0;
     t->n = 0;
     for (;; p *= 10) {
         for (int i = 0; i < nset; i++) {
