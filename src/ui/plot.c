@@ -229,7 +229,8 @@ static int linear_ticks(ticks *t, double a, double b, double step, int log_pos)
 
 /* Ticks at m x 10^k for the mantissas m of set (ascending, starting at 1),
  * snapped outwards from [A, B] (values, A > 0).  Returns 0 when there
- * would be too many, or when snapping would more than double the span. */
+ * would be too many, or when snapping would stretch the span more than 2.5
+ * times (a flat-looking curve). */
 static int set_ticks(ticks *t, double A, double B, const int *set, int nset)
 {
     double p = pow(10, floor(log10(A)));

@@ -44,8 +44,11 @@ void plot_grid_free(plot_grid *g);
  * margin, x tick labels on the bottom row, an axis line, and the curves
  * (consecutive points joined by straight lines in dot resolution).  An
  * area too small for labels draws the curves only; with no finite point it
- * draws the axes and a "no data" note.  Returns 0, or -1 when n is out of
- * range. */
+ * draws the axes and a "no data" note.  A NaN y breaks the line; points
+ * with an infinite y or a non-finite x are left out (their neighbours
+ * joined).  opt NULL means braille, linear, no window.  Returns 0, or -1
+ * when n is out of range, g is not initialised, or a series with points
+ * lacks its arrays. */
 int plot_render(plot_grid *g, const plot_series *s, int n,
                 const plot_options *opt);
 

@@ -7,7 +7,12 @@
  * of 8 cells.  Each logical line keeps its bytes, the byte offsets where
  * its style changes, and the number of display rows it took at the last
  * width it was laid out for, so that a redraw only wraps the lines it
- * shows. */
+ * shows.
+ *
+ * Display: text fills the pane from the top until it overflows; a final
+ * newline opens no empty row; a view scrolled back keeps showing the same
+ * text while new rows arrive below; textpane_count uses the mode (UTF-8 or
+ * ASCII) of the last textpane_lines call, since widths depend on it. */
 #include "textpane.h"
 
 #include <stdint.h>
