@@ -30,6 +30,9 @@ typedef struct plot_cell {
 typedef struct plot_grid {
     int width, height;       /* in cells, the whole area including labels */
     plot_cell *cells;        /* [height][width], row 0 at the top */
+    unsigned char *dots;     /* [height][width] braille dot bits: scratch
+                              * space of plot_render, so it needs no
+                              * allocation per frame */
 } plot_grid;
 
 /* Allocates a grid of width x height blank cells.  Returns -1 when the
@@ -41,9 +44,17 @@ void plot_grid_free(plot_grid *g);
  * margin, x tick labels on the bottom row, an axis line, and the curves
  * (consecutive points joined by straight lines in dot resolution).  An
  * area too small for labels draws the curves only; with no finite point it
- * draws the axes and a "no data" note.  Returns 0, or -1 when n is out of
- * range. */
+ * draws the axes and a "no data" note.  A NaN y breaks the line; points
+ * with an infinite y or a non-finite x are left out (their neighbours
+ * joined).  opt NULL means braille, linear, no window.  Returns 0, or -1
+ * when n is out of range, g is not initialised, or a series with points
+ * lacks its arrays. */
 int plot_render(plot_grid *g, const plot_series *s, int n,
                 const plot_options *opt);
+
+/* Formats v compactly in at most size bytes, with the fewest decimals (at
+ * most 3) that show it and a k, M, G or T suffix from 1000 on: 950, 1.2k,
+ * 15k, 1.5M (the x labels; also for step counts elsewhere). */
+void plot_format_number(char *buf, size_t size, double v);
 
 #endif
