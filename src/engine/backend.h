@@ -37,7 +37,8 @@ struct be_backend {
     void (*embed_bwd)(be_backend *be, const uint32_t *ids, int n,
                       const float *dout, int E, float *dtable);
 
-    /* Cell steps for a batch of B rows, hidden size H.  gates holds the
+    /* Cell steps for a batch of B rows, hidden size H; the buffers of one
+     * call never overlap (backends may rely on it).  gates holds the
      * pre-activations on entry and the activations on exit (what backward
      * needs).  LSTM gates are [B,4H] in order i,f,g,o. */
     void (*lstm_fwd)(be_backend *be, int B, int H, float *gates,

@@ -13,12 +13,27 @@
 
 #define CPU_MAX_PARTS 64
 
+/* The hot loops are compiled for AVX-512, AVX2 and baseline x86-64, and
+ * the dynamic loader picks the clone for the CPU it runs on (GNU ifunc),
+ * so one binary is fast everywhere. */
+#if defined(__x86_64__) && defined(__gnu_linux__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define CPU_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef CPU_KERNEL
+#define CPU_KERNEL
+#endif
+
 /* exp(x) for |x| < 88 to within about 2 ulp: x = n ln2 + r, exp(r) by a
  * degree-6 polynomial, 2^n by building the exponent bits.  libm's expf is
  * a function call per element and does not vectorise; this does. */
 static inline float cpu_exp(float x)
 {
-    x = fminf(fmaxf(x, -87.0f), 88.0f);
+    /* comparisons, not fminf/fmaxf: those are libm calls unless NaNs may
+     * be ignored, and a call stops the loop from vectorising */
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
     /* round to nearest by adding 1.5*2^23: floorf would be a libm call
      * without SSE4.1 and stop the loop from vectorising */
     float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
@@ -277,8 +292,8 @@ typedef struct cell_args {
 /* Cell work per row of H units, in element-operations, for the split. */
 #define CELL_WORK(B, H) (40.0 * (B) * (H))
 
-static void lstm_fwd_rows(int b0, int b1, int H, float *gates,
-                          const float *c_prev, float *c, float *h)
+CPU_KERNEL static void lstm_fwd_rows(int b0, int b1, int H, float *restrict gates,
+                          const float *restrict c_prev, float *restrict c, float *restrict h)
 {
     for (int b = b0; b < b1; b++) {
         float *gi = gates + (size_t)b * 4 * H, *gf = gi + H, *gg = gf + H, *go = gg + H;
@@ -309,9 +324,9 @@ static void cpu_lstm_fwd(be_backend *be, int B, int H, float *gates,
     cpu_par_for(be, (size_t)B, 1, CELL_WORK(B, H), lstm_fwd_body, &a);
 }
 
-static void lstm_bwd_rows(int b0, int b1, int H, const float *gates,
-                          const float *c_prev, const float *c, const float *dh,
-                          float *dc, float *dgates)
+CPU_KERNEL static void lstm_bwd_rows(int b0, int b1, int H, const float *restrict gates,
+                          const float *restrict c_prev, const float *restrict c, const float *restrict dh,
+                          float *restrict dc, float *restrict dgates)
 {
     for (int b = b0; b < b1; b++) {
         const float *gi = gates + (size_t)b * 4 * H, *gf = gi + H, *gg = gf + H, *go = gg + H;
@@ -349,8 +364,8 @@ static void cpu_lstm_bwd(be_backend *be, int B, int H, const float *gates,
     cpu_par_for(be, (size_t)B, 1, CELL_WORK(B, H), lstm_bwd_body, &a);
 }
 
-static void gru_fwd_rows(int b0, int b1, int H, float *gx, const float *gh,
-                         const float *h_prev, float *h)
+CPU_KERNEL static void gru_fwd_rows(int b0, int b1, int H, float *restrict gx, const float *restrict gh,
+                         const float *restrict h_prev, float *restrict h)
 {
     for (int b = b0; b < b1; b++) {
         float *xr = gx + (size_t)b * 3 * H, *xz = xr + H, *xn = xz + H;
@@ -381,9 +396,9 @@ static void cpu_gru_fwd(be_backend *be, int B, int H, float *gx, const float *gh
     cpu_par_for(be, (size_t)B, 1, CELL_WORK(B, H), gru_fwd_body, &a);
 }
 
-static void gru_bwd_rows(int b0, int b1, int H, const float *gx, const float *gh,
-                         const float *h_prev, const float *dh, float *dh_prev,
-                         float *dgx, float *dgh)
+CPU_KERNEL static void gru_bwd_rows(int b0, int b1, int H, const float *restrict gx, const float *restrict gh,
+                         const float *restrict h_prev, const float *restrict dh, float *restrict dh_prev,
+                         float *restrict dgx, float *restrict dgh)
 {
     for (int b = b0; b < b1; b++) {
         const float *r = gx + (size_t)b * 3 * H, *z = r + H, *n = z + H;
@@ -431,7 +446,7 @@ typedef struct flat_args {
     uint64_t key;
 } flat_args;
 
-static void rnn_fwd_body(range_job *j, int part, size_t i0, size_t i1)
+CPU_KERNEL static void rnn_fwd_body(range_job *j, int part, size_t i0, size_t i1)
 {
     (void)part;
     const flat_args *a = j->args;
@@ -446,7 +461,7 @@ static void cpu_rnn_fwd(be_backend *be, int B, int H, const float *g, float *h)
     cpu_par_for(be, n, 16, FLAT_WORK(n, 20), rnn_fwd_body, &a);
 }
 
-static void rnn_bwd_body(range_job *j, int part, size_t i0, size_t i1)
+CPU_KERNEL static void rnn_bwd_body(range_job *j, int part, size_t i0, size_t i1)
 {
     (void)part;
     const flat_args *a = j->args;
@@ -512,7 +527,7 @@ static void cpu_mul(be_backend *be, float *x, const float *mask, size_t n)
 /* Rows i0..i1 of the softmax cross-entropy: max, log-sum-exp, loss; the
  * gradient softmax - onehot is written over the logits.  The loss is summed
  * in double: a chunk has thousands of rows. */
-static void xent_body(range_job *j, int part, size_t i0, size_t i1)
+CPU_KERNEL static void xent_body(range_job *j, int part, size_t i0, size_t i1)
 {
     const flat_args *a = j->args;
     int V = a->i0, grad = a->i1;
@@ -607,7 +622,11 @@ static void clamp_body(range_job *j, int part, size_t i0, size_t i1)
     (void)part;
     const flat_args *a = j->args;
     for (size_t i = i0; i < i1; i++)
-        a->x[i] = fminf(fmaxf(a->x[i], -a->f0), a->f0);
+    {
+        float v = a->x[i];
+        v = v < -a->f0 ? -a->f0 : v;
+        a->x[i] = v > a->f0 ? a->f0 : v;
+    }
 }
 
 static void cpu_clamp(be_backend *be, float *x, size_t n, float lim)
@@ -642,7 +661,7 @@ static void cpu_sgd(be_backend *be, float *w, const float *g, float *buf, size_t
     cpu_par_for(be, n, 16, FLAT_WORK(n, 4), sgd_body, &a);
 }
 
-static void adam_body(range_job *j, int part, size_t i0, size_t i1)
+CPU_KERNEL static void adam_body(range_job *j, int part, size_t i0, size_t i1)
 {
     (void)part;
     const flat_args *a = j->args;
