@@ -2,7 +2,9 @@
  * trainer are written against.  Every float pointer passed to an operation
  * is a device buffer obtained from the same backend's alloc(); matrices are
  * row-major.  The CPU backend (backend_cpu.c) is the reference; a GPU
- * backend implements the same table and nothing above it changes. */
+ * backend implements the same table and nothing above it changes.  A
+ * backend object is used by one thread at a time (the CPU backend runs its
+ * own worker threads inside each operation). */
 #ifndef BACKEND_H
 #define BACKEND_H
 #include <stddef.h>

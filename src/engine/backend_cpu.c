@@ -148,17 +148,44 @@ static void *cpu_alloc(be_backend *be, size_t bytes)
 
 static void cpu_free(be_backend *be, void *p) { (void)be; free(p); }
 
+typedef struct bytes_args {
+    char *dst;
+    const char *src;
+} bytes_args;
+
+static void copy_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const bytes_args *a = j->args;
+    memcpy(a->dst + i0, a->src + i0, i1 - i0);
+}
+
+/* Large copies (a layer's outputs, several megabytes) are split too;
+ * overlapping ones (never issued by the model) stay a single memmove. */
 static void cpu_copy(be_backend *be, void *dst, const void *src, size_t bytes)
 {
-    (void)be;
-    if (bytes)
+    const char *d = dst, *s = src;
+    if (!bytes || dst == src)
+        return;
+    if (d < s + bytes && s < d + bytes) {
         memmove(dst, src, bytes);
+        return;
+    }
+    bytes_args a = { dst, src };
+    cpu_par_for(be, bytes, 4096, FLAT_WORK(bytes, 0.25), copy_body, &a);
+}
+
+static void zero_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const bytes_args *a = j->args;
+    memset(a->dst + i0, 0, i1 - i0);
 }
 
 static void cpu_zero(be_backend *be, void *p, size_t bytes)
 {
-    (void)be;
-    memset(p, 0, bytes);
+    bytes_args a = { p, NULL };
+    cpu_par_for(be, bytes, 4096, FLAT_WORK(bytes, 0.25), zero_body, &a);
 }
 
 typedef struct gemm_args {
