@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "cpu_small.h"
 #include "rng.h"
 
 /* exp(x) for |x| < 88 to within about 2 ulp: x = n ln2 + r, exp(r) by a
@@ -75,6 +76,20 @@ static void cpu_gemm(be_backend *be, int ta, int tb, int M, int N, int K,
                      float beta, float *C, int ldc)
 {
     (void)be;
+    /* A few rows times a transposed weight matrix is a generation step (one
+     * row per stream or beam).  sgemm packs all of B for them and runs
+     * about 6x slower than one pass over B; sgemv handles one row, the
+     * small kernel up to 8. */
+    if (!ta && tb && M == 1) {
+        if (beta == 0.0f)
+            memset(C, 0, sizeof(float) * N);   /* BLAS may scale NaN by 0 */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, alpha, B, ldb, A, 1,
+                    beta == 0.0f ? 1.0f : beta, C, 1);
+        return;
+    }
+    if (!ta && tb && M <= CPU_SMALL_MAX_M &&
+        cpu_small_gemm_nt(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0)
+        return;
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
                 tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb,
                 beta, C, ldc);
