@@ -86,7 +86,7 @@ static int bm_grow(void **p, size_t *cap, size_t need, size_t sz)
 
 static int bm_open(bm_search *s, smp_run *r)
 {
-    int W = r->cfg->beam;
+    int W = r->W;
     memset(s, 0, sizeof *s);
     s->r = r;
     s->W = W;
@@ -332,7 +332,7 @@ static int bm_deliver(bm_search *s, uint32_t node, size_t depth, size_t upto)
 static int bm_commit(bm_search *s)
 {
     int n = s->n_live + s->n_fin;
-    uint32_t at[2 * 256];
+    uint32_t at[2 * SAMPLE_MAX_BEAM];
     if (n == 0 || n > (int)(sizeof at / sizeof *at))
         return 0;
     size_t d = SIZE_MAX;
@@ -422,7 +422,7 @@ static int bm_results(bm_search *s, const bm_rank *rank, int n, sample_result *r
 static int bm_end(bm_search *s, sample_result *res)
 {
     smp_run *r = s->r;
-    bm_rank rank[2 * 256];
+    bm_rank rank[2 * SAMPLE_MAX_BEAM];
     int n = 0;
     for (int i = 0; i < s->n_fin; i++, n++)
         rank[n] = (bm_rank){&s->fin[i], n};
@@ -443,8 +443,8 @@ int smp_beam(smp_run *r, sample_result *res, char *err, size_t errlen)
 {
     bm_search s;
     int rc = -1;
-    if (r->cfg->beam > 256) {
-        snprintf(err, errlen, "beam width %d is over the limit of 256", r->cfg->beam);
+    if (r->W < 1 || r->W > SAMPLE_MAX_BEAM) {
+        snprintf(err, errlen, "beam width %d is not in 1..%d", r->W, SAMPLE_MAX_BEAM);
         return -1;
     }
     if (bm_open(&s, r) < 0)

@@ -191,17 +191,22 @@ static int smp_sample(smp_run *r)
     return 0;
 }
 
-int sample_decode(model *m, const tok_vocab *v, const sample_request *req,
-               sample_result *res, char *err, size_t errlen)
+/* Beam search of width W >= 1, or token-by-token sampling for W = 0. */
+static int smp_exec(model *m, const tok_vocab *v, const sample_request *req,
+                    sample_result *res, int W, char *err, size_t errlen)
 {
     const sample_config *cfg = req->cfg;
-    int W = cfg->beam > 1 ? cfg->beam : 1;
     smp_run r;
     int rc = -1, primed;
     if (res)
         memset(res, 0, sizeof *res);
-    if (smp_open(&r, m, v, req, W, err, errlen) < 0)
+    if (W > SAMPLE_MAX_BEAM) {
+        snprintf(err, errlen, "beam width %d is not in 1..%d", W, SAMPLE_MAX_BEAM);
+        return -1;
+    }
+    if (smp_open(&r, m, v, req, W > 1 ? W : 1, err, errlen) < 0)
         goto done;
+    r.W = W;
     primed = smp_prime(&r, req->prime ? req->prime : cfg->prime);
     if (primed < 0) {
         snprintf(err, errlen, "out of memory for sampling");
@@ -209,7 +214,7 @@ int sample_decode(model *m, const tok_vocab *v, const sample_request *req,
     }
     if (primed > 0)
         rc = 0;
-    else if (W > 1)
+    else if (W > 0)
         rc = smp_beam(&r, res, err, errlen);
     else if ((rc = smp_sample(&r)) < 0)
         snprintf(err, errlen, "out of memory for sampling");
@@ -220,6 +225,25 @@ done:
     }
     smp_close(&r);
     return rc;
+}
+
+int sample_decode(model *m, const tok_vocab *v, const sample_request *req,
+                  sample_result *res, char *err, size_t errlen)
+{
+    return smp_exec(m, v, req, res, req->cfg->beam > 1 ? req->cfg->beam : 0, err, errlen);
+}
+
+int sample_beam_search(model *m, const tok_vocab *v, const sample_request *req,
+                       sample_result *res, char *err, size_t errlen)
+{
+    int W = req->cfg->beam;
+    if (W < 1) {
+        snprintf(err, errlen, "beam width %d is not in 1..%d", W, SAMPLE_MAX_BEAM);
+        if (res)
+            memset(res, 0, sizeof *res);
+        return -1;
+    }
+    return smp_exec(m, v, req, res, W, err, errlen);
 }
 
 void sample_result_free(sample_result *r)

@@ -43,6 +43,7 @@ int sample_generate(model *m, const tok_vocab *v, const sample_config *cfg,
 /* The full interface */
 
 #define SAMPLE_MAX_ALTS 8    /* alternatives reported per token */
+#define SAMPLE_MAX_BEAM 256  /* widest beam */
 
 typedef enum {
     SAMPLE_STOP_LENGTH = 0,  /* cfg->length tokens */
@@ -107,12 +108,20 @@ typedef struct sample_result {
 void sample_request_init(sample_request *r, const sample_config *cfg, rng_state *rng);
 
 /* Runs a request: beam search when cfg->beam > 1, otherwise token by token.
+ * Beam search ignores temperature, top-k and top-p (it is deterministic)
+ * but applies the repetition penalty to the scores.
  * res may be NULL; when given it must be freed with sample_result_free.
  * Returns 0 (also when stopped early: see res->stop), or -1 with a
  * one-line message (out of memory). */
 int sample_decode(model *m, const tok_vocab *v, const sample_request *req,
                sample_result *res, char *err, size_t errlen);
 void sample_result_free(sample_result *r);
+
+/* Beam search with width cfg->beam (1 included: then it equals greedy
+ * decoding), whatever the other settings.  Same returns as sample_decode;
+ * a width outside 1..SAMPLE_MAX_BEAM is an error. */
+int sample_beam_search(model *m, const tok_vocab *v, const sample_request *req,
+                       sample_result *res, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ */
 /* Choosing one token from one row of logits (sample_pick.c) */

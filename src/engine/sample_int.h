@@ -18,6 +18,7 @@ typedef struct smp_run {
     const sample_request *req;
     const sample_config *cfg;
     int V;
+    int W;                   /* beam width; 0 for token-by-token sampling */
     decoder dec;
     sample_picker pk;
     float *logits;           /* host [B, V]: next-token logits per stream */
