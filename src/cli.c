@@ -1283,8 +1283,9 @@ static void sample_help(FILE *f)
 "                       token, id, prob = its probability in the distribution\n"
 "                       it was drawn from, model_prob = the model's own, top =\n"
 "                       the 5 most likely tokens), then one object with\n"
-"                       prime, text (the generated part), tokens, stop and,\n"
-"                       for beam search, beams\n"
+"                       prime, text (the generated part), tokens, stop,\n"
+"                       prime_unknown, seconds, tokens_per_s (priming and\n"
+"                       generation) and, for beam search, beams\n"
 "  -h, --help           show this help and exit\n", f);
 }
 
@@ -1395,7 +1396,7 @@ static int check_prime(const tok_vocab *v, const char *prime)
 }
 
 static int print_sample_json(const char *prime, const emit_ctx *e,
-                             const sample_result *res)
+                             const sample_result *res, double seconds)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
@@ -1405,6 +1406,9 @@ static int print_sample_json(const char *prime, const emit_ctx *e,
     cJSON_AddNumberToObject(o, "tokens", (double)res->stats.generated);
     cJSON_AddStringToObject(o, "stop", sample_stop_name(res->stop));
     cJSON_AddNumberToObject(o, "prime_unknown", (double)res->stats.prime_unknown);
+    cJSON_AddNumberToObject(o, "seconds", seconds);
+    cJSON_AddNumberToObject(o, "tokens_per_s",
+                            seconds > 0 ? (double)res->stats.generated / seconds : 0.0);
     if (res->n_beams > 0) {
         cJSON *beams = cJSON_AddArrayToObject(o, "beams");
         for (int i = 0; beams && i < res->n_beams; i++) {
@@ -1476,12 +1480,13 @@ static int sample_run(trainer *t, const sample_args *a)
     req.on_token = emit_token;
     req.ctx = &tc;
     req.n_alts = a->json ? 5 : 0;
+    double t0 = now_seconds();
     if (sample_decode(t->m, t->corp.vocab, &req, &res, err, sizeof err) != 0)
         rc = fail("%s", err);
     else if (e.failed)
         rc = a->json ? fail("out of memory") : CLI_FAIL;
     else if (a->json)
-        rc = print_sample_json(prime, &e, &res);
+        rc = print_sample_json(prime, &e, &res, now_seconds() - t0);
     else {
         putchar('\n');
         if (a->has_n_best && res.n_beams > 1)

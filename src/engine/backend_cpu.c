@@ -11,12 +11,16 @@
 #include "cpu_small.h"
 #include "rng.h"
 
+
 /* exp(x) for |x| < 88 to within about 2 ulp: x = n ln2 + r, exp(r) by a
  * degree-6 polynomial, 2^n by building the exponent bits.  libm's expf is
  * a function call per element and does not vectorise; this does. */
 static inline float cpu_exp(float x)
 {
-    x = fminf(fmaxf(x, -87.0f), 88.0f);
+    /* comparisons, not fminf/fmaxf: without -ffinite-math-only those are
+     * libm calls (NaN rules), which stop the loops from vectorising */
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
     /* round to nearest by adding 1.5*2^23: floorf would be a libm call
      * without SSE4.1 and stop the loop from vectorising */
     float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
