@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpu_small.h"
 #include "decoder.h"
 #include "sample.h"
 #include "session.h"
@@ -157,7 +158,7 @@ static void check_decoder_cell(model_cell cell, int layers, int table)
     int V = f.m->cfg.vocab, B = 3;
     decoder d;
     model_state st;
-    ck_assert_int_eq(decoder_init(&d, f.m, B, table), 0);
+    ck_assert_int_eq(decoder_init(&d, f.m, B, table, 0), 0);
     ck_assert_int_eq(model_state_init(f.m, &st, B), 0);
     float *a = malloc((size_t)B * V * sizeof *a), *b = malloc((size_t)B * V * sizeof *b);
     uint32_t ids[3] = {1, 4, 7};
@@ -806,6 +807,93 @@ START_TEST(training_state_untouched)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* 16-bit weights */
+
+START_TEST(half_precision)
+{
+    be_backend *be = be_cpu_create();
+    const float in[] = {1.0f, -2.0f, 65504.0f, 65520.0f, 1e-8f, 5.9604645e-8f, 0.1f,
+                        0.0f, -0.0f, 6.1035156e-05f, 1.0009766f, 1.00048828125f};
+    const uint16_t want[] = {0x3c00, 0xc000, 0x7bff, 0x7c00, 0x0000, 0x0001, 0x2e66,
+                             0x0000, 0x8000, 0x0400, 0x3c01, 0x3c00 /* tie: to even */};
+    uint16_t out[12];
+    be->to_half(be, out, in, 12);
+    for (int i = 0; i < 12; i++)
+        ck_assert_msg(out[i] == want[i], "%g -> %#x, want %#x", in[i], out[i], want[i]);
+    for (int i = 0; i < 12; i++)
+        if (i != 3 && i != 4 && i != 6 && i != 11)   /* inexact ones */
+            ck_assert_float_eq(cpu_half_to_float(out[i]), in[i]);
+    float nan = NAN;
+    be->to_half(be, out, &nan, 1);
+    ck_assert(isnan(cpu_half_to_float(out[0])));
+
+    /* gemm_half against gemm on the rounded matrix: every row count up to
+     * past one block of 8, odd N and a K with a tail */
+    enum { N = 37, K = 45, MAXM = 11 };
+    float A[MAXM * K], Bf[N * K], C1[MAXM * N], C2[MAXM * N];
+    uint16_t Bh[N * K];
+    rng_state r;
+    rng_seed(&r, 8);
+    for (int i = 0; i < MAXM * K; i++)
+        A[i] = 2.0f * rng_uniform(&r) - 1.0f;
+    for (int i = 0; i < N * K; i++)
+        Bf[i] = 2.0f * rng_uniform(&r) - 1.0f;
+    be->to_half(be, Bh, Bf, N * K);
+    for (int i = 0; i < N * K; i++)
+        Bf[i] = cpu_half_to_float(Bh[i]);
+    for (int M = 1; M <= MAXM; M++) {
+        for (int i = 0; i < M * N; i++)
+            C1[i] = C2[i] = 0.5f;
+        be->gemm(be, 0, 1, M, N, K, 0.7f, A, K, Bf, K, 1.0f, C1, N);
+        be->gemm_half(be, M, N, K, 0.7f, A, K, Bh, K, 1.0f, C2, N);
+        for (int i = 0; i < M * N; i++)
+            ck_assert_msg(fabsf(C1[i] - C2[i]) < 1e-4f, "M %d: %g vs %g", M, C1[i], C2[i]);
+    }
+    be->destroy(be);
+
+    /* a half decoder stays close to the model (and is a different path) */
+    fix f;
+    fix_random(&f, CELL_LSTM, 2, 31);
+    int V = f.m->cfg.vocab;
+    decoder d;
+    model_state st;
+    ck_assert_int_eq(decoder_init(&d, f.m, 2, DECODER_TABLE_AUTO, 1), 0);
+    ck_assert_ptr_nonnull(d.half);
+    ck_assert_int_eq(model_state_init(f.m, &st, 2), 0);
+    float a[2 * 16], b[2 * 16];
+    uint32_t ids[2] = {2, 5};
+    double maxd = 0.0;
+    for (int t = 0; t < 6; t++) {
+        decoder_step(&d, 2, ids, a);
+        model_step(f.m, &st, ids, b);
+        for (int i = 0; i < 2 * V; i++) {
+            double e = fabs((double)a[i] - b[i]);
+            ck_assert_msg(e < 2e-2 * (1.0 + fabs(b[i])), "step %d: %g vs %g", t, a[i], b[i]);
+            if (e > maxd)
+                maxd = e;
+        }
+        ids[0] = (ids[0] + 3) % (uint32_t)V;
+        ids[1] = (ids[1] + 1) % (uint32_t)V;
+    }
+    ck_assert(maxd > 0.0);
+    model_state_free(f.m, &st);
+    decoder_free(&d);
+    /* and generation with it runs, beam search included */
+    sample_config cfg = cfg_with(30);
+    cfg.half = 1;
+    collect c1 = {0}, c2 = {0};
+    sample_result r1 = run(&f, &cfg, "ab", 1, &c1, 0);
+    cfg.beam = 3;
+    sample_result r2 = run(&f, &cfg, "ab", 1, &c2, 0);
+    ck_assert_uint_eq(c1.n, 30);
+    ck_assert_uint_eq(c2.n, 30);
+    sample_result_free(&r1);
+    sample_result_free(&r2);
+    fix_free(&f);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* sessions */
 
 static char *slurp(const char *path)
@@ -855,6 +943,7 @@ START_TEST(session_settings)
     t->sample.repetition_window = 7;
     t->sample.n_best = 2;
     t->sample.beam = 4;
+    t->sample.half = 1;
     snprintf(t->sample.stop, sizeof t->sample.stop, "\n\n");
     ck_assert_msg(session_save(t, sdir, err, sizeof err) == 0, "%s", err);
     trainer_free(t);
@@ -866,6 +955,7 @@ START_TEST(session_settings)
     ck_assert_int_eq(t->sample.repetition_window, 7);
     ck_assert_int_eq(t->sample.n_best, 2);
     ck_assert_str_eq(t->sample.stop, "\n\n");
+    ck_assert_int_eq(t->sample.half, 1);
     trainer_free(t);
 
     /* an older session.json without the new keys loads with defaults */
@@ -875,7 +965,8 @@ START_TEST(session_settings)
     free(js);
     ck_assert_ptr_nonnull(root);
     cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "sample");
-    const char *added[] = {"greedy", "repetition_penalty", "repetition_window", "n_best", "stop"};
+    const char *added[] = {"greedy", "repetition_penalty", "repetition_window", "n_best",
+                           "stop", "half"};
     for (size_t i = 0; i < sizeof added / sizeof *added; i++)
         cJSON_DeleteItemFromObjectCaseSensitive(s, added[i]);
     char *out = cJSON_Print(root);
@@ -891,6 +982,7 @@ START_TEST(session_settings)
     ck_assert_int_eq(t->sample.repetition_window, 64);
     ck_assert_int_eq(t->sample.n_best, 1);
     ck_assert_str_eq(t->sample.stop, "");
+    ck_assert_int_eq(t->sample.half, 0);
     ck_assert_int_eq(t->sample.beam, 4);        /* the old keys still load */
     trainer_free(t);
 
@@ -932,6 +1024,7 @@ int main(void)
     tcase_add_test(tc, cancel_from_another_thread);
     tcase_add_test(tc, legacy_interface);
     tcase_add_test(tc, training_state_untouched);
+    tcase_add_test(tc, half_precision);
     tcase_add_test(tc, session_settings);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

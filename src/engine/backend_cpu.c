@@ -401,6 +401,21 @@ static void cpu_rmsprop(be_backend *be, float *w, const float *g, float *v,
     }
 }
 
+static void cpu_to_half(be_backend *be, uint16_t *dst, const float *src, size_t n)
+{
+    (void)be;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = cpu_float_to_half(src[i]);
+}
+
+static void cpu_gemm_half(be_backend *be, int M, int N, int K, float alpha,
+                          const float *A, int lda, const uint16_t *B, int ldb,
+                          float beta, float *C, int ldc)
+{
+    (void)be;
+    cpu_small_gemm_nt_half(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 static void cpu_set_threads(be_backend *be, int n)
 {
     (void)be;
@@ -444,5 +459,7 @@ be_backend *be_cpu_create(void)
     be->rmsprop = cpu_rmsprop;
     be->set_threads = cpu_set_threads;
     be->destroy = cpu_destroy;
+    be->to_half = cpu_to_half;
+    be->gemm_half = cpu_gemm_half;
     return be;
 }

@@ -40,7 +40,47 @@ static void dec_precompute(decoder *d)
     }
 }
 
-int decoder_init(decoder *d, model *m, int B, int table)
+/* 16-bit copies of the matrices a step reads; -1 when out of memory. */
+static int dec_halve(decoder *d)
+{
+    model *m = d->m;
+    be_backend *be = m->be;
+    const model_config *c = &m->cfg;
+    size_t GH = (size_t)model_gates(c->cell) * c->hidden, H = (size_t)c->hidden, n = 0;
+    for (int l = 0; l < c->layers; l++)
+        n += GH * H + (l || !d->table ? GH * (l ? H : (size_t)c->embed) : 0);
+    n += (size_t)c->vocab * H;
+    if (!(d->half = be->alloc(be, n * sizeof(uint16_t))))
+        return -1;
+    uint16_t *p = d->half;
+    for (int l = 0; l < c->layers; l++) {
+        size_t in = l ? H : (size_t)c->embed;
+        d->h_hh[l] = p;
+        be->to_half(be, p, m->w_hh[l], GH * H);
+        p += GH * H;
+        if (l || !d->table) {
+            d->h_ih[l] = p;
+            be->to_half(be, p, m->w_ih[l], GH * in);
+            p += GH * in;
+        }
+    }
+    d->h_dec = p;
+    be->to_half(be, p, m->dec_w, (size_t)c->vocab * H);
+    return 0;
+}
+
+/* y = x W^T + y for n rows: from the 16-bit copy when there is one. */
+static void dec_product(decoder *d, int n, int N, int K, const float *x,
+                        const float *w, const uint16_t *wh, float *y)
+{
+    be_backend *be = d->m->be;
+    if (wh)
+        be->gemm_half(be, n, N, K, 1.0f, x, K, wh, K, 1.0f, y, N);
+    else
+        be->gemm(be, 0, 1, n, N, K, 1.0f, x, K, w, K, 1.0f, y, N);
+}
+
+int decoder_init(decoder *d, model *m, int B, int table, int half)
 {
     const model_config *c = &m->cfg;
     size_t GH = (size_t)model_gates(c->cell) * c->hidden, V = (size_t)c->vocab;
@@ -64,6 +104,8 @@ int decoder_init(decoder *d, model *m, int B, int table)
               : !(d->x = dec_alloc(m, (size_t)B * c->embed)))
         goto oom;
     dec_precompute(d);
+    if (half && m->be->to_half && m->be->gemm_half && dec_halve(d) < 0)
+        goto oom;
     return 0;
 oom:
     decoder_free(d);
@@ -86,6 +128,7 @@ void decoder_free(decoder *d)
     be->free(be, d->gh);
     be->free(be, d->logits);
     be->free(be, d->ids);
+    be->free(be, d->half);
     memset(d, 0, sizeof *d);
 }
 
@@ -107,16 +150,15 @@ static void dec_layer(decoder *d, int l, int n, const float *in,
         be->embed_fwd(be, d->ids, n, d->table, GH, d->gates);
     } else {
         be->fill_rows(be, d->gates, n, GH, d->bias + (size_t)l * GH, NULL);
-        be->gemm(be, 0, 1, n, GH, inw, 1.0f, in, inw, m->w_ih[l], inw, 1.0f,
-                 d->gates, GH);
+        dec_product(d, n, GH, inw, in, m->w_ih[l], d->h_ih[l], d->gates);
     }
     if (c->cell == CELL_GRU) {
         be->fill_rows(be, d->gh, n, GH, m->b_hh[l], NULL);
-        be->gemm(be, 0, 1, n, GH, H, 1.0f, hp, H, m->w_hh[l], H, 1.0f, d->gh, GH);
+        dec_product(d, n, GH, H, hp, m->w_hh[l], d->h_hh[l], d->gh);
         be->gru_fwd(be, n, H, d->gates, d->gh, hp, hn);
         return;
     }
-    be->gemm(be, 0, 1, n, GH, H, 1.0f, hp, H, m->w_hh[l], H, 1.0f, d->gates, GH);
+    dec_product(d, n, GH, H, hp, m->w_hh[l], d->h_hh[l], d->gates);
     if (c->cell == CELL_LSTM)
         be->lstm_fwd(be, n, H, d->gates, cur->c + so, nxt->c + so, hn);
     else
@@ -138,7 +180,7 @@ void decoder_step(decoder *d, int n, const uint32_t *ids, float *out)
         dec_layer(d, l, n, l ? nxt->h + (size_t)(l - 1) * d->B * H : d->x, cur, nxt);
     const float *top = nxt->h + (size_t)(c->layers - 1) * d->B * H;
     be->fill_rows(be, d->logits, n, V, m->dec_b, NULL);
-    be->gemm(be, 0, 1, n, V, H, 1.0f, top, H, m->dec_w, H, 1.0f, d->logits, V);
+    dec_product(d, n, V, H, top, m->dec_w, d->h_dec, d->logits);
     be->download(be, out, d->logits, (size_t)n * V * sizeof(float));
     d->cur = 1 - d->cur;
 }

@@ -345,6 +345,7 @@ static cJSON *ses_json_sample(const sample_config *s, int *bad)
     memcpy(stop, s->stop, sizeof s->stop);
     stop[sizeof s->stop] = '\0';
     ses_adds(o, "stop", stop, bad);
+    ses_addb(o, "half", s->half, bad);
     return o;
 }
 
@@ -1023,7 +1024,8 @@ static int ses_read_sample_extra(const ses_rd *r, const cJSON *o, sample_config 
                      &s->repetition_penalty)) ||
         (HAS("repetition_window") &&
          ses_get_int(r, o, "sample", "repetition_window", 0, INT_MAX, &s->repetition_window)) ||
-        (HAS("n_best") && ses_get_int(r, o, "sample", "n_best", 1, INT_MAX, &s->n_best)))
+        (HAS("n_best") && ses_get_int(r, o, "sample", "n_best", 1, INT_MAX, &s->n_best)) ||
+        (HAS("half") && ses_get_bool(r, o, "sample", "half", &s->half)))
         return -1;
     if (HAS("stop")) {
         if (ses_get_str(r, o, "sample", "stop", &stop))
