@@ -16,7 +16,8 @@
 #   TORCH_TOKENS         PyTorch tokens per run (default 2000)
 #   BEAM                 beam width (default 5)
 #
-# Each peer runs with 1 and 2 threads; the faster run counts.  Writes
+# rnnlab also runs with --half (16-bit weight copies).  Each peer runs
+# with 1 and 2 threads; the faster run counts.  Writes
 # bench/out/sample.json and prints a table.  See bench/README.md.
 set -euo pipefail
 
@@ -84,6 +85,7 @@ torch_run() {
 for threads in 1 2; do
     torch_run "$threads"
     rnnlab_run single "$threads" --prime "The " --length "$TOKENS" --seed 1
+    rnnlab_run half "$threads" --prime "The " --length "$TOKENS" --seed 1 --half
     rnnlab_run beam "$threads" --prime "The " --length "$BEAM_TOKENS" --beam "$BEAM"
 done
 rm -f "$OUT/sample.tmp"
@@ -102,15 +104,18 @@ def best(peer, kind):
 torch = best("torch", "single")
 single = best("rnnlab", "single")
 beam = best("rnnlab", "beam")
+half = best("rnnlab", "half")
 r_torch = single["tokens_per_s"] / torch["tokens_per_s"]
+r_half = half["tokens_per_s"] / torch["tokens_per_s"]
 r_beam = beam["tokens_per_s"] / single["tokens_per_s"]
 report = {
     "model": "lstm 2x512, embed 64, vocab %d" % torch.get("vocab", 0),
     "beam_width": int(os.environ["BEAM"]),
     "loadavg_at_start": float(os.environ.get("LOAD1") or 0),
     "runs": runs,
-    "best": {"torch": torch, "rnnlab_single": single, "rnnlab_beam": beam},
-    "ratios": {"single_vs_torch": round(r_torch, 2),
+    "best": {"torch": torch, "rnnlab_single": single, "rnnlab_half": half,
+             "rnnlab_beam": beam},
+    "ratios": {"single_vs_torch": round(r_torch, 2), "half_vs_torch": round(r_half, 2),
                "beam_step_vs_single": round(r_beam, 3)},
     "targets": {"single_vs_torch": ">= 10", "beam_step_vs_single": ">= 0.333"},
     "pass": {"single_vs_torch": r_torch >= 10, "beam_step_vs_single": r_beam >= 1 / 3},
@@ -125,9 +130,12 @@ print("%-36s %12s" % ("peer (best of 1 and 2 threads)", "tokens/s"))
 print("%-36s %12.0f" % ("torch loop (%d thr)" % torch["threads"], torch["tokens_per_s"]))
 print("%-36s %12.0f" % ("rnnlab single stream (%d thr)" % single["threads"],
                         single["tokens_per_s"]))
+print("%-36s %12.0f" % ("rnnlab single, --half (%d thr)" % half["threads"],
+                        half["tokens_per_s"]))
 print("%-36s %12.0f" % ("rnnlab beam W=%d, steps/s (%d thr)" % (report["beam_width"],
                         beam["threads"]), beam["tokens_per_s"]))
 print()
+print("%-32s %8s" % ("rnnlab --half / torch tokens/s", report["ratios"]["half_vs_torch"]))
 for k, label in (("single_vs_torch", "rnnlab / torch tokens/s"),
                  ("beam_step_vs_single", "beam steps/s / single tokens/s")):
     print("%-32s %8s %10s %7s" % (label, report["ratios"][k], report["targets"][k],
