@@ -1248,7 +1248,7 @@ static void sample_help(FILE *f)
 "Usage: rnnlab sample DIR [OPTION]...\n"
 "Generate text with the model of the session saved in DIR.  Prints the\n"
 "prime, then the generated text as it is produced, then a newline.\n"
-"Settings not given come from the session (see 'Sampling' in the manual).\n"
+"Settings not given come from the session.\n"
 "\n"
 "  --prime TEXT         text to start from (default: the session's prime);\n"
 "                       characters the model does not know are skipped\n"

@@ -310,6 +310,12 @@ if [ "$status" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 6 ] \
 else
     flunk "--json: per-token probability and alternatives" "$tmp/out"
 fi
+run sample "$s" --prime "the " --length 30 --greedy --half
+if [ "$status" -eq 0 ] && [ "$(wc -c <"$tmp/out")" -ge 35 ]; then
+    pass "--half"
+else
+    flunk "--half" "$tmp/err"
+fi
 first=$(head -c 5 "$tmp/greedy1" | tail -c 1)
 run sample "$s" --length 200 --greedy --prime "the " --stop "$first"
 if [ "$status" -eq 0 ] && [ "$(wc -c <"$tmp/out")" -lt 200 ]; then

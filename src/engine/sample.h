@@ -85,7 +85,8 @@ typedef struct sample_request {
     int64_t eos;             /* end-of-sequence token id; -1: none */
 } sample_request;
 
-/* One beam-search hypothesis. */
+/* One beam-search hypothesis: the tokens the search chose (with an empty
+ * prime, not the drawn start token before them). */
 typedef struct sample_beam {
     uint32_t *ids;           /* generated tokens */
     size_t n;
