@@ -69,7 +69,7 @@ rnnlab_run() {
     echo "== rnnlab ($kind, $threads threads): sample $* --threads $threads --json" >&2
     "$RNNLAB" sample "$SESSION" "$@" --threads "$threads" --json \
         | tail -n 1 > "$OUT/sample.tmp"
-    "$PY" -c 'import json,sys; d=json.loads(open(sys.argv[1]).read()); print(json.dumps({"peer":"rnnlab","kind":sys.argv[2],"threads":int(sys.argv[3]),"tokens":d["tokens"],"seconds":d["seconds"],"tokens_per_s":d["tokens_per_s"]}))' \
+    "$PY" -c 'import json,sys; d=json.loads(open(sys.argv[1]).read()); print(json.dumps({"peer":"rnnlab","kind":sys.argv[2],"threads":int(sys.argv[3]),"tokens":d["tokens"],"seconds":d["seconds"],"cpu_seconds":d["cpu_seconds"],"tokens_per_s":d["tokens_per_s"]}))' \
         "$OUT/sample.tmp" "$kind" "$threads" | tee -a "$OUT/sample-runs.jsonl" >&2
 }
 torch_run() {
@@ -101,12 +101,24 @@ def best(peer, kind):
     rs = [r for r in runs if r["peer"] == peer and r["kind"] == kind]
     return max(rs, key=lambda r: r["tokens_per_s"]) if rs else None
 
+for r in runs:
+    r["tokens_per_cpu_s"] = r["tokens"] / r["cpu_seconds"] if r.get("cpu_seconds") else 0.0
+
+def best_cpu(peer, kind):
+    rs = [r for r in runs if r["peer"] == peer and r["kind"] == kind and r["threads"] == 1]
+    return max(rs, key=lambda r: r["tokens_per_cpu_s"]) if rs else None
+
 torch = best("torch", "single")
 single = best("rnnlab", "single")
 beam = best("rnnlab", "beam")
 half = best("rnnlab", "half")
 r_torch = single["tokens_per_s"] / torch["tokens_per_s"]
 r_half = half["tokens_per_s"] / torch["tokens_per_s"]
+# per CPU second, one thread each: what a busy machine distorts least
+cpu = {k: best_cpu(*k.split("/")) for k in ("torch/single", "rnnlab/single",
+                                          "rnnlab/half", "rnnlab/beam")}
+cpu_ratio = lambda a, b: (round(cpu[a]["tokens_per_cpu_s"] / cpu[b]["tokens_per_cpu_s"], 3)
+                          if cpu[a] and cpu[b] and cpu[b]["tokens_per_cpu_s"] else None)
 r_beam = beam["tokens_per_s"] / single["tokens_per_s"]
 report = {
     "model": "lstm 2x512, embed 64, vocab %d" % torch.get("vocab", 0),
@@ -117,6 +129,10 @@ report = {
              "rnnlab_beam": beam},
     "ratios": {"single_vs_torch": round(r_torch, 2), "half_vs_torch": round(r_half, 2),
                "beam_step_vs_single": round(r_beam, 3)},
+    "ratios_per_cpu_second_1_thread": {
+        "single_vs_torch": cpu_ratio("rnnlab/single", "torch/single"),
+        "half_vs_torch": cpu_ratio("rnnlab/half", "torch/single"),
+        "beam_step_vs_single": cpu_ratio("rnnlab/beam", "rnnlab/single")},
     "targets": {"single_vs_torch": ">= 10", "beam_step_vs_single": ">= 0.333"},
     "pass": {"single_vs_torch": r_torch >= 10, "beam_step_vs_single": r_beam >= 1 / 3},
 }
@@ -140,6 +156,10 @@ for k, label in (("single_vs_torch", "rnnlab / torch tokens/s"),
                  ("beam_step_vs_single", "beam steps/s / single tokens/s")):
     print("%-32s %8s %10s %7s" % (label, report["ratios"][k], report["targets"][k],
                                   "ok" if report["pass"][k] else "MISSED"))
+c = report["ratios_per_cpu_second_1_thread"]
+print()
+print("per CPU second, 1 thread: rnnlab/torch %s, --half/torch %s, beam/single %s"
+      % (c["single_vs_torch"], c["half_vs_torch"], c["beam_step_vs_single"]))
 print()
 print("written: bench/out/sample.json")
 PYEOF

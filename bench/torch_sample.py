@@ -11,8 +11,10 @@ prime "The " is run through the model first.  Everything runs under
 torch.inference_mode().
 
 Prints one JSON object on stdout:
-    {"threads": N, "tokens": N, "seconds": ..., "tokens_per_s": ...}
-over the timed tokens (those after the warm-up).
+    {"threads": N, "tokens": N, "seconds": ..., "cpu_seconds": ...,
+     "tokens_per_s": ...}
+over the timed tokens (those after the warm-up); cpu_seconds is the
+process's CPU time (all threads).
 
 Usage:
     /usr/bin/python3 bench/torch_sample.py --threads 1 --tokens 2000
@@ -82,13 +84,14 @@ def main():
             tok, state = step(index.get(c, 0), state)
         for _ in range(args.warmup):
             tok, state = step(tok, state)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(args.tokens):
             tok, state = step(tok, state)
         sec = time.perf_counter() - t0
+        cpu = time.process_time() - c0
 
     print(json.dumps({"threads": args.threads, "tokens": args.tokens,
-                      "seconds": round(sec, 4),
+                      "seconds": round(sec, 4), "cpu_seconds": round(cpu, 4),
                       "tokens_per_s": round(args.tokens / sec, 1),
                       "vocab": V, "torch": torch.__version__}))
     return 0

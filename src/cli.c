@@ -182,6 +182,15 @@ static double tidy(double x)
     return strtod(buf, NULL);
 }
 
+/* CPU time of the whole process (all threads), for rates on a shared
+ * machine. */
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -1288,8 +1297,8 @@ static void sample_help(FILE *f)
 "                       it was drawn from, model_prob = the model's own, top =\n"
 "                       the 5 most likely tokens), then one object with\n"
 "                       prime, text (the generated part), tokens, stop,\n"
-"                       prime_unknown, seconds, tokens_per_s (priming and\n"
-"                       generation) and, for beam search, beams\n"
+"                       prime_unknown, seconds, tokens_per_s, cpu_seconds\n"
+"                       (priming and generation) and, for beam search, beams\n"
 "  -h, --help           show this help and exit\n", f);
 }
 
@@ -1400,7 +1409,8 @@ static int check_prime(const tok_vocab *v, const char *prime)
 }
 
 static int print_sample_json(const char *prime, const emit_ctx *e,
-                             const sample_result *res, double seconds)
+                             const sample_result *res, double seconds,
+                             double cpu_seconds)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
@@ -1413,6 +1423,7 @@ static int print_sample_json(const char *prime, const emit_ctx *e,
     cJSON_AddNumberToObject(o, "seconds", seconds);
     cJSON_AddNumberToObject(o, "tokens_per_s",
                             seconds > 0 ? (double)res->stats.generated / seconds : 0.0);
+    cJSON_AddNumberToObject(o, "cpu_seconds", cpu_seconds);
     if (res->n_beams > 0) {
         cJSON *beams = cJSON_AddArrayToObject(o, "beams");
         for (int i = 0; beams && i < res->n_beams; i++) {
@@ -1485,13 +1496,13 @@ static int sample_run(trainer *t, const sample_args *a)
     req.on_token = emit_token;
     req.ctx = &tc;
     req.n_alts = a->json ? 5 : 0;
-    double t0 = now_seconds();
+    double t0 = now_seconds(), c0 = cpu_seconds();
     if (sample_decode(t->m, t->corp.vocab, &req, &res, err, sizeof err) != 0)
         rc = fail("%s", err);
     else if (e.failed)
         rc = a->json ? fail("out of memory") : CLI_FAIL;
     else if (a->json)
-        rc = print_sample_json(prime, &e, &res, now_seconds() - t0);
+        rc = print_sample_json(prime, &e, &res, now_seconds() - t0, cpu_seconds() - c0);
     else {
         putchar('\n');
         if (a->has_n_best && res.n_beams > 1)
