@@ -5,8 +5,9 @@
  *
  * Generation has its own recurrent state and buffers (decoder.h) and only
  * reads the weights, so it can run between the steps of a model being
- * trained.  The settings come from a sample_config each call, so changes
- * apply to the next sample. */
+ * trained (not during one: an optimizer step rewrites the weights).  The
+ * settings come from a sample_config each call, so changes apply to the
+ * next sample.  No global state: runs on different models may overlap. */
 #ifndef SAMPLE_H
 #define SAMPLE_H
 #include <stdatomic.h>
