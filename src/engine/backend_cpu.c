@@ -207,6 +207,8 @@ static void cpu_gru_fwd(be_backend *be, int B, int H, float *gx, const float *gh
                         const float *h_prev, float *h)
 {
     (void)be;
+    if (cpu_simd_gru_fwd(B, H, gx, gh, h_prev, h) == 0)
+        return;
     for (int b = 0; b < B; b++) {
         float *xr = gx + (size_t)b * 3 * H, *xz = xr + H, *xn = xz + H;
         const float *hr = gh + (size_t)b * 3 * H, *hz = hr + H, *hn = hz + H;
@@ -248,6 +250,8 @@ static void cpu_gru_bwd(be_backend *be, int B, int H, const float *gx, const flo
 static void cpu_rnn_fwd(be_backend *be, int B, int H, const float *g, float *h)
 {
     (void)be;
+    if (cpu_simd_rnn_fwd(B, H, g, h) == 0)
+        return;
     size_t n = (size_t)B * H;
     for (size_t i = 0; i < n; i++)
         h[i] = cpu_tanh(g[i]);

@@ -1,4 +1,4 @@
-/* cpu_simd.c - the LSTM cell in AVX-512: 16 hidden units at a time, the
+/* cpu_simd.c - the cells in AVX-512: 16 hidden units at a time, the
  * tail of H under a mask.  exp is backend_cpu.c's cpu_exp step for step
  * (clamp, n = round(x / ln 2), the two-part reduction, the degree-6
  * polynomial, 2^n from the exponent bits); without contraction, as the
@@ -80,7 +80,69 @@ SIMD static void vs_lstm(int B, int H, float *gates, const float *c_prev, float 
     }
 }
 
+SIMD static void vs_gru(int B, int H, float *gx, const float *gh, const float *h_prev,
+                        float *h)
+{
+    for (int b = 0; b < B; b++) {
+        float *xr = gx + (size_t)b * 3 * H, *xz = xr + H, *xn = xz + H;
+        const float *hr = gh + (size_t)b * 3 * H, *hz = hr + H, *hn = hz + H;
+        const float *hp = h_prev + (size_t)b * H;
+        float *hb = h + (size_t)b * H;
+        for (int j = 0; j < H; j += 16) {
+            __mmask16 m = H - j >= 16 ? (__mmask16)0xFFFF
+                                      : (__mmask16)((1u << (H - j)) - 1u);
+            __m512 r = vs_sigmoid(_mm512_add_ps(_mm512_maskz_loadu_ps(m, xr + j),
+                                                _mm512_maskz_loadu_ps(m, hr + j)));
+            __m512 z = vs_sigmoid(_mm512_add_ps(_mm512_maskz_loadu_ps(m, xz + j),
+                                                _mm512_maskz_loadu_ps(m, hz + j)));
+            __m512 n = vs_tanh(_mm512_add_ps(_mm512_maskz_loadu_ps(m, xn + j),
+                                             _mm512_mul_ps(r, _mm512_maskz_loadu_ps(m, hn + j))));
+            _mm512_mask_storeu_ps(xr + j, m, r);
+            _mm512_mask_storeu_ps(xz + j, m, z);
+            _mm512_mask_storeu_ps(xn + j, m, n);
+            __m512 out = _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(K(1.0f), z), n),
+                                       _mm512_mul_ps(z, _mm512_maskz_loadu_ps(m, hp + j)));
+            _mm512_mask_storeu_ps(hb + j, m, out);
+        }
+    }
+}
+
+SIMD static void vs_rnn(size_t n, const float *g, float *h)
+{
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+        _mm512_mask_storeu_ps(h + i, m, vs_tanh(_mm512_maskz_loadu_ps(m, g + i)));
+    }
+}
+
 #endif
+
+int cpu_simd_gru_fwd(int B, int H, float *gx, const float *gh, const float *h_prev,
+                     float *h)
+{
+#ifdef CPU_SIMD_X86
+    if (__builtin_cpu_supports("avx512f")) {
+        vs_gru(B, H, gx, gh, h_prev, h);
+        return 0;
+    }
+#else
+    (void)B; (void)H; (void)gx; (void)gh; (void)h_prev; (void)h;
+#endif
+    return -1;
+}
+
+int cpu_simd_rnn_fwd(int B, int H, const float *g, float *h)
+{
+#ifdef CPU_SIMD_X86
+    if (__builtin_cpu_supports("avx512f")) {
+        vs_rnn((size_t)B * H, g, h);
+        return 0;
+    }
+#else
+    (void)B; (void)H; (void)g; (void)h;
+#endif
+    return -1;
+}
 
 int cpu_simd_lstm_fwd(int B, int H, float *gates, const float *c_prev, float *c,
                       float *h)
