@@ -182,6 +182,15 @@ static double tidy(double x)
     return strtod(buf, NULL);
 }
 
+/* CPU time of the whole process (all threads), for rates on a shared
+ * machine. */
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -1137,7 +1146,9 @@ static int cmd_train(int argc, char **argv)
 /* ------------------------------------------------------------------ */
 /* sample */
 
-enum { SO_PRIME = 256, SO_LENGTH, SO_TEMPERATURE, SO_SEED, SO_JSON };
+enum { SO_PRIME = 256, SO_LENGTH, SO_TEMPERATURE, SO_SEED, SO_JSON,
+       SO_TOP_K, SO_TOP_P, SO_BEAM, SO_N_BEST, SO_GREEDY, SO_STOP,
+       SO_REP_PENALTY, SO_REP_WINDOW, SO_THREADS, SO_HALF };
 
 static const struct option sample_opts[] = {
     {"prime", required_argument, NULL, SO_PRIME},
@@ -1145,6 +1156,16 @@ static const struct option sample_opts[] = {
     {"temperature", required_argument, NULL, SO_TEMPERATURE},
     {"seed", required_argument, NULL, SO_SEED},
     {"json", no_argument, NULL, SO_JSON},
+    {"top-k", required_argument, NULL, SO_TOP_K},
+    {"top-p", required_argument, NULL, SO_TOP_P},
+    {"beam", required_argument, NULL, SO_BEAM},
+    {"n-best", required_argument, NULL, SO_N_BEST},
+    {"greedy", no_argument, NULL, SO_GREEDY},
+    {"stop", required_argument, NULL, SO_STOP},
+    {"repetition-penalty", required_argument, NULL, SO_REP_PENALTY},
+    {"repetition-window", required_argument, NULL, SO_REP_WINDOW},
+    {"threads", required_argument, NULL, SO_THREADS},
+    {"half", no_argument, NULL, SO_HALF},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
 };
@@ -1156,7 +1177,35 @@ typedef struct sample_args {
     double temperature;
     uint64_t seed;
     int has_length, has_temperature, has_seed, json;
+    long top_k, beam, n_best, rep_window, threads;
+    double top_p, rep_penalty;
+    int has_top_k, has_top_p, has_beam, has_n_best, greedy, has_stop;
+    int has_rep_penalty, has_rep_window, half;
+    char stop[sizeof ((sample_config *)0)->stop];
 } sample_args;
+
+/* --stop's text with \n, \t, \r and \\ turned into the characters they
+ * name.  Returns 0, or CLI_USAGE after a message. */
+static int sample_stop_arg(sample_args *a, const char *arg)
+{
+    size_t n = 0;
+    for (const char *p = arg; *p; p++) {
+        char ch = *p;
+        if (ch == '\\' && p[1]) {
+            p++;
+            ch = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p == 'r' ? '\r' : *p;
+        }
+        if (n + 1 >= sizeof a->stop)
+            return usage_error(a->oc.cmd, "--stop: longer than %zu bytes",
+                               sizeof a->stop - 1);
+        a->stop[n++] = ch;
+    }
+    a->stop[n] = '\0';
+    if (n == 0)
+        return usage_error(a->oc.cmd, "--stop: empty");
+    a->has_stop = 1;
+    return 0;
+}
 
 static int sample_set(void *args, int id, const char *arg)
 {
@@ -1165,6 +1214,9 @@ static int sample_set(void *args, int id, const char *arg)
     switch (id) {
     case SO_PRIME: a->prime = arg; return 0;
     case SO_JSON: a->json = 1; return 0;
+    case SO_GREEDY: a->greedy = 1; return 0;
+    case SO_HALF: a->half = 1; return 0;
+    case SO_STOP: return sample_stop_arg(a, arg);
     case SO_LENGTH:
         a->has_length = 1;
         return opt_long(c, id, arg, 1, 100000000, &a->length);
@@ -1174,6 +1226,26 @@ static int sample_set(void *args, int id, const char *arg)
     case SO_SEED:
         a->has_seed = 1;
         return opt_u64(c, id, arg, &a->seed);
+    case SO_TOP_K:
+        a->has_top_k = 1;
+        return opt_long(c, id, arg, 0, 1 << 24, &a->top_k);
+    case SO_TOP_P:
+        a->has_top_p = 1;
+        return opt_double(c, id, arg, 0, 1, LO_OPEN, &a->top_p);
+    case SO_BEAM:
+        a->has_beam = 1;
+        return opt_long(c, id, arg, 1, SAMPLE_MAX_BEAM, &a->beam);
+    case SO_N_BEST:
+        a->has_n_best = 1;
+        return opt_long(c, id, arg, 1, SAMPLE_MAX_BEAM, &a->n_best);
+    case SO_REP_PENALTY:
+        a->has_rep_penalty = 1;
+        return opt_double(c, id, arg, 0, INFINITY, LO_OPEN, &a->rep_penalty);
+    case SO_REP_WINDOW:
+        a->has_rep_window = 1;
+        return opt_long(c, id, arg, 0, INT_MAX, &a->rep_window);
+    case SO_THREADS:
+        return opt_long(c, id, arg, 1, 256, &a->threads);
     default:
         return 0;
     }
@@ -1185,17 +1257,48 @@ static void sample_help(FILE *f)
 "Usage: rnnlab sample DIR [OPTION]...\n"
 "Generate text with the model of the session saved in DIR.  Prints the\n"
 "prime, then the generated text as it is produced, then a newline.\n"
+"Settings not given come from the session.\n"
 "\n"
-"  --prime TEXT         text to start from (default: the session's prime)\n"
+"  --prime TEXT         text to start from (default: the session's prime);\n"
+"                       characters the model does not know are skipped\n"
+"                       with a warning\n"
 "  --length N           tokens (characters) to generate, 1 to 100000000\n"
 "                       (default: the session's setting, initially 200)\n"
 "  --temperature T      divide the logits by T > 0; lower is more\n"
-"                       conservative (default: the session's setting,\n"
-"                       initially 1)\n"
+"                       conservative (default: the session's, initially 1)\n"
+"  --top-k K            draw only from the K most likely tokens (0: off)\n"
+"  --top-p P            draw only from the smallest set of most likely\n"
+"                       tokens whose probabilities reach P, 0 < P <= 1\n"
+"                       (1: off); applied after --top-k\n"
+"  --greedy             always take the most likely token\n"
+"  --repetition-penalty X\n"
+"                       make tokens seen in the last --repetition-window\n"
+"                       tokens less likely: a logit z becomes z/X when\n"
+"                       positive, z*X otherwise (1: off)\n"
+"  --repetition-window N\n"
+"                       tokens the penalty looks back on, prime included\n"
+"                       (0: all; initially 64)\n"
+"  --beam W             beam search with W beams, 1 to 256 (1: off): the\n"
+"                       continuation with the best mean log-probability per\n"
+"                       token; deterministic, ignores temperature, top-k\n"
+"                       and top-p\n"
+"  --n-best N           with --beam: also print the N best continuations\n"
+"                       and their scores (N <= W)\n"
+"  --stop STR           stop once the generated text ends with STR (up to\n"
+"                       63 bytes; \\n, \\t, \\r and \\\\ are understood)\n"
 "  --seed S             seed the sampler (default: the generator state saved\n"
 "                       in the session, so repeated runs agree)\n"
-"  --json               print one JSON object: prime, text (the generated\n"
-"                       part), tokens\n"
+"  --half               multiply by 16-bit copies of the weights: about\n"
+"                       twice as fast, logits within about 0.1%\n"
+"  --threads N          BLAS threads (default 1: one stream is fastest on\n"
+"                       one thread)\n"
+"  --json               print JSON lines: one per generated token (index,\n"
+"                       token, id, prob = its probability in the distribution\n"
+"                       it was drawn from, model_prob = the model's own, top =\n"
+"                       the 5 most likely tokens), then one object with\n"
+"                       prime, text (the generated part), tokens, stop,\n"
+"                       prime_unknown, seconds, tokens_per_s, cpu_seconds\n"
+"                       (priming and generation) and, for beam search, beams\n"
 "  -h, --help           show this help and exit\n", f);
 }
 
@@ -1223,17 +1326,67 @@ static int emit_append(emit_ctx *e, const uint8_t *bytes, size_t len)
     return 0;
 }
 
-/* sample_generate's callback: write each token as soon as it is drawn. */
-static int emit_token(void *ctx, uint32_t id, const uint8_t *bytes,
-                      size_t len, float prob)
+/* A token's text as a JSON string (raw bytes that are not UTF-8 would
+ * make invalid JSON: they are written as U+FFFD). */
+static cJSON *token_json(const uint8_t *bytes, size_t len)
 {
-    emit_ctx *e = ctx;
-    (void)id;
-    (void)prob;
+    char buf[64];
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 4 < sizeof buf; i++) {
+        if (bytes[i] < 0x80 || (len > 1 && bytes[0] >= 0xC2 && bytes[0] <= 0xF4)) {
+            buf[n++] = (char)bytes[i];
+        } else {
+            memcpy(buf + n, "\xEF\xBF\xBD", 3);
+            n += 3;
+        }
+    }
+    buf[n] = '\0';
+    return cJSON_CreateString(buf);
+}
+
+/* One --json line for a generated token. */
+static int print_token_json(const tok_vocab *v, const sample_token *t)
+{
+    cJSON *o = cJSON_CreateObject(), *top = cJSON_CreateArray();
+    if (!o || !top) {
+        cJSON_Delete(o);
+        cJSON_Delete(top);
+        return -1;
+    }
+    cJSON_AddNumberToObject(o, "index", (double)t->index);
+    cJSON_AddItemToObject(o, "token", token_json(t->bytes, t->len));
+    cJSON_AddNumberToObject(o, "id", t->id);
+    cJSON_AddNumberToObject(o, "prob", t->prob);
+    cJSON_AddNumberToObject(o, "model_prob", t->model_prob);
+    for (int i = 0; i < t->n_alts; i++) {
+        size_t len = 0;
+        const uint8_t *b = tok_bytes(v, t->alt_id[i], &len);
+        cJSON *alt = cJSON_CreateObject();
+        if (!alt)
+            break;
+        cJSON_AddItemToObject(alt, "token", token_json(b, len));
+        cJSON_AddNumberToObject(alt, "prob", t->alt_prob[i]);
+        cJSON_AddItemToArray(top, alt);
+    }
+    cJSON_AddItemToObject(o, "top", top);
+    return print_json(o) == CLI_OK ? 0 : -1;
+}
+
+typedef struct token_ctx {
+    emit_ctx *e;
+    const tok_vocab *v;
+} token_ctx;
+
+/* sample_decode's callback: write each token as soon as it is known. */
+static int emit_token(void *ctx, const sample_token *t)
+{
+    token_ctx *tc = ctx;
+    emit_ctx *e = tc->e;
     if (e->json)
-        e->failed = emit_append(e, bytes, len) != 0;
+        e->failed = emit_append(e, t->bytes, t->len) != 0 ||
+                    print_token_json(tc->v, t) != 0;
     else
-        e->failed = fwrite(bytes, 1, len, stdout) != len || fflush(stdout) != 0;
+        e->failed = fwrite(t->bytes, 1, t->len, stdout) != t->len || fflush(stdout) != 0;
     return e->failed;
 }
 
@@ -1256,27 +1409,81 @@ static int check_prime(const tok_vocab *v, const char *prime)
 }
 
 static int print_sample_json(const char *prime, const emit_ctx *e,
-                             size_t tokens)
+                             const sample_result *res, double seconds,
+                             double cpu_seconds)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return fail("out of memory");
     cJSON_AddStringToObject(o, "prime", prime);
     cJSON_AddStringToObject(o, "text", e->buf ? e->buf : "");
-    cJSON_AddNumberToObject(o, "tokens", (double)tokens);
+    cJSON_AddNumberToObject(o, "tokens", (double)res->stats.generated);
+    cJSON_AddStringToObject(o, "stop", sample_stop_name(res->stop));
+    cJSON_AddNumberToObject(o, "prime_unknown", (double)res->stats.prime_unknown);
+    cJSON_AddNumberToObject(o, "seconds", seconds);
+    cJSON_AddNumberToObject(o, "tokens_per_s",
+                            seconds > 0 ? (double)res->stats.generated / seconds : 0.0);
+    cJSON_AddNumberToObject(o, "cpu_seconds", cpu_seconds);
+    if (res->n_beams > 0) {
+        cJSON *beams = cJSON_AddArrayToObject(o, "beams");
+        for (int i = 0; beams && i < res->n_beams; i++) {
+            cJSON *b = cJSON_CreateObject();
+            if (!b)
+                break;
+            cJSON_AddStringToObject(b, "text", res->beams[i].text);
+            cJSON_AddNumberToObject(b, "score", res->beams[i].score);
+            cJSON_AddNumberToObject(b, "logprob", res->beams[i].logprob);
+            cJSON_AddNumberToObject(b, "tokens", (double)res->beams[i].n);
+            cJSON_AddItemToArray(beams, b);
+        }
+    }
     return print_json(o);
+}
+
+/* The session's sampling settings with the command line's on top; returns
+ * 0 or CLI_USAGE after a message. */
+static int sample_settings(const sample_args *a, sample_config *sc)
+{
+    if (a->has_length) sc->length = (int)a->length;
+    if (a->has_temperature) sc->temperature = (float)a->temperature;
+    if (a->has_top_k) sc->top_k = (int)a->top_k;
+    if (a->has_top_p) sc->top_p = (float)a->top_p;
+    if (a->has_beam) sc->beam = (int)a->beam;
+    if (a->has_n_best) sc->n_best = (int)a->n_best;
+    if (a->greedy) sc->greedy = 1;
+    if (a->half) sc->half = 1;
+    if (a->has_rep_penalty) sc->repetition_penalty = (float)a->rep_penalty;
+    if (a->has_rep_window) sc->repetition_window = (int)a->rep_window;
+    if (a->has_stop) memcpy(sc->stop, a->stop, sizeof sc->stop);
+    if (a->has_n_best && sc->n_best > (sc->beam > 1 ? sc->beam : 1))
+        return usage_error(a->oc.cmd, "--n-best: %d is more than the beam width %d",
+                           sc->n_best, sc->beam > 1 ? sc->beam : 1);
+    if (sc->n_best > sc->beam)
+        sc->n_best = sc->beam > 1 ? sc->beam : 1;
+    return 0;
+}
+
+/* Plain output of the 2nd and later beams: a header line, then the text. */
+static void print_more_beams(const char *prime, const sample_result *res)
+{
+    for (int i = 0; i < res->n_beams; i++)
+        printf("--- beam %d: score %.4f (mean log-probability per token), "
+               "%zu tokens ---\n%s%s\n", i + 1, res->beams[i].score,
+               res->beams[i].n, prime, res->beams[i].text);
 }
 
 static int sample_run(trainer *t, const sample_args *a)
 {
     char err[512];
     sample_config sc = t->sample;
-    sample_stats st;
+    sample_request req;
+    sample_result res;
     emit_ctx e = {a->json, 0, NULL, 0, 0};
+    token_ctx tc = {&e, t->corp.vocab};
     const char *prime = a->prime ? a->prime : sc.prime;
     int rc;
-    if (a->has_length) sc.length = (int)a->length;
-    if (a->has_temperature) sc.temperature = (float)a->temperature;
+    if ((rc = sample_settings(a, &sc)) != 0)
+        return rc;
     if (a->has_seed) rng_seed(&t->rng, a->seed);
     if ((rc = check_prime(t->corp.vocab, prime)) != CLI_OK)
         return rc;
@@ -1284,16 +1491,24 @@ static int sample_run(trainer *t, const sample_args *a)
         fputs(prime, stdout);
         fflush(stdout);
     }
-    memset(&st, 0, sizeof st);
-    if (sample_generate(t->m, t->corp.vocab, &sc, prime, &t->rng, emit_token,
-                        &e, &st, err, sizeof err) != 0)
+    sample_request_init(&req, &sc, &t->rng);
+    req.prime = prime;
+    req.on_token = emit_token;
+    req.ctx = &tc;
+    req.n_alts = a->json ? 5 : 0;
+    double t0 = now_seconds(), c0 = cpu_seconds();
+    if (sample_decode(t->m, t->corp.vocab, &req, &res, err, sizeof err) != 0)
         rc = fail("%s", err);
     else if (e.failed)
         rc = a->json ? fail("out of memory") : CLI_FAIL;
     else if (a->json)
-        rc = print_sample_json(prime, &e, st.generated);
-    else
+        rc = print_sample_json(prime, &e, &res, now_seconds() - t0, cpu_seconds() - c0);
+    else {
         putchar('\n');
+        if (a->has_n_best && res.n_beams > 1)
+            print_more_beams(prime, &res);
+    }
+    sample_result_free(&res);
     free(e.buf);
     return rc;
 }
@@ -1319,6 +1534,9 @@ static int cmd_sample(int argc, char **argv)
         return usage_error(a.oc.cmd, "missing the session directory");
     if ((be = open_backend()) == NULL)
         return CLI_FAIL;
+    /* one stream's steps are matrix-vector products: extra BLAS threads
+     * cost more in hand-offs than they save */
+    be->set_threads(be, a.threads > 0 ? (int)a.threads : 1);
     t = session_load(be, dir, SESSION_NO_CORPUS, err, sizeof err);
     rc = t ? sample_run(t, &a) : fail("%s", err);
     if (t)

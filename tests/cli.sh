@@ -271,5 +271,58 @@ else
     flunk "SIGINT stops training cleanly and saves (status $status)" "$tmp/out"
 fi
 
+# ------------------------------------------------------------ decoding
+
+usage_error "--top-p: '1.5' is out of range" "--top-p 1.5" sample "$s" --top-p 1.5
+usage_error "--beam: '0' is out of range" "--beam 0" sample "$s" --beam 0
+usage_error "--n-best: 2 is more than the beam width 1" "--n-best without --beam" \
+    sample "$s" --n-best 2
+usage_error "--repetition-penalty: '0' is out of range" "--repetition-penalty 0" \
+    sample "$s" --repetition-penalty 0
+usage_error "--stop: empty" "--stop ''" sample "$s" --stop ''
+run sample --help
+grep -q -- '--beam W' "$tmp/out" && grep -q -- '--repetition-penalty' "$tmp/out" \
+    && pass "sample --help lists the decoding options" \
+    || flunk "sample --help lists the decoding options" "$tmp/out"
+
+run sample "$s" --prime "the " --length 30 --greedy --seed 1
+cp "$tmp/out" "$tmp/greedy1"
+run sample "$s" --prime "the " --length 30 --greedy --seed 2
+cmp -s "$tmp/out" "$tmp/greedy1" && pass "--greedy ignores the seed" \
+    || flunk "--greedy ignores the seed" "$tmp/out"
+run sample "$s" --prime "the " --length 30 --top-k 1 --seed 3
+cmp -s "$tmp/out" "$tmp/greedy1" && pass "--top-k 1 is greedy" || flunk "--top-k 1 is greedy" "$tmp/out"
+run sample "$s" --prime "the " --length 30 --beam 1 --temperature 0.0001 --seed 4
+cmp -s "$tmp/out" "$tmp/greedy1" && pass "--temperature 0.0001 is greedy" \
+    || flunk "--temperature 0.0001 is greedy" "$tmp/out"
+
+run sample "$s" --length 8 --beam 3 --n-best 2 --json
+if [ "$status" -eq 0 ] && [ "$(grep -c '"index":' "$tmp/out")" -eq 8 ] \
+    && tail -n 1 "$tmp/out" | grep -q '"beams":\[{"text":.*"score":.*},{"text":'; then
+    pass "--beam 3 --n-best 2 --json: token lines, then two beams"
+else
+    flunk "--beam 3 --n-best 2 --json" "$tmp/out"
+fi
+run sample "$s" --prime "the " --length 5 --seed 1 --json --top-p 0.9 --repetition-penalty 1.2
+if [ "$status" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 6 ] \
+    && head -n 1 "$tmp/out" | grep -q '"prob":.*"model_prob":.*"top":\[{"token":'; then
+    pass "--json: per-token probability and alternatives"
+else
+    flunk "--json: per-token probability and alternatives" "$tmp/out"
+fi
+run sample "$s" --prime "the " --length 30 --greedy --half
+if [ "$status" -eq 0 ] && [ "$(wc -c <"$tmp/out")" -ge 35 ]; then
+    pass "--half"
+else
+    flunk "--half" "$tmp/err"
+fi
+first=$(head -c 5 "$tmp/greedy1" | tail -c 1)
+run sample "$s" --length 200 --greedy --prime "the " --stop "$first"
+if [ "$status" -eq 0 ] && [ "$(wc -c <"$tmp/out")" -lt 200 ]; then
+    pass "--stop ends the text early"
+else
+    flunk "--stop ends the text early" "$tmp/out"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

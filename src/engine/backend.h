@@ -98,6 +98,16 @@ struct be_backend {
 
     void (*set_threads)(be_backend *be, int n);
     void (*destroy)(be_backend *be);
+
+    /* Optional (NULL where a backend lacks them; generation then keeps
+     * 32-bit weights): IEEE 16-bit float copies of weight matrices, which
+     * halve the memory a generation step reads.  to_half rounds n floats
+     * to nearest even (overflow to infinity); gemm_half is
+     * gemm(0, 1, M, N, K, ...) with B[N,K] held as halves. */
+    void (*to_half)(be_backend *be, uint16_t *dst, const float *src, size_t n);
+    void (*gemm_half)(be_backend *be, int M, int N, int K, float alpha,
+                      const float *A, int lda, const uint16_t *B, int ldb,
+                      float beta, float *C, int ldc);
 };
 
 /* Creates the CPU backend; returns NULL when out of memory. */

@@ -2,16 +2,23 @@
  * plain loops for everything else.  The elementwise loops are written so
  * the compiler can vectorise them: no calls to libm in the gate math (see
  * cpu_exp), no branches in the inner loops. */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE             /* madvise */
+#endif
 #include <cblas.h>
 #include <math.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
 #include "cpu_pool.h"
+#include "cpu_simd.h"
+#include "cpu_small.h"
 #include "rng.h"
 
 #define CPU_MAX_PARTS 64
+#define CPU_HUGE ((size_t)2 << 20)
 
 /* The hot loops are compiled for AVX-512, AVX2 and baseline x86-64, and
  * the dynamic loader picks the clone for the CPU it runs on (GNU ifunc),
@@ -139,9 +146,17 @@ static void *cpu_alloc(be_backend *be, size_t bytes)
 {
     (void)be;
     void *p = NULL;
-    /* 64-byte alignment for AVX-512 loads in OpenBLAS and our loops. */
-    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0)
+    /* 64-byte alignment for AVX-512 loads in OpenBLAS and our loops.  Big
+     * buffers (weights, activations) are 2 MiB-aligned and asked to be
+     * backed by huge pages: a generation step streams every weight once,
+     * and with 4 KiB pages the TLB misses cost as much as the reads. */
+    size_t align = bytes >= CPU_HUGE ? CPU_HUGE : 64;
+    if (posix_memalign(&p, align, bytes ? bytes : 64) != 0)
         return NULL;
+#ifdef MADV_HUGEPAGE
+    if (align == CPU_HUGE)
+        madvise(p, bytes, MADV_HUGEPAGE);   /* advice: failure is harmless */
+#endif
     memset(p, 0, bytes);
     return p;
 }
@@ -205,6 +220,24 @@ static void cpu_sgemm(const gemm_args *g, int M, int N, const float *A,
                 g->lda, B, g->ldb, g->beta, C, g->ldc);
 }
 
+/* A few rows times a transposed weight matrix is a generation step (one
+ * row per stream or beam).  sgemm packs all of B for these and runs about
+ * 6x slower than one pass over B; sgemv handles one row, the small kernel
+ * up to CPU_SMALL_MAX_M.  C's columns are B's rows here. */
+static void cpu_gemm_few_rows(const gemm_args *g, int N, const float *B, float *C)
+{
+    if (g->M == 1) {
+        if (g->beta == 0.0f)
+            memset(C, 0, sizeof(float) * (size_t)N);   /* BLAS may scale NaN by 0 */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, N, g->K, g->alpha, B, g->ldb, g->A, 1,
+                    g->beta == 0.0f ? 1.0f : g->beta, C, 1);
+        return;
+    }
+    if (cpu_small_gemm_nt(g->M, N, g->K, g->alpha, g->A, g->lda, B, g->ldb, g->beta,
+                          C, g->ldc) != 0)
+        cpu_sgemm(g, g->M, N, g->A, B, C);
+}
+
 /* One block of C: columns i0..i1 (op(B)'s columns are B's rows when tb)
  * or rows i0..i1 (op(A)'s rows are A's columns when ta). */
 static void gemm_body(range_job *j, int part, size_t i0, size_t i1)
@@ -212,7 +245,9 @@ static void gemm_body(range_job *j, int part, size_t i0, size_t i1)
     (void)part;
     const gemm_args *g = j->args;
     int w = (int)(i1 - i0);
-    if (g->split_n)
+    if (g->split_n && !g->ta && g->tb && g->M <= CPU_SMALL_MAX_M)
+        cpu_gemm_few_rows(g, w, g->B + i0 * g->ldb, g->C + i0);
+    else if (g->split_n)
         cpu_sgemm(g, g->M, w, g->A, g->tb ? g->B + i0 * g->ldb : g->B + i0, g->C + i0);
     else
         cpu_sgemm(g, w, g->N, g->ta ? g->A + i0 : g->A + i0 * g->lda, g->B,
@@ -341,6 +376,10 @@ static void lstm_fwd_body(range_job *j, int part, size_t i0, size_t i1)
 {
     (void)part;
     const cell_args *a = j->args;
+    size_t H = (size_t)a->H;
+    if (cpu_simd_lstm_fwd((int)(i1 - i0), a->H, a->gates + i0 * 4 * H, a->c_prev + i0 * H,
+                          a->c + i0 * H, a->h + i0 * H) == 0)
+        return;
     lstm_fwd_rows((int)i0, (int)i1, a->H, a->gates, a->c_prev, a->c, a->h);
 }
 
@@ -413,6 +452,10 @@ static void gru_fwd_body(range_job *j, int part, size_t i0, size_t i1)
 {
     (void)part;
     const cell_args *a = j->args;
+    size_t H = (size_t)a->H;
+    if (cpu_simd_gru_fwd((int)(i1 - i0), a->H, a->gates + i0 * 3 * H, a->gh + i0 * 3 * H,
+                         a->h_prev + i0 * H, a->h + i0 * H) == 0)
+        return;
     gru_fwd_rows((int)i0, (int)i1, a->H, a->gates, a->gh, a->h_prev, a->h);
 }
 
@@ -477,6 +520,8 @@ CPU_KERNEL static void rnn_fwd_body(range_job *j, int part, size_t i0, size_t i1
 {
     (void)part;
     const flat_args *a = j->args;
+    if (cpu_simd_rnn_fwd(1, (int)(i1 - i0), a->a + i0, a->x + i0) == 0)
+        return;
     for (size_t i = i0; i < i1; i++)
         a->x[i] = cpu_tanh(a->a[i]);
 }
@@ -768,6 +813,21 @@ static void cpu_rmsprop(be_backend *be, float *w, const float *g, float *v,
     cpu_par_for(be, n, 16, FLAT_WORK(n, 8), rmsprop_body, &a);
 }
 
+static void cpu_to_half(be_backend *be, uint16_t *dst, const float *src, size_t n)
+{
+    (void)be;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = cpu_float_to_half(src[i]);
+}
+
+static void cpu_gemm_half(be_backend *be, int M, int N, int K, float alpha,
+                          const float *A, int lda, const uint16_t *B, int ldb,
+                          float beta, float *C, int ldc)
+{
+    (void)be;
+    cpu_small_gemm_nt_half(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 /* Resizes the pool; on failure keeps the old one (the thread count only
  * affects speed). */
 static void cpu_set_threads(be_backend *be, int n)
@@ -839,5 +899,7 @@ be_backend *be_cpu_create(void)
     be->rmsprop = cpu_rmsprop;
     be->set_threads = cpu_set_threads;
     be->destroy = cpu_destroy;
+    be->to_half = cpu_to_half;
+    be->gemm_half = cpu_gemm_half;
     return be;
 }

@@ -337,6 +337,15 @@ static cJSON *ses_json_sample(const sample_config *s, int *bad)
     memcpy(prime, s->prime, sizeof s->prime);
     prime[sizeof s->prime] = '\0';      /* never trust it to be terminated */
     ses_adds(o, "prime", prime, bad);
+    ses_addb(o, "greedy", s->greedy, bad);
+    ses_addf(o, "repetition_penalty", s->repetition_penalty, bad);
+    ses_addi(o, "repetition_window", s->repetition_window, bad);
+    ses_addi(o, "n_best", s->n_best, bad);
+    char stop[sizeof s->stop + 1];
+    memcpy(stop, s->stop, sizeof s->stop);
+    stop[sizeof s->stop] = '\0';
+    ses_adds(o, "stop", stop, bad);
+    ses_addb(o, "half", s->half, bad);
     return o;
 }
 
@@ -1003,10 +1012,38 @@ static int ses_read_train(const ses_rd *r, const cJSON *root, train_config *c)
     return 0;
 }
 
+/* The decoding settings added after the first session format: each may be
+ * missing (an older file), and then keeps its default. */
+static int ses_read_sample_extra(const ses_rd *r, const cJSON *o, sample_config *s)
+{
+    const char *stop;
+#define HAS(k) (cJSON_GetObjectItemCaseSensitive(o, k) != NULL)
+    if ((HAS("greedy") && ses_get_bool(r, o, "sample", "greedy", &s->greedy)) ||
+        (HAS("repetition_penalty") &&
+         ses_get_flt(r, o, "sample", "repetition_penalty", FLT_MIN, FLT_MAX,
+                     &s->repetition_penalty)) ||
+        (HAS("repetition_window") &&
+         ses_get_int(r, o, "sample", "repetition_window", 0, INT_MAX, &s->repetition_window)) ||
+        (HAS("n_best") && ses_get_int(r, o, "sample", "n_best", 1, INT_MAX, &s->n_best)) ||
+        (HAS("half") && ses_get_bool(r, o, "sample", "half", &s->half)))
+        return -1;
+    if (HAS("stop")) {
+        if (ses_get_str(r, o, "sample", "stop", &stop))
+            return -1;
+        if (strlen(stop) >= sizeof s->stop)
+            return ses_bad(r, "sample", "stop", "is longer than %zu bytes", sizeof s->stop - 1);
+        memset(s->stop, 0, sizeof s->stop);
+        memcpy(s->stop, stop, strlen(stop));
+    }
+#undef HAS
+    return 0;
+}
+
 static int ses_read_sample(const ses_rd *r, const cJSON *root, sample_config *s)
 {
     const cJSON *o;
     const char *prime;
+    *s = sample_defaults();
     if (ses_get_obj(r, root, "sample", &o) ||
         ses_get_flt(r, o, "sample", "temperature", 0, FLT_MAX, &s->temperature) ||
         ses_get_int(r, o, "sample", "top_k", 0, INT_MAX, &s->top_k) ||
@@ -1014,7 +1051,8 @@ static int ses_read_sample(const ses_rd *r, const cJSON *root, sample_config *s)
         ses_get_int(r, o, "sample", "beam", 1, INT_MAX, &s->beam) ||
         ses_get_int(r, o, "sample", "length", 0, INT_MAX, &s->length) ||
         ses_get_int(r, o, "sample", "sample_every", 0, INT_MAX, &s->sample_every) ||
-        ses_get_str(r, o, "sample", "prime", &prime))
+        ses_get_str(r, o, "sample", "prime", &prime) ||
+        ses_read_sample_extra(r, o, s))
         return -1;
     if (strlen(prime) >= sizeof s->prime)
         return ses_bad(r, "sample", "prime", "is longer than %zu bytes", sizeof s->prime - 1);

@@ -20,7 +20,20 @@ typedef struct sample_config {
     int length;              /* tokens per sample */
     int sample_every;        /* steps between automatic samples; 0: off */
     char prime[256];
+    /* Decoding settings; session files written before them get the
+     * defaults of sample_defaults(). */
+    int greedy;              /* 1: arg-max (temperature, top-k, top-p unused) */
+    float repetition_penalty;/* > 0; 1: off */
+    int repetition_window;   /* tokens the penalty looks back on; 0: all */
+    int n_best;              /* beam search: hypotheses reported (1..beam) */
+    char stop[64];           /* stop once the generated text ends with it */
+    int half;                /* 1: 16-bit weights for generation (faster) */
 } sample_config;
+
+/* Sampling defaults: temperature 1, top-k off, top-p 1, beam 1, 200
+ * tokens, no automatic samples, empty prime, penalty 1 over 64 tokens,
+ * n_best 1, no stop string, 32-bit weights. */
+sample_config sample_defaults(void);
 
 typedef struct train_config {
     model_config model;

@@ -1,0 +1,1084 @@
+/* check_sample.c - decoding: the generation decoder agrees with the
+ * model's own step; greedy is deterministic and is what temperature -> 0,
+ * top-k = 1 and beam width 1 reduce to; beam search finds the better
+ * sequence greedy misses on a hand-built model; sampled frequencies match
+ * the softmax (chi-square); top-p keeps exactly the smallest set reaching
+ * p; repetition penalty; unknown prime characters; stop strings;
+ * cancelling; per-token information; sampling leaves a training model's
+ * state alone; the new settings survive a session round trip and older
+ * session files load with the defaults. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cpu_small.h"
+#include "decoder.h"
+#include "sample.h"
+#include "session.h"
+
+static const char *ALPHABET = "abcdefgh \n";   /* ids: '\n' ' ' a..h */
+
+typedef struct fix {
+    be_backend *be;
+    model *m;
+    tok_vocab *v;
+} fix;
+
+/* A random model over ALPHABET's characters, with weights scaled up so the
+ * distributions are far from uniform. */
+static void fix_random(fix *f, model_cell cell, int layers, uint64_t seed)
+{
+    char err[256];
+    f->be = be_cpu_create();
+    f->v = tok_char_build((const uint8_t *)ALPHABET, strlen(ALPHABET));
+    ck_assert_ptr_nonnull(f->v);
+    model_config cfg = {.cell = cell, .layers = layers, .hidden = 24, .embed = 8,
+                        .vocab = (int)tok_size(f->v), .dropout = 0.0f};
+    rng_state r;
+    rng_seed(&r, seed);
+    f->m = model_create(f->be, &cfg, &r, err, sizeof err);
+    ck_assert_msg(f->m != NULL, "%s", err);
+    for (size_t i = 0; i < f->m->n_params; i++)
+        f->m->params[i] *= 4.0f;
+}
+
+static void fix_free(fix *f)
+{
+    model_free(f->m);
+    tok_free(f->v);
+    f->be->destroy(f->be);
+}
+
+/* Collects generated text and per-token information. */
+typedef struct collect {
+    char text[4096];
+    size_t len, n;
+    sample_token last;
+    int stop_after;          /* callback returns 1 after this many; 0: never */
+    atomic_int *cancel_at_n; /* set when n reaches cancel_n */
+    size_t cancel_n;
+    atomic_int count;        /* tokens so far, for the cancelling thread */
+    int bad_info;            /* a token's information did not add up */
+} collect;
+
+static int collect_token(void *ctx, const sample_token *t)
+{
+    collect *c = ctx;
+    if (c->len + t->len < sizeof c->text) {
+        memcpy(c->text + c->len, t->bytes, t->len);
+        c->len += t->len;
+        c->text[c->len] = '\0';
+    }
+    if (t->index != c->n || !(t->prob > 0.0f && t->prob <= 1.0f) ||
+        !(t->model_prob > 0.0f && t->model_prob <= 1.0f))
+        c->bad_info = 1;
+    for (int i = 1; i < t->n_alts; i++)
+        if (t->alt_prob[i] > t->alt_prob[i - 1])
+            c->bad_info = 1;
+    c->n++;
+    c->last = *t;
+    atomic_store(&c->count, (int)c->n);
+    if (c->cancel_at_n && c->n == c->cancel_n)
+        atomic_store(c->cancel_at_n, 1);
+    return c->stop_after && (int)c->n >= c->stop_after;
+}
+
+/* Generates with cfg; returns the result (caller frees) and the text. */
+static sample_result run(fix *f, const sample_config *cfg, const char *prime,
+                         uint64_t seed, collect *c, int beam_search)
+{
+    char err[256];
+    rng_state r;
+    rng_seed(&r, seed);
+    sample_request req;
+    sample_request_init(&req, cfg, &r);
+    req.prime = prime;
+    req.on_token = collect_token;
+    req.ctx = c;
+    req.n_alts = 3;
+    sample_result res;
+    int rc = beam_search ? sample_beam_search(f->m, f->v, &req, &res, err, sizeof err)
+                         : sample_decode(f->m, f->v, &req, &res, err, sizeof err);
+    ck_assert_msg(rc == 0, "%s", err);
+    ck_assert_msg(!c->bad_info, "inconsistent per-token information");
+    return res;
+}
+
+static sample_config cfg_with(int length)
+{
+    sample_config c = sample_defaults();
+    c.length = length;
+    return c;
+}
+
+/* ------------------------------------------------------------------ */
+/* decoder */
+
+/* Greedy text computed independently with model_step. */
+static void greedy_by_model_step(fix *f, const char *prime, int length, char *out)
+{
+    model_state st;
+    int V = f->m->cfg.vocab;
+    float *z = malloc((size_t)V * sizeof *z);
+    uint32_t ids[64];
+    ck_assert_int_eq(model_state_init(f->m, &st, 1), 0);
+    size_t n = tok_encode(f->v, (const uint8_t *)prime, strlen(prime), ids, NULL, NULL);
+    for (size_t i = 0; i < n; i++)
+        model_step(f->m, &st, &ids[i], z);
+    size_t len = 0;
+    for (int t = 0; t < length; t++) {
+        uint32_t best = 0;
+        for (int j = 1; j < V; j++)
+            if (z[j] > z[best])
+                best = (uint32_t)j;
+        size_t bl;
+        const uint8_t *b = tok_bytes(f->v, best, &bl);
+        memcpy(out + len, b, bl);
+        len += bl;
+        model_step(f->m, &st, &best, z);
+    }
+    out[len] = '\0';
+    model_state_free(f->m, &st);
+    free(z);
+}
+
+static void check_decoder_cell(model_cell cell, int layers, int table)
+{
+    fix f;
+    fix_random(&f, cell, layers, 7 + cell);
+    int V = f.m->cfg.vocab, B = 3;
+    decoder d;
+    model_state st;
+    ck_assert_int_eq(decoder_init(&d, f.m, B, table, 0), 0);
+    ck_assert_int_eq(model_state_init(f.m, &st, B), 0);
+    float *a = malloc((size_t)B * V * sizeof *a), *b = malloc((size_t)B * V * sizeof *b);
+    uint32_t ids[3] = {1, 4, 7};
+    for (int t = 0; t < 5; t++) {
+        decoder_step(&d, B, ids, a);
+        model_step(f.m, &st, ids, b);
+        for (int i = 0; i < B * V; i++)
+            ck_assert_msg(fabsf(a[i] - b[i]) < 1e-4f, "%s table %d step %d: %g vs %g",
+                          model_cell_name(cell), table, t, a[i], b[i]);
+        for (int i = 0; i < B; i++)
+            ids[i] = (ids[i] * 3 + 1) % (uint32_t)V;
+    }
+    /* reordering: stream i takes stream rows[i]'s state */
+    uint32_t rows[3] = {2, 0, 0}, same[3] = {5, 5, 5};
+    decoder_select(&d, B, rows);
+    decoder_step(&d, B, same, a);
+    model_step(f.m, &st, same, b);
+    for (int i = 0; i < B; i++)
+        for (int j = 0; j < V; j++)
+            ck_assert_msg(fabsf(a[i * V + j] - b[rows[i] * V + j]) < 1e-4f,
+                          "%s: selected stream %d", model_cell_name(cell), i);
+    free(a);
+    free(b);
+    model_state_free(f.m, &st);
+    decoder_free(&d);
+    fix_free(&f);
+}
+
+START_TEST(decoder_matches_model_step)
+{
+    for (int cell = 0; cell < 3; cell++) {
+        check_decoder_cell((model_cell)cell, 2, DECODER_TABLE_ON);
+        check_decoder_cell((model_cell)cell, 2, DECODER_TABLE_OFF);
+        check_decoder_cell((model_cell)cell, 1, DECODER_TABLE_AUTO);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* greedy and what reduces to it */
+
+START_TEST(greedy_deterministic)
+{
+    fix f;
+    fix_random(&f, CELL_LSTM, 2, 3);
+    sample_config cfg = cfg_with(60);
+    cfg.greedy = 1;
+    collect a = {0}, b = {0};
+    sample_result ra = run(&f, &cfg, "ab", 1, &a, 0);
+    sample_result rb = run(&f, &cfg, "ab", 999, &b, 0);
+    ck_assert_uint_eq(a.n, 60);
+    ck_assert_str_eq(a.text, b.text);
+    ck_assert_int_eq(ra.stop, SAMPLE_STOP_LENGTH);
+    char want[128];
+    greedy_by_model_step(&f, "ab", 60, want);
+    ck_assert_str_eq(a.text, want);
+    /* temperature 0 is greedy too */
+    cfg.greedy = 0;
+    cfg.temperature = 0.0f;
+    collect c = {0};
+    sample_result rc = run(&f, &cfg, "ab", 5, &c, 0);
+    ck_assert_str_eq(c.text, want);
+    ck_assert_float_eq(c.last.prob, 1.0f);
+    sample_result_free(&ra);
+    sample_result_free(&rb);
+    sample_result_free(&rc);
+    fix_free(&f);
+}
+END_TEST
+
+START_TEST(reductions_to_greedy)
+{
+    for (int cell = 0; cell < 3; cell++) {
+        fix f;
+        fix_random(&f, (model_cell)cell, 2, 11 + cell);
+        sample_config g = cfg_with(80);
+        g.greedy = 1;
+        collect cg = {0};
+        sample_result rg = run(&f, &g, "ha", 1, &cg, 0);
+        for (uint64_t seed = 1; seed <= 3; seed++) {
+            sample_config t0 = cfg_with(80), k1 = cfg_with(80), b1 = cfg_with(80);
+            t0.temperature = 1e-4f;
+            k1.top_k = 1;
+            b1.beam = 1;
+            collect ct = {0}, ck = {0}, cb = {0};
+            sample_result rt = run(&f, &t0, "ha", seed, &ct, 0);
+            sample_result rk = run(&f, &k1, "ha", seed, &ck, 0);
+            sample_result rb = run(&f, &b1, "ha", seed, &cb, 1);
+            ck_assert_msg(strcmp(ct.text, cg.text) == 0, "temperature -> 0: %s", ct.text);
+            ck_assert_msg(strcmp(ck.text, cg.text) == 0, "top-k 1: %s", ck.text);
+            ck_assert_msg(strcmp(cb.text, cg.text) == 0, "beam 1: %s", cb.text);
+            ck_assert_int_eq(rb.n_beams, 1);
+            ck_assert_str_eq(rb.beams[0].text, cg.text);
+            sample_result_free(&rt);
+            sample_result_free(&rk);
+            sample_result_free(&rb);
+        }
+        /* and plain sampling is not greedy (the checks above can fail) */
+        sample_config s = cfg_with(80);
+        collect cs = {0};
+        sample_result rs = run(&f, &s, "ha", 1, &cs, 0);
+        ck_assert_str_ne(cs.text, cg.text);
+        sample_result_free(&rs);
+        sample_result_free(&rg);
+        fix_free(&f);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* beam search on a hand-built model */
+
+/* A bigram model as a 1-layer tanh RNN: the embedding is one-hot, the
+ * input weights 3 I (so h = tanh(3) e_v for the current token v, whatever
+ * came before), and the decoder's column v holds log P(. | v) / tanh(3).
+ * From 'a': b 0.6 then five tokens at 0.2 each; c 0.4 then d 0.95.
+ * Greedy takes "bd" (0.12), the best pair is "cd" (0.38). */
+static void fix_bigram(fix *f)
+{
+    char err[256];
+    f->be = be_cpu_create();
+    f->v = tok_char_build((const uint8_t *)"abcdefgh", 8);   /* a=0 .. h=7 */
+    int V = 8;
+    model_config cfg = {.cell = CELL_RNN, .layers = 1, .hidden = V, .embed = V,
+                        .vocab = V, .dropout = 0.0f};
+    rng_state r;
+    rng_seed(&r, 1);
+    f->m = model_create(f->be, &cfg, &r, err, sizeof err);
+    ck_assert_msg(f->m != NULL, "%s", err);
+    model *m = f->m;
+    memset(m->params, 0, m->n_params * sizeof(float));
+    double P[8][8];
+    for (int u = 0; u < V; u++)
+        for (int w = 0; w < V; w++)
+            P[u][w] = 1.0 / V;
+    double eps = 1e-4;
+    for (int w = 0; w < V; w++) {
+        P[0][w] = eps;
+        P[1][w] = w >= 3 ? 0.2 - eps * 3 / 5 : eps;
+        P[2][w] = 0.05 / 7;
+    }
+    P[0][1] = 0.6;
+    P[0][2] = 0.4 - 6 * eps;
+    P[2][3] = 0.95;
+    float gain = tanhf(3.0f);
+    for (int v = 0; v < V; v++) {
+        m->enc[v * V + v] = 1.0f;
+        m->w_ih[0][v * V + v] = 3.0f;
+        for (int w = 0; w < V; w++)
+            m->dec_w[w * V + v] = (float)log(P[v][w]) / gain;
+    }
+}
+
+START_TEST(beam_beats_greedy)
+{
+    fix f;
+    fix_bigram(&f);
+    sample_config g = cfg_with(2);
+    g.greedy = 1;
+    collect cg = {0};
+    sample_result rg = run(&f, &g, "a", 1, &cg, 0);
+    ck_assert_str_eq(cg.text, "bd");
+
+    sample_config b = cfg_with(2);
+    b.beam = 2;
+    b.n_best = 2;
+    collect cb = {0};
+    sample_result rb = run(&f, &b, "a", 1, &cb, 0);
+    ck_assert_str_eq(cb.text, "cd");
+    ck_assert_int_eq(rb.n_beams, 2);
+    ck_assert_str_eq(rb.beams[0].text, "cd");
+    ck_assert_str_eq(rb.beams[1].text, "bd");
+    ck_assert_double_eq_tol(rb.beams[0].logprob, log(0.4) + log(0.95), 2e-3);
+    ck_assert_double_eq_tol(rb.beams[0].score, (log(0.4) + log(0.95)) / 2, 1e-3);
+    ck_assert_double_eq_tol(rb.beams[1].score, (log(0.6) + log(0.2)) / 2, 1e-3);
+    ck_assert_uint_eq(rb.beams[0].n, 2);
+    ck_assert_uint_eq(rb.beams[0].ids[0], 2);
+    /* the streamed tokens carry the model's probabilities */
+    ck_assert_float_eq_tol(cb.last.model_prob, 0.95f, 2e-3f);
+    ck_assert_uint_eq(cb.last.alt_id[0], 3);
+
+    /* width 1 is greedy */
+    b.beam = 1;
+    collect c1 = {0};
+    sample_result r1 = run(&f, &b, "a", 1, &c1, 1);
+    ck_assert_str_eq(c1.text, "bd");
+
+    /* a stop string ends hypotheses: "c" finishes at once and wins */
+    b.beam = 2;
+    b.length = 10;
+    snprintf(b.stop, sizeof b.stop, "c");
+    collect cs = {0};
+    sample_result rs = run(&f, &b, "a", 1, &cs, 0);
+    ck_assert_str_eq(cs.text, "c");
+    ck_assert_int_eq(rs.stop, SAMPLE_STOP_STRING);
+    ck_assert_int_eq(rs.beams[0].finished, 1);
+
+    sample_result_free(&rg);
+    sample_result_free(&rb);
+    sample_result_free(&r1);
+    sample_result_free(&rs);
+    fix_free(&f);
+}
+END_TEST
+
+START_TEST(beam_deterministic_and_streamed)
+{
+    fix f;
+    fix_random(&f, CELL_GRU, 2, 21);
+    sample_config b = cfg_with(50);
+    b.beam = 4;
+    b.n_best = 3;
+    collect c1 = {0}, c2 = {0};
+    sample_result r1 = run(&f, &b, "ab", 1, &c1, 0);
+    sample_result r2 = run(&f, &b, "ab", 77, &c2, 0);
+    ck_assert_uint_eq(c1.n, 50);
+    ck_assert_str_eq(c1.text, c2.text);
+    ck_assert_str_eq(c1.text, r1.beams[0].text);
+    ck_assert_int_eq(r1.n_beams, 3);
+    for (int i = 1; i < r1.n_beams; i++)
+        ck_assert(r1.beams[i].score <= r1.beams[i - 1].score);
+    /* scores are the hypotheses' own mean log-probabilities */
+    ck_assert_double_eq_tol(r1.beams[0].score, r1.beams[0].logprob / 50, 1e-9);
+    sample_result_free(&r1);
+    sample_result_free(&r2);
+    fix_free(&f);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* choosing one token */
+
+static double chi_square(const long *count, const double *p, int n, long total)
+{
+    double x2 = 0.0;
+    for (int i = 0; i < n; i++) {
+        double e = p[i] * (double)total;
+        x2 += (count[i] - e) * (count[i] - e) / e;
+    }
+    return x2;
+}
+
+START_TEST(frequencies_match_softmax)
+{
+    enum { V = 6, N = 30000 };
+    const float logits[V] = {1.0f, 0.5f, 0.0f, -0.5f, 2.0f, -1.0f};
+    sample_picker pk;
+    ck_assert_int_eq(sample_picker_init(&pk, V), 0);
+    sample_config cfg = sample_defaults();
+    cfg.temperature = 0.8f;
+    rng_state r;
+    rng_seed(&r, 12345);
+    long count[V] = {0};
+    for (int i = 0; i < N; i++) {
+        float p;
+        uint32_t id = sample_pick(&pk, logits, &cfg, NULL, 0, rng_uniform_d(&r), &p);
+        ck_assert_uint_lt(id, V);
+        count[id]++;
+    }
+    double want[V], at1[V], s = 0.0, s1 = 0.0;
+    for (int j = 0; j < V; j++) {
+        want[j] = exp(logits[j] / 0.8);
+        at1[j] = exp(logits[j]);
+        s += want[j];
+        s1 += at1[j];
+    }
+    for (int j = 0; j < V; j++) {
+        want[j] /= s;
+        at1[j] /= s1;
+    }
+    /* 5 degrees of freedom: P(X2 > 20.5) = 0.001 */
+    double x2 = chi_square(count, want, V, N);
+    ck_assert_msg(x2 < 20.5, "chi-square %g against softmax(z / 0.8)", x2);
+    /* the wrong temperature is told apart */
+    ck_assert_msg(chi_square(count, at1, V, N) > 100.0, "temperature not applied");
+
+    /* top-k 3: only the 3 largest, renormalised */
+    cfg.top_k = 3;
+    memset(count, 0, sizeof count);
+    for (int i = 0; i < N; i++)
+        count[sample_pick(&pk, logits, &cfg, NULL, 0, rng_uniform_d(&r), NULL)]++;
+    ck_assert(count[2] == 0 && count[3] == 0 && count[5] == 0);
+    long kc[3] = {count[4], count[0], count[1]};
+    double kp[3] = {want[4], want[0], want[1]}, ks = kp[0] + kp[1] + kp[2];
+    for (int i = 0; i < 3; i++)
+        kp[i] /= ks;
+    x2 = chi_square(kc, kp, 3, N);
+    ck_assert_msg(x2 < 13.8, "top-k chi-square %g", x2);   /* 2 dof, 0.001 */
+    sample_picker_free(&pk);
+}
+END_TEST
+
+START_TEST(top_p_smallest_set)
+{
+    enum { V = 4 };
+    /* probabilities 0.1, 0.4, 0.2, 0.3 */
+    const float logits[V] = {logf(0.1f), logf(0.4f), logf(0.2f), logf(0.3f)};
+    sample_picker pk;
+    ck_assert_int_eq(sample_picker_init(&pk, V), 0);
+    sample_config cfg = sample_defaults();
+    struct { float p; int n; uint32_t ids[4]; } cases[] = {
+        {0.35f, 1, {1}},            /* 0.4 reaches 0.35 */
+        {0.65f, 2, {1, 3}},         /* 0.4 < 0.65 <= 0.7 */
+        {0.75f, 3, {1, 3, 2}},      /* 0.7 < 0.75 <= 0.9 */
+        {0.95f, 4, {1, 3, 2, 0}},
+        {1.0f, 4, {0, 1, 2, 3}},    /* off: id order */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        cfg.top_p = cases[c].p;
+        int n = sample_filter(&pk, logits, &cfg, NULL, 0);
+        ck_assert_msg(n == cases[c].n, "top-p %g kept %d", cases[c].p, n);
+        double kept = 0.0;
+        for (int i = 0; i < n; i++) {
+            ck_assert_uint_eq(pk.ids[i], cases[c].ids[i]);
+            kept += pk.prob[i];
+        }
+        ck_assert_double_eq_tol(kept, 1.0, 1e-6);
+    }
+    /* renormalised over the kept set */
+    cfg.top_p = 0.65f;
+    sample_filter(&pk, logits, &cfg, NULL, 0);
+    ck_assert_float_eq_tol(pk.prob[0], 0.4f / 0.7f, 1e-5f);
+    /* draws never leave the set */
+    rng_state r;
+    rng_seed(&r, 3);
+    for (int i = 0; i < 2000; i++) {
+        uint32_t id = sample_pick(&pk, logits, &cfg, NULL, 0, rng_uniform_d(&r), NULL);
+        ck_assert(id == 1 || id == 3);
+    }
+    /* top-k then top-p: within the top 2 (0.57, 0.43), p 0.5 keeps one */
+    cfg.top_k = 2;
+    cfg.top_p = 0.5f;
+    ck_assert_int_eq(sample_filter(&pk, logits, &cfg, NULL, 0), 1);
+    cfg.top_p = 0.6f;
+    ck_assert_int_eq(sample_filter(&pk, logits, &cfg, NULL, 0), 2);
+    sample_picker_free(&pk);
+}
+END_TEST
+
+START_TEST(repetition_penalty)
+{
+    enum { V = 4 };
+    const float logits[V] = {2.0f, 1.5f, 0.5f, -1.0f};
+    sample_picker pk;
+    ck_assert_int_eq(sample_picker_init(&pk, V), 0);
+    sample_config cfg = sample_defaults();
+    cfg.repetition_penalty = 2.0f;
+    const uint32_t recent[] = {0, 3, 0, 9};   /* 9: out of range, ignored */
+    const float *z = sample_penalised(&pk, logits, &cfg, recent, 4);
+    ck_assert_float_eq(z[0], 1.0f);     /* divided once, not twice */
+    ck_assert_float_eq(z[1], 1.5f);
+    ck_assert_float_eq(z[3], -2.0f);    /* negative: multiplied */
+    cfg.greedy = 1;
+    ck_assert_uint_eq(sample_pick(&pk, logits, &cfg, recent, 4, 0.5, NULL), 1);
+    ck_assert_uint_eq(sample_pick(&pk, logits, &cfg, NULL, 0, 0.5, NULL), 0);
+    sample_picker_free(&pk);
+
+    /* in generation the penalty changes greedy text */
+    fix f;
+    fix_random(&f, CELL_LSTM, 1, 5);
+    sample_config g = cfg_with(40);
+    g.greedy = 1;
+    collect a = {0}, b = {0};
+    sample_result ra = run(&f, &g, "ab", 1, &a, 0);
+    g.repetition_penalty = 3.0f;
+    g.repetition_window = 4;
+    sample_result rb = run(&f, &g, "ab", 1, &b, 0);
+    ck_assert_str_ne(a.text, b.text);
+    sample_result_free(&ra);
+    sample_result_free(&rb);
+    fix_free(&f);
+}
+END_TEST
+
+START_TEST(alternatives_and_nan)
+{
+    const float logits[5] = {0.1f, 3.0f, NAN, 3.0f, -2.0f};
+    uint32_t ids[SAMPLE_MAX_ALTS];
+    float p[SAMPLE_MAX_ALTS];
+    double lse;
+    int n = sample_top(logits, 5, 3, ids, p, &lse);
+    ck_assert_int_eq(n, 3);
+    ck_assert_uint_eq(ids[0], 1);       /* tie: lowest id first */
+    ck_assert_uint_eq(ids[1], 3);
+    ck_assert_uint_eq(ids[2], 0);
+    ck_assert_float_eq_tol(p[0], p[1], 1e-7f);
+    ck_assert_float_eq_tol(p[0] + p[1] + p[2] + (float)exp(-2.0 - lse), 1.0f, 1e-5f);
+    /* a diverged row still yields a token */
+    sample_picker pk;
+    ck_assert_int_eq(sample_picker_init(&pk, 5), 0);
+    sample_config cfg = sample_defaults();
+    const float bad[5] = {NAN, NAN, NAN, NAN, NAN};
+    ck_assert_uint_lt(sample_pick(&pk, bad, &cfg, NULL, 0, 0.3, NULL), 5);
+    cfg.top_p = 0.5f;
+    ck_assert_uint_lt(sample_pick(&pk, logits, &cfg, NULL, 0, 0.3, NULL), 5);
+    sample_picker_free(&pk);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* priming, stopping, cancelling */
+
+START_TEST(prime_unknown_characters)
+{
+    fix f;
+    fix_random(&f, CELL_LSTM, 2, 9);
+    sample_config cfg = cfg_with(10);
+    collect c = {0};
+    sample_result r = run(&f, &cfg, "aZb\xc3\xa9\xff" "c", 1, &c, 0);
+    ck_assert_uint_eq(r.stats.prime_tokens, 3);
+    ck_assert_uint_eq(r.stats.prime_unknown, 3);
+    ck_assert_str_eq(r.stats.first_unknown, "Z");
+    ck_assert_uint_eq(r.stats.generated, 10);
+    ck_assert_uint_eq(c.n, 10);
+    /* the same as the prime without them */
+    collect d = {0};
+    sample_result r2 = run(&f, &cfg, "abc", 1, &d, 0);
+    ck_assert_str_eq(c.text, d.text);
+    /* nothing known: starts from a drawn token, counted as generated */
+    collect e = {0};
+    sample_result r3 = run(&f, &cfg, "XYZ", 1, &e, 0);
+    ck_assert_uint_eq(r3.stats.prime_tokens, 0);
+    ck_assert_uint_eq(r3.stats.prime_unknown, 3);
+    ck_assert_uint_eq(e.n, 10);
+    /* and so does beam search */
+    cfg.beam = 3;
+    collect g = {0};
+    sample_result r4 = run(&f, &cfg, "", 1, &g, 0);
+    ck_assert_uint_eq(g.n, 10);
+    sample_result_free(&r);
+    sample_result_free(&r2);
+    sample_result_free(&r3);
+    sample_result_free(&r4);
+    fix_free(&f);
+}
+END_TEST
+
+START_TEST(stop_string_and_eos)
+{
+    fix f;
+    fix_bigram(&f);
+    sample_config cfg = cfg_with(20);
+    cfg.greedy = 1;
+    snprintf(cfg.stop, sizeof cfg.stop, "bd");
+    collect c = {0};
+    sample_result r = run(&f, &cfg, "a", 1, &c, 0);
+    ck_assert_str_eq(c.text, "bd");
+    ck_assert_int_eq(r.stop, SAMPLE_STOP_STRING);
+    /* a stop string that never comes */
+    snprintf(cfg.stop, sizeof cfg.stop, "zz");
+    collect c2 = {0};
+    sample_result r2 = run(&f, &cfg, "a", 1, &c2, 0);
+    ck_assert_uint_eq(c2.n, 20);
+    ck_assert_int_eq(r2.stop, SAMPLE_STOP_LENGTH);
+    /* end-of-sequence token */
+    char err[256];
+    rng_state rng;
+    rng_seed(&rng, 1);
+    cfg.stop[0] = '\0';
+    sample_request req;
+    sample_request_init(&req, &cfg, &rng);
+    req.prime = "a";
+    req.eos = 3;     /* 'd' */
+    collect c3 = {0};
+    req.on_token = collect_token;
+    req.ctx = &c3;
+    sample_result r3;
+    ck_assert_int_eq(sample_decode(f.m, f.v, &req, &r3, err, sizeof err), 0);
+    ck_assert_str_eq(c3.text, "bd");
+    ck_assert_int_eq(r3.stop, SAMPLE_STOP_EOS);
+    sample_result_free(&r);
+    sample_result_free(&r2);
+    sample_result_free(&r3);
+    fix_free(&f);
+}
+END_TEST
+
+START_TEST(callback_and_flag_cancel)
+{
+    fix f;
+    fix_random(&f, CELL_LSTM, 2, 13);
+    sample_config cfg = cfg_with(1000);
+    /* the callback's return value */
+    collect a = {.stop_after = 7};
+    sample_result ra = run(&f, &cfg, "ab", 1, &a, 0);
+    ck_assert_uint_eq(a.n, 7);
+    ck_assert_int_eq(ra.stop, SAMPLE_STOP_CALLBACK);
+    /* the flag, set from inside (as a UI thread would between tokens) */
+    atomic_int cancel = 0;
+    char err[256];
+    rng_state rng;
+    rng_seed(&rng, 1);
+    sample_request req;
+    sample_request_init(&req, &cfg, &rng);
+    req.prime = "ab";
+    req.cancel = &cancel;
+    collect b = {.cancel_at_n = &cancel, .cancel_n = 12};
+    req.on_token = collect_token;
+    req.ctx = &b;
+    sample_result rb;
+    ck_assert_int_eq(sample_decode(f.m, f.v, &req, &rb, err, sizeof err), 0);
+    ck_assert_uint_eq(b.n, 12);
+    ck_assert_int_eq(rb.stop, SAMPLE_STOP_CANCEL);
+    /* beam search stops on the flag too */
+    cfg.beam = 3;
+    atomic_store(&cancel, 1);
+    collect c = {0};
+    req.ctx = &c;
+    sample_result rc;
+    ck_assert_int_eq(sample_decode(f.m, f.v, &req, &rc, err, sizeof err), 0);
+    ck_assert_int_eq(rc.stop, SAMPLE_STOP_CANCEL);
+    ck_assert_uint_eq(c.n, 0);
+    sample_result_free(&ra);
+    sample_result_free(&rb);
+    sample_result_free(&rc);
+    fix_free(&f);
+}
+END_TEST
+
+typedef struct canceller {
+    collect *c;
+    atomic_int *flag;
+} canceller;
+
+static void *cancel_thread(void *arg)
+{
+    canceller *k = arg;
+    while (atomic_load(&k->c->count) < 20)
+        usleep(100);
+    atomic_store(k->flag, 1);
+    return NULL;
+}
+
+START_TEST(cancel_from_another_thread)
+{
+    fix f;
+    fix_random(&f, CELL_LSTM, 2, 17);
+    sample_config cfg = cfg_with(100000000);
+    atomic_int flag = 0;
+    char err[256];
+    rng_state rng;
+    rng_seed(&rng, 1);
+    sample_request req;
+    sample_request_init(&req, &cfg, &rng);
+    req.prime = "ab";
+    req.cancel = &flag;
+    collect *c = calloc(1, sizeof *c);
+    req.on_token = collect_token;
+    req.ctx = c;
+    canceller k = {c, &flag};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, cancel_thread, &k), 0);
+    sample_result r;
+    ck_assert_int_eq(sample_decode(f.m, f.v, &req, &r, err, sizeof err), 0);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(r.stop, SAMPLE_STOP_CANCEL);
+    ck_assert_uint_ge(c->n, 20);
+    ck_assert_uint_lt(c->n, 100000000);
+    sample_result_free(&r);
+    free(c);
+    fix_free(&f);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* the first interface, and training models */
+
+typedef struct legacy { size_t n; int bad; } legacy;
+
+static int legacy_emit(void *ctx, uint32_t id, const uint8_t *bytes, size_t len, float prob)
+{
+    legacy *l = ctx;
+    (void)id;
+    l->n++;
+    if (!bytes || len == 0 || !(prob > 0.0f && prob <= 1.0f))
+        l->bad = 1;
+    return 0;
+}
+
+START_TEST(legacy_interface)
+{
+    fix f;
+    fix_random(&f, CELL_GRU, 1, 23);
+    sample_config cfg = cfg_with(30);
+    cfg.top_k = 4;
+    cfg.top_p = 0.9f;
+    rng_state r;
+    rng_seed(&r, 2);
+    legacy l = {0};
+    sample_stats st;
+    char err[256];
+    ck_assert_int_eq(sample_generate(f.m, f.v, &cfg, "ab", &r, legacy_emit, &l, &st,
+                                     err, sizeof err), 0);
+    ck_assert_uint_eq(l.n, 30);
+    ck_assert_uint_eq(st.generated, 30);
+    ck_assert_uint_eq(st.prime_tokens, 2);
+    ck_assert(!l.bad);
+    /* with beam search through the same call */
+    cfg.beam = 3;
+    l.n = 0;
+    ck_assert_int_eq(sample_generate(f.m, f.v, &cfg, NULL, &r, legacy_emit, &l, &st,
+                                     err, sizeof err), 0);
+    ck_assert_uint_eq(l.n, 30);
+    fix_free(&f);
+}
+END_TEST
+
+START_TEST(training_state_untouched)
+{
+    fix f;
+    fix_random(&f, CELL_LSTM, 2, 29);
+    enum { T = 5, B = 2 };
+    model_state st;
+    ck_assert_int_eq(model_state_init(f.m, &st, B), 0);
+    uint32_t ids[(T + 1) * B];
+    for (int i = 0; i < (T + 1) * B; i++)
+        ids[i] = (uint32_t)(i * 7 % f.m->cfg.vocab);
+    model_forward(f.m, &st, ids, T, B, 1, 1, NULL);
+    size_t sn = (size_t)f.m->cfg.layers * B * f.m->cfg.hidden;
+    size_t ln = (size_t)T * B * f.m->cfg.vocab;
+    float *h = malloc(sn * sizeof *h), *c = malloc(sn * sizeof *c);
+    float *lg = malloc(ln * sizeof *lg), *w = malloc(f.m->n_params * sizeof *w);
+    memcpy(h, st.h, sn * sizeof *h);
+    memcpy(c, st.c, sn * sizeof *c);
+    memcpy(lg, f.m->logits, ln * sizeof *lg);
+    memcpy(w, f.m->params, f.m->n_params * sizeof *w);
+    sample_config cfg = cfg_with(40);
+    cfg.beam = 3;
+    collect c1 = {0}, c2 = {0};
+    sample_result r = run(&f, &cfg, "abc", 1, &c1, 0);
+    cfg.beam = 1;
+    sample_result r2 = run(&f, &cfg, "abc", 1, &c2, 0);
+    ck_assert(memcmp(h, st.h, sn * sizeof *h) == 0);
+    ck_assert(memcmp(c, st.c, sn * sizeof *c) == 0);
+    ck_assert(memcmp(lg, f.m->logits, ln * sizeof *lg) == 0);
+    ck_assert(memcmp(w, f.m->params, f.m->n_params * sizeof *w) == 0);
+    sample_result_free(&r);
+    sample_result_free(&r2);
+    free(h);
+    free(c);
+    free(lg);
+    free(w);
+    model_state_free(f.m, &st);
+    fix_free(&f);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* 16-bit weights */
+
+START_TEST(half_precision)
+{
+    be_backend *be = be_cpu_create();
+    const float in[] = {1.0f, -2.0f, 65504.0f, 65520.0f, 1e-8f, 5.9604645e-8f, 0.1f,
+                        0.0f, -0.0f, 6.1035156e-05f, 1.0009766f, 1.00048828125f};
+    const uint16_t want[] = {0x3c00, 0xc000, 0x7bff, 0x7c00, 0x0000, 0x0001, 0x2e66,
+                             0x0000, 0x8000, 0x0400, 0x3c01, 0x3c00 /* tie: to even */};
+    uint16_t out[12];
+    be->to_half(be, out, in, 12);
+    for (int i = 0; i < 12; i++)
+        ck_assert_msg(out[i] == want[i], "%g -> %#x, want %#x", in[i], out[i], want[i]);
+    for (int i = 0; i < 12; i++)
+        if (i != 3 && i != 4 && i != 6 && i != 11)   /* inexact ones */
+            ck_assert_float_eq(cpu_half_to_float(out[i]), in[i]);
+    float nan = NAN;
+    be->to_half(be, out, &nan, 1);
+    ck_assert(isnan(cpu_half_to_float(out[0])));
+
+    /* gemm_half against gemm on the rounded matrix: every row count up to
+     * past one block of 8, odd N and a K with a tail */
+    enum { N = 37, K = 45, MAXM = 11 };
+    float A[MAXM * K], Bf[N * K], C1[MAXM * N], C2[MAXM * N];
+    uint16_t Bh[N * K];
+    rng_state r;
+    rng_seed(&r, 8);
+    for (int i = 0; i < MAXM * K; i++)
+        A[i] = 2.0f * rng_uniform(&r) - 1.0f;
+    for (int i = 0; i < N * K; i++)
+        Bf[i] = 2.0f * rng_uniform(&r) - 1.0f;
+    be->to_half(be, Bh, Bf, N * K);
+    for (int i = 0; i < N * K; i++)
+        Bf[i] = cpu_half_to_float(Bh[i]);
+    for (int M = 1; M <= MAXM; M++) {
+        for (int i = 0; i < M * N; i++)
+            C1[i] = C2[i] = 0.5f;
+        be->gemm(be, 0, 1, M, N, K, 0.7f, A, K, Bf, K, 1.0f, C1, N);
+        be->gemm_half(be, M, N, K, 0.7f, A, K, Bh, K, 1.0f, C2, N);
+        for (int i = 0; i < M * N; i++)
+            ck_assert_msg(fabsf(C1[i] - C2[i]) < 1e-4f, "M %d: %g vs %g", M, C1[i], C2[i]);
+    }
+    be->destroy(be);
+
+    /* a half decoder stays close to the model (and is a different path) */
+    fix f;
+    fix_random(&f, CELL_LSTM, 2, 31);
+    int V = f.m->cfg.vocab;
+    decoder d;
+    model_state st;
+    ck_assert_int_eq(decoder_init(&d, f.m, 2, DECODER_TABLE_AUTO, 1), 0);
+    ck_assert_ptr_nonnull(d.half);
+    ck_assert_int_eq(model_state_init(f.m, &st, 2), 0);
+    float a[2 * 16], b[2 * 16];
+    uint32_t ids[2] = {2, 5};
+    double maxd = 0.0;
+    for (int t = 0; t < 6; t++) {
+        decoder_step(&d, 2, ids, a);
+        model_step(f.m, &st, ids, b);
+        for (int i = 0; i < 2 * V; i++) {
+            double e = fabs((double)a[i] - b[i]);
+            ck_assert_msg(e < 2e-2 * (1.0 + fabs(b[i])), "step %d: %g vs %g", t, a[i], b[i]);
+            if (e > maxd)
+                maxd = e;
+        }
+        ids[0] = (ids[0] + 3) % (uint32_t)V;
+        ids[1] = (ids[1] + 1) % (uint32_t)V;
+    }
+    ck_assert(maxd > 0.0);
+    model_state_free(f.m, &st);
+    decoder_free(&d);
+    /* and generation with it runs, beam search included */
+    sample_config cfg = cfg_with(30);
+    cfg.half = 1;
+    collect c1 = {0}, c2 = {0};
+    sample_result r1 = run(&f, &cfg, "ab", 1, &c1, 0);
+    cfg.beam = 3;
+    sample_result r2 = run(&f, &cfg, "ab", 1, &c2, 0);
+    ck_assert_uint_eq(c1.n, 30);
+    ck_assert_uint_eq(c2.n, 30);
+    sample_result_free(&r1);
+    sample_result_free(&r2);
+    fix_free(&f);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* the backend's cells (vectorised where the CPU allows) against libm */
+
+static double sigm(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+START_TEST(cells_match_reference)
+{
+    be_backend *be = be_cpu_create();
+    enum { B = 2, H = 37 };          /* not a multiple of the vector width */
+    float g[4 * H * B], gx[3 * H * B], gh[3 * H * B], cp[H * B], c[H * B], h[H * B],
+          hp[H * B], g0[4 * H * B], gx0[3 * H * B];
+    rng_state r;
+    rng_seed(&r, 4);
+    for (int i = 0; i < 4 * H * B; i++)
+        g0[i] = g[i] = (2.0f * rng_uniform(&r) - 1.0f) * (i % 9 == 0 ? 60.0f : 4.0f);
+    for (int i = 0; i < 3 * H * B; i++) {
+        gx0[i] = gx[i] = (2.0f * rng_uniform(&r) - 1.0f) * 4.0f;
+        gh[i] = (2.0f * rng_uniform(&r) - 1.0f) * 2.0f;
+    }
+    for (int i = 0; i < H * B; i++) {
+        cp[i] = (2.0f * rng_uniform(&r) - 1.0f) * 2.0f;
+        hp[i] = 2.0f * rng_uniform(&r) - 1.0f;
+    }
+    be->lstm_fwd(be, B, H, g, cp, c, h);
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < H; j++) {
+            const float *q = g0 + b * 4 * H;
+            double i = sigm(q[j]), f = sigm(q[H + j]), gg = tanh(q[2 * H + j]),
+                   o = sigm(q[3 * H + j]), cn = f * cp[b * H + j] + i * gg;
+            ck_assert_double_eq_tol(c[b * H + j], cn, 2e-6 * (1 + fabs(cn)));
+            ck_assert_double_eq_tol(h[b * H + j], o * tanh(cn), 2e-6);
+            ck_assert_double_eq_tol(g[b * 4 * H + j], i, 2e-6);
+        }
+    be->gru_fwd(be, B, H, gx, gh, hp, h);
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < H; j++) {
+            const float *x = gx0 + b * 3 * H, *y = gh + b * 3 * H;
+            double rr = sigm(x[j] + y[j]), z = sigm(x[H + j] + y[H + j]),
+                   n = tanh(x[2 * H + j] + rr * y[2 * H + j]);
+            ck_assert_double_eq_tol(h[b * H + j], (1 - z) * n + z * hp[b * H + j], 2e-6);
+        }
+    be->rnn_fwd(be, B, H, cp, h);
+    for (int i = 0; i < B * H; i++)
+        ck_assert_double_eq_tol(h[i], tanh(cp[i]), 2e-6);
+    be->destroy(be);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* sessions */
+
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    ck_assert_ptr_nonnull(fp);
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)n, fp), (size_t)n);
+    buf[n] = '\0';
+    fclose(fp);
+    return buf;
+}
+
+START_TEST(session_settings)
+{
+    char dir[64], path[128], err[512];
+    snprintf(dir, sizeof dir, "/tmp/check_sample.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char sdir[96];
+    snprintf(sdir, sizeof sdir, "%s/s", dir);
+    be_backend *be = be_cpu_create();
+    corpus corp;
+    snprintf(path, sizeof path, "%s/corpus.txt", dir);
+    FILE *cf = fopen(path, "wb");
+    ck_assert_ptr_nonnull(cf);
+    for (int i = 0; i < 20; i++)
+        fputs("the cat sat on the mat. the dog ran to the park.\n", cf);
+    ck_assert_int_eq(fclose(cf), 0);
+    ck_assert_msg(corpus_load(&corp, path, NULL, 0.1, 0.0, err, sizeof err) == 0, "%s", err);
+    train_config tc = train_defaults();
+    tc.model.layers = 1;
+    tc.model.hidden = 8;
+    tc.model.embed = 4;
+    tc.seq_len = 8;
+    tc.batch = 2;
+    trainer *t = trainer_create(be, &tc, &corp, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    /* defaults where the trainer sets them */
+    ck_assert_float_eq(t->sample.repetition_penalty, 1.0f);
+    ck_assert_int_eq(t->sample.n_best, 1);
+    ck_assert_int_eq(t->sample.greedy, 0);
+    t->sample.greedy = 1;
+    t->sample.repetition_penalty = 1.3f;
+    t->sample.repetition_window = 7;
+    t->sample.n_best = 2;
+    t->sample.beam = 4;
+    t->sample.half = 1;
+    snprintf(t->sample.stop, sizeof t->sample.stop, "\n\n");
+    ck_assert_msg(session_save(t, sdir, err, sizeof err) == 0, "%s", err);
+    trainer_free(t);
+
+    t = session_load(be, sdir, SESSION_NO_CORPUS, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    ck_assert_int_eq(t->sample.greedy, 1);
+    ck_assert_float_eq(t->sample.repetition_penalty, 1.3f);
+    ck_assert_int_eq(t->sample.repetition_window, 7);
+    ck_assert_int_eq(t->sample.n_best, 2);
+    ck_assert_str_eq(t->sample.stop, "\n\n");
+    ck_assert_int_eq(t->sample.half, 1);
+    trainer_free(t);
+
+    /* an older session.json without the new keys loads with defaults */
+    snprintf(path, sizeof path, "%s/session.json", sdir);
+    char *js = slurp(path);
+    cJSON *root = cJSON_Parse(js);
+    free(js);
+    ck_assert_ptr_nonnull(root);
+    cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "sample");
+    const char *added[] = {"greedy", "repetition_penalty", "repetition_window", "n_best",
+                           "stop", "half"};
+    for (size_t i = 0; i < sizeof added / sizeof *added; i++)
+        cJSON_DeleteItemFromObjectCaseSensitive(s, added[i]);
+    char *out = cJSON_Print(root);
+    FILE *fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    fputs(out, fp);
+    fclose(fp);
+    free(out);
+    t = session_load(be, sdir, SESSION_NO_CORPUS, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    ck_assert_int_eq(t->sample.greedy, 0);
+    ck_assert_float_eq(t->sample.repetition_penalty, 1.0f);
+    ck_assert_int_eq(t->sample.repetition_window, 64);
+    ck_assert_int_eq(t->sample.n_best, 1);
+    ck_assert_str_eq(t->sample.stop, "");
+    ck_assert_int_eq(t->sample.half, 0);
+    ck_assert_int_eq(t->sample.beam, 4);        /* the old keys still load */
+    trainer_free(t);
+
+    /* a bad value is refused with its name */
+    cJSON_AddItemToObject(s, "n_best", cJSON_CreateNumber(0));
+    out = cJSON_Print(root);
+    fp = fopen(path, "wb");
+    fputs(out, fp);
+    fclose(fp);
+    free(out);
+    cJSON_Delete(root);
+    t = session_load(be, sdir, SESSION_NO_CORPUS, err, sizeof err);
+    ck_assert_ptr_null(t);
+    ck_assert_msg(strstr(err, "n_best") != NULL, "%s", err);
+
+    be->destroy(be);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("sample");
+    TCase *tc = tcase_create("decode");
+    tcase_add_test(tc, decoder_matches_model_step);
+    tcase_add_test(tc, greedy_deterministic);
+    tcase_add_test(tc, reductions_to_greedy);
+    tcase_add_test(tc, beam_beats_greedy);
+    tcase_add_test(tc, beam_deterministic_and_streamed);
+    tcase_add_test(tc, frequencies_match_softmax);
+    tcase_add_test(tc, top_p_smallest_set);
+    tcase_add_test(tc, repetition_penalty);
+    tcase_add_test(tc, alternatives_and_nan);
+    tcase_add_test(tc, prime_unknown_characters);
+    tcase_add_test(tc, stop_string_and_eos);
+    tcase_add_test(tc, callback_and_flag_cancel);
+    tcase_add_test(tc, cancel_from_another_thread);
+    tcase_add_test(tc, legacy_interface);
+    tcase_add_test(tc, training_state_untouched);
+    tcase_add_test(tc, half_precision);
+    tcase_add_test(tc, cells_match_reference);
+    tcase_add_test(tc, session_settings);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
