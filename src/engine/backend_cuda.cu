@@ -498,11 +498,20 @@ static void *cu_alloc(be_backend *be, size_t bytes)
     return p;
 }
 
-/* cudaFree waits for the device, so work still using p finishes first. */
+/* Frees device memory once the work queued before, which may still use
+ * it, has finished (cudaFree alone does not promise to wait for a
+ * non-blocking stream). */
+static void release(cu_impl *I, void *p)
+{
+    if (!p)
+        return;
+    cu_ok(I, cudaStreamSynchronize(I->stream), "free");
+    cu_ok(I, cudaFree(p), "free");
+}
+
 static void cu_free(be_backend *be, void *p)
 {
-    if (p)
-        cu_ok(impl_of(be), cudaFree(p), "free");
+    release(impl_of(be), p);
 }
 
 /* Small uploads (a chunk's token ids) are copied into a pinned buffer and
@@ -572,7 +581,7 @@ static int grow(cu_impl *I, void **p, size_t *have, size_t n, size_t sz)
 {
     if (*have >= n)
         return 0;
-    cudaFree(*p);
+    release(I, *p);
     *p = NULL;
     *have = 0;
     if (!cu_ok(I, cudaMalloc(p, n * sz), "scratch buffer"))
@@ -789,8 +798,8 @@ static double cu_xent(be_backend *be, float *logits, const uint32_t *targets, in
     if (N <= 0 || V <= 0)
         return I->failed ? NAN : 0.0;
     if ((size_t)N > I->n_rows) {
-        cudaFree(I->row_loss);
-        cudaFree(I->row_hit);
+        release(I, I->row_loss);
+        release(I, I->row_hit);
         I->row_loss = NULL;
         I->row_hit = NULL;
         I->n_rows = 0;
