@@ -2,7 +2,7 @@
  * reference: every table operation on random data, then the model's
  * logits, loss and every gradient for each cell type with 1 and 2 layers,
  * then 50 training steps whose losses must track the CPU run, then
- * sessions moved between the devices.  Exits 77 (skipped) with "no CUDA
+ * sessions and live trainers moved between the devices.  Exits 77 (skipped) with "no CUDA
  * device: ..." when no GPU answers.
  *
  * Tolerances (fp32), as a share of the largest magnitude in the CPU's
@@ -622,6 +622,41 @@ START_TEST(session_moves)
 }
 END_TEST
 
+/* trainer_move: CPU -> GPU -> CPU in the middle of a run keeps the exact
+ * weights and moments, and training goes on tracking the CPU's. */
+START_TEST(trainer_moves)
+{
+    char err[256];
+    pair b = open_pair(BE_FP32);
+    trainer *ref = make_trainer(b.cpu, CELL_GRU), *t = make_trainer(b.cpu, CELL_GRU);
+    train_info ir, it;
+    for (int s = 0; s < 5; s++) {
+        ck_assert_msg(trainer_step(ref, &ir, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(trainer_step(t, &it, err, sizeof err) == 0, "%s", err);
+    }
+    size_t n1, n2;
+    float *before = snapshot(t, &n1);
+    ck_assert_msg(trainer_move(t, b.gpu, err, sizeof err) == 0, "%s", err);
+    float *after = snapshot(t, &n2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_msg(memcmp(before, after, n1 * sizeof(float)) == 0, "state changed on the move");
+    for (int s = 0; s < 5; s++) {
+        ck_assert_msg(trainer_step(ref, &ir, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(trainer_step(t, &it, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(fabs((double)ir.loss - (double)it.loss) <= 0.02,
+                      "after the move, step %ld: cpu %f cuda %f", ir.step, (double)ir.loss,
+                      (double)it.loss);
+    }
+    ck_assert_msg(trainer_move(t, b.cpu, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(trainer_step(t, &it, err, sizeof err) == 0, "%s", err);
+    free(before);
+    free(after);
+    trainer_free(ref);
+    trainer_free(t);
+    close_pair(&b);
+}
+END_TEST
+
 static Suite *cuda_suite(void)
 {
     Suite *s = suite_create("cuda");
@@ -648,6 +683,7 @@ static Suite *cuda_suite(void)
     tcase_add_test(tr, train_tf32);
     tcase_add_test(tr, train_bf16);
     tcase_add_test(tr, session_moves);
+    tcase_add_test(tr, trainer_moves);
     suite_add_tcase(s, tr);
     return s;
 }
