@@ -102,7 +102,12 @@ PYEOF
 }
 
 stage_bench() {
-    local results="$OUT/cuda_runs.jsonl"
+    local results="$OUT/cuda_runs.jsonl" torch_out="$OUT/torch_cuda.jsonl"
+    echo "== PyTorch (cuDNN): precisions $PRECISIONS, batches $BATCHES"
+    "$PY" bench/torch_cuda.py --precision "$(echo $PRECISIONS | tr ' ' ',')" \
+        --batch "$(echo $BATCHES | tr ' ' ',')" --steps "$TORCH_STEPS" \
+        --warmup "$TORCH_WARMUP" --corpus "$CORPUS" >"$torch_out" \
+        || die "torch_cuda.py failed"
     : >"$results"
     for p in $PRECISIONS; do
         for b in $BATCHES; do
@@ -114,10 +119,8 @@ stage_bench() {
                 >"$OUT/rnnlab_${p}_${b}.jsonl" 2>"$OUT/rnnlab_${p}_${b}.err" \
                 || die "rnnlab failed: $(cat "$OUT/rnnlab_${p}_${b}.err")"
             r="$(rnnlab_rate "$OUT/rnnlab_${p}_${b}.jsonl")"
-            echo "== batch $b, $p: PyTorch"
-            t="$("$PY" bench/torch_cuda.py --precision "$p" --batch "$b" \
-                  --steps "$TORCH_STEPS" --warmup "$TORCH_WARMUP" --corpus "$CORPUS")" \
-                || die "torch_cuda.py failed"
+            t="$(grep "\"precision\": \"$p\", \"batch\": $b," "$torch_out" || true)"
+            [ -n "$t" ] || die "no PyTorch result for $p batch $b in $torch_out"
             echo "{\"precision\":\"$p\",\"batch\":$b,\"rnnlab\":$r,\"torch\":$t}" >>"$results"
         done
     done

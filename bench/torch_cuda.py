@@ -14,15 +14,17 @@ Precisions:
   bf16  torch.autocast(bfloat16) around forward and loss (AMP); float32
         weights and optimizer state
 
-Prints one JSON object on stdout:
+Prints one JSON object per line on stdout, one per (precision, batch):
     {"precision", "batch", "tokens_per_s", "steps", "seconds", "loss",
      "device", "torch", "cudnn", "fused_adam"}
+--precision and --batch take comma-separated lists; all the runs share one
+process, so PyTorch and cuDNN start once.
 tokens_per_s counts T*B targets per optimizer step over the timed steps
 (after the warm-up), timed between two torch.cuda.synchronize() calls; the
 loss is read only once, at the end, so no step waits for the host.
 
 Usage:
-    python3 bench/torch_cuda.py --batch 32 --precision bf16 --steps 100
+    python3 bench/torch_cuda.py --batch 32,64 --precision fp32,bf16 --steps 100
 The corpus is $RNNLAB_BENCH_CORPUS, else ../shared/data/tinyshakespeare.txt
 (then ./shared/data/tinyshakespeare.txt) relative to the repository root.
 """
@@ -61,8 +63,9 @@ def load_streams(path, val_frac, batch, torch):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--precision", choices=("fp32", "tf32", "bf16"), default="fp32")
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--precision", default="fp32",
+                    help="comma-separated: fp32, tf32, bf16")
+    ap.add_argument("--batch", default="32", help="comma-separated batch sizes")
     ap.add_argument("--steps", type=int, default=100, help="timed steps")
     ap.add_argument("--warmup", type=int, default=10, help="untimed steps first")
     ap.add_argument("--corpus", default=None)
@@ -92,14 +95,29 @@ def main():
         print(f"torch_cuda.py: corpus not found: {corpus}", file=sys.stderr)
         return 1
 
-    tf32 = args.precision == "tf32"
+    precisions = args.precision.split(",")
+    for p in precisions:
+        if p not in ("fp32", "tf32", "bf16"):
+            print(f"torch_cuda.py: unknown precision '{p}' (fp32, tf32, bf16)",
+                  file=sys.stderr)
+            return 1
+    batches = [int(b) for b in args.batch.split(",")]
+    for p in precisions:
+        for b in batches:
+            print(json.dumps(run(args, corpus, p, b, torch, nn)), flush=True)
+    return 0
+
+
+def run(args, corpus, precision, batch, torch, nn):
+    """Trains args.warmup + args.steps steps; returns the result object."""
+    tf32 = precision == "tf32"
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
     torch.backends.cudnn.benchmark = True
     torch.manual_seed(args.seed)
     dev = torch.device("cuda")
 
-    streams, vocab = load_streams(corpus, args.val_frac, args.batch, torch)
+    streams, vocab = load_streams(corpus, args.val_frac, batch, torch)
     streams = streams.to(dev)
 
     class Net(nn.Module):
@@ -121,7 +139,7 @@ def main():
         fused = False
         opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     lossf = nn.CrossEntropyLoss()
-    T, B = args.seq_len, args.batch
+    T, B = args.seq_len, batch
     zeros = torch.zeros(args.layers, B, args.hidden, device=dev)
     state = (zeros, zeros.clone())
     pos = 0
@@ -136,7 +154,7 @@ def main():
         pos += T
         state = tuple(s.detach() for s in state)
         with torch.autocast("cuda", dtype=torch.bfloat16,
-                            enabled=args.precision == "bf16"):
+                            enabled=precision == "bf16"):
             logits, state = model(x, state)
             loss = lossf(logits.reshape(-1, vocab).float(), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
@@ -153,8 +171,8 @@ def main():
         loss = step()
     torch.cuda.synchronize()
     dt = time.perf_counter() - t0
-    print(json.dumps({
-        "precision": args.precision,
+    return {
+        "precision": precision,
         "batch": B,
         "tokens_per_s": args.steps * T * B / dt,
         "steps": args.steps,
@@ -164,8 +182,7 @@ def main():
         "torch": torch.__version__,
         "cudnn": torch.backends.cudnn.version(),
         "fused_adam": fused,
-    }))
-    return 0
+    }
 
 
 if __name__ == "__main__":
