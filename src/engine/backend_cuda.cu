@@ -8,7 +8,8 @@
  * a number (xent's loss, sumsq) or host memory (download), so a training
  * step synchronises twice: after the forward pass and before clipping.
  *
- * The table has no error channel, so the first CUDA or cuBLAS failure is
+ * The arithmetic of each element is in backend_cuda_elem.h, shared with a
+ * host-side test.  The table has no error channel, so the first CUDA or cuBLAS failure is
  * printed once to stderr and remembered; from then on xent and sumsq
  * return NaN, which stops the trainer with an error instead of training on
  * garbage. */
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "backend_cuda.h"
+#include "backend_cuda_elem.h"
 
 /* Uploads up to this size go through pinned staging buffers and return at
  * once; larger ones (weights, optimizer state) wait for the copy. */
@@ -111,20 +113,7 @@ static unsigned grid_for(const cu_impl *I, size_t n, unsigned threads)
          i += (size_t)gridDim.x * blockDim.x)
 
 /* ------------------------------------------------------------------ */
-/* Device helpers */
-
-__device__ static inline float d_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
-
-/* rng.c's rng_hash_uniform, bit for bit (splitmix64 of the mixed counter,
- * top 24 bits): dropout masks equal the CPU backend's. */
-__host__ __device__ static inline float cu_hash(uint64_t key, uint64_t counter)
-{
-    uint64_t z = (key ^ (counter * 0xD1B54A32D192ED03ULL)) + 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
-    return (float)(z >> 40) * (1.0f / 16777216.0f);
-}
+/* Device helpers (the per-element arithmetic is in backend_cuda_elem.h) */
 
 /* Sum over the block, returned to every thread.  shared holds 32 values;
  * blockDim.x is a multiple of 32. */
@@ -198,10 +187,7 @@ __global__ void k_probe(int *out) { *out = 1; }
 __global__ void k_fill_rows(float *Y, size_t total, int N, const float *b1,
                             const float *b2)
 {
-    GRID_STRIDE(i, total) {
-        int j = (int)(i % (size_t)N);
-        Y[i] = b2 ? b1[j] + b2[j] : b1[j];
-    }
+    GRID_STRIDE(i, total) cu_fill_rows_elem(i, Y, N, b1, b2);
 }
 
 __global__ void k_fill(float *x, size_t n, float v)
@@ -212,10 +198,7 @@ __global__ void k_fill(float *x, size_t n, float v)
 __global__ void k_embed_fwd(const uint32_t *ids, size_t total, const float *table,
                             int E, float *out)
 {
-    GRID_STRIDE(i, total) {
-        size_t r = i / (size_t)E, j = i % (size_t)E;
-        out[i] = table[(size_t)ids[r] * E + j];
-    }
+    GRID_STRIDE(i, total) cu_embed_fwd_elem(i, ids, table, E, out);
 }
 
 /* Rows sharing a token add into the same row of dtable: atomics, so the
@@ -229,86 +212,39 @@ __global__ void k_embed_bwd(const uint32_t *ids, size_t total, const float *dout
     }
 }
 
-__global__ void k_lstm_fwd(int B, int H, float *gates, const float *c_prev, float *c,
+__global__ void k_lstm_fwd(size_t n, int H, float *gates, const float *c_prev, float *c,
                            float *h)
 {
-    size_t n = (size_t)B * H;
-    GRID_STRIDE(k, n) {
-        size_t b = k / (size_t)H, j = k % (size_t)H;
-        float *gi = gates + b * 4 * H, *gf = gi + H, *gg = gf + H, *go = gg + H;
-        float i = d_sigmoid(gi[j]), f = d_sigmoid(gf[j]);
-        float g = tanhf(gg[j]), o = d_sigmoid(go[j]);
-        float cn = f * c_prev[k] + i * g;
-        gi[j] = i; gf[j] = f; gg[j] = g; go[j] = o;
-        c[k] = cn;
-        h[k] = o * tanhf(cn);
-    }
+    GRID_STRIDE(k, n) cu_lstm_fwd_elem(k, H, gates, c_prev, c, h);
 }
 
-__global__ void k_lstm_bwd(int B, int H, const float *gates, const float *c_prev,
+__global__ void k_lstm_bwd(size_t n, int H, const float *gates, const float *c_prev,
                            const float *c, const float *dh, float *dc, float *dgates)
 {
-    size_t n = (size_t)B * H;
-    GRID_STRIDE(k, n) {
-        size_t b = k / (size_t)H, j = k % (size_t)H;
-        const float *gi = gates + b * 4 * H, *gf = gi + H, *gg = gf + H, *go = gg + H;
-        float *di = dgates + b * 4 * H, *df = di + H, *dg = df + H, *dout = dg + H;
-        float tc = tanhf(c[k]);
-        float o = go[j], i = gi[j], f = gf[j], g = gg[j];
-        float dcj = dc[k] + dh[k] * o * (1.0f - tc * tc);
-        dout[j] = dh[k] * tc * o * (1.0f - o);
-        di[j] = dcj * g * i * (1.0f - i);
-        df[j] = dcj * c_prev[k] * f * (1.0f - f);
-        dg[j] = dcj * i * (1.0f - g * g);
-        dc[k] = dcj * f;
-    }
+    GRID_STRIDE(k, n) cu_lstm_bwd_elem(k, H, gates, c_prev, c, dh, dc, dgates);
 }
 
-__global__ void k_gru_fwd(int B, int H, float *gx, const float *gh, const float *h_prev,
+__global__ void k_gru_fwd(size_t n, int H, float *gx, const float *gh, const float *h_prev,
                           float *h)
 {
-    size_t n = (size_t)B * H;
-    GRID_STRIDE(k, n) {
-        size_t b = k / (size_t)H, j = k % (size_t)H;
-        float *xr = gx + b * 3 * H, *xz = xr + H, *xn = xz + H;
-        const float *hr = gh + b * 3 * H, *hz = hr + H, *hn = hz + H;
-        float r = d_sigmoid(xr[j] + hr[j]);
-        float z = d_sigmoid(xz[j] + hz[j]);
-        float nn = tanhf(xn[j] + r * hn[j]);
-        xr[j] = r; xz[j] = z; xn[j] = nn;
-        h[k] = (1.0f - z) * nn + z * h_prev[k];
-    }
+    GRID_STRIDE(k, n) cu_gru_fwd_elem(k, H, gx, gh, h_prev, h);
 }
 
-__global__ void k_gru_bwd(int B, int H, const float *gx, const float *gh,
+__global__ void k_gru_bwd(size_t n, int H, const float *gx, const float *gh,
                           const float *h_prev, const float *dh, float *dh_prev,
                           float *dgx, float *dgh)
 {
-    size_t n = (size_t)B * H;
-    GRID_STRIDE(k, n) {
-        size_t b = k / (size_t)H, j = k % (size_t)H;
-        const float *r = gx + b * 3 * H, *z = r + H, *nn = z + H;
-        const float *hn = gh + b * 3 * H + 2 * H;
-        float *dxr = dgx + b * 3 * H, *dxz = dxr + H, *dxn = dxz + H;
-        float *dhr = dgh + b * 3 * H, *dhz = dhr + H, *dhn = dhz + H;
-        float d = dh[k];
-        float dn = d * (1.0f - z[j]) * (1.0f - nn[j] * nn[j]);
-        float dz = d * (h_prev[k] - nn[j]) * z[j] * (1.0f - z[j]);
-        float dr = dn * hn[j] * r[j] * (1.0f - r[j]);
-        dxr[j] = dr; dxz[j] = dz; dxn[j] = dn;
-        dhr[j] = dr; dhz[j] = dz; dhn[j] = dn * r[j];
-        dh_prev[k] = d * z[j];
-    }
+    GRID_STRIDE(k, n) cu_gru_bwd_elem(k, H, gx, gh, h_prev, dh, dh_prev, dgx, dgh);
 }
 
 __global__ void k_rnn_fwd(size_t n, const float *g, float *h)
 {
-    GRID_STRIDE(i, n) h[i] = tanhf(g[i]);
+    GRID_STRIDE(i, n) cu_rnn_fwd_elem(i, g, h);
 }
 
 __global__ void k_rnn_bwd(size_t n, const float *h, const float *dh, float *dg)
 {
-    GRID_STRIDE(i, n) dg[i] = dh[i] * (1.0f - h[i] * h[i]);
+    GRID_STRIDE(i, n) cu_rnn_bwd_elem(i, h, dh, dg);
 }
 
 __global__ void k_add(float *a, const float *b, size_t n)
@@ -324,11 +260,7 @@ __global__ void k_mul(float *x, const float *mask, size_t n)
 __global__ void k_dropout(float *x, float *mask, size_t n, float p, float keep,
                           uint64_t key)
 {
-    GRID_STRIDE(i, n) {
-        float m = cu_hash(key, i) >= p ? keep : 0.0f;
-        mask[i] = m;
-        x[i] *= m;
-    }
+    GRID_STRIDE(i, n) cu_dropout_elem(i, x, mask, p, keep, key);
 }
 
 __global__ void k_scale(float *x, size_t n, float a)
@@ -338,7 +270,7 @@ __global__ void k_scale(float *x, size_t n, float a)
 
 __global__ void k_clamp(float *x, size_t n, float lim)
 {
-    GRID_STRIDE(i, n) x[i] = fminf(fmaxf(x[i], -lim), lim);
+    GRID_STRIDE(i, n) cu_clamp_elem(i, x, lim);
 }
 
 /* Softmax cross-entropy, one block per row: argmax, sum of exp, loss and
@@ -431,53 +363,20 @@ __global__ void k_sum_partials(const double *partial, int n, cu_result *out)
 __global__ void k_sgd(float *w, const float *g, float *buf, size_t n, float lr,
                       float momentum, float wd, int nesterov, int first)
 {
-    GRID_STRIDE(i, n) {
-        float d = g[i] + wd * w[i];
-        if (momentum != 0.0f) {
-            buf[i] = first ? d : momentum * buf[i] + d;
-            d = nesterov ? d + momentum * buf[i] : buf[i];
-        }
-        w[i] -= lr * d;
-    }
+    GRID_STRIDE(i, n) cu_sgd_elem(i, w, g, buf, lr, momentum, wd, nesterov, first);
 }
 
-__global__ void k_adam(float *w, const float *g, float *m, float *v, size_t n,
-                       float lr, float b1, float b2, float eps, float wd,
-                       int decoupled, int nadam, float c1, float c2, float sbc2,
-                       float step)
+__global__ void k_adam(float *w, const float *g, float *m, float *v, size_t n, float lr,
+                       float b1, float b2, float eps, float wd, int decoupled, int nadam,
+                       cu_adam_scalars s)
 {
-    GRID_STRIDE(i, n) {
-        float gi = g[i];
-        if (decoupled)
-            w[i] *= 1.0f - lr * wd;
-        else
-            gi += wd * w[i];
-        float mi = b1 * m[i] + (1.0f - b1) * gi;
-        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        float denom = sqrtf(vi) / sbc2 + eps;
-        if (nadam)
-            w[i] -= lr * (c1 * gi + c2 * mi) / denom;
-        else
-            w[i] -= step * mi / denom;
-    }
+    GRID_STRIDE(i, n) cu_adam_elem(i, w, g, m, v, lr, b1, b2, eps, wd, decoupled, nadam, s);
 }
 
 __global__ void k_rmsprop(float *w, const float *g, float *v, float *buf, size_t n,
                           float lr, float alpha, float eps, float momentum, float wd)
 {
-    GRID_STRIDE(i, n) {
-        float gi = g[i] + wd * w[i];
-        float vi = alpha * v[i] + (1.0f - alpha) * gi * gi;
-        v[i] = vi;
-        float d = gi / (sqrtf(vi) + eps);
-        if (momentum != 0.0f) {
-            buf[i] = momentum * buf[i] + d;
-            d = buf[i];
-        }
-        w[i] -= lr * d;
-    }
+    GRID_STRIDE(i, n) cu_rmsprop_elem(i, w, g, v, buf, lr, alpha, eps, momentum, wd);
 }
 
 /* ------------------------------------------------------------------ */
@@ -593,9 +492,8 @@ static int grow(cu_impl *I, void **p, size_t *have, size_t n, size_t sz)
 /* ------------------------------------------------------------------ */
 /* Matrix products */
 
-/* Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T, and a
- * row-major matrix is its own transpose read column-major: so cuBLAS gets
- * the operands swapped, the flags unchanged and M, N exchanged. */
+/* cuBLAS is column-major: cu_gemm_map (backend_cuda_elem.h) swaps the
+ * operands and the dimensions. */
 static void cu_gemm(be_backend *be, int ta, int tb, int M, int N, int K,
                     float alpha, const float *A, int lda, const float *B, int ldb,
                     float beta, float *C, int ldc)
@@ -603,10 +501,12 @@ static void cu_gemm(be_backend *be, int ta, int tb, int M, int N, int K,
     cu_impl *I = impl_of(be);
     if (M <= 0 || N <= 0)
         return;
-    blas_ok(I, cublasGemmEx(I->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N,
-                            ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha,
-                            B, CUDA_R_32F, ldb, A, CUDA_R_32F, lda, &beta,
-                            C, CUDA_R_32F, ldc, I->compute, CUBLAS_GEMM_DEFAULT),
+    cu_gemm_args g = cu_gemm_map(ta, tb, M, N, K, A, lda, B, ldb);
+    blas_ok(I, cublasGemmEx(I->blas, g.trans_first ? CUBLAS_OP_T : CUBLAS_OP_N,
+                            g.trans_second ? CUBLAS_OP_T : CUBLAS_OP_N, g.m, g.n, g.k,
+                            &alpha, g.first, CUDA_R_32F, g.ld_first, g.second, CUDA_R_32F,
+                            g.ld_second, &beta, C, CUDA_R_32F, ldc, I->compute,
+                            CUBLAS_GEMM_DEFAULT),
             "gemm");
 }
 
@@ -673,7 +573,7 @@ static void cu_lstm_fwd(be_backend *be, int B, int H, float *gates,
 {
     cu_impl *I = impl_of(be);
     size_t n = (size_t)B * H;
-    k_lstm_fwd<<<grid_for(I, n, 256), 256, 0, I->stream>>>(B, H, gates, c_prev, c, h);
+    k_lstm_fwd<<<grid_for(I, n, 256), 256, 0, I->stream>>>(n, H, gates, c_prev, c, h);
     launched(I, "lstm_fwd");
 }
 
@@ -683,7 +583,7 @@ static void cu_lstm_bwd(be_backend *be, int B, int H, const float *gates,
 {
     cu_impl *I = impl_of(be);
     size_t n = (size_t)B * H;
-    k_lstm_bwd<<<grid_for(I, n, 256), 256, 0, I->stream>>>(B, H, gates, c_prev, c, dh,
+    k_lstm_bwd<<<grid_for(I, n, 256), 256, 0, I->stream>>>(n, H, gates, c_prev, c, dh,
                                                             dc, dgates);
     launched(I, "lstm_bwd");
 }
@@ -693,7 +593,7 @@ static void cu_gru_fwd(be_backend *be, int B, int H, float *gx, const float *gh,
 {
     cu_impl *I = impl_of(be);
     size_t n = (size_t)B * H;
-    k_gru_fwd<<<grid_for(I, n, 256), 256, 0, I->stream>>>(B, H, gx, gh, h_prev, h);
+    k_gru_fwd<<<grid_for(I, n, 256), 256, 0, I->stream>>>(n, H, gx, gh, h_prev, h);
     launched(I, "gru_fwd");
 }
 
@@ -703,7 +603,7 @@ static void cu_gru_bwd(be_backend *be, int B, int H, const float *gx, const floa
 {
     cu_impl *I = impl_of(be);
     size_t n = (size_t)B * H;
-    k_gru_bwd<<<grid_for(I, n, 256), 256, 0, I->stream>>>(B, H, gx, gh, h_prev, dh,
+    k_gru_bwd<<<grid_for(I, n, 256), 256, 0, I->stream>>>(n, H, gx, gh, h_prev, dh,
                                                           dh_prev, dgx, dgh);
     launched(I, "gru_bwd");
 }
@@ -859,25 +759,11 @@ static void cu_adam(be_backend *be, float *w, const float *g, float *m, float *v
                     int decoupled, int nadam, long t)
 {
     cu_impl *I = impl_of(be);
-    double bc1 = 1.0 - pow(b1, (double)t), bc2 = 1.0 - pow(b2, (double)t);
-    float c1 = 0, c2 = 0;
-    if (nadam) {
-        /* PyTorch's NAdam momentum schedule, as backend_cpu.c */
-        double prod = 1.0, mt = 0.0;
-        for (long k = 1; k <= t; k++) {
-            mt = b1 * (1.0 - 0.5 * pow(0.96, k * 0.004));
-            prod *= mt;
-        }
-        double mn = b1 * (1.0 - 0.5 * pow(0.96, (t + 1) * 0.004));
-        c1 = (float)((1.0 - mt) / (1.0 - prod));
-        c2 = (float)(mn / (1.0 - prod * mn));
-    }
-    float sbc2 = (float)sqrt(bc2), step = (float)(lr / bc1);
     if (!n)
         return;
+    cu_adam_scalars s = cu_adam_prepare(lr, b1, b2, nadam, t);
     k_adam<<<grid_for(I, n, 256), 256, 0, I->stream>>>(w, g, m, v, n, lr, b1, b2, eps,
-                                                       wd, decoupled, nadam, c1, c2,
-                                                       sbc2, step);
+                                                       wd, decoupled, nadam, s);
     launched(I, "adam");
 }
 
@@ -1117,9 +1003,4 @@ extern "C" int be_cuda_describe(be_backend *be, char *buf, size_t len)
     snprintf(buf, len, "%s, %.1f/%.1f GiB", I->name, (double)(total - fr) / gib,
              (double)total / gib);
     return 0;
-}
-
-extern "C" float be_cuda_hash_uniform(uint64_t key, uint64_t counter)
-{
-    return cu_hash(key, counter);
 }

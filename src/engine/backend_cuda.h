@@ -54,11 +54,6 @@ be_backend *be_cuda_create(int device, be_precision p, char *err, size_t errlen)
  * is not a CUDA backend. */
 int be_cuda_describe(be_backend *be, char *buf, size_t len);
 
-/* The dropout hash exactly as the device computes it, run on the host:
- * lets a test without a GPU check it against rng_hash_uniform.  Returns
- * -1 in a build without CUDA. */
-float be_cuda_hash_uniform(uint64_t key, uint64_t counter);
-
 #ifdef __cplusplus
 }
 #endif

@@ -32,11 +32,3 @@ int be_cuda_describe(be_backend *be, char *buf, size_t len)
         buf[0] = '\0';
     return -1;
 }
-
-/* Returns -1: there is no device hash to run. */
-float be_cuda_hash_uniform(uint64_t key, uint64_t counter)
-{
-    (void)key;
-    (void)counter;
-    return -1.0f;
-}
