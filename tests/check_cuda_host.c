@@ -3,9 +3,10 @@
  * row-major products onto column-major cuBLAS (backend_cuda_elem.h) are
  * compiled here for the host and put into a copy of the CPU backend's
  * table: the model's logits, loss and every gradient, the optimizers,
- * dropout and clamp through them must match the CPU backend.  What this
- * cannot reach (launch shapes, the block reductions of xent and sumsq,
- * cuBLAS itself) is tests/check_cuda's, on a GPU.  Also: the dropout hash
+ * dropout, clamp and the cross-entropy's split over a block's threads must
+ * match the CPU backend.  What this
+ * cannot reach (launch shapes, the warp and block reductions themselves,
+ * sumsq, cuBLAS) is tests/check_cuda's, on a GPU.  Also: the dropout hash
  * equals rng.c's bit for bit, precision names round-trip, and with no
  * device every entry point fails cleanly with a reason. */
 #include <cblas.h>
@@ -156,6 +157,66 @@ static void em_rmsprop(be_backend *be, float *w, const float *g, float *v, float
         cu_rmsprop_elem(i, w, g, v, buf, lr, alpha, eps, momentum, wd);
 }
 
+/* xent as k_xent_rows splits a row over a block of nt threads; the block
+ * reductions are replaced by merges in thread order, then in reverse. */
+static double em_xent_nt(const float *zin, float *z, const uint32_t *targets, int N,
+                         int V, float scale, int grad, long *correct, int nt)
+{
+    double total = 0.0;
+    long hits = 0;
+    for (int i = 0; i < N; i++) {
+        const float *row = zin + (size_t)i * V;
+        float mx = -INFINITY, rmx = -INFINITY, s = 0.0f;
+        int arg = 0x7fffffff, rarg = 0x7fffffff;
+        for (int t = 0; t < nt; t++) {
+            float v;
+            int idx;
+            cu_xent_thread_max(row, V, t, nt, &v, &idx);
+            cu_argmax_merge(&mx, &arg, v, idx);
+        }
+        for (int t = nt - 1; t >= 0; t--) {
+            float v;
+            int idx;
+            cu_xent_thread_max(row, V, t, nt, &v, &idx);
+            cu_argmax_merge(&rmx, &rarg, v, idx);
+        }
+        ck_assert_int_eq(arg, rarg);
+        for (int t = 0; t < nt; t++)
+            s += cu_xent_thread_sum(row, V, t, nt, mx);
+        total += (double)(mx + logf(s) - row[targets[i]]);
+        hits += arg == (int)targets[i];
+        if (grad)
+            for (int t = 0; t < nt; t++)
+                cu_xent_thread_grad(z + (size_t)i * V, V, t, nt, mx, scale / s,
+                                    targets[i], scale);
+    }
+    if (correct)
+        *correct = hits;
+    return total;
+}
+
+/* The block size cu_xent picks for V. */
+static int xent_threads(int V)
+{
+    int t = 32;
+    while (t < V && t < 512)
+        t *= 2;
+    return t;
+}
+
+static double em_xent(be_backend *be, float *logits, const uint32_t *targets, int N,
+                      int V, float scale, int grad, long *correct)
+{
+    (void)be;
+    size_t n = (size_t)N * V;
+    float *copy = malloc((n ? n : 1) * sizeof(float));
+    memcpy(copy, logits, n * sizeof(float));
+    double r = em_xent_nt(copy, logits, targets, N, V, scale, grad, correct,
+                          xent_threads(V));
+    free(copy);
+    return r;
+}
+
 /* The CPU backend with every operation the CUDA backend computes through
  * backend_cuda_elem.h replaced by that arithmetic. */
 static be_backend *emulated_create(void)
@@ -177,6 +238,7 @@ static be_backend *emulated_create(void)
     be->sgd = em_sgd;
     be->adam = em_adam;
     be->rmsprop = em_rmsprop;
+    be->xent = em_xent;
     return be;
 }
 
@@ -355,6 +417,44 @@ START_TEST(optimizers)
 }
 END_TEST
 
+/* Rows with repeated maxima and several block sizes: the same loss,
+ * argmax hits and gradient as the CPU's scan. */
+START_TEST(xent_split)
+{
+    be_backend *cpu = be_cpu_create();
+    rng_state r;
+    rng_seed(&r, 4);
+    int Vs[] = {1, 11, 65, 700};
+    int nts[] = {32, 64, 512};
+    for (size_t a = 0; a < sizeof Vs / sizeof Vs[0]; a++)
+        for (size_t b = 0; b < sizeof nts / sizeof nts[0]; b++) {
+            int V = Vs[a], nt = nts[b], N = 40;
+            size_t n = (size_t)N * V;
+            float *z1 = malloc(n * sizeof(float)), *z2 = malloc(n * sizeof(float));
+            float *z0 = malloc(n * sizeof(float));
+            uint32_t *y = malloc(N * sizeof *y);
+            for (size_t i = 0; i < n; i++)      /* few values: many ties */
+                z0[i] = (float)(rng_next(&r) % 5) - 2.0f;
+            for (int i = 0; i < N; i++)
+                y[i] = (uint32_t)(rng_next(&r) % V);
+            memcpy(z1, z0, n * sizeof(float));
+            memcpy(z2, z0, n * sizeof(float));
+            long h1 = -1, h2 = -2;
+            double l1 = cpu->xent(cpu, z1, y, N, V, 0.25f, 1, &h1);
+            double l2 = em_xent_nt(z0, z2, y, N, V, 0.25f, 1, &h2, nt);
+            ck_assert_msg(fabs(l1 - l2) <= 1e-5 * fabs(l1) + 1e-6, "V=%d nt=%d: loss %g %g",
+                          V, nt, l1, l2);
+            ck_assert_msg(h1 == h2, "V=%d nt=%d: hits %ld %ld", V, nt, h1, h2);
+            ck_assert_msg(rel_diff(z1, z2, n) <= 1e-5, "V=%d nt=%d: gradient", V, nt);
+            free(z0);
+            free(z1);
+            free(z2);
+            free(y);
+        }
+    cpu->destroy(cpu);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* Host-side basics */
 
@@ -431,6 +531,7 @@ int main(void)
     tcase_add_test(em, parity_cells);
     tcase_add_test(em, parity_dropout_tied);
     tcase_add_test(em, optimizers);
+    tcase_add_test(em, xent_split);
     suite_add_tcase(s, em);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -139,24 +139,14 @@ __device__ static T block_sum(T v, T *shared)
     return shared[0];
 }
 
-/* Larger value wins; on a tie the lower index, as the CPU's first-maximum
- * scan. */
-__device__ static inline void argmax_merge(float &v, int &i, float ov, int oi)
-{
-    if (ov > v || (ov == v && oi < i)) {
-        v = ov;
-        i = oi;
-    }
-}
-
 /* Block-wide argmax, returned to every thread. */
 __device__ static void block_argmax(float &v, int &idx, float *sv, int *si)
 {
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     int warps = blockDim.x >> 5;
     for (int o = 16; o > 0; o >>= 1)
-        argmax_merge(v, idx, __shfl_down_sync(0xffffffffu, v, o),
-                     __shfl_down_sync(0xffffffffu, idx, o));
+        cu_argmax_merge(&v, &idx, __shfl_down_sync(0xffffffffu, v, o),
+                        __shfl_down_sync(0xffffffffu, idx, o));
     __syncthreads();
     if (lane == 0) {
         sv[warp] = v;
@@ -167,8 +157,8 @@ __device__ static void block_argmax(float &v, int &idx, float *sv, int *si)
         v = lane < warps ? sv[lane] : -INFINITY;
         idx = lane < warps ? si[lane] : INT_MAX;
         for (int o = 16; o > 0; o >>= 1)
-            argmax_merge(v, idx, __shfl_down_sync(0xffffffffu, v, o),
-                         __shfl_down_sync(0xffffffffu, idx, o));
+            cu_argmax_merge(&v, &idx, __shfl_down_sync(0xffffffffu, v, o),
+                            __shfl_down_sync(0xffffffffu, idx, o));
         if (lane == 0) {
             sv[0] = v;
             si[0] = idx;
@@ -285,18 +275,11 @@ __global__ void k_xent_rows(float *logits, const uint32_t *targets, int V,
     uint32_t y = targets[blockIdx.x];
     if (y >= (uint32_t)V)
         y = 0;              /* cannot happen with tok's ids; stay in bounds */
-    float mx = -INFINITY;
-    int arg = INT_MAX;
-    for (int j = threadIdx.x; j < V; j += blockDim.x)
-        if (j == (int)threadIdx.x || z[j] > mx) {
-            mx = z[j];
-            arg = j;
-        }
+    float mx, s;
+    int arg;
+    cu_xent_thread_max(z, V, threadIdx.x, blockDim.x, &mx, &arg);
     block_argmax(mx, arg, sv, si);
-    float s = 0.0f;
-    for (int j = threadIdx.x; j < V; j += blockDim.x)
-        s += expf(z[j] - mx);
-    s = block_sum(s, sv);
+    s = block_sum(cu_xent_thread_sum(z, V, threadIdx.x, blockDim.x, mx), sv);
     if (threadIdx.x == 0) {
         float lse = mx + logf(s);
         row_loss[blockIdx.x] = lse - z[y];
@@ -305,13 +288,7 @@ __global__ void k_xent_rows(float *logits, const uint32_t *targets, int V,
     if (!grad)
         return;
     __syncthreads();        /* z[y] was read above before it is overwritten */
-    float inv = scale / s;
-    for (int j = threadIdx.x; j < V; j += blockDim.x) {
-        float p = expf(z[j] - mx) * inv;
-        if (j == (int)y)
-            p -= scale;
-        z[j] = p;
-    }
+    cu_xent_thread_grad(z, V, threadIdx.x, blockDim.x, mx, scale / s, y, scale);
 }
 
 /* One block adds the rows' losses (in double) and hits. */

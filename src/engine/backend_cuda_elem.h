@@ -201,6 +201,53 @@ CU_HD void cu_rmsprop_elem(size_t i, float *w, const float *g, float *v, float *
     w[i] -= lr * d;
 }
 
+/* Softmax cross-entropy of one row, split over nt threads of a block:
+ * thread tid takes the columns tid, tid + nt, ...  Each thread's maximum
+ * and its first column, merged by cu_argmax_merge in any order, give the
+ * CPU's first maximum. */
+CU_HD void cu_xent_thread_max(const float *z, int V, int tid, int nt, float *v, int *idx)
+{
+    float mx = -INFINITY;
+    int arg = 0x7fffffff;           /* no column: loses every merge */
+    for (int j = tid; j < V; j += nt)
+        if (j == tid || z[j] > mx) {
+            mx = z[j];
+            arg = j;
+        }
+    *v = mx;
+    *idx = arg;
+}
+
+/* Larger value wins; on a tie the lower column. */
+CU_HD void cu_argmax_merge(float *v, int *i, float ov, int oi)
+{
+    if (ov > *v || (ov == *v && oi < *i)) {
+        *v = ov;
+        *i = oi;
+    }
+}
+
+CU_HD float cu_xent_thread_sum(const float *z, int V, int tid, int nt, float mx)
+{
+    float s = 0.0f;
+    for (int j = tid; j < V; j += nt)
+        s += expf(z[j] - mx);
+    return s;
+}
+
+/* The gradient over the thread's columns: softmax * scale, less scale at
+ * the target (inv = scale / sum of exp). */
+CU_HD void cu_xent_thread_grad(float *z, int V, int tid, int nt, float mx, float inv,
+                               uint32_t y, float scale)
+{
+    for (int j = tid; j < V; j += nt) {
+        float p = expf(z[j] - mx) * inv;
+        if (j == (int)y)
+            p -= scale;
+        z[j] = p;
+    }
+}
+
 /* A row-major product C[M,N] = op(A) op(B) handed to a column-major GEMM.
  * Read column-major, a row-major matrix is its transpose, so the GEMM
  * computes C^T = op(B)^T op(A)^T: the operands swap, their transpose flags
