@@ -41,6 +41,8 @@ done
 {
     echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(uname -m)"
     echo "glibc: $(ldd --version | head -n 1)"
+    echo "needs: $(for f in .carry/bin/* .carry/lib/*; do objdump -T "$f" 2>/dev/null; done \
+        | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n 1) or newer on the GPU machine"
     echo "nvcc: $(grep -o 'NVCC = .*' Makefile | head -n 1)"
     echo "gencode: $(grep -o '^CUDA_GENCODE = .*' Makefile | head -n 1)"
     echo "libraries:"
