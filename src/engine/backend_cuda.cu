@@ -9,10 +9,10 @@
  * step synchronises twice: after the forward pass and before clipping.
  *
  * The arithmetic of each element is in backend_cuda_elem.h, shared with a
- * host-side test.  The table has no error channel, so the first CUDA or cuBLAS failure is
- * printed once to stderr and remembered; from then on xent and sumsq
- * return NaN, which stops the trainer with an error instead of training on
- * garbage. */
+ * host-side test.  The table has no error channel, so the first CUDA or
+ * cuBLAS failure is printed once to stderr and remembered; from then on
+ * xent and sumsq return NaN, which stops the trainer with an error instead
+ * of training on garbage. */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <limits.h>
@@ -57,7 +57,7 @@ typedef struct cu_impl {
     size_t n_ones;
     float *row_loss;        /* xent: per-row loss and hit */
     int *row_hit;
-    size_t n_rows;
+    size_t n_loss, n_hit;
     double *partial;        /* sumsq: CU_NORM_BLOCKS partial sums */
     cu_result *res_dev;     /* a reduction's answer on the device */
     cu_result *res_host;    /* ... and in pinned host memory */
@@ -674,17 +674,9 @@ static double cu_xent(be_backend *be, float *logits, const uint32_t *targets, in
         *correct = 0;
     if (N <= 0 || V <= 0)
         return I->failed ? NAN : 0.0;
-    if ((size_t)N > I->n_rows) {
-        release(I, I->row_loss);
-        release(I, I->row_hit);
-        I->row_loss = NULL;
-        I->row_hit = NULL;
-        I->n_rows = 0;
-        if (!cu_ok(I, cudaMalloc(&I->row_loss, (size_t)N * sizeof(float)), "scratch buffer") ||
-            !cu_ok(I, cudaMalloc(&I->row_hit, (size_t)N * sizeof(int)), "scratch buffer"))
-            return NAN;
-        I->n_rows = (size_t)N;
-    }
+    if (grow(I, (void **)&I->row_loss, &I->n_loss, (size_t)N, sizeof(float)) < 0 ||
+        grow(I, (void **)&I->row_hit, &I->n_hit, (size_t)N, sizeof(int)) < 0)
+        return NAN;
     unsigned threads = 32;
     while (threads < (unsigned)V && threads < 512)
         threads *= 2;
