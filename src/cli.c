@@ -25,6 +25,7 @@
 
 #include "cli.h"
 #include "engine/backend.h"
+#include "engine/backend_cuda.h"
 #include "engine/corpus.h"
 #include "engine/model.h"
 #include "engine/optim.h"
@@ -392,11 +393,93 @@ static int opt_choice(const opt_ctx *c, int id, const char *arg,
 /* ------------------------------------------------------------------ */
 /* Shared by the commands */
 
-static be_backend *open_backend(void)
+/* Where a command runs: --device and, for train, --precision.  note is
+ * what auto chose, said when the command's work starts: a command that
+ * fails before that still prints its one-line error alone. */
+enum { DEV_AUTO = 0, DEV_CPU, DEV_CUDA };
+
+typedef struct device_choice {
+    int device, precision, given;   /* given: --device was on the line */
+    char note[400];
+} device_choice;
+
+static int device_parse(const char *s)
 {
-    be_backend *be = be_cpu_create();
-    if (!be)
+    static const char *names[] = {"auto", "cpu", "cuda"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* The device asked for: --device, else $RNNLAB_DEVICE, else auto.
+ * Returns -1 after a message when the variable holds no device name. */
+static int device_wanted(const device_choice *d)
+{
+    const char *env = getenv("RNNLAB_DEVICE");
+    int dev;
+    if (d->given || !env || !*env)
+        return d->device;
+    if ((dev = device_parse(env)) < 0)
+        fail("RNNLAB_DEVICE: unknown value '%s' (choose auto, cpu or cuda)", env);
+    return dev;
+}
+
+static be_backend *open_cpu(const device_choice *d, const char *why)
+{
+    be_backend *be;
+    if (d->precision != BE_FP32) {
+        fail("--precision %s needs a CUDA device (%s); the CPU does fp32 only",
+             be_precision_name((be_precision)d->precision), why);
+        return NULL;
+    }
+    if ((be = be_cpu_create()) == NULL)
         fail("out of memory creating the CPU backend");
+    return be;
+}
+
+/* Prints the device note of open_backend, once. */
+static void say_device(device_choice *d)
+{
+    if (d->note[0])
+        warn("%s", d->note);
+    d->note[0] = '\0';
+}
+
+/* The backend for d: cuda takes GPU 0 or fails; auto takes GPU 0 when one
+ * answers, else the CPU, and leaves in d->note which it took (with human
+ * set, in a build with CUDA) or why the GPU failed.  Returns NULL after a
+ * one-line message. */
+static be_backend *open_backend(device_choice *d, int human)
+{
+    char msg[256], desc[320];
+    be_backend *be;
+    int dev = device_wanted(d);
+    if (dev < 0)
+        return NULL;
+    if (dev == DEV_CPU)
+        return open_cpu(d, "--device is cpu");
+    if (dev == DEV_AUTO && be_cuda_available(msg, sizeof msg) == 0) {
+        snprintf(desc, sizeof desc, "no CUDA device: %s", msg);
+        if (human && be_cuda_built())
+            snprintf(d->note, sizeof d->note, "device: cpu (%s)", desc);
+        return open_cpu(d, desc);
+    }
+    be = be_cuda_create(0, (be_precision)d->precision, msg, sizeof msg);
+    if (!be && dev == DEV_CUDA) {
+        fail("--device cuda: %s", msg);
+        return NULL;
+    }
+    if (!be) {
+        snprintf(d->note, sizeof d->note, "device: cpu (the CUDA device failed: %s)",
+                 msg);
+        return open_cpu(d, msg);
+    }
+    if (human && dev == DEV_AUTO) {
+        be_cuda_describe(be, desc, sizeof desc);
+        snprintf(d->note, sizeof d->note, "device: cuda 0 (%s), precision %s", desc,
+                 be_precision_name((be_precision)d->precision));
+    }
     return be;
 }
 
@@ -434,7 +517,9 @@ enum {
     TO_CLIP_VALUE, TO_LR_DECAY, TO_LR_DECAY_EVERY, TO_WARMUP, TO_STEPS,
     TO_EPOCHS, TO_TIME, TO_EVAL_EVERY, TO_EVAL_STREAMS, TO_VAL_FRAC,
     TO_TEST_FRAC, TO_SEED, TO_THREADS, TO_SAVE, TO_RESUME, TO_JSON,
-    TO_QUIET, TO_END
+    TO_QUIET,
+    TO_DEVICE, TO_PRECISION,
+    TO_END
 };
 
 static const struct option train_opts[] = {
@@ -470,6 +555,8 @@ static const struct option train_opts[] = {
     {"resume", required_argument, NULL, TO_RESUME},
     {"json", no_argument, NULL, TO_JSON},
     {"quiet", no_argument, NULL, TO_QUIET},
+    {"device", required_argument, NULL, TO_DEVICE},
+    {"precision", required_argument, NULL, TO_PRECISION},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
 };
@@ -492,6 +579,7 @@ typedef struct train_args {
     double dropout, lr, momentum, weight_decay, clip, clip_value, lr_decay;
     double epochs, seconds, val_frac, test_frac;
     uint64_t seed;
+    device_choice dev;
 } train_args;
 
 #define GIVEN(a, id) ((a)->given[(id) - TO_FIRST])
@@ -541,6 +629,13 @@ static int train_set(void *args, int id, const char *arg)
     case TO_OPTIMIZER:
         return opt_choice(&a->oc, id, arg, optim_parse,
                           "sgd, adam, adamw, nadam or rmsprop", &a->optimizer);
+    case TO_DEVICE:
+        a->dev.given = 1;
+        return opt_choice(&a->oc, id, arg, device_parse, "auto, cpu or cuda",
+                          &a->dev.device);
+    case TO_PRECISION:
+        return opt_choice(&a->oc, id, arg, be_precision_parse, "fp32, tf32 or bf16",
+                          &a->dev.precision);
     default:
         return train_set_number(a, id, arg);
     }
@@ -650,14 +745,21 @@ static void train_help_run(FILE *f, const train_config *d)
 "                       1 is exact, more is faster (default %d)\n"
 "  --seed S             random seed (default %llu)\n"
 "  --threads N          BLAS threads, 1 to 256 (default %s)\n"
+"  --device DEV         auto, cpu or cuda: where to train; auto takes the\n"
+"                       GPU when one answers and says so (default auto,\n"
+"                       or $RNNLAB_DEVICE)\n"
+"  --precision P        fp32, tf32 or bf16: how the GPU multiplies\n"
+"                       matrices (fp32 sums, fp32 weights in all three);\n"
+"                       the CPU does fp32 only (default fp32)\n"
 "\n"
 "Session:\n"
 "  --save DIR           save the session to DIR when training stops\n"
 "  --resume DIR         continue the session in DIR, saving back to it\n"
 "                       unless --save is given; only --corpus, --lr, --clip,\n"
 "                       --clip-value, --lr-decay, --lr-decay-every, --warmup,\n"
-"                       --eval-every, --eval-streams, --threads, the\n"
-"                       stopping and the output options may go with it\n"
+"                       --eval-every, --eval-streams, --threads, --device,\n"
+"                       --precision, the stopping and the output options\n"
+"                       may go with it\n"
 "\n"
 "Output:\n"
 "  --json               one JSON object per line: step, epoch, loss, lr,\n"
@@ -1085,10 +1187,11 @@ static int train_finish(train_run *r)
     return CLI_OK;
 }
 
-static int train_session(trainer *t, const train_args *a, const char *save)
+static int train_session(trainer *t, train_args *a, const char *save)
 {
     train_run r;
     int rc;
+    say_device(&a->dev);
     if (t->cfg.threads > 0)
         t->be->set_threads(t->be, t->cfg.threads);
     train_run_init(&r, t, a, save);
@@ -1132,7 +1235,7 @@ static int cmd_train(int argc, char **argv)
         rc = check_save_dir(a.save);
     if (rc != 0)
         return rc;
-    if ((be = open_backend()) == NULL)
+    if ((be = open_backend(&a.dev, !GIVEN(&a, TO_JSON) && !GIVEN(&a, TO_QUIET))) == NULL)
         return CLI_FAIL;
     rc = a.resume ? train_resume(be, &a, &t) : train_new(be, &cfg, &a, &t);
     if (rc == CLI_OK)
@@ -1148,7 +1251,8 @@ static int cmd_train(int argc, char **argv)
 
 enum { SO_PRIME = 256, SO_LENGTH, SO_TEMPERATURE, SO_SEED, SO_JSON,
        SO_TOP_K, SO_TOP_P, SO_BEAM, SO_N_BEST, SO_GREEDY, SO_STOP,
-       SO_REP_PENALTY, SO_REP_WINDOW, SO_THREADS, SO_HALF };
+       SO_REP_PENALTY, SO_REP_WINDOW, SO_THREADS, SO_HALF,
+       SO_DEVICE };
 
 static const struct option sample_opts[] = {
     {"prime", required_argument, NULL, SO_PRIME},
@@ -1166,6 +1270,7 @@ static const struct option sample_opts[] = {
     {"repetition-window", required_argument, NULL, SO_REP_WINDOW},
     {"threads", required_argument, NULL, SO_THREADS},
     {"half", no_argument, NULL, SO_HALF},
+    {"device", required_argument, NULL, SO_DEVICE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
 };
@@ -1182,6 +1287,7 @@ typedef struct sample_args {
     int has_top_k, has_top_p, has_beam, has_n_best, greedy, has_stop;
     int has_rep_penalty, has_rep_window, half;
     char stop[sizeof ((sample_config *)0)->stop];
+    device_choice dev;
 } sample_args;
 
 /* --stop's text with \n, \t, \r and \\ turned into the characters they
@@ -1246,6 +1352,9 @@ static int sample_set(void *args, int id, const char *arg)
         return opt_long(c, id, arg, 0, INT_MAX, &a->rep_window);
     case SO_THREADS:
         return opt_long(c, id, arg, 1, 256, &a->threads);
+    case SO_DEVICE:
+        a->dev.given = 1;
+        return opt_choice(c, id, arg, device_parse, "auto, cpu or cuda", &a->dev.device);
     default:
         return 0;
     }
@@ -1299,6 +1408,7 @@ static void sample_help(FILE *f)
 "                       prime, text (the generated part), tokens, stop,\n"
 "                       prime_unknown, seconds, tokens_per_s, cpu_seconds\n"
 "                       (priming and generation) and, for beam search, beams\n"
+"  --device DEV         auto, cpu or cuda (default auto, or $RNNLAB_DEVICE)\n"
 "  -h, --help           show this help and exit\n", f);
 }
 
@@ -1472,7 +1582,7 @@ static void print_more_beams(const char *prime, const sample_result *res)
                res->beams[i].n, prime, res->beams[i].text);
 }
 
-static int sample_run(trainer *t, const sample_args *a)
+static int sample_run(trainer *t, sample_args *a)
 {
     char err[512];
     sample_config sc = t->sample;
@@ -1487,6 +1597,7 @@ static int sample_run(trainer *t, const sample_args *a)
     if (a->has_seed) rng_seed(&t->rng, a->seed);
     if ((rc = check_prime(t->corp.vocab, prime)) != CLI_OK)
         return rc;
+    say_device(&a->dev);
     if (!a->json) {
         fputs(prime, stdout);
         fflush(stdout);
@@ -1532,7 +1643,7 @@ static int cmd_sample(int argc, char **argv)
         return rc;
     if (n_pos != 1)
         return usage_error(a.oc.cmd, "missing the session directory");
-    if ((be = open_backend()) == NULL)
+    if ((be = open_backend(&a.dev, !a.json)) == NULL)
         return CLI_FAIL;
     /* one stream's steps are matrix-vector products: extra BLAS threads
      * cost more in hand-offs than they save */
@@ -1548,13 +1659,14 @@ static int cmd_sample(int argc, char **argv)
 /* ------------------------------------------------------------------ */
 /* eval */
 
-enum { EO_CORPUS = 256, EO_SPLIT, EO_STREAMS, EO_JSON };
+enum { EO_CORPUS = 256, EO_SPLIT, EO_STREAMS, EO_JSON, EO_DEVICE };
 
 static const struct option eval_opts[] = {
     {"corpus", required_argument, NULL, EO_CORPUS},
     {"split", required_argument, NULL, EO_SPLIT},
     {"streams", required_argument, NULL, EO_STREAMS},
     {"json", no_argument, NULL, EO_JSON},
+    {"device", required_argument, NULL, EO_DEVICE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
 };
@@ -1565,6 +1677,7 @@ typedef struct eval_args {
     const char *split_name;
     int split, json;
     long streams;
+    device_choice dev;
 } eval_args;
 
 static int eval_set(void *args, int id, const char *arg)
@@ -1579,6 +1692,10 @@ static int eval_set(void *args, int id, const char *arg)
                           "train, val, test or all", &a->split);
     case EO_STREAMS:
         return opt_long(&a->oc, id, arg, 1, 65536, &a->streams);
+    case EO_DEVICE:
+        a->dev.given = 1;
+        return opt_choice(&a->oc, id, arg, device_parse, "auto, cpu or cuda",
+                          &a->dev.device);
     default:
         return 0;
     }
@@ -1600,6 +1717,7 @@ static void eval_help(FILE *f)
 "                       is faster (default 1)\n"
 "  --json               print one JSON object: loss, perplexity, bpc,\n"
 "                       accuracy, tokens\n"
+"  --device DEV         auto, cpu or cuda (default auto, or $RNNLAB_DEVICE)\n"
 "  -h, --help           show this help and exit\n", f);
 }
 
@@ -1623,7 +1741,7 @@ static int print_eval(const eval_args *a, const eval_result *ev)
     return print_json(o);
 }
 
-static int eval_run(trainer *t, const eval_args *a)
+static int eval_run(trainer *t, eval_args *a)
 {
     char err[512];
     eval_result ev;
@@ -1632,6 +1750,7 @@ static int eval_run(trainer *t, const eval_args *a)
     if (trainer_eval(t, (corpus_split)a->split, (int)a->streams, &ev, err,
                      sizeof err) != 0)
         return fail("%s", err);
+    say_device(&a->dev);
     return print_eval(a, &ev);
 }
 
@@ -1657,7 +1776,7 @@ static int cmd_eval(int argc, char **argv)
         return rc;
     if (n_pos != 1)
         return usage_error(a.oc.cmd, "missing the session directory");
-    if ((be = open_backend()) == NULL)
+    if ((be = open_backend(&a.dev, !a.json)) == NULL)
         return CLI_FAIL;
     t = session_load(be, dir, a.corpus, err, sizeof err);
     rc = t ? eval_run(t, &a) : fail("%s", err);

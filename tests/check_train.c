@@ -222,6 +222,43 @@ START_TEST(bad_config)
 }
 END_TEST
 
+/* A trainer moved to another backend mid-run goes on exactly as one that
+ * stayed: weights, Adam's moments and step, and the carried state moved. */
+START_TEST(move_keeps_state)
+{
+    char err[256];
+    be_backend *a = be_cpu_create(), *b = be_cpu_create();
+    /* Results depend on the thread count (the CPU backend splits its
+     * products by it), so a runs with the trainers' setting (2); b starts
+     * at 1 and must get 2 from trainer_move. */
+    a->set_threads(a, 2);
+    b->set_threads(b, 1);
+    float x[20], y[20];
+    trainer *t1 = make_trainer(a, CELL_LSTM, 0.2f, 5);
+    trainer *t2 = make_trainer(a, CELL_LSTM, 0.2f, 5);
+    train_steps(t1, 10, x);
+    train_steps(t2, 10, y);
+    float *old = t2->m->params;
+    ck_assert_int_eq(trainer_move(t2, b, err, sizeof err), 0);
+    ck_assert_ptr_eq(t2->be, b);
+    ck_assert_ptr_ne(t2->m->params, old);
+    ck_assert_int_eq(t2->opt.t, t1->opt.t);
+    train_steps(t1, 10, x + 10);
+    train_steps(t2, 10, y + 10);
+    ck_assert(memcmp(x, y, sizeof x) == 0);
+    ck_assert(memcmp(t1->m->params, t2->m->params, t1->m->n_params * sizeof(float)) == 0);
+    ck_assert_int_eq(trainer_move(t2, b, err, sizeof err), 0);     /* no-op */
+    ck_assert_int_eq(trainer_move(t2, a, err, sizeof err), 0);     /* and back */
+    train_steps(t1, 1, x);
+    train_steps(t2, 1, y);
+    ck_assert(x[0] == y[0]);
+    trainer_free(t1);
+    trainer_free(t2);
+    a->destroy(a);
+    b->destroy(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("train");
@@ -233,6 +270,7 @@ int main(void)
     tcase_add_test(tc, schedule_and_epochs);
     tcase_add_test(tc, clipping);
     tcase_add_test(tc, bad_config);
+    tcase_add_test(tc, move_keeps_state);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

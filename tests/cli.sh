@@ -148,6 +148,31 @@ runtime_error "rnnlab: " "sample from a missing session" sample "$tmp/none"
 runtime_error "rnnlab: " "eval of a missing session" eval "$tmp/none"
 runtime_error "rnnlab: " "resume of a missing session" train --resume "$tmp/none" --steps 1
 
+# devices: names are checked; the CPU refuses reduced precision; cuda either
+# works or says in one line why not (no GPU, or a build without CUDA)
+usage_error "--device: unknown value 'gpu'" "unknown --device" train --device gpu
+usage_error "--device: unknown value 'gpu'" "unknown sample --device" sample "$tmp/none" --device gpu
+usage_error "--device: unknown value 'gpu'" "unknown eval --device" eval "$tmp/none" --device gpu
+usage_error "--precision: unknown value 'fp16'" "unknown --precision" train --precision fp16
+runtime_error "needs a CUDA device" "--precision bf16 on the CPU" \
+    train --device cpu --precision bf16 $small
+env RNNLAB_DEVICE=gpu "$RNNLAB" train $small >"$tmp/out" 2>"$tmp/err"
+status=$?
+if [ "$status" -eq 1 ] && grep -q "RNNLAB_DEVICE: unknown value 'gpu'" "$tmp/err"; then
+    pass "bad RNNLAB_DEVICE"
+else
+    flunk "bad RNNLAB_DEVICE: status $status" "$tmp/err"
+fi
+run train --device cuda $small --eval-every 0 --val-frac 0.2
+if [ "$status" -eq 0 ]; then
+    pass "--device cuda trains (a GPU answered)"
+elif [ "$status" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] \
+     && grep -q '^rnnlab: --device cuda: ' "$tmp/err"; then
+    pass "--device cuda without a usable GPU is a one-line error"
+else
+    flunk "--device cuda: status $status" "$tmp/err"
+fi
+
 # ---------------------------------------------------------------- a small run
 
 # About 20 KB of repetitive text.

@@ -118,4 +118,10 @@ int trainer_eval(trainer *t, corpus_split split, int streams, eval_result *out,
 /* Records a validation loss in the history for the current step. */
 void trainer_note_val(trainer *t, double val_loss);
 
+/* Moves the trainer's model, optimizer state and recurrent state to
+ * backend `to` (trainer_move.c); the old backend's buffers are freed, the
+ * backend itself stays the caller's.  Returns 0, or -1 with err set and t
+ * unchanged (out of memory on either side). */
+int trainer_move(trainer *t, be_backend *to, char *err, size_t errlen);
+
 #endif
