@@ -32,6 +32,7 @@
 #include "engine/session.h"
 #include "engine/tok.h"
 #include "engine/trainer.h"
+#include "ui/front.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -405,6 +406,11 @@ static const char *default_corpus(void)
     if (is_regular_file(INSTALLED_CORPUS))
         return INSTALLED_CORPUS;
     return NULL;
+}
+
+const char *cli_default_corpus(void)
+{
+    return default_corpus();
 }
 
 static void warn_unknown_corpus(const trainer *t)
@@ -1466,13 +1472,6 @@ static const command commands[] = {
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
-static void short_usage(FILE *f)
-{
-    fputs("Usage: rnnlab COMMAND [OPTION]...\n"
-          "Commands: train, sample, eval.\n"
-          "Try 'rnnlab --help'.\n", f);
-}
-
 static void main_help(FILE *f)
 {
     fputs("Usage: rnnlab COMMAND [OPTION]...\n"
@@ -1513,12 +1512,10 @@ static int finish_output(int rc)
 int cli_main(int argc, char **argv)
 {
     const char *arg = argc > 1 ? argv[1] : NULL;
-    /* With no command the program prints its usage; the interactive
-     * terminal interface will be started from here instead. */
-    if (!arg) {
-        short_usage(stderr);
-        return CLI_USAGE;
-    }
+    /* No command, repl, open and their options: the interactive front
+     * ends (src/ui/front.c). */
+    if (front_wants(argc, argv))
+        return finish_output(front_main(argc, argv));
     if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
         main_help(stdout);
         return finish_output(CLI_OK);

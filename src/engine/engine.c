@@ -355,9 +355,13 @@ static int rebuild(eng *e, const setting_values *cfg, const char *why)
         say(e, ENG_EV_ERROR, "%s: %s", why, err);
         return -1;
     }
+    int trained = e->t && e->t->step > 0;
     e->cfg = *cfg;
     install(e, nt);
-    say(e, ENG_EV_MESSAGE, "%s: new model, training starts over", why);
+    say(e, ENG_EV_MESSAGE, "%s: %s %dx%d, %zu parameters%s", why,
+        model_cell_name(nt->cfg.model.cell), nt->cfg.model.layers,
+        nt->cfg.model.hidden, model_param_count(nt->m),
+        trained ? "; training starts over" : "");
     return 0;
 }
 
@@ -506,8 +510,9 @@ static void finish_run(eng *e, const char *why)
     e->time_left = -1;
     if (has_val(e->t) && e->last_eval_step != e->t->step)
         run_eval(e, SPLIT_VAL, 1);
-    set_state(e, ENG_IDLE);
+    /* The message goes first: whoever sees the state idle has it queued. */
     say(e, ENG_EV_MESSAGE, "training stopped at step %ld (%s)", e->t->step, why);
+    set_state(e, ENG_IDLE);
 }
 
 static void train_one(eng *e)
@@ -598,7 +603,7 @@ static int do_model(eng *e, const model_config *m)
         say(e, ENG_EV_ERROR, "model: %s", err);
         return -1;
     }
-    return rebuild(e, &cfg, "model");
+    return rebuild(e, &cfg, "new model");
 }
 
 /* Applies a changed live setting to the running trainer. */

@@ -1,0 +1,393 @@
+/* check_cmd.c - the command language: the tokenizer, every command's good
+ * and bad forms with their exact messages, "did you mean" hints, help,
+ * completion, and the settings table.  Commands run against a real engine
+ * with nothing loaded; a command accepted by the parser is posted
+ * (env.posted > 0), a refused one posts nothing. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/settings.h"
+#include "ui/cmd.h"
+
+/* The printed lines of the last command. */
+typedef struct capture {
+    char out[8192];
+    char err[1024];
+    int n_out, n_err;
+    int asked, answer;
+} capture;
+
+static void print_cb(void *ctx, cmd_stream s, const char *line)
+{
+    capture *c = ctx;
+    char *buf = s == CMD_ERR ? c->err : c->out;
+    size_t cap = s == CMD_ERR ? sizeof c->err : sizeof c->out;
+    size_t len = strlen(buf);
+    snprintf(buf + len, cap - len, "%s%s", len ? "\n" : "", line);
+    if (s == CMD_ERR)
+        c->n_err++;
+    else
+        c->n_out++;
+}
+
+static int ask_cb(void *ctx, const char *q)
+{
+    capture *c = ctx;
+    (void)q;
+    c->asked++;
+    return c->answer;
+}
+
+static eng *E;
+static cmd_env env;
+static capture cap;
+
+static void setup(void)
+{
+    char err[256];
+    E = eng_new(err, sizeof err);
+    ck_assert_msg(E != NULL, "%s", err);
+    memset(&env, 0, sizeof env);
+    env.e = E;
+    env.ui.ctx = &cap;
+    env.ui.print = print_cb;
+    env.ui.ask = ask_cb;
+    env.interactive = 1;
+    snprintf(env.sessions_dir, sizeof env.sessions_dir, "/tmp/rnnlab-sessions-test");
+}
+
+static void teardown(void)
+{
+    eng_free(E);
+}
+
+/* Runs line; returns its result with the output in cap. */
+static int exec(const char *line)
+{
+    memset(&cap, 0, sizeof cap);
+    return cmd_execute(&env, line);
+}
+
+/* line is accepted and posted to the engine. */
+static void posts(const char *line)
+{
+    ck_assert_msg(exec(line) == CMD_OK, "'%s' refused: %s", line, cap.err);
+    ck_assert_msg(env.posted > 0, "'%s' posted nothing", line);
+}
+
+/* line is refused with exactly msg, and nothing is posted. */
+static void refused(const char *line, const char *msg)
+{
+    ck_assert_msg(exec(line) == CMD_FAIL, "'%s' accepted", line);
+    ck_assert_int_eq(env.posted, 0);
+    ck_assert_int_eq(cap.n_err, 1);
+    ck_assert_str_eq(cap.err, msg);
+}
+
+/* ------------------------------------------------------------------ */
+
+START_TEST(tokenizer)
+{
+    char buf[256], err[64], *argv[8];
+    int n = cmd_tokenize("  set  temperature\t0.5 ", argv, 8, buf, sizeof buf,
+                         err, sizeof err);
+    ck_assert_int_eq(n, 3);
+    ck_assert_str_eq(argv[0], "set");
+    ck_assert_str_eq(argv[1], "temperature");
+    ck_assert_str_eq(argv[2], "0.5");
+    n = cmd_tokenize("prime 'a  b' \"c\\nd\" e\\ f x'y z'w", argv, 8, buf,
+                     sizeof buf, err, sizeof err);
+    ck_assert_int_eq(n, 5);
+    ck_assert_str_eq(argv[1], "a  b");
+    ck_assert_str_eq(argv[2], "c\nd");
+    ck_assert_str_eq(argv[3], "e f");
+    ck_assert_str_eq(argv[4], "xy zw");
+    n = cmd_tokenize("'it''s' \"\" # comment", argv, 8, buf, sizeof buf, err,
+                     sizeof err);
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(argv[0], "its");
+    ck_assert_str_eq(argv[1], "");
+    ck_assert_int_eq(cmd_tokenize("   ", argv, 8, buf, sizeof buf, err,
+                                  sizeof err), 0);
+    ck_assert_int_eq(cmd_tokenize("a 'b", argv, 8, buf, sizeof buf, err,
+                                  sizeof err), -1);
+    ck_assert_str_eq(err, "unterminated single quote");
+    ck_assert_int_eq(cmd_tokenize("a \"b", argv, 8, buf, sizeof buf, err,
+                                  sizeof err), -1);
+    ck_assert_str_eq(err, "unterminated double quote");
+    ck_assert_int_eq(cmd_tokenize("1 2 3", argv, 2, buf, sizeof buf, err,
+                                  sizeof err), -1);
+    ck_assert_str_eq(err, "too many words (at most 2)");
+    ck_assert_int_eq(cmd_tokenize("abcdefgh", argv, 8, buf, 4, err,
+                                  sizeof err), -1);
+    ck_assert_str_eq(err, "line too long");
+}
+END_TEST
+
+START_TEST(dispatch_errors)
+{
+    ck_assert_int_eq(exec(""), CMD_OK);
+    ck_assert_int_eq(exec("   # just a comment"), CMD_OK);
+    refused("sampel 3", "unknown command 'sampel'; did you mean 'sample'?");
+    refused("xyzzy", "unknown command 'xyzzy' (help lists the commands)");
+    refused("set 'lr", "unterminated single quote");
+    refused("load", "load: missing an argument (usage: load PATH)");
+    refused("set", "set: missing arguments (usage: set KEY VALUE)");
+    refused("set lr", "set: missing an argument (usage: set KEY VALUE)");
+    refused("pause now", "pause: unexpected argument 'now' (usage: pause)");
+    refused("sample 1 2", "sample: unexpected argument '2' (usage: sample [N])");
+}
+END_TEST
+
+START_TEST(each_command)
+{
+    /* load */
+    refused("load /nonexistent/x.txt",
+            "load: /nonexistent/x.txt: No such file or directory");
+    refused("load /tmp", "load: /tmp: is a directory (open loads a session)");
+    /* model */
+    posts("model gru layers=1 hidden=16 embed=8 dropout=0 tie=off");
+    posts("model lstm tie=on");
+    refused("model cnn", "model: unknown model type 'cnn' (choose lstm, gru or "
+            "rnn) (usage: model TYPE [layers=N] [hidden=N] [embed=N] "
+            "[dropout=P] [tie=on|off])");
+    ck_assert_int_eq(exec("model rnn layers=0"), CMD_FAIL);
+    ck_assert(strstr(cap.err, "model: layers: '0' is not a whole number from "
+                     "1 to 16 (usage: model TYPE") == cap.err);
+    ck_assert_int_eq(exec("model rnn dropout=1"), CMD_FAIL);
+    ck_assert(strstr(cap.err, "model: dropout: '1' is not a number with "
+                     "0 <= P < 1") == cap.err);
+    ck_assert_int_eq(exec("model rnn tie=yes"), CMD_FAIL);
+    ck_assert(strstr(cap.err, "model: tie: 'yes' is not on or off") == cap.err);
+    ck_assert_int_eq(exec("model rnn hiden=3"), CMD_FAIL);
+    ck_assert(strstr(cap.err, "model: unknown option 'hiden'; did you mean "
+                     "'hidden'?") == cap.err);
+    ck_assert_int_eq(exec("model rnn 12"), CMD_FAIL);
+    ck_assert(strstr(cap.err, "model: '12' is not KEY=VALUE") == cap.err);
+    ck_assert_int_eq(exec("model gru tie=on embed=8 hidden=16"), CMD_FAIL);
+    ck_assert(strstr(cap.err, "model: tie=on needs embed equal to hidden "
+                     "(they are 8 and 16)") == cap.err);
+    /* set */
+    posts("set temperature 0.5");
+    ck_assert_str_eq(cap.out, "temperature = 0.5");
+    posts("set lr 1e-3");
+    posts("set optimizer sgd");
+    posts("set top-k 40");
+    refused("set lr abc", "set: lr: 'abc' is not a number (usage: set KEY VALUE)");
+    refused("set lr 0", "set: lr: '0' is out of range (> 0) (usage: set KEY VALUE)");
+    refused("set batch 2.5", "set: batch: '2.5' is not a whole number "
+            "(usage: set KEY VALUE)");
+    refused("set top-p 0", "set: top-p: '0' is out of range (> 0 and <= 1) "
+            "(usage: set KEY VALUE)");
+    refused("set optimizer adagrad", "set: optimizer: unknown value 'adagrad' "
+            "(choose sgd|adam|adamw|nadam|rmsprop) (usage: set KEY VALUE)");
+    refused("set seed -1", "set: seed: '-1' is not a whole number from 0 to "
+            "18446744073709551615 (usage: set KEY VALUE)");
+    refused("set temprature 1", "set: unknown setting 'temprature'; did you "
+            "mean 'temperature'? (usage: set KEY VALUE)");
+    refused("set colour red", "set: unknown setting 'colour' (show lists "
+            "them) (usage: set KEY VALUE)");
+    /* show */
+    ck_assert_int_eq(exec("show"), CMD_OK);
+    ck_assert_ptr_nonnull(strstr(cap.out, "temperature"));
+    ck_assert_int_eq(exec("show beam"), CMD_OK);
+    ck_assert(strncmp(cap.out, "  beam ", 7) == 0);
+    refused("show nothing", "show: unknown setting 'nothing' (usage: show [KEY])");
+    /* train */
+    posts("train");
+    posts("train steps=10");
+    posts("train time=2.5");
+    refused("train 10", "train: '10' is not steps=N or time=SECONDS (usage: "
+            "train [steps=N] [time=SECONDS])");
+    refused("train steps=0", "train: steps: '0' is not a whole number >= 1 "
+            "(usage: train [steps=N] [time=SECONDS])");
+    refused("train time=-1", "train: time: '-1' is not a number of seconds > 0 "
+            "(usage: train [steps=N] [time=SECONDS])");
+    refused("train epochs=3", "train: unknown option 'epochs' (steps or time) "
+            "(usage: train [steps=N] [time=SECONDS])");
+    refused("train steps=1 time=1", "train: give steps or time, not both "
+            "(usage: train [steps=N] [time=SECONDS])");
+    /* pause, resume, stop */
+    posts("pause");
+    posts("resume");
+    posts("stop");
+    /* wait */
+    ck_assert_int_eq(exec("wait"), CMD_OK);
+    ck_assert(env.want_wait);
+    /* eval */
+    posts("eval");
+    posts("eval test");
+    refused("eval all", "eval: unknown split 'all' (choose train, val or test) "
+            "(usage: eval [train|val|test])");
+    /* prime */
+    posts("prime");
+    posts("prime The  cat");
+    refused("prime 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+            "prime: the prime is longer than 255 bytes (usage: prime [TEXT])");
+    /* sample */
+    posts("sample");
+    posts("sample 80");
+    refused("sample 0", "sample: '0' is not a whole number from 1 to 100000 "
+            "(usage: sample [N])");
+    refused("sample many", "sample: 'many' is not a whole number from 1 to "
+            "100000 (usage: sample [N])");
+    /* save needs a model */
+    refused("save x", "save: nothing to save (no model yet)");
+    /* open */
+    refused("open no-such-session",
+            "open: no-such-session: no such session (sessions lists them)");
+    /* sessions, status, help, quit */
+    ck_assert_int_eq(exec("sessions"), CMD_OK);
+    ck_assert_int_eq(exec("status"), CMD_OK);
+    ck_assert_ptr_nonnull(strstr(cap.out, "no corpus loaded"));
+    ck_assert_int_eq(exec("quit"), CMD_OK);
+    ck_assert(env.want_quit);
+    ck_assert_int_eq(cap.asked, 0);         /* nothing to lose */
+}
+END_TEST
+
+START_TEST(help)
+{
+    size_t n;
+    const cmd_def *tab = cmd_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        char want[64];
+        ck_assert_int_eq(exec("help"), CMD_OK);
+        ck_assert(env.want_help);
+        snprintf(want, sizeof want, "\n  %s", tab[i].name);
+        ck_assert_msg(strstr(cap.out, want), "help lacks %s", tab[i].name);
+        /* and each has its own page */
+        char line[64];
+        snprintf(line, sizeof line, "help %s", tab[i].name);
+        ck_assert_int_eq(exec(line), CMD_OK);
+        ck_assert(strncmp(cap.out, "usage: ", 7) == 0);
+    }
+    ck_assert_int_eq(exec("help set"), CMD_OK);
+    ck_assert_ptr_nonnull(strstr(cap.out, "keys: lr optimizer batch"));
+    refused("help sampe", "help: unknown command 'sampe'; did you mean 'sample'?");
+    refused("help 12345678", "help: unknown command '12345678'");
+}
+END_TEST
+
+/* Joins the candidates with spaces and frees them. */
+static void completes(const char *before, const char *word, const char *want)
+{
+    int files = -1;
+    char got[512] = "";
+    char **c = cmd_complete(&env, before, word, &files);
+    ck_assert_int_eq(files, 0);
+    ck_assert_ptr_nonnull(c);
+    for (size_t i = 0; c[i]; i++) {
+        size_t l = strlen(got);
+        snprintf(got + l, sizeof got - l, "%s%s", l ? " " : "", c[i]);
+        free(c[i]);
+    }
+    free(c);
+    ck_assert_str_eq(got, want);
+}
+
+START_TEST(completion)
+{
+    int files = 0;
+    completes("", "sa", "sample save");
+    completes("", "s", "set show stop sample save sessions status");
+    completes("set ", "te", "temperature");
+    completes("show ", "m", "model");
+    completes("set optimizer ", "ad", "adam adamw");
+    completes("model ", "", "lstm gru rnn");
+    completes("model gru ", "h", "hidden=");
+    completes("train ", "", "steps= time=");
+    completes("eval ", "t", "train test");
+    completes("help ", "qu", "quit");
+    completes("xyzzy ", "a", "");
+    ck_assert_ptr_null(cmd_complete(&env, "load ", "te", &files));
+    ck_assert_int_eq(files, 1);
+}
+END_TEST
+
+START_TEST(settings_table)
+{
+    size_t n;
+    const setting *tab = setting_table(&n);
+    setting_values v;
+    char err[256], buf[64];
+    static const char *const required[] = {
+        "lr", "optimizer", "batch", "seq-len", "clip", "dropout", "seed",
+        "temperature", "top-k", "top-p", "beam", "sample-every",
+        "sample-length", "eval-every", "threads", "device"};
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        ck_assert_msg(setting_find(required[i]) >= 0, "no setting %s",
+                      required[i]);
+    ck_assert_int_eq(setting_find("nope"), -1);
+    memset(&v, 0, sizeof v);
+    v.train = train_defaults();
+    v.sample = (sample_config){.temperature = 1, .top_p = 1, .beam = 1,
+                               .length = 200};
+    for (size_t i = 0; i < n; i++) {
+        /* every value formats to something that parses back the same */
+        char again[64];
+        setting_format((int)i, &v, buf, sizeof buf);
+        if (tab[i].type == SETTING_CHOICE && !strcmp(tab[i].name, "device"))
+            snprintf(buf, sizeof buf, "cpu");
+        ck_assert_msg(setting_apply((int)i, buf, &v, err, sizeof err) == 0,
+                      "%s: %s", tab[i].name, err);
+        setting_format((int)i, &v, again, sizeof again);
+        ck_assert_str_eq(again, buf);
+    }
+    ck_assert_int_eq(setting_apply(setting_find("seq-len"), "64", &v, err,
+                                   sizeof err), 0);
+    ck_assert_int_eq(v.train.seq_len, 64);
+    ck_assert_int_eq(setting_apply(setting_find("optimizer"), "sgd", &v, err,
+                                   sizeof err), 0);
+    ck_assert_int_eq(v.train.optim.kind, OPT_SGD);
+    ck_assert_int_eq(setting_apply(setting_find("dropout"), "1", &v, err,
+                                   sizeof err), -1);
+    ck_assert_str_eq(err, "dropout: '1' is out of range (>= 0 and < 1)");
+    ck_assert_int_eq(setting_apply(setting_find("device"), "tpu", &v, err,
+                                   sizeof err), -1);
+    ck_assert_str_eq(err, "device: unknown value 'tpu' (choose cpu)");
+    ck_assert_int_eq(setting_find("batch") >= 0
+                     && tab[setting_find("batch")].effect == SETTING_RESET, 1);
+    ck_assert_int_eq(tab[setting_find("temperature")].effect, SETTING_LIVE);
+}
+END_TEST
+
+START_TEST(edit_distance)
+{
+    ck_assert_uint_eq(cmd_edit_distance("sample", "sample"), 0);
+    ck_assert_uint_eq(cmd_edit_distance("sampel", "sample"), 2);
+    ck_assert_uint_eq(cmd_edit_distance("stauts", "status"), 2);
+    ck_assert_uint_eq(cmd_edit_distance("", "abc"), 3);
+    ck_assert_str_eq(cmd_suggest("stats"), "status");
+    ck_assert_str_eq(cmd_suggest("quti"), "quit");
+    ck_assert_ptr_null(cmd_suggest("abcdefgh"));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("cmd");
+    TCase *tc = tcase_create("cmd");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, tokenizer);
+    tcase_add_test(tc, dispatch_errors);
+    tcase_add_test(tc, each_command);
+    tcase_add_test(tc, help);
+    tcase_add_test(tc, completion);
+    tcase_add_test(tc, settings_table);
+    tcase_add_test(tc, edit_distance);
+    suite_add_tcase(s, tc);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
