@@ -509,7 +509,7 @@ static void finish_run(eng *e, const char *why)
     e->deadline = 0;
     e->time_left = -1;
     if (has_val(e->t) && e->last_eval_step != e->t->step)
-        run_eval(e, SPLIT_VAL, 1);
+        run_eval(e, SPLIT_VAL, 0);
     /* The message goes first: whoever sees the state idle has it queued. */
     say(e, ENG_EV_MESSAGE, "training stopped at step %ld (%s)", e->t->step, why);
     set_state(e, ENG_IDLE);
