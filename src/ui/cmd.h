@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include "engine/engine.h"
 
-#define CMD_MAX_ARGS 32
+#define CMD_MAX_ARGS 130
 
 /* Results of cmd_execute. */
 enum { CMD_OK = 0, CMD_FAIL = -1 };

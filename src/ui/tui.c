@@ -759,9 +759,13 @@ static void startup(tui *t, const front_opts *o)
         message(t, STYLE_ERR, "the bundled corpus was not found; load PATH "
                 "loads a text");
     }
-    for (int i = 0; i < o->n_exec; i++)
+    int trains = 0;
+    for (int i = 0; i < o->n_exec; i++) {
         run_line(t, o->exec[i]);
-    if (!o->open_dir && o->corpus)
+        trains |= strncmp(o->exec[i] + strspn(o->exec[i], " "), "train", 5) == 0;
+    }
+    /* training starts by itself, unless a -e command started it */
+    if (!o->open_dir && o->corpus && !trains)
         run_line(t, "train");
     message(t, STYLE_PLAIN, "type help or press F1 for the commands and keys");
 }
