@@ -62,6 +62,7 @@ typedef struct tui {
     int has_step, has_val;
     int log_y, window, prob_colours;
     int in_sample;
+    long n_samples;
     int dirty;                /* something to redraw */
     double last_draw;
     /* a question replacing the command line */
@@ -149,7 +150,9 @@ static void on_reset(tui *t, const eng_event *ev)
 static void sample_begin(tui *t, const eng_event *ev)
 {
     char head[256];
-    if (t->in_sample)
+    /* a blank line before each sample but the first, none after the last,
+     * so a short pane shows the newest text */
+    if (t->n_samples++ > 0 || t->in_sample)
         textpane_append(t->samples, "\n", 1, STYLE_PLAIN);
     snprintf(head, sizeof head, "%s step %ld %s %s %s\n",
              t->utf8 ? "\u2500\u2500" : "--", ev->step, t->utf8 ? "\u00b7" : "-",
@@ -189,7 +192,7 @@ static void handle_event(tui *t, const eng_event *ev)
                         t->prob_colours ? prob_style(ev->prob) : STYLE_PLAIN);
         break;
     case ENG_EV_SAMPLE_END:
-        textpane_append(t->samples, "\n\n", 2, STYLE_PLAIN);
+        textpane_append(t->samples, "\n", 1, STYLE_PLAIN);
         t->in_sample = 0;
         break;
     case ENG_EV_DONE:
@@ -385,42 +388,69 @@ static void fmt_time(double s, char *buf, size_t len)
     snprintf(buf, len, "%ld:%02ld:%02ld", n / 3600, n / 60 % 60, n % 60);
 }
 
-/* The status line: what is going on at the left, what is loaded at the
- * right (cut from the right when the terminal is narrow). */
+/* A count in three significant figures: 950, 29.8k, 3.3M. */
+static void fmt_count(double v, char *buf, size_t len)
+{
+    if (v >= 1e6)
+        snprintf(buf, len, "%.3gM", v / 1e6);
+    else if (v >= 1e4)
+        snprintf(buf, len, "%.3gk", v / 1e3);
+    else
+        snprintf(buf, len, "%.0f", v);
+}
+
+/* The status line: what is going on at the left; the device, the model
+ * and the unsaved marker at the right, shortened to fit. */
 static void draw_status(tui *t, const eng_status *s)
 {
-    char left[512], right[256], model[128], el[32], step[64], ep[48] = "";
-    int ll, rl;
-    eng_model_desc(s, model, sizeof model);
+    char left[512], right[4][256], el[32], step[64], ep[48] = "", tps[32];
+    char params[32];
+    const model_config *m = &s->cfg.train.model;
+    const char *mark = s->dirty ? "[unsaved]  " : "";
+    int ll, rl = 0, pick = 3;
     fmt_time(s->elapsed, el, sizeof el);
+    fmt_count(s->tokens_per_s, tps, sizeof tps);
+    fmt_count((double)s->n_params, params, sizeof params);
     if (s->goal_step >= 0)
         snprintf(step, sizeof step, "%ld/%ld", s->step, s->goal_step);
     else
         snprintf(step, sizeof step, "%ld", s->step);
     if (s->loaded && s->trainable)
-        snprintf(ep, sizeof ep, "  epoch %ld (%.0f%%)", (long)floor(s->epoch),
+        snprintf(ep, sizeof ep, "  epoch %ld %.0f%%", (long)floor(s->epoch),
                  100 * (s->epoch - floor(s->epoch)));
-    snprintf(left, sizeof left, " %s  step %s%s  %.0f tok/s  lr %.1e  |g| %.2f"
-             "  %s", eng_state_name(s->state), step, ep, s->tokens_per_s,
-             (double)s->lr, isfinite(s->grad_norm) ? (double)s->grad_norm : 0.0,
-             el);
-    snprintf(right, sizeof right, "%s%s  %s ", s->dirty ? "[unsaved]  " : "",
-             s->cfg.device, model);
+    snprintf(left, sizeof left, " %s  step %s%s  %s tok/s  lr %.1e  |g| %.2f"
+             "  %s", eng_state_name(s->state), step, ep, tps, (double)s->lr,
+             isfinite(s->grad_norm) ? (double)s->grad_norm : 0.0, el);
+    snprintf(right[0], sizeof right[0], "%s%s  %s %dx%d, %s params ", mark,
+             s->cfg.device, model_cell_name(m->cell), m->layers, m->hidden,
+             params);
+    snprintf(right[1], sizeof right[1], "%s%s %dx%d %s ", mark,
+             model_cell_name(m->cell), m->layers, m->hidden, params);
+    snprintf(right[2], sizeof right[2], "%s%s %dx%d ", mark,
+             model_cell_name(m->cell), m->layers, m->hidden);
+    snprintf(right[3], sizeof right[3], "%s", s->dirty ? "[unsaved] " : "");
     ll = (int)strlen(left);
-    rl = (int)strlen(right);
+    for (int i = 0; i < 4; i++) {
+        rl = (int)strlen(right[i]);
+        if (ll + 2 + rl <= COLS) {
+            pick = i;
+            break;
+        }
+    }
+    rl = (int)strlen(right[pick]);
     attron(A_REVERSE | (t->colour ? COLOR_PAIR(PAIR_BAR) : 0));
     mvhline(0, 0, ' ', COLS);
     mvaddnstr(0, 0, left, COLS);
     if (ll + 2 + rl <= COLS)
-        mvaddstr(0, COLS - rl, right);
-    else if (ll + 2 < COLS)
-        mvaddnstr(0, ll + 2, right, COLS - ll - 2);
+        mvaddstr(0, COLS - rl, right[pick]);
+    else if (rl > 0 && rl < COLS)
+        mvaddstr(0, COLS - rl, right[pick]);   /* the marker wins */
     attroff(A_REVERSE | (t->colour ? COLOR_PAIR(PAIR_BAR) : 0));
 }
 
 static void draw_help(tui *t)
 {
-    int w = 0, h = t->n_help + 2, y0, x0;
+    int w = 0, h = t->n_help + 3, y0, x0;
     for (int i = 0; i < t->n_help; i++)
         if ((int)strlen(t->help[i]) > w)
             w = (int)strlen(t->help[i]);
@@ -436,13 +466,24 @@ static void draw_help(tui *t)
         for (int x = 0; x < w; x++)
             addch(' ');
     }
-    if (t->utf8)
-        mvwhline(stdscr, y0, x0, 0, w);
-    for (int i = 0; i < t->n_help && i < h - 2; i++)
-        mvaddnstr(y0 + 1 + i, x0 + 2, t->help[i], w - 3);
     attron(A_BOLD);
-    mvaddnstr(y0 + h - 1, x0 + 2, "any key closes this", w - 3);
+    mvhline(y0, x0, t->utf8 ? 0 : '-', w);
+    mvhline(y0 + h - 1, x0, t->utf8 ? 0 : '-', w);
+    mvvline(y0, x0, t->utf8 ? 0 : '|', h);
+    mvvline(y0, x0 + w - 1, t->utf8 ? 0 : '|', h);
+    if (t->utf8) {
+        mvaddch(y0, x0, ACS_ULCORNER);
+        mvaddch(y0, x0 + w - 1, ACS_URCORNER);
+        mvaddch(y0 + h - 1, x0, ACS_LLCORNER);
+        mvaddch(y0 + h - 1, x0 + w - 1, ACS_LRCORNER);
+    }
+    mvaddnstr(y0, x0 + 2, " rnnlab help: any key closes it ", w - 4);
     attroff(A_BOLD);
+    for (int i = 0; i < t->n_help && i < h - 3; i++)
+        mvaddnstr(y0 + 1 + i, x0 + 2, t->help[i], w - 4);
+    if (t->n_help > h - 3)
+        mvaddnstr(y0 + h - 2, x0 + 2, "... (a taller terminal shows all; "
+                  "help also works as a command)", w - 4);
 }
 
 static void draw(tui *t)
@@ -496,19 +537,20 @@ static void free_help(tui *t)
 static void open_help(tui *t)
 {
     static const char *keys[] = {
-        "",
         "keys:",
-        "  F1, ? (empty line)   this help          Ctrl-L  redraw",
-        "  PgUp/PgDn            scroll samples     Shift-PgUp/PgDn  messages",
-        "  F2  log-scale plot   F3  plot window    F4  colour by probability",
-        "  Ctrl-C  stop a sample / clear the line  Ctrl-D  quit",
+        "  F1, ? (empty line)  this help          Ctrl-L  redraw",
+        "  PgUp/PgDn           scroll samples     Shift-PgUp/PgDn  messages",
+        "  F2  log-scale plot  F3  last 500 steps F4  colour by probability",
+        "  Tab  complete       Up/Down  history   Ctrl-C  stop a sample",
+        "  Ctrl-D  quit",
+        "",
     };
     free_help(t);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        t->help[t->n_help++] = strdup(keys[i]);
     t->capture_help = 1;
     cmd_help(t->env, NULL);
     t->capture_help = 0;
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0] && t->n_help < MAX_HELP; i++)
-        t->help[t->n_help++] = strdup(keys[i]);
     t->show_help = 1;
     t->dirty = 1;
 }
