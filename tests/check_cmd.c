@@ -126,6 +126,15 @@ START_TEST(tokenizer)
     ck_assert_int_eq(cmd_tokenize("abcdefgh", argv, 8, buf, 4, err,
                                   sizeof err), -1);
     ck_assert_str_eq(err, "line too long");
+    /* quoting gives any path back unchanged */
+    char line[128];
+    ck_assert_int_eq(cmd_quote("open", "it's a \"dir\" \\ x", line,
+                               sizeof line), 0);
+    ck_assert_int_eq(cmd_tokenize(line, argv, 8, buf, sizeof buf, err,
+                                  sizeof err), 2);
+    ck_assert_str_eq(argv[0], "open");
+    ck_assert_str_eq(argv[1], "it's a \"dir\" \\ x");
+    ck_assert_int_eq(cmd_quote("open", "abcdefgh", line, 10), -1);
 }
 END_TEST
 

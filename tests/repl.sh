@@ -114,6 +114,17 @@ check "the opened session is paused at step 20" has '^paused  step 20 '
 check "settings come back with the session" has '^  temperature    0.5 '
 check "the prime comes back" has '^  prime          "The "'
 
+printf 'status\n' | "$RNNLAB" open "$tmp/s1" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "rnnlab open DIR with commands on stdin" test "$status" -eq 0
+check "... opens the session paused" has '^paused  step 20 '
+
+script withcorpus <<EOF
+status
+EOF
+runx withcorpus --corpus "$corpus"
+check "--corpus loads the text before the script" has "^loaded $corpus: 3547 tokens"
+
 # ---------------------------------------------------------------- errors
 
 script errors <<EOF

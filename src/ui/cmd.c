@@ -820,6 +820,28 @@ int cmd_tokenize(const char *line, char **argv, int max_args, char *buf,
     }
 }
 
+int cmd_quote(const char *verb, const char *arg, char *buf, size_t len)
+{
+    size_t o = (size_t)snprintf(buf, len, "%s '", verb);
+    for (const char *p = arg; *p; p++) {
+        /* a quote ends the quoted part, goes in escaped, and reopens it */
+        const char *piece = *p == '\'' ? "'\\''" : NULL;
+        size_t n = piece ? 4 : 1;
+        if (o + n + 2 > len)
+            return -1;
+        if (piece)
+            memcpy(buf + o, piece, n);
+        else
+            buf[o] = *p;
+        o += n;
+    }
+    if (o + 2 > len)
+        return -1;
+    buf[o++] = '\'';
+    buf[o] = '\0';
+    return 0;
+}
+
 int cmd_execute(cmd_env *env, const char *line)
 {
     char buf[8192], err[256], *argv[CMD_MAX_ARGS];

@@ -73,6 +73,10 @@ size_t cmd_edit_distance(const char *a, const char *b);
 int cmd_tokenize(const char *line, char **argv, int max_args, char *buf,
                  size_t bufsize, char *err, size_t errlen);
 
+/* Writes "verb 'arg'" with arg quoted so that cmd_tokenize gives it back
+ * unchanged.  Returns 0, or -1 when it does not fit in len. */
+int cmd_quote(const char *verb, const char *arg, char *buf, size_t len);
+
 /* Runs one command line.  Errors are reported through env->ui.print.
  * Returns CMD_OK (also for an empty line) or CMD_FAIL.  A command given
  * to the engine reports its own result later, in a DONE event whose id

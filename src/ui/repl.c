@@ -286,20 +286,15 @@ static int run_line(repl *r, const char *line)
     return rc;
 }
 
-/* Runs argv as one command (start-up: no quoting needed). */
+/* Runs "verb arg" with arg quoted (start-up: paths as given). */
 static int run_words(repl *r, const char *verb, const char *arg)
 {
-    char line[4200], *o = line;
-    o += snprintf(line, sizeof line, "%s '", verb);
-    for (const char *p = arg; *p && o < line + sizeof line - 6; p++) {
-        if (*p == '\'') {
-            memcpy(o, "'\\''", 4);
-            o += 4;
-        } else {
-            *o++ = *p;
-        }
+    char line[4200];
+    if (cmd_quote(verb, arg, line, sizeof line) != 0) {
+        error_line(r, "path too long");
+        r->failed = 1;
+        return CMD_FAIL;
     }
-    strcpy(o, "'");
     return run_line(r, line);
 }
 

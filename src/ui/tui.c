@@ -791,12 +791,12 @@ static void colours(tui *t)
 static void startup(tui *t, const front_opts *o)
 {
     char line[4200];
-    if (o->open_dir) {
-        snprintf(line, sizeof line, "open '%s'", o->open_dir);
+    if (o->open_dir && cmd_quote("open", o->open_dir, line, sizeof line) == 0) {
         run_line(t, line);
-    } else if (o->corpus) {
-        snprintf(line, sizeof line, "load '%s'", o->corpus);
+    } else if (o->corpus && cmd_quote("load", o->corpus, line, sizeof line) == 0) {
         run_line(t, line);
+    } else if (o->open_dir || o->corpus) {
+        message(t, STYLE_ERR, "path too long");
     } else {
         message(t, STYLE_ERR, "the bundled corpus was not found; load PATH "
                 "loads a text");
