@@ -1475,6 +1475,7 @@ static const command commands[] = {
 static void main_help(FILE *f)
 {
     fputs("Usage: rnnlab COMMAND [OPTION]...\n"
+          "       rnnlab [--corpus FILE] | open DIR | repl | -x FILE\n"
           "Train recurrent language models (LSTM, GRU, tanh RNN) on text and\n"
           "sample from them.\n\nCommands:\n", f);
     for (size_t i = 0; i < N_COMMANDS; i++)
@@ -1482,6 +1483,16 @@ static void main_help(FILE *f)
     fputs("\nOptions:\n"
           "  -h, --help  show this help and exit\n"
           "  --version   show the version and exit\n"
+          "\nInteractive use:\n"
+          "  rnnlab [--corpus FILE] [-e CMD]...  the terminal interface; trains\n"
+          "                                      at once (bundled corpus by default)\n"
+          "  rnnlab open NAME|DIR                the terminal interface on a saved\n"
+          "                                      session, paused\n"
+          "  rnnlab repl [--corpus FILE]         a line interface (also when stdin\n"
+          "                                      is not a terminal)\n"
+          "  rnnlab -x FILE [--corpus FILE]      run a command script; exit 1 if a\n"
+          "                                      command failed\n"
+          "  -e CMD runs a command first.  Inside, type help.\n"
           "\nRun 'rnnlab COMMAND --help' for the options of a command.\n"
           "Exit status: 0 success, 1 error, 2 bad command line.\n", f);
 }

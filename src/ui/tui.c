@@ -45,7 +45,17 @@ enum {
 #define FRAME_S 0.1           /* redraw interval while events flow */
 #define MAX_HELP 64
 
-typedef struct series { double *x, *y; size_t n, cap; } series;
+/* A curve.  Long runs are thinned so that drawing stays cheap: past
+ * SERIES_MAX points, neighbours are averaged in pairs, and later points
+ * are averaged in groups of `stride` before they are added. */
+#define SERIES_MAX 8192
+typedef struct series {
+    double *x, *y;
+    size_t n, cap;
+    long stride;              /* points per plotted point (1, 2, 4, ...) */
+    double acc_x, acc_y;      /* the group being averaged */
+    long acc_n;
+} series;
 
 typedef struct rect { int y, x, h, w; } rect;
 
@@ -85,7 +95,7 @@ static double now_s(void)
 /* ------------------------------------------------------------------ */
 /* Data */
 
-static void series_add(series *s, double x, double y)
+static void series_push(series *s, double x, double y)
 {
     if (s->n == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 1024;
@@ -101,6 +111,36 @@ static void series_add(series *s, double x, double y)
     }
     s->x[s->n] = x;
     s->y[s->n++] = y;
+}
+
+static void series_add(series *s, double x, double y)
+{
+    if (s->stride < 1)
+        s->stride = 1;
+    s->acc_x += x;
+    s->acc_y += y;
+    if (++s->acc_n < s->stride)
+        return;
+    series_push(s, s->acc_x / (double)s->acc_n, s->acc_y / (double)s->acc_n);
+    s->acc_x = s->acc_y = 0;
+    s->acc_n = 0;
+    if (s->n >= SERIES_MAX) {            /* halve the resolution */
+        size_t k = 0;
+        for (size_t i = 0; i + 1 < s->n; i += 2, k++) {
+            s->x[k] = 0.5 * (s->x[i] + s->x[i + 1]);
+            s->y[k] = 0.5 * (s->y[i] + s->y[i + 1]);
+        }
+        s->n = k;
+        s->stride *= 2;
+    }
+}
+
+static void series_clear(series *s)
+{
+    s->n = 0;
+    s->stride = 1;
+    s->acc_x = s->acc_y = 0;
+    s->acc_n = 0;
 }
 
 static void series_free(series *s)
@@ -138,7 +178,8 @@ static int prob_style(float p)
 
 static void on_reset(tui *t, const eng_event *ev)
 {
-    t->train.n = t->val.n = 0;
+    series_clear(&t->train);
+    series_clear(&t->val);
     t->has_step = t->has_val = 0;
     for (size_t i = 0; i < ev->n_hist; i++) {
         series_add(&t->train, (double)ev->hist[i].step, ev->hist[i].loss);
