@@ -181,6 +181,21 @@ runx waitforever
 check "wait refuses an unbounded run" has_err 'wait: training has no limit'
 check "... exit 1" test "$status" -eq 1
 
+script reset <<EOF
+load $corpus
+$small
+train steps=5
+wait
+set batch 8
+show batch
+status
+EOF
+runx reset
+check "a rebuilding setting asks first (yes in scripts)" \
+    has '^batch rebuilds the model; 5 unsaved trained steps are lost. Go ahead? yes (script)$'
+check "... and starts over" has 'set batch 8: gru 1x32, 7299 parameters; training starts over'
+check "... at step 0" has '^idle  step 0 '
+
 # ---------------------------------------------------------------- sessions dir
 
 mkdir -p "$tmp/sessions"

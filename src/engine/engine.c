@@ -356,8 +356,12 @@ static int rebuild(eng *e, const setting_values *cfg, const char *why)
         return -1;
     }
     int trained = e->t && e->t->step > 0;
+    int was_training = e->state == ENG_TRAINING;
     e->cfg = *cfg;
     install(e, nt);
+    /* a change of architecture while training goes on training */
+    if (was_training)
+        set_state(e, ENG_TRAINING);
     say(e, ENG_EV_MESSAGE, "%s: %s %dx%d, %zu parameters%s", why,
         model_cell_name(nt->cfg.model.cell), nt->cfg.model.layers,
         nt->cfg.model.hidden, model_param_count(nt->m),

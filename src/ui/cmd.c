@@ -218,9 +218,8 @@ static int may_discard(cmd_env *env, const char *what)
     eng_snapshot(env->e, &s);
     if (!s.loaded || s.step == 0)
         return 1;
-    snprintf(q, sizeof q, "%s starts training over: the model's %ld steps%s "
-             "are lost.  Go ahead?", what, s.step,
-             s.dirty ? " (not saved)" : "");
+    snprintf(q, sizeof q, "%s; %ld %strained steps are lost. Go ahead?",
+             what, s.step, s.dirty ? "unsaved " : "");
     return confirm(env, q);
 }
 
@@ -239,7 +238,7 @@ static int c_load(cmd_env *env, const cmd_def *d, int argc, char **argv)
                       argv[1]);
     if (strlen(argv[1]) >= sizeof c.str)
         return refuse(env, d, "path too long");
-    if (!may_discard(env, "loading a corpus"))
+    if (!may_discard(env, "load starts training over"))
         return refuse(env, d, "cancelled");
     snprintf(c.str, sizeof c.str, "%s", argv[1]);
     return post(env, &c);
@@ -304,7 +303,7 @@ static int c_model(cmd_env *env, const cmd_def *d, int argc, char **argv)
     if (c.model.tie && c.model.embed != c.model.hidden)
         return bad_usage(env, d, "tie=on needs embed equal to hidden (they "
                          "are %d and %d)", c.model.embed, c.model.hidden);
-    if (!may_discard(env, "a new model"))
+    if (!may_discard(env, "a new model starts training over"))
         return refuse(env, d, "cancelled");
     return post(env, &c);
 }
@@ -341,8 +340,7 @@ static int c_set(cmd_env *env, const cmd_def *d, int argc, char **argv)
         return CMD_OK;
     }
     if (tab[key].effect == SETTING_RESET) {
-        snprintf(q, sizeof q, "%s cannot change on a trained model; a new "
-                 "model", tab[key].name);
+        snprintf(q, sizeof q, "%s rebuilds the model", tab[key].name);
         if (!may_discard(env, q))
             return refuse(env, d, "cancelled; %s stays %s", tab[key].name,
                           before);
