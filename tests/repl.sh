@@ -162,6 +162,14 @@ check "a bounded run at the end is waited for" has 'training stopped at step 15 
 check "... and says so" has '^(end of script: waiting for training to finish)$'
 check "... exit 0" test "$status" -eq 0
 
+script timed <<EOF
+load $corpus
+$small
+train time=1
+EOF
+runx timed
+check "a timed run at the end is waited for" has 'training stopped at step [0-9]* (time limit)'
+
 script unbounded <<EOF
 load $corpus
 $small

@@ -104,6 +104,28 @@ else
     flunk "the step count advances ('$first', then '$second')"
 fi
 
+expect "the status line marks unsaved training" '\[unsaved\]'
+
+# Tab completes a command; the help box opens with F1 and closes with a key.
+keys 'sampl' Tab
+expect "Tab completes commands" '^> sample ?$' 20
+keys C-u F1
+expect "F1 shows the help" 'rnnlab help: any key closes it' 20
+keys Escape
+i=0
+while [ $i -lt 50 ]; do
+    screen
+    grep -q 'rnnlab help' "$tmp/screen" || break
+    sleep 0.2
+    i=$((i + 1))
+done
+if [ $i -lt 50 ]; then pass "a key closes the help"; else flunk "a key closes the help"; fi
+
+# A smaller terminal: the screen reflows.
+tmux -S "$sock" resize-window -t rnnlab -x 60 -y 16 2>/dev/null
+expect "the screen reflows to a smaller terminal" '^ training  step [0-9]+.{0,45}$' 20
+tmux -S "$sock" resize-window -t rnnlab -x 100 -y 32 2>/dev/null
+
 keys 'set temperature 0.5' Enter
 expect "set answers in the message pane" 'temperature = 0\.5'
 keys 'prime "The "' Enter
@@ -138,6 +160,38 @@ if [ -s "$tmp/state/rnnlab/history" ] && grep -q '^sample 80$' "$tmp/state/rnnla
     pass "the command history is saved"
 else
     flunk "the command history is saved"
+fi
+
+
+# Without a UTF-8 locale: ASCII only.
+rm -f "$tmp/status"
+tmux -S "$sock" new-session -d -s ascii -x 80 -y 24 \
+    "cd '$tmp/work' && HOME='$tmp/home' XDG_STATE_HOME='$tmp/state' LANG=C LC_ALL=C \
+     '$RNNLAB' --corpus '$srcdir/tests/data/garden.txt' \
+     -e 'model gru layers=1 hidden=16 embed=8' -e 'set batch 4' -e 'set threads 1'; \
+     echo \$? >'$tmp/status'; sleep 30"
+ascii() { tmux -S "$sock" capture-pane -p -t ascii >"$tmp/screen" 2>/dev/null; }
+i=0
+while [ $i -lt 300 ]; do
+    ascii
+    grep -q '^ training  step' "$tmp/screen" && grep -q '== train' "$tmp/screen" && break
+    sleep 0.2
+    i=$((i + 1))
+done
+if [ $i -lt 300 ] && ! LC_ALL=C grep -q "$(printf '[\200-\377]')" "$tmp/screen"; then
+    pass "without UTF-8 the screen is ASCII"
+else
+    flunk "without UTF-8 the screen is ASCII"
+fi
+tmux -S "$sock" send-keys -t ascii C-d
+sleep 0.5
+tmux -S "$sock" send-keys -t ascii n
+i=0
+while [ $i -lt 150 ] && [ ! -s "$tmp/status" ]; do sleep 0.2; i=$((i + 1)); done
+if [ "$(cat "$tmp/status" 2>/dev/null)" = 0 ]; then
+    pass "Ctrl-D quits"
+else
+    flunk "Ctrl-D quits (status '$(cat "$tmp/status" 2>/dev/null)')"
 fi
 
 echo "$passed passed, $failed failed"
