@@ -204,9 +204,14 @@ static eng_event *new_event(eng_event_type type)
     return ev;
 }
 
-/* Posts a message or error line. */
-static void say(eng *e, eng_event_type type, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PRINTF_LIKE(f, a)
+#endif
+
+/* Posts a message or error line (dropped when out of memory). */
+PRINTF_LIKE(3, 4)
 static void say(eng *e, eng_event_type type, const char *fmt, ...)
 {
     eng_event *ev = new_event(type);
