@@ -135,6 +135,9 @@ START_TEST(tokenizer)
     ck_assert_str_eq(argv[0], "open");
     ck_assert_str_eq(argv[1], "it's a \"dir\" \\ x");
     ck_assert_int_eq(cmd_quote("open", "abcdefgh", line, 10), -1);
+    /* and escaping gives back what "prime" reads */
+    cmd_escape("a\nb\t\"c\" \\", line, sizeof line);
+    ck_assert_str_eq(line, "a\\nb\\t\\\"c\\\" \\\\");
 }
 END_TEST
 

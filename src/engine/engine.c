@@ -749,11 +749,7 @@ static int do_prime(eng *e, const char *text)
     snprintf(e->cfg.sample.prime, sizeof e->cfg.sample.prime, "%s", text);
     if (e->t)
         e->t->sample = e->cfg.sample;
-    publish(e);
-    if (text[0])
-        say(e, ENG_EV_MESSAGE, "prime set (%zu bytes)", strlen(text));
-    else
-        say(e, ENG_EV_MESSAGE, "prime cleared");
+    publish(e);             /* the command line confirmed it already */
     return 0;
 }
 

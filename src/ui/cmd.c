@@ -181,6 +181,25 @@ static int split_kv(char *arg, char **key, char **value)
     return 0;
 }
 
+/* Writes text as the prime command takes it in double quotes: newlines,
+ * tabs, quotes and backslashes escaped.  Never fails (truncates). */
+const char *cmd_escape(const char *text, char *buf, size_t len)
+{
+    size_t o = 0;
+    for (const char *p = text; *p && o + 3 < len; p++) {
+        char e = *p == '\n' ? 'n' : *p == '\t' ? 't'
+               : *p == '"' || *p == '\\' ? *p : 0;
+        if (e) {
+            buf[o++] = '\\';
+            buf[o++] = e;
+        } else {
+            buf[o++] = *p;
+        }
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 static int is_dir(const char *path)
 {
     struct stat st;
@@ -381,7 +400,8 @@ static int c_show(cmd_env *env, const cmd_def *d, int argc, char **argv)
         if (i >= 0)
             show_one(env, i, &s.cfg);
         else if (argv[1][0] == 'p')
-            out(env, CMD_OUT, "  prime          \"%s\"", s.cfg.sample.prime);
+            out(env, CMD_OUT, "  prime          \"%s\"",
+                cmd_escape(s.cfg.sample.prime, line, sizeof line));
         else {
             eng_model_desc(&s, line, sizeof line);
             out(env, CMD_OUT, "  model          %s", line);
@@ -398,7 +418,8 @@ static int c_show(cmd_env *env, const cmd_def *d, int argc, char **argv)
     out(env, CMD_OUT, "settings:");
     for (size_t i = 0; i < n; i++)
         show_one(env, (int)i, &s.cfg);
-    out(env, CMD_OUT, "  prime          \"%s\"", s.cfg.sample.prime);
+    out(env, CMD_OUT, "  prime          \"%s\"",
+        cmd_escape(s.cfg.sample.prime, line, sizeof line));
     return CMD_OK;
 }
 
@@ -485,7 +506,14 @@ static int c_prime(cmd_env *env, const cmd_def *d, int argc, char **argv)
         o += l;
     }
     c.str[o] = '\0';
-    return post(env, &c);
+    if (post(env, &c) != CMD_OK)
+        return CMD_FAIL;
+    char shown[600];
+    if (o > 0)
+        out(env, CMD_OUT, "prime = \"%s\"", cmd_escape(c.str, shown, sizeof shown));
+    else
+        out(env, CMD_OUT, "prime cleared");
+    return CMD_OK;
 }
 
 static int c_sample(cmd_env *env, const cmd_def *d, int argc, char **argv)

@@ -77,6 +77,10 @@ int cmd_tokenize(const char *line, char **argv, int max_args, char *buf,
  * unchanged.  Returns 0, or -1 when it does not fit in len. */
 int cmd_quote(const char *verb, const char *arg, char *buf, size_t len);
 
+/* Writes text as it would be typed inside double quotes (newlines, tabs,
+ * quotes and backslashes escaped), truncated to len; returns buf. */
+const char *cmd_escape(const char *text, char *buf, size_t len);
+
 /* Runs one command line.  Errors are reported through env->ui.print.
  * Returns CMD_OK (also for an empty line) or CMD_FAIL.  A command given
  * to the engine reports its own result later, in a DONE event whose id

@@ -132,10 +132,10 @@ static void sample_text(repl *r, const char *text, size_t len)
 
 static void sample_begin(repl *r, const eng_event *ev)
 {
-    char head[512];
+    char head[1024], prime[600];
     int n = snprintf(head, sizeof head, "--- sample: step %ld, %s, prime "
                      "\"%s\" ---\n", ev->step, ev->text2 ? ev->text2 : "",
-                     ev->text ? ev->text : "");
+                     cmd_escape(ev->text ? ev->text : "", prime, sizeof prime));
     r->in_sample = 1;
     r->held_len = 0;
     sample_text(r, head, (size_t)n < sizeof head ? (size_t)n : sizeof head - 1);
