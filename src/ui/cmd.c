@@ -698,8 +698,8 @@ static const cmd_def commands[] = {
     {"stop", "", "stop training and validate", NULL,
      0, 0, c_stop, CMPL_NONE},
     {"wait", "", "block until the running training or sample finishes",
-     "In a script, waits for a bounded train (steps= or time=) to end.\n"
-     "Ctrl-C stops waiting.", 0, 0, c_wait, CMPL_NONE},
+     "Waits for a bounded train (steps= or time=) to end.  Ctrl-C (in\n"
+     "the screen, any key) stops waiting.", 0, 0, c_wait, CMPL_NONE},
     {"eval", "[train|val|test]", "measure the loss on a split (default val)",
      NULL, 0, 1, c_eval, CMPL_SPLIT},
     {"prime", "[TEXT]", "the text samples start from (none: clear it)",

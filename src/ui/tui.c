@@ -608,6 +608,52 @@ static void resize(tui *t)
     t->dirty = 1;
 }
 
+static void on_signal(tui *t, int sig);
+
+/* `wait`: the command line shows that it waits until a bounded run or a
+ * sample ends; any key stops waiting. */
+static void wait_training(tui *t)
+{
+    eng_status s;
+    eng_snapshot(t->env->e, &s);
+    if (s.state == ENG_TRAINING && s.goal_step < 0 && s.goal_seconds < 0) {
+        message(t, STYLE_ERR, "wait: training has no limit and would never "
+                "end (stop it, or train steps=N or time=SECONDS)");
+        return;
+    }
+    if (s.state != ENG_TRAINING && s.state != ENG_SAMPLING
+        && s.state != ENG_EVALUATING)
+        return;
+    t->question = "waiting for training to end (any key stops waiting)";
+    tline_hide(1);
+    while (!t->quit && (s.state == ENG_TRAINING || s.state == ENG_SAMPLING
+                        || s.state == ENG_EVALUATING)) {
+        struct pollfd p[3] = {{STDIN_FILENO, POLLIN, 0},
+                              {eng_fd(t->env->e), POLLIN, 0},
+                              {t->sigfd, POLLIN, 0}};
+        wint_t ch;
+        int r, key = 0;
+        poll(p, 3, 100);
+        if (p[2].revents & POLLIN)
+            on_signal(t, front_read_signal(t->sigfd));
+        if (p[1].revents & POLLIN)
+            drain_events(t);
+        while ((r = get_wch(&ch)) != ERR)
+            if (r == KEY_CODE_YES && ch == KEY_RESIZE)
+                resize(t);
+            else
+                key = 1;
+        if (key)
+            break;
+        if (t->dirty && now_s() - t->last_draw >= FRAME_S)
+            draw(t);
+        eng_snapshot(t->env->e, &s);
+    }
+    t->question = NULL;
+    tline_hide(0);
+    t->dirty = 1;
+}
+
 static void run_line(tui *t, const char *line)
 {
     char echo[4200];
@@ -620,8 +666,7 @@ static void run_line(tui *t, const char *line)
         open_help(t);
     }
     if (rc == CMD_OK && t->env->want_wait)
-        message(t, STYLE_PLAIN, "wait: the screen follows training live; "
-                "wait is for scripts");
+        wait_training(t);
     if (t->env->want_quit) {
         if (t->env->posted > 0)
             t->quit_after = t->env->posted;    /* the save first */
