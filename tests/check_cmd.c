@@ -7,9 +7,12 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include <check.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "engine/settings.h"
 #include "ui/cmd.h"
@@ -69,7 +72,9 @@ static void teardown(void)
 /* Runs line; returns its result with the output in cap. */
 static int exec(const char *line)
 {
+    int answer = cap.answer;          /* the answer to questions stays */
     memset(&cap, 0, sizeof cap);
+    cap.answer = answer;
     return cmd_execute(&env, line);
 }
 
@@ -384,6 +389,96 @@ START_TEST(edit_distance)
 }
 END_TEST
 
+/* Waits for the DONE of the last posted command; returns its status. */
+static int wait_posted(void)
+{
+    long id = env.posted;
+    for (int rounds = 0; rounds < 1200; rounds++) {
+        struct pollfd p = {eng_fd(E), POLLIN, 0};
+        eng_event *ev;
+        poll(&p, 1, 100);
+        eng_drain_fd(E);
+        while ((ev = eng_next(E)) != NULL) {
+            int done = ev->type == ENG_EV_DONE && ev->id == id, st = ev->status;
+            eng_event_free(ev);
+            if (done)
+                return st;
+        }
+    }
+    ck_abort_msg("no answer from the engine");
+    return -1;
+}
+
+static void run_ok(const char *line)
+{
+    posts(line);
+    ck_assert_int_eq(wait_posted(), 0);
+}
+
+/* Changes that would lose trained steps ask first; "no" changes nothing. */
+START_TEST(confirmations)
+{
+    char corpus[1024], dir[] = "/tmp/rnnlab-check-cmd.XXXXXX", line[2048];
+    const char *src = getenv("srcdir");
+    eng_status s;
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(env.sessions_dir, sizeof env.sessions_dir, "%s", dir);
+    snprintf(corpus, sizeof corpus, "%s/tests/data/garden.txt", src ? src : ".");
+    snprintf(line, sizeof line, "load %s", corpus);
+    run_ok(line);
+    run_ok("model gru layers=1 hidden=8 embed=4");
+    run_ok("set batch 4");
+    ck_assert_int_eq(cap.asked, 0);              /* nothing trained yet */
+    run_ok("train steps=3");
+    for (int i = 0; i < 600; i++) {              /* until the run ends */
+        eng_snapshot(E, &s);
+        if (s.state == ENG_IDLE && s.step == 3)
+            break;
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_int_eq(s.step, 3);
+    cap.answer = 0;
+    ck_assert_int_eq(exec("set batch 4"), CMD_OK);
+    ck_assert_str_eq(cap.out, "batch is already 4");
+    refused("set batch 8", "set: cancelled; batch stays 4");
+    ck_assert_int_eq(cap.asked, 1);
+    refused("model rnn", "model: cancelled");
+    snprintf(line, sizeof line, "load %s", corpus);
+    refused(line, "load: cancelled");
+    run_ok("save first");
+    snprintf(line, sizeof line, "%s/first/session.json", dir);
+    ck_assert_int_eq(access(line, F_OK), 0);
+    eng_snapshot(E, &s);
+    ck_assert(!s.dirty);
+    run_ok("train steps=1");
+    for (int i = 0; i < 600 && !s.dirty; i++) {
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+        eng_snapshot(E, &s);
+    }
+    refused("open first", "open: cancelled");
+    /* quit: "no" quits without saving, "yes" saves first */
+    cap.answer = 0;
+    ck_assert_int_eq(exec("quit"), CMD_OK);
+    ck_assert(env.want_quit);
+    ck_assert_int_eq(env.posted, 0);
+    cap.answer = 1;
+    ck_assert_int_eq(exec("quit"), CMD_OK);
+    ck_assert(env.want_quit);
+    ck_assert_int_gt(env.posted, 0);
+    ck_assert_int_eq(wait_posted(), 0);
+    /* answered yes, the rebuild happens */
+    cap.answer = 1;
+    run_ok("set batch 8");
+    eng_snapshot(E, &s);
+    ck_assert_int_eq(s.cfg.train.batch, 8);
+    ck_assert_int_eq(s.step, 0);
+    snprintf(line, sizeof line, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(line), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cmd");
@@ -396,6 +491,7 @@ int main(void)
     tcase_add_test(tc, completion);
     tcase_add_test(tc, settings_table);
     tcase_add_test(tc, edit_distance);
+    tcase_add_test(tc, confirmations);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
