@@ -247,5 +247,8 @@ check "... saying so" has_err "option '-x' needs a value"
 "$RNNLAB" --corpus "$corpus" bogus >"$tmp/out" 2>"$tmp/err"
 check "a stray argument is a usage error" test $? -eq 2
 
+"$RNNLAB" --corpus "$corpus" open "$tmp/s1" >"$tmp/out" 2>"$tmp/err"
+check "--corpus with open is a usage error" test $? -eq 2
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

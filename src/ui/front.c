@@ -210,17 +210,6 @@ void front_history_add(const char *line)
 /* ------------------------------------------------------------------ */
 /* Options */
 
-static void front_usage(FILE *f)
-{
-    fputs(
-"Usage: rnnlab [--corpus FILE] [-e COMMAND]...   the terminal interface\n"
-"       rnnlab open NAME|DIR                      ... on a saved session\n"
-"       rnnlab repl [--corpus FILE]               the line interface\n"
-"       rnnlab -x FILE [--corpus FILE]            run a command script\n"
-"       rnnlab train|sample|eval ...              batch commands\n"
-"Try 'rnnlab --help'; inside, type help.\n", f);
-}
-
 int front_wants(int argc, char **argv)
 {
     const char *a = argc > 1 ? argv[1] : NULL;
@@ -229,16 +218,17 @@ int front_wants(int argc, char **argv)
         || !strcmp(a, "-x") || !strcmp(a, "-e");
 }
 
+/* A bad command line: the problem (fmt with one string) and the hint
+ * that cli.c gives too.  Returns CLI_USAGE. */
 static int usage(const char *fmt, const char *arg)
 {
     fputs("rnnlab: ", stderr);
     fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
-    front_usage(stderr);
+    fputs("\nTry 'rnnlab --help'.\n", stderr);
     return CLI_USAGE;
 }
 
-/* Returns 0, or CLI_USAGE after a message. */
+/* Reads the options into o.  Returns 0, or CLI_USAGE after a message. */
 static int parse(int argc, char **argv, front_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -270,6 +260,9 @@ static int parse(int argc, char **argv, front_opts *o)
             return usage("unexpected argument '%s'", a);
         }
     }
+    if (o->open_dir && o->corpus)
+        return usage("--corpus cannot go with open (the session names its "
+                     "%s)", "corpus");
     if (o->script && (o->repl || o->open_dir))
         return usage("-x runs a script; it cannot go with %s",
                      o->repl ? "repl" : "open");
