@@ -33,6 +33,7 @@
 #include "engine/session.h"
 #include "engine/tok.h"
 #include "engine/trainer.h"
+#include "ui/front.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -497,6 +498,11 @@ static const char *default_corpus(void)
     if (is_regular_file(INSTALLED_CORPUS))
         return INSTALLED_CORPUS;
     return NULL;
+}
+
+const char *cli_default_corpus(void)
+{
+    return default_corpus();
 }
 
 static void warn_unknown_corpus(const trainer *t)
@@ -1803,16 +1809,10 @@ static const command commands[] = {
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
-static void short_usage(FILE *f)
-{
-    fputs("Usage: rnnlab COMMAND [OPTION]...\n"
-          "Commands: train, sample, eval.\n"
-          "Try 'rnnlab --help'.\n", f);
-}
-
 static void main_help(FILE *f)
 {
     fputs("Usage: rnnlab COMMAND [OPTION]...\n"
+          "       rnnlab [--corpus FILE] | open DIR | repl | -x FILE\n"
           "Train recurrent language models (LSTM, GRU, tanh RNN) on text and\n"
           "sample from them.\n\nCommands:\n", f);
     for (size_t i = 0; i < N_COMMANDS; i++)
@@ -1820,6 +1820,16 @@ static void main_help(FILE *f)
     fputs("\nOptions:\n"
           "  -h, --help  show this help and exit\n"
           "  --version   show the version and exit\n"
+          "\nInteractive use:\n"
+          "  rnnlab [--corpus FILE] [-e CMD]...  the terminal interface; trains\n"
+          "                                      at once (bundled corpus by default)\n"
+          "  rnnlab open NAME|DIR                the terminal interface on a saved\n"
+          "                                      session, paused\n"
+          "  rnnlab repl [--corpus FILE]         a line interface (also when stdin\n"
+          "                                      is not a terminal)\n"
+          "  rnnlab -x FILE [--corpus FILE]      run a command script; exit 1 if a\n"
+          "                                      command failed\n"
+          "  -e CMD runs a command first.  Inside, type help.\n"
           "\nRun 'rnnlab COMMAND --help' for the options of a command.\n"
           "Exit status: 0 success, 1 error, 2 bad command line.\n", f);
 }
@@ -1850,12 +1860,10 @@ static int finish_output(int rc)
 int cli_main(int argc, char **argv)
 {
     const char *arg = argc > 1 ? argv[1] : NULL;
-    /* With no command the program prints its usage; the interactive
-     * terminal interface will be started from here instead. */
-    if (!arg) {
-        short_usage(stderr);
-        return CLI_USAGE;
-    }
+    /* No command, repl, open and their options: the interactive front
+     * ends (src/ui/front.c). */
+    if (front_wants(argc, argv))
+        return finish_output(front_main(argc, argv));
     if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
         main_help(stdout);
         return finish_output(CLI_OK);

@@ -11,4 +11,8 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
  * CLI_USAGE (bad command line, with a hint to --help). */
 int cli_main(int argc, char **argv);
 
+/* The bundled corpus (./data/ first, then the installed data directory),
+ * or NULL when it is in neither place. */
+const char *cli_default_corpus(void);
+
 #endif

@@ -75,7 +75,10 @@ runtime_error() {
 
 # ---------------------------------------------------------------- usage
 
-expect 2 'Usage: rnnlab' "no command prints the usage"
+# No command: the line interface reads commands from stdin (none here).
+run </dev/null
+[ "$status" -eq 0 ] && pass "no command reads commands from stdin" \
+    || flunk "no command reads commands from stdin: exit status $status" "$tmp/err"
 expect 0 '' "--help" --help
 grep -q 'train' "$tmp/out" && grep -q 'sample' "$tmp/out" && grep -q 'eval' "$tmp/out" \
     && pass "--help lists the commands" || flunk "--help lists the commands" "$tmp/out"

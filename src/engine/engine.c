@@ -1,0 +1,950 @@
+/* engine.c - the engine thread: a loop that handles queued commands and,
+ * while training, runs one step at a time, posting an event for each
+ * thing that happens.  Commands are handled between steps, so a pause, a
+ * setting or a sample waits for at most one step.  Everything below the
+ * "engine thread" line runs only in that thread; the UI side touches only
+ * the queues and the published status, under the mutex. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "corpus.h"
+#include "engine.h"
+#include "optim.h"
+#include "sample.h"
+#include "session.h"
+#include "tok.h"
+
+typedef struct cmd_node {
+    eng_cmd cmd;
+    long id;
+    struct cmd_node *next;
+} cmd_node;
+
+struct eng {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    cmd_node *cmd_head, *cmd_tail;      /* under mu */
+    eng_event *ev_head, *ev_tail;       /* under mu */
+    int woken;                          /* a byte is in the pipe; under mu */
+    int cancel_sample;                  /* under mu */
+    long next_id;                       /* under mu */
+    eng_status pub;                     /* under mu */
+    int wake[2];                        /* pipe: engine writes, UI polls */
+    pthread_t thread;
+
+    /* engine thread only */
+    be_backend *be;
+    trainer *t;
+    setting_values cfg;
+    eng_state state;
+    long goal_step;                     /* -1: none */
+    double deadline;                    /* monotonic seconds; 0: none */
+    double time_left;                   /* while paused: of a timed run */
+    int dirty;
+    double tps;
+    long last_eval_step;
+    char session[4096];
+};
+
+const char *eng_state_name(eng_state s)
+{
+    static const char *names[] = {"idle", "training", "paused", "evaluating",
+                                  "sampling"};
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void eng_model_desc(const eng_status *s, char *buf, size_t len)
+{
+    const model_config *m = &s->cfg.train.model;
+    double p = (double)s->n_params;
+    char params[32];
+    if (!s->loaded) {
+        snprintf(buf, len, "%s %dx%d (no corpus)", model_cell_name(m->cell),
+                 m->layers, m->hidden);
+        return;
+    }
+    if (p >= 1e6)
+        snprintf(params, sizeof params, "%.1fM", p / 1e6);
+    else if (p >= 1e3)
+        snprintf(params, sizeof params, "%.1fk", p / 1e3);
+    else
+        snprintf(params, sizeof params, "%.0f", p);
+    snprintf(buf, len, "%s %dx%d, %s params", model_cell_name(m->cell),
+             m->layers, m->hidden, params);
+}
+
+/* ------------------------------------------------------------------ */
+/* Queues (either thread) */
+
+void eng_event_free(eng_event *ev)
+{
+    if (!ev)
+        return;
+    free(ev->text);
+    free(ev->text2);
+    free(ev->hist);
+    free(ev);
+}
+
+/* Appends ev to the event queue and wakes the UI when the queue was
+ * empty.  Returns the cancel flag of a running sample.  When ev is NULL
+ * (out of memory) the event is lost; nothing else can be done. */
+static int post_event(eng *e, eng_event *ev)
+{
+    int cancel;
+    pthread_mutex_lock(&e->mu);
+    if (ev) {
+        ev->next = NULL;
+        if (e->ev_tail)
+            e->ev_tail->next = ev;
+        else
+            e->ev_head = ev;
+        e->ev_tail = ev;
+        if (!e->woken) {
+            char b = 1;
+            e->woken = write(e->wake[1], &b, 1) == 1;
+        }
+    }
+    cancel = e->cancel_sample;
+    pthread_mutex_unlock(&e->mu);
+    return cancel;
+}
+
+long eng_post(eng *e, const eng_cmd *c)
+{
+    cmd_node *n = malloc(sizeof *n);
+    long id;
+    if (!n)
+        return -1;
+    n->cmd = *c;
+    n->cmd.str[sizeof n->cmd.str - 1] = '\0';
+    n->next = NULL;
+    pthread_mutex_lock(&e->mu);
+    id = n->id = ++e->next_id;
+    if (e->cmd_tail)
+        e->cmd_tail->next = n;
+    else
+        e->cmd_head = n;
+    e->cmd_tail = n;
+    pthread_cond_signal(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+    return id;
+}
+
+eng_event *eng_next(eng *e)
+{
+    eng_event *ev;
+    pthread_mutex_lock(&e->mu);
+    ev = e->ev_head;
+    if (ev) {
+        e->ev_head = ev->next;
+        if (!e->ev_head)
+            e->ev_tail = NULL;
+        ev->next = NULL;
+    }
+    pthread_mutex_unlock(&e->mu);
+    return ev;
+}
+
+int eng_fd(const eng *e)
+{
+    return e->wake[0];
+}
+
+void eng_drain_fd(eng *e)
+{
+    char buf[64];
+    pthread_mutex_lock(&e->mu);
+    while (read(e->wake[0], buf, sizeof buf) > 0)
+        ;
+    e->woken = 0;
+    pthread_mutex_unlock(&e->mu);
+}
+
+void eng_snapshot(eng *e, eng_status *out)
+{
+    pthread_mutex_lock(&e->mu);
+    *out = e->pub;
+    pthread_mutex_unlock(&e->mu);
+}
+
+void eng_cancel_sample(eng *e)
+{
+    pthread_mutex_lock(&e->mu);
+    e->cancel_sample = 1;
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* ------------------------------------------------------------------ */
+/* Engine thread: events */
+
+static eng_event *new_event(eng_event_type type)
+{
+    eng_event *ev = calloc(1, sizeof *ev);
+    if (ev)
+        ev->type = type;
+    return ev;
+}
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PRINTF_LIKE(f, a)
+#endif
+
+/* Posts a message or error line (dropped when out of memory). */
+PRINTF_LIKE(3, 4)
+static void say(eng *e, eng_event_type type, const char *fmt, ...)
+{
+    eng_event *ev = new_event(type);
+    char buf[4608];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (ev && (ev->text = strdup(buf)) != NULL)
+        ev->len = strlen(buf);
+    else if (ev) {
+        free(ev);
+        ev = NULL;
+    }
+    post_event(e, ev);
+}
+
+/* Copies the engine's view into the published status. */
+static void publish(eng *e)
+{
+    eng_status s;
+    trainer *t = e->t;
+    memset(&s, 0, sizeof s);
+    s.state = e->state;
+    s.cfg = e->cfg;
+    s.dirty = e->dirty;
+    s.goal_step = e->goal_step;
+    s.goal_seconds = -1;
+    if (e->state == ENG_TRAINING && e->deadline > 0)
+        s.goal_seconds = fmax(0, e->deadline - now_s());
+    else if (e->state == ENG_PAUSED && e->time_left >= 0)
+        s.goal_seconds = e->time_left;
+    s.val_loss = NAN;
+    s.loss = s.lr = s.grad_norm = NAN;
+    s.tokens_per_s = e->tps;
+    snprintf(s.session, sizeof s.session, "%s", e->session);
+    if (t) {
+        s.loaded = 1;
+        s.trainable = t->stream_len >= 2;
+        s.step = t->step;
+        s.epoch = (double)t->epoch + (t->stream_len > 1
+                  ? (double)t->pos / (double)(t->stream_len - 1) : 0);
+        s.val_loss = t->last_val_loss;
+        if (t->n_hist > 0)
+            s.loss = t->hist[t->n_hist - 1].loss;
+        s.lr = trainer_lr(t, t->step);
+        s.elapsed = t->elapsed;
+        s.n_params = model_param_count(t->m);
+        snprintf(s.corpus, sizeof s.corpus, "%s",
+                 t->corp.path ? t->corp.path : "");
+    }
+    pthread_mutex_lock(&e->mu);
+    s.grad_norm = e->pub.grad_norm;
+    e->pub = s;
+    pthread_mutex_unlock(&e->mu);
+}
+
+static void set_state(eng *e, eng_state s)
+{
+    eng_event *ev;
+    if (e->state == s)
+        return;
+    e->state = s;
+    publish(e);
+    if ((ev = new_event(ENG_EV_STATE)) != NULL)
+        ev->state = s;
+    post_event(e, ev);
+}
+
+/* Posts the whole metric history of a new trainer. */
+static void post_reset(eng *e)
+{
+    eng_event *ev = new_event(ENG_EV_RESET);
+    trainer *t = e->t;
+    if (ev && t && t->n_hist > 0) {
+        ev->hist = malloc(t->n_hist * sizeof *ev->hist);
+        if (ev->hist) {
+            memcpy(ev->hist, t->hist, t->n_hist * sizeof *ev->hist);
+            ev->n_hist = t->n_hist;
+        }
+    }
+    post_event(e, ev);
+}
+
+/* ------------------------------------------------------------------ */
+/* Engine thread: building trainers */
+
+/* Replaces the trainer by nt (may be NULL) and tells the UI. */
+static void install(eng *e, trainer *nt)
+{
+    trainer_free(e->t);
+    e->t = nt;
+    e->goal_step = -1;
+    e->deadline = 0;
+    e->time_left = -1;
+    e->dirty = 0;
+    e->tps = 0;
+    e->last_eval_step = -1;
+    if (nt && nt->cfg.threads > 0)
+        e->be->set_threads(e->be, nt->cfg.threads);
+    e->state = ENG_IDLE;
+    publish(e);
+    post_reset(e);
+}
+
+/* Builds a trainer on the corpus at path with the settings cfg.  Returns
+ * NULL with a message in err. */
+static trainer *build(eng *e, const char *path, const setting_values *cfg,
+                      char *err, size_t errlen)
+{
+    corpus c;
+    trainer *t;
+    train_config tc = cfg->train;
+    memset(&c, 0, sizeof c);
+    if (corpus_load(&c, path, NULL, tc.val_frac, tc.test_frac, err, errlen) != 0)
+        return NULL;
+    tc.model.vocab = (int)tok_size(c.vocab);
+    if (tc.model.tie)
+        tc.model.embed = tc.model.hidden;
+    if (model_config_check(&tc.model, err, errlen) != 0) {
+        corpus_free(&c);
+        return NULL;
+    }
+    t = trainer_create(e->be, &tc, &c, err, errlen);
+    corpus_free(&c);
+    if (t) {
+        t->sample = cfg->sample;
+        t->cfg.model.vocab = tc.model.vocab;
+    }
+    return t;
+}
+
+/* Rebuilds the model from scratch on the current corpus with cfg (which
+ * becomes the settings on success).  Returns 0, or -1 after an error. */
+static int rebuild(eng *e, const setting_values *cfg, const char *why)
+{
+    char err[1024], path[1024];
+    trainer *nt;
+    if (!e->t || !e->t->corp.path || !e->t->corp.path[0] || e->t->stream_len < 2) {
+        e->cfg = *cfg;
+        say(e, ENG_EV_MESSAGE, "%s: takes effect when a corpus is loaded", why);
+        return 0;
+    }
+    snprintf(path, sizeof path, "%s", e->t->corp.path);
+    if ((nt = build(e, path, cfg, err, sizeof err)) == NULL) {
+        say(e, ENG_EV_ERROR, "%s: %s", why, err);
+        return -1;
+    }
+    int trained = e->t && e->t->step > 0;
+    int was_training = e->state == ENG_TRAINING;
+    e->cfg = *cfg;
+    install(e, nt);
+    /* a change of architecture while training goes on training */
+    if (was_training)
+        set_state(e, ENG_TRAINING);
+    say(e, ENG_EV_MESSAGE, "%s: %s %dx%d, %zu parameters%s", why,
+        model_cell_name(nt->cfg.model.cell), nt->cfg.model.layers,
+        nt->cfg.model.hidden, model_param_count(nt->m),
+        trained ? "; training starts over" : "");
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Engine thread: sampling and evaluation */
+
+typedef struct sample_ctx {
+    eng *e;
+    int cancelled;
+} sample_ctx;
+
+static int on_token(void *ctx, uint32_t id, const uint8_t *bytes, size_t len,
+                    float prob)
+{
+    sample_ctx *sc = ctx;
+    eng_event *ev = new_event(ENG_EV_SAMPLE_TOKEN);
+    (void)id;
+    if (ev && (ev->text = malloc(len + 1)) != NULL) {
+        memcpy(ev->text, bytes, len);
+        ev->text[len] = '\0';
+        ev->len = len;
+        ev->prob = prob;
+    } else if (ev) {
+        free(ev);
+        ev = NULL;
+    }
+    sc->cancelled = post_event(sc->e, ev);
+    return sc->cancelled;
+}
+
+/* The one call into the decoder: everything about how tokens are chosen
+ * goes through here, so a richer decoder plugs in at this single place. */
+static int decode(trainer *t, const sample_config *sc, sample_emit_fn emit,
+                  void *ctx, sample_stats *st, char *err, size_t errlen)
+{
+    return sample_generate(t->m, t->corp.vocab, sc, sc->prime, &t->rng, emit,
+                           ctx, st, err, errlen);
+}
+
+/* The decoding strategy as the sample header shows it. */
+static void strategy_text(const sample_config *sc, char *buf, size_t len)
+{
+    size_t o = 0;
+    if (sc->beam > 1) {
+        snprintf(buf, len, "beam %d", sc->beam);
+        return;
+    }
+    if (sc->greedy || sc->temperature <= 0)
+        o += (size_t)snprintf(buf, len, "greedy");
+    else
+        o += (size_t)snprintf(buf, len, "temperature %g", (double)sc->temperature);
+    if (!sc->greedy && sc->temperature > 0 && sc->top_k > 0 && o < len)
+        o += (size_t)snprintf(buf + o, len - o, ", top-k %d", sc->top_k);
+    if (!sc->greedy && sc->temperature > 0 && sc->top_p < 1 && o < len)
+        o += (size_t)snprintf(buf + o, len - o, ", top-p %g", (double)sc->top_p);
+    if (sc->repetition_penalty != 1.0f && o < len)
+        snprintf(buf + o, len - o, ", repetition penalty %g",
+                 (double)sc->repetition_penalty);
+}
+
+/* Generates n tokens (0: the sample-length setting).  Returns 0 or -1. */
+static int run_sample(eng *e, long n)
+{
+    char err[512], strategy[160];
+    sample_config sc = e->cfg.sample;
+    sample_ctx ctx = {e, 0};
+    sample_stats st;
+    eng_state before = e->state;
+    eng_event *ev;
+    int rc;
+    if (n > 0)
+        sc.length = (int)n;
+    strategy_text(&sc, strategy, sizeof strategy);
+    if ((ev = new_event(ENG_EV_SAMPLE_BEGIN)) != NULL) {
+        ev->text = strdup(sc.prime);
+        ev->text2 = strdup(strategy);
+        ev->len = ev->text ? strlen(ev->text) : 0;
+        ev->step = e->t->step;
+        ev->temperature = sc.temperature;
+        ev->n = sc.length;
+    }
+    pthread_mutex_lock(&e->mu);
+    e->cancel_sample = 0;
+    pthread_mutex_unlock(&e->mu);
+    post_event(e, ev);
+    set_state(e, ENG_SAMPLING);
+    memset(&st, 0, sizeof st);
+    rc = decode(e->t, &sc, on_token, &ctx, &st, err, sizeof err);
+    if ((ev = new_event(ENG_EV_SAMPLE_END)) != NULL)
+        ev->n = (long)st.generated;
+    post_event(e, ev);
+    set_state(e, before);
+    if (rc != 0)
+        say(e, ENG_EV_ERROR, "sample: %s", err);
+    else if (st.prime_unknown > 0)
+        say(e, ENG_EV_MESSAGE, "prime: %zu characters not in the vocabulary "
+            "were skipped (first: '%s')", st.prime_unknown, st.first_unknown);
+    if (rc == 0 && ctx.cancelled)
+        say(e, ENG_EV_MESSAGE, "sample stopped after %zu tokens", st.generated);
+    return rc;
+}
+
+/* Evaluates a split; a validation is recorded in the history.  Returns
+ * 0 or -1 after an error. */
+static int run_eval(eng *e, int split, int periodic)
+{
+    char err[512];
+    eval_result r;
+    eng_state before = e->state;
+    eng_event *ev;
+    set_state(e, ENG_EVALUATING);
+    int rc = trainer_eval(e->t, (corpus_split)split, e->t->cfg.eval_streams,
+                          &r, err, sizeof err);
+    set_state(e, before);
+    if (rc != 0) {
+        say(e, ENG_EV_ERROR, "eval: %s", err);
+        return -1;
+    }
+    if (split == SPLIT_VAL) {
+        trainer_note_val(e->t, r.loss);
+        e->last_eval_step = e->t->step;
+    }
+    if ((ev = new_event(ENG_EV_EVAL)) != NULL) {
+        ev->eval = r;
+        ev->split = split;
+        ev->periodic = periodic;
+        ev->step = e->t->step;
+    }
+    post_event(e, ev);
+    publish(e);
+    return 0;
+}
+
+static int has_val(const trainer *t)
+{
+    size_t b, end;
+    corpus_range(&t->corp, SPLIT_VAL, &b, &end);
+    return end > b + 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Engine thread: training */
+
+/* Ends a run: a last validation unless one was just done. */
+static void finish_run(eng *e, const char *why)
+{
+    e->goal_step = -1;
+    e->deadline = 0;
+    e->time_left = -1;
+    if (has_val(e->t) && e->last_eval_step != e->t->step)
+        run_eval(e, SPLIT_VAL, 0);
+    /* The message goes first: whoever sees the state idle has it queued. */
+    say(e, ENG_EV_MESSAGE, "training stopped at step %ld (%s)", e->t->step, why);
+    set_state(e, ENG_IDLE);
+}
+
+static void train_one(eng *e)
+{
+    char err[512];
+    train_info in;
+    eng_event *ev;
+    trainer *t = e->t;
+    if (trainer_step(t, &in, err, sizeof err) != 0) {
+        e->goal_step = -1;
+        e->deadline = 0;
+        set_state(e, ENG_IDLE);
+        say(e, ENG_EV_ERROR, "training stopped: %s", err);
+        return;
+    }
+    e->dirty = 1;
+    e->tps = e->tps > 0 ? 0.9 * e->tps + 0.1 * in.tokens_per_s : in.tokens_per_s;
+    pthread_mutex_lock(&e->mu);
+    e->pub.grad_norm = in.grad_norm;
+    pthread_mutex_unlock(&e->mu);
+    if ((ev = new_event(ENG_EV_STEP)) != NULL)
+        ev->info = in;
+    post_event(e, ev);
+    if (t->cfg.eval_every > 0 && in.step % t->cfg.eval_every == 0 && has_val(t))
+        run_eval(e, SPLIT_VAL, 1);
+    if (e->cfg.sample.sample_every > 0 && in.step % e->cfg.sample.sample_every == 0)
+        run_sample(e, 0);
+    if (e->goal_step >= 0 && t->step >= e->goal_step)
+        finish_run(e, "step limit");
+    else if (e->deadline > 0 && now_s() >= e->deadline)
+        finish_run(e, "time limit");
+    else
+        publish(e);
+}
+
+/* ------------------------------------------------------------------ */
+/* Engine thread: commands */
+
+static int need_trainer(eng *e, const char *what)
+{
+    if (e->t)
+        return 0;
+    say(e, ENG_EV_ERROR, "%s: no corpus loaded (use load PATH)", what);
+    return -1;
+}
+
+static int need_training_text(eng *e, const char *what)
+{
+    if (need_trainer(e, what) != 0)
+        return -1;
+    if (e->t->stream_len >= 2)
+        return 0;
+    say(e, ENG_EV_ERROR, "%s: the session was opened without its corpus "
+        "(use load PATH to train on a text)", what);
+    return -1;
+}
+
+static int do_load(eng *e, const char *path)
+{
+    char err[1024];
+    trainer *nt = build(e, path, &e->cfg, err, sizeof err);
+    if (!nt) {
+        say(e, ENG_EV_ERROR, "load: %s", err);
+        return -1;
+    }
+    install(e, nt);
+    e->session[0] = '\0';
+    publish(e);
+    say(e, ENG_EV_MESSAGE, "loaded %s: %zu tokens, vocabulary %u; model %s "
+        "%dx%d, %zu parameters", path, nt->corp.n,
+        (unsigned)tok_size(nt->corp.vocab), model_cell_name(nt->cfg.model.cell),
+        nt->cfg.model.layers, nt->cfg.model.hidden, model_param_count(nt->m));
+    return 0;
+}
+
+static int do_model(eng *e, const model_config *m)
+{
+    char err[512];
+    setting_values cfg = e->cfg;
+    cfg.train.model = *m;
+    cfg.train.model.vocab = e->t ? e->t->cfg.model.vocab : 1;
+    if (cfg.train.model.tie && cfg.train.model.embed != cfg.train.model.hidden) {
+        say(e, ENG_EV_ERROR, "model: tie=on needs embed equal to hidden "
+            "(they are %d and %d)", m->embed, m->hidden);
+        return -1;
+    }
+    if (model_config_check(&cfg.train.model, err, sizeof err) != 0) {
+        say(e, ENG_EV_ERROR, "model: %s", err);
+        return -1;
+    }
+    return rebuild(e, &cfg, "new model");
+}
+
+/* Applies a changed live setting to the running trainer. */
+static void apply_live(eng *e)
+{
+    trainer *t = e->t;
+    if (!t)
+        return;
+    t->cfg.optim.lr = e->cfg.train.optim.lr;
+    t->opt.cfg.lr = e->cfg.train.optim.lr;
+    t->cfg.clip_norm = e->cfg.train.clip_norm;
+    t->cfg.model.dropout = e->cfg.train.model.dropout;
+    t->m->cfg.dropout = e->cfg.train.model.dropout;
+    t->cfg.eval_every = e->cfg.train.eval_every;
+    if (t->cfg.threads != e->cfg.train.threads) {
+        t->cfg.threads = e->cfg.train.threads;
+        e->be->set_threads(e->be, t->cfg.threads);
+    }
+    t->sample = e->cfg.sample;
+}
+
+/* A new optimizer on the same weights. */
+static int apply_optim(eng *e)
+{
+    trainer *t = e->t;
+    optim o;
+    if (!t)
+        return 0;
+    if (optim_init(&o, e->be, &e->cfg.train.optim, t->m->n_params) != 0) {
+        say(e, ENG_EV_ERROR, "optimizer: out of memory");
+        return -1;
+    }
+    optim_free(&t->opt);
+    t->opt = o;
+    t->cfg.optim = e->cfg.train.optim;
+    say(e, ENG_EV_MESSAGE, "optimizer %s from now on (lr %g); its state "
+        "starts afresh", optim_name(o.cfg.kind), (double)o.cfg.lr);
+    return 0;
+}
+
+static int do_set(eng *e, int key, const char *value)
+{
+    char err[512], what[160];
+    size_t n;
+    const setting *tab = setting_table(&n);
+    setting_values cfg = e->cfg;
+    if (key < 0 || (size_t)key >= n) {
+        say(e, ENG_EV_ERROR, "set: no such setting");
+        return -1;
+    }
+    if (setting_apply(key, value, &cfg, err, sizeof err) != 0) {
+        say(e, ENG_EV_ERROR, "set %s", err);
+        return -1;
+    }
+    switch (tab[key].effect) {
+    case SETTING_RESET:
+        snprintf(what, sizeof what, "set %s %s", tab[key].name, value);
+        return rebuild(e, &cfg, what);
+    case SETTING_OPTIM:
+        e->cfg = cfg;
+        return apply_optim(e);
+    default:
+        e->cfg = cfg;
+        apply_live(e);
+        publish(e);
+        return 0;
+    }
+}
+
+static int do_train(eng *e, long steps, double seconds)
+{
+    if (need_training_text(e, "train") != 0)
+        return -1;
+    e->goal_step = steps > 0 ? e->t->step + steps : -1;
+    e->deadline = seconds > 0 ? now_s() + seconds : 0;
+    e->time_left = -1;
+    if (steps > 0)
+        say(e, ENG_EV_MESSAGE, "training to step %ld", e->goal_step);
+    else if (seconds > 0)
+        say(e, ENG_EV_MESSAGE, "training for %g s", seconds);
+    else
+        say(e, ENG_EV_MESSAGE, "training until stopped");
+    set_state(e, ENG_TRAINING);
+    publish(e);
+    return 0;
+}
+
+static int do_pause(eng *e)
+{
+    if (e->state != ENG_TRAINING) {
+        say(e, ENG_EV_ERROR, "pause: not training");
+        return -1;
+    }
+    e->time_left = e->deadline > 0 ? fmax(0, e->deadline - now_s()) : -1;
+    e->deadline = 0;
+    set_state(e, ENG_PAUSED);
+    say(e, ENG_EV_MESSAGE, "paused at step %ld", e->t->step);
+    return 0;
+}
+
+static int do_resume(eng *e)
+{
+    if (e->state != ENG_PAUSED) {
+        say(e, ENG_EV_ERROR, "resume: %s", e->state == ENG_TRAINING
+            ? "already training" : "nothing is paused (use train)");
+        return -1;
+    }
+    if (need_training_text(e, "resume") != 0)
+        return -1;
+    e->deadline = e->time_left >= 0 ? now_s() + e->time_left : 0;
+    e->time_left = -1;
+    set_state(e, ENG_TRAINING);
+    say(e, ENG_EV_MESSAGE, "resumed at step %ld", e->t->step);
+    return 0;
+}
+
+static int do_stop(eng *e)
+{
+    if (e->state != ENG_TRAINING && e->state != ENG_PAUSED) {
+        say(e, ENG_EV_ERROR, "stop: not training");
+        return -1;
+    }
+    finish_run(e, "stopped");
+    return 0;
+}
+
+static int do_prime(eng *e, const char *text)
+{
+    if (strlen(text) >= sizeof e->cfg.sample.prime) {
+        say(e, ENG_EV_ERROR, "prime: longer than %zu bytes",
+            sizeof e->cfg.sample.prime - 1);
+        return -1;
+    }
+    snprintf(e->cfg.sample.prime, sizeof e->cfg.sample.prime, "%s", text);
+    if (e->t)
+        e->t->sample = e->cfg.sample;
+    publish(e);             /* the command line confirmed it already */
+    return 0;
+}
+
+static int do_save(eng *e, const char *dir)
+{
+    char err[1024];
+    if (need_trainer(e, "save") != 0)
+        return -1;
+    e->t->sample = e->cfg.sample;
+    if (session_save(e->t, dir, err, sizeof err) != 0) {
+        say(e, ENG_EV_ERROR, "save: %s", err);
+        return -1;
+    }
+    snprintf(e->session, sizeof e->session, "%s", dir);
+    e->dirty = 0;
+    publish(e);
+    say(e, ENG_EV_MESSAGE, "saved session to %s (step %ld)", dir, e->t->step);
+    return 0;
+}
+
+static int do_open(eng *e, const char *dir)
+{
+    char err[1024], err2[1024];
+    trainer *nt = session_load(e->be, dir, NULL, err, sizeof err);
+    int sampling_only = 0;
+    if (!nt) {
+        /* The model is still usable when only its corpus is missing. */
+        nt = session_load(e->be, dir, SESSION_NO_CORPUS, err2, sizeof err2);
+        if (!nt) {
+            say(e, ENG_EV_ERROR, "open: %s", err);
+            return -1;
+        }
+        sampling_only = 1;
+    }
+    e->cfg.train = nt->cfg;
+    e->cfg.sample = nt->sample;
+    install(e, nt);
+    snprintf(e->session, sizeof e->session, "%s", dir);
+    if (nt->stream_len >= 2)
+        e->state = ENG_PAUSED;
+    publish(e);
+    if (sampling_only)
+        say(e, ENG_EV_MESSAGE, "opened %s at step %ld for sampling only: %s",
+            dir, nt->step, err);
+    else
+        say(e, ENG_EV_MESSAGE, "opened %s at step %ld (paused; resume to "
+            "continue training)", dir, nt->step);
+    return 0;
+}
+
+static int handle(eng *e, const eng_cmd *c)
+{
+    switch (c->type) {
+    case ENG_CMD_LOAD: return do_load(e, c->str);
+    case ENG_CMD_MODEL: return do_model(e, &c->model);
+    case ENG_CMD_SET: return do_set(e, c->key, c->str);
+    case ENG_CMD_TRAIN: return do_train(e, c->steps, c->seconds);
+    case ENG_CMD_PAUSE: return do_pause(e);
+    case ENG_CMD_RESUME: return do_resume(e);
+    case ENG_CMD_STOP: return do_stop(e);
+    case ENG_CMD_EVAL:
+        return need_trainer(e, "eval") != 0 ? -1 : run_eval(e, c->split, 0);
+    case ENG_CMD_PRIME: return do_prime(e, c->str);
+    case ENG_CMD_SAMPLE:
+        return need_trainer(e, "sample") != 0 ? -1 : run_sample(e, c->n);
+    case ENG_CMD_SAVE: return do_save(e, c->str);
+    case ENG_CMD_OPEN: return do_open(e, c->str);
+    case ENG_CMD_QUIT: return 0;
+    }
+    return -1;
+}
+
+/* Takes the next command, waiting for one unless training. */
+static cmd_node *next_command(eng *e)
+{
+    cmd_node *n;
+    pthread_mutex_lock(&e->mu);
+    while (!e->cmd_head && e->state != ENG_TRAINING)
+        pthread_cond_wait(&e->cv, &e->mu);
+    n = e->cmd_head;
+    if (n) {
+        e->cmd_head = n->next;
+        if (!e->cmd_head)
+            e->cmd_tail = NULL;
+    }
+    pthread_mutex_unlock(&e->mu);
+    return n;
+}
+
+static void *engine_main(void *arg)
+{
+    eng *e = arg;
+    for (;;) {
+        cmd_node *n = next_command(e);
+        if (!n) {
+            train_one(e);
+            continue;
+        }
+        int quit = n->cmd.type == ENG_CMD_QUIT;
+        int rc = handle(e, &n->cmd);
+        eng_event *ev = new_event(ENG_EV_DONE);
+        publish(e);
+        if (ev) {
+            ev->id = n->id;
+            ev->status = rc;
+        }
+        post_event(e, ev);
+        free(n);
+        if (quit)
+            return NULL;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle (UI thread) */
+
+eng *eng_new(char *err, size_t errlen)
+{
+    eng *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    e->wake[0] = e->wake[1] = -1;
+    if (pipe(e->wake) != 0) {
+        snprintf(err, errlen, "cannot create a pipe: %s", strerror(errno));
+        free(e);
+        return NULL;
+    }
+    for (int i = 0; i < 2; i++) {
+        fcntl(e->wake[i], F_SETFL, fcntl(e->wake[i], F_GETFL) | O_NONBLOCK);
+        fcntl(e->wake[i], F_SETFD, FD_CLOEXEC);
+    }
+    if ((e->be = be_cpu_create()) == NULL) {
+        snprintf(err, errlen, "out of memory creating the CPU backend");
+        goto fail;
+    }
+    e->cfg.train = train_defaults();
+    e->cfg.sample = sample_defaults();
+    snprintf(e->cfg.device, sizeof e->cfg.device, "%s", e->be->name);
+    e->goal_step = -1;
+    e->time_left = -1;
+    e->last_eval_step = -1;
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->cv, NULL);
+    publish(e);
+    if (pthread_create(&e->thread, NULL, engine_main, e) != 0) {
+        snprintf(err, errlen, "cannot start the engine thread");
+        pthread_mutex_destroy(&e->mu);
+        pthread_cond_destroy(&e->cv);
+        goto fail;
+    }
+    return e;
+fail:
+    if (e->be)
+        e->be->destroy(e->be);
+    close(e->wake[0]);
+    close(e->wake[1]);
+    free(e);
+    return NULL;
+}
+
+void eng_free(eng *e)
+{
+    eng_cmd q;
+    eng_event *ev;
+    if (!e)
+        return;
+    memset(&q, 0, sizeof q);
+    q.type = ENG_CMD_QUIT;
+    /* The quit goes first, so queued work (a long sample, say) is skipped. */
+    pthread_mutex_lock(&e->mu);
+    e->cancel_sample = 1;
+    while (e->cmd_head) {
+        cmd_node *n = e->cmd_head;
+        e->cmd_head = n->next;
+        free(n);
+    }
+    e->cmd_tail = NULL;
+    pthread_mutex_unlock(&e->mu);
+    if (eng_post(e, &q) < 0) {
+        /* no memory for the quit: nothing safe is left to do but leak */
+        return;
+    }
+    pthread_join(e->thread, NULL);
+    while ((ev = eng_next(e)) != NULL)
+        eng_event_free(ev);
+    trainer_free(e->t);
+    e->be->destroy(e->be);
+    close(e->wake[0]);
+    close(e->wake[1]);
+    pthread_mutex_destroy(&e->mu);
+    pthread_cond_destroy(&e->cv);
+    free(e);
+}

@@ -1,0 +1,501 @@
+/* check_cmd.c - the command language: the tokenizer, every command's good
+ * and bad forms with their exact messages, "did you mean" hints, help,
+ * completion, and the settings table.  Commands run against a real engine
+ * with nothing loaded; a command accepted by the parser is posted
+ * (env.posted > 0), a refused one posts nothing. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <check.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/settings.h"
+#include "ui/cmd.h"
+
+/* The printed lines of the last command. */
+typedef struct capture {
+    char out[8192];
+    char err[1024];
+    int n_out, n_err;
+    int asked, answer;
+} capture;
+
+static void print_cb(void *ctx, cmd_stream s, const char *line)
+{
+    capture *c = ctx;
+    char *buf = s == CMD_ERR ? c->err : c->out;
+    size_t cap = s == CMD_ERR ? sizeof c->err : sizeof c->out;
+    size_t len = strlen(buf);
+    snprintf(buf + len, cap - len, "%s%s", len ? "\n" : "", line);
+    if (s == CMD_ERR)
+        c->n_err++;
+    else
+        c->n_out++;
+}
+
+static int ask_cb(void *ctx, const char *q)
+{
+    capture *c = ctx;
+    (void)q;
+    c->asked++;
+    return c->answer;
+}
+
+static eng *E;
+static cmd_env env;
+static capture cap;
+
+static void setup(void)
+{
+    char err[256];
+    E = eng_new(err, sizeof err);
+    ck_assert_msg(E != NULL, "%s", err);
+    memset(&env, 0, sizeof env);
+    env.e = E;
+    env.ui.ctx = &cap;
+    env.ui.print = print_cb;
+    env.ui.ask = ask_cb;
+    env.interactive = 1;
+    snprintf(env.sessions_dir, sizeof env.sessions_dir, "/tmp/rnnlab-sessions-test");
+}
+
+static void teardown(void)
+{
+    eng_free(E);
+}
+
+/* Runs line; returns its result with the output in cap. */
+static int exec(const char *line)
+{
+    int answer = cap.answer;          /* the answer to questions stays */
+    memset(&cap, 0, sizeof cap);
+    cap.answer = answer;
+    return cmd_execute(&env, line);
+}
+
+/* line is accepted and posted to the engine. */
+static void posts(const char *line)
+{
+    ck_assert_msg(exec(line) == CMD_OK, "'%s' refused: %s", line, cap.err);
+    ck_assert_msg(env.posted > 0, "'%s' posted nothing", line);
+}
+
+/* line is refused with exactly msg, and nothing is posted. */
+static void refused(const char *line, const char *msg)
+{
+    ck_assert_msg(exec(line) == CMD_FAIL, "'%s' accepted", line);
+    ck_assert_int_eq(env.posted, 0);
+    ck_assert_int_eq(cap.n_err, 1);
+    ck_assert_str_eq(cap.err, msg);
+}
+
+/* ------------------------------------------------------------------ */
+
+START_TEST(tokenizer)
+{
+    char buf[256], err[64], *argv[8];
+    int n = cmd_tokenize("  set  temperature\t0.5 ", argv, 8, buf, sizeof buf,
+                         err, sizeof err);
+    ck_assert_int_eq(n, 3);
+    ck_assert_str_eq(argv[0], "set");
+    ck_assert_str_eq(argv[1], "temperature");
+    ck_assert_str_eq(argv[2], "0.5");
+    n = cmd_tokenize("prime 'a  b' \"c\\nd\" e\\ f x'y z'w", argv, 8, buf,
+                     sizeof buf, err, sizeof err);
+    ck_assert_int_eq(n, 5);
+    ck_assert_str_eq(argv[1], "a  b");
+    ck_assert_str_eq(argv[2], "c\nd");
+    ck_assert_str_eq(argv[3], "e f");
+    ck_assert_str_eq(argv[4], "xy zw");
+    n = cmd_tokenize("'it''s' \"\" # comment", argv, 8, buf, sizeof buf, err,
+                     sizeof err);
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(argv[0], "its");
+    ck_assert_str_eq(argv[1], "");
+    ck_assert_int_eq(cmd_tokenize("   ", argv, 8, buf, sizeof buf, err,
+                                  sizeof err), 0);
+    ck_assert_int_eq(cmd_tokenize("a 'b", argv, 8, buf, sizeof buf, err,
+                                  sizeof err), -1);
+    ck_assert_str_eq(err, "unterminated single quote");
+    ck_assert_int_eq(cmd_tokenize("a \"b", argv, 8, buf, sizeof buf, err,
+                                  sizeof err), -1);
+    ck_assert_str_eq(err, "unterminated double quote");
+    ck_assert_int_eq(cmd_tokenize("1 2 3", argv, 2, buf, sizeof buf, err,
+                                  sizeof err), -1);
+    ck_assert_str_eq(err, "too many words (at most 2)");
+    ck_assert_int_eq(cmd_tokenize("abcdefgh", argv, 8, buf, 4, err,
+                                  sizeof err), -1);
+    ck_assert_str_eq(err, "line too long");
+    /* quoting gives any path back unchanged */
+    char line[128];
+    ck_assert_int_eq(cmd_quote("open", "it's a \"dir\" \\ x", line,
+                               sizeof line), 0);
+    ck_assert_int_eq(cmd_tokenize(line, argv, 8, buf, sizeof buf, err,
+                                  sizeof err), 2);
+    ck_assert_str_eq(argv[0], "open");
+    ck_assert_str_eq(argv[1], "it's a \"dir\" \\ x");
+    ck_assert_int_eq(cmd_quote("open", "abcdefgh", line, 10), -1);
+    /* and escaping gives back what "prime" reads */
+    cmd_escape("a\nb\t\"c\" \\", line, sizeof line);
+    ck_assert_str_eq(line, "a\\nb\\t\\\"c\\\" \\\\");
+}
+END_TEST
+
+START_TEST(dispatch_errors)
+{
+    ck_assert_int_eq(exec(""), CMD_OK);
+    ck_assert_int_eq(exec("   # just a comment"), CMD_OK);
+    refused("sampel 3", "unknown command 'sampel'; did you mean 'sample'?");
+    refused("xyzzy", "unknown command 'xyzzy' (help lists the commands)");
+    refused("set 'lr", "unterminated single quote");
+    refused("load", "load: missing an argument (usage: load PATH)");
+    refused("set", "set: missing arguments (usage: set KEY VALUE)");
+    refused("set lr", "set: missing an argument (usage: set KEY VALUE)");
+    refused("pause now", "pause: unexpected argument 'now' (usage: pause)");
+    refused("sample 1 2", "sample: unexpected argument '2' (usage: sample [N])");
+}
+END_TEST
+
+START_TEST(each_command)
+{
+    /* load */
+    refused("load /nonexistent/x.txt",
+            "load: /nonexistent/x.txt: No such file or directory");
+    refused("load /tmp", "load: /tmp: is a directory (open loads a session)");
+    /* model */
+    posts("model gru layers=1 hidden=16 embed=8 dropout=0 tie=off");
+    posts("model lstm tie=on");
+    refused("model cnn", "model: unknown model type 'cnn' (choose lstm, gru or "
+            "rnn) (usage: model TYPE [layers=N] [hidden=N] [embed=N] "
+            "[dropout=P] [tie=on|off])");
+    ck_assert_int_eq(exec("model rnn layers=0"), CMD_FAIL);
+    ck_assert(strstr(cap.err, "model: layers: '0' is not a whole number from "
+                     "1 to 16 (usage: model TYPE") == cap.err);
+    ck_assert_int_eq(exec("model rnn dropout=1"), CMD_FAIL);
+    ck_assert(strstr(cap.err, "model: dropout: '1' is not a number with "
+                     "0 <= P < 1") == cap.err);
+    ck_assert_int_eq(exec("model rnn tie=yes"), CMD_FAIL);
+    ck_assert(strstr(cap.err, "model: tie: 'yes' is not on or off") == cap.err);
+    ck_assert_int_eq(exec("model rnn hiden=3"), CMD_FAIL);
+    ck_assert(strstr(cap.err, "model: unknown option 'hiden'; did you mean "
+                     "'hidden'?") == cap.err);
+    ck_assert_int_eq(exec("model rnn 12"), CMD_FAIL);
+    ck_assert(strstr(cap.err, "model: '12' is not KEY=VALUE") == cap.err);
+    ck_assert_int_eq(exec("model gru tie=on embed=8 hidden=16"), CMD_FAIL);
+    ck_assert(strstr(cap.err, "model: tie=on needs embed equal to hidden "
+                     "(they are 8 and 16)") == cap.err);
+    /* set */
+    posts("set temperature 0.5");
+    ck_assert_str_eq(cap.out, "temperature = 0.5");
+    posts("set lr 1e-3");
+    posts("set optimizer sgd");
+    posts("set top-k 40");
+    refused("set lr abc", "set: lr: 'abc' is not a number (usage: set KEY VALUE)");
+    refused("set lr 0", "set: lr: '0' is out of range (> 0) (usage: set KEY VALUE)");
+    refused("set batch 2.5", "set: batch: '2.5' is not a whole number "
+            "(usage: set KEY VALUE)");
+    refused("set top-p 0", "set: top-p: '0' is out of range (> 0 and <= 1) "
+            "(usage: set KEY VALUE)");
+    refused("set optimizer adagrad", "set: optimizer: unknown value 'adagrad' "
+            "(choose sgd|adam|adamw|nadam|rmsprop) (usage: set KEY VALUE)");
+    refused("set seed -1", "set: seed: '-1' is not a whole number from 0 to "
+            "18446744073709551615 (usage: set KEY VALUE)");
+    refused("set temprature 1", "set: unknown setting 'temprature'; did you "
+            "mean 'temperature'? (usage: set KEY VALUE)");
+    refused("set colour red", "set: unknown setting 'colour' (show lists "
+            "them) (usage: set KEY VALUE)");
+    /* show */
+    ck_assert_int_eq(exec("show"), CMD_OK);
+    ck_assert_ptr_nonnull(strstr(cap.out, "temperature"));
+    ck_assert_int_eq(exec("show beam"), CMD_OK);
+    ck_assert(strncmp(cap.out, "  beam ", 7) == 0);
+    refused("show nothing", "show: unknown setting 'nothing' (usage: show [KEY])");
+    /* train */
+    posts("train");
+    posts("train steps=10");
+    posts("train time=2.5");
+    refused("train 10", "train: '10' is not steps=N or time=SECONDS (usage: "
+            "train [steps=N] [time=SECONDS])");
+    refused("train steps=0", "train: steps: '0' is not a whole number >= 1 "
+            "(usage: train [steps=N] [time=SECONDS])");
+    refused("train time=-1", "train: time: '-1' is not a number of seconds > 0 "
+            "(usage: train [steps=N] [time=SECONDS])");
+    refused("train epochs=3", "train: unknown option 'epochs' (steps or time) "
+            "(usage: train [steps=N] [time=SECONDS])");
+    refused("train steps=1 time=1", "train: give steps or time, not both "
+            "(usage: train [steps=N] [time=SECONDS])");
+    /* pause, resume, stop */
+    posts("pause");
+    posts("resume");
+    posts("stop");
+    /* wait */
+    ck_assert_int_eq(exec("wait"), CMD_OK);
+    ck_assert(env.want_wait);
+    /* eval */
+    posts("eval");
+    posts("eval test");
+    refused("eval all", "eval: unknown split 'all' (choose train, val or test) "
+            "(usage: eval [train|val|test])");
+    /* prime */
+    posts("prime");
+    posts("prime The  cat");
+    refused("prime 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+            "prime: the prime is longer than 255 bytes (usage: prime [TEXT])");
+    /* sample */
+    posts("sample");
+    posts("sample 80");
+    refused("sample 0", "sample: '0' is not a whole number from 1 to 100000 "
+            "(usage: sample [N])");
+    refused("sample many", "sample: 'many' is not a whole number from 1 to "
+            "100000 (usage: sample [N])");
+    /* save needs a model */
+    refused("save x", "save: nothing to save (no model yet)");
+    /* open */
+    refused("open no-such-session",
+            "open: no-such-session: no such session (sessions lists them)");
+    /* sessions, status, help, quit */
+    ck_assert_int_eq(exec("sessions"), CMD_OK);
+    ck_assert_int_eq(exec("status"), CMD_OK);
+    ck_assert_ptr_nonnull(strstr(cap.out, "no corpus loaded"));
+    ck_assert_int_eq(exec("quit"), CMD_OK);
+    ck_assert(env.want_quit);
+    ck_assert_int_eq(cap.asked, 0);         /* nothing to lose */
+}
+END_TEST
+
+START_TEST(help)
+{
+    size_t n;
+    const cmd_def *tab = cmd_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        char want[64];
+        ck_assert_int_eq(exec("help"), CMD_OK);
+        ck_assert(env.want_help);
+        snprintf(want, sizeof want, "\n  %s", tab[i].name);
+        ck_assert_msg(strstr(cap.out, want), "help lacks %s", tab[i].name);
+        /* and each has its own page */
+        char line[64];
+        snprintf(line, sizeof line, "help %s", tab[i].name);
+        ck_assert_int_eq(exec(line), CMD_OK);
+        ck_assert(strncmp(cap.out, "usage: ", 7) == 0);
+    }
+    ck_assert_int_eq(exec("help set"), CMD_OK);
+    ck_assert_ptr_nonnull(strstr(cap.out, "keys: lr optimizer batch"));
+    refused("help sampe", "help: unknown command 'sampe'; did you mean 'sample'?");
+    refused("help 12345678", "help: unknown command '12345678'");
+}
+END_TEST
+
+/* Joins the candidates with spaces and frees them. */
+static void completes(const char *before, const char *word, const char *want)
+{
+    int files = -1;
+    char got[512] = "";
+    char **c = cmd_complete(&env, before, word, &files);
+    ck_assert_int_eq(files, 0);
+    ck_assert_ptr_nonnull(c);
+    for (size_t i = 0; c[i]; i++) {
+        size_t l = strlen(got);
+        snprintf(got + l, sizeof got - l, "%s%s", l ? " " : "", c[i]);
+        free(c[i]);
+    }
+    free(c);
+    ck_assert_str_eq(got, want);
+}
+
+START_TEST(completion)
+{
+    int files = 0;
+    completes("", "sa", "sample save");
+    completes("", "s", "set show stop sample save sessions status");
+    completes("set ", "te", "temperature");
+    completes("show ", "m", "model");
+    completes("set optimizer ", "ad", "adam adamw");
+    completes("model ", "", "lstm gru rnn");
+    completes("model gru ", "h", "hidden=");
+    completes("train ", "", "steps= time=");
+    completes("eval ", "t", "train test");
+    completes("help ", "qu", "quit");
+    completes("xyzzy ", "a", "");
+    ck_assert_ptr_null(cmd_complete(&env, "load ", "te", &files));
+    ck_assert_int_eq(files, 1);
+}
+END_TEST
+
+START_TEST(settings_table)
+{
+    size_t n;
+    const setting *tab = setting_table(&n);
+    setting_values v;
+    char err[256], buf[64];
+    static const char *const required[] = {
+        "lr", "optimizer", "batch", "seq-len", "clip", "dropout", "seed",
+        "temperature", "top-k", "top-p", "beam", "sample-every",
+        "sample-length", "eval-every", "threads", "device",
+        "repetition-penalty"};
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        ck_assert_msg(setting_find(required[i]) >= 0, "no setting %s",
+                      required[i]);
+    ck_assert_int_eq(setting_find("nope"), -1);
+    memset(&v, 0, sizeof v);
+    v.train = train_defaults();
+    v.sample = sample_defaults();
+    for (size_t i = 0; i < n; i++) {
+        /* every value formats to something that parses back the same */
+        char again[64];
+        setting_format((int)i, &v, buf, sizeof buf);
+        if (tab[i].type == SETTING_CHOICE && !strcmp(tab[i].name, "device"))
+            snprintf(buf, sizeof buf, "cpu");
+        ck_assert_msg(setting_apply((int)i, buf, &v, err, sizeof err) == 0,
+                      "%s: %s", tab[i].name, err);
+        setting_format((int)i, &v, again, sizeof again);
+        ck_assert_str_eq(again, buf);
+    }
+    ck_assert_int_eq(setting_apply(setting_find("seq-len"), "64", &v, err,
+                                   sizeof err), 0);
+    ck_assert_int_eq(v.train.seq_len, 64);
+    ck_assert_int_eq(setting_apply(setting_find("optimizer"), "sgd", &v, err,
+                                   sizeof err), 0);
+    ck_assert_int_eq(v.train.optim.kind, OPT_SGD);
+    ck_assert_int_eq(setting_apply(setting_find("dropout"), "1", &v, err,
+                                   sizeof err), -1);
+    ck_assert_str_eq(err, "dropout: '1' is out of range (>= 0 and < 1)");
+    ck_assert_int_eq(setting_apply(setting_find("device"), "tpu", &v, err,
+                                   sizeof err), -1);
+    ck_assert_str_eq(err, "device: unknown value 'tpu' (choose cpu)");
+    ck_assert_int_eq(setting_find("batch") >= 0
+                     && tab[setting_find("batch")].effect == SETTING_RESET, 1);
+    ck_assert_int_eq(tab[setting_find("temperature")].effect, SETTING_LIVE);
+}
+END_TEST
+
+START_TEST(edit_distance)
+{
+    ck_assert_uint_eq(cmd_edit_distance("sample", "sample"), 0);
+    ck_assert_uint_eq(cmd_edit_distance("sampel", "sample"), 2);
+    ck_assert_uint_eq(cmd_edit_distance("stauts", "status"), 2);
+    ck_assert_uint_eq(cmd_edit_distance("", "abc"), 3);
+    ck_assert_str_eq(cmd_suggest("stats"), "status");
+    ck_assert_str_eq(cmd_suggest("quti"), "quit");
+    ck_assert_ptr_null(cmd_suggest("abcdefgh"));
+}
+END_TEST
+
+/* Waits for the DONE of the last posted command; returns its status. */
+static int wait_posted(void)
+{
+    long id = env.posted;
+    for (int rounds = 0; rounds < 1200; rounds++) {
+        struct pollfd p = {eng_fd(E), POLLIN, 0};
+        eng_event *ev;
+        poll(&p, 1, 100);
+        eng_drain_fd(E);
+        while ((ev = eng_next(E)) != NULL) {
+            int done = ev->type == ENG_EV_DONE && ev->id == id, st = ev->status;
+            eng_event_free(ev);
+            if (done)
+                return st;
+        }
+    }
+    ck_abort_msg("no answer from the engine");
+    return -1;
+}
+
+static void run_ok(const char *line)
+{
+    posts(line);
+    ck_assert_int_eq(wait_posted(), 0);
+}
+
+/* Changes that would lose trained steps ask first; "no" changes nothing. */
+START_TEST(confirmations)
+{
+    char corpus[1024], dir[] = "/tmp/rnnlab-check-cmd.XXXXXX", line[2048];
+    const char *src = getenv("srcdir");
+    eng_status s;
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(env.sessions_dir, sizeof env.sessions_dir, "%s", dir);
+    snprintf(corpus, sizeof corpus, "%s/tests/data/garden.txt", src ? src : ".");
+    snprintf(line, sizeof line, "load %s", corpus);
+    run_ok(line);
+    run_ok("model gru layers=1 hidden=8 embed=4");
+    run_ok("set batch 4");
+    ck_assert_int_eq(cap.asked, 0);              /* nothing trained yet */
+    run_ok("train steps=3");
+    for (int i = 0; i < 600; i++) {              /* until the run ends */
+        eng_snapshot(E, &s);
+        if (s.state == ENG_IDLE && s.step == 3)
+            break;
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_int_eq(s.step, 3);
+    cap.answer = 0;
+    ck_assert_int_eq(exec("set batch 4"), CMD_OK);
+    ck_assert_str_eq(cap.out, "batch is already 4");
+    refused("set batch 8", "set: cancelled; batch stays 4");
+    ck_assert_int_eq(cap.asked, 1);
+    refused("model rnn", "model: cancelled");
+    snprintf(line, sizeof line, "load %s", corpus);
+    refused(line, "load: cancelled");
+    run_ok("save first");
+    snprintf(line, sizeof line, "%s/first/session.json", dir);
+    ck_assert_int_eq(access(line, F_OK), 0);
+    eng_snapshot(E, &s);
+    ck_assert(!s.dirty);
+    run_ok("train steps=1");
+    for (int i = 0; i < 600 && !s.dirty; i++) {
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+        eng_snapshot(E, &s);
+    }
+    refused("open first", "open: cancelled");
+    /* quit: "no" quits without saving, "yes" saves first */
+    cap.answer = 0;
+    ck_assert_int_eq(exec("quit"), CMD_OK);
+    ck_assert(env.want_quit);
+    ck_assert_int_eq(env.posted, 0);
+    cap.answer = 1;
+    ck_assert_int_eq(exec("quit"), CMD_OK);
+    ck_assert(env.want_quit);
+    ck_assert_int_gt(env.posted, 0);
+    ck_assert_int_eq(wait_posted(), 0);
+    /* answered yes, the rebuild happens */
+    cap.answer = 1;
+    run_ok("set batch 8");
+    eng_snapshot(E, &s);
+    ck_assert_int_eq(s.cfg.train.batch, 8);
+    ck_assert_int_eq(s.step, 0);
+    snprintf(line, sizeof line, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(line), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("cmd");
+    TCase *tc = tcase_create("cmd");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, tokenizer);
+    tcase_add_test(tc, dispatch_errors);
+    tcase_add_test(tc, each_command);
+    tcase_add_test(tc, help);
+    tcase_add_test(tc, completion);
+    tcase_add_test(tc, settings_table);
+    tcase_add_test(tc, edit_distance);
+    tcase_add_test(tc, confirmations);
+    suite_add_tcase(s, tc);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,16 @@
+#!/bin/sh
+# helgrind.sh - runs the engine's queue tests (tests/check_engine) under
+# valgrind's helgrind, which reports data races and lock-order problems
+# between the UI side and the engine thread.  Skips (77) without valgrind.
+builddir=${top_builddir:-.}
+if ! command -v valgrind >/dev/null 2>&1; then
+    echo "helgrind.sh: valgrind is not installed; skipping the race check"
+    exit 77
+fi
+if [ ! -x "$builddir/tests/check_engine" ]; then
+    echo "helgrind.sh: $builddir/tests/check_engine is not built" >&2
+    exit 99
+fi
+# CK_FORK=no: the tests run in this process, where helgrind watches them.
+CK_FORK=no valgrind --tool=helgrind --error-exitcode=1 -q \
+    "$builddir/tests/check_engine"

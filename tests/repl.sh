@@ -1,0 +1,254 @@
+#!/bin/sh
+# repl.sh - end-to-end tests of the command language through scripts
+# (rnnlab -x FILE and commands piped on stdin) on the small text in
+# tests/data: train a few steps, set and show, sample, save, open, the
+# errors and the exit statuses.  Run by `make check` or by hand:
+#   RNNLAB=src/rnnlab srcdir=. sh tests/repl.sh
+
+RNNLAB=${RNNLAB:-${top_builddir:-.}/src/rnnlab}
+srcdir=${srcdir:-.}
+if [ ! -x "$RNNLAB" ]; then
+    echo "repl.sh: $RNNLAB is not built" >&2
+    exit 99
+fi
+case $RNNLAB in /*) ;; *) RNNLAB=$(pwd)/$RNNLAB ;; esac
+case $srcdir in /*) ;; *) srcdir=$(pwd)/$srcdir ;; esac
+corpus=$srcdir/tests/data/garden.txt
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rnnlab-repl.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+# Keep the user's history and sessions out of it.
+export HOME="$tmp/home" XDG_STATE_HOME="$tmp/state" XDG_DATA_HOME="$tmp/data"
+mkdir -p "$HOME"
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "ok - $1"; }
+flunk() {
+    failed=$((failed + 1))
+    echo "FAIL - $1"
+    for f in "$tmp/out" "$tmp/err"; do
+        [ -s "$f" ] && sed 's/^/    | /' "$f" | tail -n 25
+    done
+}
+
+# script NAME: writes stdin to $tmp/NAME.rnn
+script() { cat >"$tmp/$1.rnn"; }
+
+# runx NAME [ARGS...]: runs the script, status in $status
+runx() {
+    name=$1
+    shift
+    (cd "$tmp" && "$RNNLAB" -x "$tmp/$name.rnn" "$@") >"$tmp/out" 2>"$tmp/err"
+    status=$?
+}
+
+has() { grep -q -e "$1" "$tmp/out"; }
+has_err() { grep -q -e "$1" "$tmp/err"; }
+
+# check DESCRIPTION CONDITION...: passes when the command succeeds
+check() {
+    desc=$1
+    shift
+    if "$@"; then pass "$desc"; else flunk "$desc"; fi
+}
+
+# A small, fast model for every run.
+small="model gru layers=1 hidden=32 embed=16
+set batch 4
+set seq-len 32
+set threads 1"
+
+# ---------------------------------------------------------------- a session
+
+script main <<EOF
+load $corpus
+$small
+train steps=20
+wait
+status
+show temperature
+set temperature 0.5
+prime "The "
+sample 50
+save $tmp/s1
+eval val
+EOF
+runx main
+check "a full script exits 0" test "$status" -eq 0
+check "commands are echoed" has '^> train steps=20$'
+check "training ran to its limit" has 'training stopped at step 20 (step limit)'
+check "the final validation is shown" has '^step 20: val loss [0-9.]*  ppl'
+check "status shows the step" has '^idle  step 20 .*gru 1x32'
+check "show prints the setting" has '^  temperature    1 '
+check "set confirms the value" has '^temperature = 0.5$'
+check "the sample is headed and primed" \
+    has '^--- sample: step 20, temperature 0.5, prime "The " ---$'
+check "the sample text starts with the prime" has '^The '
+check "the session was saved" test -f "$tmp/s1/session.json"
+check "save says where" has "saved session to $tmp/s1 (step 20)"
+check "eval prints a result" has '^step 20: val loss'
+check "no errors" test ! -s "$tmp/err"
+
+# sample length: 50 tokens after "The " (a char model: 54 characters)
+# (the text may hold newlines: count the characters up to the next command)
+chars=$(sed -n '/^--- sample/,/^> save/p' "$tmp/out" | sed '1d;$d' | wc -m)
+check "sample 50 gives 50 characters after the prime" test "$chars" -ge 55
+
+# ---------------------------------------------------------------- open
+
+script reopen <<EOF
+open $tmp/s1
+status
+show temperature
+show prime
+resume
+pause
+stop
+EOF
+runx reopen
+check "open works and exits 0" test "$status" -eq 0
+check "open says paused" has "opened $tmp/s1 at step 20 (paused"
+check "the opened session is paused at step 20" has '^paused  step 20 '
+check "settings come back with the session" has '^  temperature    0.5 '
+check "the prime comes back" has '^  prime          "The "'
+
+printf 'status\n' | "$RNNLAB" open "$tmp/s1" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "rnnlab open DIR with commands on stdin" test "$status" -eq 0
+check "... opens the session paused" has '^paused  step 20 '
+
+script withcorpus <<EOF
+status
+EOF
+runx withcorpus --corpus "$corpus"
+check "--corpus loads the text before the script" has "^loaded $corpus: 3547 tokens"
+
+# ---------------------------------------------------------------- errors
+
+script errors <<EOF
+load $corpus
+$small
+sampel 10
+set temperature hot
+set lr 0.01
+pause
+train steps=0
+open $tmp/nonexistent
+eval everything
+show lr
+EOF
+runx errors
+check "a failed command makes the exit status 1" test "$status" -eq 1
+check "errors name the script line" has_err "errors.rnn:6: unknown command 'sampel'; did you mean 'sample'?"
+check "a bad value names the problem and the usage" \
+    has_err "errors.rnn:7: set: temperature: 'hot' is not a number (usage: set KEY VALUE)"
+check "engine errors are reported too" has_err "errors.rnn:9: error: pause: not training"
+check "bad train limits" has_err "errors.rnn:10: train: steps: '0' is not a whole number >= 1"
+check "a missing session" has_err "errors.rnn:11: open: $tmp/nonexistent: no such session"
+check "a bad split" has_err "errors.rnn:12: eval: unknown split 'everything'"
+check "the script goes on after errors" has '^  lr             0.01 '
+
+# ---------------------------------------------------------------- end of script
+
+script bounded <<EOF
+load $corpus
+$small
+train steps=15
+EOF
+runx bounded
+check "a bounded run at the end is waited for" has 'training stopped at step 15 (step limit)'
+check "... and says so" has '^(end of script: waiting for training to finish)$'
+check "... exit 0" test "$status" -eq 0
+
+script timed <<EOF
+load $corpus
+$small
+train time=1
+EOF
+runx timed
+check "a timed run at the end is waited for" has 'training stopped at step [0-9]* (time limit)'
+
+script unbounded <<EOF
+load $corpus
+$small
+train
+EOF
+runx unbounded
+check "an unbounded run at the end is stopped" has '^(end of script: stopping training)$'
+check "... exit 0" test "$status" -eq 0
+
+script waitforever <<EOF
+load $corpus
+$small
+train
+wait
+EOF
+runx waitforever
+check "wait refuses an unbounded run" has_err 'wait: training has no limit'
+check "... exit 1" test "$status" -eq 1
+
+script reset <<EOF
+load $corpus
+$small
+train steps=5
+wait
+set batch 8
+show batch
+status
+EOF
+runx reset
+check "a rebuilding setting asks first (yes in scripts)" \
+    has '^batch rebuilds the model; 5 unsaved trained steps are lost. Go ahead? yes (script)$'
+check "... and starts over" has 'set batch 8: gru 1x32, 7299 parameters; training starts over'
+check "... at step 0" has '^idle  step 0 '
+
+# ---------------------------------------------------------------- sessions dir
+
+mkdir -p "$tmp/sessions"
+script named <<EOF
+load $corpus
+$small
+train steps=2
+wait
+save first
+sessions
+EOF
+runx named
+check "a bare name saves under ./sessions" test -f "$tmp/sessions/first/session.json"
+check "sessions lists it" has '^  first '
+rm -rf "$tmp/sessions"
+runx named
+check "without ./sessions, XDG_DATA_HOME is used" \
+    test -f "$tmp/data/rnnlab/sessions/first/session.json"
+
+# ---------------------------------------------------------------- command line
+
+printf 'status\nhelp quit\n' | (cd "$tmp" && "$RNNLAB") >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "commands piped to rnnlab run" test "$status" -eq 0
+check "... with their output" has '^usage: quit$'
+
+script opt <<EOF
+show temperature
+EOF
+runx opt -e 'set temperature 0.25'
+check "-e runs before the script" has '^  temperature    0.25 '
+
+runx missing-script
+check "a missing script exits 1" test "$status" -eq 1
+check "... naming it" has_err "rnnlab: $tmp/missing-script.rnn: No such file or directory"
+
+"$RNNLAB" -x >"$tmp/out" 2>"$tmp/err"
+check "-x without a file is a usage error" test $? -eq 2
+check "... saying so" has_err "option '-x' needs a value"
+
+"$RNNLAB" --corpus "$corpus" bogus >"$tmp/out" 2>"$tmp/err"
+check "a stray argument is a usage error" test $? -eq 2
+
+"$RNNLAB" --corpus "$corpus" open "$tmp/s1" >"$tmp/out" 2>"$tmp/err"
+check "--corpus with open is a usage error" test $? -eq 2
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
