@@ -15,6 +15,7 @@
  * of training on garbage. */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#include <dlfcn.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -43,7 +44,28 @@ typedef struct cu_result {
     long long count;
 } cu_result;
 
+/* cuBLAS, opened with dlopen when a CUDA backend is created.  Linking it
+ * would map its libraries (hundreds of megabytes with cuBLASLt) into every
+ * run, CPU-only ones included; the CUDA runtime is linked statically for
+ * the same reason. */
+typedef struct cu_blas_api {
+    void *lib;
+    cublasStatus_t (*create)(cublasHandle_t *);
+    cublasStatus_t (*destroy)(cublasHandle_t);
+    cublasStatus_t (*set_stream)(cublasHandle_t, cudaStream_t);
+    cublasStatus_t (*set_math_mode)(cublasHandle_t, cublasMath_t);
+    cublasStatus_t (*gemm_ex)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int,
+                              int, int, const void *, const void *, cudaDataType, int,
+                              const void *, cudaDataType, int, const void *, void *,
+                              cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t);
+    cublasStatus_t (*sgemv)(cublasHandle_t, cublasOperation_t, int, int, const float *,
+                            const float *, int, const float *, int, const float *,
+                            float *, int);
+    const char *(*status_string)(cublasStatus_t);
+} cu_blas_api;
+
 typedef struct cu_impl {
+    cu_blas_api api;
     int device;
     be_precision prec;
     cublasComputeType_t compute;
@@ -67,6 +89,36 @@ typedef struct cu_impl {
 
 static cu_impl *impl_of(be_backend *be) { return (cu_impl *)be->impl; }
 
+/* Opens cuBLAS and finds its functions.  Returns 0, or -1 with a one-line
+ * message (library or symbol missing). */
+static int cu_blas_open(cu_blas_api *api, char *err, size_t errlen)
+{
+    static const char *const names[] = { "libcublas.so.13", "libcublas.so" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && !api->lib; i++)
+        api->lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    if (!api->lib) {
+        snprintf(err, errlen, "cannot open cuBLAS (libcublas.so.13): %s", dlerror());
+        return -1;
+    }
+    struct { void **fn; const char *sym; } want[] = {
+        { (void **)&api->create, "cublasCreate_v2" },
+        { (void **)&api->destroy, "cublasDestroy_v2" },
+        { (void **)&api->set_stream, "cublasSetStream_v2" },
+        { (void **)&api->set_math_mode, "cublasSetMathMode" },
+        { (void **)&api->gemm_ex, "cublasGemmEx" },
+        { (void **)&api->sgemv, "cublasSgemv_v2" },
+        { (void **)&api->status_string, "cublasGetStatusString" },
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if ((*want[i].fn = dlsym(api->lib, want[i].sym)) == NULL) {
+            snprintf(err, errlen, "cuBLAS lacks %s", want[i].sym);
+            dlclose(api->lib);
+            api->lib = NULL;
+            return -1;
+        }
+    return 0;
+}
+
 /* Reports the first failure; returns 1 when e is success, else 0. */
 static int cu_ok(cu_impl *I, cudaError_t e, const char *what)
 {
@@ -87,7 +139,7 @@ static int blas_ok(cu_impl *I, cublasStatus_t s, const char *what)
         return 1;
     if (!I->failed) {
         fflush(stdout);
-        fprintf(stderr, "rnnlab: cuda: %s: %s\n", what, cublasGetStatusString(s));
+        fprintf(stderr, "rnnlab: cuda: %s: %s\n", what, I->api.status_string(s));
     }
     I->failed = 1;
     return 0;
@@ -479,7 +531,7 @@ static void cu_gemm(be_backend *be, int ta, int tb, int M, int N, int K,
     if (M <= 0 || N <= 0)
         return;
     cu_gemm_args g = cu_gemm_map(ta, tb, M, N, K, A, lda, B, ldb);
-    blas_ok(I, cublasGemmEx(I->blas, g.trans_first ? CUBLAS_OP_T : CUBLAS_OP_N,
+    blas_ok(I, I->api.gemm_ex(I->blas, g.trans_first ? CUBLAS_OP_T : CUBLAS_OP_N,
                             g.trans_second ? CUBLAS_OP_T : CUBLAS_OP_N, g.m, g.n, g.k,
                             &alpha, g.first, CUDA_R_32F, g.ld_first, g.second, CUDA_R_32F,
                             g.ld_second, &beta, C, CUDA_R_32F, ldc, I->compute,
@@ -513,7 +565,7 @@ static void cu_colsum_add(be_backend *be, const float *dY, int M, int N, float *
                                                                     1.0f);
         launched(I, "colsum_add");
     }
-    blas_ok(I, cublasSgemv(I->blas, CUBLAS_OP_N, N, M, &one, dY, N, I->ones, 1, &one,
+    blas_ok(I, I->api.sgemv(I->blas, CUBLAS_OP_N, N, M, &one, dY, N, I->ones, 1, &one,
                            db, 1),
             "colsum_add");
 }
@@ -773,7 +825,9 @@ static void cu_release(cu_impl *I)
     cudaFree(I->res_dev);
     cudaFreeHost(I->res_host);
     if (I->blas)
-        cublasDestroy(I->blas);
+        I->api.destroy(I->blas);
+    if (I->api.lib)
+        dlclose(I->api.lib);
     if (I->stream)
         cudaStreamDestroy(I->stream);
     free(I);
@@ -865,17 +919,19 @@ static int cu_setup(cu_impl *I, char *err, size_t errlen)
     I->max_blocks = (unsigned)(prop.multiProcessorCount > 0 ? prop.multiProcessorCount : 1) * 32u;
     if (check_image(I, &prop, err, errlen) < 0)
         return -1;
-    cublasStatus_t s = cublasCreate(&I->blas);
+    if (cu_blas_open(&I->api, err, errlen) < 0)
+        return -1;
+    cublasStatus_t s = I->api.create(&I->blas);
     if (s == CUBLAS_STATUS_SUCCESS)
-        s = cublasSetStream(I->blas, I->stream);
+        s = I->api.set_stream(I->blas, I->stream);
     /* the GEMMs' compute type (I->compute) picks the precision; the math
      * mode only says the same for anything else cuBLAS runs */
     if (s == CUBLAS_STATUS_SUCCESS)
-        s = cublasSetMathMode(I->blas, I->prec == BE_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH
+        s = I->api.set_math_mode(I->blas, I->prec == BE_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH
                                                           : CUBLAS_DEFAULT_MATH);
     if (s != CUBLAS_STATUS_SUCCESS) {
         snprintf(err, errlen, "cuBLAS on CUDA device %d: %s", I->device,
-                 cublasGetStatusString(s));
+                 I->api.status_string(s));
         return -1;
     }
     for (int i = 0; i < CU_STAGES && e == cudaSuccess; i++)
