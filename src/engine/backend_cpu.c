@@ -19,6 +19,11 @@
 
 #define CPU_MAX_PARTS 64
 #define CPU_HUGE ((size_t)2 << 20)
+/* Products with at most this many rows times a transposed matrix skip
+ * sgemm's packing (see cpu_gemm_few_rows). */
+#ifndef CPU_FEW_ROWS
+#define CPU_FEW_ROWS 64
+#endif
 
 /* The hot loops are compiled for AVX-512, AVX2 and baseline x86-64, and
  * the dynamic loader picks the clone for the CPU it runs on (GNU ifunc),
@@ -220,12 +225,25 @@ static void cpu_sgemm(const gemm_args *g, int M, int N, const float *A,
                 g->lda, B, g->ldb, g->beta, C, g->ldc);
 }
 
-/* A few rows times a transposed weight matrix is a generation step (one
- * row per stream or beam).  sgemm packs all of B for these and runs about
- * 6x slower than one pass over B; sgemv handles one row, the small kernel
- * up to CPU_SMALL_MAX_M.  C's columns are B's rows here. */
+/* A few rows times a weight matrix: a generation step (one row per stream
+ * or beam) or a training time step (one row per stream).  sgemm packs all
+ * of B for these, which costs as much as the product; sgemv handles one
+ * row, the small kernels CPU_SMALL_MAX_M rows per pass over B, reading it
+ * in place.  N is this block's width (C's columns). */
 static void cpu_gemm_few_rows(const gemm_args *g, int N, const float *B, float *C)
 {
+    if (!g->tb) {
+        /* the backward step's product: rows of A times B as it is */
+        for (int m = 0; m < g->M; m += CPU_SMALL_MAX_M) {
+            int rows = g->M - m < CPU_SMALL_MAX_M ? g->M - m : CPU_SMALL_MAX_M;
+            const float *A = g->A + (size_t)m * g->lda;
+            float *Cm = C + (size_t)m * g->ldc;
+            if (cpu_small_gemm_nn(rows, N, g->K, g->alpha, A, g->lda, B, g->ldb, g->beta,
+                                  Cm, g->ldc) != 0)
+                cpu_sgemm(g, rows, N, A, B, Cm);
+        }
+        return;
+    }
     if (g->M == 1) {
         if (g->beta == 0.0f)
             memset(C, 0, sizeof(float) * (size_t)N);   /* BLAS may scale NaN by 0 */
@@ -233,9 +251,14 @@ static void cpu_gemm_few_rows(const gemm_args *g, int N, const float *B, float *
                     g->beta == 0.0f ? 1.0f : g->beta, C, 1);
         return;
     }
-    if (cpu_small_gemm_nt(g->M, N, g->K, g->alpha, g->A, g->lda, B, g->ldb, g->beta,
-                          C, g->ldc) != 0)
-        cpu_sgemm(g, g->M, N, g->A, B, C);
+    for (int m = 0; m < g->M; m += CPU_SMALL_MAX_M) {
+        int rows = g->M - m < CPU_SMALL_MAX_M ? g->M - m : CPU_SMALL_MAX_M;
+        const float *A = g->A + (size_t)m * g->lda;
+        float *Cm = C + (size_t)m * g->ldc;
+        if (cpu_small_gemm_nt(rows, N, g->K, g->alpha, A, g->lda, B, g->ldb, g->beta,
+                              Cm, g->ldc) != 0)
+            cpu_sgemm(g, rows, N, A, B, Cm);
+    }
 }
 
 /* One block of C: columns i0..i1 (op(B)'s columns are B's rows when tb)
@@ -245,8 +268,8 @@ static void gemm_body(range_job *j, int part, size_t i0, size_t i1)
     (void)part;
     const gemm_args *g = j->args;
     int w = (int)(i1 - i0);
-    if (g->split_n && !g->ta && g->tb && g->M <= CPU_SMALL_MAX_M)
-        cpu_gemm_few_rows(g, w, g->B + i0 * g->ldb, g->C + i0);
+    if (g->split_n && !g->ta && g->M <= CPU_FEW_ROWS)
+        cpu_gemm_few_rows(g, w, g->tb ? g->B + i0 * g->ldb : g->B + i0, g->C + i0);
     else if (g->split_n)
         cpu_sgemm(g, g->M, w, g->A, g->tb ? g->B + i0 * g->ldb : g->B + i0, g->C + i0);
     else

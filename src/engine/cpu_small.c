@@ -315,6 +315,64 @@ static void cs_avx2_half(int M, int N, int K, float alpha, const float *A, int l
     default: cs_avx2_half_body(8, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
     }
 }
+
+/* C[M,N] = alpha * A[M,K] B[K,N] + beta * C for M <= 8, AVX-512: for each
+ * block of 32 columns the 8 x 32 result stays in 16 registers while k runs,
+ * each row of B's block is loaded once and multiplied by every row of A
+ * (broadcast).  No packing: B's rows are read in place. */
+static inline __attribute__((always_inline, target("avx512f"))) void
+cs_nn_avx512_body(const int M, int N, int K, float alpha, const float *A, int lda,
+                  const float *B, int ldb, float beta, float *C, int ldc)
+{
+    for (int n = 0; n < N; n += 32) {
+        int w = N - n < 32 ? N - n : 32;
+        __mmask16 m0 = (__mmask16)(w >= 16 ? 0xffffu : (1u << w) - 1u);
+        __mmask16 m1 = (__mmask16)(w >= 32 ? 0xffffu : w > 16 ? (1u << (w - 16)) - 1u : 0u);
+        __m512 acc0[CPU_SMALL_MAX_M], acc1[CPU_SMALL_MAX_M];
+        _Pragma("GCC unroll 8")
+        for (int m = 0; m < M; m++)
+            acc0[m] = acc1[m] = _mm512_setzero_ps();
+        const float *b = B + n;
+        for (int k = 0; k < K; k++, b += ldb) {
+            __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+            _Pragma("GCC unroll 8")
+            for (int m = 0; m < M; m++) {
+                __m512 a = _mm512_set1_ps(A[(size_t)m * lda + k]);
+                acc0[m] = _mm512_fmadd_ps(a, b0, acc0[m]);
+                acc1[m] = _mm512_fmadd_ps(a, b1, acc1[m]);
+            }
+        }
+        __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+        _Pragma("GCC unroll 8")
+        for (int m = 0; m < M; m++) {
+            float *c = C + (size_t)m * ldc + n;
+            __m512 r0 = _mm512_mul_ps(va, acc0[m]), r1 = _mm512_mul_ps(va, acc1[m]);
+            if (beta != 0.0f) {    /* beta 0 ignores C, which may hold NaN */
+                r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), r0);
+                r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), r1);
+            }
+            _mm512_mask_storeu_ps(c, m0, r0);
+            _mm512_mask_storeu_ps(c + 16, m1, r1);
+        }
+    }
+}
+
+__attribute__((target("avx512f")))
+static void cs_nn_avx512(int M, int N, int K, float alpha, const float *A, int lda,
+                         const float *B, int ldb, float beta, float *C, int ldc)
+{
+    switch (M) {
+    case 1: cs_nn_avx512_body(1, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    case 2: cs_nn_avx512_body(2, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    case 3: cs_nn_avx512_body(3, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    case 4: cs_nn_avx512_body(4, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    case 5: cs_nn_avx512_body(5, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    case 6: cs_nn_avx512_body(6, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    case 7: cs_nn_avx512_body(7, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    default: cs_nn_avx512_body(8, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    }
+}
+
 #endif
 
 /* Returns 0 when done, -1 when this CPU or shape is not handled (the
@@ -368,4 +426,20 @@ void cpu_small_gemm_nt_half(int M, int N, int K, float alpha, const float *A, in
                 *cc = beta == 0.0f ? alpha * t : alpha * t + beta * *cc;
             }
     }
+}
+
+int cpu_small_gemm_nn(int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (M < 1 || M > CPU_SMALL_MAX_M || N < 1 || K < 1)
+        return -1;
+#ifdef CPU_SMALL_X86
+    if (__builtin_cpu_supports("avx512f")) {
+        cs_nn_avx512(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return 0;
+    }
+#else
+    (void)alpha; (void)A; (void)lda; (void)B; (void)ldb; (void)beta; (void)C; (void)ldc;
+#endif
+    return -1;
 }

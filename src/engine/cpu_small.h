@@ -16,6 +16,13 @@
 int cpu_small_gemm_nt(int M, int N, int K, float alpha, const float *A, int lda,
                       const float *B, int ldb, float beta, float *C, int ldc);
 
+/* C[M,N] = alpha * A[M,K] * B[K,N] + beta * C (B not transposed) for
+ * 1 <= M <= 8: the backward product of a recurrent step.  Returns 0, or -1
+ * (nothing written) when the CPU lacks AVX-512 or the shape is out of
+ * range. */
+int cpu_small_gemm_nn(int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc);
+
 /* The same with B held as IEEE halves, for any M >= 1 (rows of A in
  * blocks of 8; plain C where the CPU lacks AVX-512 and AVX2/F16C). */
 void cpu_small_gemm_nt_half(int M, int N, int K, float alpha, const float *A, int lda,
