@@ -155,10 +155,12 @@ check "the script goes on after errors" has '^  lr             0.01 '
 script bounded <<EOF
 load $corpus
 $small
-train steps=15
+train steps=2000
 EOF
 runx bounded
-check "a bounded run at the end is waited for" has 'training stopped at step 15 (step limit)'
+# 2000 steps: still running when the script ends (15 steps of this model
+# could finish before the end of the script is read)
+check "a bounded run at the end is waited for" has 'training stopped at step 2000 (step limit)'
 check "... and says so" has '^(end of script: waiting for training to finish)$'
 check "... exit 0" test "$status" -eq 0
 
