@@ -24,6 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "ui/cmd.h"
 #include "engine/backend.h"
 #include "engine/backend_cuda.h"
 #include "engine/corpus.h"
@@ -113,37 +114,12 @@ static void warn(const char *fmt, ...)
 /* ------------------------------------------------------------------ */
 /* Small text helpers */
 
-/* Levenshtein distance, for "did you mean" hints; long strings count as
- * far apart. */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), row[65];
-    if (la > 64 || lb > 64)
-        return SIZE_MAX;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 /* Keeps cand in *best when it is closer to s than the best so far and
  * close enough to be a plausible typo. */
 static void consider(const char *s, const char *cand, const char **best,
                      size_t *best_d)
 {
-    size_t d = edit_distance(s, cand);
+    size_t d = cmd_edit_distance(s, cand);
     if (d <= 2 && 2 * d <= strlen(cand) && d < *best_d) {
         *best = cand;
         *best_d = d;
