@@ -843,12 +843,32 @@ static void cpu_to_half(be_backend *be, uint16_t *dst, const float *src, size_t 
         dst[i] = cpu_float_to_half(src[i]);
 }
 
+typedef struct half_args {
+    int M, K, lda, ldb, ldc;
+    float alpha, beta;
+    const float *A;
+    const uint16_t *B;
+    float *C;
+} half_args;
+
+/* Columns i0..i1 of C: rows i0..i1 of the half-precision B. */
+static void gemm_half_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const half_args *g = j->args;
+    cpu_small_gemm_nt_half(g->M, (int)(i1 - i0), g->K, g->alpha, g->A, g->lda,
+                           g->B + i0 * (size_t)g->ldb, g->ldb, g->beta, g->C + i0, g->ldc);
+}
+
+/* Split by columns like cpu_gemm: each thread streams its share of B. */
 static void cpu_gemm_half(be_backend *be, int M, int N, int K, float alpha,
                           const float *A, int lda, const uint16_t *B, int ldb,
                           float beta, float *C, int ldc)
 {
-    (void)be;
-    cpu_small_gemm_nt_half(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    half_args g = { M, K, lda, ldb, ldc, alpha, beta, A, B, C };
+    if (M <= 0 || N <= 0)
+        return;
+    cpu_par_for(be, (size_t)N, 64, 0.05 * M * N * (double)K, gemm_half_body, &g);
 }
 
 /* Resizes the pool; on failure keeps the old one (the thread count only
