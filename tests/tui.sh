@@ -124,7 +124,16 @@ if [ $i -lt 50 ]; then pass "a key closes the help"; else flunk "a key closes th
 # A smaller terminal: the screen reflows.
 tmux -S "$sock" resize-window -t rnnlab -x 60 -y 16 2>/dev/null
 expect "the screen reflows to a smaller terminal" '^ training  step [0-9]+.{0,45}$' 20
-tmux -S "$sock" resize-window -t rnnlab -x 100 -y 32 2>/dev/null
+# Back to 100x32, and wait until the screen has grown again: on a busy
+# machine the second resize can land before the first was drawn, so it is
+# repeated until the status line is wide (the sample below needs the room).
+i=0
+while [ $i -lt 10 ]; do
+    tmux -S "$sock" resize-window -t rnnlab -x 100 -y 32 2>/dev/null
+    waitfor '^ training  step [0-9]+.{60,}$' 2 && break
+    i=$((i + 1))
+done
+expect "the screen grows back" '^ training  step [0-9]+.{60,}$' 5
 
 keys 'set temperature 0.5' Enter
 expect "set answers in the message pane" 'temperature = 0\.5'

@@ -957,9 +957,14 @@ extern "C" int be_cuda_available(char *msg, size_t len)
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess || n <= 0) {
         cudaGetLastError();
+        /* without a GPU the runtime finds no driver at all and says the
+         * driver is "insufficient"; say what that means here */
+        const char *why = e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice ||
+                                  e == cudaSuccess
+                              ? "no NVIDIA GPU or driver found"
+                              : cudaGetErrorString(e);
         if (len)
-            snprintf(msg, len, "%s", e != cudaSuccess ? cudaGetErrorString(e)
-                                                      : "no CUDA device found");
+            snprintf(msg, len, "%s", why);
         return 0;
     }
     cudaDeviceProp prop;
@@ -977,12 +982,10 @@ extern "C" int be_cuda_available(char *msg, size_t len)
 extern "C" be_backend *be_cuda_create(int device, be_precision p, char *err,
                                       size_t errlen)
 {
-    int n = 0;
-    cudaError_t e = cudaGetDeviceCount(&n);
-    if (e != cudaSuccess || n <= 0) {
-        cudaGetLastError();
-        snprintf(err, errlen, "no CUDA device: %s",
-                 e != cudaSuccess ? cudaGetErrorString(e) : "none found");
+    char why[256];
+    int n = be_cuda_available(why, sizeof why);
+    if (n <= 0) {
+        snprintf(err, errlen, "no CUDA device: %s", why);
         return NULL;
     }
     if (device < 0 || device >= n) {
