@@ -370,7 +370,12 @@ START_TEST(settings_table)
     ck_assert_str_eq(err, "dropout: '1' is out of range (>= 0 and < 1)");
     ck_assert_int_eq(setting_apply(setting_find("device"), "tpu", &v, err,
                                    sizeof err), -1);
+#ifdef HAVE_CUDA
+    ck_assert_str_eq(err, "device: unknown value 'tpu' (choose cpu|cuda)");
+#else
     ck_assert_str_eq(err, "device: unknown value 'tpu' (choose cpu)");
+#endif
+    ck_assert_int_eq(tab[setting_find("device")].effect, SETTING_MOVE);
     ck_assert_int_eq(setting_find("batch") >= 0
                      && tab[setting_find("batch")].effect == SETTING_RESET, 1);
     ck_assert_int_eq(tab[setting_find("temperature")].effect, SETTING_LIVE);

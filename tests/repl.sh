@@ -252,5 +252,25 @@ check "a stray argument is a usage error" test $? -eq 2
 "$RNNLAB" --corpus "$corpus" open "$tmp/s1" >"$tmp/out" 2>"$tmp/err"
 check "--corpus with open is a usage error" test $? -eq 2
 
+# set device: moves a trained model, or is refused and changes nothing.
+script device <<EOF
+load $corpus
+$small
+train steps=5
+wait
+set device cuda
+show device
+sample 20
+EOF
+runx device
+if has '^device = cuda (weights and optimizer state moved)$'; then
+    check "set device cuda moves the model" has '^  device         cuda '
+else
+    check "set device cuda without a GPU is refused" \
+        grep -E -q -e 'set device: no CUDA device: |device: .*cuda' "$tmp/err"
+    check "... and the model stays on the CPU" has '^  device         cpu '
+fi
+check "... and still samples" has '^--- sample'
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend_cuda.h"
 #include "corpus.h"
 #include "engine.h"
 #include "optim.h"
@@ -656,6 +657,36 @@ static int apply_optim(eng *e)
     return 0;
 }
 
+/* Moves the engine (and its trainer: weights, optimizer state, carried
+ * state) to the device cfg names.  Returns 0, or -1 after an error event
+ * (no such device; nothing changed). */
+static int apply_device(eng *e, const setting_values *cfg)
+{
+    char err[512];
+    be_backend *nb = strcmp(cfg->device, "cuda") == 0
+                         ? be_cuda_create(0, BE_FP32, err, sizeof err)
+                         : be_cpu_create();
+    if (!nb) {
+        if (strcmp(cfg->device, "cuda") != 0)
+            snprintf(err, sizeof err, "out of memory creating the CPU backend");
+        say(e, ENG_EV_ERROR, "set device: %s", err);
+        return -1;
+    }
+    nb->set_threads(nb, cfg->train.threads);
+    if (e->t && trainer_move(e->t, nb, err, sizeof err) != 0) {
+        nb->destroy(nb);
+        say(e, ENG_EV_ERROR, "set device: %s", err);
+        return -1;
+    }
+    e->be->destroy(e->be);
+    e->be = nb;
+    e->cfg = *cfg;
+    say(e, ENG_EV_MESSAGE, "device = %s%s", nb->name,
+        e->t ? " (weights and optimizer state moved)" : "");
+    publish(e);
+    return 0;
+}
+
 static int do_set(eng *e, int key, const char *value)
 {
     char err[512], what[160];
@@ -677,6 +708,8 @@ static int do_set(eng *e, int key, const char *value)
     case SETTING_OPTIM:
         e->cfg = cfg;
         return apply_optim(e);
+    case SETTING_MOVE:
+        return apply_device(e, &cfg);
     default:
         e->cfg = cfg;
         apply_live(e);

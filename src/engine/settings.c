@@ -11,6 +11,13 @@
 
 #define BIG 1e300
 
+/* The devices `set device` offers: CUDA only in builds that have it. */
+#ifdef HAVE_CUDA
+#define SETTINGS_DEVICES "cpu cuda"
+#else
+#define SETTINGS_DEVICES "cpu"
+#endif
+
 static const setting table[] = {
     {"lr", SETTING_FLOAT, 0, BIG, 1, 0, NULL, SETTING_LIVE,
      "learning rate"},
@@ -44,8 +51,8 @@ static const setting table[] = {
      "steps between validations (0: off)"},
     {"threads", SETTING_INT, 1, 256, 0, 0, NULL, SETTING_LIVE,
      "BLAS threads"},
-    {"device", SETTING_CHOICE, 0, 0, 0, 0, "cpu", SETTING_RESET,
-     "where the model runs"},
+    {"device", SETTING_CHOICE, 0, 0, 0, 0, SETTINGS_DEVICES, SETTING_MOVE,
+     "where the model runs (weights and optimizer state move along)"},
 };
 
 #define N_SETTINGS (sizeof table / sizeof table[0])

@@ -12,7 +12,8 @@ typedef enum { SETTING_FLOAT, SETTING_INT, SETTING_U64, SETTING_CHOICE } setting
 typedef enum {
     SETTING_LIVE,         /* takes effect at once, training goes on */
     SETTING_OPTIM,        /* restarts the optimizer's state, keeps weights */
-    SETTING_RESET         /* rebuilds the model: training starts over */
+    SETTING_RESET,        /* rebuilds the model: training starts over */
+    SETTING_MOVE          /* moves weights and optimizer state to a device */
 } setting_effect;
 
 typedef struct setting {

@@ -379,7 +379,7 @@ static void show_one(cmd_env *env, int i, const setting_values *v)
     const setting *tab = setting_table(&n);
     char value[128], range[96];
     static const char *effect[] = {"live", "restarts the optimizer",
-                                   "rebuilds the model"};
+                                   "rebuilds the model", "moves the model"};
     setting_format(i, v, value, sizeof value);
     setting_range(i, range, sizeof range);
     out(env, CMD_OUT, "  %-14s %-12s %s; %s; %s", tab[i].name, value,
