@@ -368,6 +368,9 @@ START_TEST(settings_table)
     ck_assert_int_eq(setting_apply(setting_find("dropout"), "1", &v, err,
                                    sizeof err), -1);
     ck_assert_str_eq(err, "dropout: '1' is out of range (>= 0 and < 1)");
+    ck_assert_int_eq(setting_apply(setting_find("repetition-penalty"), "0", &v, err,
+                                   sizeof err), -1);
+    ck_assert_str_eq(err, "repetition-penalty: '0' is out of range (> 0 and <= 100)");
     ck_assert_int_eq(setting_apply(setting_find("device"), "tpu", &v, err,
                                    sizeof err), -1);
 #ifdef HAVE_CUDA
