@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpu_pack.h"
 #include "cpu_small.h"
 #include "decoder.h"
 #include "sample.h"
@@ -806,89 +807,209 @@ START_TEST(training_state_untouched)
 }
 END_TEST
 
+/* Writes root to path as JSON. */
+static void rewrite_json(const char *path, const cJSON *root)
+{
+    char *out = cJSON_Print(root);
+    FILE *fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(out);
+    ck_assert_ptr_nonnull(fp);
+    fputs(out, fp);
+    ck_assert_int_eq(fclose(fp), 0);
+    free(out);
+}
+
 /* ------------------------------------------------------------------ */
 /* 16-bit weights */
 
 START_TEST(half_precision)
 {
-    be_backend *be = be_cpu_create();
     const float in[] = {1.0f, -2.0f, 65504.0f, 65520.0f, 1e-8f, 5.9604645e-8f, 0.1f,
                         0.0f, -0.0f, 6.1035156e-05f, 1.0009766f, 1.00048828125f};
     const uint16_t want[] = {0x3c00, 0xc000, 0x7bff, 0x7c00, 0x0000, 0x0001, 0x2e66,
                              0x0000, 0x8000, 0x0400, 0x3c01, 0x3c00 /* tie: to even */};
     uint16_t out[12];
-    be->to_half(be, out, in, 12);
+    for (int i = 0; i < 12; i++)
+        out[i] = cpu_float_to_half(in[i]);
     for (int i = 0; i < 12; i++)
         ck_assert_msg(out[i] == want[i], "%g -> %#x, want %#x", in[i], out[i], want[i]);
     for (int i = 0; i < 12; i++)
         if (i != 3 && i != 4 && i != 6 && i != 11)   /* inexact ones */
             ck_assert_float_eq(cpu_half_to_float(out[i]), in[i]);
-    float nan = NAN;
-    be->to_half(be, out, &nan, 1);
-    ck_assert(isnan(cpu_half_to_float(out[0])));
+    ck_assert(isnan(cpu_half_to_float(cpu_float_to_half(NAN))));
+}
+END_TEST
 
-    /* gemm_half against gemm on the rounded matrix: every row count up to
-     * past one block of 8, odd N and a K with a tail */
-    enum { N = 37, K = 45, MAXM = 11 };
-    float A[MAXM * K], Bf[N * K], C1[MAXM * N], C2[MAXM * N];
-    uint16_t Bh[N * K];
+/* One packed product, checked element by element against a double
+ * reference on the weights as the kind stores them: fp32 and fp16 within
+ * summation rounding, int8 within the bound its two roundings allow
+ * (each weight off by at most max|w_row|/254, each input by max|x|/254). */
+static void check_pack(cpu_pack_kind kind, int simd, int N, int K1, int K2, int M)
+{
     rng_state r;
-    rng_seed(&r, 8);
-    for (int i = 0; i < MAXM * K; i++)
-        A[i] = 2.0f * rng_uniform(&r) - 1.0f;
-    for (int i = 0; i < N * K; i++)
-        Bf[i] = 2.0f * rng_uniform(&r) - 1.0f;
-    be->to_half(be, Bh, Bf, N * K);
-    for (int i = 0; i < N * K; i++)
-        Bf[i] = cpu_half_to_float(Bh[i]);
-    for (int M = 1; M <= MAXM; M++) {
-        for (int i = 0; i < M * N; i++)
-            C1[i] = C2[i] = 0.5f;
-        be->gemm(be, 0, 1, M, N, K, 0.7f, A, K, Bf, K, 1.0f, C1, N);
-        be->gemm_half(be, M, N, K, 0.7f, A, K, Bh, K, 1.0f, C2, N);
-        for (int i = 0; i < M * N; i++)
-            ck_assert_msg(fabsf(C1[i] - C2[i]) < 1e-4f, "M %d: %g vs %g", M, C1[i], C2[i]);
+    rng_seed(&r, (uint64_t)(kind * 1000 + N * 7 + K1 + K2 * 3 + M));
+    int K = K1 + K2;
+    float *W1 = malloc(sizeof(float) * (size_t)N * K1), *W2 = malloc(sizeof(float) * (size_t)N * (K2 + 1));
+    float *X = malloc(sizeof(float) * (size_t)M * K), *Y = malloc(sizeof(float) * (size_t)M * N);
+    for (int i = 0; i < N * K1; i++)
+        W1[i] = 2.0f * rng_uniform(&r) - 1.0f;
+    for (int i = 0; i < N * K2; i++)
+        W2[i] = 0.3f * (2.0f * rng_uniform(&r) - 1.0f);
+    for (int i = 0; i < M * K; i++)
+        X[i] = (i % 5 == 0 ? 3.0f : 1.0f) * (2.0f * rng_uniform(&r) - 1.0f);
+    for (int i = 0; i < M * N; i++)
+        Y[i] = 0.5f;
+    cpu_pack *p = cpu_pack_new(kind, N, W1, K1, K2 ? W2 : NULL, K2, M);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(cpu_pack_set_simd(p, simd), simd && cpu_pack_set_simd(p, 1));
+    cpu_pack_set_simd(p, simd);
+    /* x rows with a stride: [x1 | x2] is taken from two places */
+    cpu_pack_load(p, M, X, K, X + K1, K);
+    cpu_pack_gemm_rows(p, Y, N, 0, CPU_PACK_BLOCK);
+    cpu_pack_gemm_rows(p, Y, N, CPU_PACK_BLOCK, N + CPU_PACK_BLOCK);
+    for (int m = 0; m < M; m++) {
+        const float *x = X + (size_t)m * K;
+        double xmax = 0.0;
+        for (int k = 0; k < K; k++)
+            xmax = fmax(xmax, fabs(x[k]));
+        for (int n = 0; n < N; n++) {
+            double ref = 0.5, mag = 0.0, wmax = 0.0, bound;
+            for (int k = 0; k < K; k++) {
+                float w = k < K1 ? W1[(size_t)n * K1 + k] : W2[(size_t)n * K2 + k - K1];
+                wmax = fmax(wmax, fabs(w));
+                if (kind == CPU_PACK_F16)
+                    w = cpu_half_to_float(cpu_float_to_half(w));
+                ref += (double)x[k] * w;
+                mag += fabs((double)x[k] * w);
+            }
+            bound = 1e-5 * (mag + 1.0);
+            if (kind == CPU_PACK_I8) {
+                double e = 0.0;
+                for (int k = 0; k < K; k++) {
+                    float w = k < K1 ? W1[(size_t)n * K1 + k] : W2[(size_t)n * K2 + k - K1];
+                    e += (fabs(x[k]) * wmax + xmax * fabs(w) + xmax * wmax / 254.0) / 254.0;
+                }
+                bound = 1.001 * e + 1e-5 * (mag + 1.0);
+            }
+            double got = Y[(size_t)m * N + n];
+            ck_assert_msg(fabs(got - ref) <= bound,
+                          "kind %d simd %d N %d K %d+%d M %d: y[%d,%d] = %.7g, want %.7g (bound %g)",
+                          kind, simd, N, K1, K2, M, m, n, got, ref, bound);
+        }
     }
-    be->destroy(be);
+    cpu_pack_free(p);
+    free(W1);
+    free(W2);
+    free(X);
+    free(Y);
+}
 
-    /* a half decoder stays close to the model (and is a different path) */
+START_TEST(packed_products)
+{
+    const int shapes[][3] = {{37, 45, 70}, {8, 64, 0}, {1, 1, 0}, {64, 512, 512}, {70, 129, 3}};
+    for (int kind = CPU_PACK_F32; kind <= CPU_PACK_I8; kind++)
+        for (int simd = 0; simd <= 1; simd++)
+            for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+                for (int M = 1; M <= 11; M += (M < 3 ? 1 : 4))
+                    check_pack((cpu_pack_kind)kind, simd, shapes[s][0], shapes[s][1],
+                               shapes[s][2], M);
+}
+END_TEST
+
+/* The plain and SIMD paths quantise and sum int8 identically; special
+ * inputs: a zero row adds nothing, a NaN input makes NaN (not a number
+ * that looks fine); sizes out of range are refused. */
+START_TEST(packed_int8_edges)
+{
+    enum { N = 19, K = 200 };
+    float W[N * K], X[3 * K], Y1[3 * N], Y2[3 * N];
+    rng_state r;
+    rng_seed(&r, 77);
+    for (int i = 0; i < N * K; i++)
+        W[i] = rng_uniform(&r) - 0.5f;
+    for (int k = 0; k < K; k++) {
+        X[k] = rng_uniform(&r) - 0.5f;
+        X[K + k] = 0.0f;
+        X[2 * K + k] = k == 17 ? NAN : 0.25f;
+    }
+    W[5 * K + 3] = 0.0f;
+    memset(W + 7 * K, 0, sizeof(float) * K);          /* an all-zero row */
+    cpu_pack *p = cpu_pack_new(CPU_PACK_I8, N, W, K, NULL, 0, 3);
+    ck_assert_ptr_nonnull(p);
+    for (int pass = 0; pass < 2; pass++) {
+        float *Y = pass ? Y2 : Y1;
+        for (int i = 0; i < 3 * N; i++)
+            Y[i] = 1.0f;
+        cpu_pack_set_simd(p, pass);
+        cpu_pack_load(p, 3, X, K, NULL, 0);
+        cpu_pack_gemm_rows(p, Y, N, 0, N);
+    }
+    for (int n = 0; n < N; n++) {
+        ck_assert_msg(fabsf(Y1[n] - Y2[n]) <= 1e-6f * (1.0f + fabsf(Y1[n])), "row %d: %g vs %g",
+                      n, Y1[n], Y2[n]);
+        ck_assert_float_eq(Y1[N + n], 1.0f);               /* zero input */
+        ck_assert_float_eq(Y2[N + n], 1.0f);
+        ck_assert_msg(isnan(Y1[2 * N + n]) && isnan(Y2[2 * N + n]), "row %d: NaN lost", n);
+    }
+    ck_assert_float_eq(Y1[7], 1.0f);                       /* zero weight row */
+    cpu_pack_free(p);
+    static float big[2 * 40000];
+    ck_assert_ptr_null(cpu_pack_new(CPU_PACK_I8, 1, big, 40000, big + 40000, 40000, 1));
+    ck_assert_ptr_nonnull((p = cpu_pack_new(CPU_PACK_F16, 1, big, 40000, big + 40000, 40000, 1)));
+    cpu_pack_free(p);
+    ck_assert_ptr_null(cpu_pack_new(CPU_PACK_F32, 0, W, K, NULL, 0, 1));
+    ck_assert_ptr_null(cpu_pack_new(CPU_PACK_F32, N, W, K, NULL, 0, 0));
+}
+END_TEST
+
+/* Decoders holding 16- and 8-bit weights stay close to the model, run
+ * generation (beam search included), and hold the kind they were asked
+ * for; fp32 through the packed path agrees with the model to rounding. */
+START_TEST(decoder_weights)
+{
+    const double tol[] = {2e-5, 2e-2, 6e-2};
     fix f;
     fix_random(&f, CELL_LSTM, 2, 31);
     int V = f.m->cfg.vocab;
-    decoder d;
-    model_state st;
-    ck_assert_int_eq(decoder_init(&d, f.m, 2, DECODER_TABLE_AUTO, 1), 0);
-    ck_assert_ptr_nonnull(d.half);
-    ck_assert_int_eq(model_state_init(f.m, &st, 2), 0);
-    float a[2 * 16], b[2 * 16];
-    uint32_t ids[2] = {2, 5};
-    double maxd = 0.0;
-    for (int t = 0; t < 6; t++) {
-        decoder_step(&d, 2, ids, a);
-        model_step(f.m, &st, ids, b);
-        for (int i = 0; i < 2 * V; i++) {
-            double e = fabs((double)a[i] - b[i]);
-            ck_assert_msg(e < 2e-2 * (1.0 + fabs(b[i])), "step %d: %g vs %g", t, a[i], b[i]);
-            if (e > maxd)
-                maxd = e;
+    for (int w = BE_WEIGHTS_FP32; w <= BE_WEIGHTS_INT8; w++) {
+        decoder d;
+        model_state st;
+        ck_assert_int_eq(decoder_init(&d, f.m, 2, DECODER_TABLE_AUTO, (be_weights)w), 0);
+        ck_assert_int_eq(d.weights, w);
+        ck_assert_ptr_nonnull(d.p_in[1]);
+        ck_assert_int_eq(model_state_init(f.m, &st, 2), 0);
+        float a[2 * 16], b[2 * 16];
+        uint32_t ids[2] = {2, 5};
+        double maxd = 0.0;
+        for (int t = 0; t < 6; t++) {
+            decoder_step(&d, 2, ids, a);
+            model_step(f.m, &st, ids, b);
+            for (int i = 0; i < 2 * V; i++) {
+                double e = fabs((double)a[i] - b[i]);
+                ck_assert_msg(e < tol[w] * (1.0 + fabs(b[i])), "%s step %d: %g vs %g",
+                              be_weights_name(w), t, a[i], b[i]);
+                if (e > maxd)
+                    maxd = e;
+            }
+            ids[0] = (ids[0] + 3) % (uint32_t)V;
+            ids[1] = (ids[1] + 1) % (uint32_t)V;
         }
-        ids[0] = (ids[0] + 3) % (uint32_t)V;
-        ids[1] = (ids[1] + 1) % (uint32_t)V;
+        if (w != BE_WEIGHTS_FP32)
+            ck_assert(maxd > 0.0);             /* a different path, really taken */
+        model_state_free(f.m, &st);
+        decoder_free(&d);
+
+        sample_config cfg = cfg_with(30);
+        cfg.weights = w;
+        collect c1 = {0}, c2 = {0};
+        sample_result r1 = run(&f, &cfg, "ab", 1, &c1, 0);
+        cfg.beam = 3;
+        sample_result r2 = run(&f, &cfg, "ab", 1, &c2, 0);
+        ck_assert_uint_eq(c1.n, 30);
+        ck_assert_uint_eq(c2.n, 30);
+        sample_result_free(&r1);
+        sample_result_free(&r2);
     }
-    ck_assert(maxd > 0.0);
-    model_state_free(f.m, &st);
-    decoder_free(&d);
-    /* and generation with it runs, beam search included */
-    sample_config cfg = cfg_with(30);
-    cfg.half = 1;
-    collect c1 = {0}, c2 = {0};
-    sample_result r1 = run(&f, &cfg, "ab", 1, &c1, 0);
-    cfg.beam = 3;
-    sample_result r2 = run(&f, &cfg, "ab", 1, &c2, 0);
-    ck_assert_uint_eq(c1.n, 30);
-    ck_assert_uint_eq(c2.n, 30);
-    sample_result_free(&r1);
-    sample_result_free(&r2);
     fix_free(&f);
 }
 END_TEST
@@ -991,7 +1112,7 @@ START_TEST(session_settings)
     t->sample.repetition_window = 7;
     t->sample.n_best = 2;
     t->sample.beam = 4;
-    t->sample.half = 1;
+    t->sample.weights = BE_WEIGHTS_INT8;
     snprintf(t->sample.stop, sizeof t->sample.stop, "\n\n");
     ck_assert_msg(session_save(t, sdir, err, sizeof err) == 0, "%s", err);
     trainer_free(t);
@@ -1003,7 +1124,7 @@ START_TEST(session_settings)
     ck_assert_int_eq(t->sample.repetition_window, 7);
     ck_assert_int_eq(t->sample.n_best, 2);
     ck_assert_str_eq(t->sample.stop, "\n\n");
-    ck_assert_int_eq(t->sample.half, 1);
+    ck_assert_int_eq(t->sample.weights, BE_WEIGHTS_INT8);
     trainer_free(t);
 
     /* an older session.json without the new keys loads with defaults */
@@ -1014,7 +1135,7 @@ START_TEST(session_settings)
     ck_assert_ptr_nonnull(root);
     cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "sample");
     const char *added[] = {"greedy", "repetition_penalty", "repetition_window", "n_best",
-                           "stop", "half"};
+                           "stop", "weights"};
     for (size_t i = 0; i < sizeof added / sizeof *added; i++)
         cJSON_DeleteItemFromObjectCaseSensitive(s, added[i]);
     char *out = cJSON_Print(root);
@@ -1030,17 +1151,27 @@ START_TEST(session_settings)
     ck_assert_int_eq(t->sample.repetition_window, 64);
     ck_assert_int_eq(t->sample.n_best, 1);
     ck_assert_str_eq(t->sample.stop, "");
-    ck_assert_int_eq(t->sample.half, 0);
+    ck_assert_int_eq(t->sample.weights, BE_WEIGHTS_FP32);
     ck_assert_int_eq(t->sample.beam, 4);        /* the old keys still load */
     trainer_free(t);
 
-    /* a bad value is refused with its name */
+    /* the older "half": true reads as fp16 weights */
+    cJSON_AddItemToObject(s, "half", cJSON_CreateBool(1));
+    rewrite_json(path, root);
+    t = session_load(be, sdir, SESSION_NO_CORPUS, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    ck_assert_int_eq(t->sample.weights, BE_WEIGHTS_FP16);
+    trainer_free(t);
+
+    /* bad values are refused with their names */
+    cJSON_AddItemToObject(s, "weights", cJSON_CreateString("int4"));
+    rewrite_json(path, root);
+    t = session_load(be, sdir, SESSION_NO_CORPUS, err, sizeof err);
+    ck_assert_ptr_null(t);
+    ck_assert_msg(strstr(err, "weights") != NULL && strstr(err, "int4") != NULL, "%s", err);
+    cJSON_DeleteItemFromObjectCaseSensitive(s, "weights");
     cJSON_AddItemToObject(s, "n_best", cJSON_CreateNumber(0));
-    out = cJSON_Print(root);
-    fp = fopen(path, "wb");
-    fputs(out, fp);
-    fclose(fp);
-    free(out);
+    rewrite_json(path, root);
     cJSON_Delete(root);
     t = session_load(be, sdir, SESSION_NO_CORPUS, err, sizeof err);
     ck_assert_ptr_null(t);
@@ -1073,6 +1204,9 @@ int main(void)
     tcase_add_test(tc, legacy_interface);
     tcase_add_test(tc, training_state_untouched);
     tcase_add_test(tc, half_precision);
+    tcase_add_test(tc, packed_products);
+    tcase_add_test(tc, packed_int8_edges);
+    tcase_add_test(tc, decoder_weights);
     tcase_add_test(tc, cells_match_reference);
     tcase_add_test(tc, session_settings);
     suite_add_tcase(s, tc);

@@ -12,6 +12,26 @@
 
 typedef struct be_backend be_backend;
 
+/* How generation stores the weights it multiplies by: exact 32-bit
+ * floats, IEEE halves, or 8-bit integers with a scale per row. */
+typedef enum { BE_WEIGHTS_FP32 = 0, BE_WEIGHTS_FP16 = 1, BE_WEIGHTS_INT8 = 2 } be_weights;
+
+/* "fp32", "fp16", "int8"; NULL for anything else. */
+static inline const char *be_weights_name(int w)
+{
+    return w == BE_WEIGHTS_FP32 ? "fp32" : w == BE_WEIGHTS_FP16 ? "fp16"
+         : w == BE_WEIGHTS_INT8 ? "int8" : NULL;
+}
+
+/* The kind a name gives, or -1. */
+static inline int be_weights_parse(const char *s)
+{
+    for (int w = BE_WEIGHTS_FP32; w <= BE_WEIGHTS_INT8; w++)
+        if (!__builtin_strcmp(s, be_weights_name(w)))
+            return w;
+    return -1;
+}
+
 struct be_backend {
     const char *name;               /* "cpu", "cuda" */
     void *impl;                     /* backend private state */
@@ -99,15 +119,18 @@ struct be_backend {
     void (*set_threads)(be_backend *be, int n);
     void (*destroy)(be_backend *be);
 
-    /* Optional (NULL where a backend lacks them; generation then keeps
-     * 32-bit weights): IEEE 16-bit float copies of weight matrices, which
-     * halve the memory a generation step reads.  to_half rounds n floats
-     * to nearest even (overflow to infinity); gemm_half is
-     * gemm(0, 1, M, N, K, ...) with B[N,K] held as halves. */
-    void (*to_half)(be_backend *be, uint16_t *dst, const float *src, size_t n);
-    void (*gemm_half)(be_backend *be, int M, int N, int K, float alpha,
-                      const float *A, int lda, const uint16_t *B, int ldb,
-                      float beta, float *C, int ldc);
+    /* Optional (NULL where a backend lacks them; generation then uses
+     * gemm with the 32-bit weights): matrices packed for generation steps,
+     * which read every weight once per token.  pack copies W = [W1 | W2]
+     * (W1 [N,K1], W2 [N,K2] or NULL with K2 = 0, the same rows side by
+     * side) stored as kind; it returns NULL when out of memory or the
+     * kind or a size is not supported.  packed_gemm adds [x1 | x2] W^T to
+     * y for M <= max_rows input rows: y[m,r] += sum_k x[m,k] W[r,k]. */
+    void *(*pack)(be_backend *be, be_weights kind, int N, const float *W1, int K1,
+                  const float *W2, int K2, int max_rows);
+    void (*packed_gemm)(be_backend *be, void *P, int M, const float *x1, int ld1,
+                        const float *x2, int ld2, float *y, int ldy);
+    void (*pack_free)(be_backend *be, void *P);
 };
 
 /* Creates the CPU backend; returns NULL when out of memory. */

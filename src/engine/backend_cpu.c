@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "cpu_pack.h"
 #include "cpu_pool.h"
 #include "cpu_simd.h"
 #include "cpu_small.h"
@@ -836,39 +837,45 @@ static void cpu_rmsprop(be_backend *be, float *w, const float *g, float *v,
     cpu_par_for(be, n, 16, FLAT_WORK(n, 8), rmsprop_body, &a);
 }
 
-static void cpu_to_half(be_backend *be, uint16_t *dst, const float *src, size_t n)
+/* Generation's packed matrices (cpu_pack.c); the CPU backend's kinds map
+ * one to one. */
+static void *cpu_pack_weights(be_backend *be, be_weights kind, int N, const float *W1,
+                              int K1, const float *W2, int K2, int max_rows)
 {
     (void)be;
-    for (size_t i = 0; i < n; i++)
-        dst[i] = cpu_float_to_half(src[i]);
+    return cpu_pack_new((cpu_pack_kind)kind, N, W1, K1, W2, K2, max_rows);
 }
 
-typedef struct half_args {
-    int M, K, lda, ldb, ldc;
-    float alpha, beta;
-    const float *A;
-    const uint16_t *B;
-    float *C;
-} half_args;
+typedef struct packed_args {
+    const cpu_pack *p;
+    float *y;
+    int ldy;
+} packed_args;
 
-/* Columns i0..i1 of C: rows i0..i1 of the half-precision B. */
-static void gemm_half_body(range_job *j, int part, size_t i0, size_t i1)
+static void packed_body(range_job *j, int part, size_t i0, size_t i1)
 {
     (void)part;
-    const half_args *g = j->args;
-    cpu_small_gemm_nt_half(g->M, (int)(i1 - i0), g->K, g->alpha, g->A, g->lda,
-                           g->B + i0 * (size_t)g->ldb, g->ldb, g->beta, g->C + i0, g->ldc);
+    const packed_args *g = j->args;
+    cpu_pack_gemm_rows(g->p, g->y, g->ldy, (int)i0, (int)i1);
 }
 
-/* Split by columns like cpu_gemm: each thread streams its share of B. */
-static void cpu_gemm_half(be_backend *be, int M, int N, int K, float alpha,
-                          const float *A, int lda, const uint16_t *B, int ldb,
-                          float beta, float *C, int ldc)
+/* The inputs are loaded (and quantised) once on the caller, then each
+ * thread streams its own block of weight rows. */
+static void cpu_packed_gemm(be_backend *be, void *P, int M, const float *x1, int ld1,
+                            const float *x2, int ld2, float *y, int ldy)
 {
-    half_args g = { M, K, lda, ldb, ldc, alpha, beta, A, B, C };
-    if (M <= 0 || N <= 0)
-        return;
-    cpu_par_for(be, (size_t)N, 64, 0.05 * M * N * (double)K, gemm_half_body, &g);
+    cpu_pack *p = P;
+    cpu_pack_load(p, M, x1, ld1, x2, ld2);
+    packed_args g = { p, y, ldy };
+    size_t rows = (size_t)cpu_pack_rows(p);
+    cpu_par_for(be, rows, CPU_PACK_BLOCK, 0.05 * (double)M * (double)cpu_pack_bytes(p),
+                packed_body, &g);
+}
+
+static void cpu_pack_release(be_backend *be, void *P)
+{
+    (void)be;
+    cpu_pack_free(P);
 }
 
 /* Resizes the pool; on failure keeps the old one (the thread count only
@@ -942,7 +949,8 @@ be_backend *be_cpu_create(void)
     be->rmsprop = cpu_rmsprop;
     be->set_threads = cpu_set_threads;
     be->destroy = cpu_destroy;
-    be->to_half = cpu_to_half;
-    be->gemm_half = cpu_gemm_half;
+    be->pack = cpu_pack_weights;
+    be->packed_gemm = cpu_packed_gemm;
+    be->pack_free = cpu_pack_release;
     return be;
 }

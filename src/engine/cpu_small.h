@@ -23,11 +23,6 @@ int cpu_small_gemm_nt(int M, int N, int K, float alpha, const float *A, int lda,
 int cpu_small_gemm_nn(int M, int N, int K, float alpha, const float *A, int lda,
                       const float *B, int ldb, float beta, float *C, int ldc);
 
-/* The same with B held as IEEE halves, for any M >= 1 (rows of A in
- * blocks of 8; plain C where the CPU lacks AVX-512 and AVX2/F16C). */
-void cpu_small_gemm_nt_half(int M, int N, int K, float alpha, const float *A, int lda,
-                            const uint16_t *B, int ldb, float beta, float *C, int ldc);
-
 /* IEEE half conversions: exact widening; narrowing rounds to nearest even,
  * overflows to infinity. */
 float cpu_half_to_float(uint16_t h);

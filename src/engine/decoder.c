@@ -40,47 +40,55 @@ static void dec_precompute(decoder *d)
     }
 }
 
-/* 16-bit copies of the matrices a step reads; -1 when out of memory. */
-static int dec_halve(decoder *d)
+/* Whether to multiply through packed matrices: always for 16/8-bit
+ * weights, and for 32-bit ones with few streams, where the backend's
+ * packed product (one pass over memory per layer) beats its GEMM. */
+#define DECODER_PACK_MAX_F32 16
+
+/* Packs the matrices a step multiplies by as d->weights: per layer the
+ * input and recurrent weights side by side (one pass per layer), except
+ * the GRU's, whose recurrent product is needed on its own, and layer 0's
+ * input when the table replaces it.  -1 when the backend cannot. */
+static int dec_pack(decoder *d)
 {
     model *m = d->m;
     be_backend *be = m->be;
     const model_config *c = &m->cfg;
-    size_t GH = (size_t)model_gates(c->cell) * c->hidden, H = (size_t)c->hidden, n = 0;
-    for (int l = 0; l < c->layers; l++)
-        n += GH * H + (l || !d->table ? GH * (l ? H : (size_t)c->embed) : 0);
-    n += (size_t)c->vocab * H;
-    if (!(d->half = be->alloc(be, n * sizeof(uint16_t))))
-        return -1;
-    uint16_t *p = d->half;
+    int H = c->hidden, GH = model_gates(c->cell) * H;
     for (int l = 0; l < c->layers; l++) {
-        size_t in = l ? H : (size_t)c->embed;
-        d->h_hh[l] = p;
-        be->to_half(be, p, m->w_hh[l], GH * H);
-        p += GH * H;
-        if (l || !d->table) {
-            d->h_ih[l] = p;
-            be->to_half(be, p, m->w_ih[l], GH * in);
-            p += GH * in;
+        int in = l ? H : c->embed, has_in = l || !d->table;
+        if (c->cell == CELL_GRU || !has_in) {
+            d->p_hh[l] = be->pack(be, d->weights, GH, m->w_hh[l], H, NULL, 0, d->B);
+            if (!d->p_hh[l])
+                return -1;
+            if (has_in && !(d->p_in[l] = be->pack(be, d->weights, GH, m->w_ih[l], in,
+                                                  NULL, 0, d->B)))
+                return -1;
+        } else if (!(d->p_in[l] = be->pack(be, d->weights, GH, m->w_ih[l], in,
+                                           m->w_hh[l], H, d->B))) {
+            return -1;
         }
     }
-    d->h_dec = p;
-    be->to_half(be, p, m->dec_w, (size_t)c->vocab * H);
-    return 0;
+    d->p_dec = be->pack(be, d->weights, c->vocab, m->dec_w, H, NULL, 0, d->B);
+    return d->p_dec ? 0 : -1;
 }
 
-/* y = x W^T + y for n rows: from the 16-bit copy when there is one. */
-static void dec_product(decoder *d, int n, int N, int K, const float *x,
-                        const float *w, const uint16_t *wh, float *y)
+/* y = [x1 | x2] W^T + y for n rows, through the pack when there is one
+ * (then x2 is part of it), else gemm on w1 (and w2 with x2). */
+static void dec_product(decoder *d, int n, int N, void *pack, const float *x1, int K1,
+                        const float *w1, const float *x2, int K2, const float *w2, float *y)
 {
     be_backend *be = d->m->be;
-    if (wh)
-        be->gemm_half(be, n, N, K, 1.0f, x, K, wh, K, 1.0f, y, N);
-    else
-        be->gemm(be, 0, 1, n, N, K, 1.0f, x, K, w, K, 1.0f, y, N);
+    if (pack) {
+        be->packed_gemm(be, pack, n, x1, K1, x2, K2, y, N);
+        return;
+    }
+    be->gemm(be, 0, 1, n, N, K1, 1.0f, x1, K1, w1, K1, 1.0f, y, N);
+    if (x2)
+        be->gemm(be, 0, 1, n, N, K2, 1.0f, x2, K2, w2, K2, 1.0f, y, N);
 }
 
-int decoder_init(decoder *d, model *m, int B, int table, int half)
+int decoder_init(decoder *d, model *m, int B, int table, be_weights weights)
 {
     const model_config *c = &m->cfg;
     size_t GH = (size_t)model_gates(c->cell) * c->hidden, V = (size_t)c->vocab;
@@ -104,8 +112,18 @@ int decoder_init(decoder *d, model *m, int B, int table, int half)
               : !(d->x = dec_alloc(m, (size_t)B * c->embed)))
         goto oom;
     dec_precompute(d);
-    if (half && m->be->to_half && m->be->gemm_half && dec_halve(d) < 0)
-        goto oom;
+    if (weights != BE_WEIGHTS_FP32 || B <= DECODER_PACK_MAX_F32) {
+        if (!m->be->pack) {
+            if (weights != BE_WEIGHTS_FP32) {
+                decoder_free(d);
+                return -2;
+            }
+        } else {
+            d->weights = weights;
+            if (dec_pack(d) < 0)
+                goto oom;
+        }
+    }
     return 0;
 oom:
     decoder_free(d);
@@ -128,7 +146,12 @@ void decoder_free(decoder *d)
     be->free(be, d->gh);
     be->free(be, d->logits);
     be->free(be, d->ids);
-    be->free(be, d->half);
+    for (int l = 0; l < MODEL_MAX_LAYERS && be->pack_free; l++) {
+        be->pack_free(be, d->p_in[l]);
+        be->pack_free(be, d->p_hh[l]);
+    }
+    if (be->pack_free)
+        be->pack_free(be, d->p_dec);
     memset(d, 0, sizeof *d);
 }
 
@@ -144,21 +167,26 @@ static void dec_layer(decoder *d, int l, int n, const float *in,
     size_t so = (size_t)l * d->B * H;
     const float *hp = cur->h + so;
     float *hn = nxt->h + so;
+    int table = l == 0 && d->table;
 
-    if (l == 0 && d->table) {
+    if (table) {
         /* embed_fwd is a row gather: the token's precomputed gate inputs */
         be->embed_fwd(be, d->ids, n, d->table, GH, d->gates);
     } else {
         be->fill_rows(be, d->gates, n, GH, d->bias + (size_t)l * GH, NULL);
-        dec_product(d, n, GH, inw, in, m->w_ih[l], d->h_ih[l], d->gates);
     }
     if (c->cell == CELL_GRU) {
+        if (!table)
+            dec_product(d, n, GH, d->p_in[l], in, inw, m->w_ih[l], NULL, 0, NULL, d->gates);
         be->fill_rows(be, d->gh, n, GH, m->b_hh[l], NULL);
-        dec_product(d, n, GH, H, hp, m->w_hh[l], d->h_hh[l], d->gh);
+        dec_product(d, n, GH, d->p_hh[l], hp, H, m->w_hh[l], NULL, 0, NULL, d->gh);
         be->gru_fwd(be, n, H, d->gates, d->gh, hp, hn);
         return;
     }
-    dec_product(d, n, GH, H, hp, m->w_hh[l], d->h_hh[l], d->gates);
+    if (table)
+        dec_product(d, n, GH, d->p_hh[l], hp, H, m->w_hh[l], NULL, 0, NULL, d->gates);
+    else
+        dec_product(d, n, GH, d->p_in[l], in, inw, m->w_ih[l], hp, H, m->w_hh[l], d->gates);
     if (c->cell == CELL_LSTM)
         be->lstm_fwd(be, n, H, d->gates, cur->c + so, nxt->c + so, hn);
     else
@@ -180,7 +208,7 @@ void decoder_step(decoder *d, int n, const uint32_t *ids, float *out)
         dec_layer(d, l, n, l ? nxt->h + (size_t)(l - 1) * d->B * H : d->x, cur, nxt);
     const float *top = nxt->h + (size_t)(c->layers - 1) * d->B * H;
     be->fill_rows(be, d->logits, n, V, m->dec_b, NULL);
-    dec_product(d, n, V, H, top, m->dec_w, d->h_dec, d->logits);
+    dec_product(d, n, V, d->p_dec, top, H, m->dec_w, NULL, 0, NULL, d->logits);
     be->download(be, out, d->logits, (size_t)n * V * sizeof(float));
     d->cur = 1 - d->cur;
 }

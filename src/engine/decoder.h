@@ -7,6 +7,7 @@
 #define DECODER_H
 #include <stddef.h>
 #include <stdint.h>
+#include "backend.h"
 #include "model.h"
 
 typedef struct decoder {
@@ -20,8 +21,11 @@ typedef struct decoder {
     float *gates, *gh;       /* [B, G*H]; gh for the GRU only */
     float *logits;           /* [B, V] */
     uint32_t *ids;           /* [B] on the device */
-    uint16_t *half;          /* 16-bit copies of the step's matrices, or NULL */
-    uint16_t *h_ih[MODEL_MAX_LAYERS], *h_hh[MODEL_MAX_LAYERS], *h_dec;  /* views */
+    be_weights weights;      /* how the packed matrices hold the weights */
+    /* Packed matrices (backend pack), or NULL where gemm multiplies:
+     * p_in[l] is layer l's input weights, with the recurrent ones beside
+     * them unless p_hh[l] holds those apart (GRU; layer 0 with the table). */
+    void *p_in[MODEL_MAX_LAYERS], *p_hh[MODEL_MAX_LAYERS], *p_dec;
 } decoder;
 
 /* Table policy for decoder_init: decide by size, or force it off / on. */
@@ -29,12 +33,14 @@ enum { DECODER_TABLE_AUTO = -1, DECODER_TABLE_OFF = 0, DECODER_TABLE_ON = 1 };
 
 /* Sets up B streams at zero state, copying what it precomputes from the
  * model's current weights (the layer-0 gate table: embedding times input
- * weights plus biases, one row per token, when it is small).  With half
- * set and a backend that has to_half and gemm_half, the weight matrices a
- * step multiplies by are copied as 16-bit floats: half the memory traffic,
- * logits within about 1e-3 relative of the 32-bit ones.  Returns 0, or -1
- * when out of memory (nothing left allocated). */
-int decoder_init(decoder *d, model *m, int B, int table, int half);
+ * weights plus biases, one row per token, when it is small).  Where the
+ * backend packs matrices, the weights a step multiplies by are copied as
+ * `weights` (fp32: exact; fp16: half the memory, logits within about 1e-3
+ * relative; int8: a quarter, logits within about 1e-2).  The copies are
+ * taken now: later training does not change them.  Returns 0, -1 when out
+ * of memory, or -2 when the backend cannot hold weights as asked (nothing
+ * left allocated either way). */
+int decoder_init(decoder *d, model *m, int B, int table, be_weights weights);
 void decoder_free(decoder *d);
 
 /* Feeds ids[n] (host) to streams 0..n-1 (n <= B), advances their state and

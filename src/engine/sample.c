@@ -95,8 +95,13 @@ static int smp_open(smp_run *r, model *m, const tok_vocab *v, const sample_reque
     r->want = r->cfg->length > 0 ? (size_t)r->cfg->length : 0;
     r->stop_len = strnlen(r->cfg->stop, sizeof r->cfg->stop);
     r->stop_str = r->stop_len ? r->cfg->stop : NULL;
-    if (decoder_init(&r->dec, m, B, DECODER_TABLE_AUTO, r->cfg->half) < 0 ||
-        sample_picker_init(&r->pk, r->V) < 0 ||
+    int rc = decoder_init(&r->dec, m, B, DECODER_TABLE_AUTO, (be_weights)r->cfg->weights);
+    if (rc == -2) {
+        snprintf(err, errlen, "%s weights: not available on the %s backend",
+                 be_weights_name(r->cfg->weights), m->be->name);
+        return -1;
+    }
+    if (rc < 0 || sample_picker_init(&r->pk, r->V) < 0 ||
         !(r->logits = malloc((size_t)B * r->V * sizeof(float)))) {
         snprintf(err, errlen, "out of memory for sampling");
         return -1;

@@ -345,7 +345,7 @@ static cJSON *ses_json_sample(const sample_config *s, int *bad)
     memcpy(stop, s->stop, sizeof s->stop);
     stop[sizeof s->stop] = '\0';
     ses_adds(o, "stop", stop, bad);
-    ses_addb(o, "half", s->half, bad);
+    ses_adds(o, "weights", be_weights_name(s->weights), bad);
     return o;
 }
 
@@ -1024,9 +1024,22 @@ static int ses_read_sample_extra(const ses_rd *r, const cJSON *o, sample_config 
                      &s->repetition_penalty)) ||
         (HAS("repetition_window") &&
          ses_get_int(r, o, "sample", "repetition_window", 0, INT_MAX, &s->repetition_window)) ||
-        (HAS("n_best") && ses_get_int(r, o, "sample", "n_best", 1, INT_MAX, &s->n_best)) ||
-        (HAS("half") && ses_get_bool(r, o, "sample", "half", &s->half)))
+        (HAS("n_best") && ses_get_int(r, o, "sample", "n_best", 1, INT_MAX, &s->n_best)))
         return -1;
+    if (HAS("half")) {
+        /* the older form of "weights": a 16-bit switch */
+        int half;
+        if (ses_get_bool(r, o, "sample", "half", &half))
+            return -1;
+        s->weights = half ? BE_WEIGHTS_FP16 : BE_WEIGHTS_FP32;
+    }
+    if (HAS("weights")) {
+        const char *w;
+        if (ses_get_str(r, o, "sample", "weights", &w))
+            return -1;
+        if ((s->weights = be_weights_parse(w)) < 0)
+            return ses_bad(r, "sample", "weights", "is \"%.32s\", not fp32, fp16 or int8", w);
+    }
     if (HAS("stop")) {
         if (ses_get_str(r, o, "sample", "stop", &stop))
             return -1;

@@ -27,12 +27,12 @@ typedef struct sample_config {
     int repetition_window;   /* tokens the penalty looks back on; 0: all */
     int n_best;              /* beam search: hypotheses reported (1..beam) */
     char stop[64];           /* stop once the generated text ends with it */
-    int half;                /* 1: 16-bit weights for generation (faster) */
+    int weights;             /* be_weights: how generation holds the weights */
 } sample_config;
 
 /* Sampling defaults: temperature 1, top-k off, top-p 1, beam 1, 200
  * tokens, no automatic samples, empty prime, penalty 1 over 64 tokens,
- * n_best 1, no stop string, 32-bit weights. */
+ * n_best 1, no stop string, fp32 weights. */
 sample_config sample_defaults(void);
 
 typedef struct train_config {
