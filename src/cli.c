@@ -1666,7 +1666,7 @@ static int cmd_sample(int argc, char **argv)
 /* ------------------------------------------------------------------ */
 /* eval */
 
-enum { EO_CORPUS = 256, EO_SPLIT, EO_STREAMS, EO_JSON, EO_DEVICE };
+enum { EO_CORPUS = 256, EO_SPLIT, EO_STREAMS, EO_JSON, EO_DEVICE, EO_WEIGHTS };
 
 static const struct option eval_opts[] = {
     {"corpus", required_argument, NULL, EO_CORPUS},
@@ -1674,6 +1674,7 @@ static const struct option eval_opts[] = {
     {"streams", required_argument, NULL, EO_STREAMS},
     {"json", no_argument, NULL, EO_JSON},
     {"device", required_argument, NULL, EO_DEVICE},
+    {"weights", required_argument, NULL, EO_WEIGHTS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
 };
@@ -1684,6 +1685,7 @@ typedef struct eval_args {
     const char *split_name;
     int split, json;
     long streams;
+    int has_streams, weights;       /* weights: -1 = the training path */
     device_choice dev;
 } eval_args;
 
@@ -1698,7 +1700,11 @@ static int eval_set(void *args, int id, const char *arg)
         return opt_choice(&a->oc, id, arg, corpus_split_parse,
                           "train, val, test or all", &a->split);
     case EO_STREAMS:
+        a->has_streams = 1;
         return opt_long(&a->oc, id, arg, 1, 65536, &a->streams);
+    case EO_WEIGHTS:
+        return opt_choice(&a->oc, id, arg, be_weights_parse, "fp32, fp16 or int8",
+                          &a->weights);
     case EO_DEVICE:
         a->dev.given = 1;
         return opt_choice(&a->oc, id, arg, device_parse, "auto, cpu or cuda",
@@ -1722,8 +1728,12 @@ static void eval_help(FILE *f)
 "  --streams N          cut the split into N parts evaluated side by side,\n"
 "                       each from a zero state, 1 to 65536; 1 is exact, more\n"
 "                       is faster (default 1)\n"
+"  --weights W          score through the generation path instead, one\n"
+"                       token at a time from a zero state, the weights held\n"
+"                       as W (fp32, fp16 or int8, as sample --weights): what\n"
+"                       sampling with W sees; not with --streams\n"
 "  --json               print one JSON object: loss, perplexity, bpc,\n"
-"                       accuracy, tokens\n"
+"                       accuracy, tokens (and weights with --weights)\n"
 "  --device DEV         auto, cpu or cuda (default auto, or $RNNLAB_DEVICE)\n"
 "  -h, --help           show this help and exit\n", f);
 }
@@ -1745,6 +1755,8 @@ static int print_eval(const eval_args *a, const eval_result *ev)
     cJSON_AddNumberToObject(o, "bpc", tidy(ev->bpt));
     cJSON_AddNumberToObject(o, "accuracy", tidy(ev->acc));
     cJSON_AddNumberToObject(o, "tokens", (double)ev->tokens);
+    if (a->weights >= 0)
+        cJSON_AddStringToObject(o, "weights", be_weights_name(a->weights));
     return print_json(o);
 }
 
@@ -1754,9 +1766,16 @@ static int eval_run(trainer *t, eval_args *a)
     eval_result ev;
     if (a->corpus)
         warn_unknown_corpus(t);
-    if (trainer_eval(t, (corpus_split)a->split, (int)a->streams, &ev, err,
-                     sizeof err) != 0)
+    if (a->weights >= 0) {
+        size_t b, e;
+        corpus_range(&t->corp, (corpus_split)a->split, &b, &e);
+        if (sample_eval(t->m, t->corp.ids + b, e - b, (be_weights)a->weights, &ev, err,
+                        sizeof err) != 0)
+            return fail("%s split: %s", a->split_name, err);
+    } else if (trainer_eval(t, (corpus_split)a->split, (int)a->streams, &ev, err,
+                            sizeof err) != 0) {
         return fail("%s", err);
+    }
     say_device(&a->dev);
     return print_eval(a, &ev);
 }
@@ -1774,6 +1793,7 @@ static int cmd_eval(int argc, char **argv)
     a.split = SPLIT_VAL;
     a.split_name = "val";
     a.streams = 1;
+    a.weights = -1;
     rc = parse_command(&a.oc, argc, argv, eval_set, &a, &dir, 1, &n_pos);
     if (rc == PARSE_HELP) {
         eval_help(stdout);
@@ -1783,6 +1803,8 @@ static int cmd_eval(int argc, char **argv)
         return rc;
     if (n_pos != 1)
         return usage_error(a.oc.cmd, "missing the session directory");
+    if (a.weights >= 0 && a.has_streams)
+        return usage_error(a.oc.cmd, "--weights scores one stream: leave out --streams");
     if ((be = open_backend(&a.dev, !a.json)) == NULL)
         return CLI_FAIL;
     t = session_load(be, dir, a.corpus, err, sizeof err);

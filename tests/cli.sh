@@ -133,6 +133,11 @@ usage_error "--temperature: '0' is out of range" "--temperature 0" sample "$tmp/
 usage_error "missing the session directory" "eval without a directory" eval
 usage_error "--split: unknown value 'dev'" "unknown split" eval "$tmp/none" --split dev
 usage_error "--streams: '0' is out of range" "--streams 0" eval "$tmp/none" --streams 0
+usage_error "--weights: unknown value 'int4' (choose fp32, fp16 or int8)" "eval --weights int4" \
+    eval "$tmp/none" --weights int4
+usage_error "--weights scores one stream" "eval --weights with --streams" \
+    eval "$tmp/none" --weights int8 --streams 2
+usage_error "--weights: unknown value 'bf16'" "sample --weights bf16" sample "$tmp/none" --weights bf16
 
 # ---------------------------------------------------------------- bad input
 
@@ -262,6 +267,22 @@ run eval "$s" --split all --streams 4
 grep -q '^all: loss [0-9.]* nats' "$tmp/out" && pass "eval --split all" || flunk "eval --split all" "$tmp/out"
 runtime_error "rnnlab: " "eval of an empty test split" eval "$s" --split test
 
+# the generation path scores the text as the training path does (fp32, one
+# stream: the same numbers up to summation order); 16 and 8 bits stay close
+run eval "$s" --json
+exact=$(sed -n 's/.*"loss":\([0-9.e-]*\).*/\1/p' "$tmp/out")
+for w in fp32 fp16 int8; do
+    run eval "$s" --weights "$w" --json
+    got=$(sed -n 's/.*"loss":\([0-9.e-]*\).*/\1/p' "$tmp/out")
+    case $w in fp32) tol=0.0001 ;; fp16) tol=0.002 ;; *) tol=0.02 ;; esac
+    if [ "$status" -eq 0 ] && grep -q "\"weights\":\"$w\"" "$tmp/out" && [ -n "$got" ] \
+        && awk -v a="$got" -v b="$exact" -v t="$tol" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'; then
+        pass "eval --weights $w: loss $got vs $exact"
+    else
+        flunk "eval --weights $w: loss '$got' vs '$exact' (tolerance $tol)" "$tmp/out"
+    fi
+done
+
 run train --resume "$s" --steps 5
 [ "$status" -eq 0 ] && pass "train --resume --steps 5" || flunk "train --resume: status $status" "$tmp/err"
 grep -q 'step 35 ' "$tmp/out" && pass "resume continues the step count" || flunk "resume continues the step count" "$tmp/out"
@@ -343,6 +364,13 @@ if [ "$status" -eq 0 ] && [ "$(wc -c <"$tmp/out")" -ge 35 ]; then
     pass "--half"
 else
     flunk "--half" "$tmp/err"
+fi
+run sample "$s" --prime "the " --length 30 --weights int8 --timing
+if [ "$status" -eq 0 ] && [ "$(wc -c <"$tmp/out")" -ge 35 ] \
+    && grep -q '^{"tokens": 30, "seconds": [0-9.]*, "tokens_per_s": [0-9.]*, "cpu_seconds": [0-9.]*, "weights": "int8"}$' "$tmp/err"; then
+    pass "--weights int8 --timing: text on stdout, speed on stderr"
+else
+    flunk "--weights int8 --timing" "$tmp/err"
 fi
 first=$(head -c 5 "$tmp/greedy1" | tail -c 1)
 run sample "$s" --length 200 --greedy --prime "the " --stop "$first"

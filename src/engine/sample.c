@@ -82,6 +82,17 @@ static int smp_hist_push(smp_run *r, uint32_t id)
     return 0;
 }
 
+/* decoder_init's failures as a message; returns -1 (0 when rc is 0). */
+static int smp_decoder_error(int rc, const model *m, be_weights w, char *err, size_t errlen)
+{
+    if (rc == -2)
+        snprintf(err, errlen, "%s weights: not available on the %s backend",
+                 be_weights_name(w), m->be->name);
+    else if (rc < 0)
+        snprintf(err, errlen, "out of memory for the decoder");
+    return rc < 0 ? -1 : 0;
+}
+
 /* Sets up buffers for B streams; -1 with err set when out of memory. */
 static int smp_open(smp_run *r, model *m, const tok_vocab *v, const sample_request *req,
                     int B, char *err, size_t errlen)
@@ -95,13 +106,10 @@ static int smp_open(smp_run *r, model *m, const tok_vocab *v, const sample_reque
     r->want = r->cfg->length > 0 ? (size_t)r->cfg->length : 0;
     r->stop_len = strnlen(r->cfg->stop, sizeof r->cfg->stop);
     r->stop_str = r->stop_len ? r->cfg->stop : NULL;
-    int rc = decoder_init(&r->dec, m, B, DECODER_TABLE_AUTO, (be_weights)r->cfg->weights);
-    if (rc == -2) {
-        snprintf(err, errlen, "%s weights: not available on the %s backend",
-                 be_weights_name(r->cfg->weights), m->be->name);
+    be_weights w = (be_weights)r->cfg->weights;
+    if (smp_decoder_error(decoder_init(&r->dec, m, B, DECODER_TABLE_AUTO, w), m, w, err, errlen))
         return -1;
-    }
-    if (rc < 0 || sample_picker_init(&r->pk, r->V) < 0 ||
+    if (sample_picker_init(&r->pk, r->V) < 0 ||
         !(r->logits = malloc((size_t)B * r->V * sizeof(float)))) {
         snprintf(err, errlen, "out of memory for sampling");
         return -1;
@@ -292,4 +300,48 @@ int sample_generate(model *m, const tok_vocab *v, const sample_config *cfg,
         *stats = res.stats;
     sample_result_free(&res);
     return rc;
+}
+
+int sample_eval(model *m, const uint32_t *ids, size_t n, be_weights w, eval_result *out,
+                char *err, size_t errlen)
+{
+    decoder d;
+    int V = m->cfg.vocab;
+    if (n < 2) {
+        snprintf(err, errlen, "%zu tokens to score; at least 2 are needed", n);
+        return -1;
+    }
+    if (smp_decoder_error(decoder_init(&d, m, 1, DECODER_TABLE_AUTO, w), m, w, err, errlen))
+        return -1;
+    float *lg = malloc(sizeof(float) * (size_t)V);
+    if (!lg) {
+        decoder_free(&d);
+        snprintf(err, errlen, "out of memory for the decoder");
+        return -1;
+    }
+    double loss = 0.0;
+    long correct = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        decoder_step(&d, 1, ids + i, lg);
+        int best = 0;
+        float mx = lg[0];
+        for (int k = 1; k < V; k++)
+            if (lg[k] > mx) {
+                mx = lg[k];
+                best = k;
+            }
+        double z = 0.0;
+        for (int k = 0; k < V; k++)
+            z += exp((double)lg[k] - mx);
+        loss += log(z) + mx - lg[ids[i + 1]];
+        correct += (uint32_t)best == ids[i + 1];
+    }
+    free(lg);
+    decoder_free(&d);
+    out->tokens = (long)(n - 1);
+    out->loss = loss / (double)out->tokens;
+    out->ppl = exp(out->loss);
+    out->bpt = out->loss / M_LN2;
+    out->acc = (double)correct / (double)out->tokens;
+    return 0;
 }

@@ -119,6 +119,16 @@ int sample_decode(model *m, const tok_vocab *v, const sample_request *req,
                sample_result *res, char *err, size_t errlen);
 void sample_result_free(sample_result *r);
 
+/* Scores n tokens (n >= 2) the way generation sees them: one stream fed
+ * ids[0..n-2] one at a time from a zero state, through a decoder holding
+ * the weights as w, each next token's cross-entropy and whether it was the
+ * arg-max.  With fp32 it agrees with trainer_eval on one stream up to
+ * summation order; with fp16/int8 it measures what they cost.  Returns 0,
+ * or -1 with a one-line message (too few tokens, out of memory, weights
+ * the backend cannot hold). */
+int sample_eval(model *m, const uint32_t *ids, size_t n, be_weights w, eval_result *out,
+                char *err, size_t errlen);
+
 /* Beam search with width cfg->beam (1 included: then it equals greedy
  * decoding), whatever the other settings.  Same returns as sample_decode;
  * a width outside 1..SAMPLE_MAX_BEAM is an error. */
