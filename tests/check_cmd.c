@@ -340,7 +340,7 @@ START_TEST(settings_table)
         "lr", "optimizer", "batch", "seq-len", "clip", "dropout", "seed",
         "temperature", "top-k", "top-p", "beam", "sample-every",
         "sample-length", "eval-every", "threads", "device",
-        "repetition-penalty"};
+        "repetition-penalty", "weights"};
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         ck_assert_msg(setting_find(required[i]) >= 0, "no setting %s",
                       required[i]);
@@ -371,6 +371,11 @@ START_TEST(settings_table)
     ck_assert_int_eq(setting_apply(setting_find("repetition-penalty"), "0", &v, err,
                                    sizeof err), -1);
     ck_assert_str_eq(err, "repetition-penalty: '0' is out of range (> 0 and <= 100)");
+    ck_assert_int_eq(setting_apply(setting_find("weights"), "int8", &v, err, sizeof err), 0);
+    ck_assert_int_eq(v.sample.weights, BE_WEIGHTS_INT8);
+    ck_assert_int_eq(setting_apply(setting_find("weights"), "int4", &v, err, sizeof err), -1);
+    ck_assert_str_eq(err, "weights: unknown value 'int4' (choose fp32|fp16|int8)");
+    ck_assert_int_eq(v.sample.weights, BE_WEIGHTS_INT8);
     ck_assert_int_eq(setting_apply(setting_find("device"), "tpu", &v, err,
                                    sizeof err), -1);
 #ifdef HAVE_CUDA

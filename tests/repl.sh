@@ -74,6 +74,8 @@ prime "The "
 sample 50
 save $tmp/s1
 eval val
+set weights int8
+sample 30
 EOF
 runx main
 check "a full script exits 0" test "$status" -eq 0
@@ -90,6 +92,9 @@ check "the session was saved" test -f "$tmp/s1/session.json"
 check "save says where" has "saved session to $tmp/s1 (step 20)"
 check "eval prints a result" has '^step 20: val loss'
 check "no errors" test ! -s "$tmp/err"
+check "set weights int8 is taken" has '^weights = int8$'
+check "... and sampling with 8-bit weights runs" \
+    test "$(grep -c '^--- sample: step 20' "$tmp/out")" -eq 2
 
 # sample length: 50 tokens after "The " (a char model: 54 characters)
 # (the text may hold newlines: count the characters up to the next command)

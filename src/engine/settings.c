@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "optim.h"
 #include "settings.h"
 
@@ -43,6 +44,8 @@ static const setting table[] = {
      "beam width (1: off)"},
     {"repetition-penalty", SETTING_FLOAT, 0, 100, 1, 0, NULL, SETTING_LIVE,
      "divide the logits of recently seen tokens by this (1: off)"},
+    {"weights", SETTING_CHOICE, 0, 0, 0, 0, "fp32 fp16 int8", SETTING_LIVE,
+     "how sampling holds the weights (fp16, int8: faster, slightly approximate)"},
     {"sample-every", SETTING_INT, 0, 1000000000, 0, 0, NULL, SETTING_LIVE,
      "steps between automatic samples while training (0: off)"},
     {"sample-length", SETTING_INT, 1, 100000, 0, 0, NULL, SETTING_LIVE,
@@ -50,7 +53,7 @@ static const setting table[] = {
     {"eval-every", SETTING_INT, 0, 1000000000, 0, 0, NULL, SETTING_LIVE,
      "steps between validations (0: off)"},
     {"threads", SETTING_INT, 1, 256, 0, 0, NULL, SETTING_LIVE,
-     "BLAS threads"},
+     "threads of the CPU backend's worker team"},
     {"device", SETTING_CHOICE, 0, 0, 0, 0, SETTINGS_DEVICES, SETTING_MOVE,
      "where the model runs (weights and optimizer state move along)"},
 };
@@ -201,6 +204,8 @@ int setting_apply(int i, const char *text, setting_values *v, char *err,
         }
         if (!strcmp(s->name, "optimizer"))
             v->train.optim = optim_defaults((optim_kind)optim_parse(text));
+        else if (!strcmp(s->name, "weights"))
+            v->sample.weights = be_weights_parse(text);
         else
             snprintf(v->device, sizeof v->device, "%s", text);
         return 0;
@@ -240,5 +245,6 @@ void setting_format(int i, const setting_values *v, char *buf, size_t len)
     else if (!strcmp(n, "eval-every")) snprintf(buf, len, "%d", t->eval_every);
     else if (!strcmp(n, "threads")) snprintf(buf, len, "%d", t->threads);
     else if (!strcmp(n, "device")) snprintf(buf, len, "%s", v->device);
+    else if (!strcmp(n, "weights")) snprintf(buf, len, "%s", be_weights_name(s->weights));
     else snprintf(buf, len, "?");
 }
