@@ -16,8 +16,14 @@
 #   TORCH_TOKENS         PyTorch tokens per run (default 2000)
 #   BEAM                 beam width (default 5)
 #
-# rnnlab also runs with --half (16-bit weight copies).  Each peer runs
-# with 1 and 2 threads; the faster run counts.  Writes
+#   QUALITY_SECONDS      also train the benchmark model this long (default 0:
+#                        skip) and score its validation text with each
+#                        --weights kind (rnnlab eval --weights): what 16 and
+#                        8 bits cost in nats
+#
+# rnnlab runs with --weights fp32 (exact), fp16 and int8, and prints the
+# text to /dev/null as it goes (--timing reports the speed on stderr).
+# Each peer runs with 1 and 2 threads; the faster run counts.  Writes
 # bench/out/sample.json and prints a table.  See bench/README.md.
 set -euo pipefail
 
@@ -29,6 +35,7 @@ RNNLAB="${RNNLAB:-src/rnnlab}"
 TOKENS="${TOKENS:-20000}"
 BEAM_TOKENS="${BEAM_TOKENS:-5000}"
 TORCH_TOKENS="${TORCH_TOKENS:-2000}"
+QUALITY_SECONDS="${QUALITY_SECONDS:-0}"
 BEAM="${BEAM:-5}"
 PY=/usr/bin/python3
 OUT="$ROOT/bench/out"
@@ -62,13 +69,14 @@ rm -rf "$SESSION"
     --save "$SESSION" > /dev/null
 
 : > "$OUT/sample-runs.jsonl"
-# rnnlab KIND THREADS ARGS...: one run; its final --json line, tagged.
+# rnnlab KIND THREADS ARGS...: one run; its --timing object, tagged.
 rnnlab_run() {
     kind=$1 threads=$2
     shift 2
-    echo "== rnnlab ($kind, $threads threads): sample $* --threads $threads --json" >&2
-    "$RNNLAB" sample "$SESSION" "$@" --threads "$threads" --json \
-        | tail -n 1 > "$OUT/sample.tmp"
+    echo "== rnnlab ($kind, $threads threads): sample $* --threads $threads --timing" >&2
+    "$RNNLAB" sample "$SESSION" "$@" --threads "$threads" --timing \
+        2>"$OUT/sample.err" >/dev/null
+    grep '^{' "$OUT/sample.err" | tail -n 1 > "$OUT/sample.tmp"
     "$PY" -c 'import json,sys; d=json.loads(open(sys.argv[1]).read()); print(json.dumps({"peer":"rnnlab","kind":sys.argv[2],"threads":int(sys.argv[3]),"tokens":d["tokens"],"seconds":d["seconds"],"cpu_seconds":d["cpu_seconds"],"tokens_per_s":d["tokens_per_s"]}))' \
         "$OUT/sample.tmp" "$kind" "$threads" | tee -a "$OUT/sample-runs.jsonl" >&2
 }
@@ -84,11 +92,27 @@ torch_run() {
 # interleaved, so a change in the machine's load hits every peer alike
 for threads in 1 2; do
     torch_run "$threads"
-    rnnlab_run single "$threads" --prime "The " --length "$TOKENS" --seed 1
-    rnnlab_run half "$threads" --prime "The " --length "$TOKENS" --seed 1 --half
+    for w in fp32 fp16 int8; do
+        rnnlab_run "$w" "$threads" --prime "The " --length "$TOKENS" --seed 1 --weights "$w"
+    done
     rnnlab_run beam "$threads" --prime "The " --length "$BEAM_TOKENS" --beam "$BEAM"
 done
-rm -f "$OUT/sample.tmp"
+rm -f "$OUT/sample.tmp" "$OUT/sample.err"
+
+# quality: the benchmark model trained for a while, its validation text
+# scored through the generation path with each kind of weights
+: > "$OUT/sample-quality.jsonl"
+if [ "$QUALITY_SECONDS" != 0 ]; then
+    QS="$OUT/sample-quality-session"
+    echo "== quality: train $QUALITY_SECONDS s, then eval --weights fp32|fp16|int8" >&2
+    rm -rf "$QS"
+    "$RNNLAB" train --corpus "$CORPUS" --time "$QUALITY_SECONDS" --eval-every 0 --quiet \
+        --save "$QS" > /dev/null
+    for w in fp32 fp16 int8; do
+        "$RNNLAB" eval "$QS" --weights "$w" --json 2>/dev/null | tail -n 1 \
+            | tee -a "$OUT/sample-quality.jsonl" >&2
+    done
+fi
 
 export OUT BEAM LOAD1
 "$PY" - <<'PYEOF'
@@ -109,32 +133,36 @@ def best_cpu(peer, kind):
     return max(rs, key=lambda r: r["tokens_per_cpu_s"]) if rs else None
 
 torch = best("torch", "single")
-single = best("rnnlab", "single")
+kinds = ("fp32", "fp16", "int8")
+fast = {k: best("rnnlab", k) for k in kinds}
 beam = best("rnnlab", "beam")
-half = best("rnnlab", "half")
-r_torch = single["tokens_per_s"] / torch["tokens_per_s"]
-r_half = half["tokens_per_s"] / torch["tokens_per_s"]
+ratio = {k: fast[k]["tokens_per_s"] / torch["tokens_per_s"] for k in kinds}
+r_beam = beam["tokens_per_s"] / fast["fp32"]["tokens_per_s"]
 # per CPU second, one thread each: what a busy machine distorts least
-cpu = {k: best_cpu(*k.split("/")) for k in ("torch/single", "rnnlab/single",
-                                          "rnnlab/half", "rnnlab/beam")}
+cpu = {k: best_cpu("rnnlab", k) for k in kinds + ("beam",)}
+cpu["torch"] = best_cpu("torch", "single")
 cpu_ratio = lambda a, b: (round(cpu[a]["tokens_per_cpu_s"] / cpu[b]["tokens_per_cpu_s"], 3)
                           if cpu[a] and cpu[b] and cpu[b]["tokens_per_cpu_s"] else None)
-r_beam = beam["tokens_per_s"] / single["tokens_per_s"]
+quality = [json.loads(l) for l in open(os.path.join(out, "sample-quality.jsonl")) if l.strip()]
 report = {
     "model": "lstm 2x512, embed 64, vocab %d" % torch.get("vocab", 0),
     "beam_width": int(os.environ["BEAM"]),
     "loadavg_at_start": float(os.environ.get("LOAD1") or 0),
     "runs": runs,
-    "best": {"torch": torch, "rnnlab_single": single, "rnnlab_half": half,
-             "rnnlab_beam": beam},
-    "ratios": {"single_vs_torch": round(r_torch, 2), "half_vs_torch": round(r_half, 2),
-               "beam_step_vs_single": round(r_beam, 3)},
-    "ratios_per_cpu_second_1_thread": {
-        "single_vs_torch": cpu_ratio("rnnlab/single", "torch/single"),
-        "half_vs_torch": cpu_ratio("rnnlab/half", "torch/single"),
-        "beam_step_vs_single": cpu_ratio("rnnlab/beam", "rnnlab/single")},
-    "targets": {"single_vs_torch": ">= 10", "beam_step_vs_single": ">= 0.333"},
-    "pass": {"single_vs_torch": r_torch >= 10, "beam_step_vs_single": r_beam >= 1 / 3},
+    "best": dict({"torch": torch, "rnnlab_beam": beam},
+                 **{"rnnlab_" + k: fast[k] for k in kinds}),
+    "ratios": dict({k + "_vs_torch": round(ratio[k], 2) for k in kinds},
+                   beam_step_vs_fp32=round(r_beam, 3)),
+    "ratios_per_cpu_second_1_thread": dict(
+        {k + "_vs_torch": cpu_ratio(k, "torch") for k in kinds},
+        beam_step_vs_fp32=cpu_ratio("beam", "fp32")),
+    "quality_val_loss": {q.get("weights", "?"): q.get("loss") for q in quality},
+    "targets": {"single_vs_torch": ">= 10 (any kind of weights)",
+                "beam_step_vs_fp32": ">= 0.333"},
+    "pass": {"fp32_vs_torch": ratio["fp32"] >= 10,
+             "fp16_vs_torch": ratio["fp16"] >= 10,
+             "int8_vs_torch": ratio["int8"] >= 10,
+             "beam_step_vs_fp32": r_beam >= 1 / 3},
 }
 with open(os.path.join(out, "sample.json"), "w") as f:
     json.dump(report, f, indent=2)
@@ -142,24 +170,28 @@ with open(os.path.join(out, "sample.json"), "w") as f:
 
 print()
 print("generation, %s" % report["model"])
-print("%-36s %12s" % ("peer (best of 1 and 2 threads)", "tokens/s"))
-print("%-36s %12.0f" % ("torch loop (%d thr)" % torch["threads"], torch["tokens_per_s"]))
-print("%-36s %12.0f" % ("rnnlab single stream (%d thr)" % single["threads"],
-                        single["tokens_per_s"]))
-print("%-36s %12.0f" % ("rnnlab single, --half (%d thr)" % half["threads"],
-                        half["tokens_per_s"]))
-print("%-36s %12.0f" % ("rnnlab beam W=%d, steps/s (%d thr)" % (report["beam_width"],
+print("%-38s %12s" % ("peer (best of 1 and 2 threads)", "tokens/s"))
+print("%-38s %12.0f" % ("torch loop (%d thr)" % torch["threads"], torch["tokens_per_s"]))
+for k in kinds:
+    print("%-38s %12.0f" % ("rnnlab single stream, %s (%d thr)" % (k, fast[k]["threads"]),
+                            fast[k]["tokens_per_s"]))
+print("%-38s %12.0f" % ("rnnlab beam W=%d fp32, steps/s (%d thr)" % (report["beam_width"],
                         beam["threads"]), beam["tokens_per_s"]))
 print()
-print("%-32s %8s" % ("rnnlab --half / torch tokens/s", report["ratios"]["half_vs_torch"]))
-for k, label in (("single_vs_torch", "rnnlab / torch tokens/s"),
-                 ("beam_step_vs_single", "beam steps/s / single tokens/s")):
-    print("%-32s %8s %10s %7s" % (label, report["ratios"][k], report["targets"][k],
-                                  "ok" if report["pass"][k] else "MISSED"))
+for k in kinds:
+    print("%-34s %8.2f %8s %7s" % ("rnnlab %s / torch tokens/s" % k, ratio[k], ">= 10",
+                                   "ok" if ratio[k] >= 10 else "MISSED"))
+print("%-34s %8.3f %8s %7s" % ("beam steps/s / fp32 tokens/s", r_beam, ">= 0.333",
+                               "ok" if r_beam >= 1 / 3 else "MISSED"))
 c = report["ratios_per_cpu_second_1_thread"]
 print()
-print("per CPU second, 1 thread: rnnlab/torch %s, --half/torch %s, beam/single %s"
-      % (c["single_vs_torch"], c["half_vs_torch"], c["beam_step_vs_single"]))
+print("per CPU second, 1 thread: fp32/torch %s, fp16/torch %s, int8/torch %s, beam/fp32 %s"
+      % (c["fp32_vs_torch"], c["fp16_vs_torch"], c["int8_vs_torch"], c["beam_step_vs_fp32"]))
+if quality:
+    print()
+    print("validation loss through the generation path (nats/token):")
+    for q in quality:
+        print("  %-5s %.4f" % (q.get("weights"), q.get("loss")))
 print()
 print("written: bench/out/sample.json")
 PYEOF
