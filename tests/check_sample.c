@@ -152,17 +152,25 @@ static void greedy_by_model_step(fix *f, const char *prime, int length, char *ou
     free(z);
 }
 
-static void check_decoder_cell(model_cell cell, int layers, int table)
+/* B streams: up to 16 go through packed fp32 matrices, more through gemm */
+static void check_decoder_cell(model_cell cell, int layers, int table, int B)
 {
     fix f;
     fix_random(&f, cell, layers, 7 + cell);
-    int V = f.m->cfg.vocab, B = 3;
+    int V = f.m->cfg.vocab;
     decoder d;
     model_state st;
-    ck_assert_int_eq(decoder_init(&d, f.m, B, table, 0), 0);
+    ck_assert_int_eq(decoder_init(&d, f.m, B, table, BE_WEIGHTS_FP32), 0);
+    ck_assert(B > 16 ? d.p_dec == NULL : d.p_dec != NULL);
     ck_assert_int_eq(model_state_init(f.m, &st, B), 0);
     float *a = malloc((size_t)B * V * sizeof *a), *b = malloc((size_t)B * V * sizeof *b);
-    uint32_t ids[3] = {1, 4, 7};
+    uint32_t ids[32], rows[32], same[32];
+    ck_assert_int_le(B, 32);
+    for (int i = 0; i < B; i++) {
+        ids[i] = (uint32_t)(1 + 3 * i) % (uint32_t)V;
+        rows[i] = (uint32_t)((i * 7 + 2) % B);
+        same[i] = 5;
+    }
     for (int t = 0; t < 5; t++) {
         decoder_step(&d, B, ids, a);
         model_step(f.m, &st, ids, b);
@@ -173,7 +181,6 @@ static void check_decoder_cell(model_cell cell, int layers, int table)
             ids[i] = (ids[i] * 3 + 1) % (uint32_t)V;
     }
     /* reordering: stream i takes stream rows[i]'s state */
-    uint32_t rows[3] = {2, 0, 0}, same[3] = {5, 5, 5};
     decoder_select(&d, B, rows);
     decoder_step(&d, B, same, a);
     model_step(f.m, &st, same, b);
@@ -191,9 +198,11 @@ static void check_decoder_cell(model_cell cell, int layers, int table)
 START_TEST(decoder_matches_model_step)
 {
     for (int cell = 0; cell < 3; cell++) {
-        check_decoder_cell((model_cell)cell, 2, DECODER_TABLE_ON);
-        check_decoder_cell((model_cell)cell, 2, DECODER_TABLE_OFF);
-        check_decoder_cell((model_cell)cell, 1, DECODER_TABLE_AUTO);
+        check_decoder_cell((model_cell)cell, 2, DECODER_TABLE_ON, 3);
+        check_decoder_cell((model_cell)cell, 2, DECODER_TABLE_OFF, 3);
+        check_decoder_cell((model_cell)cell, 1, DECODER_TABLE_AUTO, 1);
+        check_decoder_cell((model_cell)cell, 2, DECODER_TABLE_OFF, 20);
+        check_decoder_cell((model_cell)cell, 2, DECODER_TABLE_ON, 17);
     }
 }
 END_TEST
@@ -965,11 +974,11 @@ END_TEST
 /* Decoders holding 16- and 8-bit weights stay close to the model, run
  * generation (beam search included), and hold the kind they were asked
  * for; fp32 through the packed path agrees with the model to rounding. */
-START_TEST(decoder_weights)
+static void check_decoder_weights(model_cell cell)
 {
     const double tol[] = {2e-5, 2e-2, 6e-2};
     fix f;
-    fix_random(&f, CELL_LSTM, 2, 31);
+    fix_random(&f, cell, 2, 31);
     int V = f.m->cfg.vocab;
     for (int w = BE_WEIGHTS_FP32; w <= BE_WEIGHTS_INT8; w++) {
         decoder d;
@@ -986,8 +995,9 @@ START_TEST(decoder_weights)
             model_step(f.m, &st, ids, b);
             for (int i = 0; i < 2 * V; i++) {
                 double e = fabs((double)a[i] - b[i]);
-                ck_assert_msg(e < tol[w] * (1.0 + fabs(b[i])), "%s step %d: %g vs %g",
-                              be_weights_name(w), t, a[i], b[i]);
+                ck_assert_msg(e < tol[w] * (1.0 + fabs(b[i])), "%s %s step %d: %g vs %g",
+                              model_cell_name(cell), be_weights_name(w), t,
+                              a[i], b[i]);
                 if (e > maxd)
                     maxd = e;
             }
@@ -1011,6 +1021,12 @@ START_TEST(decoder_weights)
         sample_result_free(&r2);
     }
     fix_free(&f);
+}
+
+START_TEST(decoder_weights)
+{
+    for (int cell = 0; cell < 3; cell++)
+        check_decoder_weights((model_cell)cell);
 }
 END_TEST
 

@@ -1,13 +1,14 @@
 /* decoder.c - generation steps written against the backend table.
  *
- * A step for n streams is, per layer, one product with the input weights
- * and one with the recurrent weights (n rows each: GEMV-shaped for one
- * stream), the fused cell, then the output layer.  Layer 0's input
- * product depends only on the token, so for small vocabularies it is
- * computed once per decoder for every token (a [V, G*H] table) and a step
- * just gathers its row: this removes one matrix from every step.  States
- * alternate between two buffers so no backend operation is asked to work
- * in place. */
+ * A step for n streams is, per layer, the input and recurrent products (n
+ * rows each: GEMV-shaped for one stream), the fused cell, then the output
+ * layer.  A step reads every weight once, so where the backend packs
+ * matrices (backend.h: pack) the decoder multiplies through its own packed
+ * copies: a layer's two matrices side by side, as 32-bit, 16-bit or 8-bit
+ * weights.  Layer 0's input product depends only on the token, so for
+ * small vocabularies it is computed once per decoder for every token (a
+ * [V, G*H] table) and a step just gathers its row.  States alternate
+ * between two buffers so no backend operation is asked to work in place. */
 #include <string.h>
 
 #include "decoder.h"
@@ -44,6 +45,33 @@ static void dec_precompute(decoder *d)
  * weights, and for 32-bit ones with few streams, where the backend's
  * packed product (one pass over memory per layer) beats its GEMM. */
 #define DECODER_PACK_MAX_F32 16
+/* Nor for 32-bit weights past this size: the copy would double a large
+ * model's memory for a speed-up, and gemm does without it. */
+#define DECODER_PACK_MAX_F32_BYTES ((size_t)256 << 20)
+
+/* Bytes of the matrices a step multiplies by, as 32-bit floats. */
+static size_t dec_weight_bytes(const model *m)
+{
+    const model_config *c = &m->cfg;
+    size_t H = (size_t)c->hidden, GH = (size_t)model_gates(c->cell) * H, n = 0;
+    for (int l = 0; l < c->layers; l++)
+        n += GH * (H + (l ? H : (size_t)c->embed));
+    return (n + (size_t)c->vocab * H) * sizeof(float);
+}
+
+/* Frees the packed matrices (none left). */
+static void dec_unpack(decoder *d)
+{
+    be_backend *be = d->m->be;
+    for (int l = 0; l < MODEL_MAX_LAYERS && be->pack_free; l++) {
+        be->pack_free(be, d->p_in[l]);
+        be->pack_free(be, d->p_hh[l]);
+        d->p_in[l] = d->p_hh[l] = NULL;
+    }
+    if (be->pack_free)
+        be->pack_free(be, d->p_dec);
+    d->p_dec = NULL;
+}
 
 /* Packs the matrices a step multiplies by as d->weights: per layer the
  * input and recurrent weights side by side (one pass per layer), except
@@ -112,18 +140,20 @@ int decoder_init(decoder *d, model *m, int B, int table, be_weights weights)
               : !(d->x = dec_alloc(m, (size_t)B * c->embed)))
         goto oom;
     dec_precompute(d);
-    if (weights != BE_WEIGHTS_FP32 || B <= DECODER_PACK_MAX_F32) {
-        if (!m->be->pack) {
-            if (weights != BE_WEIGHTS_FP32) {
-                decoder_free(d);
-                return -2;
-            }
-        } else {
-            d->weights = weights;
-            if (dec_pack(d) < 0)
-                goto oom;
-        }
+    if (weights == BE_WEIGHTS_FP32) {
+        /* packing is only for speed here: without it, gemm does the work */
+        if (m->be->pack && B <= DECODER_PACK_MAX_F32 &&
+            dec_weight_bytes(m) <= DECODER_PACK_MAX_F32_BYTES && dec_pack(d) < 0)
+            dec_unpack(d);
+        return 0;
     }
+    if (!m->be->pack) {
+        decoder_free(d);
+        return -2;
+    }
+    d->weights = weights;
+    if (dec_pack(d) < 0)
+        goto oom;
     return 0;
 oom:
     decoder_free(d);
@@ -146,12 +176,7 @@ void decoder_free(decoder *d)
     be->free(be, d->gh);
     be->free(be, d->logits);
     be->free(be, d->ids);
-    for (int l = 0; l < MODEL_MAX_LAYERS && be->pack_free; l++) {
-        be->pack_free(be, d->p_in[l]);
-        be->pack_free(be, d->p_hh[l]);
-    }
-    if (be->pack_free)
-        be->pack_free(be, d->p_dec);
+    dec_unpack(d);
     memset(d, 0, sizeof *d);
 }
 
