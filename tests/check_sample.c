@@ -986,6 +986,9 @@ static void check_decoder_weights(model_cell cell)
         ck_assert_int_eq(decoder_init(&d, f.m, 2, DECODER_TABLE_AUTO, (be_weights)w), 0);
         ck_assert_int_eq(d.weights, w);
         ck_assert_ptr_nonnull(d.p_in[1]);
+        /* layers above 0 multiply [W_ih | W_hh] in one pass, but the GRU */
+        ck_assert(cell == CELL_GRU ? d.p_hh[1] != NULL : d.p_hh[1] == NULL);
+        ck_assert_ptr_nonnull(d.p_hh[0]);
         ck_assert_int_eq(model_state_init(f.m, &st, 2), 0);
         float a[2 * 16], b[2 * 16];
         uint32_t ids[2] = {2, 5};

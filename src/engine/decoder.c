@@ -73,10 +73,12 @@ static void dec_unpack(decoder *d)
     d->p_dec = NULL;
 }
 
-/* Packs the matrices a step multiplies by as d->weights: per layer the
- * input and recurrent weights side by side (one pass per layer), except
- * the GRU's, whose recurrent product is needed on its own, and layer 0's
- * input when the table replaces it.  -1 when the backend cannot. */
+/* Packs the matrices a step multiplies by as d->weights: above layer 0
+ * the input and recurrent weights side by side (one pass per layer; both
+ * inputs are hidden states, so int8 can round them with one scale),
+ * except the GRU's, whose recurrent product is needed on its own.  Layer
+ * 0's input (an embedding row) is packed apart, or not at all when the
+ * table replaces it.  -1 when the backend cannot. */
 static int dec_pack(decoder *d)
 {
     model *m = d->m;
@@ -85,7 +87,7 @@ static int dec_pack(decoder *d)
     int H = c->hidden, GH = model_gates(c->cell) * H;
     for (int l = 0; l < c->layers; l++) {
         int in = l ? H : c->embed, has_in = l || !d->table;
-        if (c->cell == CELL_GRU || !has_in) {
+        if (c->cell == CELL_GRU || l == 0) {
             d->p_hh[l] = be->pack(be, d->weights, GH, m->w_hh[l], H, NULL, 0, d->B);
             if (!d->p_hh[l])
                 return -1;
@@ -101,19 +103,15 @@ static int dec_pack(decoder *d)
     return d->p_dec ? 0 : -1;
 }
 
-/* y = [x1 | x2] W^T + y for n rows, through the pack when there is one
- * (then x2 is part of it), else gemm on w1 (and w2 with x2). */
-static void dec_product(decoder *d, int n, int N, void *pack, const float *x1, int K1,
-                        const float *w1, const float *x2, int K2, const float *w2, float *y)
+/* y = x W^T + y for n rows, through the pack when there is one. */
+static void dec_product(decoder *d, int n, int N, void *pack, const float *x, int K,
+                        const float *w, float *y)
 {
     be_backend *be = d->m->be;
-    if (pack) {
-        be->packed_gemm(be, pack, n, x1, K1, x2, K2, y, N);
-        return;
-    }
-    be->gemm(be, 0, 1, n, N, K1, 1.0f, x1, K1, w1, K1, 1.0f, y, N);
-    if (x2)
-        be->gemm(be, 0, 1, n, N, K2, 1.0f, x2, K2, w2, K2, 1.0f, y, N);
+    if (pack)
+        be->packed_gemm(be, pack, n, x, K, NULL, 0, y, N);
+    else
+        be->gemm(be, 0, 1, n, N, K, 1.0f, x, K, w, K, 1.0f, y, N);
 }
 
 int decoder_init(decoder *d, model *m, int B, int table, be_weights weights)
@@ -202,16 +200,20 @@ static void dec_layer(decoder *d, int l, int n, const float *in,
     }
     if (c->cell == CELL_GRU) {
         if (!table)
-            dec_product(d, n, GH, d->p_in[l], in, inw, m->w_ih[l], NULL, 0, NULL, d->gates);
+            dec_product(d, n, GH, d->p_in[l], in, inw, m->w_ih[l], d->gates);
         be->fill_rows(be, d->gh, n, GH, m->b_hh[l], NULL);
-        dec_product(d, n, GH, d->p_hh[l], hp, H, m->w_hh[l], NULL, 0, NULL, d->gh);
+        dec_product(d, n, GH, d->p_hh[l], hp, H, m->w_hh[l], d->gh);
         be->gru_fwd(be, n, H, d->gates, d->gh, hp, hn);
         return;
     }
-    if (table)
-        dec_product(d, n, GH, d->p_hh[l], hp, H, m->w_hh[l], NULL, 0, NULL, d->gates);
-    else
-        dec_product(d, n, GH, d->p_in[l], in, inw, m->w_ih[l], hp, H, m->w_hh[l], d->gates);
+    if (d->p_in[l] && !d->p_hh[l]) {
+        /* [W_ih | W_hh] in one pack: one pass over both */
+        be->packed_gemm(be, d->p_in[l], n, in, inw, hp, H, d->gates, GH);
+    } else {
+        if (!table)
+            dec_product(d, n, GH, d->p_in[l], in, inw, m->w_ih[l], d->gates);
+        dec_product(d, n, GH, d->p_hh[l], hp, H, m->w_hh[l], d->gates);
+    }
     if (c->cell == CELL_LSTM)
         be->lstm_fwd(be, n, H, d->gates, cur->c + so, nxt->c + so, hn);
     else
@@ -233,7 +235,7 @@ void decoder_step(decoder *d, int n, const uint32_t *ids, float *out)
         dec_layer(d, l, n, l ? nxt->h + (size_t)(l - 1) * d->B * H : d->x, cur, nxt);
     const float *top = nxt->h + (size_t)(c->layers - 1) * d->B * H;
     be->fill_rows(be, d->logits, n, V, m->dec_b, NULL);
-    dec_product(d, n, V, d->p_dec, top, H, m->dec_w, NULL, 0, NULL, d->logits);
+    dec_product(d, n, V, d->p_dec, top, H, m->dec_w, d->logits);
     be->download(be, out, d->logits, (size_t)n * V * sizeof(float));
     d->cur = 1 - d->cur;
 }

@@ -24,7 +24,7 @@ typedef struct decoder {
     be_weights weights;      /* how the packed matrices hold the weights */
     /* Packed matrices (backend pack), or NULL where gemm multiplies:
      * p_in[l] is layer l's input weights, with the recurrent ones beside
-     * them unless p_hh[l] holds those apart (GRU; layer 0 with the table). */
+     * them unless p_hh[l] holds those apart (GRU; layer 0). */
     void *p_in[MODEL_MAX_LAYERS], *p_hh[MODEL_MAX_LAYERS], *p_dec;
 } decoder;
 
