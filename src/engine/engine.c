@@ -411,12 +411,15 @@ static int decode(trainer *t, const sample_config *sc, sample_emit_fn emit,
                            ctx, st, err, errlen);
 }
 
-/* The decoding strategy as the sample header shows it. */
+/* The decoding strategy as the sample header shows it (the weights only
+ * when they are not the exact ones). */
 static void strategy_text(const sample_config *sc, char *buf, size_t len)
 {
     size_t o = 0;
     if (sc->beam > 1) {
-        snprintf(buf, len, "beam %d", sc->beam);
+        o += (size_t)snprintf(buf, len, "beam %d", sc->beam);
+        if (sc->weights != BE_WEIGHTS_FP32 && o < len)
+            snprintf(buf + o, len - o, ", %s weights", be_weights_name(sc->weights));
         return;
     }
     if (sc->greedy || sc->temperature <= 0)
@@ -428,8 +431,10 @@ static void strategy_text(const sample_config *sc, char *buf, size_t len)
     if (!sc->greedy && sc->temperature > 0 && sc->top_p < 1 && o < len)
         o += (size_t)snprintf(buf + o, len - o, ", top-p %g", (double)sc->top_p);
     if (sc->repetition_penalty != 1.0f && o < len)
-        snprintf(buf + o, len - o, ", repetition penalty %g",
-                 (double)sc->repetition_penalty);
+        o += (size_t)snprintf(buf + o, len - o, ", repetition penalty %g",
+                              (double)sc->repetition_penalty);
+    if (sc->weights != BE_WEIGHTS_FP32 && o < len)
+        snprintf(buf + o, len - o, ", %s weights", be_weights_name(sc->weights));
 }
 
 /* Generates n tokens (0: the sample-length setting).  Returns 0 or -1. */
