@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <inttypes.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1429,13 +1430,12 @@ static int emit_append(emit_ctx *e, const uint8_t *bytes, size_t len)
     return 0;
 }
 
-/* A token's text as a JSON string (raw bytes that are not UTF-8 would
- * make invalid JSON: they are written as U+FFFD). */
-static cJSON *token_json(const uint8_t *bytes, size_t len)
+/* A token's text made safe for JSON in buf (at least 64 bytes): raw
+ * bytes that are not UTF-8 would make invalid JSON, so they become U+FFFD. */
+static void token_text(const uint8_t *bytes, size_t len, char *buf, size_t cap)
 {
-    char buf[64];
     size_t n = 0;
-    for (size_t i = 0; i < len && n + 4 < sizeof buf; i++) {
+    for (size_t i = 0; i < len && n + 4 < cap; i++) {
         if (bytes[i] < 0x80 || (len > 1 && bytes[0] >= 0xC2 && bytes[0] <= 0xF4)) {
             buf[n++] = (char)bytes[i];
         } else {
@@ -1444,35 +1444,69 @@ static cJSON *token_json(const uint8_t *bytes, size_t len)
         }
     }
     buf[n] = '\0';
-    return cJSON_CreateString(buf);
 }
 
-/* One --json line for a generated token. */
+/* Writes a token's text to f as a JSON string, escaped as cJSON does. */
+static void put_token_string(FILE *f, const uint8_t *bytes, size_t len)
+{
+    char buf[64];
+    token_text(bytes, len, buf, sizeof buf);
+    putc('"', f);
+    for (const char *p = buf; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c == '\t')
+            fputs("\\t", f);
+        else if (c == '\r')
+            fputs("\\r", f);
+        else if (c == '\b')
+            fputs("\\b", f);
+        else if (c == '\f')
+            fputs("\\f", f);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            putc(c, f);
+    }
+    putc('"', f);
+}
+
+/* A probability as JSON: 7 significant digits (float precision), null
+ * when it is not a number. */
+static void put_prob(FILE *f, float p)
+{
+    if (isfinite(p))
+        fprintf(f, "%.7g", (double)p);
+    else
+        fputs("null", f);
+}
+
+/* One --json line for a generated token, written directly: building a
+ * cJSON tree per token cost more than generating the token. */
 static int print_token_json(const tok_vocab *v, const sample_token *t)
 {
-    cJSON *o = cJSON_CreateObject(), *top = cJSON_CreateArray();
-    if (!o || !top) {
-        cJSON_Delete(o);
-        cJSON_Delete(top);
-        return -1;
-    }
-    cJSON_AddNumberToObject(o, "index", (double)t->index);
-    cJSON_AddItemToObject(o, "token", token_json(t->bytes, t->len));
-    cJSON_AddNumberToObject(o, "id", t->id);
-    cJSON_AddNumberToObject(o, "prob", t->prob);
-    cJSON_AddNumberToObject(o, "model_prob", t->model_prob);
+    FILE *f = stdout;
+    fprintf(f, "{\"index\":%zu,\"token\":", t->index);
+    put_token_string(f, t->bytes, t->len);
+    fprintf(f, ",\"id\":%" PRIu32 ",\"prob\":", t->id);
+    put_prob(f, t->prob);
+    fputs(",\"model_prob\":", f);
+    put_prob(f, t->model_prob);
+    fputs(",\"top\":[", f);
     for (int i = 0; i < t->n_alts; i++) {
         size_t len = 0;
         const uint8_t *b = tok_bytes(v, t->alt_id[i], &len);
-        cJSON *alt = cJSON_CreateObject();
-        if (!alt)
-            break;
-        cJSON_AddItemToObject(alt, "token", token_json(b, len));
-        cJSON_AddNumberToObject(alt, "prob", t->alt_prob[i]);
-        cJSON_AddItemToArray(top, alt);
+        fputs(i ? ",{\"token\":" : "{\"token\":", f);
+        put_token_string(f, b, len);
+        fputs(",\"prob\":", f);
+        put_prob(f, t->alt_prob[i]);
+        putc('}', f);
     }
-    cJSON_AddItemToObject(o, "top", top);
-    return print_json(o) == CLI_OK ? 0 : -1;
+    fputs("]}\n", f);
+    return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }
 
 typedef struct token_ctx {
