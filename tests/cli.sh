@@ -365,6 +365,19 @@ if [ "$status" -eq 0 ] && [ "$(wc -c <"$tmp/out")" -ge 35 ]; then
 else
     flunk "--half" "$tmp/err"
 fi
+# --json escapes what JSON must: quotes, backslashes, tabs, control characters
+printf 'a"\\\t\001\na"\\\t\001\n%.0s' $(seq 1 40) > "$tmp/escapes.txt"
+run train --corpus "$tmp/escapes.txt" $small --eval-every 0 --quiet --save "$tmp/esc"
+run sample "$tmp/esc" --length 40 --seed 2 --temperature 3 --json
+if [ "$status" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 41 ] \
+    && ! LC_ALL=C grep -q "$(printf '[\001\t]')" "$tmp/out" \
+    && grep -qF '"token":"\""' "$tmp/out" && grep -qF '"token":"\\"' "$tmp/out" \
+    && grep -qF '"token":"\t"' "$tmp/out" && grep -qF '"token":"\u0001"' "$tmp/out" \
+    && grep -qF '"token":"\n"' "$tmp/out"; then
+    pass "--json escapes quotes, backslashes, tabs and control characters"
+else
+    flunk "--json escaping" "$tmp/out"
+fi
 run sample "$s" --prime "the " --length 30 --weights int8 --timing
 if [ "$status" -eq 0 ] && [ "$(wc -c <"$tmp/out")" -ge 35 ] \
     && grep -q '^{"tokens": 30, "seconds": [0-9.]*, "tokens_per_s": [0-9.]*, "cpu_seconds": [0-9.]*, "weights": "int8"}$' "$tmp/err"; then
