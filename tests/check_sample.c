@@ -1026,6 +1026,43 @@ static void check_decoder_weights(model_cell cell)
     fix_free(&f);
 }
 
+/* A packed product split across threads gives the same bits as one thread
+ * (each weight row's sum is done whole by one thread). */
+START_TEST(decoder_threads_agree)
+{
+    char err[256];
+    be_backend *be = be_cpu_create();
+    tok_vocab *v = tok_char_build((const uint8_t *)ALPHABET, strlen(ALPHABET));
+    model_config cfg = {.cell = CELL_LSTM, .layers = 2, .hidden = 203, .embed = 8,
+                        .vocab = (int)tok_size(v), .dropout = 0.0f};
+    rng_state r;
+    rng_seed(&r, 5);
+    model *m = model_create(be, &cfg, &r, err, sizeof err);
+    ck_assert_msg(m != NULL, "%s", err);
+    int V = cfg.vocab;
+    float a[3 * 64], b[3 * 64];
+    for (int w = BE_WEIGHTS_FP32; w <= BE_WEIGHTS_INT8; w++) {
+        for (int pass = 0; pass < 2; pass++) {
+            decoder d;
+            be->set_threads(be, pass ? 3 : 1);
+            ck_assert_int_eq(decoder_init(&d, m, 3, DECODER_TABLE_AUTO, (be_weights)w), 0);
+            uint32_t ids[3] = {1, 2, 3};
+            for (int t = 0; t < 4; t++) {
+                decoder_step(&d, 3, ids, pass ? b : a);
+                for (int i = 0; i < 3; i++)
+                    ids[i] = (ids[i] * 5 + 2) % (uint32_t)V;
+            }
+            decoder_free(&d);
+        }
+        ck_assert_msg(memcmp(a, b, sizeof(float) * 3 * (size_t)V) == 0,
+                      "%s: 3 threads differ from 1", be_weights_name(w));
+    }
+    model_free(m);
+    tok_free(v);
+    be->destroy(be);
+}
+END_TEST
+
 START_TEST(decoder_weights)
 {
     for (int cell = 0; cell < 3; cell++)
@@ -1226,6 +1263,7 @@ int main(void)
     tcase_add_test(tc, packed_products);
     tcase_add_test(tc, packed_int8_edges);
     tcase_add_test(tc, decoder_weights);
+    tcase_add_test(tc, decoder_threads_agree);
     tcase_add_test(tc, cells_match_reference);
     tcase_add_test(tc, session_settings);
     suite_add_tcase(s, tc);
