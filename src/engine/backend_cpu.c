@@ -28,8 +28,18 @@
 
 /* The hot loops are compiled for AVX-512, AVX2 and baseline x86-64, and
  * the dynamic loader picks the clone for the CPU it runs on (GNU ifunc),
- * so one binary is fast everywhere. */
-#if defined(__x86_64__) && defined(__gnu_linux__) && defined(__has_attribute)
+ * so one binary is fast everywhere.  Not under ThreadSanitizer: its
+ * instrumented ifunc resolvers run before it is set up, and crash. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CPU_NO_CLONES 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define CPU_NO_CLONES 1
+#endif
+#if defined(__x86_64__) && defined(__gnu_linux__) && defined(__has_attribute) && \
+    !defined(CPU_NO_CLONES)
 #if __has_attribute(target_clones)
 #define CPU_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
