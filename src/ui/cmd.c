@@ -680,9 +680,10 @@ static const cmd_def commands[] = {
      "(embed must equal hidden, and is set so when not given).",
      1, 6, c_model, CMPL_MODEL},
     {"set", "KEY VALUE", "change a setting (show lists them)",
-     "Live settings (lr, clip, dropout, sampling, eval-every, threads)\n"
-     "take effect at once; optimizer restarts the optimizer's state;\n"
-     "batch, seq-len, seed and device rebuild the model (you are asked).",
+     "Live settings (lr, clip, dropout, sampling, weights, eval-every,\n"
+     "threads) take effect at once; optimizer restarts the optimizer's\n"
+     "state; device moves the model and its optimizer state; batch,\n"
+     "seq-len and seed rebuild the model (you are asked).",
      2, 2, c_set, CMPL_SETTING},
     {"show", "[KEY]", "current settings and model summary", NULL,
      0, 1, c_show, CMPL_SETTING},
