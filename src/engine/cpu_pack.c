@@ -12,6 +12,7 @@
  * sum(q), is stored per row and taken back out.  Sums are exact in 32-bit
  * integers (|255 * 127 * Kp| < 2^31 for Kp <= 65536), so the SIMD and the
  * plain paths give identical results. */
+#include <assert.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -255,6 +256,8 @@ PACK_SIMD static float load_row_i8_simd(const cpu_pack *p, uint8_t *dst, const f
 
 void cpu_pack_load(cpu_pack *p, int M, const float *x1, int ld1, const float *x2, int ld2)
 {
+    /* more rows than the scratch holds is a caller's bug, not bad input */
+    assert(M >= 1 && M <= p->max_rows);
     p->M = M;
     for (int m = 0; m < M; m++) {
         const float *a = x1 + (size_t)m * ld1, *b = p->K2 ? x2 + (size_t)m * ld2 : NULL;
