@@ -266,6 +266,8 @@ fi
 run eval "$s" --split all --streams 4
 grep -q '^all: loss [0-9.]* nats' "$tmp/out" && pass "eval --split all" || flunk "eval --split all" "$tmp/out"
 runtime_error "rnnlab: " "eval of an empty test split" eval "$s" --split test
+runtime_error "rnnlab: test split: 0 tokens to score; at least 2 are needed" \
+    "eval --weights of an empty test split" eval "$s" --split test --weights int8
 
 # the generation path scores the text as the training path does (fp32, one
 # stream: the same numbers up to summation order); 16 and 8 bits stay close

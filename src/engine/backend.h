@@ -9,6 +9,7 @@
 #define BACKEND_H
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct be_backend be_backend;
 
@@ -27,7 +28,7 @@ static inline const char *be_weights_name(int w)
 static inline int be_weights_parse(const char *s)
 {
     for (int w = BE_WEIGHTS_FP32; w <= BE_WEIGHTS_INT8; w++)
-        if (!__builtin_strcmp(s, be_weights_name(w)))
+        if (!strcmp(s, be_weights_name(w)))
             return w;
     return -1;
 }

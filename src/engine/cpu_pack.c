@@ -2,9 +2,10 @@
  *
  * Layout: rows padded to a multiple of CPU_PACK_BLOCK (zero rows), each
  * part of a row padded to a multiple of CPU_PACK_ALIGN elements (zeros),
- * so a row is Kp = P1 + P2 contiguous elements.  Inputs are copied into a
- * scratch row of the same shape, zero-padded, so a padded weight always
- * meets a zero input (never a NaN from stale memory).
+ * so a row is Kp = P1 + P2 contiguous elements.  Weight rows and inputs
+ * alike are first laid out in that shape as floats (gather_row), zeros in
+ * the padding, so a padded weight always meets a zero input (never a NaN
+ * from stale memory) and every later loop runs over whole vectors.
  *
  * 8-bit: q = round(w / s) with s = max|w_row| / 127, inputs quantised the
  * same way per input row (scale t) and offset by 128 to make them unsigned
@@ -26,14 +27,14 @@
 
 struct cpu_pack {
     cpu_pack_kind kind;
-    int N, Np, K1, K2, P1, P2, Kp;
+    int N, Np, K1, K2, P1, Kp;
     int max_rows, M;
     int simd;                 /* use the AVX-512 kernels */
     void *w;                  /* [Np, Kp] of the kind's element */
     float *scale;             /* I8: per weight row */
     int32_t *offset;          /* I8: 128 * sum of the row's q */
-    float *xf;                /* F32/F16: input rows [max_rows, Kp] */
-    uint8_t *xq;              /* I8: input rows [max_rows, Kp] */
+    float *xf;                /* input rows as floats [max_rows, Kp] */
+    uint8_t *xq;              /* I8: input rows quantised [max_rows, Kp] */
     float *xs;                /* I8: per input row scale */
 };
 
@@ -91,35 +92,39 @@ static float max_abs(const float *x, int n, float m)
     return m;
 }
 
-/* Fills packed row r from the two sources. */
+/* Lays [a | b] out as one row of Kp floats, zeros in the padding (b is
+ * ignored when K2 = 0). */
+static void gather_row(const cpu_pack *p, float *d, const float *a, const float *b)
+{
+    memset(d, 0, sizeof(float) * (size_t)p->Kp);
+    memcpy(d, a, sizeof(float) * (size_t)p->K1);
+    if (p->K2)
+        memcpy(d + p->P1, b, sizeof(float) * (size_t)p->K2);
+}
+
+/* Fills packed row r from the two sources (the input scratch serves as
+ * the float row: no product runs while packing). */
 static void pack_row(cpu_pack *p, int r, const float *w1, const float *w2)
 {
     size_t at = (size_t)r * p->Kp;
     if (p->kind == CPU_PACK_F32) {
-        float *d = (float *)p->w + at;
-        memcpy(d, w1, sizeof(float) * (size_t)p->K1);
-        if (w2)
-            memcpy(d + p->P1, w2, sizeof(float) * (size_t)p->K2);
-    } else if (p->kind == CPU_PACK_F16) {
-        uint16_t *d = (uint16_t *)p->w + at;
-        for (int k = 0; k < p->K1; k++)
-            d[k] = cpu_float_to_half(w1[k]);
-        for (int k = 0; w2 && k < p->K2; k++)
-            d[p->P1 + k] = cpu_float_to_half(w2[k]);
-    } else {
-        int8_t *d = (int8_t *)p->w + at;
-        float amax = max_abs(w1, p->K1, 0.0f);
-        if (w2)
-            amax = max_abs(w2, p->K2, amax);
-        float s1 = quantise_row(d, w1, p->K1, amax);
-        if (w2)
-            quantise_row(d + p->P1, w2, p->K2, amax);
-        int32_t sum = 0;
-        for (int k = 0; k < p->Kp; k++)
-            sum += d[k];
-        p->scale[r] = s1;
-        p->offset[r] = 128 * sum;
+        gather_row(p, (float *)p->w + at, w1, w2);
+        return;
     }
+    float *row = p->xf;
+    gather_row(p, row, w1, w2);
+    if (p->kind == CPU_PACK_F16) {
+        uint16_t *d = (uint16_t *)p->w + at;
+        for (int k = 0; k < p->Kp; k++)
+            d[k] = cpu_float_to_half(row[k]);
+        return;
+    }
+    int8_t *d = (int8_t *)p->w + at;
+    int32_t sum = 0;
+    p->scale[r] = quantise_row(d, row, p->Kp, max_abs(row, p->Kp, 0.0f));
+    for (int k = 0; k < p->Kp; k++)
+        sum += d[k];
+    p->offset[r] = 128 * sum;
 }
 
 cpu_pack *cpu_pack_new(cpu_pack_kind kind, int N, const float *W1, int K1,
@@ -137,8 +142,7 @@ cpu_pack *cpu_pack_new(cpu_pack_kind kind, int N, const float *W1, int K1,
     p->K1 = K1;
     p->K2 = K2;
     p->P1 = round_up(K1, CPU_PACK_ALIGN);
-    p->P2 = round_up(K2, CPU_PACK_ALIGN);
-    p->Kp = p->P1 + p->P2;
+    p->Kp = p->P1 + round_up(K2, CPU_PACK_ALIGN);
     p->max_rows = max_rows;
     p->simd = pack_cpu_has(kind);
     if (kind == CPU_PACK_I8 && p->Kp > CPU_PACK_I8_MAX_K)
@@ -147,6 +151,8 @@ cpu_pack *cpu_pack_new(cpu_pack_kind kind, int N, const float *W1, int K1,
     if (!(p->w = aligned_alloc(64, (wbytes + 63) / 64 * 64)))
         goto fail;
     memset(p->w, 0, wbytes);
+    if (!(p->xf = aligned_alloc(64, sizeof(float) * (size_t)max_rows * p->Kp)))
+        goto fail;
     if (kind == CPU_PACK_I8) {
         p->scale = calloc((size_t)p->Np, sizeof *p->scale);
         p->offset = calloc((size_t)p->Np, sizeof *p->offset);
@@ -154,8 +160,6 @@ cpu_pack *cpu_pack_new(cpu_pack_kind kind, int N, const float *W1, int K1,
         p->xs = calloc((size_t)max_rows, sizeof *p->xs);
         if (!p->scale || !p->offset || !p->xq || !p->xs)
             goto fail;
-    } else if (!(p->xf = aligned_alloc(64, sizeof(float) * (size_t)max_rows * p->Kp))) {
-        goto fail;
     }
     for (int r = 0; r < N; r++)
         pack_row(p, r, W1 + (size_t)r * K1, K2 ? W2 + (size_t)r * K2 : NULL);
@@ -192,63 +196,40 @@ int cpu_pack_set_simd(cpu_pack *p, int on)
     return p->simd;
 }
 
-/* Quantises one input row (both parts) into dst; returns its scale. */
-static float load_row_i8(const cpu_pack *p, uint8_t *dst, const float *x1, const float *x2)
+/* Quantises one padded input row x to unsigned bytes (offset 128) in
+ * dst; returns its scale. */
+static float quantise_input(const cpu_pack *p, uint8_t *dst, const float *x)
 {
-    int8_t tmp[CPU_PACK_ALIGN];
-    float amax = max_abs(x1, p->K1, 0.0f);
-    if (p->K2)
-        amax = max_abs(x2, p->K2, amax);
-    memset(dst, 128, (size_t)p->Kp);
-    float t = 0.0f;
-    for (int part = 0; part < (p->K2 ? 2 : 1); part++) {
-        const float *x = part ? x2 : x1;
-        int K = part ? p->K2 : p->K1;
-        uint8_t *d = dst + (part ? p->P1 : 0);
-        for (int k0 = 0; k0 < K; k0 += CPU_PACK_ALIGN) {
-            int n = K - k0 < CPU_PACK_ALIGN ? K - k0 : CPU_PACK_ALIGN;
-            t = quantise_row(tmp, x + k0, n, amax);
-            for (int k = 0; k < n; k++)
-                d[k0 + k] = (uint8_t)(tmp[k] + 128);
-        }
-    }
+    float t = quantise_row((int8_t *)dst, x, p->Kp, max_abs(x, p->Kp, 0.0f));
+    for (int k = 0; k < p->Kp; k++)
+        dst[k] = (uint8_t)((int8_t)dst[k] + 128);
     return t;
 }
 
 #ifdef CPU_PACK_X86
-/* load_row_i8 with AVX-512: the same rounding (to nearest even, as
+/* quantise_input with AVX-512: the same rounding (to nearest even, as
  * lrintf in the default mode), so both paths quantise identically. */
-PACK_SIMD static float load_row_i8_simd(const cpu_pack *p, uint8_t *dst, const float *x1,
-                                        const float *x2)
+PACK_SIMD static float quantise_input_simd(const cpu_pack *p, uint8_t *dst, const float *x)
 {
     __m512 mx = _mm512_setzero_ps();
     __mmask16 nan = 0;
-    for (int part = 0; part < (p->K2 ? 2 : 1); part++) {
-        const float *x = part ? x2 : x1;
-        int K = part ? p->K2 : p->K1;
-        for (int k = 0; k < K; k += 16) {
-            __mmask16 m = K - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (K - k)) - 1u);
-            __m512 v = _mm512_maskz_loadu_ps(m, x + k);
-            nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-            mx = _mm512_max_ps(mx, _mm512_abs_ps(v));
-        }
+    for (int k = 0; k < p->Kp; k += 16) {
+        __m512 v = _mm512_load_ps(x + k);
+        nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        mx = _mm512_max_ps(mx, _mm512_abs_ps(v));
     }
     float amax = nan ? NAN : _mm512_reduce_max_ps(mx);
-    memset(dst, 128, (size_t)p->Kp);
-    if (!(amax > 0.0f) || !isfinite(amax))
+    if (!(amax > 0.0f) || !isfinite(amax)) {
+        memset(dst, 128, (size_t)p->Kp);
         return amax == 0.0f ? 0.0f : NAN;
+    }
     __m512 inv = _mm512_set1_ps(127.0f / amax);
-    __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127), off = _mm512_set1_epi32(128);
-    for (int part = 0; part < (p->K2 ? 2 : 1); part++) {
-        const float *x = part ? x2 : x1;
-        int K = part ? p->K2 : p->K1;
-        uint8_t *d = dst + (part ? p->P1 : 0);
-        for (int k = 0; k < K; k += 16) {
-            __mmask16 m = K - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (K - k)) - 1u);
-            __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + k), inv));
-            q = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi), off);
-            _mm_mask_storeu_epi8(d + k, m, _mm512_cvtepi32_epi8(q));
-        }
+    __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
+    __m512i off = _mm512_set1_epi32(128);
+    for (int k = 0; k < p->Kp; k += 16) {
+        __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_load_ps(x + k), inv));
+        q = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi), off);
+        _mm_store_si128((__m128i *)(dst + k), _mm512_cvtepi32_epi8(q));
     }
     return amax / 127.0f;
 }
@@ -260,23 +241,18 @@ void cpu_pack_load(cpu_pack *p, int M, const float *x1, int ld1, const float *x2
     assert(M >= 1 && M <= p->max_rows);
     p->M = M;
     for (int m = 0; m < M; m++) {
-        const float *a = x1 + (size_t)m * ld1, *b = p->K2 ? x2 + (size_t)m * ld2 : NULL;
-        if (p->kind == CPU_PACK_I8) {
-            uint8_t *d = p->xq + (size_t)m * p->Kp;
+        float *x = p->xf + (size_t)m * p->Kp;
+        gather_row(p, x, x1 + (size_t)m * ld1, p->K2 ? x2 + (size_t)m * ld2 : NULL);
+        if (p->kind != CPU_PACK_I8)
+            continue;
+        uint8_t *d = p->xq + (size_t)m * p->Kp;
 #ifdef CPU_PACK_X86
-            if (p->simd) {
-                p->xs[m] = load_row_i8_simd(p, d, a, b);
-                continue;
-            }
-#endif
-            p->xs[m] = load_row_i8(p, d, a, b);
+        if (p->simd) {
+            p->xs[m] = quantise_input_simd(p, d, x);
             continue;
         }
-        float *d = p->xf + (size_t)m * p->Kp;
-        memset(d, 0, sizeof(float) * (size_t)p->Kp);
-        memcpy(d, a, sizeof(float) * (size_t)p->K1);
-        if (b)
-            memcpy(d + p->P1, b, sizeof(float) * (size_t)p->K2);
+#endif
+        p->xs[m] = quantise_input(p, d, x);
     }
 }
 
@@ -350,50 +326,46 @@ store8(float *y, int r, int N, __m256 s)
     _mm256_mask_storeu_ps(y + r, k, _mm256_add_ps(_mm256_maskz_loadu_ps(k, y + r), s));
 }
 
-PACK_SIMD static void rows_f32(const cpu_pack *p, float *y, int ldy, int r0, int r1)
+/* 16 weights from element i on, widened to floats. */
+static inline PACK_SIMD __attribute__((always_inline)) __m512
+load16(const cpu_pack *p, size_t i, const int half)
+{
+    if (half)
+        return _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)((const uint16_t *)p->w + i)));
+    return _mm512_load_ps((const float *)p->w + i);
+}
+
+/* fp32 and fp16 rows: the same loop, half a compile-time constant. */
+static inline PACK_SIMD __attribute__((always_inline)) void
+rows_float(const cpu_pack *p, float *y, int ldy, int r0, int r1, const int half)
 {
     const int Kp = p->Kp;
     for (int r = r0; r < r1; r += 8) {
-        const float *w = (const float *)p->w + (size_t)r * Kp;
         for (int m = 0; m < p->M; m++) {
             const float *x = p->xf + (size_t)m * Kp;
             __m512 a[8];
-            #pragma GCC unroll 8
+#pragma GCC unroll 8
             for (int i = 0; i < 8; i++)
                 a[i] = _mm512_setzero_ps();
             for (int k = 0; k < Kp; k += 16) {
                 __m512 xv = _mm512_load_ps(x + k);
-                #pragma GCC unroll 8
+#pragma GCC unroll 8
                 for (int i = 0; i < 8; i++)
-                    a[i] = _mm512_fmadd_ps(_mm512_load_ps(w + (size_t)i * Kp + k), xv, a[i]);
+                    a[i] = _mm512_fmadd_ps(load16(p, (size_t)(r + i) * Kp + k, half), xv, a[i]);
             }
             store8(y + (size_t)m * ldy, r, p->N, hsum8_ps(a));
         }
     }
 }
 
+PACK_SIMD static void rows_f32(const cpu_pack *p, float *y, int ldy, int r0, int r1)
+{
+    rows_float(p, y, ldy, r0, r1, 0);
+}
+
 PACK_SIMD static void rows_f16(const cpu_pack *p, float *y, int ldy, int r0, int r1)
 {
-    const int Kp = p->Kp;
-    for (int r = r0; r < r1; r += 8) {
-        const uint16_t *w = (const uint16_t *)p->w + (size_t)r * Kp;
-        for (int m = 0; m < p->M; m++) {
-            const float *x = p->xf + (size_t)m * Kp;
-            __m512 a[8];
-            #pragma GCC unroll 8
-            for (int i = 0; i < 8; i++)
-                a[i] = _mm512_setzero_ps();
-            for (int k = 0; k < Kp; k += 16) {
-                __m512 xv = _mm512_load_ps(x + k);
-                #pragma GCC unroll 8
-                for (int i = 0; i < 8; i++) {
-                    __m256i h = _mm256_load_si256((const __m256i *)(w + (size_t)i * Kp + k));
-                    a[i] = _mm512_fmadd_ps(_mm512_cvtph_ps(h), xv, a[i]);
-                }
-            }
-            store8(y + (size_t)m * ldy, r, p->N, hsum8_ps(a));
-        }
-    }
+    rows_float(p, y, ldy, r0, r1, 1);
 }
 
 PACK_SIMD static void rows_i8(const cpu_pack *p, float *y, int ldy, int r0, int r1)

@@ -322,19 +322,13 @@ int sample_eval(model *m, const uint32_t *ids, size_t n, be_weights w, eval_resu
     double loss = 0.0;
     long correct = 0;
     for (size_t i = 0; i + 1 < n; i++) {
+        uint32_t best;
+        float p;
+        double lse;
         decoder_step(&d, 1, ids + i, lg);
-        int best = 0;
-        float mx = lg[0];
-        for (int k = 1; k < V; k++)
-            if (lg[k] > mx) {
-                mx = lg[k];
-                best = k;
-            }
-        double z = 0.0;
-        for (int k = 0; k < V; k++)
-            z += exp((double)lg[k] - mx);
-        loss += log(z) + mx - lg[ids[i + 1]];
-        correct += (uint32_t)best == ids[i + 1];
+        sample_top(lg, V, 1, &best, &p, &lse);
+        loss += lse - lg[ids[i + 1]];
+        correct += best == ids[i + 1];
     }
     free(lg);
     decoder_free(&d);
