@@ -176,6 +176,40 @@ START_TEST(schedule_and_epochs)
 }
 END_TEST
 
+/* The history stays bounded over a long run: thinned to every other
+ * point when full, validations kept, steps in order, the run spanned. */
+START_TEST(history_bounded)
+{
+    be_backend *be = be_cpu_create();
+    trainer *t = make_trainer(be, CELL_RNN, 0.0f, 3);
+    const long steps = 5L * TRAINER_HIST_MAX + 123;
+    for (long s = 1; s <= steps; s++) {
+        t->step = s;
+        ck_assert_int_eq(trainer_record(t, s, (float)s), 0);
+        if (s % 10007 == 0)
+            trainer_note_val(t, -(double)s);
+        ck_assert_uint_le(t->n_hist, TRAINER_HIST_MAX);
+    }
+    ck_assert_int_ge(t->hist_stride, 4);
+    ck_assert_uint_ge(t->n_hist, TRAINER_HIST_MAX / 2);
+    ck_assert_int_eq(t->hist[0].step, 1);
+    ck_assert_int_eq(t->hist[t->n_hist - 1].step, steps);     /* the newest */
+    long vals = 0;
+    for (size_t i = 0; i < t->n_hist; i++) {
+        if (i > 0)
+            ck_assert_int_gt(t->hist[i].step, t->hist[i - 1].step);
+        ck_assert_float_eq(t->hist[i].loss, (float)t->hist[i].step);
+        if (!isnan(t->hist[i].val_loss)) {
+            ck_assert_float_eq(t->hist[i].val_loss, -(float)t->hist[i].step);
+            vals++;
+        }
+    }
+    ck_assert_int_eq(vals, steps / 10007);
+    trainer_free(t);
+    be->destroy(be);
+}
+END_TEST
+
 START_TEST(clipping)
 {
     be_backend *be = be_cpu_create();
@@ -269,6 +303,7 @@ int main(void)
     tcase_add_test(tc, eval_exact);
     tcase_add_test(tc, schedule_and_epochs);
     tcase_add_test(tc, clipping);
+    tcase_add_test(tc, history_bounded);
     tcase_add_test(tc, bad_config);
     tcase_add_test(tc, move_keeps_state);
     suite_add_tcase(s, tc);

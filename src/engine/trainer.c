@@ -145,8 +145,32 @@ static int gather_chunk(trainer *t)
     return T;
 }
 
-static int push_history(trainer *t, long step, float loss)
+/* Halves the history: keeps every other point, the validated ones and
+ * the last, and doubles the stride of later points. */
+static void thin_history(trainer *t)
 {
+    size_t k = 0;
+    for (size_t i = 0; i < t->n_hist; i++)
+        if (i % 2 == 0 || !isnan(t->hist[i].val_loss) || i == t->n_hist - 1)
+            t->hist[k++] = t->hist[i];
+    t->n_hist = k;
+    t->hist_stride = (t->hist_stride > 0 ? t->hist_stride : 1) * 2;
+}
+
+int trainer_record(trainer *t, long step, float loss)
+{
+    metric_point p = {.step = step, .loss = loss, .val_loss = NAN};
+    if (t->n_hist > 0 && t->hist_stride > 1) {
+        /* the newest step is always the last point; one off the stride
+         * and not validated is only held until the next step */
+        metric_point *last = &t->hist[t->n_hist - 1];
+        if (last->step % t->hist_stride != 0 && isnan(last->val_loss)) {
+            *last = p;
+            return 0;
+        }
+    }
+    if (t->n_hist >= TRAINER_HIST_MAX)
+        thin_history(t);
     if (t->n_hist == t->cap_hist) {
         size_t cap = t->cap_hist ? 2 * t->cap_hist : 1024;
         metric_point *h = realloc(t->hist, cap * sizeof *h);
@@ -155,7 +179,7 @@ static int push_history(trainer *t, long step, float loss)
         t->hist = h;
         t->cap_hist = cap;
     }
-    t->hist[t->n_hist++] = (metric_point){.step = step, .loss = loss, .val_loss = NAN};
+    t->hist[t->n_hist++] = p;
     return 0;
 }
 
@@ -205,7 +229,7 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
     t->step++;
     if (t->pos + 1 >= t->stream_len)
         epoch_end = 1;
-    push_history(t, t->step, (float)loss);
+    trainer_record(t, t->step, (float)loss);
     double dt = now_s() - t0;
     t->elapsed += dt;
     if (out) {

@@ -69,6 +69,14 @@ typedef struct eval_result {
     long tokens;             /* predictions scored */
 } eval_result;
 
+/* The history keeps at most this many points: a small model makes tens of
+ * thousands of steps a second, and a point per step would fill memory
+ * (and session.json) within hours.  When full, every other point goes
+ * (validations and the newest stay) and from then on only every
+ * hist_stride-th step is kept, so the history spans the whole run at a
+ * bounded cost. */
+#define TRAINER_HIST_MAX 65536
+
 typedef struct metric_point {
     long step;
     float loss;              /* training loss of that step */
@@ -88,8 +96,10 @@ typedef struct trainer {
     size_t pos;              /* offset within each stream of the next chunk */
     size_t stream_len;       /* tokens per stream */
     uint32_t *batch_ids;     /* host [(T+1)*B] */
-    metric_point *hist;      /* history, one point per step */
+    metric_point *hist;      /* history: every step's loss while it is short,
+                              * then thinned (TRAINER_HIST_MAX, trainer_record) */
     size_t n_hist, cap_hist;
+    long hist_stride;        /* steps between recorded points (1, 2, 4, ...) */
     double last_val_loss;    /* NAN until evaluated */
     double elapsed;          /* seconds of training, across resumes */
 } trainer;
@@ -115,8 +125,15 @@ float trainer_lr(const trainer *t, long s);
 int trainer_eval(trainer *t, corpus_split split, int streams, eval_result *out,
                  char *err, size_t errlen);
 
-/* Records a validation loss in the history for the current step. */
+/* Records a validation loss in the history for the current step (its
+ * point, the last, is then kept whatever the stride). */
 void trainer_note_val(trainer *t, double val_loss);
+/* Records step's training loss in the history, which trainer_step does
+ * for each step.  The newest step is always the last point; the points
+ * kept are every hist_stride-th step and the validated ones, the history
+ * thinned when it reaches TRAINER_HIST_MAX.  Returns 0, or -1 when out of
+ * memory (the point is lost, nothing else). */
+int trainer_record(trainer *t, long step, float loss);
 
 /* Moves the trainer's model, optimizer state and recurrent state to
  * backend `to` (trainer_move.c); the old backend's buffers are freed, the
