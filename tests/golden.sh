@@ -1,0 +1,83 @@
+#!/bin/sh
+# golden.sh - the same build gives the same bits: for each cell a short
+# fixed-seed training (its JSON lines, the SHA-256 of the saved weights and
+# optimizer state, the loss history), its eval figures and fixed-seed
+# samples (plain, beam, top-k/top-p with int8 weights), compared with
+# tests/data/golden.txt, recorded before the source tree was restructured.
+#   RNNLAB=src/rnnlab sh tests/golden.sh            compare
+#   RNNLAB=src/rnnlab sh tests/golden.sh --record   write a new golden file
+# The bits depend on the SIMD kernels the CPU runs and on OpenBLAS's kernel
+# choice, so a machine whose signature (first line of the file) differs
+# skips, saying why.
+set -u
+
+RNNLAB=${RNNLAB:-${top_builddir:-.}/src/rnnlab}
+srcdir=${srcdir:-.}
+golden="$srcdir/tests/data/golden.txt"
+corpus="$srcdir/tests/data/garden.txt"
+
+if [ ! -x "$RNNLAB" ]; then
+    echo "golden.sh: $RNNLAB is not built" >&2
+    exit 99
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rnnlab-golden.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+
+# The machine's signature: the SIMD levels our kernels pick between, and
+# the OpenBLAS core type forced by the environment.
+signature() {
+    simd=plain
+    grep -qw avx2 /proc/cpuinfo 2>/dev/null && simd=avx2
+    grep -qw avx512f /proc/cpuinfo 2>/dev/null && simd=avx512
+    grep -qw avx512_vnni /proc/cpuinfo 2>/dev/null && simd=avx512vnni
+    echo "signature: simd=$simd openblas_coretype=${OPENBLAS_CORETYPE:-unset}"
+}
+
+# run CELL THREADS: a short training, then eval and samples, all printed.
+run() {
+    cell=$1 threads=$2 dir="$tmp/$1-$2"
+    echo "== $cell threads=$threads"
+    "$RNNLAB" train --corpus "$corpus" --model "$cell" --layers 2 --hidden 24 \
+        --embed 8 --seq-len 16 --batch 4 --steps 6 --eval-every 3 --seed 7 \
+        --threads "$threads" --json --save "$dir" 2>/dev/null \
+        | sed 's/,"tokens_per_s":[0-9.e+-]*//'
+    (cd "$dir" && sha256sum model.safetensors optimizer.safetensors)
+    sed -n '/"history"/,$p' "$dir/session.json"
+    "$RNNLAB" eval "$dir" --json 2>/dev/null
+    "$RNNLAB" eval "$dir" --split all --streams 3 --json 2>/dev/null
+    echo "-- sample"
+    "$RNNLAB" sample "$dir" --seed 3 --length 40 --prime "The " 2>/dev/null
+    echo
+    echo "-- beam"
+    "$RNNLAB" sample "$dir" --beam 3 --length 20 --prime "a" 2>/dev/null
+    echo
+    echo "-- int8 top-k top-p"
+    "$RNNLAB" sample "$dir" --seed 3 --top-k 5 --top-p 0.9 --temperature 0.7 \
+        --length 30 --weights int8 2>/dev/null
+    echo
+}
+
+{
+    signature
+    run lstm 1
+    run gru 1
+    run rnn 1
+    run lstm 2
+} >"$tmp/now.txt" 2>&1
+
+if [ "${1:-}" = "--record" ]; then
+    cp "$tmp/now.txt" "$golden"
+    echo "recorded $golden"
+    exit 0
+fi
+if [ "$(head -n 1 "$golden")" != "$(head -n 1 "$tmp/now.txt")" ]; then
+    echo "SKIP: golden bits were recorded on '$(head -n 1 "$golden")';" \
+         "this machine is '$(head -n 1 "$tmp/now.txt")'"
+    exit 77
+fi
+if diff -u "$golden" "$tmp/now.txt"; then
+    echo "ok - training, eval and samples give the golden bits"
+    exit 0
+fi
+echo "FAIL - output differs from $golden (diff above)"
+exit 1
