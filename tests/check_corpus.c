@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "corpus.h"
+#include "text/corpus.h"
 
 /* One temporary directory for the whole run, made by main before the tests
  * and removed by main after them, so a failing test (Check ends its forked

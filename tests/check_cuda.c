@@ -17,13 +17,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "backend_cuda.h"
-#include "model.h"
-#include "optim.h"
-#include "rng.h"
-#include "session.h"
-#include "trainer.h"
+#include "backend/backend.h"
+#include "backend/cuda/cuda_backend.h"
+#include "model/model.h"
+#include "train/optim.h"
+#include "util/rng.h"
+#include "store/session.h"
+#include "train/trainer.h"
 
 #define TOL_ELEM 1e-5
 #define TOL_LOGIT 1e-4

@@ -1,6 +1,6 @@
 /* check_cuda_host.c - the CUDA backend's parts that can be checked without a
  * GPU.  The per-element arithmetic of its kernels and its mapping of
- * row-major products onto column-major cuBLAS (backend_cuda_elem.h) are
+ * row-major products onto column-major cuBLAS (cuda_elem.h) are
  * compiled here for the host and put into a copy of the CPU backend's
  * table: the model's logits, loss and every gradient, the optimizers,
  * dropout, clamp and the cross-entropy's split over a block's threads must
@@ -16,13 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "backend_cuda.h"
-#include "backend_cuda_elem.h"
-#include "model.h"
-#include "optim.h"
-#include "rng.h"
-#include "trainer.h"
+#include "backend/backend.h"
+#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/cuda_elem.h"
+#include "model/model.h"
+#include "train/optim.h"
+#include "util/rng.h"
+#include "train/trainer.h"
 
 /* ------------------------------------------------------------------ */
 /* The emulated backend: CPU memory, the CUDA backend's arithmetic */
@@ -218,7 +218,7 @@ static double em_xent(be_backend *be, float *logits, const uint32_t *targets, in
 }
 
 /* The CPU backend with every operation the CUDA backend computes through
- * backend_cuda_elem.h replaced by that arithmetic. */
+ * cuda_elem.h replaced by that arithmetic. */
 static be_backend *emulated_create(void)
 {
     be_backend *be = be_cpu_create();

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
-#include "settings.h"
+#include "engine/engine.h"
+#include "engine/settings.h"
 
 static const char *corpus_path(void)
 {

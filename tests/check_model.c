@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "model.h"
-#include "rng.h"
+#include "backend/backend.h"
+#include "model/model.h"
+#include "util/rng.h"
 
 enum { V = 7, T = 4, B = 3 };
 

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "optim.h"
+#include "backend/backend.h"
+#include "train/optim.h"
 
 static const float grads[3][3] = {{0.1f, -0.2f, 0.3f}, {-0.05f, 0.4f, 0.0f}, {0.1f, -0.2f, 0.3f}};
 

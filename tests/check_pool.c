@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "cpu_pool.h"
-#include "rng.h"
+#include "backend/backend.h"
+#include "backend/cpu/cpu_pool.h"
+#include "util/rng.h"
 
 typedef struct count_job {
     atomic_int runs[16];

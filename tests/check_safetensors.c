@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "safetensors.h"
+#include "store/safetensors.h"
 
 /* A scratch directory per test, removed afterwards. */
 static char tmpdir[64];

@@ -20,11 +20,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cpu_pack.h"
-#include "cpu_small.h"
-#include "decoder.h"
-#include "sample.h"
-#include "session.h"
+#include "backend/cpu/cpu_pack.h"
+#include "backend/cpu/cpu_small.h"
+#include "decode/decoder.h"
+#include "decode/sample.h"
+#include "store/session.h"
 
 static const char *ALPHABET = "abcdefgh \n";   /* ids: '\n' ' ' a..h */
 

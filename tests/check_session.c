@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "safetensors.h"
-#include "session.h"
-#include "trainer.h"
+#include "store/safetensors.h"
+#include "store/session.h"
+#include "train/trainer.h"
 
 static char tmpdir[64];
 static char corpus_file[128];

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tok.h"
+#include "text/tok.h"
 
 /* Encodes len bytes with v and returns the decoded bytes (NUL-terminated,
  * caller frees); *n_ids and *unk receive the id and unknown counts. */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trainer.h"
+#include "train/trainer.h"
 
 /* A small regular text: a few sentences in rotation. */
 static char *make_text(size_t *len)

@@ -18,13 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend_cuda.h"
-#include "corpus.h"
-#include "engine.h"
-#include "optim.h"
-#include "sample.h"
-#include "session.h"
-#include "tok.h"
+#include "backend/cuda/cuda_backend.h"
+#include "text/corpus.h"
+#include "engine/engine.h"
+#include "train/optim.h"
+#include "decode/sample.h"
+#include "store/session.h"
+#include "text/tok.h"
 
 typedef struct cmd_node {
     eng_cmd cmd;

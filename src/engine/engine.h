@@ -15,9 +15,9 @@
 #define ENGINE_H
 #include <stddef.h>
 #include <stdint.h>
-#include "model.h"
-#include "settings.h"
-#include "trainer.h"
+#include "model/model.h"
+#include "engine/settings.h"
+#include "train/trainer.h"
 
 typedef struct eng eng;
 

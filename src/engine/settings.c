@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "optim.h"
-#include "settings.h"
+#include "backend/backend.h"
+#include "train/optim.h"
+#include "engine/settings.h"
 
 #define BIG 1e300
 

@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cmd.h"
-#include "engine/corpus.h"
-#include "engine/optim.h"
+#include "ui/cmd.h"
+#include "text/corpus.h"
+#include "train/optim.h"
 #include "engine/settings.h"
 
 #if defined(__GNUC__)

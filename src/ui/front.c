@@ -16,10 +16,10 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
-#include "cli.h"
-#include "front.h"
-#include "repl.h"
-#include "tui.h"
+#include "cli/cli.h"
+#include "ui/front.h"
+#include "ui/repl.h"
+#include "ui/tui.h"
 
 /* readline's callbacks (completion, a finished line) take no context
  * pointer, so what they need lives in this one file-scope variable: the

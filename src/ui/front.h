@@ -4,7 +4,7 @@
 #ifndef FRONT_H
 #define FRONT_H
 #include <stddef.h>
-#include "cmd.h"
+#include "ui/cmd.h"
 
 #define FRONT_MAX_EXEC 32
 

@@ -13,7 +13,7 @@
  * from their lowest to their highest dot, and consecutive columns are
  * joined by a Bresenham line, so a frame costs O(points + dots drawn)
  * whatever the number of points. */
-#include "plot.h"
+#include "ui/plot.h"
 
 #include <limits.h>
 #include <math.h>

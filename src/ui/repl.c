@@ -17,8 +17,8 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
-#include "cli.h"
-#include "repl.h"
+#include "cli/cli.h"
+#include "ui/repl.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"

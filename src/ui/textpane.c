@@ -13,7 +13,7 @@
  * newline opens no empty row; a view scrolled back keeps showing the same
  * text while new rows arrive below; textpane_count uses the mode (UTF-8 or
  * ASCII) of the last textpane_lines call, since widths depend on it. */
-#include "textpane.h"
+#include "ui/textpane.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -27,10 +27,10 @@
 
 #include <readline/readline.h>
 
-#include "plot.h"
-#include "textpane.h"
-#include "tui.h"
-#include "tui_line.h"
+#include "ui/plot.h"
+#include "ui/textpane.h"
+#include "ui/tui.h"
+#include "ui/tui_line.h"
 
 /* Colour pairs (and textpane styles, which map onto them). */
 enum {

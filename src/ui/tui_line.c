@@ -11,7 +11,7 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
-#include "tui_line.h"
+#include "ui/tui_line.h"
 
 /* readline's hooks (getc, redisplay, completion display) take no context
  * pointer, so their state is this one file-scope variable. */

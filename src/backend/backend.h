@@ -1,0 +1,140 @@
+/* backend.h - the table of device operations the models, optimizers and
+ * trainer are written against.  Every float pointer passed to an operation
+ * is a device buffer obtained from the same backend's alloc(); matrices are
+ * row-major.  The CPU backend (cpu_backend.c) is the reference; a GPU
+ * backend implements the same table and nothing above it changes.  A
+ * backend object is used by one thread at a time (the CPU backend runs its
+ * own worker threads inside each operation). */
+#ifndef BACKEND_H
+#define BACKEND_H
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct be_backend be_backend;
+
+/* How generation stores the weights it multiplies by: exact 32-bit
+ * floats, IEEE halves, or 8-bit integers with a scale per row. */
+typedef enum { BE_WEIGHTS_FP32 = 0, BE_WEIGHTS_FP16 = 1, BE_WEIGHTS_INT8 = 2 } be_weights;
+
+/* "fp32", "fp16", "int8"; NULL for anything else. */
+static inline const char *be_weights_name(int w)
+{
+    return w == BE_WEIGHTS_FP32 ? "fp32" : w == BE_WEIGHTS_FP16 ? "fp16"
+         : w == BE_WEIGHTS_INT8 ? "int8" : NULL;
+}
+
+/* The kind a name gives, or -1. */
+static inline int be_weights_parse(const char *s)
+{
+    for (int w = BE_WEIGHTS_FP32; w <= BE_WEIGHTS_INT8; w++)
+        if (!strcmp(s, be_weights_name(w)))
+            return w;
+    return -1;
+}
+
+struct be_backend {
+    const char *name;               /* "cpu", "cuda" */
+    void *impl;                     /* backend private state */
+
+    /* Memory.  alloc returns zeroed memory, or NULL when out of memory. */
+    void *(*alloc)(be_backend *be, size_t bytes);
+    void (*free)(be_backend *be, void *p);
+    void (*upload)(be_backend *be, void *dst, const void *src, size_t bytes);
+    void (*download)(be_backend *be, void *dst, const void *src, size_t bytes);
+    void (*copy)(be_backend *be, void *dst, const void *src, size_t bytes);
+    void (*zero)(be_backend *be, void *p, size_t bytes);
+
+    /* C[M,N] = alpha * op(A) * op(B) + beta * C; op transposes when ta/tb. */
+    void (*gemm)(be_backend *be, int ta, int tb, int M, int N, int K,
+                 float alpha, const float *A, int lda, const float *B, int ldb,
+                 float beta, float *C, int ldc);
+    /* Y[i,:] = b1 + b2 for each of M rows (b2 may be NULL). */
+    void (*fill_rows)(be_backend *be, float *Y, int M, int N,
+                      const float *b1, const float *b2);
+    /* db[j] += sum_i dY[i,j]. */
+    void (*colsum_add)(be_backend *be, const float *dY, int M, int N, float *db);
+    /* out[i,:] = table[ids[i],:]  and its adjoint (accumulates). */
+    void (*embed_fwd)(be_backend *be, const uint32_t *ids, int n,
+                      const float *table, int E, float *out);
+    void (*embed_bwd)(be_backend *be, const uint32_t *ids, int n,
+                      const float *dout, int E, float *dtable);
+
+    /* Cell steps for a batch of B rows, hidden size H; the buffers of one
+     * call never overlap (backends may rely on it).  gates holds the
+     * pre-activations on entry and the activations on exit (what backward
+     * needs).  LSTM gates are [B,4H] in order i,f,g,o. */
+    void (*lstm_fwd)(be_backend *be, int B, int H, float *gates,
+                     const float *c_prev, float *c, float *h);
+    /* dh: gradient w.r.t. h (in); dc: gradient w.r.t. c from step t+1 on
+     * entry, w.r.t. c_prev on exit; dgates: gradient w.r.t. pre-activations. */
+    void (*lstm_bwd)(be_backend *be, int B, int H, const float *gates,
+                     const float *c_prev, const float *c, const float *dh,
+                     float *dc, float *dgates);
+    /* GRU, gates r,z,n.  gx = W_ih x + b_ih, gh = W_hh h + b_hh, both [B,3H].
+     * On exit gx holds r,z,n activations; gh is left as is (backward needs
+     * its n part). */
+    void (*gru_fwd)(be_backend *be, int B, int H, float *gx, const float *gh,
+                    const float *h_prev, float *h);
+    /* dh_prev receives the direct (non-GEMM) part of dL/dh_prev (written,
+     * not accumulated); dgx and dgh are the gradients of gx and gh. */
+    void (*gru_bwd)(be_backend *be, int B, int H, const float *gx, const float *gh,
+                    const float *h_prev, const float *dh, float *dh_prev,
+                    float *dgx, float *dgh);
+    /* Vanilla tanh RNN: g holds the pre-activation [B,H]; h = tanh(g). */
+    void (*rnn_fwd)(be_backend *be, int B, int H, const float *g, float *h);
+    /* dg = dh * (1 - h^2). */
+    void (*rnn_bwd)(be_backend *be, int B, int H, const float *h,
+                    const float *dh, float *dg);
+    /* a[i] += b[i]. */
+    void (*add)(be_backend *be, float *a, const float *b, size_t n);
+
+    /* Inverted dropout: mask[i] = keep ? 1/(1-p) : 0 from
+     * rng_hash_uniform(key, i); x *= mask.  Backward: dx *= mask. */
+    void (*dropout_fwd)(be_backend *be, float *x, float *mask, size_t n,
+                        float p, uint64_t key);
+    void (*mul)(be_backend *be, float *x, const float *mask, size_t n);
+
+    /* Softmax cross-entropy over N rows of V logits.  Overwrites logits with
+     * dL/dlogits scaled by `scale` (pass 1/N for a mean); returns the summed
+     * loss in nats and the count of rows whose argmax is the target.  When
+     * grad is 0 the logits are left untouched. */
+    double (*xent)(be_backend *be, float *logits, const uint32_t *targets,
+                   int N, int V, float scale, int grad, long *correct);
+
+    /* Sum of squares of x, in double. */
+    double (*sumsq)(be_backend *be, const float *x, size_t n);
+    void (*scale)(be_backend *be, float *x, size_t n, float a);
+    void (*clamp)(be_backend *be, float *x, size_t n, float lim);
+
+    /* Optimizer updates; see optim.c for the formulas. */
+    void (*sgd)(be_backend *be, float *w, const float *g, float *buf, size_t n,
+                float lr, float momentum, float wd, int nesterov, int first);
+    void (*adam)(be_backend *be, float *w, const float *g, float *m, float *v,
+                 size_t n, float lr, float b1, float b2, float eps, float wd,
+                 int decoupled, int nadam, long t);
+    void (*rmsprop)(be_backend *be, float *w, const float *g, float *v,
+                    float *buf, size_t n, float lr, float alpha, float eps,
+                    float momentum, float wd);
+
+    void (*set_threads)(be_backend *be, int n);
+    void (*destroy)(be_backend *be);
+
+    /* Optional (NULL where a backend lacks them; generation then uses
+     * gemm with the 32-bit weights): matrices packed for generation steps,
+     * which read every weight once per token.  pack copies W = [W1 | W2]
+     * (W1 [N,K1], W2 [N,K2] or NULL with K2 = 0, the same rows side by
+     * side) stored as kind; it returns NULL when out of memory or the
+     * kind or a size is not supported.  packed_gemm adds [x1 | x2] W^T to
+     * y for M <= max_rows input rows: y[m,r] += sum_k x[m,k] W[r,k]. */
+    void *(*pack)(be_backend *be, be_weights kind, int N, const float *W1, int K1,
+                  const float *W2, int K2, int max_rows);
+    void (*packed_gemm)(be_backend *be, void *P, int M, const float *x1, int ld1,
+                        const float *x2, int ld2, float *y, int ldy);
+    void (*pack_free)(be_backend *be, void *P);
+};
+
+/* Creates the CPU backend; returns NULL when out of memory. */
+be_backend *be_cpu_create(void);
+
+#endif

@@ -1,0 +1,966 @@
+/* cpu_backend.c - the reference backend: host memory, OpenBLAS for GEMM,
+ * plain loops for everything else.  The elementwise loops are written so
+ * the compiler can vectorise them: no calls to libm in the gate math (see
+ * cpu_exp), no branches in the inner loops. */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE             /* madvise */
+#endif
+#include <cblas.h>
+#include <math.h>
+#include <sys/mman.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+#include "backend/cpu/cpu_pack.h"
+#include "backend/cpu/cpu_pool.h"
+#include "backend/cpu/cpu_simd.h"
+#include "backend/cpu/cpu_small.h"
+#include "util/rng.h"
+
+#define CPU_MAX_PARTS 64
+#define CPU_HUGE ((size_t)2 << 20)
+/* Products with at most this many rows times a transposed matrix skip
+ * sgemm's packing (see cpu_gemm_few_rows). */
+#ifndef CPU_FEW_ROWS
+#define CPU_FEW_ROWS 64
+#endif
+
+/* The hot loops are compiled for AVX-512, AVX2 and baseline x86-64, and
+ * the dynamic loader picks the clone for the CPU it runs on (GNU ifunc),
+ * so one binary is fast everywhere.  Not under ThreadSanitizer: its
+ * instrumented ifunc resolvers run before it is set up, and crash. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CPU_NO_CLONES 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define CPU_NO_CLONES 1
+#endif
+#if defined(__x86_64__) && defined(__gnu_linux__) && defined(__has_attribute) && \
+    !defined(CPU_NO_CLONES)
+#if __has_attribute(target_clones)
+#define CPU_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef CPU_KERNEL
+#define CPU_KERNEL
+#endif
+
+/* exp(x) for |x| < 88 to within about 2 ulp: x = n ln2 + r, exp(r) by a
+ * degree-6 polynomial, 2^n by building the exponent bits.  libm's expf is
+ * a function call per element and does not vectorise; this does. */
+static inline float cpu_exp(float x)
+{
+    /* comparisons, not fminf/fmaxf: those are libm calls unless NaNs may
+     * be ignored, and a call stops the loop from vectorising */
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    /* round to nearest by adding 1.5*2^23: floorf would be a libm call
+     * without SSE4.1 and stop the loop from vectorising */
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693145751953125f;
+    r = r - n * 1.428606765330187045e-06f;
+    float p = 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    union { float f; int32_t i; } u;
+    u.i = ((int32_t)n + 127) << 23;
+    return p * u.f;
+}
+
+static inline float cpu_sigmoid(float x) { return 1.0f / (1.0f + cpu_exp(-x)); }
+
+/* tanh through exp of a non-positive argument, so no overflow and good
+ * relative accuracy for large |x|; near 0 the absolute error is ~1e-7. */
+static inline float cpu_tanh(float x)
+{
+    float e = cpu_exp(-2.0f * fabsf(x));
+    float t = (1.0f - e) / (1.0f + e);
+    return copysignf(t, x);
+}
+
+
+/* ---- splitting work across the pool ---------------------------------- */
+
+typedef struct cpu_impl {
+    cpu_pool *pool;
+} cpu_impl;
+
+/* A job over the index range [0, n): body(j, part, i0, i1) handles one
+ * contiguous piece.  Reductions write their piece's result to partial[part]
+ * (and hits[part]); the caller adds them in part order, so results depend
+ * on the thread count only. */
+typedef struct range_job range_job;
+struct range_job {
+    void (*body)(range_job *j, int part, size_t i0, size_t i1);
+    const void *args;
+    size_t n, align;
+    double partial[CPU_MAX_PARTS];
+    long hits[CPU_MAX_PARTS];
+};
+
+/* Piece `part` of `parts` of [0, n), piece sizes rounded up to align. */
+static void cpu_split(size_t n, int part, int parts, size_t align,
+                      size_t *i0, size_t *i1)
+{
+    size_t chunk = (n + (size_t)parts - 1) / (size_t)parts;
+    chunk = (chunk + align - 1) / align * align;
+    size_t b = (size_t)part * chunk;
+    *i0 = b < n ? b : n;
+    *i1 = b + chunk < n ? b + chunk : n;
+}
+
+static void cpu_range_part(void *ctx, int part, int parts)
+{
+    range_job *j = ctx;
+    size_t i0, i1;
+    cpu_split(j->n, part, parts, j->align, &i0, &i1);
+    j->partial[part] = 0.0;
+    j->hits[part] = 0;
+    if (i0 < i1)
+        j->body(j, part, i0, i1);
+}
+
+/* Runs body over [0, n) on the pool when there is enough work (work = cost
+ * of the whole range in rough element-operations), inline otherwise.
+ * Returns the number of parts used (for reductions). */
+static int cpu_par(be_backend *be, range_job *j, size_t n, size_t align, double work,
+                   void (*body)(range_job *, int, size_t, size_t), const void *args)
+{
+    cpu_impl *impl = be->impl;
+    int parts = work < 32768.0 ? 1 : cpu_pool_size(impl->pool);
+    if ((size_t)parts > (n + align - 1) / align)
+        parts = (int)((n + align - 1) / align);
+    if (parts < 1)
+        parts = 1;
+    j->body = body;
+    j->args = args;
+    j->n = n;
+    j->align = align;
+    cpu_pool_run(impl->pool, cpu_range_part, j, parts);
+    return parts;
+}
+
+/* Work of n elements at `per` element-operations each, for cpu_par. */
+#define FLAT_WORK(n, per) ((double)(n) * (per))
+
+/* Like cpu_par for jobs with no result. */
+static void cpu_par_for(be_backend *be, size_t n, size_t align, double work,
+                        void (*body)(range_job *, int, size_t, size_t), const void *args)
+{
+    range_job j;
+    cpu_par(be, &j, n, align, work, body, args);
+}
+
+static void *cpu_alloc(be_backend *be, size_t bytes)
+{
+    (void)be;
+    void *p = NULL;
+    /* 64-byte alignment for AVX-512 loads in OpenBLAS and our loops.  Big
+     * buffers (weights, activations) are 2 MiB-aligned and asked to be
+     * backed by huge pages: a generation step streams every weight once,
+     * and with 4 KiB pages the TLB misses cost as much as the reads. */
+    size_t align = bytes >= CPU_HUGE ? CPU_HUGE : 64;
+    if (posix_memalign(&p, align, bytes ? bytes : 64) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    if (align == CPU_HUGE)
+        madvise(p, bytes, MADV_HUGEPAGE);   /* advice: failure is harmless */
+#endif
+    memset(p, 0, bytes);
+    return p;
+}
+
+static void cpu_free(be_backend *be, void *p) { (void)be; free(p); }
+
+typedef struct bytes_args {
+    char *dst;
+    const char *src;
+} bytes_args;
+
+static void copy_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const bytes_args *a = j->args;
+    memcpy(a->dst + i0, a->src + i0, i1 - i0);
+}
+
+/* Large copies (a layer's outputs, several megabytes) are split too;
+ * overlapping ones (never issued by the model) stay a single memmove. */
+static void cpu_copy(be_backend *be, void *dst, const void *src, size_t bytes)
+{
+    const char *d = dst, *s = src;
+    if (!bytes || dst == src)
+        return;
+    if (d < s + bytes && s < d + bytes) {
+        memmove(dst, src, bytes);
+        return;
+    }
+    bytes_args a = { dst, src };
+    cpu_par_for(be, bytes, 4096, FLAT_WORK(bytes, 0.25), copy_body, &a);
+}
+
+static void zero_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const bytes_args *a = j->args;
+    memset(a->dst + i0, 0, i1 - i0);
+}
+
+static void cpu_zero(be_backend *be, void *p, size_t bytes)
+{
+    bytes_args a = { p, NULL };
+    cpu_par_for(be, bytes, 4096, FLAT_WORK(bytes, 0.25), zero_body, &a);
+}
+
+typedef struct gemm_args {
+    int ta, tb, M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int lda, ldb, ldc;
+    int split_n;             /* split the columns of C (else its rows) */
+} gemm_args;
+
+static void cpu_sgemm(const gemm_args *g, int M, int N, const float *A,
+                      const float *B, float *C)
+{
+    cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans,
+                g->tb ? CblasTrans : CblasNoTrans, M, N, g->K, g->alpha, A,
+                g->lda, B, g->ldb, g->beta, C, g->ldc);
+}
+
+/* A few rows times a weight matrix: a generation step (one row per stream
+ * or beam) or a training time step (one row per stream).  sgemm packs all
+ * of B for these, which costs as much as the product; sgemv handles one
+ * row, the small kernels CPU_SMALL_MAX_M rows per pass over B, reading it
+ * in place.  N is this block's width (C's columns). */
+static void cpu_gemm_few_rows(const gemm_args *g, int N, const float *B, float *C)
+{
+    if (!g->tb) {
+        /* the backward step's product: rows of A times B as it is */
+        for (int m = 0; m < g->M; m += CPU_SMALL_MAX_M) {
+            int rows = g->M - m < CPU_SMALL_MAX_M ? g->M - m : CPU_SMALL_MAX_M;
+            const float *A = g->A + (size_t)m * g->lda;
+            float *Cm = C + (size_t)m * g->ldc;
+            if (cpu_small_gemm_nn(rows, N, g->K, g->alpha, A, g->lda, B, g->ldb, g->beta,
+                                  Cm, g->ldc) != 0)
+                cpu_sgemm(g, rows, N, A, B, Cm);
+        }
+        return;
+    }
+    if (g->M == 1) {
+        if (g->beta == 0.0f)
+            memset(C, 0, sizeof(float) * (size_t)N);   /* BLAS may scale NaN by 0 */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, N, g->K, g->alpha, B, g->ldb, g->A, 1,
+                    g->beta == 0.0f ? 1.0f : g->beta, C, 1);
+        return;
+    }
+    for (int m = 0; m < g->M; m += CPU_SMALL_MAX_M) {
+        int rows = g->M - m < CPU_SMALL_MAX_M ? g->M - m : CPU_SMALL_MAX_M;
+        const float *A = g->A + (size_t)m * g->lda;
+        float *Cm = C + (size_t)m * g->ldc;
+        if (cpu_small_gemm_nt(rows, N, g->K, g->alpha, A, g->lda, B, g->ldb, g->beta,
+                              Cm, g->ldc) != 0)
+            cpu_sgemm(g, rows, N, A, B, Cm);
+    }
+}
+
+/* One block of C: columns i0..i1 (op(B)'s columns are B's rows when tb)
+ * or rows i0..i1 (op(A)'s rows are A's columns when ta). */
+static void gemm_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const gemm_args *g = j->args;
+    int w = (int)(i1 - i0);
+    if (g->split_n && !g->ta && g->M <= CPU_FEW_ROWS)
+        cpu_gemm_few_rows(g, w, g->tb ? g->B + i0 * g->ldb : g->B + i0, g->C + i0);
+    else if (g->split_n)
+        cpu_sgemm(g, g->M, w, g->A, g->tb ? g->B + i0 * g->ldb : g->B + i0, g->C + i0);
+    else
+        cpu_sgemm(g, w, g->N, g->ta ? g->A + i0 : g->A + i0 * g->lda, g->B,
+                  g->C + i0 * g->ldc);
+}
+
+/* Each thread multiplies a block of C with single-threaded OpenBLAS:
+ * OpenBLAS's own threading costs too much on the small per-time-step
+ * products (32 x 2048 x 512), and this way the split is ours, fixed, and
+ * the elementwise work shares the same threads. */
+static void cpu_gemm(be_backend *be, int ta, int tb, int M, int N, int K,
+                     float alpha, const float *A, int lda, const float *B, int ldb,
+                     float beta, float *C, int ldc)
+{
+    gemm_args g = { ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, N >= M };
+    if (M <= 0 || N <= 0)
+        return;
+    size_t n = g.split_n ? (size_t)N : (size_t)M;
+    cpu_par_for(be, n, g.split_n ? 64 : 16, 0.05 * M * N * (double)K, gemm_body, &g);
+}
+
+typedef struct rows_args {
+    float *Y;
+    const float *b1, *b2, *dY;
+    const uint32_t *ids;
+    int M, N;
+} rows_args;
+
+static void fill_rows_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const rows_args *a = j->args;
+    int N = a->N;
+    for (size_t i = i0; i < i1; i++) {
+        float *y = a->Y + i * (size_t)N;
+        if (a->b2)
+            for (int k = 0; k < N; k++)
+                y[k] = a->b1[k] + a->b2[k];
+        else
+            memcpy(y, a->b1, sizeof(float) * (size_t)N);
+    }
+}
+
+static void cpu_fill_rows(be_backend *be, float *Y, int M, int N,
+                          const float *b1, const float *b2)
+{
+    rows_args a = { .Y = Y, .b1 = b1, .b2 = b2, .N = N };
+    cpu_par_for(be, (size_t)M, 1, FLAT_WORK((size_t)M * N, 1), fill_rows_body, &a);
+}
+
+/* Columns i0..i1 of db += the column sums of dY. */
+static void colsum_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const rows_args *a = j->args;
+    for (int i = 0; i < a->M; i++) {
+        const float *d = a->dY + (size_t)i * a->N;
+        for (size_t k = i0; k < i1; k++)
+            a->Y[k] += d[k];
+    }
+}
+
+static void cpu_colsum_add(be_backend *be, const float *dY, int M, int N, float *db)
+{
+    rows_args a = { .Y = db, .dY = dY, .M = M, .N = N };
+    cpu_par_for(be, (size_t)N, 64, FLAT_WORK((size_t)M * N, 1), colsum_body, &a);
+}
+
+static void embed_fwd_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const rows_args *a = j->args;
+    size_t E = (size_t)a->N;
+    for (size_t i = i0; i < i1; i++)
+        memcpy(a->Y + i * E, a->b1 + (size_t)a->ids[i] * E, sizeof(float) * E);
+}
+
+static void cpu_embed_fwd(be_backend *be, const uint32_t *ids, int n,
+                          const float *table, int E, float *out)
+{
+    rows_args a = { .Y = out, .b1 = table, .ids = ids, .N = E };
+    cpu_par_for(be, (size_t)n, 1, FLAT_WORK((size_t)n * E, 1), embed_fwd_body, &a);
+}
+
+static void cpu_embed_bwd(be_backend *be, const uint32_t *ids, int n,
+                          const float *dout, int E, float *dtable)
+{
+    (void)be;
+    for (int i = 0; i < n; i++) {
+        float *d = dtable + (size_t)ids[i] * E;
+        const float *s = dout + (size_t)i * E;
+        for (int j = 0; j < E; j++)
+            d[j] += s[j];
+    }
+}
+
+/* Arguments of the cell steps, shared by forward and backward bodies. */
+typedef struct cell_args {
+    int H;
+    float *gates, *c, *h, *dc, *dgates, *dgx, *dgh, *dh_prev;
+    const float *cgates, *c_prev, *cc, *dh, *gh, *h_prev;
+} cell_args;
+
+/* Cell work per row of H units, in element-operations, for the split. */
+#define CELL_WORK(B, H) (40.0 * (B) * (H))
+
+CPU_KERNEL static void lstm_fwd_rows(int b0, int b1, int H, float *restrict gates,
+                          const float *restrict c_prev, float *restrict c, float *restrict h)
+{
+    for (int b = b0; b < b1; b++) {
+        float *gi = gates + (size_t)b * 4 * H, *gf = gi + H, *gg = gf + H, *go = gg + H;
+        const float *cp = c_prev + (size_t)b * H;
+        float *cb = c + (size_t)b * H, *hb = h + (size_t)b * H;
+        for (int j = 0; j < H; j++) {
+            float i = cpu_sigmoid(gi[j]), f = cpu_sigmoid(gf[j]);
+            float g = cpu_tanh(gg[j]), o = cpu_sigmoid(go[j]);
+            float cn = f * cp[j] + i * g;
+            gi[j] = i; gf[j] = f; gg[j] = g; go[j] = o;
+            cb[j] = cn;
+            hb[j] = o * cpu_tanh(cn);
+        }
+    }
+}
+
+static void lstm_fwd_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const cell_args *a = j->args;
+    size_t H = (size_t)a->H;
+    if (cpu_simd_lstm_fwd((int)(i1 - i0), a->H, a->gates + i0 * 4 * H, a->c_prev + i0 * H,
+                          a->c + i0 * H, a->h + i0 * H) == 0)
+        return;
+    lstm_fwd_rows((int)i0, (int)i1, a->H, a->gates, a->c_prev, a->c, a->h);
+}
+
+static void cpu_lstm_fwd(be_backend *be, int B, int H, float *gates,
+                         const float *c_prev, float *c, float *h)
+{
+    cell_args a = { .H = H, .gates = gates, .c_prev = c_prev, .c = c, .h = h };
+    cpu_par_for(be, (size_t)B, 1, CELL_WORK(B, H), lstm_fwd_body, &a);
+}
+
+CPU_KERNEL static void lstm_bwd_rows(int b0, int b1, int H, const float *restrict gates,
+                          const float *restrict c_prev, const float *restrict c, const float *restrict dh,
+                          float *restrict dc, float *restrict dgates)
+{
+    for (int b = b0; b < b1; b++) {
+        const float *gi = gates + (size_t)b * 4 * H, *gf = gi + H, *gg = gf + H, *go = gg + H;
+        float *di = dgates + (size_t)b * 4 * H, *df = di + H, *dg = df + H, *dout = dg + H;
+        const float *cp = c_prev + (size_t)b * H, *cb = c + (size_t)b * H;
+        const float *dhb = dh + (size_t)b * H;
+        float *dcb = dc + (size_t)b * H;
+        for (int j = 0; j < H; j++) {
+            float tc = cpu_tanh(cb[j]);
+            float o = go[j], i = gi[j], f = gf[j], g = gg[j];
+            float dcj = dcb[j] + dhb[j] * o * (1.0f - tc * tc);
+            dout[j] = dhb[j] * tc * o * (1.0f - o);
+            di[j] = dcj * g * i * (1.0f - i);
+            df[j] = dcj * cp[j] * f * (1.0f - f);
+            dg[j] = dcj * i * (1.0f - g * g);
+            dcb[j] = dcj * f;
+        }
+    }
+}
+
+static void lstm_bwd_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const cell_args *a = j->args;
+    lstm_bwd_rows((int)i0, (int)i1, a->H, a->cgates, a->c_prev, a->cc, a->dh,
+                  a->dc, a->dgates);
+}
+
+static void cpu_lstm_bwd(be_backend *be, int B, int H, const float *gates,
+                         const float *c_prev, const float *c, const float *dh,
+                         float *dc, float *dgates)
+{
+    cell_args a = { .H = H, .cgates = gates, .c_prev = c_prev, .cc = c, .dh = dh,
+                    .dc = dc, .dgates = dgates };
+    cpu_par_for(be, (size_t)B, 1, CELL_WORK(B, H), lstm_bwd_body, &a);
+}
+
+CPU_KERNEL static void gru_fwd_rows(int b0, int b1, int H, float *restrict gx, const float *restrict gh,
+                         const float *restrict h_prev, float *restrict h)
+{
+    for (int b = b0; b < b1; b++) {
+        float *xr = gx + (size_t)b * 3 * H, *xz = xr + H, *xn = xz + H;
+        const float *hr = gh + (size_t)b * 3 * H, *hz = hr + H, *hn = hz + H;
+        const float *hp = h_prev + (size_t)b * H;
+        float *hb = h + (size_t)b * H;
+        for (int j = 0; j < H; j++) {
+            float r = cpu_sigmoid(xr[j] + hr[j]);
+            float z = cpu_sigmoid(xz[j] + hz[j]);
+            float n = cpu_tanh(xn[j] + r * hn[j]);
+            xr[j] = r; xz[j] = z; xn[j] = n;
+            hb[j] = (1.0f - z) * n + z * hp[j];
+        }
+    }
+}
+
+static void gru_fwd_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const cell_args *a = j->args;
+    size_t H = (size_t)a->H;
+    if (cpu_simd_gru_fwd((int)(i1 - i0), a->H, a->gates + i0 * 3 * H, a->gh + i0 * 3 * H,
+                         a->h_prev + i0 * H, a->h + i0 * H) == 0)
+        return;
+    gru_fwd_rows((int)i0, (int)i1, a->H, a->gates, a->gh, a->h_prev, a->h);
+}
+
+static void cpu_gru_fwd(be_backend *be, int B, int H, float *gx, const float *gh,
+                        const float *h_prev, float *h)
+{
+    cell_args a = { .H = H, .gates = gx, .gh = gh, .h_prev = h_prev, .h = h };
+    cpu_par_for(be, (size_t)B, 1, CELL_WORK(B, H), gru_fwd_body, &a);
+}
+
+CPU_KERNEL static void gru_bwd_rows(int b0, int b1, int H, const float *restrict gx, const float *restrict gh,
+                         const float *restrict h_prev, const float *restrict dh, float *restrict dh_prev,
+                         float *restrict dgx, float *restrict dgh)
+{
+    for (int b = b0; b < b1; b++) {
+        const float *r = gx + (size_t)b * 3 * H, *z = r + H, *n = z + H;
+        const float *hn = gh + (size_t)b * 3 * H + 2 * H;
+        const float *hp = h_prev + (size_t)b * H, *d = dh + (size_t)b * H;
+        float *dxr = dgx + (size_t)b * 3 * H, *dxz = dxr + H, *dxn = dxz + H;
+        float *dhr = dgh + (size_t)b * 3 * H, *dhz = dhr + H, *dhn = dhz + H;
+        float *dp = dh_prev + (size_t)b * H;
+        for (int j = 0; j < H; j++) {
+            float dn = d[j] * (1.0f - z[j]) * (1.0f - n[j] * n[j]);
+            float dz = d[j] * (hp[j] - n[j]) * z[j] * (1.0f - z[j]);
+            float dr = dn * hn[j] * r[j] * (1.0f - r[j]);
+            dxr[j] = dr; dxz[j] = dz; dxn[j] = dn;
+            dhr[j] = dr; dhz[j] = dz; dhn[j] = dn * r[j];
+            dp[j] = d[j] * z[j];
+        }
+    }
+}
+
+static void gru_bwd_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const cell_args *a = j->args;
+    gru_bwd_rows((int)i0, (int)i1, a->H, a->cgates, a->gh, a->h_prev, a->dh,
+                 a->dh_prev, a->dgx, a->dgh);
+}
+
+static void cpu_gru_bwd(be_backend *be, int B, int H, const float *gx, const float *gh,
+                        const float *h_prev, const float *dh, float *dh_prev,
+                        float *dgx, float *dgh)
+{
+    cell_args a = { .H = H, .cgates = gx, .gh = gh, .h_prev = h_prev, .dh = dh,
+                    .dh_prev = dh_prev, .dgx = dgx, .dgh = dgh };
+    cpu_par_for(be, (size_t)B, 1, CELL_WORK(B, H), gru_bwd_body, &a);
+}
+
+/* Arguments of the elementwise operations over flat arrays. */
+typedef struct flat_args {
+    float *x, *y, *z, *u;
+    const float *a, *b;
+    const uint32_t *ids;
+    float f0, f1, f2, f3, f4, f5, f6;
+    int i0, i1, i2;
+    long t;
+    uint64_t key;
+} flat_args;
+
+CPU_KERNEL static void rnn_fwd_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const flat_args *a = j->args;
+    if (cpu_simd_rnn_fwd(1, (int)(i1 - i0), a->a + i0, a->x + i0) == 0)
+        return;
+    for (size_t i = i0; i < i1; i++)
+        a->x[i] = cpu_tanh(a->a[i]);
+}
+
+static void cpu_rnn_fwd(be_backend *be, int B, int H, const float *g, float *h)
+{
+    flat_args a = { .x = h, .a = g };
+    size_t n = (size_t)B * H;
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 20), rnn_fwd_body, &a);
+}
+
+CPU_KERNEL static void rnn_bwd_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const flat_args *a = j->args;
+    for (size_t i = i0; i < i1; i++)
+        a->x[i] = a->b[i] * (1.0f - a->a[i] * a->a[i]);
+}
+
+/* dg = dh * (1 - h^2). */
+static void cpu_rnn_bwd(be_backend *be, int B, int H, const float *h,
+                        const float *dh, float *dg)
+{
+    flat_args a = { .x = dg, .a = h, .b = dh };
+    size_t n = (size_t)B * H;
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 3), rnn_bwd_body, &a);
+}
+
+static void add_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const flat_args *a = j->args;
+    for (size_t i = i0; i < i1; i++)
+        a->x[i] += a->a[i];
+}
+
+static void cpu_add(be_backend *be, float *x, const float *b, size_t n)
+{
+    flat_args a = { .x = x, .a = b };
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 1), add_body, &a);
+}
+
+static void dropout_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const flat_args *a = j->args;
+    float p = a->f0, keep = a->f1;
+    for (size_t i = i0; i < i1; i++) {
+        a->y[i] = rng_hash_uniform(a->key, i) >= p ? keep : 0.0f;
+        a->x[i] *= a->y[i];
+    }
+}
+
+static void cpu_dropout_fwd(be_backend *be, float *x, float *mask, size_t n,
+                            float p, uint64_t key)
+{
+    flat_args a = { .x = x, .y = mask, .f0 = p, .f1 = 1.0f / (1.0f - p), .key = key };
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 10), dropout_body, &a);
+}
+
+static void mul_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const flat_args *a = j->args;
+    for (size_t i = i0; i < i1; i++)
+        a->x[i] *= a->a[i];
+}
+
+static void cpu_mul(be_backend *be, float *x, const float *mask, size_t n)
+{
+    flat_args a = { .x = x, .a = mask };
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 1), mul_body, &a);
+}
+
+/* Rows i0..i1 of the softmax cross-entropy: max, log-sum-exp, loss; the
+ * gradient softmax - onehot is written over the logits.  The loss is summed
+ * in double: a chunk has thousands of rows. */
+CPU_KERNEL static void xent_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    const flat_args *a = j->args;
+    int V = a->i0, grad = a->i1;
+    float scale = a->f0;
+    double total = 0.0;
+    long hits = 0;
+    for (size_t i = i0; i < i1; i++) {
+        float *z = a->x + i * (size_t)V;
+        uint32_t y = a->ids[i];
+        float mx = z[0];
+        int arg = 0;
+        for (int k = 1; k < V; k++)
+            if (z[k] > mx) { mx = z[k]; arg = k; }
+        float s = 0.0f;
+        for (int k = 0; k < V; k++)
+            s += cpu_exp(z[k] - mx);
+        float lse = mx + logf(s);
+        total += (double)(lse - z[y]);
+        hits += (arg == (int)y);
+        if (grad) {
+            float inv = scale / s;
+            for (int k = 0; k < V; k++)
+                z[k] = cpu_exp(z[k] - mx) * inv;
+            z[y] -= scale;
+        }
+    }
+    j->partial[part] = total;
+    j->hits[part] = hits;
+}
+
+static double cpu_xent(be_backend *be, float *logits, const uint32_t *targets,
+                       int N, int V, float scale, int grad, long *correct)
+{
+    flat_args a = { .x = logits, .ids = targets, .i0 = V, .i1 = grad, .f0 = scale };
+    range_job j;
+    int parts = cpu_par(be, &j, (size_t)N, 1, FLAT_WORK((size_t)N * V, 30), xent_body, &a);
+    double total = 0.0;
+    long hits = 0;
+    for (int k = 0; k < parts; k++) {
+        total += j.partial[k];
+        hits += j.hits[k];
+    }
+    if (correct)
+        *correct = hits;
+    return total;
+}
+
+/* Float lanes for speed, flushed to double every 4096 elements (pieces
+ * are multiples of 4096, so the sum does not depend on where they fall
+ * except through the final addition order). */
+static void sumsq_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    const flat_args *a = j->args;
+    double total = 0.0;
+    for (size_t i = i0; i < i1; i += 4096) {
+        size_t e = i + 4096 < i1 ? i + 4096 : i1;
+        float s = 0.0f;
+        for (size_t k = i; k < e; k++)
+            s += a->a[k] * a->a[k];
+        total += s;
+    }
+    j->partial[part] = total;
+}
+
+static double cpu_sumsq(be_backend *be, const float *x, size_t n)
+{
+    flat_args a = { .a = x };
+    range_job j;
+    int parts = cpu_par(be, &j, n, 4096, FLAT_WORK(n, 2), sumsq_body, &a);
+    double total = 0.0;
+    for (int k = 0; k < parts; k++)
+        total += j.partial[k];
+    return total;
+}
+
+static void scale_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const flat_args *a = j->args;
+    for (size_t i = i0; i < i1; i++)
+        a->x[i] *= a->f0;
+}
+
+static void cpu_scale(be_backend *be, float *x, size_t n, float s)
+{
+    flat_args a = { .x = x, .f0 = s };
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 1), scale_body, &a);
+}
+
+static void clamp_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const flat_args *a = j->args;
+    for (size_t i = i0; i < i1; i++)
+    {
+        float v = a->x[i];
+        v = v < -a->f0 ? -a->f0 : v;
+        a->x[i] = v > a->f0 ? a->f0 : v;
+    }
+}
+
+static void cpu_clamp(be_backend *be, float *x, size_t n, float lim)
+{
+    flat_args a = { .x = x, .f0 = lim };
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 2), clamp_body, &a);
+}
+
+static void sgd_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const flat_args *a = j->args;
+    float lr = a->f0, momentum = a->f1, wd = a->f2;
+    int nesterov = a->i0, first = a->i1;
+    float *w = a->x, *buf = a->y;
+    const float *g = a->a;
+    for (size_t i = i0; i < i1; i++) {
+        float d = g[i] + wd * w[i];
+        if (momentum != 0.0f) {
+            buf[i] = first ? d : momentum * buf[i] + d;
+            d = nesterov ? d + momentum * buf[i] : buf[i];
+        }
+        w[i] -= lr * d;
+    }
+}
+
+static void cpu_sgd(be_backend *be, float *w, const float *g, float *buf, size_t n,
+                    float lr, float momentum, float wd, int nesterov, int first)
+{
+    flat_args a = { .x = w, .a = g, .y = buf, .f0 = lr, .f1 = momentum, .f2 = wd,
+                    .i0 = nesterov, .i1 = first };
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 4), sgd_body, &a);
+}
+
+CPU_KERNEL static void adam_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const flat_args *a = j->args;
+    float lr = a->f0, b1 = a->f1, b2 = a->f2, eps = a->f3, wd = a->f4;
+    float c1 = a->f5, c2 = a->f6, sbc2 = a->u[0], step = a->u[1];
+    int decoupled = a->i0, nadam = a->i1;
+    float *w = a->x, *m = a->y, *v = a->z;
+    const float *g = a->a;
+    for (size_t i = i0; i < i1; i++) {
+        float gi = g[i];
+        if (decoupled)
+            w[i] *= 1.0f - lr * wd;
+        else
+            gi += wd * w[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        float denom = sqrtf(v[i]) / sbc2 + eps;
+        if (nadam)
+            w[i] -= lr * (c1 * gi + c2 * m[i]) / denom;
+        else
+            w[i] -= step * m[i] / denom;
+    }
+}
+
+/* Adam, AdamW (decoupled weight decay) and NAdam, as PyTorch defines them. */
+static void cpu_adam(be_backend *be, float *w, const float *g, float *m, float *v,
+                     size_t n, float lr, float b1, float b2, float eps, float wd,
+                     int decoupled, int nadam, long t)
+{
+    double bc1 = 1.0 - pow(b1, (double)t), bc2 = 1.0 - pow(b2, (double)t);
+    float c1 = 0, c2 = 0;
+    if (nadam) {
+        /* PyTorch's NAdam: mu_k = b1 (1 - 0.5 * 0.96^(k psi)), psi = 0.004;
+         * the running product of the mu_k is recomputed from k = 1 so the
+         * optimizer needs no extra state (t is small enough for this). */
+        double prod = 1.0, mt = 0.0;
+        for (long k = 1; k <= t; k++) {
+            mt = b1 * (1.0 - 0.5 * pow(0.96, k * 0.004));
+            prod *= mt;
+        }
+        double mn = b1 * (1.0 - 0.5 * pow(0.96, (t + 1) * 0.004));
+        c1 = (float)((1.0 - mt) / (1.0 - prod));
+        c2 = (float)(mn / (1.0 - prod * mn));
+    }
+    float consts[2] = { (float)sqrt(bc2), (float)(lr / bc1) };
+    flat_args a = { .x = w, .a = g, .y = m, .z = v, .u = consts, .f0 = lr, .f1 = b1,
+                    .f2 = b2, .f3 = eps, .f4 = wd, .f5 = c1, .f6 = c2,
+                    .i0 = decoupled, .i1 = nadam };
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 12), adam_body, &a);
+}
+
+static void rmsprop_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const flat_args *a = j->args;
+    float lr = a->f0, alpha = a->f1, eps = a->f2, momentum = a->f3, wd = a->f4;
+    float *w = a->x, *v = a->y, *buf = a->z;
+    const float *g = a->a;
+    for (size_t i = i0; i < i1; i++) {
+        float gi = g[i] + wd * w[i];
+        v[i] = alpha * v[i] + (1.0f - alpha) * gi * gi;
+        float d = gi / (sqrtf(v[i]) + eps);
+        if (momentum != 0.0f) {
+            buf[i] = momentum * buf[i] + d;
+            d = buf[i];
+        }
+        w[i] -= lr * d;
+    }
+}
+
+static void cpu_rmsprop(be_backend *be, float *w, const float *g, float *v,
+                        float *buf, size_t n, float lr, float alpha, float eps,
+                        float momentum, float wd)
+{
+    flat_args a = { .x = w, .a = g, .y = v, .z = buf, .f0 = lr, .f1 = alpha,
+                    .f2 = eps, .f3 = momentum, .f4 = wd };
+    cpu_par_for(be, n, 16, FLAT_WORK(n, 8), rmsprop_body, &a);
+}
+
+/* Generation's packed matrices (cpu_pack.c); the CPU backend's kinds map
+ * one to one. */
+static void *cpu_pack_weights(be_backend *be, be_weights kind, int N, const float *W1,
+                              int K1, const float *W2, int K2, int max_rows)
+{
+    (void)be;
+    return cpu_pack_new((cpu_pack_kind)kind, N, W1, K1, W2, K2, max_rows);
+}
+
+typedef struct packed_args {
+    const cpu_pack *p;
+    float *y;
+    int ldy;
+} packed_args;
+
+static void packed_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const packed_args *g = j->args;
+    cpu_pack_gemm_rows(g->p, g->y, g->ldy, (int)i0, (int)i1);
+}
+
+/* The inputs are loaded (and quantised) once on the caller, then each
+ * thread streams its own block of weight rows. */
+static void cpu_packed_gemm(be_backend *be, void *P, int M, const float *x1, int ld1,
+                            const float *x2, int ld2, float *y, int ldy)
+{
+    cpu_pack *p = P;
+    cpu_pack_load(p, M, x1, ld1, x2, ld2);
+    packed_args g = { p, y, ldy };
+    size_t rows = (size_t)cpu_pack_rows(p);
+    cpu_par_for(be, rows, CPU_PACK_BLOCK, 0.05 * (double)M * (double)cpu_pack_bytes(p),
+                packed_body, &g);
+}
+
+static void cpu_pack_release(be_backend *be, void *P)
+{
+    (void)be;
+    cpu_pack_free(P);
+}
+
+/* Resizes the pool; on failure keeps the old one (the thread count only
+ * affects speed). */
+static void cpu_set_threads(be_backend *be, int n)
+{
+    cpu_impl *impl = be->impl;
+    n = n < 1 ? 1 : n > CPU_MAX_PARTS ? CPU_MAX_PARTS : n;
+    if (cpu_pool_size(impl->pool) == n)
+        return;
+    cpu_pool *p = cpu_pool_create(n);
+    if (!p)
+        return;
+    cpu_pool_free(impl->pool);
+    impl->pool = p;
+}
+
+static void cpu_destroy(be_backend *be)
+{
+    if (!be)
+        return;
+    cpu_impl *impl = be->impl;
+    if (impl)
+        cpu_pool_free(impl->pool);
+    free(impl);
+    free(be);
+}
+
+be_backend *be_cpu_create(void)
+{
+    be_backend *be = calloc(1, sizeof *be);
+    cpu_impl *impl = calloc(1, sizeof *impl);
+    cpu_pool *pool = cpu_pool_create(1);
+    if (!be || !impl || !pool) {
+        free(be);
+        free(impl);
+        cpu_pool_free(pool);
+        return NULL;
+    }
+    /* All threading is ours (see cpu_gemm); OpenBLAS runs in the caller. */
+    openblas_set_num_threads(1);
+    impl->pool = pool;
+    be->impl = impl;
+    be->name = "cpu";
+    be->alloc = cpu_alloc;
+    be->free = cpu_free;
+    be->upload = cpu_copy;
+    be->download = cpu_copy;
+    be->copy = cpu_copy;
+    be->zero = cpu_zero;
+    be->gemm = cpu_gemm;
+    be->fill_rows = cpu_fill_rows;
+    be->colsum_add = cpu_colsum_add;
+    be->embed_fwd = cpu_embed_fwd;
+    be->embed_bwd = cpu_embed_bwd;
+    be->lstm_fwd = cpu_lstm_fwd;
+    be->lstm_bwd = cpu_lstm_bwd;
+    be->gru_fwd = cpu_gru_fwd;
+    be->gru_bwd = cpu_gru_bwd;
+    be->rnn_fwd = cpu_rnn_fwd;
+    be->rnn_bwd = cpu_rnn_bwd;
+    be->add = cpu_add;
+    be->dropout_fwd = cpu_dropout_fwd;
+    be->mul = cpu_mul;
+    be->xent = cpu_xent;
+    be->sumsq = cpu_sumsq;
+    be->scale = cpu_scale;
+    be->clamp = cpu_clamp;
+    be->sgd = cpu_sgd;
+    be->adam = cpu_adam;
+    be->rmsprop = cpu_rmsprop;
+    be->set_threads = cpu_set_threads;
+    be->destroy = cpu_destroy;
+    be->pack = cpu_pack_weights;
+    be->packed_gemm = cpu_packed_gemm;
+    be->pack_free = cpu_pack_release;
+    return be;
+}

@@ -1,0 +1,490 @@
+/* model.c - embedding -> N recurrent layers -> linear decoder, with the
+ * forward and backward pass of one truncated-BPTT chunk.
+ *
+ * Shapes: a chunk is T steps of B streams, R = T*B rows, time-major (row
+ * t*B+b).  Per layer the input projections of all T steps are one GEMM, the
+ * recurrence is one GEMM plus one fused cell call per step, and the weight
+ * gradients are one GEMM per matrix per chunk.  The decoder is one GEMM over
+ * all R rows.  Nothing is allocated inside forward or backward. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model.h"
+
+/* Per-layer activation views into the arena. */
+typedef struct layer_act {
+    float *x;       /* input after dropout [R,in] (layer 0: embedding) */
+    float *gx;      /* LSTM/RNN: gates [R,G*H]; GRU: input part [R,3H] */
+    float *gh;      /* GRU only: recurrent part [R,3H] */
+    float *hs;      /* hidden states [(T+1)*B, H], block 0 = initial */
+    float *cs;      /* LSTM cells [(T+1)*B, H] */
+    float *mask;    /* dropout mask on this layer's input [R,in] */
+} layer_act;
+
+typedef struct act_arena {
+    float *base;
+    layer_act layer[MODEL_MAX_LAYERS];
+    float *dec_in, *dec_mask;   /* decoder input after dropout, its mask */
+    float *dgx, *dgh;           /* backward scratch [R,G*H] */
+    float *dH, *dX;             /* [R,max(E,H)] each */
+    float *dh_rec, *dc;         /* [B,H] */
+} act_arena;
+
+const char *model_cell_name(model_cell c)
+{
+    static const char *names[] = {"rnn", "gru", "lstm"};
+    return (unsigned)c < 3 ? names[c] : "?";
+}
+
+int model_cell_parse(const char *s)
+{
+    for (int c = 0; c < 3; c++)
+        if (strcmp(s, model_cell_name((model_cell)c)) == 0)
+            return c;
+    return -1;
+}
+
+int model_gates(model_cell c) { return c == CELL_LSTM ? 4 : c == CELL_GRU ? 3 : 1; }
+
+/* Returns 0, or -1 with a message naming the bad field. */
+int model_config_check(const model_config *c, char *err, size_t errlen)
+{
+    const char *bad = NULL;
+    if ((unsigned)c->cell > CELL_LSTM) bad = "cell type must be rnn, gru or lstm";
+    else if (c->layers < 1 || c->layers > MODEL_MAX_LAYERS) bad = "layers must be 1..16";
+    else if (c->hidden < 1 || c->hidden > 65536) bad = "hidden must be 1..65536";
+    else if (c->embed < 1 || c->embed > 65536) bad = "embed must be 1..65536";
+    else if (c->vocab < 1 || c->vocab > (1 << 24)) bad = "vocabulary size must be 1..16777216";
+    else if (!(c->dropout >= 0.0f && c->dropout < 1.0f)) bad = "dropout must be in [0,1)";
+    else if (c->tie && c->embed != c->hidden) bad = "tie needs embed equal to hidden";
+    if (bad) {
+        snprintf(err, errlen, "model: %s", bad);
+        return -1;
+    }
+    return 0;
+}
+
+static void add_tensor(model *m, const char *name, size_t *off, int rows, int cols)
+{
+    model_tensor *t = &m->tensors[m->n_tensors++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->offset = *off;
+    t->ndim = cols ? 2 : 1;
+    t->shape[0] = rows;
+    t->shape[1] = cols;
+    t->numel = (size_t)rows * (cols ? cols : 1);
+    *off += t->numel;
+}
+
+/* Lays out the tensor table; returns the storage size in floats. */
+static size_t layout(model *m)
+{
+    const model_config *c = &m->cfg;
+    int GH = model_gates(c->cell) * c->hidden;
+    size_t off = 0;
+    char name[32];
+    add_tensor(m, "encoder.weight", &off, c->vocab, c->embed);
+    for (int l = 0; l < c->layers; l++) {
+        int in = l ? c->hidden : c->embed;
+        snprintf(name, sizeof name, "rnn.weight_ih_l%d", l);
+        add_tensor(m, name, &off, GH, in);
+        snprintf(name, sizeof name, "rnn.weight_hh_l%d", l);
+        add_tensor(m, name, &off, GH, c->hidden);
+        snprintf(name, sizeof name, "rnn.bias_ih_l%d", l);
+        add_tensor(m, name, &off, GH, 0);
+        snprintf(name, sizeof name, "rnn.bias_hh_l%d", l);
+        add_tensor(m, name, &off, GH, 0);
+    }
+    if (!c->tie)
+        add_tensor(m, "decoder.weight", &off, c->vocab, c->hidden);
+    add_tensor(m, "decoder.bias", &off, c->vocab, 0);
+    return off;
+}
+
+static void bind_views(model *m)
+{
+    const model_config *c = &m->cfg;
+    int k = 0;
+    m->enc = m->params + m->tensors[k].offset;
+    m->g_enc = m->grads + m->tensors[k++].offset;
+    for (int l = 0; l < c->layers; l++) {
+        float **v[4] = {&m->w_ih[l], &m->w_hh[l], &m->b_ih[l], &m->b_hh[l]};
+        float **g[4] = {&m->g_w_ih[l], &m->g_w_hh[l], &m->g_b_ih[l], &m->g_b_hh[l]};
+        for (int i = 0; i < 4; i++, k++) {
+            *v[i] = m->params + m->tensors[k].offset;
+            *g[i] = m->grads + m->tensors[k].offset;
+        }
+    }
+    if (c->tie) {
+        m->dec_w = m->enc;
+        m->g_dec_w = m->g_enc;
+    } else {
+        m->dec_w = m->params + m->tensors[k].offset;
+        m->g_dec_w = m->grads + m->tensors[k++].offset;
+    }
+    m->dec_b = m->params + m->tensors[k].offset;
+    m->g_dec_b = m->grads + m->tensors[k].offset;
+}
+
+static void fill_uniform(float *p, size_t n, float bound, rng_state *r)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (2.0f * rng_uniform(r) - 1.0f) * bound;
+}
+
+/* PyTorch's nn.RNN/GRU/LSTM default (uniform +-1/sqrt(H)) for the recurrent
+ * layers; the encoder and decoder as PyTorch's word_language_model example
+ * (uniform +-0.1, decoder bias 0).  Drawn on the host, then uploaded. */
+static void init_params(model *m, rng_state *r)
+{
+    const model_config *c = &m->cfg;
+    float *h = calloc(m->n_params, sizeof(float));
+    if (!h)
+        return;
+    float kr = 1.0f / sqrtf((float)c->hidden);
+    for (int i = 0; i < m->n_tensors; i++) {
+        const model_tensor *t = &m->tensors[i];
+        float bound = strncmp(t->name, "rnn.", 4) == 0 ? kr : 0.1f;
+        if (strcmp(t->name, "decoder.bias") == 0)
+            bound = 0.0f;
+        fill_uniform(h + t->offset, t->numel, bound, r);
+    }
+    if (c->cell == CELL_LSTM && c->forget_bias)
+        for (int l = 0; l < c->layers; l++) {
+            /* forget gate is the second block of H; total bias = 1 */
+            size_t bi = (size_t)(m->b_ih[l] - m->params), bh = (size_t)(m->b_hh[l] - m->params);
+            for (int j = 0; j < c->hidden; j++) {
+                h[bi + c->hidden + j] = 1.0f;
+                h[bh + c->hidden + j] = 0.0f;
+            }
+        }
+    m->be->upload(m->be, m->params, h, m->n_params * sizeof(float));
+    free(h);
+}
+
+model *model_create(be_backend *be, const model_config *cfg, rng_state *rng,
+                    char *err, size_t errlen)
+{
+    if (model_config_check(cfg, err, errlen) < 0)
+        return NULL;
+    model *m = calloc(1, sizeof *m);
+    if (!m) {
+        snprintf(err, errlen, "model: out of memory");
+        return NULL;
+    }
+    m->cfg = *cfg;
+    m->be = be;
+    m->n_params = layout(m);
+    m->params = be->alloc(be, m->n_params * sizeof(float));
+    m->grads = be->alloc(be, m->n_params * sizeof(float));
+    if (!m->params || !m->grads) {
+        snprintf(err, errlen, "model: out of memory for %zu parameters", m->n_params);
+        model_free(m);
+        return NULL;
+    }
+    bind_views(m);
+    init_params(m, rng);
+    return m;
+}
+
+void model_free(model *m)
+{
+    if (!m)
+        return;
+    be_backend *be = m->be;
+    be->free(be, m->params);
+    be->free(be, m->grads);
+    if (m->act)
+        be->free(be, ((act_arena *)m->act)->base);
+    free(m->act);
+    be->free(be, m->ids_dev);
+    free(m);
+}
+
+size_t model_param_count(const model *m) { return m->n_params; }
+
+const model_tensor *model_find_tensor(const model *m, const char *name)
+{
+    for (int i = 0; i < m->n_tensors; i++)
+        if (strcmp(m->tensors[i].name, name) == 0)
+            return &m->tensors[i];
+    return NULL;
+}
+
+int model_state_init(model *m, model_state *s, int B)
+{
+    size_t n = (size_t)m->cfg.layers * B * m->cfg.hidden * sizeof(float);
+    s->B = B;
+    s->h = m->be->alloc(m->be, n);
+    s->c = m->cfg.cell == CELL_LSTM ? m->be->alloc(m->be, n) : NULL;
+    if (!s->h || (m->cfg.cell == CELL_LSTM && !s->c)) {
+        model_state_free(m, s);
+        return -1;
+    }
+    return 0;
+}
+
+void model_state_free(model *m, model_state *s)
+{
+    m->be->free(m->be, s->h);
+    m->be->free(m->be, s->c);
+    s->h = s->c = NULL;
+}
+
+void model_state_zero(model *m, model_state *s)
+{
+    size_t n = (size_t)m->cfg.layers * s->B * m->cfg.hidden * sizeof(float);
+    m->be->zero(m->be, s->h, n);
+    if (s->c)
+        m->be->zero(m->be, s->c, n);
+}
+
+/* Carves the arena for R rows of B streams; with base NULL only counts.
+ * Returns the number of floats needed. */
+static size_t carve(model *m, act_arena *a, float *base, size_t R, size_t B)
+{
+    const model_config *c = &m->cfg;
+    size_t H = c->hidden, E = c->embed, V = c->vocab, GH = model_gates(c->cell) * H;
+    size_t wide = E > H ? E : H, off = 0;
+    int drop = c->dropout > 0.0f;
+#define TAKE(ptr, n) do { (ptr) = base ? base + off : NULL; off += ((n) + 15) & ~(size_t)15; } while (0)
+    for (int l = 0; l < c->layers; l++) {
+        layer_act *L = &a->layer[l];
+        size_t in = l ? H : E;
+        TAKE(L->x, R * in);
+        TAKE(L->gx, R * GH);
+        if (c->cell == CELL_GRU)
+            TAKE(L->gh, R * GH);
+        else
+            L->gh = NULL;
+        TAKE(L->hs, (R + B) * H);
+        if (c->cell == CELL_LSTM)
+            TAKE(L->cs, (R + B) * H);
+        else
+            L->cs = NULL;
+        if (drop)
+            TAKE(L->mask, R * in);
+        else
+            L->mask = NULL;
+    }
+    TAKE(a->dec_in, R * H);
+    if (drop)
+        TAKE(a->dec_mask, R * H);
+    else
+        a->dec_mask = NULL;
+    TAKE(m->logits, R * V);
+    TAKE(a->dgx, R * GH);
+    if (c->cell == CELL_GRU)
+        TAKE(a->dgh, R * GH);
+    else
+        a->dgh = a->dgx;
+    TAKE(a->dH, R * wide);
+    TAKE(a->dX, R * wide);
+    TAKE(a->dh_rec, B * H);
+    TAKE(a->dc, B * H);
+#undef TAKE
+    return off;
+}
+
+int model_reserve(model *m, int B, int T)
+{
+    size_t R = (size_t)B * T;
+    act_arena *a = m->act;
+    if (a && R <= m->act_rows && (size_t)B <= (size_t)m->act_B)
+        return 0;
+    if (a && R < m->act_rows)
+        R = m->act_rows;
+    if (a && B < m->act_B)
+        B = m->act_B;
+    if (!a && !(a = calloc(1, sizeof *a)))
+        return -1;
+    m->act = a;
+    size_t need = carve(m, a, NULL, R, (size_t)B);
+    float *base = m->be->alloc(m->be, need * sizeof(float));
+    uint32_t *ids = m->be->alloc(m->be, (R + (size_t)B) * sizeof(uint32_t));
+    if (!base || !ids) {
+        m->be->free(m->be, base);
+        m->be->free(m->be, ids);
+        return -1;
+    }
+    m->be->free(m->be, a->base);
+    m->be->free(m->be, m->ids_dev);
+    a->base = base;
+    m->ids_dev = ids;
+    carve(m, a, base, R, (size_t)B);
+    m->act_rows = R;
+    m->act_B = B;
+    return 0;
+}
+
+/* Dropout key for one site of one chunk: sites are the embedding (0), the
+ * input of layer l (l), and the decoder input (layers). */
+static uint64_t site_key(uint64_t key, int site)
+{
+    return key * 0x9E3779B97F4A7C15ULL + (uint64_t)site * 0xC2B2AE3D27D4EB4FULL + 1;
+}
+
+/* Applies dropout to x when training with p > 0; returns x. */
+static void maybe_drop(model *m, float *x, float *mask, size_t n, int train,
+                       uint64_t key, int site)
+{
+    if (train && m->cfg.dropout > 0.0f)
+        m->be->dropout_fwd(m->be, x, mask, n, m->cfg.dropout, site_key(key, site));
+}
+
+/* Runs layer l over T steps; its input is in L->x, output in L->hs. */
+static void layer_forward(model *m, model_state *st, int l, int T, int B)
+{
+    be_backend *be = m->be;
+    const model_config *c = &m->cfg;
+    act_arena *a = m->act;
+    layer_act *L = &a->layer[l];
+    int H = c->hidden, in = l ? H : c->embed, GH = model_gates(c->cell) * H;
+    int R = T * B;
+    size_t sb = (size_t)B * H, so = (size_t)l * sb;
+
+    be->copy(be, L->hs, st->h + so, sb * sizeof(float));
+    if (c->cell == CELL_LSTM)
+        be->copy(be, L->cs, st->c + so, sb * sizeof(float));
+    /* all T input projections at once; both biases folded in except for
+     * the GRU, whose b_hn sits inside r * (W_hn h + b_hn) */
+    be->fill_rows(be, L->gx, R, GH, m->b_ih[l], c->cell == CELL_GRU ? NULL : m->b_hh[l]);
+    be->gemm(be, 0, 1, R, GH, in, 1.0f, L->x, in, m->w_ih[l], in, 1.0f, L->gx, GH);
+    for (int t = 0; t < T; t++) {
+        float *hp = L->hs + t * sb, *hn = hp + sb;
+        float *g = L->gx + (size_t)t * B * GH;
+        if (c->cell == CELL_GRU) {
+            float *gh = L->gh + (size_t)t * B * GH;
+            be->fill_rows(be, gh, B, GH, m->b_hh[l], NULL);
+            be->gemm(be, 0, 1, B, GH, H, 1.0f, hp, H, m->w_hh[l], H, 1.0f, gh, GH);
+            be->gru_fwd(be, B, H, g, gh, hp, hn);
+        } else {
+            be->gemm(be, 0, 1, B, GH, H, 1.0f, hp, H, m->w_hh[l], H, 1.0f, g, GH);
+            if (c->cell == CELL_LSTM)
+                be->lstm_fwd(be, B, H, g, L->cs + t * sb, L->cs + (t + 1) * sb, hn);
+            else
+                be->rnn_fwd(be, B, H, g, hn);
+        }
+    }
+    be->copy(be, st->h + so, L->hs + (size_t)T * sb, sb * sizeof(float));
+    if (c->cell == CELL_LSTM)
+        be->copy(be, st->c + so, L->cs + (size_t)T * sb, sb * sizeof(float));
+}
+
+/* Embedding, layers and decoder for T steps of st->B streams whose input
+ * ids are already in m->ids_dev; leaves the logits in m->logits. */
+static void forward_logits(model *m, model_state *st, int T, int train, uint64_t key)
+{
+    be_backend *be = m->be;
+    const model_config *c = &m->cfg;
+    act_arena *a = m->act;
+    int B = st->B, R = T * B, H = c->hidden;
+
+    be->embed_fwd(be, m->ids_dev, R, m->enc, c->embed, a->layer[0].x);
+    maybe_drop(m, a->layer[0].x, a->layer[0].mask, (size_t)R * c->embed, train, key, 0);
+    for (int l = 0; l < c->layers; l++) {
+        layer_forward(m, st, l, T, B);
+        const float *out = a->layer[l].hs + (size_t)B * H;
+        float *next = l + 1 < c->layers ? a->layer[l + 1].x : a->dec_in;
+        float *mask = l + 1 < c->layers ? a->layer[l + 1].mask : a->dec_mask;
+        be->copy(be, next, out, (size_t)R * H * sizeof(float));
+        maybe_drop(m, next, mask, (size_t)R * H, train, key, l + 1);
+    }
+    be->fill_rows(be, m->logits, R, c->vocab, m->dec_b, NULL);
+    be->gemm(be, 0, 1, R, c->vocab, H, 1.0f, a->dec_in, H, m->dec_w, H, 1.0f,
+             m->logits, c->vocab);
+}
+
+double model_forward(model *m, model_state *st, const uint32_t *ids, int T,
+                     int B, int train, uint64_t dropout_key, long *correct)
+{
+    (void)B; /* the state's stream count rules; B documents the ids shape */
+    int R = T * st->B;
+    if (model_reserve(m, st->B, T) < 0)
+        return NAN;
+    m->be->upload(m->be, m->ids_dev, ids, (size_t)(R + st->B) * sizeof(uint32_t));
+    forward_logits(m, st, T, train, dropout_key);
+    m->last_T = T;
+    m->last_B = st->B;
+    return m->be->xent(m->be, m->logits, m->ids_dev + st->B, R, m->cfg.vocab,
+                       1.0f / (float)R, train, correct);
+}
+
+/* Backward through layer l: a->dH holds dL/d(output h_1..h_T) on entry
+ * (consumed); on exit a->dX holds dL/d(layer input x). */
+static void layer_backward(model *m, int l, int T, int B)
+{
+    be_backend *be = m->be;
+    const model_config *c = &m->cfg;
+    act_arena *a = m->act;
+    layer_act *L = &a->layer[l];
+    int H = c->hidden, in = l ? H : c->embed, GH = model_gates(c->cell) * H;
+    int R = T * B;
+    size_t sb = (size_t)B * H;
+
+    be->zero(be, a->dh_rec, sb * sizeof(float));
+    be->zero(be, a->dc, sb * sizeof(float));
+    for (int t = T - 1; t >= 0; t--) {
+        float *dh = a->dH + t * sb;               /* dL/dh_t, direct part */
+        const float *hp = L->hs + t * sb;
+        size_t go = (size_t)t * B * GH;
+        be->add(be, dh, a->dh_rec, sb);
+        if (c->cell == CELL_LSTM) {
+            be->lstm_bwd(be, B, H, L->gx + go, L->cs + t * sb, L->cs + (t + 1) * sb,
+                         dh, a->dc, a->dgx + go);
+            be->gemm(be, 0, 0, B, H, GH, 1.0f, a->dgx + go, GH, m->w_hh[l], H, 0.0f,
+                     a->dh_rec, H);
+        } else if (c->cell == CELL_GRU) {
+            be->gru_bwd(be, B, H, L->gx + go, L->gh + go, hp, dh, a->dh_rec,
+                        a->dgx + go, a->dgh + go);
+            be->gemm(be, 0, 0, B, H, GH, 1.0f, a->dgh + go, GH, m->w_hh[l], H, 1.0f,
+                     a->dh_rec, H);
+        } else {
+            be->rnn_bwd(be, B, H, hp + sb, dh, a->dgx + go);
+            be->gemm(be, 0, 0, B, H, GH, 1.0f, a->dgx + go, GH, m->w_hh[l], H, 0.0f,
+                     a->dh_rec, H);
+        }
+    }
+    /* weight gradients: one GEMM per matrix for the whole chunk */
+    be->gemm(be, 1, 0, GH, in, R, 1.0f, a->dgx, GH, L->x, in, 1.0f, m->g_w_ih[l], in);
+    be->gemm(be, 1, 0, GH, H, R, 1.0f, a->dgh, GH, L->hs, H, 1.0f, m->g_w_hh[l], H);
+    be->colsum_add(be, a->dgx, R, GH, m->g_b_ih[l]);
+    be->colsum_add(be, a->dgh, R, GH, m->g_b_hh[l]);
+    be->gemm(be, 0, 0, R, in, GH, 1.0f, a->dgx, GH, m->w_ih[l], in, 0.0f, a->dX, in);
+}
+
+void model_backward(model *m)
+{
+    be_backend *be = m->be;
+    const model_config *c = &m->cfg;
+    act_arena *a = m->act;
+    int T = m->last_T, B = m->last_B, R = T * B, H = c->hidden, V = c->vocab;
+
+    be->zero(be, m->grads, m->n_params * sizeof(float));
+    /* decoder: m->logits holds dL/dlogits after the training forward */
+    be->gemm(be, 1, 0, V, H, R, 1.0f, m->logits, V, a->dec_in, H, 1.0f, m->g_dec_w, H);
+    be->colsum_add(be, m->logits, R, V, m->g_dec_b);
+    be->gemm(be, 0, 0, R, H, V, 1.0f, m->logits, V, m->dec_w, H, 0.0f, a->dH, H);
+    if (a->dec_mask)
+        be->mul(be, a->dH, a->dec_mask, (size_t)R * H);
+    for (int l = c->layers - 1; l >= 0; l--) {
+        layer_backward(m, l, T, B);
+        int in = l ? H : c->embed;
+        if (a->layer[l].mask)
+            be->mul(be, a->dX, a->layer[l].mask, (size_t)R * in);
+        /* the layer below's output gradient is this layer's input gradient */
+        float *t = a->dH; a->dH = a->dX; a->dX = t;
+    }
+    be->embed_bwd(be, m->ids_dev, R, a->dH, c->embed, m->g_enc);
+}
+
+void model_step(model *m, model_state *st, const uint32_t *ids, float *out)
+{
+    if (model_reserve(m, st->B, 1) < 0)
+        return;
+    m->be->upload(m->be, m->ids_dev, ids, (size_t)st->B * sizeof(uint32_t));
+    forward_logits(m, st, 1, 0, 0);
+    m->be->download(m->be, out, m->logits, (size_t)st->B * m->cfg.vocab * sizeof(float));
+}

@@ -1,0 +1,96 @@
+/* model.h - recurrent language model: embedding, N recurrent layers (tanh
+ * RNN, GRU or LSTM, numerics as PyTorch), dropout, linear decoder.
+ * Parameters live in one backend allocation, gradients in another, and the
+ * activations of one training chunk in a third. */
+#ifndef MODEL_H
+#define MODEL_H
+#include <stddef.h>
+#include <stdint.h>
+#include "backend/backend.h"
+#include "util/rng.h"
+
+typedef enum { CELL_RNN = 0, CELL_GRU = 1, CELL_LSTM = 2 } model_cell;
+
+typedef struct model_config {
+    model_cell cell;
+    int layers, hidden, embed, vocab;
+    float dropout;
+    int tie;               /* decoder.weight is encoder.weight (embed == hidden) */
+    int forget_bias;       /* LSTM: initialise forget-gate bias_ih to 1 */
+} model_config;
+
+#define MODEL_MAX_LAYERS 16
+#define MODEL_MAX_TENSORS (3 + 4 * MODEL_MAX_LAYERS)
+
+typedef struct model_tensor {
+    char name[32];          /* PyTorch state_dict name */
+    size_t offset, numel;   /* into params / grads (floats) */
+    int ndim, shape[2];
+} model_tensor;
+
+typedef struct model {
+    model_config cfg;
+    be_backend *be;
+    float *params, *grads;  /* device, n_params floats each */
+    size_t n_params;        /* storage (a tied decoder is stored once) */
+    model_tensor tensors[MODEL_MAX_TENSORS];
+    int n_tensors;
+    /* views into params / grads */
+    float *enc, *dec_w, *dec_b, *w_ih[MODEL_MAX_LAYERS], *w_hh[MODEL_MAX_LAYERS],
+          *b_ih[MODEL_MAX_LAYERS], *b_hh[MODEL_MAX_LAYERS];
+    float *g_enc, *g_dec_w, *g_dec_b, *g_w_ih[MODEL_MAX_LAYERS],
+          *g_w_hh[MODEL_MAX_LAYERS], *g_b_ih[MODEL_MAX_LAYERS], *g_b_hh[MODEL_MAX_LAYERS];
+    size_t act_rows;        /* T*B rows the activation arena holds */
+    int act_B;              /* and streams (initial-state rows) */
+    void *act;              /* activation arena (model.c) */
+    float *logits;          /* [T*B, V] after forward */
+    uint32_t *ids_dev;      /* [(T+1)*B] inputs and targets on the device */
+    int last_T, last_B;     /* shape of the last training forward */
+} model;
+
+/* Names "rnn"|"gru"|"lstm"; parse returns -1 when unknown. */
+const char *model_cell_name(model_cell c);
+int model_cell_parse(const char *s);
+/* Gates per cell type: 1, 3, 4. */
+int model_gates(model_cell c);
+/* Checks a configuration; returns 0 or -1 with a message in err. */
+int model_config_check(const model_config *cfg, char *err, size_t errlen);
+
+/* Allocates a model with PyTorch's default initialisation drawn from rng.
+ * Returns NULL with a message in err on failure. */
+model *model_create(be_backend *be, const model_config *cfg, rng_state *rng,
+                    char *err, size_t errlen);
+void model_free(model *m);
+/* Number of parameters as PyTorch counts them (a tied matrix once). */
+size_t model_param_count(const model *m);
+const model_tensor *model_find_tensor(const model *m, const char *name);
+
+/* Recurrent state of B streams: h and c (LSTM only) are [layers][B][H]. */
+typedef struct model_state { float *h, *c; int B; } model_state;
+/* Returns 0, or -1 when out of memory.  The state starts at zero. */
+int model_state_init(model *m, model_state *s, int B);
+void model_state_free(model *m, model_state *s);
+void model_state_zero(model *m, model_state *s);
+
+/* Sizes the activation arena for T*B rows (grows only).  Returns 0, or -1
+ * when out of memory. */
+int model_reserve(model *m, int B, int T);
+
+/* Forward over a chunk: ids is host [(T+1)*B] time-major (row t holds the
+ * B tokens at step t; row T the last targets).  Computes the mean
+ * cross-entropy of predicting row t+1 from rows 0..t; with train set,
+ * applies dropout (masks keyed by dropout_key) and leaves the activations
+ * for model_backward.  Advances the state st (B streams).  *correct (may be NULL)
+ * counts argmax hits.  Returns the summed loss in nats over T*B targets. */
+double model_forward(model *m, model_state *st, const uint32_t *ids, int T,
+                     int B, int train,
+                     uint64_t dropout_key, long *correct);
+/* Backward over the chunk of the last training forward: grads = d(mean
+ * loss)/d(params) (overwritten, not accumulated). */
+void model_backward(model *m);
+
+/* One generation step for st->B streams: feeds ids[B] (host), advances
+ * the state and writes logits [B,V] to host out. */
+void model_step(model *m, model_state *st, const uint32_t *ids, float *out);
+
+#endif

@@ -1,0 +1,27 @@
+/* session.h - a session is a directory: session.json (configuration,
+ * vocabulary, progress, RNG, history, sampler settings), model.safetensors
+ * (weights, PyTorch names) and optimizer.safetensors (optimizer moments and
+ * the carried recurrent state).  Saves replace the directory atomically. */
+#ifndef SESSION_H
+#define SESSION_H
+#include <stddef.h>
+#include "backend/backend.h"
+#include "train/trainer.h"
+
+#define SESSION_FORMAT 1
+#define SESSION_NO_CORPUS ""
+
+/* Saves t into dir: writes a sibling temporary directory, fsyncs it, then
+ * swaps it into place, so an interrupted save leaves the previous session.
+ * Returns 0, or -1 with a one-line message. */
+int session_save(const trainer *t, const char *dir, char *err, size_t errlen);
+
+/* Opens dir and rebuilds the trainer on backend be.  corpus_path overrides
+ * the path recorded in the session (NULL: use the recorded one;
+ * SESSION_NO_CORPUS: load no text, for sampling); the corpus is tokenized
+ * with the session's vocabulary.  Returns NULL with a one-line
+ * message naming the file and the problem. */
+trainer *session_load(be_backend *be, const char *dir, const char *corpus_path,
+                      char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,36 @@
+/* optim.h - optimizers over a model's flat parameter and gradient buffers. */
+#ifndef OPTIM_H
+#define OPTIM_H
+#include <stddef.h>
+#include "backend/backend.h"
+
+typedef enum { OPT_SGD = 0, OPT_ADAM, OPT_ADAMW, OPT_NADAM, OPT_RMSPROP } optim_kind;
+
+typedef struct optim_config {
+    optim_kind kind;
+    float lr, momentum, beta1, beta2, eps, weight_decay, alpha;
+    int nesterov;
+} optim_config;
+
+typedef struct optim {
+    optim_config cfg;
+    be_backend *be;
+    size_t n;
+    float *m, *v, *buf;     /* moments (device); NULL where unused */
+    long t;                 /* steps taken */
+} optim;
+
+const char *optim_name(optim_kind k);
+int optim_parse(const char *s);           /* -1 when unknown */
+/* Defaults as PyTorch for kind (lr from PyTorch too, except SGD: 0.1). */
+optim_config optim_defaults(optim_kind k);
+
+/* Returns 0, or -1 when out of memory. */
+int optim_init(optim *o, be_backend *be, const optim_config *cfg, size_t n);
+void optim_free(optim *o);
+/* One update of w from g with learning rate lr (the schedule's value). */
+void optim_step(optim *o, float *w, const float *g, float lr);
+/* Names and buffers of the state tensors, for saving: returns count. */
+int optim_state(const optim *o, const char **names, float **bufs, int max);
+
+#endif

@@ -1,0 +1,338 @@
+/* trainer.c - the training step, top to bottom: gather the next chunk of
+ * the B streams, forward, backward, clip, learning rate, optimizer update,
+ * metrics.  And evaluation over a split. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "train/trainer.h"
+
+train_config train_defaults(void)
+{
+    train_config c;
+    memset(&c, 0, sizeof c);
+    c.model = (model_config){.cell = CELL_LSTM, .layers = 2, .hidden = 512, .embed = 64,
+                             .vocab = 0, .dropout = 0.1f, .tie = 0, .forget_bias = 1};
+    c.optim = optim_defaults(OPT_ADAM);
+    c.optim.lr = 2e-3f;
+    c.seq_len = 100;
+    c.batch = 32;
+    c.clip_norm = 5.0f;
+    c.eval_every = 500;
+    c.eval_streams = 16;
+    c.val_frac = 0.1;
+    c.seed = 1337;
+    c.threads = 2;
+    c.lr_decay = 1.0f;
+    return c;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Returns 0, or -1 with a message naming the bad setting. */
+static int check_config(const train_config *c, char *err, size_t errlen)
+{
+    const char *bad = NULL;
+    if (c->seq_len < 1 || c->seq_len > 100000) bad = "seq-len must be 1..100000";
+    else if (c->batch < 1 || c->batch > 100000) bad = "batch must be 1..100000";
+    else if (!(c->optim.lr > 0.0f) || !isfinite(c->optim.lr)) bad = "lr must be positive";
+    else if (!(c->clip_norm >= 0.0f) || !(c->clip_value >= 0.0f)) bad = "clip must be >= 0";
+    else if (c->eval_every < 0) bad = "eval-every must be >= 0";
+    else if (c->eval_streams < 1) bad = "eval-streams must be >= 1";
+    else if (!(c->lr_decay > 0.0f && c->lr_decay <= 1.0f)) bad = "lr-decay must be in (0,1]";
+    else if (c->lr_decay_every < 0 || c->warmup < 0) bad = "lr schedule steps must be >= 0";
+    else if ((unsigned)c->optim.kind > OPT_RMSPROP) bad = "unknown optimizer";
+    if (bad) {
+        snprintf(err, errlen, "%s", bad);
+        return -1;
+    }
+    return 0;
+}
+
+sample_config sample_defaults(void)
+{
+    return (sample_config){.temperature = 1.0f, .top_k = 0, .top_p = 1.0f,
+                           .beam = 1, .length = 200, .sample_every = 0,
+                           .greedy = 0, .repetition_penalty = 1.0f,
+                           .repetition_window = 64, .n_best = 1, .weights = BE_WEIGHTS_FP32};
+}
+
+trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
+                        char *err, size_t errlen)
+{
+    if (check_config(cfg, err, errlen) < 0)
+        return NULL;
+    trainer *t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    t->cfg = *cfg;
+    t->cfg.model.vocab = (int)tok_size(corp->vocab);
+    t->be = be;
+    t->corp = *corp;
+    memset(corp, 0, sizeof *corp);
+    t->sample = sample_defaults();
+    t->last_val_loss = NAN;
+    size_t train_n = t->corp.train_end - t->corp.train_begin;
+    t->stream_len = train_n / (size_t)cfg->batch;
+    if (t->corp.n > 0 && t->stream_len < 2) {
+        snprintf(err, errlen, "%s: %zu training tokens are too few for batch %d",
+                 t->corp.path ? t->corp.path : "corpus", train_n, cfg->batch);
+        goto fail;
+    }
+    rng_state init;
+    rng_seed(&init, cfg->seed);
+    if (!(t->m = model_create(be, &t->cfg.model, &init, err, errlen)))
+        goto fail;
+    rng_seed(&t->rng, cfg->seed ^ 0x5A3E5A3E5A3E5A3EULL);
+    t->batch_ids = malloc((size_t)(cfg->seq_len + 1) * cfg->batch * sizeof(uint32_t));
+    if (!t->batch_ids || model_reserve(t->m, cfg->batch, cfg->seq_len) < 0 ||
+        model_state_init(t->m, &t->state, cfg->batch) < 0 ||
+        optim_init(&t->opt, be, &cfg->optim, t->m->n_params) < 0) {
+        snprintf(err, errlen, "out of memory for the model's buffers");
+        goto fail;
+    }
+    return t;
+fail:
+    trainer_free(t);
+    return NULL;
+}
+
+void trainer_free(trainer *t)
+{
+    if (!t)
+        return;
+    if (t->m) {
+        model_state_free(t->m, &t->state);
+        optim_free(&t->opt);
+        model_free(t->m);
+    }
+    corpus_free(&t->corp);
+    free(t->batch_ids);
+    free(t->hist);
+    free(t);
+}
+
+float trainer_lr(const trainer *t, long s)
+{
+    const train_config *c = &t->cfg;
+    double lr = c->optim.lr;
+    if (c->warmup > 0 && s < c->warmup)
+        lr *= (double)(s + 1) / (double)c->warmup;
+    if (c->lr_decay_every > 0)
+        lr *= pow(c->lr_decay, (double)(s / c->lr_decay_every));
+    return (float)lr;
+}
+
+/* Copies the next T+1 rows of the B streams into batch_ids; returns T. */
+static int gather_chunk(trainer *t)
+{
+    int B = t->cfg.batch;
+    size_t left = t->stream_len - 1 - t->pos;
+    int T = left < (size_t)t->cfg.seq_len ? (int)left : t->cfg.seq_len;
+    const uint32_t *base = t->corp.ids + t->corp.train_begin + t->pos;
+    for (int r = 0; r <= T; r++)
+        for (int b = 0; b < B; b++)
+            t->batch_ids[(size_t)r * B + b] = base[(size_t)b * t->stream_len + r];
+    return T;
+}
+
+/* Halves the history: keeps every other point, the validated ones and
+ * the last, and doubles the stride of later points. */
+static void thin_history(trainer *t)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < t->n_hist; i++)
+        if (i % 2 == 0 || !isnan(t->hist[i].val_loss) || i == t->n_hist - 1)
+            t->hist[k++] = t->hist[i];
+    t->n_hist = k;
+    t->hist_stride = (t->hist_stride > 0 ? t->hist_stride : 1) * 2;
+}
+
+int trainer_record(trainer *t, long step, float loss)
+{
+    metric_point p = {.step = step, .loss = loss, .val_loss = NAN};
+    if (t->n_hist > 0 && t->hist_stride > 1) {
+        /* the newest step is always the last point; one off the stride
+         * and not validated is only held until the next step */
+        metric_point *last = &t->hist[t->n_hist - 1];
+        if (last->step % t->hist_stride != 0 && isnan(last->val_loss)) {
+            *last = p;
+            return 0;
+        }
+    }
+    if (t->n_hist >= TRAINER_HIST_MAX)
+        thin_history(t);
+    if (t->n_hist == t->cap_hist) {
+        size_t cap = t->cap_hist ? 2 * t->cap_hist : 1024;
+        metric_point *h = realloc(t->hist, cap * sizeof *h);
+        if (!h)
+            return -1;
+        t->hist = h;
+        t->cap_hist = cap;
+    }
+    t->hist[t->n_hist++] = p;
+    return 0;
+}
+
+/* Clips the gradients (by value, then by global norm) and returns the
+ * global norm before clipping. */
+static float clip_grads(trainer *t)
+{
+    be_backend *be = t->be;
+    model *m = t->m;
+    if (t->cfg.clip_value > 0.0f)
+        be->clamp(be, m->grads, m->n_params, t->cfg.clip_value);
+    double norm = sqrt(be->sumsq(be, m->grads, m->n_params));
+    if (t->cfg.clip_norm > 0.0f && norm > t->cfg.clip_norm)
+        be->scale(be, m->grads, m->n_params, (float)(t->cfg.clip_norm / (norm + 1e-6)));
+    return (float)norm;
+}
+
+int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
+{
+    if (t->stream_len < 2) {
+        snprintf(err, errlen, "no training data loaded");
+        return -1;
+    }
+    double t0 = now_s();
+    int epoch_end = 0;
+    if (t->pos + 1 >= t->stream_len) {          /* a new epoch from zero state */
+        t->pos = 0;
+        t->epoch++;
+        model_state_zero(t->m, &t->state);
+    }
+    int B = t->cfg.batch, T = gather_chunk(t);
+    uint64_t key = t->cfg.seed * 0x2545F4914F6CDD1DULL + (uint64_t)t->step;
+    long correct = 0;
+    double loss_sum = model_forward(t->m, &t->state, t->batch_ids, T, B, 1, key, &correct);
+    double loss = loss_sum / ((double)T * B);
+    if (!isfinite(loss)) {
+        snprintf(err, errlen, "loss is %s at step %ld; lower the learning rate",
+                 isnan(loss) ? "NaN" : "infinite", t->step + 1);
+        return -1;
+    }
+    model_backward(t->m);
+    float norm = clip_grads(t);
+    float lr = trainer_lr(t, t->step);
+    optim_step(&t->opt, t->m->params, t->m->grads, lr);
+
+    t->pos += (size_t)T;
+    t->step++;
+    if (t->pos + 1 >= t->stream_len)
+        epoch_end = 1;
+    trainer_record(t, t->step, (float)loss);
+    double dt = now_s() - t0;
+    t->elapsed += dt;
+    if (out) {
+        *out = (train_info){
+            .step = t->step,
+            .epoch = (double)t->epoch + (double)t->pos / (double)(t->stream_len - 1),
+            .loss = (float)loss, .ppl = (float)exp(loss), .bpt = (float)(loss / M_LN2),
+            .acc = (float)correct / (float)(T * B), .grad_norm = norm, .lr = lr,
+            .tokens_per_s = dt > 0 ? (double)T * B / dt : 0, .tokens = (long)T * B,
+            .epoch_end = epoch_end};
+    }
+    return 0;
+}
+
+/* Fills the host ids of T+1 rows of S streams each L tokens apart. */
+static void gather_eval(uint32_t *ids, const uint32_t *src, int S, size_t L, size_t p,
+                        int T)
+{
+    for (int r = 0; r <= T; r++)
+        for (int s = 0; s < S; s++)
+            ids[(size_t)r * S + s] = src[(size_t)s * L + p + r];
+}
+
+/* Scores predictions 1..len-1 of src with S streams of L = (len-1)/S
+ * predictions each, then the leftover with the last stream's state. */
+static int eval_run(trainer *t, const uint32_t *src, size_t len, int S,
+                    double *loss, long *correct)
+{
+    model *m = t->m;
+    size_t L = (len - 1) / (size_t)S;
+    int cap = (int)(m->act_rows / (size_t)S);
+    if (cap > 512) cap = 512;
+    if (cap < 1) cap = 1;
+    model_state st = {0}, one = {0};
+    uint32_t *ids = malloc((size_t)(cap + 1) * S * sizeof(uint32_t));
+    if (!ids || model_state_init(m, &st, S) < 0 || model_state_init(m, &one, 1) < 0) {
+        free(ids);
+        model_state_free(m, &st);
+        return -1;
+    }
+    for (size_t p = 0; p < L;) {
+        int T = L - p < (size_t)cap ? (int)(L - p) : cap;
+        long c = 0;
+        gather_eval(ids, src, S, L, p, T);
+        *loss += model_forward(m, &st, ids, T, S, 0, 0, &c);
+        *correct += c;
+        p += (size_t)T;
+    }
+    /* leftover predictions continue the last stream exactly */
+    size_t done = (size_t)S * L, H = (size_t)m->cfg.hidden;
+    for (int l = 0; l < m->cfg.layers; l++) {
+        size_t from = ((size_t)l * S + (S - 1)) * H;
+        m->be->copy(m->be, one.h + l * H, st.h + from, H * sizeof(float));
+        if (one.c)
+            m->be->copy(m->be, one.c + l * H, st.c + from, H * sizeof(float));
+    }
+    for (size_t p = done; p + 1 < len;) {
+        int T = len - 1 - p < (size_t)cap ? (int)(len - 1 - p) : cap;
+        long c = 0;
+        gather_eval(ids, src + p, 1, 0, 0, T);
+        *loss += model_forward(m, &one, ids, T, 1, 0, 0, &c);
+        *correct += c;
+        p += (size_t)T;
+    }
+    free(ids);
+    model_state_free(m, &st);
+    model_state_free(m, &one);
+    return 0;
+}
+
+int trainer_eval(trainer *t, corpus_split split, int streams, eval_result *out,
+                 char *err, size_t errlen)
+{
+    size_t b, e;
+    corpus_range(&t->corp, split, &b, &e);
+    size_t len = e - b;
+    static const char *names[] = {"train", "val", "test", "all"};
+    if (len < 2) {
+        snprintf(err, errlen, "the %s split has %zu tokens; at least 2 are needed",
+                 names[split], len);
+        return -1;
+    }
+    int S = streams < 1 ? 1 : streams;
+    if ((size_t)S > (len - 1) / 2)
+        S = (int)((len - 1) / 2) > 0 ? (int)((len - 1) / 2) : 1;
+    double loss = 0;
+    long correct = 0;
+    if (eval_run(t, t->corp.ids + b, len, S, &loss, &correct) < 0) {
+        snprintf(err, errlen, "out of memory for evaluation");
+        return -1;
+    }
+    long n = (long)(len - 1);
+    out->tokens = n;
+    out->loss = loss / (double)n;
+    out->ppl = exp(out->loss);
+    out->bpt = out->loss / M_LN2;
+    out->acc = (double)correct / (double)n;
+    return 0;
+}
+
+void trainer_note_val(trainer *t, double val_loss)
+{
+    t->last_val_loss = val_loss;
+    if (t->n_hist > 0 && t->hist[t->n_hist - 1].step == t->step)
+        t->hist[t->n_hist - 1].val_loss = (float)val_loss;
+}

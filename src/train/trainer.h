@@ -1,0 +1,144 @@
+/* trainer.h - truncated BPTT over B contiguous streams (PyTorch's
+ * batchify), optimizer step, clipping, learning-rate schedule, metrics and
+ * evaluation.  A trainer owns its corpus, model, optimizer and RNG: it is
+ * everything a session saves. */
+#ifndef TRAINER_H
+#define TRAINER_H
+#include <stddef.h>
+#include <stdint.h>
+#include "backend/backend.h"
+#include "text/corpus.h"
+#include "model/model.h"
+#include "train/optim.h"
+#include "util/rng.h"
+
+typedef struct sample_config {
+    float temperature;
+    int top_k;               /* 0: off */
+    float top_p;             /* 1: off */
+    int beam;                /* 1: off */
+    int length;              /* tokens per sample */
+    int sample_every;        /* steps between automatic samples; 0: off */
+    char prime[256];
+    /* Decoding settings; session files written before them get the
+     * defaults of sample_defaults(). */
+    int greedy;              /* 1: arg-max (temperature, top-k, top-p unused) */
+    float repetition_penalty;/* > 0; 1: off */
+    int repetition_window;   /* tokens the penalty looks back on; 0: all */
+    int n_best;              /* beam search: hypotheses reported (1..beam) */
+    char stop[64];           /* stop once the generated text ends with it */
+    int weights;             /* be_weights: how generation holds the weights */
+} sample_config;
+
+/* Sampling defaults: temperature 1, top-k off, top-p 1, beam 1, 200
+ * tokens, no automatic samples, empty prime, penalty 1 over 64 tokens,
+ * n_best 1, no stop string, fp32 weights. */
+sample_config sample_defaults(void);
+
+typedef struct train_config {
+    model_config model;
+    optim_config optim;
+    int seq_len, batch;
+    float clip_norm;         /* global-norm clipping; 0: off */
+    float clip_value;        /* element clipping; 0: off */
+    int eval_every;          /* steps; 0: only at the end */
+    int eval_streams;        /* streams for periodic validation */
+    double val_frac, test_frac;
+    uint64_t seed;
+    int threads;
+    float lr_decay;          /* multiply lr by this ... */
+    int lr_decay_every;      /* ... every this many steps (0: constant) */
+    int warmup;              /* linear warm-up steps */
+} train_config;
+
+/* Defaults: LSTM 2x512, embed 64, dropout 0.1, T 100, B 32, Adam 2e-3,
+ * clip 5, eval every 500 steps, val 0.1, seed 1337. */
+train_config train_defaults(void);
+
+typedef struct train_info {
+    long step;               /* steps done, after this one */
+    double epoch;            /* fractional epochs done */
+    float loss, ppl, bpt, acc, grad_norm, lr;
+    double tokens_per_s;
+    long tokens;             /* targets in this step */
+    int epoch_end;           /* this step finished an epoch */
+} train_info;
+
+typedef struct eval_result {
+    double loss, ppl, bpt, acc;
+    long tokens;             /* predictions scored */
+} eval_result;
+
+/* The history keeps at most this many points: a small model makes tens of
+ * thousands of steps a second, and a point per step would fill memory
+ * (and session.json) within hours.  When full, every other point goes
+ * (validations and the newest stay) and from then on only every
+ * hist_stride-th step is kept, so the history spans the whole run at a
+ * bounded cost. */
+#define TRAINER_HIST_MAX 65536
+
+typedef struct metric_point {
+    long step;
+    float loss;              /* training loss of that step */
+    float val_loss;          /* NAN when not evaluated at that step */
+} metric_point;
+
+typedef struct trainer {
+    train_config cfg;
+    sample_config sample;
+    be_backend *be;
+    corpus corp;
+    model *m;
+    optim opt;
+    model_state state;       /* training streams' recurrent state */
+    rng_state rng;           /* sampling */
+    long step, epoch;
+    size_t pos;              /* offset within each stream of the next chunk */
+    size_t stream_len;       /* tokens per stream */
+    uint32_t *batch_ids;     /* host [(T+1)*B] */
+    metric_point *hist;      /* history: every step's loss while it is short,
+                              * then thinned (TRAINER_HIST_MAX, trainer_record) */
+    size_t n_hist, cap_hist;
+    long hist_stride;        /* steps between recorded points (1, 2, 4, ...) */
+    double last_val_loss;    /* NAN until evaluated */
+    double elapsed;          /* seconds of training, across resumes */
+} trainer;
+
+/* Takes ownership of corp (moved in, *corp zeroed).  With weights given
+ * (a session being opened) no initialisation is drawn.  Returns NULL with a
+ * one-line message in err. */
+trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
+                        char *err, size_t errlen);
+void trainer_free(trainer *t);
+
+/* One optimizer step on the next chunk.  Returns 0, or -1 with err set
+ * (non-finite loss). */
+int trainer_step(trainer *t, train_info *out, char *err, size_t errlen);
+/* Learning rate at step s (schedule). */
+float trainer_lr(const trainer *t, long s);
+
+/* Mean cross-entropy over a split with dropout off, from zero state.
+ * streams = 1 is exact (each prediction sees the whole prefix); more
+ * streams cut the split into that many contiguous parts, each from zero
+ * state, which is much faster and differs only at the cut points.  Returns
+ * 0, or -1 when the split has fewer than 2 tokens (err set). */
+int trainer_eval(trainer *t, corpus_split split, int streams, eval_result *out,
+                 char *err, size_t errlen);
+
+/* Records a validation loss in the history for the current step (its
+ * point, the last, is then kept whatever the stride). */
+void trainer_note_val(trainer *t, double val_loss);
+/* Records step's training loss in the history, which trainer_step does
+ * for each step.  The newest step is always the last point; the points
+ * kept are every hist_stride-th step and the validated ones, the history
+ * thinned when it reaches TRAINER_HIST_MAX.  Returns 0, or -1 when out of
+ * memory (the point is lost, nothing else). */
+int trainer_record(trainer *t, long step, float loss);
+
+/* Moves the trainer's model, optimizer state and recurrent state to
+ * backend `to` (trainer_move.c); the old backend's buffers are freed, the
+ * backend itself stays the caller's.  Returns 0, or -1 with err set and t
+ * unchanged (out of memory on either side). */
+int trainer_move(trainer *t, be_backend *to, char *err, size_t errlen);
+
+#endif
