@@ -16,6 +16,7 @@
 
 #include "engine/settings.h"
 #include "ui/cmd.h"
+#include "util/suggest.h"
 
 /* The printed lines of the last command. */
 typedef struct capture {
@@ -392,10 +393,10 @@ END_TEST
 
 START_TEST(edit_distance)
 {
-    ck_assert_uint_eq(cmd_edit_distance("sample", "sample"), 0);
-    ck_assert_uint_eq(cmd_edit_distance("sampel", "sample"), 2);
-    ck_assert_uint_eq(cmd_edit_distance("stauts", "status"), 2);
-    ck_assert_uint_eq(cmd_edit_distance("", "abc"), 3);
+    ck_assert_uint_eq(suggest_distance("sample", "sample"), 0);
+    ck_assert_uint_eq(suggest_distance("sampel", "sample"), 2);
+    ck_assert_uint_eq(suggest_distance("stauts", "status"), 2);
+    ck_assert_uint_eq(suggest_distance("", "abc"), 3);
     ck_assert_str_eq(cmd_suggest("stats"), "status");
     ck_assert_str_eq(cmd_suggest("quti"), "quit");
     ck_assert_ptr_null(cmd_suggest("abcdefgh"));

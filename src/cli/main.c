@@ -1,5 +1,107 @@
-/* main.c - rnnlab entry point; everything happens in cli.c. */
-#include "cli/cli.h"
+/* main.c - rnnlab entry point: the interactive front ends, or one of the
+ * commands train, sample and eval (src/cli/train.c, sample.c, eval.c). */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli_int.h"
+#include "util/status.h"
+#include "util/suggest.h"
+#include "ui/launch.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+typedef struct command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"train", "train a model on a text file, printing progress", cli_train},
+    {"sample", "generate text from a saved session", cli_sample},
+    {"eval", "measure a saved session's loss on its corpus", cli_eval},
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void main_help(FILE *f)
+{
+    fputs("Usage: rnnlab COMMAND [OPTION]...\n"
+          "       rnnlab [--corpus FILE] | open DIR | repl | -x FILE\n"
+          "Train recurrent language models (LSTM, GRU, tanh RNN) on text and\n"
+          "sample from them.\n\nCommands:\n", f);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fputs("\nOptions:\n"
+          "  -h, --help  show this help and exit\n"
+          "  --version   show the version and exit\n"
+          "\nInteractive use:\n"
+          "  rnnlab [--corpus FILE] [-e CMD]...  the terminal interface; trains\n"
+          "                                      at once (bundled corpus by default)\n"
+          "  rnnlab open NAME|DIR                the terminal interface on a saved\n"
+          "                                      session, paused\n"
+          "  rnnlab repl [--corpus FILE]         a line interface (also when stdin\n"
+          "                                      is not a terminal)\n"
+          "  rnnlab -x FILE [--corpus FILE]      run a command script; exit 1 if a\n"
+          "                                      command failed\n"
+          "  -e CMD runs a command first.  Inside, type help.\n"
+          "\nRun 'rnnlab COMMAND --help' for the options of a command.\n"
+          "Exit status: 0 success, 1 error, 2 bad command line.\n", f);
+}
+
+static int unknown_command(const char *name)
+{
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        suggest_keep(name, commands[i].name, &best, &best_d);
+    if (best)
+        return cli_usage_error(NULL, "unknown command '%s'; did you mean '%s'?",
+                           name, best);
+    return cli_usage_error(NULL, "unknown command '%s'", name);
+}
+
+/* Output that could not be written is an error, not silence. */
+static int finish_output(int rc)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        int saved = errno;
+        if (rc == STATUS_OK)
+            return cli_fail("write error on standard output: %s", strerror(saved));
+    }
+    return rc;
+}
+
+static int cli_main(int argc, char **argv)
+{
+    const char *arg = argc > 1 ? argv[1] : NULL;
+    /* No command, repl, open and their options: the interactive front
+     * ends (src/ui/launch.c). */
+    if (launch_wants(argc, argv))
+        return finish_output(launch_main(argc, argv));
+    if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+        main_help(stdout);
+        return finish_output(STATUS_OK);
+    }
+    if (strcmp(arg, "--version") == 0) {
+        printf("rnnlab %s\n", PACKAGE_VERSION);
+        return finish_output(STATUS_OK);
+    }
+    if (arg[0] == '-')
+        return cli_usage_error(NULL, "unknown option '%s'", arg);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(arg, commands[i].name) == 0)
+            return finish_output(commands[i].run(argc - 1, argv + 1));
+    return unknown_command(arg);
+}
 
 int main(int argc, char **argv)
 {

@@ -25,6 +25,8 @@
 #include "decode/sample.h"
 #include "store/session.h"
 #include "text/tok.h"
+#include "util/compat.h"
+#include "util/clock.h"
 
 typedef struct cmd_node {
     eng_cmd cmd;
@@ -63,13 +65,6 @@ const char *eng_state_name(eng_state s)
     static const char *names[] = {"idle", "training", "paused", "evaluating",
                                   "sampling"};
     return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 void eng_model_desc(const eng_status *s, char *buf, size_t len)
@@ -205,12 +200,6 @@ static eng_event *new_event(eng_event_type type)
     return ev;
 }
 
-#if defined(__GNUC__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
-
 /* Posts a message or error line (dropped when out of memory). */
 PRINTF_LIKE(3, 4)
 static void say(eng *e, eng_event_type type, const char *fmt, ...)
@@ -242,7 +231,7 @@ static void publish(eng *e)
     s.goal_step = e->goal_step;
     s.goal_seconds = -1;
     if (e->state == ENG_TRAINING && e->deadline > 0)
-        s.goal_seconds = fmax(0, e->deadline - now_s());
+        s.goal_seconds = fmax(0, e->deadline - clock_now());
     else if (e->state == ENG_PAUSED && e->time_left >= 0)
         s.goal_seconds = e->time_left;
     s.val_loss = NAN;
@@ -560,7 +549,7 @@ static void train_one(eng *e)
         run_sample(e, 0);
     if (e->goal_step >= 0 && t->step >= e->goal_step)
         finish_run(e, "step limit");
-    else if (e->deadline > 0 && now_s() >= e->deadline)
+    else if (e->deadline > 0 && clock_now() >= e->deadline)
         finish_run(e, "time limit");
     else
         publish(e);
@@ -728,7 +717,7 @@ static int do_train(eng *e, long steps, double seconds)
     if (need_training_text(e, "train") != 0)
         return -1;
     e->goal_step = steps > 0 ? e->t->step + steps : -1;
-    e->deadline = seconds > 0 ? now_s() + seconds : 0;
+    e->deadline = seconds > 0 ? clock_now() + seconds : 0;
     e->time_left = -1;
     if (steps > 0)
         say(e, ENG_EV_MESSAGE, "training to step %ld", e->goal_step);
@@ -747,7 +736,7 @@ static int do_pause(eng *e)
         say(e, ENG_EV_ERROR, "pause: not training");
         return -1;
     }
-    e->time_left = e->deadline > 0 ? fmax(0, e->deadline - now_s()) : -1;
+    e->time_left = e->deadline > 0 ? fmax(0, e->deadline - clock_now()) : -1;
     e->deadline = 0;
     set_state(e, ENG_PAUSED);
     say(e, ENG_EV_MESSAGE, "paused at step %ld", e->t->step);
@@ -763,7 +752,7 @@ static int do_resume(eng *e)
     }
     if (need_training_text(e, "resume") != 0)
         return -1;
-    e->deadline = e->time_left >= 0 ? now_s() + e->time_left : 0;
+    e->deadline = e->time_left >= 0 ? clock_now() + e->time_left : 0;
     e->time_left = -1;
     set_state(e, ENG_TRAINING);
     say(e, ENG_EV_MESSAGE, "resumed at step %ld", e->t->step);

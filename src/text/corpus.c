@@ -224,3 +224,18 @@ int corpus_split_parse(const char *s)
     if (strcmp(s, "all") == 0) return SPLIT_ALL;
     return -1;
 }
+
+static int is_regular_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+const char *corpus_bundled(void)
+{
+    if (is_regular_file(CORPUS_BUNDLED_LOCAL))
+        return CORPUS_BUNDLED_LOCAL;
+    if (is_regular_file(CORPUS_BUNDLED_INSTALLED))
+        return CORPUS_BUNDLED_INSTALLED;
+    return NULL;
+}

@@ -37,4 +37,15 @@ void corpus_range(const corpus *c, corpus_split s, size_t *begin, size_t *end);
 /* Parses "train"|"val"|"test"|"all"; returns -1 when unknown. */
 int corpus_split_parse(const char *s);
 
+/* The corpus that ships with rnnlab: ./data/ when run from the source
+ * tree, else the installed data directory.  Both paths, for messages. */
+#define CORPUS_BUNDLED_NAME "tiny-plays.txt"
+#define CORPUS_BUNDLED_LOCAL "data/" CORPUS_BUNDLED_NAME
+#ifndef RNNLAB_DATADIR
+#define RNNLAB_DATADIR "/usr/local/share/rnnlab"
+#endif
+#define CORPUS_BUNDLED_INSTALLED RNNLAB_DATADIR "/" CORPUS_BUNDLED_NAME
+/* The first of the two that is a regular file, or NULL when neither is. */
+const char *corpus_bundled(void);
+
 #endif

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "train/trainer.h"
+#include "util/clock.h"
 
 train_config train_defaults(void)
 {
@@ -27,13 +28,6 @@ train_config train_defaults(void)
     c.threads = 2;
     c.lr_decay = 1.0f;
     return c;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Returns 0, or -1 with a message naming the bad setting. */
@@ -203,7 +197,7 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
         snprintf(err, errlen, "no training data loaded");
         return -1;
     }
-    double t0 = now_s();
+    double t0 = clock_now();
     int epoch_end = 0;
     if (t->pos + 1 >= t->stream_len) {          /* a new epoch from zero state */
         t->pos = 0;
@@ -230,7 +224,7 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
     if (t->pos + 1 >= t->stream_len)
         epoch_end = 1;
     trainer_record(t, t->step, (float)loss);
-    double dt = now_s() - t0;
+    double dt = clock_now() - t0;
     t->elapsed += dt;
     if (out) {
         *out = (train_info){

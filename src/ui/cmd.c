@@ -18,15 +18,11 @@
 #include <time.h>
 
 #include "ui/cmd.h"
+#include "util/suggest.h"
 #include "text/corpus.h"
 #include "train/optim.h"
 #include "engine/settings.h"
-
-#if defined(__GNUC__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
+#include "util/compat.h"
 
 /* ------------------------------------------------------------------ */
 /* Output */
@@ -98,47 +94,6 @@ static eng_cmd new_cmd(eng_cmd_type type)
     memset(&c, 0, sizeof c);
     c.type = type;
     return c;
-}
-
-/* ------------------------------------------------------------------ */
-/* Text helpers */
-
-size_t cmd_edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), row[65];
-    if (la > 64 || lb > 64)
-        return SIZE_MAX;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-/* The closest of n names to s, when close enough to be a typo. */
-static const char *closest(const char *s, const char *const *names, size_t n)
-{
-    const char *best = NULL;
-    size_t best_d = SIZE_MAX;
-    for (size_t i = 0; i < n; i++) {
-        size_t d = cmd_edit_distance(s, names[i]);
-        if (d <= 2 && 2 * d <= strlen(names[i]) && d < best_d) {
-            best = names[i];
-            best_d = d;
-        }
-    }
-    return best;
 }
 
 /* Parses a whole number in [lo, hi]; returns 0 or -1. */
@@ -291,7 +246,7 @@ static int model_option(cmd_env *env, const cmd_def *d, model_config *m,
     } else {
         static const char *const keys[] = {"layers", "hidden", "embed",
                                            "dropout", "tie"};
-        const char *near = closest(key, keys, 5);
+        const char *near = suggest_closest(key, keys, 5);
         if (near)
             return bad_usage(env, d, "unknown option '%s'; did you mean '%s'?",
                              key, near);
@@ -341,7 +296,7 @@ static int c_set(cmd_env *env, const cmd_def *d, int argc, char **argv)
         const char *names[64];
         for (size_t i = 0; i < n && i < 64; i++)
             names[i] = tab[i].name;
-        const char *near = closest(argv[1], names, n < 64 ? n : 64);
+        const char *near = suggest_closest(argv[1], names, n < 64 ? n : 64);
         if (near)
             return bad_usage(env, d, "unknown setting '%s'; did you mean "
                              "'%s'?", argv[1], near);
@@ -748,7 +703,7 @@ const char *cmd_suggest(const char *name)
     const char *names[N_COMMANDS];
     for (size_t i = 0; i < N_COMMANDS; i++)
         names[i] = commands[i].name;
-    return closest(name, names, N_COMMANDS);
+    return suggest_closest(name, names, N_COMMANDS);
 }
 
 int cmd_help(cmd_env *env, const char *name)

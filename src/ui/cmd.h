@@ -62,8 +62,6 @@ const cmd_def *cmd_table(size_t *n);
 const cmd_def *cmd_find(const char *name);
 /* The closest command to a mistyped name, or NULL when none is close. */
 const char *cmd_suggest(const char *name);
-/* Levenshtein distance (SIZE_MAX for strings longer than 64). */
-size_t cmd_edit_distance(const char *a, const char *b);
 
 /* Splits line into words: blanks separate, '...' quotes literally, "..."
  * quotes with \n \t \" \\ escapes, a backslash outside quotes escapes the

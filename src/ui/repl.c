@@ -17,7 +17,7 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
-#include "cli/cli.h"
+#include "util/status.h"
 #include "ui/repl.h"
 
 #ifndef PACKAGE_VERSION
@@ -213,7 +213,7 @@ static void pump(repl *r, int timeout_ms)
     if (n <= 0)
         return;
     if (p[1].revents & POLLIN)
-        on_signal(r, front_read_signal(r->sigfd));
+        on_signal(r, line_read_signal(r->sigfd));
     if (p[0].revents & POLLIN) {
         eng_drain_fd(r->env->e);
         while ((ev = eng_next(r->env->e)) != NULL) {
@@ -356,7 +356,7 @@ int repl_script_file(cmd_env *env, int sigfd, const front_opts *o)
     if (o->script && strcmp(o->script, "-") != 0
         && (f = fopen(o->script, "r")) == NULL) {
         fprintf(stderr, "rnnlab: %s: %s\n", o->script, strerror(errno));
-        return CLI_FAIL;
+        return STATUS_FAIL;
     }
     run_startup(&r, o);
     r.where = o->script ? o->script : "stdin";
@@ -381,7 +381,7 @@ int repl_script_file(cmd_env *env, int sigfd, const front_opts *o)
     if (!r.quit)
         finish_script(&r);
     free(r.held);
-    return r.failed ? CLI_FAIL : CLI_OK;
+    return r.failed ? STATUS_FAIL : STATUS_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -393,15 +393,15 @@ int repl_interactive(cmd_env *env, int sigfd, const front_opts *o)
     int last = CMD_OK;
     char *line;
     repl_init(&r, env, sigfd, 0);
-    front_readline_init(env);
-    front_history_load();
+    line_readline_init(env);
+    line_history_load();
     printf("rnnlab %s: type help for the commands; Tab completes; Ctrl-D "
            "quits.\n", PACKAGE_VERSION);
     run_startup(&r, o);
     while (!r.quit) {
-        front_prompt_install("rnnlab> ");
+        line_prompt_install("rnnlab> ");
         r.prompt_shown = 1;
-        while (!front_prompt_take(&line) && !r.quit)
+        while (!line_prompt_take(&line) && !r.quit)
             pump(&r, -1);
         if (r.quit) {
             rl_callback_handler_remove();
@@ -418,11 +418,11 @@ int repl_interactive(cmd_env *env, int sigfd, const front_opts *o)
             last = run_line(&r, "quit");
             continue;
         }
-        front_history_add(line);
+        line_history_add(line);
         last = run_line(&r, line);
         free(line);
     }
-    front_history_save();
+    line_history_save();
     free(r.held);
-    return last == CMD_OK ? CLI_OK : CLI_FAIL;
+    return last == CMD_OK ? STATUS_OK : STATUS_FAIL;
 }

@@ -2,7 +2,7 @@
  * script runner for `rnnlab -x FILE` or commands piped on stdin. */
 #ifndef REPL_H
 #define REPL_H
-#include "ui/front.h"
+#include "ui/line.h"
 
 /* Reads commands with readline until quit or end of input; engine events
  * are printed above the prompt as they come.  Returns the exit status:

@@ -31,6 +31,7 @@
 #include "ui/textpane.h"
 #include "ui/tui.h"
 #include "ui/tui_line.h"
+#include "util/clock.h"
 
 /* Colour pairs (and textpane styles, which map onto them). */
 enum {
@@ -84,13 +85,6 @@ typedef struct tui {
     rect plot, readout, spane, mpane, status;
     int cmd_row;
 } tui;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------------ */
 /* Data */
@@ -562,7 +556,7 @@ static void draw(tui *t)
     }
     doupdate();
     t->dirty = 0;
-    t->last_draw = now_s();
+    t->last_draw = clock_now();
 }
 
 /* ------------------------------------------------------------------ */
@@ -635,7 +629,7 @@ static void wait_training(tui *t)
         int r, key = 0;
         poll(p, 3, 100);
         if (p[2].revents & POLLIN)
-            on_signal(t, front_read_signal(t->sigfd));
+            on_signal(t, line_read_signal(t->sigfd));
         if (p[1].revents & POLLIN)
             drain_events(t);
         while ((r = get_wch(&ch)) != ERR)
@@ -645,7 +639,7 @@ static void wait_training(tui *t)
                 key = 1;
         if (key)
             break;
-        if (t->dirty && now_s() - t->last_draw >= FRAME_S)
+        if (t->dirty && clock_now() - t->last_draw >= FRAME_S)
             draw(t);
         eng_snapshot(t->env->e, &s);
     }
@@ -735,16 +729,16 @@ static void read_keys(tui *t)
         if (ui_key(t, r == KEY_CODE_YES, ch))
             continue;
         tline_key(r == KEY_CODE_YES, ch);
-        if (front_prompt_take(&line)) {
+        if (line_prompt_take(&line)) {
             if (!line) {                      /* Ctrl-D */
                 run_line(t, "quit");
             } else {
-                front_history_add(line);
+                line_history_add(line);
                 run_line(t, line);
                 free(line);
             }
             if (!t->quit)
-                front_prompt_install("> ");
+                line_prompt_install("> ");
             t->dirty = 1;
         }
         if (t->quit)
@@ -770,7 +764,7 @@ static void step_loop(tui *t)
                           {t->sigfd, POLLIN, 0}};
     int timeout = -1;
     if (t->dirty) {
-        double wait = t->last_draw + FRAME_S - now_s();
+        double wait = t->last_draw + FRAME_S - clock_now();
         timeout = wait > 0 ? (int)(wait * 1000) + 1 : 0;
     } else {
         eng_status s;
@@ -783,7 +777,7 @@ static void step_loop(tui *t)
         return;
     }
     if (p[2].revents & POLLIN)
-        on_signal(t, front_read_signal(t->sigfd));
+        on_signal(t, line_read_signal(t->sigfd));
     if (p[1].revents & POLLIN)
         drain_events(t);
     if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -793,7 +787,7 @@ static void step_loop(tui *t)
     }
     if (timeout == 1000 && !t->dirty)
         t->dirty = 1;
-    if (t->dirty && now_s() - t->last_draw >= FRAME_S)
+    if (t->dirty && clock_now() - t->last_draw >= FRAME_S)
         draw(t);
 }
 
@@ -815,7 +809,7 @@ static int ask_cb(void *ctx, const char *q)
         int r;
         poll(p, 3, 250);
         if (p[2].revents & POLLIN)
-            on_signal(t, front_read_signal(t->sigfd));
+            on_signal(t, line_read_signal(t->sigfd));
         if (p[1].revents & POLLIN)
             drain_events(t);
         while (answer < 0 && (r = get_wch(&ch)) != ERR) {
@@ -930,18 +924,18 @@ int tui_run(cmd_env *env, int sigfd, const front_opts *o)
     nodelay(stdscr, TRUE);
     set_escdelay(25);
     colours(&t);
-    front_readline_init(env);
-    front_history_load();
+    line_readline_init(env);
+    line_history_load();
     tline_init(matches_cb, &t);
     layout(&t);
-    front_prompt_install("> ");
+    line_prompt_install("> ");
     startup(&t, o);
     draw(&t);
     while (!t.quit)
         step_loop(&t);
     tline_end();
     endwin();
-    front_history_save();
+    line_history_save();
     free_help(&t);
     textpane_free(t.samples);
     textpane_free(t.messages);

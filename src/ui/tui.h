@@ -2,7 +2,7 @@
  * status line, sample and message panes, and a readline command line. */
 #ifndef TUI_H
 #define TUI_H
-#include "ui/front.h"
+#include "ui/line.h"
 
 /* Runs the screen until quit.  Returns the exit status (0, or 1 when the
  * terminal could not be set up). */

@@ -1,6 +1,6 @@
-/* front.c - `rnnlab` without a batch command: parses the front end's
- * options, creates the engine, loads the corpus or session, and hands over
- * to the TUI, the REPL or the script runner. */
+/* line.c - what the REPL and the TUI share below them: the signals they
+ * poll through a signalfd, and readline's completion, history and
+ * callback-mode prompt. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -16,15 +16,12 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
-#include "cli/cli.h"
-#include "ui/front.h"
-#include "ui/repl.h"
-#include "ui/tui.h"
+#include "ui/line.h"
 
 /* readline's callbacks (completion, a finished line) take no context
  * pointer, so what they need lives in this one file-scope variable: the
- * command environment, set once by front_readline_init, and the line
- * readline handed over, taken by front_prompt_take. */
+ * command environment, set once by line_readline_init, and the line
+ * readline handed over, taken by line_prompt_take. */
 static struct {
     cmd_env *env;
     char *line;
@@ -34,7 +31,7 @@ static struct {
 /* ------------------------------------------------------------------ */
 /* Signals */
 
-int front_signals(void)
+int line_signals(void)
 {
     sigset_t set;
     sigemptyset(&set);
@@ -48,7 +45,7 @@ int front_signals(void)
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-int front_read_signal(int fd)
+int line_read_signal(int fd)
 {
     struct signalfd_siginfo si;
     if (read(fd, &si, sizeof si) != (ssize_t)sizeof si)
@@ -132,12 +129,12 @@ static void on_line(char *line)
     rl_callback_handler_remove();
 }
 
-void front_prompt_install(const char *prompt)
+void line_prompt_install(const char *prompt)
 {
     rl_callback_handler_install(prompt, on_line);
 }
 
-int front_prompt_take(char **line)
+int line_prompt_take(char **line)
 {
     if (!rl.ready)
         return 0;
@@ -147,7 +144,7 @@ int front_prompt_take(char **line)
     return 1;
 }
 
-void front_readline_init(cmd_env *env)
+void line_readline_init(cmd_env *env)
 {
     rl.env = env;
     rl_readline_name = "rnnlab";
@@ -179,7 +176,7 @@ static void history_path(char *buf, size_t len)
                  home && home[0] ? home : ".");
 }
 
-void front_history_load(void)
+void line_history_load(void)
 {
     char path[4096];
     history_path(path, sizeof path);
@@ -188,7 +185,7 @@ void front_history_load(void)
     read_history(path);
 }
 
-void front_history_save(void)
+void line_history_save(void)
 {
     char path[4096];
     history_path(path, sizeof path);
@@ -196,7 +193,7 @@ void front_history_save(void)
     write_history(path);
 }
 
-void front_history_add(const char *line)
+void line_history_add(const char *line)
 {
     HIST_ENTRY *last;
     if (!line[strspn(line, " \t")])
@@ -205,111 +202,4 @@ void front_history_add(const char *line)
                               : NULL;
     if (!last || strcmp(last->line, line) != 0)
         add_history(line);
-}
-
-/* ------------------------------------------------------------------ */
-/* Options */
-
-int front_wants(int argc, char **argv)
-{
-    const char *a = argc > 1 ? argv[1] : NULL;
-    return !a || !strcmp(a, "repl") || !strcmp(a, "open")
-        || !strcmp(a, "--corpus") || !strncmp(a, "--corpus=", 9)
-        || !strcmp(a, "-x") || !strcmp(a, "-e");
-}
-
-/* A bad command line: the problem (fmt with one string) and the hint
- * that cli.c gives too.  Returns CLI_USAGE. */
-static int usage(const char *fmt, const char *arg)
-{
-    fputs("rnnlab: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("\nTry 'rnnlab --help'.\n", stderr);
-    return CLI_USAGE;
-}
-
-/* Reads the options into o.  Returns 0, or CLI_USAGE after a message. */
-static int parse(int argc, char **argv, front_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_next = i + 1 < argc;
-        if (!strncmp(a, "--corpus=", 9)) {
-            o->corpus = a + 9;
-        } else if (!strcmp(a, "--corpus") || !strcmp(a, "-x") || !strcmp(a, "-e")) {
-            if (!has_next)
-                return usage("option '%s' needs a value", a);
-            if (a[1] == 'x')
-                o->script = argv[++i];
-            else if (a[1] == 'e') {
-                if (o->n_exec == FRONT_MAX_EXEC)
-                    return usage("too many -e options (at most %s)", "32");
-                o->exec[o->n_exec++] = argv[++i];
-            } else
-                o->corpus = argv[++i];
-        } else if (!strcmp(a, "repl") && !o->repl && !o->open_dir) {
-            o->repl = 1;
-        } else if (!strcmp(a, "open") && !o->repl && !o->open_dir) {
-            if (!has_next)
-                return usage("open needs a session %s", "NAME or DIR");
-            o->open_dir = argv[++i];
-        } else if (a[0] == '-') {
-            return usage("unknown option '%s'", a);
-        } else {
-            return usage("unexpected argument '%s'", a);
-        }
-    }
-    if (o->open_dir && o->corpus)
-        return usage("--corpus cannot go with open (the session names its "
-                     "%s)", "corpus");
-    if (o->script && (o->repl || o->open_dir))
-        return usage("-x runs a script; it cannot go with %s",
-                     o->repl ? "repl" : "open");
-    return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Start-up */
-
-/* Prints to stdout / stderr; the start-up messages before a front end. */
-static void print_line(void *ctx, cmd_stream s, const char *line)
-{
-    (void)ctx;
-    fprintf(s == CMD_ERR ? stderr : stdout, "%s\n", line);
-}
-
-int front_main(int argc, char **argv)
-{
-    front_opts o;
-    cmd_env env;
-    char err[512];
-    int rc = parse(argc, argv, &o), sigfd, tty;
-    if (rc != 0)
-        return rc;
-    tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-    if ((sigfd = front_signals()) < 0) {
-        fprintf(stderr, "rnnlab: cannot watch signals: %s\n", strerror(errno));
-        return CLI_FAIL;
-    }
-    memset(&env, 0, sizeof env);
-    env.ui.print = print_line;
-    cmd_default_sessions_dir(env.sessions_dir, sizeof env.sessions_dir);
-    if ((env.e = eng_new(err, sizeof err)) == NULL) {
-        fprintf(stderr, "rnnlab: %s\n", err);
-        close(sigfd);
-        return CLI_FAIL;
-    }
-    if (!o.corpus && !o.open_dir && !o.script && (tty || o.repl))
-        o.corpus = cli_default_corpus();
-    if (o.script)
-        rc = repl_script_file(&env, sigfd, &o);
-    else if (o.repl || !tty)
-        rc = isatty(STDIN_FILENO) ? repl_interactive(&env, sigfd, &o)
-                                  : repl_script_file(&env, sigfd, &o);
-    else
-        rc = tui_run(&env, sigfd, &o);
-    eng_free(env.e);
-    close(sigfd);
-    return rc;
 }

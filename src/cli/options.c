@@ -1,0 +1,292 @@
+/* options.c - what the rnnlab commands share: one-line messages, strict
+ * option parsing with typo suggestions, and number formatting for output. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli/cli_int.h"
+#include "util/status.h"
+#include "util/suggest.h"
+#include "train/trainer.h"
+
+/* ------------------------------------------------------------------ */
+/* Messages */
+
+static void vmessage(const char *fmt, va_list ap)
+{
+    fflush(stdout);
+    fputs("rnnlab: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+/* A bad command line: the problem, then where to read about it.  cmd is
+ * the subcommand, or NULL for the top level.  Returns STATUS_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage(fmt, ap);
+    va_end(ap);
+    if (cmd)
+        fprintf(stderr, "Try 'rnnlab %s --help'.\n", cmd);
+    else
+        fputs("Try 'rnnlab --help'.\n", stderr);
+    return STATUS_USAGE;
+}
+
+/* A runtime error: one line.  Returns STATUS_FAIL. */
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage(fmt, ap);
+    va_end(ap);
+    return STATUS_FAIL;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage(fmt, ap);
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------------ */
+/* Numbers and JSON */
+
+/* A count with thousands separators: 12345 -> "12,345". */
+const char *cli_grouped(char buf[32], double v)
+{
+    char digits[24];
+    if (!isfinite(v) || fabs(v) >= 1e18) {
+        snprintf(buf, 32, "%g", v);
+        return buf;
+    }
+    long long n = llround(v);
+    unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n
+                                 : (unsigned long long)n;
+    snprintf(digits, sizeof digits, "%llu", u);
+    size_t len = strlen(digits), o = 0;
+    if (n < 0)
+        buf[o++] = '-';
+    for (size_t i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* Rounds to float precision so JSON shows 1.8423, not 1.84229993820190. */
+double cli_tidy(double x)
+{
+    char buf[32];
+    if (!isfinite(x))
+        return x;
+    snprintf(buf, sizeof buf, "%.7g", x);
+    return strtod(buf, NULL);
+}
+
+/* Prints a cJSON object as one line and frees it. */
+int cli_print_json(cJSON *o)
+{
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!s)
+        return cli_fail("out of memory");
+    puts(s);
+    cJSON_free(s);
+    fflush(stdout);
+    return STATUS_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Option parsing */
+
+const char *cli_opt_name(const cli_opt_ctx *c, int id)
+{
+    for (const struct option *o = c->opts; o->name; o++)
+        if (o->val == id)
+            return o->name;
+    return "?";
+}
+
+static int unknown_long_option(const cli_opt_ctx *c, const char *arg)
+{
+    char name[64];
+    const char *s = arg + strspn(arg, "-"), *best = NULL;
+    size_t n = strcspn(s, "="), best_d = SIZE_MAX;
+    int prefixed = 0;
+    if (n >= sizeof name)
+        n = sizeof name - 1;
+    memcpy(name, s, n);
+    name[n] = '\0';
+    for (const struct option *o = c->opts; o->name; o++) {
+        prefixed += n > 0 && strncmp(o->name, name, n) == 0;
+        suggest_keep(name, o->name, &best, &best_d);
+    }
+    if (prefixed > 1)
+        return cli_usage_error(c->cmd, "option '--%s' is ambiguous", name);
+    if (best)
+        return cli_usage_error(c->cmd, "unknown option '--%s'; did you mean '--%s'?",
+                           name, best);
+    return cli_usage_error(c->cmd, "unknown option '%s'", arg);
+}
+
+/* Explains what getopt_long rejected (it reports nothing itself). */
+static int option_error(const cli_opt_ctx *c, int what, char **argv)
+{
+    const char *arg = argv[optind - 1];
+    if (what == ':')
+        return cli_usage_error(c->cmd, "option '--%s' needs a value",
+                           cli_opt_name(c, optopt));
+    if (optopt >= 256 || (optopt == 'h' && strncmp(arg, "--", 2) == 0))
+        return cli_usage_error(c->cmd, "option '--%s' takes no value",
+                           cli_opt_name(c, optopt));
+    if (optopt)
+        return cli_usage_error(c->cmd, "unknown option '-%c'", optopt);
+    return unknown_long_option(c, arg);
+}
+
+/* Parses a subcommand's arguments (argv[0] is its name): set is called for
+ * each option, and up to max_pos positional arguments go to pos.  Returns
+ * 0, CLI_PARSE_HELP, or STATUS_USAGE after a message. */
+int cli_parse_command(const cli_opt_ctx *c, int argc, char **argv,
+                         cli_opt_setter set, void *args, char **pos, int max_pos,
+                         int *n_pos)
+{
+    int id, rc;
+    opterr = 0;
+    optind = 1;
+    while ((id = getopt_long(argc, argv, ":h", c->opts, NULL)) != -1) {
+        if (id == 'h')
+            return CLI_PARSE_HELP;
+        if (id == '?' || id == ':')
+            return option_error(c, id, argv);
+        if ((rc = set(args, id, optarg)) != 0)
+            return rc;
+    }
+    if (argc - optind > max_pos)
+        return cli_usage_error(c->cmd, "unexpected argument '%s'",
+                           argv[optind + max_pos]);
+    *n_pos = argc - optind;
+    for (int i = 0; i < *n_pos; i++)
+        pos[i] = argv[optind + i];
+    return 0;
+}
+
+static int out_of_range(const cli_opt_ctx *c, int id, const char *arg, double lo,
+                        double hi, int flags)
+{
+    char why[128];
+    if (hi >= 9e18)
+        snprintf(why, sizeof why, "must be %s %.15g",
+                 flags & CLI_LO_OPEN ? "greater than" : "at least", lo);
+    else if (!flags)
+        snprintf(why, sizeof why, "must be from %.15g to %.15g", lo, hi);
+    else
+        snprintf(why, sizeof why, "must be %s %.15g and %s %.15g",
+                 flags & CLI_LO_OPEN ? ">" : ">=", lo,
+                 flags & CLI_HI_OPEN ? "<" : "<=", hi);
+    return cli_usage_error(c->cmd, "--%s: '%s' is out of range (%s)",
+                       cli_opt_name(c, id), arg, why);
+}
+
+static int not_a(const cli_opt_ctx *c, int id, const char *arg, const char *what)
+{
+    return cli_usage_error(c->cmd, "--%s: '%s' is not %s", cli_opt_name(c, id), arg,
+                       what);
+}
+
+/* The whole of arg must be a decimal integer in [lo, hi]. */
+int cli_opt_long(const cli_opt_ctx *c, int id, const char *arg, long lo,
+                    long hi, long *out)
+{
+    char *end;
+    long v;
+    if (*arg == '\0' || isspace((unsigned char)*arg))
+        return not_a(c, id, arg, "a whole number");
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    if (*end != '\0')
+        return not_a(c, id, arg, "a whole number");
+    if (errno == ERANGE || v < lo || v > hi)
+        return out_of_range(c, id, arg, (double)lo,
+                            hi == LONG_MAX ? INFINITY : (double)hi, 0);
+    *out = v;
+    return 0;
+}
+
+/* The whole of arg must be a finite number within [lo, hi], ends open as
+ * flags say; hi may be INFINITY. */
+int cli_opt_double(const cli_opt_ctx *c, int id, const char *arg, double lo,
+                      double hi, int flags, double *out)
+{
+    char *end;
+    double v;
+    if (*arg == '\0' || isspace((unsigned char)*arg))
+        return not_a(c, id, arg, "a number");
+    errno = 0;
+    v = strtod(arg, &end);
+    if (*end != '\0' || !isfinite(v))
+        return not_a(c, id, arg, "a number");
+    if (v < lo || v > hi || ((flags & CLI_LO_OPEN) && v == lo)
+        || ((flags & CLI_HI_OPEN) && v == hi))
+        return out_of_range(c, id, arg, lo, hi, flags);
+    *out = v;
+    return 0;
+}
+
+/* An unsigned 64-bit integer (seeds). */
+int cli_opt_u64(const cli_opt_ctx *c, int id, const char *arg, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+    if (!isdigit((unsigned char)*arg))
+        return not_a(c, id, arg, "a whole number from 0 to 18446744073709551615");
+    errno = 0;
+    v = strtoull(arg, &end, 10);
+    if (*end != '\0')
+        return not_a(c, id, arg, "a whole number");
+    if (errno == ERANGE)
+        return not_a(c, id, arg, "a whole number from 0 to 18446744073709551615");
+    *out = (uint64_t)v;
+    return 0;
+}
+
+/* One of a fixed set of names, read by the engine's parser. */
+int cli_opt_choice(const cli_opt_ctx *c, int id, const char *arg,
+                      int (*parse)(const char *), const char *choices,
+                      int *out)
+{
+    int v = parse(arg);
+    if (v < 0)
+        return cli_usage_error(c->cmd, "--%s: unknown value '%s' (choose %s)",
+                           cli_opt_name(c, id), arg, choices);
+    *out = v;
+    return 0;
+}
+
+
+void cli_warn_unknown_corpus(const trainer *t)
+{
+    if (t->corp.unknown > 0)
+        cli_warn("corpus: %zu characters not in the vocabulary were skipped",
+             t->corp.unknown);
+}

@@ -1,0 +1,778 @@
+/* train.c - `rnnlab train`: a new model or a saved session trained from
+ * the shell, printing progress, validating and saving on stop. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli/cli_int.h"
+#include "util/clock.h"
+#include "util/status.h"
+#include "backend/backend.h"
+#include "backend/cuda/cuda_backend.h"
+#include "text/corpus.h"
+#include "text/tok.h"
+#include "model/model.h"
+#include "train/optim.h"
+#include "train/trainer.h"
+#include "decode/sample.h"
+#include "store/session.h"
+
+/* The one piece of mutable file-scope state.  A signal handler cannot be
+ * handed a context pointer, so the train command's request to stop
+ * (SIGINT, SIGTERM) reaches its loop through this flag.  Only the train
+ * command installs the handler. */
+static volatile sig_atomic_t stop_requested;
+
+enum {
+    TO_FIRST = 256,
+    TO_CORPUS = TO_FIRST, TO_MODEL, TO_LAYERS, TO_HIDDEN, TO_EMBED,
+    TO_DROPOUT, TO_TIE, TO_NO_FORGET_BIAS, TO_SEQ_LEN, TO_BATCH,
+    TO_OPTIMIZER, TO_LR, TO_MOMENTUM, TO_WEIGHT_DECAY, TO_CLIP,
+    TO_CLIP_VALUE, TO_LR_DECAY, TO_LR_DECAY_EVERY, TO_WARMUP, TO_STEPS,
+    TO_EPOCHS, TO_TIME, TO_EVAL_EVERY, TO_EVAL_STREAMS, TO_VAL_FRAC,
+    TO_TEST_FRAC, TO_SEED, TO_THREADS, TO_SAVE, TO_RESUME, TO_JSON,
+    TO_QUIET,
+    TO_DEVICE, TO_PRECISION,
+    TO_END
+};
+
+static const struct option train_opts[] = {
+    {"corpus", required_argument, NULL, TO_CORPUS},
+    {"model", required_argument, NULL, TO_MODEL},
+    {"layers", required_argument, NULL, TO_LAYERS},
+    {"hidden", required_argument, NULL, TO_HIDDEN},
+    {"embed", required_argument, NULL, TO_EMBED},
+    {"dropout", required_argument, NULL, TO_DROPOUT},
+    {"tie", no_argument, NULL, TO_TIE},
+    {"no-forget-bias", no_argument, NULL, TO_NO_FORGET_BIAS},
+    {"seq-len", required_argument, NULL, TO_SEQ_LEN},
+    {"batch", required_argument, NULL, TO_BATCH},
+    {"optimizer", required_argument, NULL, TO_OPTIMIZER},
+    {"lr", required_argument, NULL, TO_LR},
+    {"momentum", required_argument, NULL, TO_MOMENTUM},
+    {"weight-decay", required_argument, NULL, TO_WEIGHT_DECAY},
+    {"clip", required_argument, NULL, TO_CLIP},
+    {"clip-value", required_argument, NULL, TO_CLIP_VALUE},
+    {"lr-decay", required_argument, NULL, TO_LR_DECAY},
+    {"lr-decay-every", required_argument, NULL, TO_LR_DECAY_EVERY},
+    {"warmup", required_argument, NULL, TO_WARMUP},
+    {"steps", required_argument, NULL, TO_STEPS},
+    {"epochs", required_argument, NULL, TO_EPOCHS},
+    {"time", required_argument, NULL, TO_TIME},
+    {"eval-every", required_argument, NULL, TO_EVAL_EVERY},
+    {"eval-streams", required_argument, NULL, TO_EVAL_STREAMS},
+    {"val-frac", required_argument, NULL, TO_VAL_FRAC},
+    {"test-frac", required_argument, NULL, TO_TEST_FRAC},
+    {"seed", required_argument, NULL, TO_SEED},
+    {"threads", required_argument, NULL, TO_THREADS},
+    {"save", required_argument, NULL, TO_SAVE},
+    {"resume", required_argument, NULL, TO_RESUME},
+    {"json", no_argument, NULL, TO_JSON},
+    {"quiet", no_argument, NULL, TO_QUIET},
+    {"device", required_argument, NULL, TO_DEVICE},
+    {"precision", required_argument, NULL, TO_PRECISION},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}
+};
+
+/* Options fixed by a saved session: the model, the data split and what the
+ * optimizer's saved state depends on. */
+static const int fixed_when_resuming[] = {
+    TO_MODEL, TO_LAYERS, TO_HIDDEN, TO_EMBED, TO_DROPOUT, TO_TIE,
+    TO_NO_FORGET_BIAS, TO_SEQ_LEN, TO_BATCH, TO_OPTIMIZER, TO_MOMENTUM,
+    TO_WEIGHT_DECAY, TO_VAL_FRAC, TO_TEST_FRAC, TO_SEED
+};
+
+typedef struct train_args {
+    cli_opt_ctx oc;
+    unsigned char given[TO_END - TO_FIRST];   /* options on the command line */
+    const char *corpus, *save, *resume;
+    int cell, optimizer;
+    long layers, hidden, embed, seq_len, batch, lr_decay_every, warmup;
+    long eval_every, eval_streams, threads, steps;
+    double dropout, lr, momentum, weight_decay, clip, clip_value, lr_decay;
+    double epochs, seconds, val_frac, test_frac;
+    uint64_t seed;
+    cli_device dev;
+} train_args;
+
+#define GIVEN(a, id) ((a)->given[(id) - TO_FIRST])
+
+static int train_set_number(train_args *a, int id, const char *arg)
+{
+    const cli_opt_ctx *c = &a->oc;
+    switch (id) {
+    case TO_LAYERS: return cli_opt_long(c, id, arg, 1, MODEL_MAX_LAYERS, &a->layers);
+    case TO_HIDDEN: return cli_opt_long(c, id, arg, 1, 65536, &a->hidden);
+    case TO_EMBED: return cli_opt_long(c, id, arg, 1, 65536, &a->embed);
+    case TO_SEQ_LEN: return cli_opt_long(c, id, arg, 1, 100000, &a->seq_len);
+    case TO_BATCH: return cli_opt_long(c, id, arg, 1, 100000, &a->batch);
+    case TO_LR_DECAY_EVERY: return cli_opt_long(c, id, arg, 0, INT_MAX, &a->lr_decay_every);
+    case TO_WARMUP: return cli_opt_long(c, id, arg, 0, INT_MAX, &a->warmup);
+    case TO_EVAL_EVERY: return cli_opt_long(c, id, arg, 0, INT_MAX, &a->eval_every);
+    case TO_EVAL_STREAMS: return cli_opt_long(c, id, arg, 1, 65536, &a->eval_streams);
+    case TO_THREADS: return cli_opt_long(c, id, arg, 1, 256, &a->threads);
+    case TO_STEPS: return cli_opt_long(c, id, arg, 1, LONG_MAX, &a->steps);
+    case TO_DROPOUT: return cli_opt_double(c, id, arg, 0, 1, CLI_HI_OPEN, &a->dropout);
+    case TO_LR: return cli_opt_double(c, id, arg, 0, INFINITY, CLI_LO_OPEN, &a->lr);
+    case TO_MOMENTUM: return cli_opt_double(c, id, arg, 0, 1, CLI_HI_OPEN, &a->momentum);
+    case TO_WEIGHT_DECAY: return cli_opt_double(c, id, arg, 0, INFINITY, 0, &a->weight_decay);
+    case TO_CLIP: return cli_opt_double(c, id, arg, 0, INFINITY, 0, &a->clip);
+    case TO_CLIP_VALUE: return cli_opt_double(c, id, arg, 0, INFINITY, 0, &a->clip_value);
+    case TO_LR_DECAY: return cli_opt_double(c, id, arg, 0, 1, CLI_LO_OPEN, &a->lr_decay);
+    case TO_EPOCHS: return cli_opt_double(c, id, arg, 0, INFINITY, CLI_LO_OPEN, &a->epochs);
+    case TO_TIME: return cli_opt_double(c, id, arg, 0, INFINITY, CLI_LO_OPEN, &a->seconds);
+    case TO_VAL_FRAC: return cli_opt_double(c, id, arg, 0, 1, CLI_HI_OPEN, &a->val_frac);
+    case TO_TEST_FRAC: return cli_opt_double(c, id, arg, 0, 1, CLI_HI_OPEN, &a->test_frac);
+    case TO_SEED: return cli_opt_u64(c, id, arg, &a->seed);
+    default: return 0;      /* flags: nothing to read */
+    }
+}
+
+static int train_set(void *args, int id, const char *arg)
+{
+    train_args *a = args;
+    a->given[id - TO_FIRST] = 1;
+    switch (id) {
+    case TO_CORPUS: a->corpus = arg; return 0;
+    case TO_SAVE: a->save = arg; return 0;
+    case TO_RESUME: a->resume = arg; return 0;
+    case TO_MODEL:
+        return cli_opt_choice(&a->oc, id, arg, model_cell_parse, "lstm, gru or rnn",
+                          &a->cell);
+    case TO_OPTIMIZER:
+        return cli_opt_choice(&a->oc, id, arg, optim_parse,
+                          "sgd, adam, adamw, nadam or rmsprop", &a->optimizer);
+    case TO_DEVICE:
+        a->dev.given = 1;
+        return cli_opt_choice(&a->oc, id, arg, cli_device_parse, "auto, cpu or cuda",
+                          &a->dev.device);
+    case TO_PRECISION:
+        return cli_opt_choice(&a->oc, id, arg, be_precision_parse, "fp32, tf32 or bf16",
+                          &a->dev.precision);
+    default:
+        return train_set_number(a, id, arg);
+    }
+}
+
+/* "--lr X ... with another --optimizer, its own: sgd 0.1, ..." */
+static void lr_defaults_text(char *buf, size_t n, optim_kind except)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int k = OPT_SGD; k <= OPT_RMSPROP && o < n; k++) {
+        if (k == (int)except)
+            continue;
+        o += (size_t)snprintf(buf + o, n - o, "%s%s %g", o ? ", " : "",
+                              optim_name((optim_kind)k), optim_defaults((optim_kind)k).lr);
+    }
+}
+
+static void train_help_data_model(FILE *f, const train_config *d)
+{
+    fprintf(f,
+"Usage: rnnlab train [OPTION]...\n"
+"Train a recurrent language model on a text file, printing progress.\n"
+"\n"
+"Training runs for --steps, --epochs or --time, or, with none of them,\n"
+"until interrupted (Ctrl-C or SIGTERM): the current step finishes, the\n"
+"model is validated and the session saved when --save or --resume was\n"
+"given.  A second Ctrl-C quits at once.\n"
+"\n"
+"Data:\n"
+"  --corpus FILE        text to learn (default: the bundled " CORPUS_BUNDLED_NAME ",\n"
+"                       from ./data/ or else " RNNLAB_DATADIR "/)\n"
+"  --val-frac F         share of the text, at its end, held out for\n"
+"                       validation; 0 <= F < 1 (default %g)\n"
+"  --test-frac F        share held out for testing, just before the\n"
+"                       validation part; 0 <= F < 1 (default %g)\n"
+"\n"
+"Model:\n"
+"  --model CELL         lstm, gru or rnn (tanh) (default %s)\n"
+"  --layers N           recurrent layers, 1 to %d (default %d)\n"
+"  --hidden N           units per layer, 1 to 65536 (default %d)\n"
+"  --embed N            embedding size, 1 to 65536 (default %d)\n"
+"  --dropout P          dropout probability, 0 <= P < 1 (default %g)\n"
+"  --tie                use the embedding as the decoder's weight; needs\n"
+"                       --embed equal to --hidden (set so when --embed is\n"
+"                       not given)\n"
+"  --no-forget-bias     LSTM: start the forget-gate bias at 0 instead of 1\n",
+            d->val_frac, d->test_frac, model_cell_name(d->model.cell),
+            MODEL_MAX_LAYERS, d->model.layers, d->model.hidden,
+            d->model.embed, (double)d->model.dropout);
+}
+
+static void train_help_optim(FILE *f, const train_config *d)
+{
+    char others[256];
+    lr_defaults_text(others, sizeof others, d->optim.kind);
+    fprintf(f,
+"\n"
+"Optimisation:\n"
+"  --seq-len T          time steps per chunk of back-propagation through\n"
+"                       time, 1 to 100000 (default %d)\n"
+"  --batch B            parallel streams through the text, 1 to 100000\n"
+"                       (default %d)\n"
+"  --optimizer NAME     sgd, adam, adamw, nadam or rmsprop (default %s)\n"
+"  --lr X               learning rate, X > 0 (default %g; another\n"
+"                       --optimizer brings its own default:\n"
+"                       %s)\n"
+"  --momentum X         momentum of sgd and rmsprop, 0 <= X < 1 (default %g)\n"
+"  --weight-decay X     L2 penalty, decoupled for adamw, X >= 0 (default %g;\n"
+"                       adamw %g)\n"
+"  --clip X             scale gradients down to a global norm of X; 0: off\n"
+"                       (default %g)\n"
+"  --clip-value X       clip each gradient to [-X, X]; 0: off (default %g)\n"
+"  --lr-decay X         multiply the learning rate by X, 0 < X <= 1, ...\n"
+"                       (default %g)\n"
+"  --lr-decay-every N   ... every N steps; 0: never (default %d)\n"
+"  --warmup N           raise the learning rate linearly over the first N\n"
+"                       steps (default %d)\n",
+            d->seq_len, d->batch, optim_name(d->optim.kind),
+            (double)d->optim.lr, others,
+            (double)optim_defaults(OPT_SGD).momentum,
+            (double)d->optim.weight_decay,
+            (double)optim_defaults(OPT_ADAMW).weight_decay,
+            (double)d->clip_norm, (double)d->clip_value, (double)d->lr_decay,
+            d->lr_decay_every, d->warmup);
+}
+
+static void train_help_run(FILE *f, const train_config *d)
+{
+    char threads[32];
+    if (d->threads > 0)
+        snprintf(threads, sizeof threads, "%d", d->threads);
+    else
+        snprintf(threads, sizeof threads, "all cores");
+    fprintf(f,
+"\n"
+"Stopping (at most one; each counts from the start of this run):\n"
+"  --steps N            stop after N steps\n"
+"  --epochs N           stop after N passes over the training text (may be\n"
+"                       fractional)\n"
+"  --time SECONDS       stop after SECONDS of wall-clock time\n"
+"\n"
+"Run:\n"
+"  --eval-every N       validate every N steps; 0: only at the end\n"
+"                       (default %d)\n"
+"  --eval-streams N     parts the validation text is cut into, 1 to 65536;\n"
+"                       1 is exact, more is faster (default %d)\n"
+"  --seed S             random seed (default %llu)\n"
+"  --threads N          threads of the CPU backend, 1 to 256 (default %s)\n"
+"  --device DEV         auto, cpu or cuda: where to train; auto takes the\n"
+"                       GPU when one answers and says so (default auto,\n"
+"                       or $RNNLAB_DEVICE)\n"
+"  --precision P        fp32, tf32 or bf16: how the GPU multiplies\n"
+"                       matrices (fp32 sums, fp32 weights in all three);\n"
+"                       the CPU does fp32 only (default fp32)\n"
+"\n"
+"Session:\n"
+"  --save DIR           save the session to DIR when training stops\n"
+"  --resume DIR         continue the session in DIR, saving back to it\n"
+"                       unless --save is given; only --corpus, --lr, --clip,\n"
+"                       --clip-value, --lr-decay, --lr-decay-every, --warmup,\n"
+"                       --eval-every, --eval-streams, --threads, --device,\n"
+"                       --precision, the stopping and the output options\n"
+"                       may go with it\n"
+"\n"
+"Output:\n"
+"  --json               one JSON object per line: step, epoch, loss, lr,\n"
+"                       grad_norm, tokens_per_s, and val_loss, val_ppl,\n"
+"                       val_bpc after a validation\n"
+"  --quiet              print only the final validation and the save\n"
+"  -h, --help           show this help and exit\n",
+            d->eval_every, d->eval_streams, (unsigned long long)d->seed,
+            threads);
+}
+
+static void train_help(FILE *f)
+{
+    train_config d = train_defaults();
+    train_help_data_model(f, &d);
+    train_help_optim(f, &d);
+    train_help_run(f, &d);
+}
+
+/* Cross-option checks that need no defaults. */
+static int train_check_args(const train_args *a)
+{
+    const char *cmd = a->oc.cmd;
+    size_t n = sizeof fixed_when_resuming / sizeof fixed_when_resuming[0];
+    if (GIVEN(a, TO_STEPS) + GIVEN(a, TO_EPOCHS) + GIVEN(a, TO_TIME) > 1)
+        return cli_usage_error(cmd, "--steps, --epochs and --time exclude each "
+                                "other; give one");
+    if (!a->resume)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (GIVEN(a, fixed_when_resuming[i]))
+            return cli_usage_error(cmd, "--%s cannot change when resuming",
+                               cli_opt_name(&a->oc, fixed_when_resuming[i]));
+    return 0;
+}
+
+/* Settings a resumed session may take from the command line too. */
+static void train_apply_run_settings(const train_args *a, train_config *c)
+{
+    if (GIVEN(a, TO_LR)) c->optim.lr = (float)a->lr;
+    if (GIVEN(a, TO_CLIP)) c->clip_norm = (float)a->clip;
+    if (GIVEN(a, TO_CLIP_VALUE)) c->clip_value = (float)a->clip_value;
+    if (GIVEN(a, TO_LR_DECAY)) c->lr_decay = (float)a->lr_decay;
+    if (GIVEN(a, TO_LR_DECAY_EVERY)) c->lr_decay_every = (int)a->lr_decay_every;
+    if (GIVEN(a, TO_WARMUP)) c->warmup = (int)a->warmup;
+    if (GIVEN(a, TO_EVAL_EVERY)) c->eval_every = (int)a->eval_every;
+    if (GIVEN(a, TO_EVAL_STREAMS)) c->eval_streams = (int)a->eval_streams;
+    if (GIVEN(a, TO_THREADS)) c->threads = (int)a->threads;
+}
+
+static void train_apply_new_settings(const train_args *a, train_config *c)
+{
+    if (GIVEN(a, TO_OPTIMIZER) && a->optimizer != (int)c->optim.kind)
+        c->optim = optim_defaults((optim_kind)a->optimizer);
+    if (GIVEN(a, TO_MODEL)) c->model.cell = (model_cell)a->cell;
+    if (GIVEN(a, TO_LAYERS)) c->model.layers = (int)a->layers;
+    if (GIVEN(a, TO_HIDDEN)) c->model.hidden = (int)a->hidden;
+    if (GIVEN(a, TO_EMBED)) c->model.embed = (int)a->embed;
+    if (GIVEN(a, TO_DROPOUT)) c->model.dropout = (float)a->dropout;
+    if (GIVEN(a, TO_TIE)) c->model.tie = 1;
+    if (GIVEN(a, TO_TIE) && !GIVEN(a, TO_EMBED)) c->model.embed = c->model.hidden;
+    if (GIVEN(a, TO_NO_FORGET_BIAS)) c->model.forget_bias = 0;
+    if (GIVEN(a, TO_SEQ_LEN)) c->seq_len = (int)a->seq_len;
+    if (GIVEN(a, TO_BATCH)) c->batch = (int)a->batch;
+    if (GIVEN(a, TO_MOMENTUM)) c->optim.momentum = (float)a->momentum;
+    if (GIVEN(a, TO_WEIGHT_DECAY)) c->optim.weight_decay = (float)a->weight_decay;
+    if (GIVEN(a, TO_VAL_FRAC)) c->val_frac = a->val_frac;
+    if (GIVEN(a, TO_TEST_FRAC)) c->test_frac = a->test_frac;
+    if (GIVEN(a, TO_SEED)) c->seed = a->seed;
+}
+
+/* The configuration of a new run: defaults, then the command line. */
+static int train_build_config(const train_args *a, train_config *out)
+{
+    const char *cmd = a->oc.cmd;
+    train_config c = train_defaults();
+    train_apply_new_settings(a, &c);
+    train_apply_run_settings(a, &c);
+    if (c.model.tie && c.model.embed != c.model.hidden)
+        return cli_usage_error(cmd, "--tie needs --embed equal to --hidden "
+                           "(they are %d and %d)", c.model.embed, c.model.hidden);
+    if (GIVEN(a, TO_MOMENTUM) && c.optim.kind != OPT_SGD
+        && c.optim.kind != OPT_RMSPROP)
+        return cli_usage_error(cmd, "--momentum applies only to sgd and rmsprop "
+                           "(the optimizer is %s)", optim_name(c.optim.kind));
+    if (c.val_frac + c.test_frac >= 1)
+        return cli_usage_error(cmd, "--val-frac and --test-frac together must be "
+                           "below 1 (they are %g and %g)", c.val_frac,
+                           c.test_frac);
+    *out = c;
+    return 0;
+}
+
+static int dir_is_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int empty = 1;
+    if (!d)
+        return 0;
+    while (empty && (e = readdir(d)) != NULL)
+        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    closedir(d);
+    return empty;
+}
+
+/* A save replaces the whole directory (creating missing parents), so
+ * session_save refuses one that holds something other than a session.
+ * The same check runs here, before training rather than after it. */
+static int check_save_dir(const char *dir)
+{
+    char marker[4096];
+    struct stat st;
+    if (lstat(dir, &st) != 0) {
+        if (errno != ENOENT)
+            return cli_fail("--save %s: %s", dir, strerror(errno));
+        return STATUS_OK;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return cli_fail("--save %s: exists and is not a session directory", dir);
+    snprintf(marker, sizeof marker, "%s/session.json", dir);
+    if ((stat(marker, &st) == 0 && S_ISREG(st.st_mode)) || dir_is_empty(dir))
+        return 0;
+    return cli_fail("--save %s: the directory holds something other than a "
+                "session; refusing to replace it", dir);
+}
+
+static int train_new(be_backend *be, const train_config *cfg_in,
+                     const train_args *a, trainer **out)
+{
+    char err[512];
+    train_config cfg = *cfg_in;
+    corpus corp;
+    const char *path = a->corpus ? a->corpus : corpus_bundled();
+    if (!path)
+        return cli_fail("no --corpus given and the bundled corpus is missing "
+                    "(looked for ./%s and %s)", CORPUS_BUNDLED_LOCAL, CORPUS_BUNDLED_INSTALLED);
+    memset(&corp, 0, sizeof corp);
+    if (corpus_load(&corp, path, NULL, cfg.val_frac, cfg.test_frac, err,
+                    sizeof err) != 0)
+        return cli_fail("%s", err);
+    cfg.model.vocab = (int)tok_size(corp.vocab);
+    *out = trainer_create(be, &cfg, &corp, err, sizeof err);
+    corpus_free(&corp);         /* empty when the trainer took it */
+    return *out ? STATUS_OK : cli_fail("%s", err);
+}
+
+static int train_resume(be_backend *be, const train_args *a, trainer **out)
+{
+    char err[512];
+    trainer *t = session_load(be, a->resume, a->corpus, err, sizeof err);
+    if (!t)
+        return cli_fail("%s", err);
+    if (a->corpus)
+        cli_warn_unknown_corpus(t);
+    train_apply_run_settings(a, &t->cfg);
+    t->opt.cfg.lr = t->cfg.optim.lr;
+    *out = t;
+    return STATUS_OK;
+}
+
+/* --- the training loop --- */
+
+typedef struct train_run {
+    trainer *t;
+    const train_args *a;
+    const char *save;        /* where the session goes; NULL: nowhere */
+    int json, quiet, has_val;
+    double start, last_print;       /* monotonic seconds */
+    long steps_done, last_eval;     /* last_eval: step of r->ev, or -1 */
+    double epoch0;
+    train_info last;                /* the latest step */
+    eval_result ev;                 /* the latest validation */
+    const char *why;                /* why training stopped; NULL: going on */
+} train_run;
+
+static void say_from_handler(const char *msg, size_t len)
+{
+    if (write(STDERR_FILENO, msg, len) < 0) {
+        /* nothing to do about it in a signal handler */
+    }
+}
+
+/* While training: stop after the current step. */
+static void on_stop_signal(int sig)
+{
+    static const char msg[] =
+        "\nrnnlab: stopping after this step (interrupt again to quit now)\n";
+    (void)sig;
+    stop_requested = 1;
+    say_from_handler(msg, sizeof msg - 1);
+}
+
+/* After the last step: its validation and the save go on. */
+static void on_late_signal(int sig)
+{
+    static const char msg[] =
+        "\nrnnlab: finishing the last validation and save "
+        "(interrupt again to quit now)\n";
+    (void)sig;
+    stop_requested = 1;
+    say_from_handler(msg, sizeof msg - 1);
+}
+
+/* Installs handler for SIGINT and SIGTERM (NULL: the default action).
+ * SA_RESETHAND: the first signal asks for a clean stop, a second one gets
+ * the default action. */
+static void catch_stop_signals(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = handler ? handler : SIG_DFL;
+    sa.sa_flags = handler ? SA_RESETHAND | SA_RESTART : 0;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Fractional epochs done, as trainer_step reports them. */
+static double trainer_epoch_now(const trainer *t)
+{
+    double frac = t->stream_len > 1
+                  ? (double)t->pos / (double)(t->stream_len - 1) : 0;
+    return (double)t->epoch + frac;
+}
+
+static void train_run_init(train_run *r, trainer *t, const train_args *a,
+                           const char *save)
+{
+    size_t b, e;
+    memset(r, 0, sizeof *r);
+    r->t = t;
+    r->a = a;
+    r->save = save;
+    r->json = GIVEN(a, TO_JSON);
+    r->quiet = GIVEN(a, TO_QUIET);
+    corpus_range(&t->corp, SPLIT_VAL, &b, &e);
+    r->has_val = e > b + 1;
+    r->start = clock_now();
+    r->last_print = -1e30;
+    r->last_eval = -1;
+    r->epoch0 = trainer_epoch_now(t);
+    r->last.step = t->step;
+    r->last.epoch = r->epoch0;
+    r->last.loss = r->last.ppl = r->last.bpt = r->last.acc = NAN;
+    r->last.grad_norm = NAN;
+    r->last.lr = trainer_lr(t, t->step);
+}
+
+static void print_header(const train_run *r)
+{
+    const trainer *t = r->t;
+    const train_config *c = &t->cfg;
+    char n1[32], n2[32], n3[32], n4[32];
+    size_t tb, te, vb, ve, sb, se;
+    corpus_range(&t->corp, SPLIT_TRAIN, &tb, &te);
+    corpus_range(&t->corp, SPLIT_VAL, &vb, &ve);
+    corpus_range(&t->corp, SPLIT_TEST, &sb, &se);
+    printf("corpus %s: %s tokens, vocabulary %u (train %s, val %s",
+           t->corp.path ? t->corp.path : "?", cli_grouped(n1, (double)t->corp.n),
+           (unsigned)tok_size(t->corp.vocab), cli_grouped(n2, (double)(te - tb)),
+           cli_grouped(n3, (double)(ve - vb)));
+    if (se > sb)
+        printf(", test %s", cli_grouped(n4, (double)(se - sb)));
+    printf(")\nmodel %s %dx%d, embed %d, dropout %g%s: %s parameters\n",
+           model_cell_name(c->model.cell), c->model.layers, c->model.hidden,
+           c->model.embed, (double)c->model.dropout,
+           c->model.tie ? ", tied" : "",
+           cli_grouped(n1, (double)model_param_count(t->m)));
+    printf("optimizer %s, lr %.1e, batch %d x %d, clip %g\n",
+           optim_name(c->optim.kind), (double)c->optim.lr, c->batch,
+           c->seq_len, (double)c->clip_norm);
+}
+
+static void print_plan(const train_run *r)
+{
+    const train_args *a = r->a;
+    if (a->resume)
+        printf("resumed %s at step %ld\n", a->resume, r->t->step);
+    if (GIVEN(a, TO_STEPS))
+        printf("training for %ld step%s", a->steps, a->steps == 1 ? "" : "s");
+    else if (GIVEN(a, TO_EPOCHS))
+        printf("training for %g epochs", a->epochs);
+    else if (GIVEN(a, TO_TIME))
+        printf("training for %g s", a->seconds);
+    else
+        printf("training until interrupted (Ctrl-C)");
+    if (r->save)
+        printf("; the session is saved to %s at the end", r->save);
+    printf("\n");
+    fflush(stdout);
+}
+
+static void print_step_line(const train_info *in)
+{
+    char tok[32];
+    printf("step %ld  epoch %.2f  loss %.4f  ppl %.2f  bpc %.3f  acc %.2f  "
+           "|g| %.2f  lr %.1e  %s tok/s\n",
+           in->step, in->epoch, (double)in->loss, (double)in->ppl,
+           (double)in->bpt, (double)in->acc, (double)in->grad_norm,
+           (double)in->lr, cli_grouped(tok, in->tokens_per_s));
+    fflush(stdout);
+}
+
+static void print_val_line(const eval_result *ev)
+{
+    printf("val loss %.4f  ppl %.2f  bpc %.3f\n", ev->loss, ev->ppl, ev->bpt);
+    fflush(stdout);
+}
+
+static int print_json_step(const train_info *in, const eval_result *ev)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return cli_fail("out of memory");
+    cJSON_AddNumberToObject(o, "step", (double)in->step);
+    cJSON_AddNumberToObject(o, "epoch", cli_tidy(in->epoch));
+    cJSON_AddNumberToObject(o, "loss", cli_tidy(in->loss));
+    cJSON_AddNumberToObject(o, "lr", cli_tidy(in->lr));
+    cJSON_AddNumberToObject(o, "grad_norm", cli_tidy(in->grad_norm));
+    cJSON_AddNumberToObject(o, "tokens_per_s", cli_tidy(round(in->tokens_per_s)));
+    if (ev) {
+        cJSON_AddNumberToObject(o, "val_loss", cli_tidy(ev->loss));
+        cJSON_AddNumberToObject(o, "val_ppl", cli_tidy(ev->ppl));
+        cJSON_AddNumberToObject(o, "val_bpc", cli_tidy(ev->bpt));
+    }
+    return cli_print_json(o);
+}
+
+static int validate(train_run *r)
+{
+    char err[512];
+    trainer *t = r->t;
+    if (trainer_eval(t, SPLIT_VAL, t->cfg.eval_streams, &r->ev, err,
+                     sizeof err) != 0)
+        return cli_fail("%s", err);
+    trainer_note_val(t, r->ev.loss);
+    r->last_eval = t->step;
+    return STATUS_OK;
+}
+
+/* Validates when due (and after the last step) and prints the step: every
+ * step with --json, about once a second otherwise. */
+static int report_step(train_run *r, int last)
+{
+    const train_info *in = &r->last;
+    int every = r->t->cfg.eval_every;
+    int due = r->has_val && (last || (every > 0 && in->step % every == 0));
+    double now;
+    if (due && validate(r) != STATUS_OK)
+        return STATUS_FAIL;
+    if (r->quiet)
+        return STATUS_OK;
+    if (r->json)
+        return print_json_step(in, due ? &r->ev : NULL);
+    now = clock_now();
+    if (due || last || r->steps_done == 1 || now - r->last_print >= 1.0) {
+        print_step_line(in);
+        r->last_print = now;
+    }
+    if (due)
+        print_val_line(&r->ev);
+    return STATUS_OK;
+}
+
+static const char *limit_reached(const train_run *r)
+{
+    const train_args *a = r->a;
+    if (stop_requested)
+        return "interrupted";
+    if (GIVEN(a, TO_STEPS) && r->steps_done >= a->steps)
+        return "step limit";
+    if (GIVEN(a, TO_EPOCHS) && r->last.epoch - r->epoch0 >= a->epochs - 1e-9)
+        return "epoch limit";
+    if (GIVEN(a, TO_TIME) && clock_now() - r->start >= a->seconds)
+        return "time limit";
+    return NULL;
+}
+
+static int train_loop(train_run *r)
+{
+    char err[512];
+    while (r->why == NULL) {
+        if (trainer_step(r->t, &r->last, err, sizeof err) != 0)
+            return cli_fail("%s", err);
+        r->steps_done++;
+        /* From the last step on, a first signal no longer stops anything:
+         * the validation and the save finish. */
+        if ((r->why = limit_reached(r)) != NULL && !stop_requested)
+            catch_stop_signals(on_late_signal);
+        if (report_step(r, r->why != NULL) != STATUS_OK)
+            return STATUS_FAIL;
+    }
+    return STATUS_OK;
+}
+
+/* After the loop: the final validation when the loop had none (--quiet
+ * prints it here), and the save. */
+static int train_finish(train_run *r)
+{
+    char err[512];
+    int val = r->has_val && r->last_eval != r->t->step;
+    int human = !r->json && !r->quiet;
+    const eval_result *ev = NULL;
+    if (val && validate(r) != STATUS_OK)
+        return STATUS_FAIL;
+    if (r->last_eval == r->t->step)
+        ev = &r->ev;
+    if (human)
+        printf("stopped at step %ld (%s) after %.1f s\n", r->t->step, r->why,
+               clock_now() - r->start);
+    if (r->json && (val || r->quiet)
+        && print_json_step(&r->last, ev) != STATUS_OK)
+        return STATUS_FAIL;
+    if (!r->json && ev && (val || r->quiet))
+        print_val_line(ev);
+    if (r->save) {
+        if (session_save(r->t, r->save, err, sizeof err) != 0)
+            return cli_fail("%s", err);
+        if (!r->json)
+            printf("saved session to %s\n", r->save);
+    } else if (human) {
+        printf("not saved (give --save DIR to keep the model)\n");
+    }
+    return STATUS_OK;
+}
+
+static int train_session(trainer *t, train_args *a, const char *save)
+{
+    train_run r;
+    int rc;
+    cli_say_device(&a->dev);
+    if (t->cfg.threads > 0)
+        t->be->set_threads(t->be, t->cfg.threads);
+    train_run_init(&r, t, a, save);
+    if (!r.json && !r.quiet) {
+        print_header(&r);
+        print_plan(&r);
+    }
+    stop_requested = 0;
+    catch_stop_signals(on_stop_signal);
+    rc = train_loop(&r);
+    if (rc == STATUS_OK)
+        rc = train_finish(&r);
+    catch_stop_signals(NULL);
+    return rc;
+}
+
+static int train_parse(train_args *a, int argc, char **argv)
+{
+    int n_pos, rc;
+    memset(a, 0, sizeof *a);
+    a->oc.cmd = "train";
+    a->oc.opts = train_opts;
+    rc = cli_parse_command(&a->oc, argc, argv, train_set, a, NULL, 0, &n_pos);
+    return rc != 0 ? rc : train_check_args(a);
+}
+
+int cli_train(int argc, char **argv)
+{
+    train_args a;
+    train_config cfg;
+    trainer *t = NULL;
+    be_backend *be;
+    int rc = train_parse(&a, argc, argv);
+    if (rc == CLI_PARSE_HELP) {
+        train_help(stdout);
+        return STATUS_OK;
+    }
+    if (rc == 0 && !a.resume)
+        rc = train_build_config(&a, &cfg);
+    if (rc == 0 && a.save)
+        rc = check_save_dir(a.save);
+    if (rc != 0)
+        return rc;
+    if ((be = cli_open_backend(&a.dev, !GIVEN(&a, TO_JSON) && !GIVEN(&a, TO_QUIET))) == NULL)
+        return STATUS_FAIL;
+    rc = a.resume ? train_resume(be, &a, &t) : train_new(be, &cfg, &a, &t);
+    if (rc == STATUS_OK)
+        rc = train_session(t, &a, a.save ? a.save : a.resume);
+    if (t)
+        trainer_free(t);
+    be->destroy(be);
+    return rc;
+}
