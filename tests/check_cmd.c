@@ -220,16 +220,21 @@ START_TEST(each_command)
     posts("train");
     posts("train steps=10");
     posts("train time=2.5");
-    refused("train 10", "train: '10' is not steps=N or time=SECONDS (usage: "
-            "train [steps=N] [time=SECONDS])");
+    posts("train epochs=0.5");
+    refused("train 10", "train: '10' is not steps=N, epochs=N or time=SECONDS "
+            "(usage: train [steps=N | epochs=N | time=SECONDS])");
     refused("train steps=0", "train: steps: '0' is not a whole number >= 1 "
-            "(usage: train [steps=N] [time=SECONDS])");
+            "(usage: train [steps=N | epochs=N | time=SECONDS])");
     refused("train time=-1", "train: time: '-1' is not a number of seconds > 0 "
-            "(usage: train [steps=N] [time=SECONDS])");
-    refused("train epochs=3", "train: unknown option 'epochs' (steps or time) "
-            "(usage: train [steps=N] [time=SECONDS])");
-    refused("train steps=1 time=1", "train: give steps or time, not both "
-            "(usage: train [steps=N] [time=SECONDS])");
+            "(usage: train [steps=N | epochs=N | time=SECONDS])");
+    refused("train epochs=0", "train: epochs: '0' is not a number > 0 "
+            "(usage: train [steps=N | epochs=N | time=SECONDS])");
+    refused("train epoch=3", "train: unknown option 'epoch' (steps, epochs or "
+            "time) (usage: train [steps=N | epochs=N | time=SECONDS])");
+    refused("train steps=1 time=1", "train: give one of steps, epochs and time "
+            "(usage: train [steps=N | epochs=N | time=SECONDS])");
+    refused("train epochs=1 steps=1", "train: give one of steps, epochs and "
+            "time (usage: train [steps=N | epochs=N | time=SECONDS])");
     /* pause, resume, stop */
     posts("pause");
     posts("resume");

@@ -32,6 +32,7 @@ typedef struct tally {
     long last_step;
     int steps_in_order;
     char last_error[512];
+    char last_message[512];
     char sample[4096];
     size_t sample_len;
     eng_state last_state;
@@ -62,7 +63,10 @@ static void count(tally *t, const eng_event *ev)
         t->errors++;
         snprintf(t->last_error, sizeof t->last_error, "%s", ev->text);
         break;
-    case ENG_EV_MESSAGE: t->messages++; break;
+    case ENG_EV_MESSAGE:
+        t->messages++;
+        snprintf(t->last_message, sizeof t->last_message, "%s", ev->text);
+        break;
     case ENG_EV_RESET: t->resets++; break;
     case ENG_EV_STATE: t->states++; t->last_state = ev->state; break;
     default: break;
@@ -173,6 +177,33 @@ START_TEST(bounded_run)
     ck_assert_int_eq(s.step, 25);
     ck_assert(s.dirty);
     ck_assert(isfinite(s.val_loss));
+    eng_free(e);
+}
+END_TEST
+
+/* train epochs=N: the run policy's epoch limit, in the engine too. */
+START_TEST(epoch_run)
+{
+    tally t;
+    eng_status s;
+    char want[64];
+    tally_init(&t);
+    eng *e = small_engine(&t);
+    tally_init(&t);
+    eng_cmd c = cmd(ENG_CMD_TRAIN, NULL);
+    c.epochs = 0.5;
+    ck_assert_int_eq(run(e, &c, &t), 0);
+    eng_snapshot(e, &s);
+    ck_assert(s.goal_epoch == 0.5 || s.state == ENG_IDLE);
+    wait_for(e, 0, &t, is_idle_after_steps);
+    eng_snapshot(e, &s);
+    ck_assert_msg(s.epoch >= 0.5 - 1e-9 && s.epoch < 0.5 + 2.0 / t.steps,
+                  "stopped at epoch %g after %d steps", s.epoch, t.steps);
+    ck_assert_int_eq(s.goal_epoch, -1);
+    snprintf(want, sizeof want, "training stopped at step %ld (epoch limit)",
+             s.step);
+    ck_assert_str_eq(t.last_message, want);
+    ck_assert_int_ge(t.evals, 1);          /* the final validation */
     eng_free(e);
 }
 END_TEST
@@ -319,6 +350,7 @@ int main(void)
     Suite *s = suite_create("engine");
     TCase *tc = tcase_create("engine");
     tcase_add_test(tc, bounded_run);
+    tcase_add_test(tc, epoch_run);
     tcase_add_test(tc, sample_tokens);
     tcase_add_test(tc, errors);
     tcase_add_test(tc, pause_resume_stop);

@@ -31,6 +31,7 @@
 #include "model/model.h"
 #include "train/optim.h"
 #include "train/trainer.h"
+#include "train/run.h"
 #include "decode/sample.h"
 #include "store/session.h"
 
@@ -452,20 +453,17 @@ static int train_resume(be_backend *be, const train_args *a, trainer **out)
     return STATUS_OK;
 }
 
-/* --- the training loop --- */
+/* --- the training loop: train/run.c's policy, printed --- */
 
-typedef struct train_run {
+typedef struct train_out {
     trainer *t;
     const train_args *a;
     const char *save;        /* where the session goes; NULL: nowhere */
-    int json, quiet, has_val;
-    double start, last_print;       /* monotonic seconds */
-    long steps_done, last_eval;     /* last_eval: step of r->ev, or -1 */
-    double epoch0;
-    train_info last;                /* the latest step */
-    eval_result ev;                 /* the latest validation */
-    const char *why;                /* why training stopped; NULL: going on */
-} train_run;
+    int json, quiet;
+    double last_print;       /* monotonic seconds */
+    long steps;              /* steps reported */
+    run r;
+} train_out;
 
 static void say_from_handler(const char *msg, size_t len)
 {
@@ -509,40 +507,8 @@ static void catch_stop_signals(void (*handler)(int))
     sigaction(SIGTERM, &sa, NULL);
 }
 
-/* Fractional epochs done, as trainer_step reports them. */
-static double trainer_epoch_now(const trainer *t)
+static void print_header(const trainer *t)
 {
-    double frac = t->stream_len > 1
-                  ? (double)t->pos / (double)(t->stream_len - 1) : 0;
-    return (double)t->epoch + frac;
-}
-
-static void train_run_init(train_run *r, trainer *t, const train_args *a,
-                           const char *save)
-{
-    size_t b, e;
-    memset(r, 0, sizeof *r);
-    r->t = t;
-    r->a = a;
-    r->save = save;
-    r->json = GIVEN(a, TO_JSON);
-    r->quiet = GIVEN(a, TO_QUIET);
-    corpus_range(&t->corp, SPLIT_VAL, &b, &e);
-    r->has_val = e > b + 1;
-    r->start = clock_now();
-    r->last_print = -1e30;
-    r->last_eval = -1;
-    r->epoch0 = trainer_epoch_now(t);
-    r->last.step = t->step;
-    r->last.epoch = r->epoch0;
-    r->last.loss = r->last.ppl = r->last.bpt = r->last.acc = NAN;
-    r->last.grad_norm = NAN;
-    r->last.lr = trainer_lr(t, t->step);
-}
-
-static void print_header(const train_run *r)
-{
-    const trainer *t = r->t;
     const train_config *c = &t->cfg;
     char n1[32], n2[32], n3[32], n4[32];
     size_t tb, te, vb, ve, sb, se;
@@ -565,11 +531,11 @@ static void print_header(const train_run *r)
            c->seq_len, (double)c->clip_norm);
 }
 
-static void print_plan(const train_run *r)
+static void print_plan(const train_out *o)
 {
-    const train_args *a = r->a;
+    const train_args *a = o->a;
     if (a->resume)
-        printf("resumed %s at step %ld\n", a->resume, r->t->step);
+        printf("resumed %s at step %ld\n", a->resume, o->t->step);
     if (GIVEN(a, TO_STEPS))
         printf("training for %ld step%s", a->steps, a->steps == 1 ? "" : "s");
     else if (GIVEN(a, TO_EPOCHS))
@@ -578,8 +544,8 @@ static void print_plan(const train_run *r)
         printf("training for %g s", a->seconds);
     else
         printf("training until interrupted (Ctrl-C)");
-    if (r->save)
-        printf("; the session is saved to %s at the end", r->save);
+    if (o->save)
+        printf("; the session is saved to %s at the end", o->save);
     printf("\n");
     fflush(stdout);
 }
@@ -620,121 +586,125 @@ static int print_json_step(const train_info *in, const eval_result *ev)
     return cli_print_json(o);
 }
 
-static int validate(train_run *r)
+/* The run's hooks.  A failure was already printed, so err stays empty. */
+
+/* From the last step on, a first signal no longer stops anything: the
+ * validation and the save finish. */
+static void on_ending(void *ctx, const char *why)
 {
-    char err[512];
-    trainer *t = r->t;
-    if (trainer_eval(t, SPLIT_VAL, t->cfg.eval_streams, &r->ev, err,
-                     sizeof err) != 0)
-        return cli_fail("%s", err);
-    trainer_note_val(t, r->ev.loss);
-    r->last_eval = t->step;
-    return STATUS_OK;
+    (void)ctx;
+    (void)why;
+    if (!stop_requested)
+        catch_stop_signals(on_late_signal);
 }
 
-/* Validates when due (and after the last step) and prints the step: every
- * step with --json, about once a second otherwise. */
-static int report_step(train_run *r, int last)
+/* Prints the step: every step with --json, about once a second otherwise,
+ * and always the first, the validated and the last. */
+static int on_step(void *ctx, const train_info *in, const eval_result *val,
+                   int last, char *err, size_t len)
 {
-    const train_info *in = &r->last;
-    int every = r->t->cfg.eval_every;
-    int due = r->has_val && (last || (every > 0 && in->step % every == 0));
+    train_out *o = ctx;
     double now;
-    if (due && validate(r) != STATUS_OK)
-        return STATUS_FAIL;
-    if (r->quiet)
-        return STATUS_OK;
-    if (r->json)
-        return print_json_step(in, due ? &r->ev : NULL);
+    (void)err;
+    (void)len;
+    o->steps++;
+    if (o->quiet)
+        return 0;
+    if (o->json)
+        return print_json_step(in, val) == STATUS_OK ? 0 : -1;
     now = clock_now();
-    if (due || last || r->steps_done == 1 || now - r->last_print >= 1.0) {
+    if (val || last || o->steps == 1 || now - o->last_print >= 1.0) {
         print_step_line(in);
-        r->last_print = now;
+        o->last_print = now;
     }
-    if (due)
-        print_val_line(&r->ev);
-    return STATUS_OK;
+    if (val)
+        print_val_line(val);
+    return 0;
 }
 
-static const char *limit_reached(const train_run *r)
+/* The summary; with --quiet the last step (and its validation) too. */
+static int on_end(void *ctx, const eval_result *val, int fresh, char *err,
+                  size_t len)
 {
-    const train_args *a = r->a;
-    if (stop_requested)
-        return "interrupted";
-    if (GIVEN(a, TO_STEPS) && r->steps_done >= a->steps)
-        return "step limit";
-    if (GIVEN(a, TO_EPOCHS) && r->last.epoch - r->epoch0 >= a->epochs - 1e-9)
-        return "epoch limit";
-    if (GIVEN(a, TO_TIME) && clock_now() - r->start >= a->seconds)
-        return "time limit";
-    return NULL;
-}
-
-static int train_loop(train_run *r)
-{
-    char err[512];
-    while (r->why == NULL) {
-        if (trainer_step(r->t, &r->last, err, sizeof err) != 0)
-            return cli_fail("%s", err);
-        r->steps_done++;
-        /* From the last step on, a first signal no longer stops anything:
-         * the validation and the save finish. */
-        if ((r->why = limit_reached(r)) != NULL && !stop_requested)
-            catch_stop_signals(on_late_signal);
-        if (report_step(r, r->why != NULL) != STATUS_OK)
-            return STATUS_FAIL;
-    }
-    return STATUS_OK;
-}
-
-/* After the loop: the final validation when the loop had none (--quiet
- * prints it here), and the save. */
-static int train_finish(train_run *r)
-{
-    char err[512];
-    int val = r->has_val && r->last_eval != r->t->step;
-    int human = !r->json && !r->quiet;
-    const eval_result *ev = NULL;
-    if (val && validate(r) != STATUS_OK)
-        return STATUS_FAIL;
-    if (r->last_eval == r->t->step)
-        ev = &r->ev;
+    train_out *o = ctx;
+    int human = !o->json && !o->quiet;
+    (void)err;
+    (void)len;
     if (human)
-        printf("stopped at step %ld (%s) after %.1f s\n", r->t->step, r->why,
-               clock_now() - r->start);
-    if (r->json && (val || r->quiet)
-        && print_json_step(&r->last, ev) != STATUS_OK)
-        return STATUS_FAIL;
-    if (!r->json && ev && (val || r->quiet))
-        print_val_line(ev);
-    if (r->save) {
-        if (session_save(r->t, r->save, err, sizeof err) != 0)
-            return cli_fail("%s", err);
-        if (!r->json)
-            printf("saved session to %s\n", r->save);
-    } else if (human) {
+        printf("stopped at step %ld (%s) after %.1f s\n", o->t->step,
+               run_why(&o->r), run_seconds(&o->r));
+    if (o->json && (fresh || o->quiet)
+        && print_json_step(&o->r.last, val) != STATUS_OK)
+        return -1;
+    if (!o->json && val && (fresh || o->quiet))
+        print_val_line(val);
+    if (!o->save && human)
         printf("not saved (give --save DIR to keep the model)\n");
-    }
-    return STATUS_OK;
+    return 0;
+}
+
+static int on_save(void *ctx, char *err, size_t len)
+{
+    train_out *o = ctx;
+    if (session_save(o->t, o->save, err, len) != 0)
+        return -1;
+    if (!o->json)
+        printf("saved session to %s\n", o->save);
+    return 0;
+}
+
+static void train_out_init(train_out *o, trainer *t, const train_args *a,
+                           const char *save)
+{
+    run_goal goal = {0};
+    run_hooks hooks = {.ctx = o, .ending = on_ending, .step = on_step,
+                       .end = on_end, .save = save ? on_save : NULL};
+    memset(o, 0, sizeof *o);
+    o->t = t;
+    o->a = a;
+    o->save = save;
+    o->json = GIVEN(a, TO_JSON);
+    o->quiet = GIVEN(a, TO_QUIET);
+    o->last_print = -1e30;
+    if (GIVEN(a, TO_STEPS))
+        goal.steps = a->steps;
+    if (GIVEN(a, TO_EPOCHS))
+        goal.epochs = a->epochs;
+    if (GIVEN(a, TO_TIME))
+        goal.seconds = a->seconds;
+    run_begin(&o->r, t, &goal, NULL, &hooks, &stop_requested);
+}
+
+/* Trains until the run ends, then finishes it.  Messages from the hooks
+ * are printed already; others (a failed step, a failed save) here. */
+static int train_loop(train_out *o)
+{
+    char err[512] = "";
+    int rc;
+    while ((rc = run_step(&o->r, err, sizeof err)) > 0)
+        ;
+    if (rc == 0)
+        rc = run_end(&o->r, err, sizeof err);
+    if (rc == 0)
+        return STATUS_OK;
+    return err[0] ? cli_fail("%s", err) : STATUS_FAIL;
 }
 
 static int train_session(trainer *t, train_args *a, const char *save)
 {
-    train_run r;
+    train_out o;
     int rc;
     cli_say_device(&a->dev);
     if (t->cfg.threads > 0)
         t->be->set_threads(t->be, t->cfg.threads);
-    train_run_init(&r, t, a, save);
-    if (!r.json && !r.quiet) {
-        print_header(&r);
-        print_plan(&r);
-    }
     stop_requested = 0;
+    train_out_init(&o, t, a, save);
+    if (!o.json && !o.quiet) {
+        print_header(t);
+        print_plan(&o);
+    }
     catch_stop_signals(on_stop_signal);
-    rc = train_loop(&r);
-    if (rc == STATUS_OK)
-        rc = train_finish(&r);
+    rc = train_loop(&o);
     catch_stop_signals(NULL);
     return rc;
 }

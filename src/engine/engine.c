@@ -22,6 +22,7 @@
 #include "text/corpus.h"
 #include "engine/engine.h"
 #include "train/optim.h"
+#include "train/run.h"
 #include "decode/sample.h"
 #include "store/session.h"
 #include "text/tok.h"
@@ -51,12 +52,11 @@ struct eng {
     trainer *t;
     setting_values cfg;
     eng_state state;
-    long goal_step;                     /* -1: none */
-    double deadline;                    /* monotonic seconds; 0: none */
-    double time_left;                   /* while paused: of a timed run */
+    run r;                              /* the run while training or
+                                         * paused (state says) */
+    int val_periodic;                   /* of the validation in hand */
     int dirty;
     double tps;
-    long last_eval_step;
     char session[4096];
 };
 
@@ -219,6 +219,12 @@ static void say(eng *e, eng_event_type type, const char *fmt, ...)
     post_event(e, ev);
 }
 
+/* Whether a run is going on (training, or paused in the middle). */
+static int in_run(const eng *e)
+{
+    return e->r.t != NULL;
+}
+
 /* Copies the engine's view into the published status. */
 static void publish(eng *e)
 {
@@ -228,12 +234,16 @@ static void publish(eng *e)
     s.state = e->state;
     s.cfg = e->cfg;
     s.dirty = e->dirty;
-    s.goal_step = e->goal_step;
+    s.goal_step = -1;
+    s.goal_epoch = -1;
     s.goal_seconds = -1;
-    if (e->state == ENG_TRAINING && e->deadline > 0)
-        s.goal_seconds = fmax(0, e->deadline - clock_now());
-    else if (e->state == ENG_PAUSED && e->time_left >= 0)
-        s.goal_seconds = e->time_left;
+    if (in_run(e)) {
+        if (e->r.goal.steps > 0)
+            s.goal_step = t->step - e->r.steps_done + e->r.goal.steps;
+        if (e->r.goal.epochs > 0)
+            s.goal_epoch = e->r.epoch0 + e->r.goal.epochs;
+        s.goal_seconds = run_seconds_left(&e->r);
+    }
     s.val_loss = NAN;
     s.loss = s.lr = s.grad_norm = NAN;
     s.tokens_per_s = e->tps;
@@ -294,12 +304,9 @@ static void install(eng *e, trainer *nt)
 {
     trainer_free(e->t);
     e->t = nt;
-    e->goal_step = -1;
-    e->deadline = 0;
-    e->time_left = -1;
+    memset(&e->r, 0, sizeof e->r);
     e->dirty = 0;
     e->tps = 0;
-    e->last_eval_step = -1;
     if (nt && nt->cfg.threads > 0)
         e->be->set_threads(e->be, nt->cfg.threads);
     e->state = ENG_IDLE;
@@ -484,10 +491,8 @@ static int run_eval(eng *e, int split, int periodic)
         say(e, ENG_EV_ERROR, "eval: %s", err);
         return -1;
     }
-    if (split == SPLIT_VAL) {
+    if (split == SPLIT_VAL)
         trainer_note_val(e->t, r.loss);
-        e->last_eval_step = e->t->step;
-    }
     if ((ev = new_event(ENG_EV_EVAL)) != NULL) {
         ev->eval = r;
         ev->split = split;
@@ -499,60 +504,113 @@ static int run_eval(eng *e, int split, int periodic)
     return 0;
 }
 
-static int has_val(const trainer *t)
+/* ------------------------------------------------------------------ */
+/* Engine thread: training, by the run policy of train/run.c */
+
+/* The run's validation: the state shows it while it lasts; the event
+ * goes out after the step's (on_run_step, on_run_end). */
+static int on_run_validate(void *ctx, int periodic, eval_result *ev,
+                           char *err, size_t len)
 {
-    size_t b, end;
-    corpus_range(&t->corp, SPLIT_VAL, &b, &end);
-    return end > b + 1;
+    eng *e = ctx;
+    eng_state before = e->state;
+    int rc;
+    set_state(e, ENG_EVALUATING);
+    rc = trainer_eval(e->t, SPLIT_VAL, e->t->cfg.eval_streams, ev, err, len);
+    set_state(e, before);
+    e->val_periodic = periodic;
+    return rc;
 }
 
-/* ------------------------------------------------------------------ */
-/* Engine thread: training */
+static void post_val(eng *e, const eval_result *val, int periodic)
+{
+    eng_event *ev = new_event(ENG_EV_EVAL);
+    if (ev) {
+        ev->eval = *val;
+        ev->split = SPLIT_VAL;
+        ev->periodic = periodic;
+        ev->step = e->t->step;
+    }
+    post_event(e, ev);
+}
 
-/* Ends a run: a last validation unless one was just done. */
+static int on_run_step(void *ctx, const train_info *in, const eval_result *val,
+                       int last, char *err, size_t len)
+{
+    eng *e = ctx;
+    eng_event *ev;
+    (void)last, (void)err, (void)len;
+    e->dirty = 1;
+    e->tps = e->tps > 0 ? 0.9 * e->tps + 0.1 * in->tokens_per_s : in->tokens_per_s;
+    pthread_mutex_lock(&e->mu);
+    e->pub.grad_norm = in->grad_norm;
+    pthread_mutex_unlock(&e->mu);
+    if ((ev = new_event(ENG_EV_STEP)) != NULL)
+        ev->info = *in;
+    post_event(e, ev);
+    if (val)
+        post_val(e, val, e->val_periodic);
+    return 0;
+}
+
+static void on_run_sample(void *ctx)
+{
+    run_sample(ctx, 0);
+}
+
+/* The end of a run: its last validation, then the message, then idle
+ * (whoever sees the state idle has the message queued). */
+static int on_run_end(void *ctx, const eval_result *val, int fresh, char *err,
+                      size_t len)
+{
+    eng *e = ctx;
+    (void)err, (void)len;
+    if (val && fresh)
+        post_val(e, val, 0);
+    say(e, ENG_EV_MESSAGE, "training stopped at step %ld (%s)", e->t->step,
+        run_why(&e->r));
+    return 0;
+}
+
+/* Starts a run of the current trainer toward goal. */
+static void begin_run(eng *e, const run_goal *goal)
+{
+    run_cadence every = {.steps = e->cfg.sample.sample_every};
+    run_hooks hooks = {.ctx = e, .validate = on_run_validate,
+                       .step = on_run_step, .sample = on_run_sample,
+                       .end = on_run_end};
+    run_begin(&e->r, e->t, goal, &every, &hooks, NULL);
+}
+
+/* Ends the run (why: the reason when it is cut short, else NULL). */
 static void finish_run(eng *e, const char *why)
 {
-    e->goal_step = -1;
-    e->deadline = 0;
-    e->time_left = -1;
-    if (has_val(e->t) && e->last_eval_step != e->t->step)
-        run_eval(e, SPLIT_VAL, 0);
-    /* The message goes first: whoever sees the state idle has it queued. */
-    say(e, ENG_EV_MESSAGE, "training stopped at step %ld (%s)", e->t->step, why);
+    char err[512];
+    if (!in_run(e)) {
+        run_goal none = {0};
+        begin_run(e, &none);
+    }
+    if (why)
+        run_stop(&e->r, why);
+    if (run_end(&e->r, err, sizeof err) != 0)
+        say(e, ENG_EV_ERROR, "training stopped: %s", err);
+    memset(&e->r, 0, sizeof e->r);
     set_state(e, ENG_IDLE);
 }
 
 static void train_one(eng *e)
 {
     char err[512];
-    train_info in;
-    eng_event *ev;
-    trainer *t = e->t;
-    if (trainer_step(t, &in, err, sizeof err) != 0) {
-        e->goal_step = -1;
-        e->deadline = 0;
+    int rc = run_step(&e->r, err, sizeof err);
+    if (rc < 0) {
+        memset(&e->r, 0, sizeof e->r);
         set_state(e, ENG_IDLE);
         say(e, ENG_EV_ERROR, "training stopped: %s", err);
-        return;
-    }
-    e->dirty = 1;
-    e->tps = e->tps > 0 ? 0.9 * e->tps + 0.1 * in.tokens_per_s : in.tokens_per_s;
-    pthread_mutex_lock(&e->mu);
-    e->pub.grad_norm = in.grad_norm;
-    pthread_mutex_unlock(&e->mu);
-    if ((ev = new_event(ENG_EV_STEP)) != NULL)
-        ev->info = in;
-    post_event(e, ev);
-    if (t->cfg.eval_every > 0 && in.step % t->cfg.eval_every == 0 && has_val(t))
-        run_eval(e, SPLIT_VAL, 1);
-    if (e->cfg.sample.sample_every > 0 && in.step % e->cfg.sample.sample_every == 0)
-        run_sample(e, 0);
-    if (e->goal_step >= 0 && t->step >= e->goal_step)
-        finish_run(e, "step limit");
-    else if (e->deadline > 0 && clock_now() >= e->deadline)
-        finish_run(e, "time limit");
-    else
+    } else if (rc == 0) {
+        finish_run(e, NULL);
+    } else {
         publish(e);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -712,17 +770,19 @@ static int do_set(eng *e, int key, const char *value)
     }
 }
 
-static int do_train(eng *e, long steps, double seconds)
+static int do_train(eng *e, const eng_cmd *c)
 {
+    run_goal goal = {.steps = c->steps, .epochs = c->epochs,
+                     .seconds = c->seconds};
     if (need_training_text(e, "train") != 0)
         return -1;
-    e->goal_step = steps > 0 ? e->t->step + steps : -1;
-    e->deadline = seconds > 0 ? clock_now() + seconds : 0;
-    e->time_left = -1;
-    if (steps > 0)
-        say(e, ENG_EV_MESSAGE, "training to step %ld", e->goal_step);
-    else if (seconds > 0)
-        say(e, ENG_EV_MESSAGE, "training for %g s", seconds);
+    begin_run(e, &goal);
+    if (goal.steps > 0)
+        say(e, ENG_EV_MESSAGE, "training to step %ld", e->t->step + goal.steps);
+    else if (goal.epochs > 0)
+        say(e, ENG_EV_MESSAGE, "training for %g epochs", goal.epochs);
+    else if (goal.seconds > 0)
+        say(e, ENG_EV_MESSAGE, "training for %g s", goal.seconds);
     else
         say(e, ENG_EV_MESSAGE, "training until stopped");
     set_state(e, ENG_TRAINING);
@@ -736,8 +796,7 @@ static int do_pause(eng *e)
         say(e, ENG_EV_ERROR, "pause: not training");
         return -1;
     }
-    e->time_left = e->deadline > 0 ? fmax(0, e->deadline - clock_now()) : -1;
-    e->deadline = 0;
+    run_pause(&e->r);
     set_state(e, ENG_PAUSED);
     say(e, ENG_EV_MESSAGE, "paused at step %ld", e->t->step);
     return 0;
@@ -752,8 +811,12 @@ static int do_resume(eng *e)
     }
     if (need_training_text(e, "resume") != 0)
         return -1;
-    e->deadline = e->time_left >= 0 ? clock_now() + e->time_left : 0;
-    e->time_left = -1;
+    if (in_run(e)) {
+        run_resume(&e->r);
+    } else {
+        run_goal none = {0};     /* an opened session: until stopped */
+        begin_run(e, &none);
+    }
     set_state(e, ENG_TRAINING);
     say(e, ENG_EV_MESSAGE, "resumed at step %ld", e->t->step);
     return 0;
@@ -836,7 +899,7 @@ static int handle(eng *e, const eng_cmd *c)
     case ENG_CMD_LOAD: return do_load(e, c->str);
     case ENG_CMD_MODEL: return do_model(e, &c->model);
     case ENG_CMD_SET: return do_set(e, c->key, c->str);
-    case ENG_CMD_TRAIN: return do_train(e, c->steps, c->seconds);
+    case ENG_CMD_TRAIN: return do_train(e, c);
     case ENG_CMD_PAUSE: return do_pause(e);
     case ENG_CMD_RESUME: return do_resume(e);
     case ENG_CMD_STOP: return do_stop(e);
@@ -920,9 +983,6 @@ eng *eng_new(char *err, size_t errlen)
     e->cfg.train = train_defaults();
     e->cfg.sample = sample_defaults();
     snprintf(e->cfg.device, sizeof e->cfg.device, "%s", e->be->name);
-    e->goal_step = -1;
-    e->time_left = -1;
-    e->last_eval_step = -1;
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);
     publish(e);

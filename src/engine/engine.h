@@ -35,7 +35,8 @@ typedef enum {
     ENG_CMD_LOAD,         /* str: corpus path */
     ENG_CMD_MODEL,        /* model: new architecture (resets) */
     ENG_CMD_SET,          /* key: setting index, str: its value */
-    ENG_CMD_TRAIN,        /* steps (0: no limit), seconds (0: no limit) */
+    ENG_CMD_TRAIN,        /* steps, epochs, seconds: at most one non-zero
+                           * (all zero: until stopped) */
     ENG_CMD_PAUSE,
     ENG_CMD_RESUME,
     ENG_CMD_STOP,
@@ -53,7 +54,7 @@ typedef struct eng_cmd {
     int key;
     model_config model;
     long steps, n;
-    double seconds;
+    double epochs, seconds;
     int split;
 } eng_cmd;
 
@@ -104,6 +105,7 @@ typedef struct eng_status {
     double tokens_per_s;  /* smoothed */
     double elapsed;       /* seconds of training, across resumes */
     long goal_step;       /* stop at this step; -1: none */
+    double goal_epoch;    /* stop at this (fractional) epoch; -1: none */
     double goal_seconds;  /* seconds left of a timed run; -1: none */
     size_t n_params;
     setting_values cfg;   /* the settings */

@@ -384,22 +384,27 @@ static int c_train(cmd_env *env, const cmd_def *d, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         char *key, *value;
         if (split_kv(argv[i], &key, &value) != 0)
-            return bad_usage(env, d, "'%s' is not steps=N or time=SECONDS",
-                             argv[i]);
+            return bad_usage(env, d, "'%s' is not steps=N, epochs=N or "
+                             "time=SECONDS", argv[i]);
         if (!strcmp(key, "steps")) {
             if (parse_long(value, 1, LONG_MAX / 2, &c.steps) != 0)
                 return bad_usage(env, d, "steps: '%s' is not a whole number "
                                  ">= 1", value);
+        } else if (!strcmp(key, "epochs")) {
+            if (parse_double(value, &c.epochs) != 0 || c.epochs <= 0)
+                return bad_usage(env, d, "epochs: '%s' is not a number > 0",
+                                 value);
         } else if (!strcmp(key, "time")) {
             if (parse_double(value, &c.seconds) != 0 || c.seconds <= 0)
                 return bad_usage(env, d, "time: '%s' is not a number of "
                                  "seconds > 0", value);
         } else {
-            return bad_usage(env, d, "unknown option '%s' (steps or time)", key);
+            return bad_usage(env, d, "unknown option '%s' (steps, epochs or "
+                             "time)", key);
         }
     }
-    if (c.steps > 0 && c.seconds > 0)
-        return bad_usage(env, d, "give steps or time, not both");
+    if ((c.steps > 0) + (c.epochs > 0) + (c.seconds > 0) > 1)
+        return bad_usage(env, d, "give one of steps, epochs and time");
     return post(env, &c);
 }
 
@@ -642,10 +647,12 @@ static const cmd_def commands[] = {
      2, 2, c_set, CMPL_SETTING},
     {"show", "[KEY]", "current settings and model summary", NULL,
      0, 1, c_show, CMPL_SETTING},
-    {"train", "[steps=N] [time=SECONDS]",
+    {"train", "[steps=N | epochs=N | time=SECONDS]",
      "start or continue training in the background",
      "Without a limit training runs until pause or stop.  With one it\n"
-     "stops after N more steps or SECONDS and validates.",
+     "stops after N more steps, N more passes over the training text\n"
+     "(fractions allowed) or SECONDS of training (pauses not counted),\n"
+     "and validates.",
      0, 2, c_train, CMPL_TRAIN},
     {"pause", "", "pause training (resume continues)", NULL,
      0, 0, c_pause, CMPL_NONE},

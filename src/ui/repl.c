@@ -247,9 +247,9 @@ static int wait_training(repl *r)
     }
     if (s.state != ENG_TRAINING)
         return 0;
-    if (s.goal_step < 0 && s.goal_seconds < 0) {
+    if (s.goal_step < 0 && s.goal_epoch < 0 && s.goal_seconds < 0) {
         error_line(r, "wait: training has no limit and would never end "
-                   "(stop it, or train steps=N or time=SECONDS)");
+                   "(stop it, or train steps=N, epochs=N or time=SECONDS)");
         return -1;
     }
     /* evaluations and samples during the run are part of it */
@@ -335,7 +335,7 @@ static void finish_script(repl *r)
     eng_snapshot(r->env->e, &s);
     if (s.state != ENG_TRAINING)
         return;
-    if (s.state == ENG_TRAINING && (s.goal_step >= 0 || s.goal_seconds >= 0)) {
+    if (s.state == ENG_TRAINING && (s.goal_step >= 0 || s.goal_epoch >= 0 || s.goal_seconds >= 0)) {
         printf("(end of script: waiting for training to finish)\n");
         if (wait_training(r) != 0)
             r->failed = 1;

@@ -610,9 +610,9 @@ static void wait_training(tui *t)
 {
     eng_status s;
     eng_snapshot(t->env->e, &s);
-    if (s.state == ENG_TRAINING && s.goal_step < 0 && s.goal_seconds < 0) {
+    if (s.state == ENG_TRAINING && s.goal_step < 0 && s.goal_epoch < 0 && s.goal_seconds < 0) {
         message(t, STYLE_ERR, "wait: training has no limit and would never "
-                "end (stop it, or train steps=N or time=SECONDS)");
+                "end (stop it, or train steps=N, epochs=N or time=SECONDS)");
         return;
     }
     if (s.state != ENG_TRAINING && s.state != ENG_SAMPLING

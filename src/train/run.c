@@ -1,0 +1,172 @@
+/* run.c - the run policy: stop conditions, validation and sample cadence,
+ * and the order of the end of a run (last validation, report, save). */
+#include <math.h>
+#include <string.h>
+
+#include "train/run.h"
+#include "util/clock.h"
+
+int run_has_val(const trainer *t)
+{
+    size_t b, e;
+    corpus_range(&t->corp, SPLIT_VAL, &b, &e);
+    return e > b + 1;
+}
+
+/* Fractional epochs done, as trainer_step reports them. */
+static double epochs_now(const trainer *t)
+{
+    double frac = t->stream_len > 1
+                  ? (double)t->pos / (double)(t->stream_len - 1) : 0;
+    return (double)t->epoch + frac;
+}
+
+/* Whether the history's newest point is this step, validated. */
+static int validated_now(const trainer *t)
+{
+    const metric_point *p = t->n_hist ? &t->hist[t->n_hist - 1] : NULL;
+    return p && p->step == t->step && !isnan(p->val_loss);
+}
+
+void run_begin(run *r, trainer *t, const run_goal *goal,
+               const run_cadence *cadence, const run_hooks *hooks,
+               volatile sig_atomic_t *interrupt)
+{
+    memset(r, 0, sizeof *r);
+    r->t = t;
+    r->goal = *goal;
+    if (cadence)
+        r->cadence = *cadence;
+    if (hooks)
+        r->hooks = *hooks;
+    r->interrupt = interrupt;
+    r->val_step = -1;
+    r->begun = clock_now();
+    r->next_sample = r->cadence.seconds;
+    r->epoch0 = epochs_now(t);
+    r->last.step = t->step;
+    r->last.epoch = r->epoch0;
+    r->last.loss = r->last.ppl = r->last.bpt = r->last.acc = NAN;
+    r->last.grad_norm = NAN;
+    r->last.lr = trainer_lr(t, t->step);
+}
+
+double run_seconds(const run *r)
+{
+    double now = r->paused_at > 0 ? r->paused_at : clock_now();
+    return now - r->begun;
+}
+
+double run_seconds_left(const run *r)
+{
+    if (r->goal.seconds <= 0)
+        return -1;
+    return fmax(0, r->goal.seconds - run_seconds(r));
+}
+
+void run_pause(run *r)
+{
+    if (r->paused_at == 0)
+        r->paused_at = clock_now();
+}
+
+void run_resume(run *r)
+{
+    if (r->paused_at > 0)
+        r->begun += clock_now() - r->paused_at;
+    r->paused_at = 0;
+}
+
+const char *run_why(const run *r)
+{
+    return r->why;
+}
+
+void run_stop(run *r, const char *why)
+{
+    if (!r->why)
+        r->why = why;
+}
+
+/* The limit the last step reached, or NULL. */
+static const char *limit_reached(const run *r)
+{
+    const run_goal *g = &r->goal;
+    if (r->interrupt && *r->interrupt)
+        return "interrupted";
+    if (g->steps > 0 && r->steps_done >= g->steps)
+        return "step limit";
+    if (g->epochs > 0 && r->last.epoch - r->epoch0 >= g->epochs - 1e-9)
+        return "epoch limit";
+    if (g->seconds > 0 && run_seconds(r) >= g->seconds)
+        return "time limit";
+    return NULL;
+}
+
+/* Measures the validation split and records it in the history. */
+static int validate(run *r, int periodic, char *err, size_t len)
+{
+    trainer *t = r->t;
+    int rc = r->hooks.validate
+        ? r->hooks.validate(r->hooks.ctx, periodic, &r->val, err, len)
+        : trainer_eval(t, SPLIT_VAL, t->cfg.eval_streams, &r->val, err, len);
+    if (rc == 0) {
+        trainer_note_val(t, r->val.loss);
+        r->val_step = t->step;
+    }
+    return rc;
+}
+
+/* Whether a sample is due after this step; moves the time cadence on. */
+static int sample_due(run *r)
+{
+    const run_cadence *c = &r->cadence;
+    if (c->steps > 0)
+        return r->last.step % c->steps == 0;
+    if (c->seconds <= 0 || run_seconds(r) < r->next_sample)
+        return 0;
+    /* The next one a full period after this one, however long it took. */
+    r->next_sample = run_seconds(r) + c->seconds;
+    return 1;
+}
+
+int run_step(run *r, char *err, size_t len)
+{
+    trainer *t = r->t;
+    int every = t->cfg.eval_every, periodic, last;
+    if (trainer_step(t, &r->last, err, len) != 0)
+        return -1;
+    r->steps_done++;
+    if (!r->why)
+        r->why = limit_reached(r);
+    last = r->why != NULL;
+    if (last && r->hooks.ending)
+        r->hooks.ending(r->hooks.ctx, r->why);
+    periodic = every > 0 && r->last.step % every == 0;
+    if (run_has_val(t) && (last || periodic) && validate(r, periodic, err, len) != 0)
+        return -1;
+    if (r->hooks.step
+        && r->hooks.step(r->hooks.ctx, &r->last, r->val_step == t->step ? &r->val : NULL,
+                         last, err, len) != 0)
+        return -1;
+    if (!last && r->hooks.sample && sample_due(r))
+        r->hooks.sample(r->hooks.ctx);
+    return last ? 0 : 1;
+}
+
+int run_end(run *r, char *err, size_t len)
+{
+    trainer *t = r->t;
+    int fresh = run_has_val(t) && !validated_now(t);
+    if (!r->why)
+        r->why = "stopped";
+    if (fresh && validate(r, 0, err, len) != 0)
+        return -1;
+    if (r->hooks.end
+        && r->hooks.end(r->hooks.ctx, r->val_step == t->step ? &r->val : NULL, fresh,
+                        err, len) != 0)
+        return -1;
+    if (r->hooks.save && r->hooks.save(r->hooks.ctx, err, len) != 0)
+        return -1;
+    return 0;
+}

@@ -1,0 +1,105 @@
+/* run.h - the run policy, written once for `rnnlab train` and the engine
+ * thread: when a run stops (steps, epochs, time, a stop request), when it
+ * validates and samples, and the save at its end.  The caller drives it
+ * one step at a time and hears about each step through hooks, so the
+ * policy knows nothing of terminals, events or files. */
+#ifndef TRAIN_RUN_H
+#define TRAIN_RUN_H
+#include <signal.h>
+#include <stddef.h>
+
+#include "train/trainer.h"
+
+/* Where a run stops; a zero field is no limit, all zero: until stopped. */
+typedef struct run_goal {
+    long steps;              /* optimizer steps from the start of the run */
+    double epochs;           /* passes over the training split, likewise */
+    double seconds;          /* training time, pauses not counted */
+} run_goal;
+
+/* How often a sample is due while training: every `steps` steps or every
+ * `seconds` of training time; both zero: never. */
+typedef struct run_cadence {
+    long steps;
+    double seconds;
+} run_cadence;
+
+/* The caller's side.  Any hook may be NULL.  Hooks returning int give 0,
+ * or -1 with a one-line message in err, which ends the run with it. */
+typedef struct run_hooks {
+    void *ctx;
+    /* Measures the validation split (the trainer's eval_streams) into *ev.
+     * periodic: due by eval_every rather than by the end of the run.
+     * NULL: trainer_eval.  The run records the loss in the history. */
+    int (*validate)(void *ctx, int periodic, eval_result *ev, char *err,
+                    size_t len);
+    /* As soon as the run knows the coming validation and report are its
+     * last (why: run_why); a stop request can no longer cut them short. */
+    void (*ending)(void *ctx, const char *why);
+    /* After each step: its figures, the validation made at that step (NULL
+     * when none) and whether the run ends with it (run_why says why). */
+    int (*step)(void *ctx, const train_info *in, const eval_result *val,
+                int last, char *err, size_t len);
+    /* A sample is due (run_cadence); called after the step hook. */
+    void (*sample)(void *ctx);
+    /* The end of the run: the validation at its last step (NULL when there
+     * is none) and whether run_end made it (fresh: the step hook has not
+     * seen it, as after run_stop). */
+    int (*end)(void *ctx, const eval_result *val, int fresh, char *err,
+               size_t len);
+    /* Keeps the trained session; called last.  NULL: nothing is saved. */
+    int (*save)(void *ctx, char *err, size_t len);
+} run_hooks;
+
+typedef struct run {
+    trainer *t;
+    run_goal goal;
+    run_cadence cadence;
+    run_hooks hooks;
+    /* A stop request set from outside the run, e.g. by a signal handler
+     * (which cannot be handed a context); NULL: none.  Polled after each
+     * step. */
+    volatile sig_atomic_t *interrupt;
+    const char *why;          /* why the run ended; NULL while going on */
+    long steps_done;
+    double epoch0;            /* the trainer's epochs at the start */
+    double begun;             /* monotonic seconds the run has been going
+                               * since, shifted by pauses */
+    double paused_at;         /* monotonic seconds of run_pause; 0: not */
+    double next_sample;       /* training seconds when a sample is due */
+    eval_result val;          /* the latest validation of this run ... */
+    long val_step;            /* ... made at this step; -1: none yet */
+    train_info last;          /* the latest step */
+} run;
+
+/* Starts a run of t: copies goal and hooks; cadence may be NULL (no
+ * samples), interrupt too. */
+void run_begin(run *r, trainer *t, const run_goal *goal,
+               const run_cadence *cadence, const run_hooks *hooks,
+               volatile sig_atomic_t *interrupt);
+/* One step: trains, then validates when due (every eval_every steps, and
+ * at the last), reports through the step hook and samples when due.
+ * Returns 1 while the run goes on, 0 when this was its last step (run_why
+ * says why), -1 with err set when the step or a hook failed. */
+int run_step(run *r, char *err, size_t len);
+/* Asks the run to end before its next step (why: "stopped", ...). */
+void run_stop(run *r, const char *why);
+/* Ends the run: validates unless the last step did, calls the end hook,
+ * then the save hook.  Returns 0, or -1 with err set. */
+int run_end(run *r, char *err, size_t len);
+
+/* Pausing stops the run's clock (its time limit and time-based samples);
+ * run_resume starts it again.  Both are no-ops when not applicable. */
+void run_pause(run *r);
+void run_resume(run *r);
+/* Seconds of training in this run, pauses not counted. */
+double run_seconds(const run *r);
+/* Seconds left of a time limit (0 when reached), or -1 without one. */
+double run_seconds_left(const run *r);
+/* Why the run ended ("step limit", "epoch limit", "time limit",
+ * "interrupted" or run_stop's reason), or NULL while it goes on. */
+const char *run_why(const run *r);
+/* Whether t's corpus has a validation split to measure (2+ tokens). */
+int run_has_val(const trainer *t);
+
+#endif

@@ -1,0 +1,275 @@
+/* check_run.c - the run policy (train/run.c): step, epoch, interrupt and
+ * stop endings, validation and sample cadence, and the order of the end
+ * of a run (last validation, end hook, save). */
+#include <check.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/run.h"
+
+/* A small trainer on a short rotation of sentences (val 20%). */
+static trainer *small_trainer(be_backend *be, int eval_every)
+{
+    static const char text[] = "the cat sat on the mat. a dog ran to the park. ";
+    char err[256], buf[4800];
+    corpus c;
+    for (size_t n = 0; n + sizeof text < sizeof buf; n += sizeof text - 1)
+        memcpy(buf + n, text, sizeof text);
+    ck_assert_msg(corpus_from_buffer(&c, (const uint8_t *)buf, strlen(buf), NULL,
+                                     0.2, 0.0, err, sizeof err) == 0, "%s", err);
+    train_config cfg = train_defaults();
+    cfg.model.layers = 1;
+    cfg.model.hidden = 16;
+    cfg.model.embed = 8;
+    cfg.seq_len = 16;
+    cfg.batch = 4;
+    cfg.eval_every = eval_every;
+    cfg.eval_streams = 2;
+    trainer *t = trainer_create(be, &cfg, &c, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    return t;
+}
+
+/* What the hooks saw, in order: one letter per call (v validate, s step,
+ * S step with a validation, L the last step, p sample, e end, E end with a
+ * fresh validation, w save). */
+typedef struct seen {
+    char calls[256];
+    size_t n;
+    long val_steps[16];
+    int n_val;
+    const char *ending;
+    volatile sig_atomic_t *flag;   /* raised after this many steps: */
+    long raise_at;
+    int fail_save;
+} seen;
+
+static void note(seen *s, char c)
+{
+    if (s->n + 1 < sizeof s->calls)
+        s->calls[s->n++] = c;
+}
+
+static int h_step(void *ctx, const train_info *in, const eval_result *val,
+                  int last, char *err, size_t len)
+{
+    seen *s = ctx;
+    (void)err, (void)len;
+    note(s, last ? 'L' : val ? 'S' : 's');
+    if (val && s->n_val < 16)
+        s->val_steps[s->n_val++] = in->step;
+    if (s->flag && in->step == s->raise_at)
+        *s->flag = 1;
+    return 0;
+}
+
+static void h_ending(void *ctx, const char *why)
+{
+    ((seen *)ctx)->ending = why;
+}
+
+static void h_sample(void *ctx)
+{
+    note(ctx, 'p');
+}
+
+static int h_end(void *ctx, const eval_result *val, int fresh, char *err,
+                 size_t len)
+{
+    (void)err, (void)len;
+    ck_assert(!fresh || val != NULL);
+    note(ctx, fresh ? 'E' : 'e');
+    return 0;
+}
+
+static int h_save(void *ctx, char *err, size_t len)
+{
+    seen *s = ctx;
+    note(s, 'w');
+    if (s->fail_save) {
+        snprintf(err, len, "disk full");
+        return -1;
+    }
+    return 0;
+}
+
+static const run_hooks hooks = {.step = h_step, .ending = h_ending,
+                                .sample = h_sample, .end = h_end,
+                                .save = h_save};
+
+/* Runs to the end; returns run_step's last answer. */
+static int run_all(run *r)
+{
+    char err[256];
+    int rc;
+    while ((rc = run_step(r, err, sizeof err)) > 0)
+        ;
+    ck_assert_msg(rc == 0, "%s", err);
+    return run_end(r, err, sizeof err);
+}
+
+static run start(trainer *t, seen *s, run_goal goal, const run_cadence *every,
+                 volatile sig_atomic_t *flag)
+{
+    run r;
+    run_hooks h = hooks;
+    h.ctx = s;
+    memset(s, 0, sizeof *s);
+    run_begin(&r, t, &goal, every, &h, flag);
+    return r;
+}
+
+START_TEST(step_limit_validates_on_cadence_and_last)
+{
+    be_backend *be = be_cpu_create();
+    trainer *t = small_trainer(be, 2);
+    seen s;
+    run r = start(t, &s, (run_goal){.steps = 5}, NULL, NULL);
+    ck_assert_int_eq(run_all(&r), 0);
+    ck_assert_str_eq(s.calls, "sSsSLew");
+    ck_assert_int_eq(s.n_val, 3);
+    ck_assert_int_eq(s.val_steps[0], 2);
+    ck_assert_int_eq(s.val_steps[1], 4);
+    ck_assert_int_eq(s.val_steps[2], 5);
+    ck_assert_str_eq(run_why(&r), "step limit");
+    ck_assert_str_eq(s.ending, "step limit");
+    ck_assert_int_eq(t->step, 5);
+    /* the validations are in the history */
+    ck_assert(!isnan(t->hist[t->n_hist - 1].val_loss));
+    /* a second run counts its steps from its own start */
+    r = start(t, &s, (run_goal){.steps = 1}, NULL, NULL);
+    ck_assert_int_eq(run_all(&r), 0);
+    ck_assert_str_eq(s.calls, "Lew");
+    ck_assert_int_eq(t->step, 6);
+    trainer_free(t);
+    be->destroy(be);
+}
+END_TEST
+
+START_TEST(epoch_limit)
+{
+    be_backend *be = be_cpu_create();
+    trainer *t = small_trainer(be, 0);
+    seen s;
+    run r = start(t, &s, (run_goal){.epochs = 1}, NULL, NULL);
+    ck_assert_int_eq(run_all(&r), 0);
+    ck_assert_str_eq(run_why(&r), "epoch limit");
+    ck_assert(r.steps_done > 1);
+    /* the last step finished the epoch, and not one step earlier */
+    ck_assert(r.last.epoch >= 1 - 1e-9);
+    ck_assert(r.last.epoch < 1 + 1.0 / (double)r.steps_done);
+    ck_assert_int_eq(s.calls[s.n - 3], 'L');
+    trainer_free(t);
+    be->destroy(be);
+}
+END_TEST
+
+START_TEST(interrupt_and_stop)
+{
+    be_backend *be = be_cpu_create();
+    trainer *t = small_trainer(be, 0);
+    volatile sig_atomic_t flag = 0;
+    char err[256];
+    seen s;
+    run r = start(t, &s, (run_goal){0}, NULL, &flag);
+    s.flag = &flag;
+    s.raise_at = 3;
+    ck_assert_int_eq(run_all(&r), 0);
+    /* the flag seen after step 3 ends the run at step 4 */
+    ck_assert_str_eq(run_why(&r), "interrupted");
+    ck_assert_int_eq(t->step, 4);
+    ck_assert_str_eq(s.calls, "sssLew");
+    /* run_stop between steps: run_end validates, fresh */
+    r = start(t, &s, (run_goal){.steps = 100}, NULL, NULL);
+    ck_assert_int_eq(run_step(&r, err, sizeof err), 1);
+    run_stop(&r, "stopped");
+    ck_assert_int_eq(run_end(&r, err, sizeof err), 0);
+    ck_assert_str_eq(s.calls, "sEw");
+    ck_assert_str_eq(run_why(&r), "stopped");
+    trainer_free(t);
+    be->destroy(be);
+}
+END_TEST
+
+START_TEST(sample_cadence_by_steps)
+{
+    be_backend *be = be_cpu_create();
+    trainer *t = small_trainer(be, 0);
+    run_cadence every = {.steps = 2};
+    seen s;
+    run r = start(t, &s, (run_goal){.steps = 5}, &every, NULL);
+    ck_assert_int_eq(run_all(&r), 0);
+    /* samples after steps 2 and 4, none after the last */
+    ck_assert_str_eq(s.calls, "sspsspLew");
+    trainer_free(t);
+    be->destroy(be);
+}
+END_TEST
+
+START_TEST(time_cadence_and_pause)
+{
+    be_backend *be = be_cpu_create();
+    trainer *t = small_trainer(be, 0);
+    run_cadence every = {.seconds = 1e-9};
+    seen s;
+    run r = start(t, &s, (run_goal){.steps = 3}, &every, NULL);
+    ck_assert_int_eq(run_all(&r), 0);
+    ck_assert_str_eq(s.calls, "spspLew");
+    /* paused, the run's clock stands still */
+    r = start(t, &s, (run_goal){.seconds = 100}, NULL, NULL);
+    run_pause(&r);
+    double a = run_seconds(&r);
+    for (volatile long i = 0; i < 20000000; i++)
+        ;
+    ck_assert(run_seconds(&r) == a);
+    ck_assert(run_seconds_left(&r) <= 100 && run_seconds_left(&r) > 99);
+    run_resume(&r);
+    ck_assert(run_seconds(&r) >= a);
+    trainer_free(t);
+    be->destroy(be);
+}
+END_TEST
+
+START_TEST(failed_save_is_reported)
+{
+    be_backend *be = be_cpu_create();
+    trainer *t = small_trainer(be, 0);
+    char err[256] = "";
+    seen s;
+    run r = start(t, &s, (run_goal){.steps = 1}, NULL, NULL);
+    s.fail_save = 1;
+    ck_assert_int_eq(run_step(&r, err, sizeof err), 0);
+    ck_assert_int_eq(run_end(&r, err, sizeof err), -1);
+    ck_assert_str_eq(err, "disk full");
+    ck_assert_str_eq(s.calls, "Lew");
+    trainer_free(t);
+    be->destroy(be);
+}
+END_TEST
+
+static Suite *run_suite(void)
+{
+    Suite *s = suite_create("run");
+    TCase *tc = tcase_create("policy");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, step_limit_validates_on_cadence_and_last);
+    tcase_add_test(tc, epoch_limit);
+    tcase_add_test(tc, interrupt_and_stop);
+    tcase_add_test(tc, sample_cadence_by_steps);
+    tcase_add_test(tc, time_cadence_and_pause);
+    tcase_add_test(tc, failed_save_is_reported);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(run_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
