@@ -8,6 +8,7 @@
 #endif
 #include <check.h>
 #include <poll.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,19 +352,27 @@ START_TEST(settings_table)
         ck_assert_msg(setting_find(required[i]) >= 0, "no setting %s",
                       required[i]);
     ck_assert_int_eq(setting_find("nope"), -1);
-    memset(&v, 0, sizeof v);
-    v.train = train_defaults();
-    v.sample = sample_defaults();
+    setting_defaults(&v);
+    ck_assert_int_eq(setting_check(&v, err, sizeof err), 0);
     for (size_t i = 0; i < n; i++) {
-        /* every value formats to something that parses back the same */
+        /* the default parses, formats back the same, and is what the
+         * layers below start from: the table and they agree */
         char again[64];
+        setting_values layers;
+        memset(&layers, 0, sizeof layers);
+        layers.train = train_defaults();
+        layers.sample = sample_defaults();
+        snprintf(layers.device, sizeof layers.device, "cpu");
         setting_format((int)i, &v, buf, sizeof buf);
-        if (tab[i].type == SETTING_CHOICE && !strcmp(tab[i].name, "device"))
-            snprintf(buf, sizeof buf, "cpu");
+        ck_assert_str_eq(buf, tab[i].def);
         ck_assert_msg(setting_apply((int)i, buf, &v, err, sizeof err) == 0,
                       "%s: %s", tab[i].name, err);
         setting_format((int)i, &v, again, sizeof again);
         ck_assert_str_eq(again, buf);
+        setting_format((int)i, &layers, again, sizeof again);
+        ck_assert_msg(!strcmp(again, tab[i].def), "%s: the table's default "
+                      "is %s, the layers' %s", tab[i].name, tab[i].def, again);
+        ck_assert_ptr_nonnull(tab[i].summary);
     }
     ck_assert_int_eq(setting_apply(setting_find("seq-len"), "64", &v, err,
                                    sizeof err), 0);
@@ -393,6 +402,23 @@ START_TEST(settings_table)
     ck_assert_int_eq(setting_find("batch") >= 0
                      && tab[setting_find("batch")].effect == SETTING_RESET, 1);
     ck_assert_int_eq(tab[setting_find("temperature")].effect, SETTING_LIVE);
+    /* values from elsewhere (a session file) are checked by the same rows */
+    setting_defaults(&v);
+    v.sample.temperature = 100.5f;
+    ck_assert_int_eq(setting_check(&v, err, sizeof err), -1);
+    ck_assert_str_eq(err, "temperature: '100.5' is out of range (0 to 100)");
+    setting_defaults(&v);
+    v.sample.weights = 7;
+    ck_assert_int_eq(setting_check(&v, err, sizeof err), -1);
+    ck_assert_str_eq(err, "weights: unknown value '' (choose fp32|fp16|int8)");
+    setting_defaults(&v);
+    v.train.optim.lr = NAN;
+    ck_assert_int_eq(setting_check(&v, err, sizeof err), -1);
+    ck_assert_str_eq(err, "lr: 'nan' is out of range (> 0)");
+    /* the message without the name, for the CLI's "--NAME: " */
+    ck_assert_int_eq(setting_parse(setting_find("beam"), "0", &v, err,
+                                   sizeof err), -1);
+    ck_assert_str_eq(err, "'0' is out of range (1 to 256)");
 }
 END_TEST
 

@@ -1,4 +1,5 @@
-/* settings.c - the settings table and the parsing of values. */
+/* settings.c - the settings table and the parsing, checking and printing
+ * of values. */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -8,9 +9,8 @@
 
 #include "backend/backend.h"
 #include "train/optim.h"
+#include "decode/sample.h"
 #include "engine/settings.h"
-
-#define BIG 1e300
 
 /* The devices `set device` offers: CUDA only in builds that have it. */
 #ifdef HAVE_CUDA
@@ -19,43 +19,90 @@
 #define SETTINGS_DEVICES "cpu"
 #endif
 
+#define AT(f) offsetof(setting_values, f)
+
+/* A new optimizer comes with its own defaults (lr, momentum, ...). */
+static void optimizer_defaults(setting_values *v)
+{
+    v->train.optim = optim_defaults(v->train.optim.kind);
+}
+
 static const setting table[] = {
-    {"lr", SETTING_FLOAT, 0, BIG, 1, 0, NULL, SETTING_LIVE,
-     "learning rate"},
-    {"optimizer", SETTING_CHOICE, 0, 0, 0, 0, "sgd adam adamw nadam rmsprop",
-     SETTING_OPTIM, "optimizer (restarts its state and takes its default lr)"},
-    {"batch", SETTING_INT, 1, 100000, 0, 0, NULL, SETTING_RESET,
-     "parallel streams through the text"},
-    {"seq-len", SETTING_INT, 1, 100000, 0, 0, NULL, SETTING_RESET,
-     "time steps of back-propagation through time"},
-    {"clip", SETTING_FLOAT, 0, BIG, 0, 0, NULL, SETTING_LIVE,
-     "global gradient-norm clipping (0: off)"},
-    {"dropout", SETTING_FLOAT, 0, 1, 0, 1, NULL, SETTING_LIVE,
-     "dropout probability"},
-    {"seed", SETTING_U64, 0, 0, 0, 0, NULL, SETTING_RESET,
-     "random seed of the initialisation and dropout"},
-    {"temperature", SETTING_FLOAT, 0, 100, 0, 0, NULL, SETTING_LIVE,
-     "sampling temperature (0: always the likeliest token)"},
-    {"top-k", SETTING_INT, 0, 1000000, 0, 0, NULL, SETTING_LIVE,
-     "sample from the k likeliest tokens (0: off)"},
-    {"top-p", SETTING_FLOAT, 0, 1, 1, 0, NULL, SETTING_LIVE,
-     "sample from the smallest set with probability p (1: off)"},
-    {"beam", SETTING_INT, 1, 64, 0, 0, NULL, SETTING_LIVE,
-     "beam width (1: off)"},
-    {"repetition-penalty", SETTING_FLOAT, 0, 100, 1, 0, NULL, SETTING_LIVE,
-     "divide the logits of recently seen tokens by this (1: off)"},
-    {"weights", SETTING_CHOICE, 0, 0, 0, 0, "fp32 fp16 int8", SETTING_LIVE,
-     "how sampling holds the weights (fp16, int8: faster, slightly approximate)"},
-    {"sample-every", SETTING_INT, 0, 1000000000, 0, 0, NULL, SETTING_LIVE,
-     "steps between automatic samples while training (0: off)"},
-    {"sample-length", SETTING_INT, 1, 100000, 0, 0, NULL, SETTING_LIVE,
-     "tokens per sample"},
-    {"eval-every", SETTING_INT, 0, 1000000000, 0, 0, NULL, SETTING_LIVE,
-     "steps between validations (0: off)"},
-    {"threads", SETTING_INT, 1, 256, 0, 0, NULL, SETTING_LIVE,
-     "threads of the CPU backend's worker team"},
-    {"device", SETTING_CHOICE, 0, 0, 0, 0, SETTINGS_DEVICES, SETTING_MOVE,
-     "where the model runs (weights and optimizer state move along)"},
+    {.name = "lr", .type = SETTING_FLOAT, .field = AT(train.optim.lr),
+     .lo = 0, .hi = INFINITY, .open = SETTING_LO_OPEN, .def = "0.002",
+     .effect = SETTING_LIVE, .summary = "learning rate",
+     .option = "train --lr"},
+    {.name = "optimizer", .type = SETTING_CHOICE, .field = AT(train.optim.kind),
+     .choices = "sgd adam adamw nadam rmsprop", .def = "adam",
+     .effect = SETTING_OPTIM, .then = optimizer_defaults,
+     .summary = "optimizer (restarts its state and takes its default lr)",
+     .option = "train --optimizer"},
+    {.name = "batch", .type = SETTING_INT, .field = AT(train.batch),
+     .lo = 1, .hi = 100000, .def = "32", .effect = SETTING_RESET,
+     .summary = "parallel streams through the text",
+     .option = "train --batch"},
+    {.name = "seq-len", .type = SETTING_INT, .field = AT(train.seq_len),
+     .lo = 1, .hi = 100000, .def = "100", .effect = SETTING_RESET,
+     .summary = "time steps of back-propagation through time",
+     .option = "train --seq-len"},
+    {.name = "clip", .type = SETTING_FLOAT, .field = AT(train.clip_norm),
+     .lo = 0, .hi = INFINITY, .def = "5", .effect = SETTING_LIVE,
+     .summary = "global gradient-norm clipping (0: off)",
+     .option = "train --clip"},
+    {.name = "dropout", .type = SETTING_FLOAT, .field = AT(train.model.dropout),
+     .lo = 0, .hi = 1, .open = SETTING_HI_OPEN, .def = "0.1",
+     .effect = SETTING_LIVE, .summary = "dropout probability",
+     .option = "train --dropout"},
+    {.name = "seed", .type = SETTING_U64, .field = AT(train.seed),
+     .def = "1337", .effect = SETTING_RESET,
+     .summary = "random seed of the initialisation and dropout",
+     .option = "train --seed"},
+    {.name = "temperature", .type = SETTING_FLOAT,
+     .field = AT(sample.temperature), .lo = 0, .hi = 100, .def = "1",
+     .effect = SETTING_LIVE,
+     .summary = "sampling temperature (0: always the likeliest token)",
+     .option = "sample --temperature"},
+    {.name = "top-k", .type = SETTING_INT, .field = AT(sample.top_k),
+     .lo = 0, .hi = 1000000, .def = "0", .effect = SETTING_LIVE,
+     .summary = "sample from the k likeliest tokens (0: off)",
+     .option = "sample --top-k"},
+    {.name = "top-p", .type = SETTING_FLOAT, .field = AT(sample.top_p),
+     .lo = 0, .hi = 1, .open = SETTING_LO_OPEN, .def = "1",
+     .effect = SETTING_LIVE,
+     .summary = "sample from the smallest set with probability p (1: off)",
+     .option = "sample --top-p"},
+    {.name = "beam", .type = SETTING_INT, .field = AT(sample.beam),
+     .lo = 1, .hi = SAMPLE_MAX_BEAM, .def = "1", .effect = SETTING_LIVE,
+     .summary = "beam width (1: off)", .option = "sample --beam"},
+    {.name = "repetition-penalty", .type = SETTING_FLOAT,
+     .field = AT(sample.repetition_penalty), .lo = 0, .hi = 100,
+     .open = SETTING_LO_OPEN, .def = "1", .effect = SETTING_LIVE,
+     .summary = "divide the logits of recently seen tokens by this (1: off)",
+     .option = "sample --repetition-penalty"},
+    {.name = "weights", .type = SETTING_CHOICE, .field = AT(sample.weights),
+     .choices = "fp32 fp16 int8", .def = "fp32", .effect = SETTING_LIVE,
+     .summary = "how sampling holds the weights (fp16, int8: faster, "
+                "slightly approximate)",
+     .option = "sample --weights"},
+    {.name = "sample-every", .type = SETTING_INT,
+     .field = AT(sample.sample_every), .lo = 0, .hi = 1e9, .def = "0",
+     .effect = SETTING_LIVE,
+     .summary = "steps between automatic samples while training (0: off)"},
+    {.name = "sample-length", .type = SETTING_INT, .field = AT(sample.length),
+     .lo = 1, .hi = 1e8, .def = "200", .effect = SETTING_LIVE,
+     .summary = "tokens per sample", .option = "sample --length"},
+    {.name = "eval-every", .type = SETTING_INT, .field = AT(train.eval_every),
+     .lo = 0, .hi = 1e9, .def = "500", .effect = SETTING_LIVE,
+     .summary = "steps between validations (0: off)",
+     .option = "train --eval-every"},
+    {.name = "threads", .type = SETTING_INT, .field = AT(train.threads),
+     .lo = 1, .hi = 256, .def = "2", .effect = SETTING_LIVE,
+     .summary = "threads of the CPU backend's worker team",
+     .option = "train --threads"},
+    {.name = "device", .type = SETTING_WORD, .field = AT(device),
+     .choices = SETTINGS_DEVICES, .def = "cpu", .effect = SETTING_MOVE,
+     .summary = "where the model runs (weights and optimizer state move "
+                "along)"},
 };
 
 #define N_SETTINGS (sizeof table / sizeof table[0])
@@ -74,31 +121,22 @@ int setting_find(const char *name)
     return -1;
 }
 
-void setting_range(int i, char *buf, size_t len)
+/* The field of row s in v. */
+static void *field(const setting *s, const setting_values *v)
 {
-    const setting *s = &table[i];
-    char lo[32], hi[32];
-    switch (s->type) {
-    case SETTING_CHOICE:
-        snprintf(buf, len, "%s", s->choices);
-        for (char *p = buf; *p; p++)
-            if (*p == ' ')
-                *p = '|';
-        return;
-    case SETTING_U64:
-        snprintf(buf, len, "0 to 18446744073709551615");
-        return;
-    default:
-        snprintf(lo, sizeof lo, "%.15g", s->lo);
-        snprintf(hi, sizeof hi, "%.15g", s->hi);
-        if (s->hi >= BIG)
-            snprintf(buf, len, "%s %s", s->lo_open ? ">" : ">=", lo);
-        else if (!s->lo_open && !s->hi_open)
-            snprintf(buf, len, "%s to %s", lo, hi);
-        else
-            snprintf(buf, len, "%s %s and %s %s", s->lo_open ? ">" : ">=", lo,
-                     s->hi_open ? "<" : "<=", hi);
+    return (char *)v + s->field;
+}
+
+/* Word i of a space-separated list into buf ("" past the end). */
+static void choice_word(const char *list, int i, char *buf, size_t len)
+{
+    const char *p = list;
+    size_t l = strcspn(p, " ");
+    for (; i > 0 && p[l]; i--) {
+        p += l + 1;
+        l = strcspn(p, " ");
     }
+    snprintf(buf, len, "%.*s", i == 0 ? (int)l : 0, p);
 }
 
 /* Index of word in the space-separated list, or -1. */
@@ -116,76 +154,113 @@ static int choice_index(const char *list, const char *word)
     return -1;
 }
 
-/* Reads a number within the setting's range; returns 0 or -1 with err. */
+void setting_range(int i, char *buf, size_t len)
+{
+    const setting *s = &table[i];
+    char lo[32], hi[32];
+    switch (s->type) {
+    case SETTING_CHOICE:
+    case SETTING_WORD:
+        snprintf(buf, len, "%s", s->choices);
+        for (char *p = buf; *p; p++)
+            if (*p == ' ')
+                *p = '|';
+        return;
+    case SETTING_U64:
+        snprintf(buf, len, "0 to 18446744073709551615");
+        return;
+    default:
+        snprintf(lo, sizeof lo, "%.15g", s->lo);
+        snprintf(hi, sizeof hi, "%.15g", s->hi);
+        if (isinf(s->hi))
+            snprintf(buf, len, "%s %s", s->open & SETTING_LO_OPEN ? ">" : ">=", lo);
+        else if (!s->open)
+            snprintf(buf, len, "%s to %s", lo, hi);
+        else
+            snprintf(buf, len, "%s %s and %s %s",
+                     s->open & SETTING_LO_OPEN ? ">" : ">=", lo,
+                     s->open & SETTING_HI_OPEN ? "<" : "<=", hi);
+    }
+}
+
+const char *setting_range_of(const char *name, char *buf, size_t len)
+{
+    int i = setting_find(name);
+    if (i < 0)
+        snprintf(buf, len, "%s", "");
+    else
+        setting_range(i, buf, len);
+    return buf;
+}
+
+/* Whether v is within the row's range. */
+static int in_range(const setting *s, double v)
+{
+    return !(v < s->lo || v > s->hi || ((s->open & SETTING_LO_OPEN) && v == s->lo)
+             || ((s->open & SETTING_HI_OPEN) && v == s->hi));
+}
+
+static int out_of_range(const setting *s, const char *text, char *err,
+                        size_t errlen)
+{
+    char range[96];
+    setting_range((int)(s - table), range, sizeof range);
+    snprintf(err, errlen, "'%s' is out of range (%s)", text, range);
+    return -1;
+}
+
+/* Reads a number within the row's range; returns 0 or -1 with err. */
 static int parse_number(const setting *s, const char *text, double *out,
                         char *err, size_t errlen)
 {
-    char *end, range[96];
+    char *end;
     double v;
     errno = 0;
     v = strtod(text, &end);
     if (*text == '\0' || end == text || *end != '\0' || !isfinite(v)) {
-        snprintf(err, errlen, "%s: '%s' is not a number", s->name, text);
+        snprintf(err, errlen, "'%s' is not a number", text);
         return -1;
     }
     if (s->type == SETTING_INT && v != floor(v)) {
-        snprintf(err, errlen, "%s: '%s' is not a whole number", s->name, text);
+        snprintf(err, errlen, "'%s' is not a whole number", text);
         return -1;
     }
-    if (v < s->lo || v > s->hi || (s->lo_open && v == s->lo)
-        || (s->hi_open && v == s->hi)) {
-        setting_range((int)(s - table), range, sizeof range);
-        snprintf(err, errlen, "%s: '%s' is out of range (%s)", s->name, text,
-                 range);
-        return -1;
-    }
+    if (!in_range(s, v))
+        return out_of_range(s, text, err, errlen);
     *out = v;
     return 0;
 }
 
-static int parse_u64(const setting *s, const char *text, uint64_t *out,
-                     char *err, size_t errlen)
+static int parse_u64(const char *text, uint64_t *out, char *err, size_t errlen)
 {
     char *end;
     unsigned long long v;
     errno = 0;
     v = strtoull(text, &end, 10);
     if (*text < '0' || *text > '9' || *end != '\0' || errno == ERANGE) {
-        snprintf(err, errlen, "%s: '%s' is not a whole number from 0 to "
-                 "18446744073709551615", s->name, text);
+        snprintf(err, errlen, "'%s' is not a whole number from 0 to "
+                 "18446744073709551615", text);
         return -1;
     }
     *out = (uint64_t)v;
     return 0;
 }
 
-/* Stores the number x into setting i of v. */
-static void store_number(int i, double x, setting_values *v)
+static int parse_choice(const setting *s, const char *text, int *out,
+                        char *err, size_t errlen)
 {
-    const char *n = table[i].name;
-    train_config *t = &v->train;
-    sample_config *s = &v->sample;
-    if (!strcmp(n, "lr")) t->optim.lr = (float)x;
-    else if (!strcmp(n, "batch")) t->batch = (int)x;
-    else if (!strcmp(n, "seq-len")) t->seq_len = (int)x;
-    else if (!strcmp(n, "clip")) t->clip_norm = (float)x;
-    else if (!strcmp(n, "dropout")) t->model.dropout = (float)x;
-    else if (!strcmp(n, "temperature")) s->temperature = (float)x;
-    else if (!strcmp(n, "top-k")) s->top_k = (int)x;
-    else if (!strcmp(n, "top-p")) s->top_p = (float)x;
-    else if (!strcmp(n, "beam")) s->beam = (int)x;
-    else if (!strcmp(n, "repetition-penalty")) s->repetition_penalty = (float)x;
-    else if (!strcmp(n, "sample-every")) s->sample_every = (int)x;
-    else if (!strcmp(n, "sample-length")) s->length = (int)x;
-    else if (!strcmp(n, "eval-every")) t->eval_every = (int)x;
-    else if (!strcmp(n, "threads")) t->threads = (int)x;
+    char range[128];
+    if ((*out = choice_index(s->choices, text)) >= 0)
+        return 0;
+    setting_range((int)(s - table), range, sizeof range);
+    snprintf(err, errlen, "unknown value '%s' (choose %s)", text, range);
+    return -1;
 }
 
-int setting_apply(int i, const char *text, setting_values *v, char *err,
+int setting_parse(int i, const char *text, setting_values *v, char *err,
                   size_t errlen)
 {
     const setting *s;
-    char range[96];
     double x;
     uint64_t u;
     int c;
@@ -196,55 +271,115 @@ int setting_apply(int i, const char *text, setting_values *v, char *err,
     s = &table[i];
     switch (s->type) {
     case SETTING_CHOICE:
-        if ((c = choice_index(s->choices, text)) < 0) {
-            setting_range(i, range, sizeof range);
-            snprintf(err, errlen, "%s: unknown value '%s' (choose %s)",
-                     s->name, text, range);
+    case SETTING_WORD:
+        if (parse_choice(s, text, &c, err, errlen) != 0)
             return -1;
-        }
-        if (!strcmp(s->name, "optimizer"))
-            v->train.optim = optim_defaults((optim_kind)optim_parse(text));
-        else if (!strcmp(s->name, "weights"))
-            v->sample.weights = be_weights_parse(text);
+        if (s->type == SETTING_WORD)
+            snprintf(field(s, v), SETTING_WORD_MAX, "%s", text);
         else
-            snprintf(v->device, sizeof v->device, "%s", text);
-        return 0;
+            *(int *)field(s, v) = c;
+        break;
     case SETTING_U64:
-        if (parse_u64(s, text, &u, err, errlen) != 0)
+        if (parse_u64(text, &u, err, errlen) != 0)
             return -1;
-        v->train.seed = u;
-        return 0;
-    default:
+        *(uint64_t *)field(s, v) = u;
+        break;
+    case SETTING_INT:
         if (parse_number(s, text, &x, err, errlen) != 0)
             return -1;
-        store_number(i, x, v);
-        return 0;
+        *(int *)field(s, v) = (int)x;
+        break;
+    case SETTING_FLOAT:
+        if (parse_number(s, text, &x, err, errlen) != 0)
+            return -1;
+        *(float *)field(s, v) = (float)x;
+        break;
     }
+    if (s->then)
+        s->then(v);
+    return 0;
+}
+
+int setting_apply(int i, const char *text, setting_values *v, char *err,
+                  size_t errlen)
+{
+    char why[400];
+    if (setting_parse(i, text, v, why, sizeof why) == 0)
+        return 0;
+    if (i < 0 || (size_t)i >= N_SETTINGS)
+        snprintf(err, errlen, "%s", why);
+    else
+        snprintf(err, errlen, "%s: %s", table[i].name, why);
+    return -1;
 }
 
 void setting_format(int i, const setting_values *v, char *buf, size_t len)
 {
-    const char *n = table[i].name;
-    const train_config *t = &v->train;
-    const sample_config *s = &v->sample;
-    if (!strcmp(n, "lr")) snprintf(buf, len, "%g", (double)t->optim.lr);
-    else if (!strcmp(n, "optimizer")) snprintf(buf, len, "%s", optim_name(t->optim.kind));
-    else if (!strcmp(n, "batch")) snprintf(buf, len, "%d", t->batch);
-    else if (!strcmp(n, "seq-len")) snprintf(buf, len, "%d", t->seq_len);
-    else if (!strcmp(n, "clip")) snprintf(buf, len, "%g", (double)t->clip_norm);
-    else if (!strcmp(n, "dropout")) snprintf(buf, len, "%g", (double)t->model.dropout);
-    else if (!strcmp(n, "seed")) snprintf(buf, len, "%llu", (unsigned long long)t->seed);
-    else if (!strcmp(n, "temperature")) snprintf(buf, len, "%g", (double)s->temperature);
-    else if (!strcmp(n, "top-k")) snprintf(buf, len, "%d", s->top_k);
-    else if (!strcmp(n, "top-p")) snprintf(buf, len, "%g", (double)s->top_p);
-    else if (!strcmp(n, "beam")) snprintf(buf, len, "%d", s->beam);
-    else if (!strcmp(n, "repetition-penalty"))
-        snprintf(buf, len, "%g", (double)s->repetition_penalty);
-    else if (!strcmp(n, "sample-every")) snprintf(buf, len, "%d", s->sample_every);
-    else if (!strcmp(n, "sample-length")) snprintf(buf, len, "%d", s->length);
-    else if (!strcmp(n, "eval-every")) snprintf(buf, len, "%d", t->eval_every);
-    else if (!strcmp(n, "threads")) snprintf(buf, len, "%d", t->threads);
-    else if (!strcmp(n, "device")) snprintf(buf, len, "%s", v->device);
-    else if (!strcmp(n, "weights")) snprintf(buf, len, "%s", be_weights_name(s->weights));
-    else snprintf(buf, len, "?");
+    const setting *s = &table[i];
+    const void *f = field(s, v);
+    switch (s->type) {
+    case SETTING_FLOAT: snprintf(buf, len, "%g", (double)*(const float *)f); break;
+    case SETTING_INT: snprintf(buf, len, "%d", *(const int *)f); break;
+    case SETTING_U64:
+        snprintf(buf, len, "%llu", (unsigned long long)*(const uint64_t *)f);
+        break;
+    case SETTING_CHOICE: choice_word(s->choices, *(const int *)f, buf, len); break;
+    case SETTING_WORD: snprintf(buf, len, "%.*s", SETTING_WORD_MAX - 1, (const char *)f); break;
+    }
+}
+
+/* Checks row s's value in v; returns 0 or -1 with "NAME: problem". */
+static int check_one(const setting *s, const setting_values *v, char *err,
+                     size_t errlen)
+{
+    char text[64], why[256];
+    const void *f = field(s, v);
+    double x;
+    int bad = 0;
+    setting_format((int)(s - table), v, text, sizeof text);
+    switch (s->type) {
+    case SETTING_FLOAT:
+    case SETTING_INT:
+        x = s->type == SETTING_FLOAT ? (double)*(const float *)f : *(const int *)f;
+        /* the value itself, not its rounded text, against the bounds */
+        snprintf(text, sizeof text, "%.9g", x);
+        bad = !isfinite(x) || !in_range(s, x);
+        if (bad)
+            out_of_range(s, text, why, sizeof why);
+        break;
+    case SETTING_CHOICE:
+    case SETTING_WORD:
+        bad = choice_index(s->choices, text) < 0;
+        if (bad)
+            parse_choice(s, text, &(int){0}, why, sizeof why);
+        break;
+    case SETTING_U64:
+        break;
+    }
+    if (bad)
+        snprintf(err, errlen, "%s: %s", s->name, why);
+    return bad ? -1 : 0;
+}
+
+int setting_check(const setting_values *v, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        if (check_one(&table[i], v, err, errlen) != 0)
+            return -1;
+    return 0;
+}
+
+void setting_defaults(setting_values *v)
+{
+    char err[256];
+    memset(v, 0, sizeof *v);
+    v->train = train_defaults();
+    v->sample = sample_defaults();
+    /* rows with a follow-up first (the optimizer brings its lr), so that
+     * the other rows' defaults stand; a bad default fails check_cmd */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < N_SETTINGS; i++)
+            if ((table[i].then != NULL) == (pass == 0)
+                && setting_parse((int)i, table[i].def, v, err, sizeof err) != 0)
+                continue;
 }
