@@ -734,44 +734,53 @@ START_TEST(cancel_from_another_thread)
 END_TEST
 
 /* ------------------------------------------------------------------ */
-/* the first interface, and training models */
+/* requests as the engine makes them, and training models */
 
-typedef struct legacy { size_t n; int bad; } legacy;
-
-static int legacy_emit(void *ctx, uint32_t id, const uint8_t *bytes, size_t len, float prob)
+/* A request with only a token callback (no alternatives, no cancel flag,
+ * the configuration's prime), as the engine streams samples: sampling and
+ * beam search alike deliver every token with its bytes and a probability,
+ * and the result counts the prime. */
+static void callback_only(fix *f, sample_config *cfg, collect *c, sample_result *res)
 {
-    legacy *l = ctx;
-    (void)id;
-    l->n++;
-    if (!bytes || len == 0 || !(prob > 0.0f && prob <= 1.0f))
-        l->bad = 1;
-    return 0;
+    char err[256];
+    rng_state r;
+    rng_seed(&r, 2);
+    sample_request req;
+    sample_request_init(&req, cfg, &r);
+    req.on_token = collect_token;
+    req.ctx = c;
+    ck_assert_msg(sample_decode(f->m, f->v, &req, res, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(!c->bad_info, "inconsistent per-token information");
+    ck_assert_int_eq(c->last.n_alts, 0);
+    ck_assert_uint_eq(c->n, res->stats.generated);
 }
 
-START_TEST(legacy_interface)
+START_TEST(callback_only_request)
 {
     fix f;
     fix_random(&f, CELL_GRU, 1, 23);
     sample_config cfg = cfg_with(30);
     cfg.top_k = 4;
     cfg.top_p = 0.9f;
-    rng_state r;
-    rng_seed(&r, 2);
-    legacy l = {0};
-    sample_stats st;
-    char err[256];
-    ck_assert_int_eq(sample_generate(f.m, f.v, &cfg, "ab", &r, legacy_emit, &l, &st,
-                                     err, sizeof err), 0);
-    ck_assert_uint_eq(l.n, 30);
-    ck_assert_uint_eq(st.generated, 30);
-    ck_assert_uint_eq(st.prime_tokens, 2);
-    ck_assert(!l.bad);
-    /* with beam search through the same call */
+    snprintf(cfg.prime, sizeof cfg.prime, "ab");
+    collect c1 = {0}, c2 = {0};
+    sample_result res;
+    callback_only(&f, &cfg, &c1, &res);
+    ck_assert_uint_eq(c1.n, 30);
+    ck_assert_uint_eq(c1.len, 30);           /* one byte per character */
+    ck_assert_uint_eq(res.stats.prime_tokens, 2);
+    ck_assert_int_eq(res.stop, SAMPLE_STOP_LENGTH);
+    sample_result_free(&res);
+    /* beam search through the same call, from an empty prime */
     cfg.beam = 3;
-    l.n = 0;
-    ck_assert_int_eq(sample_generate(f.m, f.v, &cfg, NULL, &r, legacy_emit, &l, &st,
-                                     err, sizeof err), 0);
-    ck_assert_uint_eq(l.n, 30);
+    cfg.prime[0] = '\0';
+    callback_only(&f, &cfg, &c2, &res);
+    ck_assert_uint_eq(c2.n, 30);
+    ck_assert_uint_eq(c2.len, 30);
+    ck_assert_uint_eq(res.stats.prime_tokens, 0);
+    ck_assert_int_eq(res.stop, SAMPLE_STOP_LENGTH);
+    ck_assert_int_eq(res.n_beams, 1);
+    sample_result_free(&res);
     fix_free(&f);
 }
 END_TEST
@@ -1267,7 +1276,7 @@ int main(void)
     tcase_add_test(tc, stop_string_and_eos);
     tcase_add_test(tc, callback_and_flag_cancel);
     tcase_add_test(tc, cancel_from_another_thread);
-    tcase_add_test(tc, legacy_interface);
+    tcase_add_test(tc, callback_only_request);
     tcase_add_test(tc, training_state_untouched);
     tcase_add_test(tc, half_precision);
     tcase_add_test(tc, packed_products);

@@ -270,38 +270,6 @@ void sample_result_free(sample_result *r)
     r->n_beams = 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* The first interface: a byte callback over sample_decode */
-
-typedef struct smp_legacy {
-    sample_emit_fn emit;
-    void *ctx;
-} smp_legacy;
-
-static int smp_legacy_token(void *ctx, const sample_token *t)
-{
-    smp_legacy *l = ctx;
-    return l->emit ? l->emit(l->ctx, t->id, t->bytes, t->len, t->prob) : 0;
-}
-
-int sample_generate(model *m, const tok_vocab *v, const sample_config *cfg,
-                    const char *prime, rng_state *rng, sample_emit_fn emit,
-                    void *ctx, sample_stats *stats, char *err, size_t errlen)
-{
-    smp_legacy l = {emit, ctx};
-    sample_request req;
-    sample_result res;
-    sample_request_init(&req, cfg, rng);
-    req.prime = prime;
-    req.on_token = smp_legacy_token;
-    req.ctx = &l;
-    int rc = sample_decode(m, v, &req, &res, err, errlen);
-    if (stats)
-        *stats = res.stats;
-    sample_result_free(&res);
-    return rc;
-}
-
 int sample_eval(model *m, const uint32_t *ids, size_t n, be_weights w, eval_result *out,
                 char *err, size_t errlen)
 {
