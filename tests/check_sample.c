@@ -1178,28 +1178,29 @@ START_TEST(session_settings)
     tc.batch = 2;
     trainer *t = trainer_create(be, &tc, &corp, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
-    /* defaults where the trainer sets them */
-    ck_assert_float_eq(t->sample.repetition_penalty, 1.0f);
-    ck_assert_int_eq(t->sample.n_best, 1);
-    ck_assert_int_eq(t->sample.greedy, 0);
-    t->sample.greedy = 1;
-    t->sample.repetition_penalty = 1.3f;
-    t->sample.repetition_window = 7;
-    t->sample.n_best = 2;
-    t->sample.beam = 4;
-    t->sample.weights = BE_WEIGHTS_INT8;
-    snprintf(t->sample.stop, sizeof t->sample.stop, "\n\n");
-    ck_assert_msg(session_save(t, sdir, err, sizeof err) == 0, "%s", err);
+    /* the defaults of the new settings */
+    sample_config sc = sample_defaults();
+    ck_assert_float_eq(sc.repetition_penalty, 1.0f);
+    ck_assert_int_eq(sc.n_best, 1);
+    ck_assert_int_eq(sc.greedy, 0);
+    sc.greedy = 1;
+    sc.repetition_penalty = 1.3f;
+    sc.repetition_window = 7;
+    sc.n_best = 2;
+    sc.beam = 4;
+    sc.weights = BE_WEIGHTS_INT8;
+    snprintf(sc.stop, sizeof sc.stop, "\n\n");
+    ck_assert_msg(session_save(t, &sc, sdir, err, sizeof err) == 0, "%s", err);
     trainer_free(t);
 
-    t = session_load(be, sdir, SESSION_NO_CORPUS, err, sizeof err);
+    t = session_load(be, sdir, SESSION_NO_CORPUS, &sc, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
-    ck_assert_int_eq(t->sample.greedy, 1);
-    ck_assert_float_eq(t->sample.repetition_penalty, 1.3f);
-    ck_assert_int_eq(t->sample.repetition_window, 7);
-    ck_assert_int_eq(t->sample.n_best, 2);
-    ck_assert_str_eq(t->sample.stop, "\n\n");
-    ck_assert_int_eq(t->sample.weights, BE_WEIGHTS_INT8);
+    ck_assert_int_eq(sc.greedy, 1);
+    ck_assert_float_eq(sc.repetition_penalty, 1.3f);
+    ck_assert_int_eq(sc.repetition_window, 7);
+    ck_assert_int_eq(sc.n_best, 2);
+    ck_assert_str_eq(sc.stop, "\n\n");
+    ck_assert_int_eq(sc.weights, BE_WEIGHTS_INT8);
     trainer_free(t);
 
     /* an older session.json without the new keys loads with defaults */
@@ -1219,36 +1220,36 @@ START_TEST(session_settings)
     fputs(out, fp);
     fclose(fp);
     free(out);
-    t = session_load(be, sdir, SESSION_NO_CORPUS, err, sizeof err);
+    t = session_load(be, sdir, SESSION_NO_CORPUS, &sc, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
-    ck_assert_int_eq(t->sample.greedy, 0);
-    ck_assert_float_eq(t->sample.repetition_penalty, 1.0f);
-    ck_assert_int_eq(t->sample.repetition_window, 64);
-    ck_assert_int_eq(t->sample.n_best, 1);
-    ck_assert_str_eq(t->sample.stop, "");
-    ck_assert_int_eq(t->sample.weights, BE_WEIGHTS_FP32);
-    ck_assert_int_eq(t->sample.beam, 4);        /* the old keys still load */
+    ck_assert_int_eq(sc.greedy, 0);
+    ck_assert_float_eq(sc.repetition_penalty, 1.0f);
+    ck_assert_int_eq(sc.repetition_window, 64);
+    ck_assert_int_eq(sc.n_best, 1);
+    ck_assert_str_eq(sc.stop, "");
+    ck_assert_int_eq(sc.weights, BE_WEIGHTS_FP32);
+    ck_assert_int_eq(sc.beam, 4);        /* the old keys still load */
     trainer_free(t);
 
     /* the older "half": true reads as fp16 weights */
     cJSON_AddItemToObject(s, "half", cJSON_CreateBool(1));
     rewrite_json(path, root);
-    t = session_load(be, sdir, SESSION_NO_CORPUS, err, sizeof err);
+    t = session_load(be, sdir, SESSION_NO_CORPUS, &sc, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
-    ck_assert_int_eq(t->sample.weights, BE_WEIGHTS_FP16);
+    ck_assert_int_eq(sc.weights, BE_WEIGHTS_FP16);
     trainer_free(t);
 
     /* bad values are refused with their names */
     cJSON_AddItemToObject(s, "weights", cJSON_CreateString("int4"));
     rewrite_json(path, root);
-    t = session_load(be, sdir, SESSION_NO_CORPUS, err, sizeof err);
+    t = session_load(be, sdir, SESSION_NO_CORPUS, &sc, err, sizeof err);
     ck_assert_ptr_null(t);
     ck_assert_msg(strstr(err, "weights") != NULL && strstr(err, "int4") != NULL, "%s", err);
     cJSON_DeleteItemFromObjectCaseSensitive(s, "weights");
     cJSON_AddItemToObject(s, "n_best", cJSON_CreateNumber(0));
     rewrite_json(path, root);
     cJSON_Delete(root);
-    t = session_load(be, sdir, SESSION_NO_CORPUS, err, sizeof err);
+    t = session_load(be, sdir, SESSION_NO_CORPUS, &sc, err, sizeof err);
     ck_assert_ptr_null(t);
     ck_assert_msg(strstr(err, "n_best") != NULL, "%s", err);
 

@@ -563,6 +563,7 @@ typedef struct train_args {
     double epochs, seconds, val_frac, test_frac;
     uint64_t seed;
     device_choice dev;
+    sample_config sample;           /* sampler settings saved with the session */
 } train_args;
 
 #define GIVEN(a, id) ((a)->given[(id) - TO_FIRST])
@@ -890,10 +891,10 @@ static int train_new(be_backend *be, const train_config *cfg_in,
     return *out ? CLI_OK : fail("%s", err);
 }
 
-static int train_resume(be_backend *be, const train_args *a, trainer **out)
+static int train_resume(be_backend *be, train_args *a, trainer **out)
 {
     char err[512];
-    trainer *t = session_load(be, a->resume, a->corpus, err, sizeof err);
+    trainer *t = session_load(be, a->resume, a->corpus, &a->sample, err, sizeof err);
     if (!t)
         return fail("%s", err);
     if (a->corpus)
@@ -1160,7 +1161,7 @@ static int train_finish(train_run *r)
     if (!r->json && ev && (val || r->quiet))
         print_val_line(ev);
     if (r->save) {
-        if (session_save(r->t, r->save, err, sizeof err) != 0)
+        if (session_save(r->t, &r->a->sample, r->save, err, sizeof err) != 0)
             return fail("%s", err);
         if (!r->json)
             printf("saved session to %s\n", r->save);
@@ -1195,6 +1196,7 @@ static int train_parse(train_args *a, int argc, char **argv)
 {
     int n_pos, rc;
     memset(a, 0, sizeof *a);
+    a->sample = sample_defaults();
     a->oc.cmd = "train";
     a->oc.opts = train_opts;
     rc = parse_command(&a->oc, argc, argv, train_set, a, NULL, 0, &n_pos);
@@ -1273,6 +1275,7 @@ typedef struct sample_args {
     int has_rep_penalty, has_rep_window, weights;   /* weights: -1 = the session's */
     char stop[sizeof ((sample_config *)0)->stop];
     device_choice dev;
+    sample_config saved;            /* the session's sampler settings */
 } sample_args;
 
 /* --stop's text with \n, \t, \r and \\ turned into the characters they
@@ -1622,7 +1625,7 @@ static void print_more_beams(const char *prime, const sample_result *res)
 static int sample_run(trainer *t, sample_args *a)
 {
     char err[512];
-    sample_config sc = t->sample;
+    sample_config sc = a->saved;
     sample_request req;
     sample_result res;
     emit_ctx e = {a->json, 0, NULL, 0, 0};
@@ -1689,7 +1692,7 @@ static int cmd_sample(int argc, char **argv)
      * bandwidth (about 1.9x here); more rarely pay for the hand-offs */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     be->set_threads(be, a.threads > 0 ? (int)a.threads : cores >= 2 ? 2 : 1);
-    t = session_load(be, dir, SESSION_NO_CORPUS, err, sizeof err);
+    t = session_load(be, dir, SESSION_NO_CORPUS, &a.saved, err, sizeof err);
     rc = t ? sample_run(t, &a) : fail("%s", err);
     if (t)
         trainer_free(t);
@@ -1841,7 +1844,7 @@ static int cmd_eval(int argc, char **argv)
         return usage_error(a.oc.cmd, "--weights scores one stream: leave out --streams");
     if ((be = open_backend(&a.dev, !a.json)) == NULL)
         return CLI_FAIL;
-    t = session_load(be, dir, a.corpus, err, sizeof err);
+    t = session_load(be, dir, a.corpus, NULL, err, sizeof err);
     rc = t ? eval_run(t, &a) : fail("%s", err);
     if (t)
         trainer_free(t);

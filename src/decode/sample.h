@@ -17,6 +17,7 @@
 #include "util/rng.h"
 #include "text/tok.h"
 #include "train/trainer.h"
+#include "decode/config.h"
 
 typedef struct sample_stats {
     size_t prime_tokens;     /* prime tokens fed to the model */

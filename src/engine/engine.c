@@ -338,10 +338,8 @@ static trainer *build(eng *e, const char *path, const setting_values *cfg,
     }
     t = trainer_create(e->be, &tc, &c, err, errlen);
     corpus_free(&c);
-    if (t) {
-        t->sample = cfg->sample;
+    if (t)
         t->cfg.model.vocab = tc.model.vocab;
-    }
     return t;
 }
 
@@ -639,7 +637,6 @@ static void apply_live(eng *e)
         t->cfg.threads = e->cfg.train.threads;
         e->be->set_threads(e->be, t->cfg.threads);
     }
-    t->sample = e->cfg.sample;
 }
 
 /* A new optimizer on the same weights. */
@@ -787,8 +784,6 @@ static int do_prime(eng *e, const char *text)
         return -1;
     }
     snprintf(e->cfg.sample.prime, sizeof e->cfg.sample.prime, "%s", text);
-    if (e->t)
-        e->t->sample = e->cfg.sample;
     publish(e);             /* the command line confirmed it already */
     return 0;
 }
@@ -798,8 +793,7 @@ static int do_save(eng *e, const char *dir)
     char err[1024];
     if (need_trainer(e, "save") != 0)
         return -1;
-    e->t->sample = e->cfg.sample;
-    if (session_save(e->t, dir, err, sizeof err) != 0) {
+    if (session_save(e->t, &e->cfg.sample, dir, err, sizeof err) != 0) {
         say(e, ENG_EV_ERROR, "save: %s", err);
         return -1;
     }
@@ -813,11 +807,12 @@ static int do_save(eng *e, const char *dir)
 static int do_open(eng *e, const char *dir)
 {
     char err[1024], err2[1024];
-    trainer *nt = session_load(e->be, dir, NULL, err, sizeof err);
+    sample_config sample;
+    trainer *nt = session_load(e->be, dir, NULL, &sample, err, sizeof err);
     int sampling_only = 0;
     if (!nt) {
         /* The model is still usable when only its corpus is missing. */
-        nt = session_load(e->be, dir, SESSION_NO_CORPUS, err2, sizeof err2);
+        nt = session_load(e->be, dir, SESSION_NO_CORPUS, &sample, err2, sizeof err2);
         if (!nt) {
             say(e, ENG_EV_ERROR, "open: %s", err);
             return -1;
@@ -825,7 +820,7 @@ static int do_open(eng *e, const char *dir)
         sampling_only = 1;
     }
     e->cfg.train = nt->cfg;
-    e->cfg.sample = nt->sample;
+    e->cfg.sample = sample;
     install(e, nt);
     snprintf(e->session, sizeof e->session, "%s", dir);
     if (nt->stream_len >= 2)

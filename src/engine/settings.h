@@ -5,6 +5,7 @@
 #ifndef SETTINGS_H
 #define SETTINGS_H
 #include <stddef.h>
+#include "decode/config.h"
 #include "train/trainer.h"
 
 typedef enum { SETTING_FLOAT, SETTING_INT, SETTING_U64, SETTING_CHOICE } setting_type;
