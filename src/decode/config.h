@@ -1,8 +1,12 @@
-/* config.h - the settings of one sample: strategy, length, prime, stop
- * string and how generation holds the weights.  A plain value, copied
- * freely; whoever keeps the settings (a session, the engine) owns it. */
+/* config.h - the settings of one sample (strategy, length, prime, stop
+ * string, how generation holds the weights) and the limits of decoding.
+ * A plain value, copied freely; whoever keeps the settings (a session,
+ * the engine) owns it. */
 #ifndef DECODE_CONFIG_H
 #define DECODE_CONFIG_H
+
+#define SAMPLE_MAX_ALTS 8    /* alternatives reported per token */
+#define SAMPLE_MAX_BEAM 256  /* widest beam */
 
 typedef struct sample_config {
     float temperature;

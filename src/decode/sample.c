@@ -9,20 +9,6 @@
 
 #include "decode/sample_int.h"
 
-const char *sample_stop_name(sample_stop s)
-{
-    static const char *names[] = {"length", "stop", "eos", "callback", "cancel"};
-    return (unsigned)s < sizeof names / sizeof *names ? names[s] : "?";
-}
-
-void sample_request_init(sample_request *r, const sample_config *cfg, rng_state *rng)
-{
-    memset(r, 0, sizeof *r);
-    r->cfg = cfg;
-    r->rng = rng;
-    r->eos = -1;
-}
-
 int smp_cancelled(const smp_run *r)
 {
     return r->req->cancel && atomic_load(r->req->cancel) != 0;
@@ -82,17 +68,6 @@ static int smp_hist_push(smp_run *r, uint32_t id)
     return 0;
 }
 
-/* decoder_init's failures as a message; returns -1 (0 when rc is 0). */
-static int smp_decoder_error(int rc, const model *m, be_weights w, char *err, size_t errlen)
-{
-    if (rc == -2)
-        snprintf(err, errlen, "%s weights: not available on the %s backend",
-                 be_weights_name(w), m->be->name);
-    else if (rc < 0)
-        snprintf(err, errlen, "out of memory for the decoder");
-    return rc < 0 ? -1 : 0;
-}
-
 /* Sets up buffers for B streams; -1 with err set when out of memory. */
 static int smp_open(smp_run *r, model *m, const tok_vocab *v, const sample_request *req,
                     int B, char *err, size_t errlen)
@@ -106,8 +81,7 @@ static int smp_open(smp_run *r, model *m, const tok_vocab *v, const sample_reque
     r->want = r->cfg->length > 0 ? (size_t)r->cfg->length : 0;
     r->stop_len = strnlen(r->cfg->stop, sizeof r->cfg->stop);
     r->stop_str = r->stop_len ? r->cfg->stop : NULL;
-    be_weights w = (be_weights)r->cfg->weights;
-    if (smp_decoder_error(decoder_init(&r->dec, m, B, DECODER_TABLE_AUTO, w), m, w, err, errlen))
+    if (decoder_open(&r->dec, m, B, (be_weights)r->cfg->weights, err, errlen) < 0)
         return -1;
     if (sample_picker_init(&r->pk, r->V) < 0 ||
         !(r->logits = malloc((size_t)B * r->V * sizeof(float)))) {
@@ -257,53 +231,4 @@ int sample_beam_search(model *m, const tok_vocab *v, const sample_request *req,
         return -1;
     }
     return smp_exec(m, v, req, res, W, err, errlen);
-}
-
-void sample_result_free(sample_result *r)
-{
-    for (int i = 0; i < r->n_beams; i++) {
-        free(r->beams[i].ids);
-        free(r->beams[i].text);
-    }
-    free(r->beams);
-    r->beams = NULL;
-    r->n_beams = 0;
-}
-
-int sample_eval(model *m, const uint32_t *ids, size_t n, be_weights w, eval_result *out,
-                char *err, size_t errlen)
-{
-    decoder d;
-    int V = m->cfg.vocab;
-    if (n < 2) {
-        snprintf(err, errlen, "%zu tokens to score; at least 2 are needed", n);
-        return -1;
-    }
-    if (smp_decoder_error(decoder_init(&d, m, 1, DECODER_TABLE_AUTO, w), m, w, err, errlen))
-        return -1;
-    float *lg = malloc(sizeof(float) * (size_t)V);
-    if (!lg) {
-        decoder_free(&d);
-        snprintf(err, errlen, "out of memory for the decoder");
-        return -1;
-    }
-    double loss = 0.0;
-    long correct = 0;
-    for (size_t i = 0; i + 1 < n; i++) {
-        uint32_t best;
-        float p;
-        double lse;
-        decoder_step(&d, 1, ids + i, lg);
-        sample_top(lg, V, 1, &best, &p, &lse);
-        loss += lse - lg[ids[i + 1]];
-        correct += best == ids[i + 1];
-    }
-    free(lg);
-    decoder_free(&d);
-    out->tokens = (long)(n - 1);
-    out->loss = loss / (double)out->tokens;
-    out->ppl = exp(out->loss);
-    out->bpt = out->loss / M_LN2;
-    out->acc = (double)correct / (double)out->tokens;
-    return 0;
 }
