@@ -600,8 +600,8 @@ START_TEST(session_moves)
         train_info inf;
         for (int s = 0; s < 3; s++)
             ck_assert_msg(trainer_step(t, &inf, err, sizeof err) == 0, "%s", err);
-        ck_assert_msg(session_save(t, path, err, sizeof err) == 0, "%s", err);
-        trainer *u = session_load(to[k], path, SESSION_NO_CORPUS, err, sizeof err);
+        ck_assert_msg(session_save(t, NULL, path, err, sizeof err) == 0, "%s", err);
+        trainer *u = session_load(to[k], path, SESSION_NO_CORPUS, NULL, err, sizeof err);
         ck_assert_msg(u != NULL, "%s", err);
         size_t n1, n2;
         float *a = snapshot(t, &n1), *c = snapshot(u, &n2);

@@ -734,44 +734,53 @@ START_TEST(cancel_from_another_thread)
 END_TEST
 
 /* ------------------------------------------------------------------ */
-/* the first interface, and training models */
+/* requests as the engine makes them, and training models */
 
-typedef struct legacy { size_t n; int bad; } legacy;
-
-static int legacy_emit(void *ctx, uint32_t id, const uint8_t *bytes, size_t len, float prob)
+/* A request with only a token callback (no alternatives, no cancel flag,
+ * the configuration's prime), as the engine streams samples: sampling and
+ * beam search alike deliver every token with its bytes and a probability,
+ * and the result counts the prime. */
+static void callback_only(fix *f, sample_config *cfg, collect *c, sample_result *res)
 {
-    legacy *l = ctx;
-    (void)id;
-    l->n++;
-    if (!bytes || len == 0 || !(prob > 0.0f && prob <= 1.0f))
-        l->bad = 1;
-    return 0;
+    char err[256];
+    rng_state r;
+    rng_seed(&r, 2);
+    sample_request req;
+    sample_request_init(&req, cfg, &r);
+    req.on_token = collect_token;
+    req.ctx = c;
+    ck_assert_msg(sample_decode(f->m, f->v, &req, res, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(!c->bad_info, "inconsistent per-token information");
+    ck_assert_int_eq(c->last.n_alts, 0);
+    ck_assert_uint_eq(c->n, res->stats.generated);
 }
 
-START_TEST(legacy_interface)
+START_TEST(callback_only_request)
 {
     fix f;
     fix_random(&f, CELL_GRU, 1, 23);
     sample_config cfg = cfg_with(30);
     cfg.top_k = 4;
     cfg.top_p = 0.9f;
-    rng_state r;
-    rng_seed(&r, 2);
-    legacy l = {0};
-    sample_stats st;
-    char err[256];
-    ck_assert_int_eq(sample_generate(f.m, f.v, &cfg, "ab", &r, legacy_emit, &l, &st,
-                                     err, sizeof err), 0);
-    ck_assert_uint_eq(l.n, 30);
-    ck_assert_uint_eq(st.generated, 30);
-    ck_assert_uint_eq(st.prime_tokens, 2);
-    ck_assert(!l.bad);
-    /* with beam search through the same call */
+    snprintf(cfg.prime, sizeof cfg.prime, "ab");
+    collect c1 = {0}, c2 = {0};
+    sample_result res;
+    callback_only(&f, &cfg, &c1, &res);
+    ck_assert_uint_eq(c1.n, 30);
+    ck_assert_uint_eq(c1.len, 30);           /* one byte per character */
+    ck_assert_uint_eq(res.stats.prime_tokens, 2);
+    ck_assert_int_eq(res.stop, SAMPLE_STOP_LENGTH);
+    sample_result_free(&res);
+    /* beam search through the same call, from an empty prime */
     cfg.beam = 3;
-    l.n = 0;
-    ck_assert_int_eq(sample_generate(f.m, f.v, &cfg, NULL, &r, legacy_emit, &l, &st,
-                                     err, sizeof err), 0);
-    ck_assert_uint_eq(l.n, 30);
+    cfg.prime[0] = '\0';
+    callback_only(&f, &cfg, &c2, &res);
+    ck_assert_uint_eq(c2.n, 30);
+    ck_assert_uint_eq(c2.len, 30);
+    ck_assert_uint_eq(res.stats.prime_tokens, 0);
+    ck_assert_int_eq(res.stop, SAMPLE_STOP_LENGTH);
+    ck_assert_int_eq(res.n_beams, 1);
+    sample_result_free(&res);
     fix_free(&f);
 }
 END_TEST
@@ -1169,28 +1178,29 @@ START_TEST(session_settings)
     tc.batch = 2;
     trainer *t = trainer_create(be, &tc, &corp, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
-    /* defaults where the trainer sets them */
-    ck_assert_float_eq(t->sample.repetition_penalty, 1.0f);
-    ck_assert_int_eq(t->sample.n_best, 1);
-    ck_assert_int_eq(t->sample.greedy, 0);
-    t->sample.greedy = 1;
-    t->sample.repetition_penalty = 1.3f;
-    t->sample.repetition_window = 7;
-    t->sample.n_best = 2;
-    t->sample.beam = 4;
-    t->sample.weights = BE_WEIGHTS_INT8;
-    snprintf(t->sample.stop, sizeof t->sample.stop, "\n\n");
-    ck_assert_msg(session_save(t, sdir, err, sizeof err) == 0, "%s", err);
+    /* the defaults of the new settings */
+    sample_config sc = sample_defaults();
+    ck_assert_float_eq(sc.repetition_penalty, 1.0f);
+    ck_assert_int_eq(sc.n_best, 1);
+    ck_assert_int_eq(sc.greedy, 0);
+    sc.greedy = 1;
+    sc.repetition_penalty = 1.3f;
+    sc.repetition_window = 7;
+    sc.n_best = 2;
+    sc.beam = 4;
+    sc.weights = BE_WEIGHTS_INT8;
+    snprintf(sc.stop, sizeof sc.stop, "\n\n");
+    ck_assert_msg(session_save(t, &sc, sdir, err, sizeof err) == 0, "%s", err);
     trainer_free(t);
 
-    t = session_load(be, sdir, SESSION_NO_CORPUS, err, sizeof err);
+    t = session_load(be, sdir, SESSION_NO_CORPUS, &sc, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
-    ck_assert_int_eq(t->sample.greedy, 1);
-    ck_assert_float_eq(t->sample.repetition_penalty, 1.3f);
-    ck_assert_int_eq(t->sample.repetition_window, 7);
-    ck_assert_int_eq(t->sample.n_best, 2);
-    ck_assert_str_eq(t->sample.stop, "\n\n");
-    ck_assert_int_eq(t->sample.weights, BE_WEIGHTS_INT8);
+    ck_assert_int_eq(sc.greedy, 1);
+    ck_assert_float_eq(sc.repetition_penalty, 1.3f);
+    ck_assert_int_eq(sc.repetition_window, 7);
+    ck_assert_int_eq(sc.n_best, 2);
+    ck_assert_str_eq(sc.stop, "\n\n");
+    ck_assert_int_eq(sc.weights, BE_WEIGHTS_INT8);
     trainer_free(t);
 
     /* an older session.json without the new keys loads with defaults */
@@ -1210,36 +1220,36 @@ START_TEST(session_settings)
     fputs(out, fp);
     fclose(fp);
     free(out);
-    t = session_load(be, sdir, SESSION_NO_CORPUS, err, sizeof err);
+    t = session_load(be, sdir, SESSION_NO_CORPUS, &sc, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
-    ck_assert_int_eq(t->sample.greedy, 0);
-    ck_assert_float_eq(t->sample.repetition_penalty, 1.0f);
-    ck_assert_int_eq(t->sample.repetition_window, 64);
-    ck_assert_int_eq(t->sample.n_best, 1);
-    ck_assert_str_eq(t->sample.stop, "");
-    ck_assert_int_eq(t->sample.weights, BE_WEIGHTS_FP32);
-    ck_assert_int_eq(t->sample.beam, 4);        /* the old keys still load */
+    ck_assert_int_eq(sc.greedy, 0);
+    ck_assert_float_eq(sc.repetition_penalty, 1.0f);
+    ck_assert_int_eq(sc.repetition_window, 64);
+    ck_assert_int_eq(sc.n_best, 1);
+    ck_assert_str_eq(sc.stop, "");
+    ck_assert_int_eq(sc.weights, BE_WEIGHTS_FP32);
+    ck_assert_int_eq(sc.beam, 4);        /* the old keys still load */
     trainer_free(t);
 
     /* the older "half": true reads as fp16 weights */
     cJSON_AddItemToObject(s, "half", cJSON_CreateBool(1));
     rewrite_json(path, root);
-    t = session_load(be, sdir, SESSION_NO_CORPUS, err, sizeof err);
+    t = session_load(be, sdir, SESSION_NO_CORPUS, &sc, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
-    ck_assert_int_eq(t->sample.weights, BE_WEIGHTS_FP16);
+    ck_assert_int_eq(sc.weights, BE_WEIGHTS_FP16);
     trainer_free(t);
 
     /* bad values are refused with their names */
     cJSON_AddItemToObject(s, "weights", cJSON_CreateString("int4"));
     rewrite_json(path, root);
-    t = session_load(be, sdir, SESSION_NO_CORPUS, err, sizeof err);
+    t = session_load(be, sdir, SESSION_NO_CORPUS, &sc, err, sizeof err);
     ck_assert_ptr_null(t);
     ck_assert_msg(strstr(err, "weights") != NULL && strstr(err, "int4") != NULL, "%s", err);
     cJSON_DeleteItemFromObjectCaseSensitive(s, "weights");
     cJSON_AddItemToObject(s, "n_best", cJSON_CreateNumber(0));
     rewrite_json(path, root);
     cJSON_Delete(root);
-    t = session_load(be, sdir, SESSION_NO_CORPUS, err, sizeof err);
+    t = session_load(be, sdir, SESSION_NO_CORPUS, &sc, err, sizeof err);
     ck_assert_ptr_null(t);
     ck_assert_msg(strstr(err, "n_best") != NULL, "%s", err);
 
@@ -1267,7 +1277,7 @@ int main(void)
     tcase_add_test(tc, stop_string_and_eos);
     tcase_add_test(tc, callback_and_flag_cancel);
     tcase_add_test(tc, cancel_from_another_thread);
-    tcase_add_test(tc, legacy_interface);
+    tcase_add_test(tc, callback_only_request);
     tcase_add_test(tc, training_state_untouched);
     tcase_add_test(tc, half_precision);
     tcase_add_test(tc, packed_products);

@@ -1,6 +1,6 @@
 /* check_session.c - session save / open: a round trip restores the
- * configuration, weights, optimizer moments, carried state, progress, RNG
- * and history exactly (and training continues bit for bit); corrupt
+ * configuration, weights, optimizer moments, carried state, progress, RNG,
+ * history and the sampler settings saved beside them exactly (and training continues bit for bit); corrupt
  * sessions are refused with a message naming the file; saves never destroy
  * what they were not asked to replace, and a failed save leaves the
  * previous session loadable. */
@@ -126,12 +126,6 @@ static trainer *make_trainer(model_cell cell, int tie, int from_file)
         ck_assert_msg(trainer_step(t, &info, err, sizeof err) == 0, "%s", err);
     }
     trainer_note_val(t, 2.5);
-    t->sample.temperature = 0.7f;
-    t->sample.top_k = 5;
-    t->sample.top_p = 0.9f;
-    t->sample.length = 123;
-    t->sample.sample_every = 50;
-    snprintf(t->sample.prime, sizeof t->sample.prime, "the \"cat\"\n\\");
     rng_next(&t->rng);
     /* One ulp above 1.25: cJSON's own number printing would lose it. */
     t->elapsed = 1.25 + DBL_EPSILON;
@@ -221,13 +215,6 @@ static void assert_trainers_eq(const trainer *a, const trainer *b, int with_posi
     ck_assert_mem_eq(a->rng.s, b->rng.s, sizeof a->rng.s);
     ck_assert(a->elapsed == b->elapsed);
     ck_assert(a->last_val_loss == b->last_val_loss);
-    ck_assert(a->sample.temperature == b->sample.temperature);
-    ck_assert_int_eq(a->sample.top_k, b->sample.top_k);
-    ck_assert(a->sample.top_p == b->sample.top_p);
-    ck_assert_int_eq(a->sample.beam, b->sample.beam);
-    ck_assert_int_eq(a->sample.length, b->sample.length);
-    ck_assert_int_eq(a->sample.sample_every, b->sample.sample_every);
-    ck_assert_str_eq(a->sample.prime, b->sample.prime);
     ck_assert_uint_eq(a->n_hist, b->n_hist);
     for (size_t i = 0; i < a->n_hist; i++) {
         ck_assert_int_eq(a->hist[i].step, b->hist[i].step);
@@ -238,17 +225,45 @@ static void assert_trainers_eq(const trainer *a, const trainer *b, int with_posi
     ck_assert_uint_eq(tok_size(a->corp.vocab), tok_size(b->corp.vocab));
 }
 
+/* The sampler settings every test session is saved with. */
+static sample_config saved_sample(void)
+{
+    sample_config s = sample_defaults();
+    s.temperature = 0.7f;
+    s.top_k = 5;
+    s.top_p = 0.9f;
+    s.length = 123;
+    s.sample_every = 50;
+    snprintf(s.prime, sizeof s.prime, "the \"cat\"\n\\");
+    return s;
+}
+
+static void assert_sample_eq(const sample_config *a, const sample_config *b)
+{
+    ck_assert(a->temperature == b->temperature);
+    ck_assert_int_eq(a->top_k, b->top_k);
+    ck_assert(a->top_p == b->top_p);
+    ck_assert_int_eq(a->beam, b->beam);
+    ck_assert_int_eq(a->length, b->length);
+    ck_assert_int_eq(a->sample_every, b->sample_every);
+    ck_assert_str_eq(a->prime, b->prime);
+}
+
 static void save_ok(const trainer *t, const char *dir)
 {
     char err[256] = "";
-    ck_assert_msg(session_save(t, dir, err, sizeof err) == 0, "%s", err);
+    sample_config s = saved_sample();
+    ck_assert_msg(session_save(t, &s, dir, err, sizeof err) == 0, "%s", err);
 }
 
+/* Opens a session saved by save_ok: its sampler settings come back. */
 static trainer *load_ok(const char *dir, const char *corpus_path)
 {
     char err[256] = "";
-    trainer *t = session_load(be, dir, corpus_path, err, sizeof err);
+    sample_config want = saved_sample(), got;
+    trainer *t = session_load(be, dir, corpus_path, &got, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
+    assert_sample_eq(&want, &got);
     return t;
 }
 
@@ -256,7 +271,7 @@ static trainer *load_ok(const char *dir, const char *corpus_path)
 static void load_fails(const char *dir, const char *want)
 {
     char err[512] = "";
-    trainer *t = session_load(be, dir, corpus_file, err, sizeof err);
+    trainer *t = session_load(be, dir, corpus_file, NULL, err, sizeof err);
     ck_assert_msg(t == NULL, "loaded despite: %s", want);
     ck_assert_msg(strstr(err, want) != NULL, "message \"%s\" lacks \"%s\"", err, want);
     ck_assert_ptr_null(strchr(err, '\n'));
@@ -762,7 +777,7 @@ START_TEST(test_corpus_errors)
     fresh_session(dir, sizeof dir, "c");
     path_in(p, sizeof p, "no-such-corpus.txt");
     char err[512] = "";
-    trainer *t = session_load(be, dir, p, err, sizeof err);
+    trainer *t = session_load(be, dir, p, NULL, err, sizeof err);
     ck_assert_ptr_null(t);
     ck_assert_ptr_nonnull(strstr(err, "no-such-corpus.txt"));
 }
@@ -777,7 +792,7 @@ START_TEST(test_refuse_overwrite)
     /* A regular file. */
     path_in(p, sizeof p, "precious.txt");
     write_file(p, "keep me", 7);
-    ck_assert_int_eq(session_save(a, p, err, sizeof err), -1);
+    ck_assert_int_eq(session_save(a, NULL, p, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "precious.txt"));
     size_t len;
     char *s = read_file(p, &len);
@@ -789,17 +804,17 @@ START_TEST(test_refuse_overwrite)
     char q[192];
     snprintf(q, sizeof q, "%s/cat.jpg", p);
     write_file(q, "jpg", 3);
-    ck_assert_int_eq(session_save(a, p, err, sizeof err), -1);
+    ck_assert_int_eq(session_save(a, NULL, p, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "no session.json"));
     ck_assert_int_eq(access(q, F_OK), 0);
     /* A path through a regular file. */
     path_in(p, sizeof p, "precious.txt/sub");
-    ck_assert_int_eq(session_save(a, p, err, sizeof err), -1);
+    ck_assert_int_eq(session_save(a, NULL, p, err, sizeof err), -1);
     /* A symbolic link. */
     path_in(p, sizeof p, "link");
     path_in(q, sizeof q, "photos");
     ck_assert_int_eq(symlink(q, p), 0);
-    ck_assert_int_eq(session_save(a, p, err, sizeof err), -1);
+    ck_assert_int_eq(session_save(a, NULL, p, err, sizeof err), -1);
     /* An empty directory is fine. */
     path_in(p, sizeof p, "empty");
     mkdir(p, 0755);
@@ -823,7 +838,7 @@ START_TEST(test_failed_save_keeps_previous)
      * before touching dir. */
     snprintf(blocker, sizeof blocker, "%s.tmp-%ld", dir, (long)getpid());
     write_file(blocker, "x", 1);
-    ck_assert_int_eq(session_save(b, dir, err, sizeof err), -1);
+    ck_assert_int_eq(session_save(b, NULL, dir, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, ".tmp-"));
     trainer *c = load_ok(dir, corpus_file);
     assert_trainers_eq(a, c, 1);
@@ -833,7 +848,7 @@ START_TEST(test_failed_save_keeps_previous)
     /* Saving into a file path fails and leaves the session alone too. */
     path_in(blocker, sizeof blocker, "file");
     write_file(blocker, "x", 1);
-    ck_assert_int_eq(session_save(b, blocker, err, sizeof err), -1);
+    ck_assert_int_eq(session_save(b, NULL, blocker, err, sizeof err), -1);
     c = load_ok(dir, corpus_file);
     assert_trainers_eq(a, c, 1);
     trainer_free(c);

@@ -174,7 +174,7 @@ int cli_eval(int argc, char **argv)
         return cli_usage_error(a.oc.cmd, "--weights scores one stream: leave out --streams");
     if ((be = cli_open_backend(&a.dev, !a.json)) == NULL)
         return STATUS_FAIL;
-    t = session_load(be, dir, a.corpus, err, sizeof err);
+    t = session_load(be, dir, a.corpus, NULL, err, sizeof err);
     rc = t ? eval_run(t, &a) : cli_fail("%s", err);
     if (t)
         trainer_free(t);

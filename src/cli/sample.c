@@ -74,6 +74,7 @@ typedef struct sample_args {
     int has_rep_penalty, has_rep_window, weights;   /* weights: -1 = the session's */
     char stop[sizeof ((sample_config *)0)->stop];
     cli_device dev;
+    sample_config saved;            /* the session's sampling settings */
 } sample_args;
 
 /* --stop's text with \n, \t, \r and \\ turned into the characters they
@@ -423,7 +424,7 @@ static void print_more_beams(const char *prime, const sample_result *res)
 static int sample_run(trainer *t, sample_args *a)
 {
     char err[512];
-    sample_config sc = t->sample;
+    sample_config sc = a->saved;
     sample_request req;
     sample_result res;
     emit_ctx e = {a->json, 0, NULL, 0, 0};
@@ -490,7 +491,7 @@ int cli_sample(int argc, char **argv)
      * bandwidth (about 1.9x here); more rarely pay for the hand-offs */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     be->set_threads(be, a.threads > 0 ? (int)a.threads : cores >= 2 ? 2 : 1);
-    t = session_load(be, dir, SESSION_NO_CORPUS, err, sizeof err);
+    t = session_load(be, dir, SESSION_NO_CORPUS, &a.saved, err, sizeof err);
     rc = t ? sample_run(t, &a) : cli_fail("%s", err);
     if (t)
         trainer_free(t);

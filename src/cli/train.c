@@ -112,6 +112,7 @@ typedef struct train_args {
     double epochs, seconds, val_frac, test_frac;
     uint64_t seed;
     cli_device dev;
+    sample_config sample;           /* the session's, kept as it was */
 } train_args;
 
 #define GIVEN(a, id) ((a)->given[(id) - TO_FIRST])
@@ -439,10 +440,10 @@ static int train_new(be_backend *be, const train_config *cfg_in,
     return *out ? STATUS_OK : cli_fail("%s", err);
 }
 
-static int train_resume(be_backend *be, const train_args *a, trainer **out)
+static int train_resume(be_backend *be, train_args *a, trainer **out)
 {
     char err[512];
-    trainer *t = session_load(be, a->resume, a->corpus, err, sizeof err);
+    trainer *t = session_load(be, a->resume, a->corpus, &a->sample, err, sizeof err);
     if (!t)
         return cli_fail("%s", err);
     if (a->corpus)
@@ -646,7 +647,7 @@ static int on_end(void *ctx, const eval_result *val, int fresh, char *err,
 static int on_save(void *ctx, char *err, size_t len)
 {
     train_out *o = ctx;
-    if (session_save(o->t, o->save, err, len) != 0)
+    if (session_save(o->t, &o->a->sample, o->save, err, len) != 0)
         return -1;
     if (!o->json)
         printf("saved session to %s\n", o->save);
@@ -713,6 +714,7 @@ static int train_parse(train_args *a, int argc, char **argv)
 {
     int n_pos, rc;
     memset(a, 0, sizeof *a);
+    a->sample = sample_defaults();
     a->oc.cmd = "train";
     a->oc.opts = train_opts;
     rc = cli_parse_command(&a->oc, argc, argv, train_set, a, NULL, 0, &n_pos);

@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode/sample_int.h"
+#include "decode/beam.h"
+#include "decode/run_int.h"
 
 #define BM_NONE UINT32_MAX
 
@@ -439,14 +440,12 @@ static int bm_end(bm_search *s, sample_result *res)
     return bm_results(s, rank, n, res);
 }
 
-int smp_beam(smp_run *r, sample_result *res, char *err, size_t errlen)
+/* The search over r's primed state.  Returns 0, or -1 with err set (out
+ * of memory). */
+static int bm_run(smp_run *r, sample_result *res, char *err, size_t errlen)
 {
     bm_search s;
     int rc = -1;
-    if (r->W < 1 || r->W > SAMPLE_MAX_BEAM) {
-        snprintf(err, errlen, "beam width %d is not in 1..%d", r->W, SAMPLE_MAX_BEAM);
-        return -1;
-    }
     if (bm_open(&s, r) < 0)
         goto oom;
     size_t steps = r->want > r->stats.generated ? r->want - r->stats.generated : 0;
@@ -483,4 +482,22 @@ oom:
 done:
     bm_close(&s);
     return rc;
+}
+
+int sample_beam_search(model *m, const tok_vocab *v, const sample_request *req,
+                       sample_result *res, char *err, size_t errlen)
+{
+    int W = req->cfg->beam;
+    smp_run r;
+    if (W < 1 || W > SAMPLE_MAX_BEAM) {
+        snprintf(err, errlen, "beam width %d is not in 1..%d", W, SAMPLE_MAX_BEAM);
+        if (res)
+            memset(res, 0, sizeof *res);
+        return -1;
+    }
+    int rc = smp_start(&r, m, v, req, W, res, err, errlen);
+    if (rc == 0)
+        rc = bm_run(&r, res, err, errlen);
+    smp_finish(&r, res);
+    return rc < 0 ? -1 : 0;
 }

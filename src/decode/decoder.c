@@ -9,6 +9,7 @@
  * small vocabularies it is computed once per decoder for every token (a
  * [V, G*H] table) and a step just gathers its row.  States alternate
  * between two buffers so no backend operation is asked to work in place. */
+#include <stdio.h>
 #include <string.h>
 
 #include "decode/decoder.h"
@@ -156,6 +157,18 @@ int decoder_init(decoder *d, model *m, int B, int table, be_weights weights)
 oom:
     decoder_free(d);
     return -1;
+}
+
+int decoder_open(decoder *d, model *m, int B, be_weights weights, char *err,
+                 size_t errlen)
+{
+    int rc = decoder_init(d, m, B, DECODER_TABLE_AUTO, weights);
+    if (rc == -2)
+        snprintf(err, errlen, "%s weights: not available on the %s backend",
+                 be_weights_name(weights), m->be->name);
+    else if (rc < 0)
+        snprintf(err, errlen, "out of memory for the decoder");
+    return rc < 0 ? -1 : 0;
 }
 
 void decoder_free(decoder *d)

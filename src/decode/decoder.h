@@ -41,6 +41,10 @@ enum { DECODER_TABLE_AUTO = -1, DECODER_TABLE_OFF = 0, DECODER_TABLE_ON = 1 };
  * of memory, or -2 when the backend cannot hold weights as asked (nothing
  * left allocated either way). */
 int decoder_init(decoder *d, model *m, int B, int table, be_weights weights);
+/* decoder_init with the table decided by size, its failures as a one-line
+ * message.  Returns 0, or -1 with err set. */
+int decoder_open(decoder *d, model *m, int B, be_weights weights, char *err,
+                 size_t errlen);
 void decoder_free(decoder *d);
 
 /* Feeds ids[n] (host) to streams 0..n-1 (n <= B), advances their state and

@@ -334,10 +334,8 @@ static trainer *build(eng *e, const char *path, const setting_values *cfg,
     }
     t = trainer_create(e->be, &tc, &c, err, errlen);
     corpus_free(&c);
-    if (t) {
-        t->sample = cfg->sample;
+    if (t)
         t->cfg.model.vocab = tc.model.vocab;
-    }
     return t;
 }
 
@@ -374,37 +372,36 @@ static int rebuild(eng *e, const setting_values *cfg, const char *why)
 /* ------------------------------------------------------------------ */
 /* Engine thread: sampling and evaluation */
 
-typedef struct sample_ctx {
-    eng *e;
-    int cancelled;
-} sample_ctx;
-
-static int on_token(void *ctx, uint32_t id, const uint8_t *bytes, size_t len,
-                    float prob)
+/* Streams a generated token to the UI.  Returns nonzero when the sample
+ * was cancelled, which stops the decoder. */
+static int on_token(void *ctx, const sample_token *tok)
 {
-    sample_ctx *sc = ctx;
+    eng *e = ctx;
     eng_event *ev = new_event(ENG_EV_SAMPLE_TOKEN);
-    (void)id;
-    if (ev && (ev->text = malloc(len + 1)) != NULL) {
-        memcpy(ev->text, bytes, len);
-        ev->text[len] = '\0';
-        ev->len = len;
-        ev->prob = prob;
+    if (ev && (ev->text = malloc(tok->len + 1)) != NULL) {
+        memcpy(ev->text, tok->bytes, tok->len);
+        ev->text[tok->len] = '\0';
+        ev->len = tok->len;
+        ev->prob = tok->prob;
     } else if (ev) {
         free(ev);
         ev = NULL;
     }
-    sc->cancelled = post_event(sc->e, ev);
-    return sc->cancelled;
+    return post_event(e, ev);
 }
 
 /* The one call into the decoder: everything about how tokens are chosen
- * goes through here, so a richer decoder plugs in at this single place. */
-static int decode(trainer *t, const sample_config *sc, sample_emit_fn emit,
-                  void *ctx, sample_stats *st, char *err, size_t errlen)
+ * goes through here, so a richer decoder plugs in at this single place.
+ * res must be freed with sample_result_free whatever the return.  Returns
+ * 0 (res->stop says why it ended), or -1 with a one-line message. */
+static int decode(eng *e, const sample_config *sc, sample_result *res, char *err,
+                  size_t errlen)
 {
-    return sample_generate(t->m, t->corp.vocab, sc, sc->prime, &t->rng, emit,
-                           ctx, st, err, errlen);
+    sample_request req;
+    sample_request_init(&req, sc, &e->t->rng);
+    req.on_token = on_token;
+    req.ctx = e;
+    return sample_decode(e->t->m, e->t->corp.vocab, &req, res, err, errlen);
 }
 
 /* The decoding strategy as the sample header shows it (the weights only
@@ -438,8 +435,7 @@ static int run_sample(eng *e, long n)
 {
     char err[512], strategy[160];
     sample_config sc = e->cfg.sample;
-    sample_ctx ctx = {e, 0};
-    sample_stats st;
+    sample_result res;
     eng_state before = e->state;
     eng_event *ev;
     int rc;
@@ -459,19 +455,20 @@ static int run_sample(eng *e, long n)
     pthread_mutex_unlock(&e->mu);
     post_event(e, ev);
     set_state(e, ENG_SAMPLING);
-    memset(&st, 0, sizeof st);
-    rc = decode(e->t, &sc, on_token, &ctx, &st, err, sizeof err);
+    rc = decode(e, &sc, &res, err, sizeof err);
     if ((ev = new_event(ENG_EV_SAMPLE_END)) != NULL)
-        ev->n = (long)st.generated;
+        ev->n = (long)res.stats.generated;
     post_event(e, ev);
     set_state(e, before);
     if (rc != 0)
         say(e, ENG_EV_ERROR, "sample: %s", err);
-    else if (st.prime_unknown > 0)
+    else if (res.stats.prime_unknown > 0)
         say(e, ENG_EV_MESSAGE, "prime: %zu characters not in the vocabulary "
-            "were skipped (first: '%s')", st.prime_unknown, st.first_unknown);
-    if (rc == 0 && ctx.cancelled)
-        say(e, ENG_EV_MESSAGE, "sample stopped after %zu tokens", st.generated);
+            "were skipped (first: '%s')", res.stats.prime_unknown,
+            res.stats.first_unknown);
+    if (rc == 0 && res.stop == SAMPLE_STOP_CALLBACK)
+        say(e, ENG_EV_MESSAGE, "sample stopped after %zu tokens", res.stats.generated);
+    sample_result_free(&res);
     return rc;
 }
 
@@ -687,7 +684,6 @@ static void apply_live(eng *e)
         t->cfg.threads = e->cfg.train.threads;
         e->be->set_threads(e->be, t->cfg.threads);
     }
-    t->sample = e->cfg.sample;
 }
 
 /* A new optimizer on the same weights. */
@@ -840,8 +836,6 @@ static int do_prime(eng *e, const char *text)
         return -1;
     }
     snprintf(e->cfg.sample.prime, sizeof e->cfg.sample.prime, "%s", text);
-    if (e->t)
-        e->t->sample = e->cfg.sample;
     publish(e);             /* the command line confirmed it already */
     return 0;
 }
@@ -851,8 +845,7 @@ static int do_save(eng *e, const char *dir)
     char err[1024];
     if (need_trainer(e, "save") != 0)
         return -1;
-    e->t->sample = e->cfg.sample;
-    if (session_save(e->t, dir, err, sizeof err) != 0) {
+    if (session_save(e->t, &e->cfg.sample, dir, err, sizeof err) != 0) {
         say(e, ENG_EV_ERROR, "save: %s", err);
         return -1;
     }
@@ -866,11 +859,12 @@ static int do_save(eng *e, const char *dir)
 static int do_open(eng *e, const char *dir)
 {
     char err[1024], err2[1024];
-    trainer *nt = session_load(e->be, dir, NULL, err, sizeof err);
+    sample_config sample;
+    trainer *nt = session_load(e->be, dir, NULL, &sample, err, sizeof err);
     int sampling_only = 0;
     if (!nt) {
         /* The model is still usable when only its corpus is missing. */
-        nt = session_load(e->be, dir, SESSION_NO_CORPUS, err2, sizeof err2);
+        nt = session_load(e->be, dir, SESSION_NO_CORPUS, &sample, err2, sizeof err2);
         if (!nt) {
             say(e, ENG_EV_ERROR, "open: %s", err);
             return -1;
@@ -878,7 +872,7 @@ static int do_open(eng *e, const char *dir)
         sampling_only = 1;
     }
     e->cfg.train = nt->cfg;
-    e->cfg.sample = nt->sample;
+    e->cfg.sample = sample;
     install(e, nt);
     snprintf(e->session, sizeof e->session, "%s", dir);
     if (nt->stream_len >= 2)

@@ -6,6 +6,7 @@
 #ifndef SETTINGS_H
 #define SETTINGS_H
 #include <stddef.h>
+#include "decode/config.h"
 #include "train/trainer.h"
 
 typedef enum {

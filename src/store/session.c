@@ -399,7 +399,7 @@ static cJSON *ses_json_history(const trainer *t, int *bad)
     return o;
 }
 
-static cJSON *ses_json_session(const trainer *t, int *bad)
+static cJSON *ses_json_session(const trainer *t, const sample_config *sample, int *bad)
 {
     cJSON *o = cJSON_CreateObject();
     ses_addi(o, "format", SESSION_FORMAT, bad);
@@ -410,7 +410,7 @@ static cJSON *ses_json_session(const trainer *t, int *bad)
     ses_add(o, "progress", ses_json_progress(t, bad), bad);
     ses_add(o, "rng", ses_json_rng(&t->rng, bad), bad);
     ses_add(o, "corpus", ses_json_corpus(&t->corp, bad), bad);
-    ses_add(o, "sample", ses_json_sample(&t->sample, bad), bad);
+    ses_add(o, "sample", ses_json_sample(sample, bad), bad);
     ses_add(o, "history", ses_json_history(t, bad), bad);
     return o;
 }
@@ -439,11 +439,11 @@ static int ses_write_text(const char *path, const char *text, char *err,
     return 0;
 }
 
-static int ses_save_json(const trainer *t, const char *dir, char *err,
-                         size_t errlen)
+static int ses_save_json(const trainer *t, const sample_config *sample, const char *dir,
+                         char *err, size_t errlen)
 {
     int bad = 0;
-    cJSON *root = ses_json_session(t, &bad);
+    cJSON *root = ses_json_session(t, sample, &bad);
     char *text = bad || !root ? NULL : cJSON_Print(root);
     cJSON_Delete(root);
     char *path = ses_join(dir, SES_JSON);
@@ -726,9 +726,10 @@ static int ses_swap(const ses_paths *p, int exists, char *err, size_t errlen)
     return -1;
 }
 
-static int ses_write_all(const trainer *t, const char *tmp, char *err, size_t errlen)
+static int ses_write_all(const trainer *t, const sample_config *sample, const char *tmp,
+                         char *err, size_t errlen)
 {
-    if (ses_save_json(t, tmp, err, errlen) || ses_save_model(t, tmp, err, errlen) ||
+    if (ses_save_json(t, sample, tmp, err, errlen) || ses_save_model(t, tmp, err, errlen) ||
         ses_save_optim(t, tmp, err, errlen))
         return -1;
     if (ses_sync_path(tmp) != 0) {
@@ -738,15 +739,17 @@ static int ses_write_all(const trainer *t, const char *tmp, char *err, size_t er
     return 0;
 }
 
-int session_save(const trainer *t, const char *dir, char *err, size_t errlen)
+int session_save(const trainer *t, const sample_config *sample, const char *dir,
+                 char *err, size_t errlen)
 {
     ses_paths p;
     int exists = 0, rc = -1;
+    sample_config defaults = sample_defaults();
     if (ses_paths_init(&p, dir, err, errlen) == 0 &&
         ses_check_target(p.dir, &exists, err, errlen) == 0 &&
         ses_mkdir_parents(p.dir, err, errlen) == 0 &&
         ses_make_tmp(p.tmp, err, errlen) == 0) {
-        rc = ses_write_all(t, p.tmp, err, errlen);
+        rc = ses_write_all(t, sample ? sample : &defaults, p.tmp, err, errlen);
         if (rc == 0)
             rc = ses_swap(&p, exists, err, errlen);
         if (rc != 0)
@@ -1592,7 +1595,6 @@ static int ses_restore(trainer *t, const ses_load *L, char *err, size_t errlen)
     t->elapsed = L->prog.elapsed;
     t->last_val_loss = L->prog.last_val_loss;
     t->rng = L->rng;
-    t->sample = L->sample;
     ses_restore_position(t, L);
     return 0;
 }
@@ -1639,7 +1641,7 @@ static trainer *ses_build(ses_load *L, be_backend *be, const char *corpus_path,
 }
 
 trainer *session_load(be_backend *be, const char *dir, const char *corpus_path,
-                      char *err, size_t errlen)
+                      sample_config *sample, char *err, size_t errlen)
 {
     ses_load L;
     memset(&L, 0, sizeof L);
@@ -1650,6 +1652,8 @@ trainer *session_load(be_backend *be, const char *dir, const char *corpus_path,
         st_open(&L.model_f, L.model_path, err, errlen) == 0 &&
         st_open(&L.optim_f, L.optim_path, err, errlen) == 0)
         t = ses_build(&L, be, corpus_path, err, errlen);
+    if (t && sample)
+        *sample = L.sample;
     ses_load_free(&L);
     return t;
 }

@@ -6,22 +6,28 @@
 #define SESSION_H
 #include <stddef.h>
 #include "backend/backend.h"
+#include "decode/config.h"
 #include "train/trainer.h"
 
 #define SESSION_FORMAT 1
 #define SESSION_NO_CORPUS ""
 
-/* Saves t into dir: writes a sibling temporary directory, fsyncs it, then
- * swaps it into place, so an interrupted save leaves the previous session.
- * Returns 0, or -1 with a one-line message. */
-int session_save(const trainer *t, const char *dir, char *err, size_t errlen);
+/* Saves t and the sampler settings beside it (sample; NULL: the defaults)
+ * into dir: writes a sibling temporary directory, fsyncs it, then swaps it
+ * into place, so an interrupted save leaves the previous session.  Nothing
+ * of the caller's is taken over.  Returns 0, or -1 with a one-line
+ * message. */
+int session_save(const trainer *t, const sample_config *sample, const char *dir,
+                 char *err, size_t errlen);
 
-/* Opens dir and rebuilds the trainer on backend be.  corpus_path overrides
+/* Opens dir and rebuilds the trainer on backend be; *sample (sample may
+ * be NULL) gets the session's sampler settings.  corpus_path overrides
  * the path recorded in the session (NULL: use the recorded one;
  * SESSION_NO_CORPUS: load no text, for sampling); the corpus is tokenized
- * with the session's vocabulary.  Returns NULL with a one-line
- * message naming the file and the problem. */
+ * with the session's vocabulary.  Returns the trainer, the caller's to
+ * free with trainer_free, or NULL with a one-line message naming the file
+ * and the problem (*sample untouched then). */
 trainer *session_load(be_backend *be, const char *dir, const char *corpus_path,
-                      char *err, size_t errlen);
+                      sample_config *sample, char *err, size_t errlen);
 
 #endif

@@ -50,14 +50,6 @@ static int check_config(const train_config *c, char *err, size_t errlen)
     return 0;
 }
 
-sample_config sample_defaults(void)
-{
-    return (sample_config){.temperature = 1.0f, .top_k = 0, .top_p = 1.0f,
-                           .beam = 1, .length = 200, .sample_every = 0,
-                           .greedy = 0, .repetition_penalty = 1.0f,
-                           .repetition_window = 64, .n_best = 1, .weights = BE_WEIGHTS_FP32};
-}
-
 trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
                         char *err, size_t errlen)
 {
@@ -73,7 +65,6 @@ trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
     t->be = be;
     t->corp = *corp;
     memset(corp, 0, sizeof *corp);
-    t->sample = sample_defaults();
     t->last_val_loss = NAN;
     size_t train_n = t->corp.train_end - t->corp.train_begin;
     t->stream_len = train_n / (size_t)cfg->batch;

@@ -1,7 +1,8 @@
 /* trainer.h - truncated BPTT over B contiguous streams (PyTorch's
  * batchify), optimizer step, clipping, learning-rate schedule, metrics and
  * evaluation.  A trainer owns its corpus, model, optimizer and RNG: it is
- * everything a session saves. */
+ * everything a session saves but the sampler settings (decode/config.h),
+ * which their owner hands to the session beside it. */
 #ifndef TRAINER_H
 #define TRAINER_H
 #include <stddef.h>
@@ -11,29 +12,6 @@
 #include "model/model.h"
 #include "train/optim.h"
 #include "util/rng.h"
-
-typedef struct sample_config {
-    float temperature;
-    int top_k;               /* 0: off */
-    float top_p;             /* 1: off */
-    int beam;                /* 1: off */
-    int length;              /* tokens per sample */
-    int sample_every;        /* steps between automatic samples; 0: off */
-    char prime[256];
-    /* Decoding settings; session files written before them get the
-     * defaults of sample_defaults(). */
-    int greedy;              /* 1: arg-max (temperature, top-k, top-p unused) */
-    float repetition_penalty;/* > 0; 1: off */
-    int repetition_window;   /* tokens the penalty looks back on; 0: all */
-    int n_best;              /* beam search: hypotheses reported (1..beam) */
-    char stop[64];           /* stop once the generated text ends with it */
-    int weights;             /* be_weights: how generation holds the weights */
-} sample_config;
-
-/* Sampling defaults: temperature 1, top-k off, top-p 1, beam 1, 200
- * tokens, no automatic samples, empty prime, penalty 1 over 64 tokens,
- * n_best 1, no stop string, fp32 weights. */
-sample_config sample_defaults(void);
 
 typedef struct train_config {
     model_config model;
@@ -85,7 +63,6 @@ typedef struct metric_point {
 
 typedef struct trainer {
     train_config cfg;
-    sample_config sample;
     be_backend *be;
     corpus corp;
     model *m;

@@ -1,4 +1,4 @@
-/* sample_pick.c - from one row of logits to one token: repetition penalty,
+/* pick.c - from one row of logits to one token: repetition penalty,
  * temperature, top-k, top-p, then an inverse-CDF draw.  Everything here
  * works on host memory: a row is V floats, small next to the step that
  * produced it. */
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode/sample.h"
+#include "decode/pick.h"
 
 int sample_picker_init(sample_picker *pk, int V)
 {
