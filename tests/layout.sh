@@ -272,6 +272,7 @@ self_test() {
         return 1
     }
     trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+    trap 'exit 1' HUP INT PIPE TERM
     # The sources only (no build outputs), writable even from a read-only
     # distribution tree.
     mkdir "$tmp/base" &&
