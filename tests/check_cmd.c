@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "engine/settings.h"
 #include "ui/cmd.h"
 #include "util/suggest.h"
@@ -463,12 +464,11 @@ static void run_ok(const char *line)
 /* Changes that would lose trained steps ask first; "no" changes nothing. */
 START_TEST(confirmations)
 {
-    char corpus[1024], dir[] = "/tmp/rnnlab-check-cmd.XXXXXX", line[2048];
-    const char *src = getenv("srcdir");
+    char corpus[1024], dir[64], line[2048];
     eng_status s;
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_ptr_nonnull(fx_temp_dir(dir, sizeof dir, "rnnlab-check-cmd"));
     snprintf(env.sessions_dir, sizeof env.sessions_dir, "%s", dir);
-    snprintf(corpus, sizeof corpus, "%s/tests/data/garden.txt", src ? src : ".");
+    fx_data_file(corpus, sizeof corpus, "garden.txt");
     snprintf(line, sizeof line, "load %s", corpus);
     run_ok(line);
     run_ok("model gru layers=1 hidden=8 embed=4");
@@ -519,8 +519,7 @@ START_TEST(confirmations)
     eng_snapshot(E, &s);
     ck_assert_int_eq(s.cfg.train.batch, 8);
     ck_assert_int_eq(s.step, 0);
-    snprintf(line, sizeof line, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(line), 0);
+    ck_assert_int_eq(fx_remove_tree(dir), 0);
 }
 END_TEST
 
@@ -538,9 +537,5 @@ int main(void)
     tcase_add_test(tc, edit_distance);
     tcase_add_test(tc, confirmations);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return fx_run_suite(s);
 }

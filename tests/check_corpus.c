@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "text/corpus.h"
 
 /* One temporary directory for the whole run, made by main before the tests
@@ -16,31 +17,12 @@
  * process at the first failed assertion) still leaves nothing behind. */
 static char tmpdir[64];
 
-/* Every name a test creates inside tmpdir. */
-static const char *const tmp_names[] = { "text.txt", "empty.txt", "locked.txt",
-                                         "binary.bin", "short.txt", "sub",
-                                         "fifo", "utf8.txt" };
-
-static void remove_tmpdir(void)
-{
-    char p[128];
-    for (size_t i = 0; i < sizeof tmp_names / sizeof tmp_names[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", tmpdir, tmp_names[i]);
-        chmod(p, 0600);
-        if (unlink(p) != 0) rmdir(p);
-    }
-    rmdir(tmpdir);
-}
-
 /* Writes len bytes to tmpdir/name; the full path goes to path. */
 static void write_file(const char *name, const void *data, size_t len,
                        char *path, size_t pathlen)
 {
     snprintf(path, pathlen, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-    ck_assert_int_eq(fclose(f), 0);
+    fx_write_file(path, data, len);
 }
 
 /* n bytes of letters and spaces. */
@@ -396,15 +378,11 @@ static Suite *corpus_suite(void)
 
 int main(void)
 {
-    strcpy(tmpdir, "/tmp/check_corpus.XXXXXX");
-    if (!mkdtemp(tmpdir)) {
+    if (!fx_temp_dir(tmpdir, sizeof tmpdir, "check_corpus")) {
         perror("check_corpus: mkdtemp");
         return EXIT_FAILURE;
     }
-    SRunner *sr = srunner_create(corpus_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    remove_tmpdir();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    int status = fx_run_suite(corpus_suite());
+    fx_remove_tree(tmpdir);
+    return status;
 }

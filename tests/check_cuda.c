@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "backend/backend.h"
 #include "backend/cuda/cuda_backend.h"
 #include "model/model.h"
@@ -475,28 +476,11 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Training runs */
 
-static char *make_text(size_t *len)
-{
-    static const char *lines[] = {
-        "the cat sat on the mat.\n", "a dog ran to the park.\n",
-        "the bird sang in the tree.\n", "we saw the moon at night.\n"};
-    size_t cap = 24000, n = 0;
-    char *s = malloc(cap + 64);
-    for (int i = 0; n < cap; i++) {
-        const char *l = lines[(i * 7 + i / 4) % 4];
-        size_t k = strlen(l);
-        memcpy(s + n, l, k);
-        n += k;
-    }
-    *len = n;
-    return s;
-}
-
 static trainer *make_trainer(be_backend *be, model_cell cell)
 {
     char err[256];
     size_t len;
-    char *text = make_text(&len);
+    char *text = fx_sentences(&len);
     corpus c;
     ck_assert_msg(corpus_from_buffer(&c, (const uint8_t *)text, len, NULL, 0.1, 0.0, err,
                                      sizeof err) == 0, "%s", err);
@@ -590,8 +574,7 @@ START_TEST(session_moves)
 {
     char err[256], dir[64];
     pair b = open_pair(BE_FP32);
-    snprintf(dir, sizeof dir, "/tmp/check_cuda.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_ptr_nonnull(fx_temp_dir(dir, sizeof dir, "check_cuda"));
     char path[96];
     snprintf(path, sizeof path, "%s/s", dir);
     be_backend *from[2] = {b.gpu, b.cpu}, *to[2] = {b.cpu, b.gpu};
@@ -615,9 +598,7 @@ START_TEST(session_moves)
         trainer_free(u);
         trainer_free(t);
     }
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(fx_remove_tree(dir), 0);
     close_pair(&b);
 }
 END_TEST
@@ -692,13 +673,9 @@ int main(void)
 {
     char msg[256], err[256];
 #ifdef CHECK_CUDA_HARNESS_ON_CPU
-    SRunner *hr = srunner_create(cuda_suite());
-    srunner_run_all(hr, CK_NORMAL);
-    int hf = srunner_ntests_failed(hr);
-    srunner_free(hr);
     (void)msg;
     (void)err;
-    return hf ? 1 : 0;
+    return fx_run_suite(cuda_suite());
 #endif
     if (be_cuda_available(msg, sizeof msg) == 0) {
         printf("no CUDA device: %s\n", msg);
@@ -712,11 +689,6 @@ int main(void)
     }
     printf("CUDA device 0: %s\n", msg);
     be->destroy(be);
-    SRunner *sr = srunner_create(cuda_suite());
     /* CUDA does not survive fork() once initialised, as it is above */
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return fx_run_suite_nofork(cuda_suite());
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "backend/backend.h"
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/cuda_elem.h"
@@ -533,9 +534,5 @@ int main(void)
     tcase_add_test(em, optimizers);
     tcase_add_test(em, xent_split);
     suite_add_tcase(s, em);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return fx_run_suite(s);
 }

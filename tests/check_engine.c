@@ -15,15 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "engine/engine.h"
 #include "engine/settings.h"
 
 static const char *corpus_path(void)
 {
     static char path[1024];
-    const char *src = getenv("srcdir");
-    snprintf(path, sizeof path, "%s/tests/data/garden.txt", src ? src : ".");
-    return path;
+    return fx_data_file(path, sizeof path, "garden.txt");
 }
 
 /* What the events of a wait said. */
@@ -357,9 +356,5 @@ int main(void)
     tcase_add_test(tc, two_threads);
     tcase_add_test(tc, free_while_training);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return fx_run_suite(s);
 }

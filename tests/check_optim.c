@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "backend/backend.h"
 #include "train/optim.h"
 
@@ -97,9 +98,5 @@ int main(void)
     tcase_add_test(tc, rmsprop_momentum_wd);
     tcase_add_test(tc, names);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return fx_run_suite(s);
 }

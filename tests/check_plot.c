@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fixture.h"
 #include "ui/plot.h"
 
 /* Row r of g as one UTF-8 string (static buffer). */
@@ -588,9 +589,5 @@ static Suite *plot_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(plot_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_run_suite(plot_suite());
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "backend/backend.h"
 #include "backend/cpu/cpu_pool.h"
 #include "util/rng.h"
@@ -226,9 +227,5 @@ int main(void)
     tcase_add_test(tc, few_rows_match_reference);
     tcase_add_test(tc, resize_pool);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return fx_run_suite(s);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "train/run.h"
 
 /* A small trainer on a short rotation of sentences (val 20%). */
@@ -267,9 +268,5 @@ static Suite *run_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(run_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return fx_run_suite(run_suite());
 }

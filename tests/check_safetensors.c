@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "store/safetensors.h"
 
 /* A scratch directory per test, removed afterwards. */
@@ -20,15 +21,12 @@ static char tmpdir[64];
 
 static void setup(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/check_st.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    ck_assert_ptr_nonnull(fx_temp_dir(tmpdir, sizeof tmpdir, "check_st"));
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(fx_remove_tree(tmpdir), 0);
 }
 
 static void path_in(char *buf, size_t len, const char *name)
@@ -392,11 +390,8 @@ static blob valid_file(void)
     char path[128], err[256];
     path_in(path, sizeof path, "v.safetensors");
     ck_assert(st_write(path, e, 2, err, sizeof err) == 0);
-    FILE *fp = fopen(path, "rb");
-    ck_assert_ptr_nonnull(fp);
-    blob b = { malloc(4096), 0 };
-    b.n = fread(b.p, 1, 4096, fp);
-    fclose(fp);
+    blob b;
+    b.p = (uint8_t *)fx_read_file(path, &b.n);
     return b;
 }
 
@@ -483,9 +478,5 @@ static Suite *st_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(st_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return fx_run_suite(st_suite());
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "backend/cpu/cpu_pack.h"
 #include "backend/cpu/cpu_small.h"
 #include "decode/decoder.h"
@@ -829,11 +830,8 @@ END_TEST
 static void rewrite_json(const char *path, const cJSON *root)
 {
     char *out = cJSON_Print(root);
-    FILE *fp = fopen(path, "wb");
     ck_assert_ptr_nonnull(out);
-    ck_assert_ptr_nonnull(fp);
-    fputs(out, fp);
-    ck_assert_int_eq(fclose(fp), 0);
+    fx_write_file(path, out, strlen(out));
     free(out);
 }
 
@@ -1140,35 +1138,16 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* sessions */
 
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    ck_assert_ptr_nonnull(fp);
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)n, fp), (size_t)n);
-    buf[n] = '\0';
-    fclose(fp);
-    return buf;
-}
-
 START_TEST(session_settings)
 {
     char dir[64], path[128], err[512];
-    snprintf(dir, sizeof dir, "/tmp/check_sample.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_ptr_nonnull(fx_temp_dir(dir, sizeof dir, "check_sample"));
     char sdir[96];
     snprintf(sdir, sizeof sdir, "%s/s", dir);
     be_backend *be = be_cpu_create();
     corpus corp;
     snprintf(path, sizeof path, "%s/corpus.txt", dir);
-    FILE *cf = fopen(path, "wb");
-    ck_assert_ptr_nonnull(cf);
-    for (int i = 0; i < 20; i++)
-        fputs("the cat sat on the mat. the dog ran to the park.\n", cf);
-    ck_assert_int_eq(fclose(cf), 0);
+    fx_write_text(path, "the cat sat on the mat. the dog ran to the park.\n", 20);
     ck_assert_msg(corpus_load(&corp, path, NULL, 0.1, 0.0, err, sizeof err) == 0, "%s", err);
     train_config tc = train_defaults();
     tc.model.layers = 1;
@@ -1205,7 +1184,7 @@ START_TEST(session_settings)
 
     /* an older session.json without the new keys loads with defaults */
     snprintf(path, sizeof path, "%s/session.json", sdir);
-    char *js = slurp(path);
+    char *js = fx_read_file(path, NULL);
     cJSON *root = cJSON_Parse(js);
     free(js);
     ck_assert_ptr_nonnull(root);
@@ -1214,12 +1193,7 @@ START_TEST(session_settings)
                            "stop", "weights"};
     for (size_t i = 0; i < sizeof added / sizeof *added; i++)
         cJSON_DeleteItemFromObjectCaseSensitive(s, added[i]);
-    char *out = cJSON_Print(root);
-    FILE *fp = fopen(path, "wb");
-    ck_assert_ptr_nonnull(fp);
-    fputs(out, fp);
-    fclose(fp);
-    free(out);
+    rewrite_json(path, root);
     t = session_load(be, sdir, SESSION_NO_CORPUS, &sc, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
     ck_assert_int_eq(sc.greedy, 0);
@@ -1254,9 +1228,7 @@ START_TEST(session_settings)
     ck_assert_msg(strstr(err, "n_best") != NULL, "%s", err);
 
     be->destroy(be);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(fx_remove_tree(dir), 0);
 }
 END_TEST
 
@@ -1287,9 +1259,5 @@ int main(void)
     tcase_add_test(tc, cells_match_reference);
     tcase_add_test(tc, session_settings);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return fx_run_suite(s);
 }

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "store/safetensors.h"
 #include "store/session.h"
 #include "train/trainer.h"
@@ -29,42 +30,11 @@ static const char *TEXT =
     "the cat sat on the mat. a dog ran to the park. the bird sang in the tree.\n"
     "we saw the moon at night. the cat ran to the tree. a bird sat on the dog.\n";
 
-static void write_file(const char *path, const void *data, size_t len)
-{
-    FILE *fp = fopen(path, "wb");
-    ck_assert_ptr_nonnull(fp);
-    ck_assert_uint_eq(fwrite(data, 1, len, fp), len);
-    ck_assert_int_eq(fclose(fp), 0);
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    ck_assert_ptr_nonnull(fp);
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)n, fp), (size_t)n);
-    buf[n] = '\0';
-    fclose(fp);
-    *len = (size_t)n;
-    return buf;
-}
-
 static void setup(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/check_ses.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    ck_assert_ptr_nonnull(fx_temp_dir(tmpdir, sizeof tmpdir, "check_ses"));
     snprintf(corpus_file, sizeof corpus_file, "%s/corpus.txt", tmpdir);
-    size_t n = 0;
-    char *big = malloc(strlen(TEXT) * 20 + 1);
-    for (int i = 0; i < 20; i++) {
-        memcpy(big + n, TEXT, strlen(TEXT));
-        n += strlen(TEXT);
-    }
-    write_file(corpus_file, big, n);
-    free(big);
+    fx_write_text(corpus_file, TEXT, 20);
     be = be_cpu_create();
     ck_assert_ptr_nonnull(be);
 }
@@ -72,9 +42,7 @@ static void setup(void)
 static void teardown(void)
 {
     be->destroy(be);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(fx_remove_tree(tmpdir), 0);
 }
 
 static void path_in(char *buf, size_t len, const char *name)
@@ -113,7 +81,7 @@ static trainer *make_trainer(model_cell cell, int tie, int from_file)
                                   err, sizeof err) == 0, "%s", err);
     } else {
         size_t len;
-        char *text = read_file(corpus_file, &len);
+        char *text = fx_read_file(corpus_file, &len);
         ck_assert_msg(corpus_from_buffer(&c, (const uint8_t *)text, len, NULL, cfg.val_frac,
                                          cfg.test_frac, err, sizeof err) == 0, "%s", err);
         free(text);
@@ -338,7 +306,7 @@ START_TEST(test_files_and_json)
 
     snprintf(p, sizeof p, "%s/session.json", dir);
     size_t len;
-    char *text = read_file(p, &len);
+    char *text = fx_read_file(p, &len);
     cJSON *j = cJSON_Parse(text);
     ck_assert_ptr_nonnull(j);
     ck_assert_int_eq(cJSON_GetObjectItem(j, "format")->valueint, SESSION_FORMAT);
@@ -415,12 +383,12 @@ static void edit_json(const char *dir, json_edit fn)
     char p[192];
     snprintf(p, sizeof p, "%s/session.json", dir);
     size_t len;
-    char *text = read_file(p, &len);
+    char *text = fx_read_file(p, &len);
     cJSON *root = cJSON_Parse(text);
     ck_assert_ptr_nonnull(root);
     fn(root);
     char *out = cJSON_Print(root);
-    write_file(p, out, strlen(out));
+    fx_write_file(p, out, strlen(out));
     free(out);
     cJSON_Delete(root);
     free(text);
@@ -542,16 +510,16 @@ START_TEST(test_corrupt_json_fields)
     char p[192];
     snprintf(p, sizeof p, "%s/session.json", dir);
     size_t len;
-    char *orig = read_file(p, &len);
+    char *orig = fx_read_file(p, &len);
     for (size_t i = 0; i < sizeof json_cases / sizeof json_cases[0]; i++) {
-        write_file(p, orig, len);
+        fx_write_file(p, orig, len);
         edit_json(dir, json_cases[i].fn);
         load_fails(dir, json_cases[i].want);
         if (!strstr(json_cases[i].want, "safetensors"))
             load_fails(dir, "session.json: ");      /* names the file */
     }
     /* The untouched file still loads. */
-    write_file(p, orig, len);
+    fx_write_file(p, orig, len);
     trainer *t = load_ok(dir, corpus_file);
     trainer_free(t);
     free(orig);
@@ -563,13 +531,13 @@ START_TEST(test_corrupt_json_text)
     char dir[128], p[192];
     fresh_session(dir, sizeof dir, "c");
     snprintf(p, sizeof p, "%s/session.json", dir);
-    write_file(p, "{ \"format\": 1,\n \"program\": ", 28);
+    fx_write_file(p, "{ \"format\": 1,\n \"program\": ", 28);
     load_fails(dir, "not valid JSON");
-    write_file(p, "[1, 2]", 6);
+    fx_write_file(p, "[1, 2]", 6);
     load_fails(dir, "not a JSON object");
-    write_file(p, "{} {}", 5);
+    fx_write_file(p, "{} {}", 5);
     load_fails(dir, "trailing data");
-    write_file(p, "", 0);
+    fx_write_file(p, "", 0);
     load_fails(dir, "session.json");
     unlink(p);
     load_fails(dir, "no session.json");
@@ -693,11 +661,11 @@ START_TEST(test_tied_decoder_checked)
     save_ok(a, dir);
     snprintf(p, sizeof p, "%s/model.safetensors", dir);
     size_t len;
-    char *model = read_file(p, &len);
+    char *model = fx_read_file(p, &len);
     edit_st(dir, "model.safetensors", se_dec_zero);
     load_fails(dir, "decoder.weight differs from encoder.weight");
     /* Without the copy (as PyTorch's save_file of a tied model can be) it loads. */
-    write_file(p, model, len);
+    fx_write_file(p, model, len);
     edit_st(dir, "model.safetensors", se_drop_dec);
     trainer *b = load_ok(dir, NULL);
     assert_trainers_eq(a, b, 1);
@@ -713,56 +681,56 @@ START_TEST(test_corrupt_tensors)
     fresh_session(dir, sizeof dir, "c");
     snprintf(p, sizeof p, "%s/model.safetensors", dir);
     size_t len;
-    char *model = read_file(p, &len);
+    char *model = fx_read_file(p, &len);
     char o[192];
     snprintf(o, sizeof o, "%s/optimizer.safetensors", dir);
     size_t olen;
-    char *optim = read_file(o, &olen);
+    char *optim = fx_read_file(o, &olen);
 
     /* Truncated (every tenth length, and a few around the header). */
     for (size_t n = 0; n < len; n += (n < 64 ? 1 : 97)) {
-        write_file(p, model, n);
+        fx_write_file(p, model, n);
         load_fails(dir, "model.safetensors: ");
     }
-    write_file(p, model, len);
+    fx_write_file(p, model, len);
 
     /* F32 -> I32: same size, so only the dtype check catches it. */
     char *hdr = strstr(model + 8, "\"F32\"");
     ck_assert_ptr_nonnull(hdr);
     hdr[1] = 'I';
-    write_file(p, model, len);
+    fx_write_file(p, model, len);
     load_fails(dir, "expected F32");
     hdr[1] = 'F';
-    write_file(p, model, len);
+    fx_write_file(p, model, len);
 
     edit_st(dir, "model.safetensors", se_shape);
     load_fails(dir, "model.safetensors: rnn.weight_hh_l0 has shape [16,8], expected [32,8]");
-    write_file(p, model, len);
+    fx_write_file(p, model, len);
     edit_st(dir, "model.safetensors", se_vocab);
     load_fails(dir, "model.safetensors: ");
     load_fails(dir, "has shape");
-    write_file(p, model, len);
+    fx_write_file(p, model, len);
     edit_st(dir, "model.safetensors", se_drop_bias);
     load_fails(dir, "decoder.bias is missing");
-    write_file(p, model, len);
+    fx_write_file(p, model, len);
     edit_st(dir, "model.safetensors", se_extra);
     load_fails(dir, "unexpected tensor rnn.weight_ih_l1");
-    write_file(p, model, len);
+    fx_write_file(p, model, len);
     unlink(p);
     load_fails(dir, "model.safetensors");
-    write_file(p, model, len);
+    fx_write_file(p, model, len);
 
     unlink(o);
     load_fails(dir, "optimizer.safetensors");
-    write_file(o, optim, olen / 2);
+    fx_write_file(o, optim, olen / 2);
     load_fails(dir, "optimizer.safetensors: ");
-    write_file(o, optim, olen);
+    fx_write_file(o, optim, olen);
     edit_st(dir, "optimizer.safetensors", se_state_hidden);
     load_fails(dir, "optimizer.safetensors: state.h has shape");
-    write_file(o, optim, olen);
+    fx_write_file(o, optim, olen);
     edit_st(dir, "optimizer.safetensors", se_drop_moment);
     load_fails(dir, "optimizer.safetensors: tensor exp_avg is missing");
-    write_file(o, optim, olen);
+    fx_write_file(o, optim, olen);
 
     trainer *t = load_ok(dir, corpus_file);
     trainer_free(t);
@@ -791,11 +759,11 @@ START_TEST(test_refuse_overwrite)
     char p[128], err[512];
     /* A regular file. */
     path_in(p, sizeof p, "precious.txt");
-    write_file(p, "keep me", 7);
+    fx_write_file(p, "keep me", 7);
     ck_assert_int_eq(session_save(a, NULL, p, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "precious.txt"));
     size_t len;
-    char *s = read_file(p, &len);
+    char *s = fx_read_file(p, &len);
     ck_assert_str_eq(s, "keep me");
     free(s);
     /* A directory of someone else's files. */
@@ -803,7 +771,7 @@ START_TEST(test_refuse_overwrite)
     mkdir(p, 0755);
     char q[192];
     snprintf(q, sizeof q, "%s/cat.jpg", p);
-    write_file(q, "jpg", 3);
+    fx_write_file(q, "jpg", 3);
     ck_assert_int_eq(session_save(a, NULL, p, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "no session.json"));
     ck_assert_int_eq(access(q, F_OK), 0);
@@ -837,7 +805,7 @@ START_TEST(test_failed_save_keeps_previous)
     /* Our temporary directory's name is taken by a file: the save fails
      * before touching dir. */
     snprintf(blocker, sizeof blocker, "%s.tmp-%ld", dir, (long)getpid());
-    write_file(blocker, "x", 1);
+    fx_write_file(blocker, "x", 1);
     ck_assert_int_eq(session_save(b, NULL, dir, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, ".tmp-"));
     trainer *c = load_ok(dir, corpus_file);
@@ -847,7 +815,7 @@ START_TEST(test_failed_save_keeps_previous)
 
     /* Saving into a file path fails and leaves the session alone too. */
     path_in(blocker, sizeof blocker, "file");
-    write_file(blocker, "x", 1);
+    fx_write_file(blocker, "x", 1);
     ck_assert_int_eq(session_save(b, NULL, blocker, err, sizeof err), -1);
     c = load_ok(dir, corpus_file);
     assert_trainers_eq(a, c, 1);
@@ -892,10 +860,10 @@ START_TEST(test_user_files_survive)
     path_in(dir, sizeof dir, "withnotes/");       /* trailing slash */
     save_ok(a, dir);
     snprintf(note, sizeof note, "%s/withnotes/notes.txt", tmpdir);
-    write_file(note, "mine", 4);
+    fx_write_file(note, "mine", 4);
     save_ok(a, dir);
     size_t len;
-    char *s = read_file(note, &len);
+    char *s = fx_read_file(note, &len);
     ck_assert_str_eq(s, "mine");
     free(s);
     trainer_free(a);
@@ -930,9 +898,5 @@ static Suite *session_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(session_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return fx_run_suite(session_suite());
 }

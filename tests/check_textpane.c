@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "ui/textpane.h"
 
 #define MAX_ROWS 32
@@ -455,9 +456,5 @@ static Suite *textpane_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(textpane_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_run_suite(textpane_suite());
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "text/tok.h"
 
 /* Encodes len bytes with v and returns the decoded bytes (NUL-terminated,
@@ -482,9 +483,5 @@ static Suite *tok_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(tok_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_run_suite(tok_suite());
 }

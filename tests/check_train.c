@@ -8,31 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "train/trainer.h"
-
-/* A small regular text: a few sentences in rotation. */
-static char *make_text(size_t *len)
-{
-    static const char *lines[] = {
-        "the cat sat on the mat.\n", "a dog ran to the park.\n",
-        "the bird sang in the tree.\n", "we saw the moon at night.\n"};
-    size_t cap = 24000, n = 0;
-    char *s = malloc(cap + 64);
-    for (int i = 0; n < cap; i++) {
-        const char *l = lines[(i * 7 + i / 4) % 4];
-        size_t k = strlen(l);
-        memcpy(s + n, l, k);
-        n += k;
-    }
-    *len = n;
-    return s;
-}
 
 static trainer *make_trainer(be_backend *be, model_cell cell, float dropout, uint64_t seed)
 {
     char err[256];
     size_t len;
-    char *text = make_text(&len);
+    char *text = fx_sentences(&len);
     corpus c;
     ck_assert_msg(corpus_from_buffer(&c, (const uint8_t *)text, len, NULL, 0.1, 0.0, err,
                                      sizeof err) == 0, "%s", err);
@@ -307,9 +290,5 @@ int main(void)
     tcase_add_test(tc, bad_config);
     tcase_add_test(tc, move_keeps_state);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return fx_run_suite(s);
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # torch_parity.sh - a session saved by rnnlab loads into PyTorch (nn.LSTM,
 # nn.GRU, nn.RNN with the word_language_model parameter names) and gives the
-# same loss as `rnnlab eval` on the same text.  Skips (77) without PyTorch.
+# same loss as `rnnlab eval` on the same text.  Skips (77) without PyTorch,
+# except in continuous integration (CI set and not empty), where it fails.
 set -u
 
 : "${RNNLAB:=src/rnnlab}"
@@ -9,6 +10,10 @@ set -u
 python=${PYTHON:-/usr/bin/python3}
 
 if ! "$python" -c 'import torch' >/dev/null 2>&1; then
+    if [ -n "${CI:-}" ]; then
+        echo "FAIL: PyTorch is not installed for $python, and CI must run this test (Debian: apt-get install python3-torch)"
+        exit 1
+    fi
     echo "SKIP: PyTorch is not installed for $python (Debian: apt-get install python3-torch)"
     exit 77
 fi
