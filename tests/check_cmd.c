@@ -205,7 +205,7 @@ START_TEST(each_command)
     refused("set top-p 0", "set: top-p: '0' is out of range (> 0 and <= 1) "
             "(usage: set KEY VALUE)");
     refused("set optimizer adagrad", "set: optimizer: unknown value 'adagrad' "
-            "(choose sgd|adam|adamw|nadam|rmsprop) (usage: set KEY VALUE)");
+            "(choose sgd, adam, adamw, nadam or rmsprop) (usage: set KEY VALUE)");
     refused("set seed -1", "set: seed: '-1' is not a whole number from 0 to "
             "18446744073709551615 (usage: set KEY VALUE)");
     refused("set temprature 1", "set: unknown setting 'temprature'; did you "
@@ -390,12 +390,12 @@ START_TEST(settings_table)
     ck_assert_int_eq(setting_apply(setting_find("weights"), "int8", &v, err, sizeof err), 0);
     ck_assert_int_eq(v.sample.weights, BE_WEIGHTS_INT8);
     ck_assert_int_eq(setting_apply(setting_find("weights"), "int4", &v, err, sizeof err), -1);
-    ck_assert_str_eq(err, "weights: unknown value 'int4' (choose fp32|fp16|int8)");
+    ck_assert_str_eq(err, "weights: unknown value 'int4' (choose fp32, fp16 or int8)");
     ck_assert_int_eq(v.sample.weights, BE_WEIGHTS_INT8);
     ck_assert_int_eq(setting_apply(setting_find("device"), "tpu", &v, err,
                                    sizeof err), -1);
 #ifdef HAVE_CUDA
-    ck_assert_str_eq(err, "device: unknown value 'tpu' (choose cpu|cuda)");
+    ck_assert_str_eq(err, "device: unknown value 'tpu' (choose cpu or cuda)");
 #else
     ck_assert_str_eq(err, "device: unknown value 'tpu' (choose cpu)");
 #endif
@@ -411,7 +411,7 @@ START_TEST(settings_table)
     setting_defaults(&v);
     v.sample.weights = 7;
     ck_assert_int_eq(setting_check(&v, err, sizeof err), -1);
-    ck_assert_str_eq(err, "weights: unknown value '' (choose fp32|fp16|int8)");
+    ck_assert_str_eq(err, "weights: unknown value '' (choose fp32, fp16 or int8)");
     setting_defaults(&v);
     v.train.optim.lr = NAN;
     ck_assert_int_eq(setting_check(&v, err, sizeof err), -1);

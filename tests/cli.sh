@@ -129,7 +129,8 @@ usage_error "unexpected argument 'extra'" "train takes no argument" train extra
 usage_error "missing the session directory" "sample without a directory" sample
 usage_error "unexpected argument 'b'" "sample with two directories" sample a b
 usage_error "--length: '0' is out of range" "--length 0" sample "$tmp/none" --length 0
-usage_error "--temperature: '0' is out of range" "--temperature 0" sample "$tmp/none" --temperature 0
+usage_error "--temperature: '100.5' is out of range (0 to 100)" "--temperature 100.5" \
+    sample "$tmp/none" --temperature 100.5
 usage_error "missing the session directory" "eval without a directory" eval
 usage_error "--split: unknown value 'dev'" "unknown split" eval "$tmp/none" --split dev
 usage_error "--streams: '0' is out of range" "--streams 0" eval "$tmp/none" --streams 0
@@ -351,6 +352,9 @@ cmp -s "$tmp/out" "$tmp/greedy1" && pass "--top-k 1 is greedy" || flunk "--top-k
 run sample "$s" --prime "the " --length 30 --beam 1 --temperature 0.0001 --seed 4
 cmp -s "$tmp/out" "$tmp/greedy1" && pass "--temperature 0.0001 is greedy" \
     || flunk "--temperature 0.0001 is greedy" "$tmp/out"
+run sample "$s" --prime "the " --length 30 --temperature 0 --seed 5
+cmp -s "$tmp/out" "$tmp/greedy1" && pass "--temperature 0 is greedy, as set temperature 0" \
+    || flunk "--temperature 0 is greedy, as set temperature 0" "$tmp/out"
 
 run sample "$s" --length 8 --beam 3 --n-best 2 --json
 if [ "$status" -eq 0 ] && [ "$(grep -c '"index":' "$tmp/out")" -eq 8 ] \

@@ -11,6 +11,7 @@
 #include "util/compat.h"
 #include "backend/backend.h"
 #include "train/trainer.h"
+#include "engine/settings.h"
 
 /* The commands: argv[0] is the command's name.  Each returns an exit
  * status (util/status.h). */
@@ -74,6 +75,11 @@ int cli_opt_u64(const cli_opt_ctx *c, int id, const char *arg, uint64_t *out);
 /* one of a fixed set of names, read by parse (-1: unknown): */
 int cli_opt_choice(const cli_opt_ctx *c, int id, const char *arg,
                    int (*parse)(const char *), const char *choices, int *out);
+
+/* an option that mirrors the setting called name: the settings table
+ * checks it and stores it in v, and its message is set's, after "--OPT: ": */
+int cli_opt_setting(const cli_opt_ctx *c, int id, const char *arg,
+                    const char *name, setting_values *v);
 
 /* --- the device (device.c) --- */
 

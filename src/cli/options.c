@@ -21,6 +21,7 @@
 #include "util/status.h"
 #include "util/suggest.h"
 #include "train/trainer.h"
+#include "engine/settings.h"
 
 /* ------------------------------------------------------------------ */
 /* Messages */
@@ -289,4 +290,13 @@ void cli_warn_unknown_corpus(const trainer *t)
     if (t->corp.unknown > 0)
         cli_warn("corpus: %zu characters not in the vocabulary were skipped",
              t->corp.unknown);
+}
+
+int cli_opt_setting(const cli_opt_ctx *c, int id, const char *arg,
+                    const char *name, setting_values *v)
+{
+    char why[400];
+    if (setting_parse(setting_find(name), arg, v, why, sizeof why) == 0)
+        return 0;
+    return cli_usage_error(c->cmd, "--%s: %s", cli_opt_name(c, id), why);
 }

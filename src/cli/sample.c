@@ -32,6 +32,7 @@
 #include "train/trainer.h"
 #include "decode/sample.h"
 #include "store/session.h"
+#include "engine/settings.h"
 
 enum { SO_PRIME = 256, SO_LENGTH, SO_TEMPERATURE, SO_SEED, SO_JSON,
        SO_TOP_K, SO_TOP_P, SO_BEAM, SO_N_BEST, SO_GREEDY, SO_STOP,
@@ -75,6 +76,8 @@ typedef struct sample_args {
     char stop[sizeof ((sample_config *)0)->stop];
     cli_device dev;
     sample_config saved;            /* the session's sampling settings */
+    setting_values sv;              /* options that mirror settings, as
+                                     * the settings table reads them */
 } sample_args;
 
 /* --stop's text with \n, \t, \r and \\ turned into the characters they
@@ -104,6 +107,7 @@ static int sample_set(void *args, int id, const char *arg)
 {
     sample_args *a = args;
     const cli_opt_ctx *c = &a->oc;
+    int rc;
     switch (id) {
     case SO_PRIME: a->prime = arg; return 0;
     case SO_JSON: a->json = 1; return 0;
@@ -111,37 +115,53 @@ static int sample_set(void *args, int id, const char *arg)
     case SO_GREEDY: a->greedy = 1; return 0;
     case SO_HALF: a->weights = BE_WEIGHTS_FP16; return 0;
     case SO_WEIGHTS:
-        return cli_opt_choice(c, id, arg, be_weights_parse, "fp32, fp16 or int8", &a->weights);
+        rc = cli_opt_setting(c, id, arg, "weights", &a->sv);
+        a->weights = a->sv.sample.weights;
+        return rc;
     case SO_STOP: return sample_stop_arg(a, arg);
     case SO_LENGTH:
         a->has_length = 1;
-        return cli_opt_long(c, id, arg, 1, 100000000, &a->length);
+        rc = cli_opt_setting(c, id, arg, "sample-length", &a->sv);
+        a->length = a->sv.sample.length;
+        return rc;
     case SO_TEMPERATURE:
         a->has_temperature = 1;
-        return cli_opt_double(c, id, arg, 0, INFINITY, CLI_LO_OPEN, &a->temperature);
+        rc = cli_opt_setting(c, id, arg, "temperature", &a->sv);
+        a->temperature = a->sv.sample.temperature;
+        return rc;
     case SO_SEED:
         a->has_seed = 1;
         return cli_opt_u64(c, id, arg, &a->seed);
     case SO_TOP_K:
         a->has_top_k = 1;
-        return cli_opt_long(c, id, arg, 0, 1 << 24, &a->top_k);
+        rc = cli_opt_setting(c, id, arg, "top-k", &a->sv);
+        a->top_k = a->sv.sample.top_k;
+        return rc;
     case SO_TOP_P:
         a->has_top_p = 1;
-        return cli_opt_double(c, id, arg, 0, 1, CLI_LO_OPEN, &a->top_p);
+        rc = cli_opt_setting(c, id, arg, "top-p", &a->sv);
+        a->top_p = a->sv.sample.top_p;
+        return rc;
     case SO_BEAM:
         a->has_beam = 1;
-        return cli_opt_long(c, id, arg, 1, SAMPLE_MAX_BEAM, &a->beam);
+        rc = cli_opt_setting(c, id, arg, "beam", &a->sv);
+        a->beam = a->sv.sample.beam;
+        return rc;
     case SO_N_BEST:
         a->has_n_best = 1;
         return cli_opt_long(c, id, arg, 1, SAMPLE_MAX_BEAM, &a->n_best);
     case SO_REP_PENALTY:
         a->has_rep_penalty = 1;
-        return cli_opt_double(c, id, arg, 0, INFINITY, CLI_LO_OPEN, &a->rep_penalty);
+        rc = cli_opt_setting(c, id, arg, "repetition-penalty", &a->sv);
+        a->rep_penalty = a->sv.sample.repetition_penalty;
+        return rc;
     case SO_REP_WINDOW:
         a->has_rep_window = 1;
         return cli_opt_long(c, id, arg, 0, INT_MAX, &a->rep_window);
     case SO_THREADS:
-        return cli_opt_long(c, id, arg, 1, 256, &a->threads);
+        rc = cli_opt_setting(c, id, arg, "threads", &a->sv);
+        a->threads = a->sv.train.threads;
+        return rc;
     case SO_DEVICE:
         a->dev.given = 1;
         return cli_opt_choice(c, id, arg, cli_device_parse, "auto, cpu or cuda", &a->dev.device);
@@ -152,7 +172,8 @@ static int sample_set(void *args, int id, const char *arg)
 
 static void sample_help(FILE *f)
 {
-    fputs(
+    char len[64], temp[64], k[64], p[64], beam[64], pen[64], thr[64];
+    fprintf(f,
 "Usage: rnnlab sample DIR [OPTION]...\n"
 "Generate text with the model of the session saved in DIR.  Prints the\n"
 "prime, then the generated text as it is produced, then a newline.\n"
@@ -161,23 +182,25 @@ static void sample_help(FILE *f)
 "  --prime TEXT         text to start from (default: the session's prime);\n"
 "                       characters the model does not know are skipped\n"
 "                       with a warning\n"
-"  --length N           tokens (characters) to generate, 1 to 100000000\n"
+"  --length N           tokens (characters) to generate, %s\n"
 "                       (default: the session's setting, initially 200)\n"
-"  --temperature T      divide the logits by T > 0; lower is more\n"
-"                       conservative (default: the session's, initially 1)\n"
-"  --top-k K            draw only from the K most likely tokens (0: off)\n"
+"  --temperature T      divide the logits by T, %s; lower is more\n"
+"                       conservative, 0 takes the most likely token\n"
+"                       (default: the session's, initially 1)\n"
+"  --top-k K            draw only from the K most likely tokens, %s\n"
+"                       (0: off)\n"
 "  --top-p P            draw only from the smallest set of most likely\n"
-"                       tokens whose probabilities reach P, 0 < P <= 1\n"
+"                       tokens whose probabilities reach P, P %s\n"
 "                       (1: off); applied after --top-k\n"
 "  --greedy             always take the most likely token\n"
 "  --repetition-penalty X\n"
 "                       make tokens seen in the last --repetition-window\n"
 "                       tokens less likely: a logit z becomes z/X when\n"
-"                       positive, z*X otherwise (1: off)\n"
+"                       positive, z*X otherwise; X %s (1: off)\n"
 "  --repetition-window N\n"
 "                       tokens the penalty looks back on, prime included\n"
 "                       (0: all; initially 64)\n"
-"  --beam W             beam search with W beams, 1 to 256 (1: off): the\n"
+"  --beam W             beam search with W beams, %s (1: off): the\n"
 "                       continuation with the best mean log-probability per\n"
 "                       token; deterministic, ignores temperature, top-k\n"
 "                       and top-p\n"
@@ -194,7 +217,7 @@ static void sample_help(FILE *f)
 "                       a quarter: about 1.5x and 2.8x as fast; see what\n"
 "                       they cost with eval --weights\n"
 "  --half               the same as --weights fp16\n"
-"  --threads N          threads, 1 to 256 (default 2, or 1 on one core)\n"
+"  --threads N          threads, %s (default 2, or 1 on one core)\n"
 "  --timing             when done, print one JSON object to stderr: tokens,\n"
 "                       seconds, tokens_per_s, cpu_seconds, weights\n"
 "  --json               print JSON lines: one per generated token (index,\n"
@@ -205,7 +228,14 @@ static void sample_help(FILE *f)
 "                       prime_unknown, seconds, tokens_per_s, cpu_seconds\n"
 "                       (priming and generation) and, for beam search, beams\n"
 "  --device DEV         auto, cpu or cuda (default auto, or $RNNLAB_DEVICE)\n"
-"  -h, --help           show this help and exit\n", f);
+"  -h, --help           show this help and exit\n",
+            setting_range_of("sample-length", len, sizeof len),
+            setting_range_of("temperature", temp, sizeof temp),
+            setting_range_of("top-k", k, sizeof k),
+            setting_range_of("top-p", p, sizeof p),
+            setting_range_of("repetition-penalty", pen, sizeof pen),
+            setting_range_of("beam", beam, sizeof beam),
+            setting_range_of("threads", thr, sizeof thr));
 }
 
 typedef struct emit_ctx {

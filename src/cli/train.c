@@ -34,6 +34,7 @@
 #include "train/run.h"
 #include "decode/sample.h"
 #include "store/session.h"
+#include "engine/settings.h"
 
 /* The one piece of mutable file-scope state.  A signal handler cannot be
  * handed a context pointer, so the train command's request to stop
@@ -113,6 +114,8 @@ typedef struct train_args {
     uint64_t seed;
     cli_device dev;
     sample_config sample;           /* the session's, kept as it was */
+    setting_values sv;              /* options that mirror settings, as
+                                     * the settings table reads them */
 } train_args;
 
 #define GIVEN(a, id) ((a)->given[(id) - TO_FIRST])
@@ -124,28 +127,39 @@ static int train_set_number(train_args *a, int id, const char *arg)
     case TO_LAYERS: return cli_opt_long(c, id, arg, 1, MODEL_MAX_LAYERS, &a->layers);
     case TO_HIDDEN: return cli_opt_long(c, id, arg, 1, 65536, &a->hidden);
     case TO_EMBED: return cli_opt_long(c, id, arg, 1, 65536, &a->embed);
-    case TO_SEQ_LEN: return cli_opt_long(c, id, arg, 1, 100000, &a->seq_len);
-    case TO_BATCH: return cli_opt_long(c, id, arg, 1, 100000, &a->batch);
     case TO_LR_DECAY_EVERY: return cli_opt_long(c, id, arg, 0, INT_MAX, &a->lr_decay_every);
     case TO_WARMUP: return cli_opt_long(c, id, arg, 0, INT_MAX, &a->warmup);
-    case TO_EVAL_EVERY: return cli_opt_long(c, id, arg, 0, INT_MAX, &a->eval_every);
     case TO_EVAL_STREAMS: return cli_opt_long(c, id, arg, 1, 65536, &a->eval_streams);
-    case TO_THREADS: return cli_opt_long(c, id, arg, 1, 256, &a->threads);
     case TO_STEPS: return cli_opt_long(c, id, arg, 1, LONG_MAX, &a->steps);
-    case TO_DROPOUT: return cli_opt_double(c, id, arg, 0, 1, CLI_HI_OPEN, &a->dropout);
-    case TO_LR: return cli_opt_double(c, id, arg, 0, INFINITY, CLI_LO_OPEN, &a->lr);
     case TO_MOMENTUM: return cli_opt_double(c, id, arg, 0, 1, CLI_HI_OPEN, &a->momentum);
     case TO_WEIGHT_DECAY: return cli_opt_double(c, id, arg, 0, INFINITY, 0, &a->weight_decay);
-    case TO_CLIP: return cli_opt_double(c, id, arg, 0, INFINITY, 0, &a->clip);
     case TO_CLIP_VALUE: return cli_opt_double(c, id, arg, 0, INFINITY, 0, &a->clip_value);
     case TO_LR_DECAY: return cli_opt_double(c, id, arg, 0, 1, CLI_LO_OPEN, &a->lr_decay);
     case TO_EPOCHS: return cli_opt_double(c, id, arg, 0, INFINITY, CLI_LO_OPEN, &a->epochs);
     case TO_TIME: return cli_opt_double(c, id, arg, 0, INFINITY, CLI_LO_OPEN, &a->seconds);
     case TO_VAL_FRAC: return cli_opt_double(c, id, arg, 0, 1, CLI_HI_OPEN, &a->val_frac);
     case TO_TEST_FRAC: return cli_opt_double(c, id, arg, 0, 1, CLI_HI_OPEN, &a->test_frac);
-    case TO_SEED: return cli_opt_u64(c, id, arg, &a->seed);
     default: return 0;      /* flags: nothing to read */
     }
+}
+
+/* An option that mirrors a setting: the settings table checks it. */
+static int train_set_setting(train_args *a, int id, const char *arg)
+{
+    const train_config *v = &a->sv.train;
+    int rc = cli_opt_setting(&a->oc, id, arg, cli_opt_name(&a->oc, id), &a->sv);
+    switch (id) {
+    case TO_OPTIMIZER: a->optimizer = (int)v->optim.kind; break;
+    case TO_LR: a->lr = v->optim.lr; break;
+    case TO_BATCH: a->batch = v->batch; break;
+    case TO_SEQ_LEN: a->seq_len = v->seq_len; break;
+    case TO_CLIP: a->clip = v->clip_norm; break;
+    case TO_DROPOUT: a->dropout = v->model.dropout; break;
+    case TO_SEED: a->seed = v->seed; break;
+    case TO_EVAL_EVERY: a->eval_every = v->eval_every; break;
+    case TO_THREADS: a->threads = v->threads; break;
+    }
+    return rc;
 }
 
 static int train_set(void *args, int id, const char *arg)
@@ -160,8 +174,9 @@ static int train_set(void *args, int id, const char *arg)
         return cli_opt_choice(&a->oc, id, arg, model_cell_parse, "lstm, gru or rnn",
                           &a->cell);
     case TO_OPTIMIZER:
-        return cli_opt_choice(&a->oc, id, arg, optim_parse,
-                          "sgd, adam, adamw, nadam or rmsprop", &a->optimizer);
+    case TO_LR: case TO_BATCH: case TO_SEQ_LEN: case TO_CLIP: case TO_DROPOUT:
+    case TO_SEED: case TO_EVAL_EVERY: case TO_THREADS:
+        return train_set_setting(a, id, arg);
     case TO_DEVICE:
         a->dev.given = 1;
         return cli_opt_choice(&a->oc, id, arg, cli_device_parse, "auto, cpu or cuda",
@@ -189,6 +204,7 @@ static void lr_defaults_text(char *buf, size_t n, optim_kind except)
 
 static void train_help_data_model(FILE *f, const train_config *d)
 {
+    char r1[64];
     fprintf(f,
 "Usage: rnnlab train [OPTION]...\n"
 "Train a recurrent language model on a text file, printing progress.\n"
@@ -211,54 +227,58 @@ static void train_help_data_model(FILE *f, const train_config *d)
 "  --layers N           recurrent layers, 1 to %d (default %d)\n"
 "  --hidden N           units per layer, 1 to 65536 (default %d)\n"
 "  --embed N            embedding size, 1 to 65536 (default %d)\n"
-"  --dropout P          dropout probability, 0 <= P < 1 (default %g)\n"
+"  --dropout P          dropout probability, P %s (default %g)\n"
 "  --tie                use the embedding as the decoder's weight; needs\n"
 "                       --embed equal to --hidden (set so when --embed is\n"
 "                       not given)\n"
 "  --no-forget-bias     LSTM: start the forget-gate bias at 0 instead of 1\n",
             d->val_frac, d->test_frac, model_cell_name(d->model.cell),
             MODEL_MAX_LAYERS, d->model.layers, d->model.hidden,
-            d->model.embed, (double)d->model.dropout);
+            d->model.embed, setting_range_of("dropout", r1, sizeof r1),
+            (double)d->model.dropout);
 }
 
 static void train_help_optim(FILE *f, const train_config *d)
 {
-    char others[256];
+    char others[256], r1[64], r2[64], r3[64], r4[64];
     lr_defaults_text(others, sizeof others, d->optim.kind);
     fprintf(f,
 "\n"
 "Optimisation:\n"
 "  --seq-len T          time steps per chunk of back-propagation through\n"
-"                       time, 1 to 100000 (default %d)\n"
-"  --batch B            parallel streams through the text, 1 to 100000\n"
+"                       time, %s (default %d)\n"
+"  --batch B            parallel streams through the text, %s\n"
 "                       (default %d)\n"
 "  --optimizer NAME     sgd, adam, adamw, nadam or rmsprop (default %s)\n"
-"  --lr X               learning rate, X > 0 (default %g; another\n"
+"  --lr X               learning rate, X %s (default %g; another\n"
 "                       --optimizer brings its own default:\n"
 "                       %s)\n"
 "  --momentum X         momentum of sgd and rmsprop, 0 <= X < 1 (default %g)\n"
 "  --weight-decay X     L2 penalty, decoupled for adamw, X >= 0 (default %g;\n"
 "                       adamw %g)\n"
-"  --clip X             scale gradients down to a global norm of X; 0: off\n"
-"                       (default %g)\n"
+"  --clip X             scale gradients down to a global norm of X, X %s;\n"
+"                       0: off (default %g)\n"
 "  --clip-value X       clip each gradient to [-X, X]; 0: off (default %g)\n"
 "  --lr-decay X         multiply the learning rate by X, 0 < X <= 1, ...\n"
 "                       (default %g)\n"
 "  --lr-decay-every N   ... every N steps; 0: never (default %d)\n"
 "  --warmup N           raise the learning rate linearly over the first N\n"
 "                       steps (default %d)\n",
-            d->seq_len, d->batch, optim_name(d->optim.kind),
-            (double)d->optim.lr, others,
+            setting_range_of("seq-len", r1, sizeof r1), d->seq_len,
+            setting_range_of("batch", r2, sizeof r2), d->batch,
+            optim_name(d->optim.kind),
+            setting_range_of("lr", r3, sizeof r3), (double)d->optim.lr, others,
             (double)optim_defaults(OPT_SGD).momentum,
             (double)d->optim.weight_decay,
             (double)optim_defaults(OPT_ADAMW).weight_decay,
+            setting_range_of("clip", r4, sizeof r4),
             (double)d->clip_norm, (double)d->clip_value, (double)d->lr_decay,
             d->lr_decay_every, d->warmup);
 }
 
 static void train_help_run(FILE *f, const train_config *d)
 {
-    char threads[32];
+    char threads[32], r1[64], r2[64];
     if (d->threads > 0)
         snprintf(threads, sizeof threads, "%d", d->threads);
     else
@@ -272,12 +292,12 @@ static void train_help_run(FILE *f, const train_config *d)
 "  --time SECONDS       stop after SECONDS of wall-clock time\n"
 "\n"
 "Run:\n"
-"  --eval-every N       validate every N steps; 0: only at the end\n"
-"                       (default %d)\n"
+"  --eval-every N       validate every N steps, %s;\n"
+"                       0: only at the end (default %d)\n"
 "  --eval-streams N     parts the validation text is cut into, 1 to 65536;\n"
 "                       1 is exact, more is faster (default %d)\n"
 "  --seed S             random seed (default %llu)\n"
-"  --threads N          threads of the CPU backend, 1 to 256 (default %s)\n"
+"  --threads N          threads of the CPU backend, %s (default %s)\n"
 "  --device DEV         auto, cpu or cuda: where to train; auto takes the\n"
 "                       GPU when one answers and says so (default auto,\n"
 "                       or $RNNLAB_DEVICE)\n"
@@ -300,8 +320,9 @@ static void train_help_run(FILE *f, const train_config *d)
 "                       val_bpc after a validation\n"
 "  --quiet              print only the final validation and the save\n"
 "  -h, --help           show this help and exit\n",
-            d->eval_every, d->eval_streams, (unsigned long long)d->seed,
-            threads);
+            setting_range_of("eval-every", r1, sizeof r1), d->eval_every,
+            d->eval_streams, (unsigned long long)d->seed,
+            setting_range_of("threads", r2, sizeof r2), threads);
 }
 
 static void train_help(FILE *f)

@@ -246,14 +246,29 @@ static int parse_u64(const char *text, uint64_t *out, char *err, size_t errlen)
     return 0;
 }
 
+/* The choices as prose: "a, b or c". */
+static void choices_prose(const char *list, char *buf, size_t len)
+{
+    size_t o = 0, n = 0;
+    char w[SETTING_WORD_MAX];
+    for (const char *p = list; *p; p += strcspn(p, " "), p += *p == ' ')
+        n++;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && o < len; i++) {
+        choice_word(list, (int)i, w, sizeof w);
+        o += (size_t)snprintf(buf + o, len - o, "%s%s",
+                              i == 0 ? "" : i + 1 == n ? " or " : ", ", w);
+    }
+}
+
 static int parse_choice(const setting *s, const char *text, int *out,
                         char *err, size_t errlen)
 {
-    char range[128];
+    char choices[128];
     if ((*out = choice_index(s->choices, text)) >= 0)
         return 0;
-    setting_range((int)(s - table), range, sizeof range);
-    snprintf(err, errlen, "unknown value '%s' (choose %s)", text, range);
+    choices_prose(s->choices, choices, sizeof choices);
+    snprintf(err, errlen, "unknown value '%s' (choose %s)", text, choices);
     return -1;
 }
 
