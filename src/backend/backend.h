@@ -2,9 +2,12 @@
  * trainer are written against.  Every float pointer passed to an operation
  * is a device buffer obtained from the same backend's alloc(); matrices are
  * row-major.  The CPU backend (cpu_backend.c) is the reference; a GPU
- * backend implements the same table and nothing above it changes.  A
- * backend object is used by one thread at a time (the CPU backend runs its
- * own worker threads inside each operation). */
+ * backend implements the same table and nothing above it changes.  Each
+ * backend defines its operations once, as a const table with designated
+ * initializers, and every object it creates starts as a copy of it (with
+ * its own impl).  A backend object is used by one thread at a time (the
+ * CPU backend runs its own worker threads inside each operation).
+ * Backends never print. */
 #ifndef BACKEND_H
 #define BACKEND_H
 #include <stddef.h>

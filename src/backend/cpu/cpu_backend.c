@@ -914,9 +914,46 @@ static void cpu_destroy(be_backend *be)
     free(be);
 }
 
+/* The CPU backend's operations; each backend object starts as a copy. */
+static const be_backend cpu_table = {
+    .name = "cpu",
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .upload = cpu_copy,
+    .download = cpu_copy,
+    .copy = cpu_copy,
+    .zero = cpu_zero,
+    .gemm = cpu_gemm,
+    .fill_rows = cpu_fill_rows,
+    .colsum_add = cpu_colsum_add,
+    .embed_fwd = cpu_embed_fwd,
+    .embed_bwd = cpu_embed_bwd,
+    .lstm_fwd = cpu_lstm_fwd,
+    .lstm_bwd = cpu_lstm_bwd,
+    .gru_fwd = cpu_gru_fwd,
+    .gru_bwd = cpu_gru_bwd,
+    .rnn_fwd = cpu_rnn_fwd,
+    .rnn_bwd = cpu_rnn_bwd,
+    .add = cpu_add,
+    .dropout_fwd = cpu_dropout_fwd,
+    .mul = cpu_mul,
+    .xent = cpu_xent,
+    .sumsq = cpu_sumsq,
+    .scale = cpu_scale,
+    .clamp = cpu_clamp,
+    .sgd = cpu_sgd,
+    .adam = cpu_adam,
+    .rmsprop = cpu_rmsprop,
+    .set_threads = cpu_set_threads,
+    .destroy = cpu_destroy,
+    .pack = cpu_pack_weights,
+    .packed_gemm = cpu_packed_gemm,
+    .pack_free = cpu_pack_release,
+};
+
 be_backend *be_cpu_create(void)
 {
-    be_backend *be = calloc(1, sizeof *be);
+    be_backend *be = malloc(sizeof *be);
     cpu_impl *impl = calloc(1, sizeof *impl);
     cpu_pool *pool = cpu_pool_create(1);
     if (!be || !impl || !pool) {
@@ -928,39 +965,7 @@ be_backend *be_cpu_create(void)
     /* All threading is ours (see cpu_gemm); OpenBLAS runs in the caller. */
     openblas_set_num_threads(1);
     impl->pool = pool;
+    *be = cpu_table;
     be->impl = impl;
-    be->name = "cpu";
-    be->alloc = cpu_alloc;
-    be->free = cpu_free;
-    be->upload = cpu_copy;
-    be->download = cpu_copy;
-    be->copy = cpu_copy;
-    be->zero = cpu_zero;
-    be->gemm = cpu_gemm;
-    be->fill_rows = cpu_fill_rows;
-    be->colsum_add = cpu_colsum_add;
-    be->embed_fwd = cpu_embed_fwd;
-    be->embed_bwd = cpu_embed_bwd;
-    be->lstm_fwd = cpu_lstm_fwd;
-    be->lstm_bwd = cpu_lstm_bwd;
-    be->gru_fwd = cpu_gru_fwd;
-    be->gru_bwd = cpu_gru_bwd;
-    be->rnn_fwd = cpu_rnn_fwd;
-    be->rnn_bwd = cpu_rnn_bwd;
-    be->add = cpu_add;
-    be->dropout_fwd = cpu_dropout_fwd;
-    be->mul = cpu_mul;
-    be->xent = cpu_xent;
-    be->sumsq = cpu_sumsq;
-    be->scale = cpu_scale;
-    be->clamp = cpu_clamp;
-    be->sgd = cpu_sgd;
-    be->adam = cpu_adam;
-    be->rmsprop = cpu_rmsprop;
-    be->set_threads = cpu_set_threads;
-    be->destroy = cpu_destroy;
-    be->pack = cpu_pack_weights;
-    be->packed_gemm = cpu_packed_gemm;
-    be->pack_free = cpu_pack_release;
     return be;
 }

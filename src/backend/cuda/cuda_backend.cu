@@ -839,39 +839,45 @@ static void cu_destroy(be_backend *be)
     free(be);
 }
 
-static void fill_table(be_backend *be)
-{
-    be->name = "cuda";
-    be->alloc = cu_alloc;
-    be->free = cu_free;
-    be->upload = cu_upload;
-    be->download = cu_download;
-    be->copy = cu_copy;
-    be->zero = cu_zero;
-    be->gemm = cu_gemm;
-    be->fill_rows = cu_fill_rows;
-    be->colsum_add = cu_colsum_add;
-    be->embed_fwd = cu_embed_fwd;
-    be->embed_bwd = cu_embed_bwd;
-    be->lstm_fwd = cu_lstm_fwd;
-    be->lstm_bwd = cu_lstm_bwd;
-    be->gru_fwd = cu_gru_fwd;
-    be->gru_bwd = cu_gru_bwd;
-    be->rnn_fwd = cu_rnn_fwd;
-    be->rnn_bwd = cu_rnn_bwd;
-    be->add = cu_add;
-    be->dropout_fwd = cu_dropout_fwd;
-    be->mul = cu_mul;
-    be->xent = cu_xent;
-    be->sumsq = cu_sumsq;
-    be->scale = cu_scale;
-    be->clamp = cu_clamp;
-    be->sgd = cu_sgd;
-    be->adam = cu_adam;
-    be->rmsprop = cu_rmsprop;
-    be->set_threads = cu_set_threads;
-    be->destroy = cu_destroy;
-}
+/* The CUDA backend's operations; each backend object starts as a copy.
+ * No packed matrices: generation multiplies by the fp32 weights.  (C++
+ * warns of members left out, so impl and those are named.) */
+static const be_backend cu_table = {
+    .name = "cuda",
+    .impl = NULL,
+    .alloc = cu_alloc,
+    .free = cu_free,
+    .upload = cu_upload,
+    .download = cu_download,
+    .copy = cu_copy,
+    .zero = cu_zero,
+    .gemm = cu_gemm,
+    .fill_rows = cu_fill_rows,
+    .colsum_add = cu_colsum_add,
+    .embed_fwd = cu_embed_fwd,
+    .embed_bwd = cu_embed_bwd,
+    .lstm_fwd = cu_lstm_fwd,
+    .lstm_bwd = cu_lstm_bwd,
+    .gru_fwd = cu_gru_fwd,
+    .gru_bwd = cu_gru_bwd,
+    .rnn_fwd = cu_rnn_fwd,
+    .rnn_bwd = cu_rnn_bwd,
+    .add = cu_add,
+    .dropout_fwd = cu_dropout_fwd,
+    .mul = cu_mul,
+    .xent = cu_xent,
+    .sumsq = cu_sumsq,
+    .scale = cu_scale,
+    .clamp = cu_clamp,
+    .sgd = cu_sgd,
+    .adam = cu_adam,
+    .rmsprop = cu_rmsprop,
+    .set_threads = cu_set_threads,
+    .destroy = cu_destroy,
+    .pack = NULL,
+    .packed_gemm = NULL,
+    .pack_free = NULL,
+};
 
 /* Checks that this build carries code the device can run (a kernel image
  * for its architecture, or PTX it can compile); returns 0, or -1 with the
@@ -992,7 +998,7 @@ extern "C" be_backend *be_cuda_create(int device, be_precision p, char *err,
         snprintf(err, errlen, "CUDA device %d does not exist (%d found)", device, n);
         return NULL;
     }
-    be_backend *be = (be_backend *)calloc(1, sizeof *be);
+    be_backend *be = (be_backend *)malloc(sizeof *be);
     cu_impl *I = (cu_impl *)calloc(1, sizeof *I);
     if (!be || !I) {
         free(be);
@@ -1009,7 +1015,7 @@ extern "C" be_backend *be_cuda_create(int device, be_precision p, char *err,
         free(be);
         return NULL;
     }
-    fill_table(be);
+    *be = cu_table;
     be->impl = I;
     return be;
 }
