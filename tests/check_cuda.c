@@ -1,5 +1,6 @@
 /* check_cuda.c - the CUDA backend against the CPU backend, which is the
- * reference: every table operation on random data, then the model's
+ * reference: every table operation on random data (and a failed call
+ * kept for last_error), then the model's
  * logits, loss and every gradient for each cell type with 1 and 2 layers,
  * then 50 training steps whose losses must track the CPU run, then
  * sessions and live trainers moved between the devices.  Exits 77 (skipped) with "no CUDA
@@ -314,6 +315,27 @@ START_TEST(op_xent)
     xent_case(&b, 333, 11, &r);     /* fewer classes than a warp */
     xent_case(&b, 97, 65, &r);      /* tinyshakespeare's vocabulary */
     xent_case(&b, 41, 1500, &r);    /* several passes per thread */
+    close_pair(&b);
+}
+END_TEST
+
+/* A working backend keeps no failure; a failed call (cuBLAS refusing a
+ * leading dimension) is kept as one line for last_error, and sumsq says
+ * NaN from then on. */
+START_TEST(op_failure_kept)
+{
+    pair b = open_pair(BE_FP32);
+    ck_assert_ptr_null(b.gpu->last_error(b.gpu));
+#ifndef CHECK_CUDA_HARNESS_ON_CPU
+    float *A = b.gpu->alloc(b.gpu, 16 * sizeof(float));
+    ck_assert_ptr_nonnull(A);
+    b.gpu->gemm(b.gpu, 0, 0, 4, 4, 4, 1.0f, A, 4, A, 4, 0.0f, A, 1);
+    const char *e = b.gpu->last_error(b.gpu);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_msg(strncmp(e, "cuda: gemm: ", 12) == 0 && !strchr(e, '\n'), "%s", e);
+    ck_assert(isnan(b.gpu->sumsq(b.gpu, A, 16)));
+    b.gpu->free(b.gpu, A);
+#endif
     close_pair(&b);
 }
 END_TEST
@@ -667,6 +689,7 @@ static Suite *cuda_suite(void)
     tcase_add_test(ops, op_vector);
     tcase_add_test(ops, op_xent);
     tcase_add_test(ops, op_optimizers);
+    tcase_add_test(ops, op_failure_kept);
     suite_add_tcase(s, ops);
     TCase *par = tcase_create("model parity");
     tcase_add_test(par, parity_rnn_1);

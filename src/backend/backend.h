@@ -123,6 +123,13 @@ struct be_backend {
     void (*set_threads)(be_backend *be, int n);
     void (*destroy)(be_backend *be);
 
+    /* The backend's first failure, one line "cuda: WHAT: WHY", or NULL
+     * while there is none (always NULL on the CPU).  A device runs behind
+     * the host, so an operation cannot say it failed; the backend keeps its
+     * first failure instead, and from then on its results are garbage
+     * (xent and sumsq return NaN).  Whoever sees a NaN asks here first. */
+    const char *(*last_error)(be_backend *be);
+
     /* Optional (NULL where a backend lacks them; generation then uses
      * gemm with the 32-bit weights): matrices packed for generation steps,
      * which read every weight once per token.  pack copies W = [W1 | W2]

@@ -914,6 +914,13 @@ static void cpu_destroy(be_backend *be)
     free(be);
 }
 
+/* Returns NULL: nothing here fails after the fact. */
+static const char *cpu_last_error(be_backend *be)
+{
+    (void)be;
+    return NULL;
+}
+
 /* The CPU backend's operations; each backend object starts as a copy. */
 static const be_backend cpu_table = {
     .name = "cpu",
@@ -946,6 +953,7 @@ static const be_backend cpu_table = {
     .rmsprop = cpu_rmsprop,
     .set_threads = cpu_set_threads,
     .destroy = cpu_destroy,
+    .last_error = cpu_last_error,
     .pack = cpu_pack_weights,
     .packed_gemm = cpu_packed_gemm,
     .pack_free = cpu_pack_release,
