@@ -36,6 +36,18 @@ static inline int be_weights_parse(const char *s)
     return -1;
 }
 
+/* One Adam, AdamW or NAdam update: the settings and the step's scalars,
+ * worked out once by optim.c (in double, then rounded to float) so every
+ * backend applies the same numbers. */
+typedef struct be_adam_step {
+    float lr, b1, b2, eps, wd;
+    int decoupled;          /* AdamW: w shrinks by lr * wd; else g += wd * w */
+    int nadam;              /* the update uses c1 and c2, not step */
+    float c1, c2;           /* NAdam's weights of the gradient and the moment */
+    float sbc2;             /* sqrt(1 - b2^t) */
+    float step;             /* lr / (1 - b1^t) */
+} be_adam_step;
+
 struct be_backend {
     const char *name;               /* "cpu", "cuda" */
     void *impl;                     /* backend private state */
@@ -114,8 +126,7 @@ struct be_backend {
     void (*sgd)(be_backend *be, float *w, const float *g, float *buf, size_t n,
                 float lr, float momentum, float wd, int nesterov, int first);
     void (*adam)(be_backend *be, float *w, const float *g, float *m, float *v,
-                 size_t n, float lr, float b1, float b2, float eps, float wd,
-                 int decoupled, int nadam, long t);
+                 size_t n, const be_adam_step *s);
     void (*rmsprop)(be_backend *be, float *w, const float *g, float *v,
                     float *buf, size_t n, float lr, float alpha, float eps,
                     float momentum, float wd);

@@ -541,12 +541,12 @@ static void cpu_gru_bwd(be_backend *be, int B, int H, const float *gx, const flo
 
 /* Arguments of the elementwise operations over flat arrays. */
 typedef struct flat_args {
-    float *x, *y, *z, *u;
+    float *x, *y, *z;
     const float *a, *b;
+    const be_adam_step *adam;
     const uint32_t *ids;
-    float f0, f1, f2, f3, f4, f5, f6;
-    int i0, i1, i2;
-    long t;
+    float f0, f1, f2, f3, f4;
+    int i0, i1;
     uint64_t key;
 } flat_args;
 
@@ -771,9 +771,10 @@ CPU_KERNEL static void adam_body(range_job *j, int part, size_t i0, size_t i1)
 {
     (void)part;
     const flat_args *a = j->args;
-    float lr = a->f0, b1 = a->f1, b2 = a->f2, eps = a->f3, wd = a->f4;
-    float c1 = a->f5, c2 = a->f6, sbc2 = a->u[0], step = a->u[1];
-    int decoupled = a->i0, nadam = a->i1;
+    const be_adam_step *s = a->adam;
+    float lr = s->lr, b1 = s->b1, b2 = s->b2, eps = s->eps, wd = s->wd;
+    float c1 = s->c1, c2 = s->c2, sbc2 = s->sbc2, step = s->step;
+    int decoupled = s->decoupled, nadam = s->nadam;
     float *w = a->x, *m = a->y, *v = a->z;
     const float *g = a->a;
     for (size_t i = i0; i < i1; i++) {
@@ -792,30 +793,12 @@ CPU_KERNEL static void adam_body(range_job *j, int part, size_t i0, size_t i1)
     }
 }
 
-/* Adam, AdamW (decoupled weight decay) and NAdam, as PyTorch defines them. */
+/* Adam, AdamW (decoupled weight decay) and NAdam, as PyTorch defines them;
+ * the step's scalars come worked out (optim.c). */
 static void cpu_adam(be_backend *be, float *w, const float *g, float *m, float *v,
-                     size_t n, float lr, float b1, float b2, float eps, float wd,
-                     int decoupled, int nadam, long t)
+                     size_t n, const be_adam_step *s)
 {
-    double bc1 = 1.0 - pow(b1, (double)t), bc2 = 1.0 - pow(b2, (double)t);
-    float c1 = 0, c2 = 0;
-    if (nadam) {
-        /* PyTorch's NAdam: mu_k = b1 (1 - 0.5 * 0.96^(k psi)), psi = 0.004;
-         * the running product of the mu_k is recomputed from k = 1 so the
-         * optimizer needs no extra state (t is small enough for this). */
-        double prod = 1.0, mt = 0.0;
-        for (long k = 1; k <= t; k++) {
-            mt = b1 * (1.0 - 0.5 * pow(0.96, k * 0.004));
-            prod *= mt;
-        }
-        double mn = b1 * (1.0 - 0.5 * pow(0.96, (t + 1) * 0.004));
-        c1 = (float)((1.0 - mt) / (1.0 - prod));
-        c2 = (float)(mn / (1.0 - prod * mn));
-    }
-    float consts[2] = { (float)sqrt(bc2), (float)(lr / bc1) };
-    flat_args a = { .x = w, .a = g, .y = m, .z = v, .u = consts, .f0 = lr, .f1 = b1,
-                    .f2 = b2, .f3 = eps, .f4 = wd, .f5 = c1, .f6 = c2,
-                    .i0 = decoupled, .i1 = nadam };
+    flat_args a = { .x = w, .a = g, .y = m, .z = v, .adam = s };
     cpu_par_for(be, n, 16, FLAT_WORK(n, 12), adam_body, &a);
 }
 

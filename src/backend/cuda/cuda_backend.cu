@@ -396,11 +396,10 @@ __global__ void k_sgd(float *w, const float *g, float *buf, size_t n, float lr,
     GRID_STRIDE(i, n) cu_sgd_elem(i, w, g, buf, lr, momentum, wd, nesterov, first);
 }
 
-__global__ void k_adam(float *w, const float *g, float *m, float *v, size_t n, float lr,
-                       float b1, float b2, float eps, float wd, int decoupled, int nadam,
-                       cu_adam_scalars s)
+__global__ void k_adam(float *w, const float *g, float *m, float *v, size_t n,
+                       be_adam_step s)
 {
-    GRID_STRIDE(i, n) cu_adam_elem(i, w, g, m, v, lr, b1, b2, eps, wd, decoupled, nadam, s);
+    GRID_STRIDE(i, n) cu_adam_elem(i, w, g, m, v, s);
 }
 
 __global__ void k_rmsprop(float *w, const float *g, float *v, float *buf, size_t n,
@@ -763,8 +762,8 @@ static double cu_sumsq(be_backend *be, const float *x, size_t n)
 }
 
 /* ------------------------------------------------------------------ */
-/* Optimizers: the scalars are worked out on the host exactly as in
- * cpu_backend.c, the elementwise update on the device. */
+/* Optimizers: the scalars come worked out (optim.c), the elementwise
+ * update runs on the device. */
 
 static void cu_sgd(be_backend *be, float *w, const float *g, float *buf, size_t n,
                    float lr, float momentum, float wd, int nesterov, int first)
@@ -778,15 +777,12 @@ static void cu_sgd(be_backend *be, float *w, const float *g, float *buf, size_t 
 }
 
 static void cu_adam(be_backend *be, float *w, const float *g, float *m, float *v,
-                    size_t n, float lr, float b1, float b2, float eps, float wd,
-                    int decoupled, int nadam, long t)
+                    size_t n, const be_adam_step *s)
 {
     cu_impl *I = impl_of(be);
     if (!n)
         return;
-    cu_adam_scalars s = cu_adam_prepare(lr, b1, b2, nadam, t);
-    k_adam<<<grid_for(I, n, 256), 256, 0, I->stream>>>(w, g, m, v, n, lr, b1, b2, eps,
-                                                       wd, decoupled, nadam, s);
+    k_adam<<<grid_for(I, n, 256), 256, 0, I->stream>>>(w, g, m, v, n, *s);
     launched(I, "adam");
 }
 
