@@ -1,6 +1,7 @@
 /* check_backend.c - the backend contract as the layers above use it. */
 
-/* A device failure kept by the backend (last_error) is what the trainer
+/* be_open chooses and refuses as documented on this machine, GPU or not;
+ * a device failure kept by the backend (last_error) is what the trainer
  * reports, not the NaN it causes. */
 #include <check.h>
 #include <math.h>
@@ -9,7 +10,103 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "backend/cuda/cuda_backend.h"
+#include "backend/open.h"
 #include "train/trainer.h"
+
+/* ------------------------------------------------------------------ */
+/* be_open */
+
+/* One line, and not empty. */
+static void assert_one_line(const char *s)
+{
+    ck_assert_msg(s[0] != '\0' && strchr(s, '\n') == NULL, "not one line: '%s'", s);
+}
+
+START_TEST(device_names)
+{
+    for (int d = BE_DEVICE_AUTO; d <= BE_DEVICE_CUDA; d++)
+        ck_assert_int_eq(be_device_parse(be_device_name(d)), d);
+    ck_assert_int_eq(be_device_parse("gpu"), -1);
+    ck_assert_int_eq(be_device_parse("CPU"), -1);
+    ck_assert_int_eq(be_device_parse(NULL), -1);
+    ck_assert_ptr_null(be_device_name(3));
+}
+END_TEST
+
+START_TEST(open_cpu)
+{
+    char err[256] = "";
+    be_note note = {.text = "stale", .fallback = 1};
+    be_backend *be = be_open("cpu", BE_FP32, &note, err, sizeof err);
+    ck_assert_msg(be != NULL, "%s", err);
+    ck_assert_str_eq(be->name, "cpu");
+    ck_assert_str_eq(note.text, "");
+    ck_assert_int_eq(note.fallback, 0);
+    be->destroy(be);
+    ck_assert_ptr_null(be_open("cpu", BE_BF16, NULL, err, sizeof err));
+    ck_assert_str_eq(err, "precision bf16 needs a CUDA device; the CPU does fp32 only");
+}
+END_TEST
+
+/* Without a usable GPU cuda is refused in one line naming the device;
+ * with one it is the CUDA backend. */
+START_TEST(open_cuda)
+{
+    char msg[256], err[256] = "";
+    be_note note;
+    int gpus = be_cuda_available(msg, sizeof msg);
+    be_backend *be = be_open("cuda", BE_FP32, &note, err, sizeof err);
+    ck_assert_str_eq(note.text, "");
+    if (gpus == 0) {
+        ck_assert_ptr_null(be);
+        assert_one_line(err);
+        ck_assert_msg(strstr(err, "CUDA device") != NULL, "names no device: %s", err);
+        return;
+    }
+    ck_assert_msg(be != NULL, "%s", err);
+    ck_assert_str_eq(be->name, "cuda");
+    be->destroy(be);
+}
+END_TEST
+
+/* auto takes the CPU when no GPU answers, saying why (in a build with
+ * CUDA), and refuses a precision the CPU lacks, saying why too. */
+START_TEST(open_auto)
+{
+    char msg[256], err[256] = "", want[400];
+    be_note note;
+    int gpus = be_cuda_available(msg, sizeof msg);
+    be_backend *be = be_open("auto", BE_FP32, &note, err, sizeof err);
+    ck_assert_msg(be != NULL, "%s", err);
+    ck_assert_int_eq(note.fallback, 0);
+    if (gpus > 0) {
+        ck_assert_str_eq(be->name, "cuda");
+        ck_assert_msg(strncmp(note.text, "device: cuda 0 (", 16) == 0, "%s", note.text);
+        be->destroy(be);
+        return;
+    }
+    ck_assert_str_eq(be->name, "cpu");
+    snprintf(want, sizeof want, "device: cpu (no CUDA device: %s)", msg);
+    ck_assert_str_eq(note.text, be_cuda_built() ? want : "");
+    be->destroy(be);
+    ck_assert_ptr_null(be_open("auto", BE_TF32, &note, err, sizeof err));
+    snprintf(want, sizeof want, "precision tf32 needs a CUDA device (no CUDA device: %s); "
+             "the CPU does fp32 only", msg);
+    ck_assert_str_eq(err, want);
+    ck_assert_str_eq(note.text, "");
+}
+END_TEST
+
+START_TEST(open_unknown)
+{
+    char err[256] = "";
+    ck_assert_ptr_null(be_open("gpu", BE_FP32, NULL, err, sizeof err));
+    ck_assert_str_eq(err, "unknown device 'gpu' (choose auto, cpu or cuda)");
+    ck_assert_ptr_null(be_open(NULL, BE_FP32, NULL, err, sizeof err));
+    assert_one_line(err);
+}
+END_TEST
 
 /* ------------------------------------------------------------------ */
 /* A failing device, played by the CPU backend: xent gives NaN, as the
@@ -104,6 +201,13 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("backend");
+    TCase *op = tcase_create("be_open");
+    tcase_add_test(op, device_names);
+    tcase_add_test(op, open_cpu);
+    tcase_add_test(op, open_cuda);
+    tcase_add_test(op, open_auto);
+    tcase_add_test(op, open_unknown);
+    suite_add_tcase(s, op);
     TCase *tc = tcase_create("errors");
     tcase_add_test(tc, cpu_has_no_error);
     tcase_add_test(tc, step_reports_device_failure);

@@ -20,6 +20,7 @@
 
 #include "backend/backend.h"
 #include "backend/cuda/cuda_backend.h"
+#include "backend/open.h"
 #include "model/model.h"
 #include "train/optim.h"
 #include "util/rng.h"
@@ -38,17 +39,17 @@ static pair open_pair(be_precision p)
 {
     char err[256];
     pair b;
-    b.cpu = be_cpu_create();
+    b.cpu = be_open("cpu", BE_FP32, NULL, err, sizeof err);
+    ck_assert_msg(b.cpu != NULL, "%s", err);
     b.cpu->set_threads(b.cpu, 1);
 #ifdef CHECK_CUDA_HARNESS_ON_CPU
     /* checks the harness itself where there is no GPU: both sides CPU */
     (void)p;
-    (void)err;
-    b.gpu = be_cpu_create();
+    b.gpu = be_open("cpu", BE_FP32, NULL, err, sizeof err);
 #else
-    b.gpu = be_cuda_create(0, p, err, sizeof err);
-    ck_assert_msg(b.gpu != NULL, "%s", err);
+    b.gpu = be_open("cuda", p, NULL, err, sizeof err);
 #endif
+    ck_assert_msg(b.gpu != NULL, "%s", err);
     return b;
 }
 
@@ -728,7 +729,7 @@ int main(void)
         return 77;
     }
     /* a device that answers but cannot run this build is a failure */
-    be_backend *be = be_cuda_create(0, BE_FP32, err, sizeof err);
+    be_backend *be = be_open("cuda", BE_FP32, NULL, err, sizeof err);
     if (!be) {
         printf("CUDA device %s does not work: %s\n", msg, err);
         return 1;
