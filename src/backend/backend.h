@@ -162,7 +162,8 @@ struct be_backend {
      * while there is none (always NULL on the CPU).  A device runs behind
      * the host, so an operation cannot say it failed; the backend keeps its
      * first failure instead, and from then on its results are garbage
-     * (xent and sumsq return NaN).  Whoever sees a NaN asks here first. */
+     * (xent and sumsq return NaN).  Whoever sees a NaN asks here first.
+     * The text belongs to the backend and lives as long as it does. */
     const char *(*last_error)(be_backend *be);
 
     /* Optional (NULL where a backend lacks them; generation then uses
