@@ -1,5 +1,6 @@
 /* check_cuda.c - the CUDA backend against the CPU backend, which is the
- * reference: every table operation on random data, then the model's
+ * reference: every table operation on random data (and a failed call
+ * kept for last_error), then the model's
  * logits, loss and every gradient for each cell type with 1 and 2 layers,
  * then 50 training steps whose losses must track the CPU run, then
  * sessions and live trainers moved between the devices.  Exits 77 (skipped) with "no CUDA
@@ -20,6 +21,7 @@
 #include "fixture.h"
 #include "backend/backend.h"
 #include "backend/cuda/cuda_backend.h"
+#include "backend/open.h"
 #include "model/model.h"
 #include "train/optim.h"
 #include "util/rng.h"
@@ -38,17 +40,17 @@ static pair open_pair(be_precision p)
 {
     char err[256];
     pair b;
-    b.cpu = be_cpu_create();
+    b.cpu = be_open("cpu", BE_FP32, NULL, err, sizeof err);
+    ck_assert_msg(b.cpu != NULL, "%s", err);
     b.cpu->set_threads(b.cpu, 1);
 #ifdef CHECK_CUDA_HARNESS_ON_CPU
     /* checks the harness itself where there is no GPU: both sides CPU */
     (void)p;
-    (void)err;
-    b.gpu = be_cpu_create();
+    b.gpu = be_open("cpu", BE_FP32, NULL, err, sizeof err);
 #else
-    b.gpu = be_cuda_create(0, p, err, sizeof err);
-    ck_assert_msg(b.gpu != NULL, "%s", err);
+    b.gpu = be_open("cuda", p, NULL, err, sizeof err);
 #endif
+    ck_assert_msg(b.gpu != NULL, "%s", err);
     return b;
 }
 
@@ -315,6 +317,27 @@ START_TEST(op_xent)
     xent_case(&b, 333, 11, &r);     /* fewer classes than a warp */
     xent_case(&b, 97, 65, &r);      /* tinyshakespeare's vocabulary */
     xent_case(&b, 41, 1500, &r);    /* several passes per thread */
+    close_pair(&b);
+}
+END_TEST
+
+/* A working backend keeps no failure; a failed call (cuBLAS refusing a
+ * leading dimension) is kept as one line for last_error, and sumsq says
+ * NaN from then on. */
+START_TEST(op_failure_kept)
+{
+    pair b = open_pair(BE_FP32);
+    ck_assert_ptr_null(b.gpu->last_error(b.gpu));
+#ifndef CHECK_CUDA_HARNESS_ON_CPU
+    float *A = b.gpu->alloc(b.gpu, 16 * sizeof(float));
+    ck_assert_ptr_nonnull(A);
+    b.gpu->gemm(b.gpu, 0, 0, 4, 4, 4, 1.0f, A, 4, A, 4, 0.0f, A, 1);
+    const char *e = b.gpu->last_error(b.gpu);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_msg(strncmp(e, "cuda: gemm: ", 12) == 0 && !strchr(e, '\n'), "%s", e);
+    ck_assert(isnan(b.gpu->sumsq(b.gpu, A, 16)));
+    b.gpu->free(b.gpu, A);
+#endif
     close_pair(&b);
 }
 END_TEST
@@ -648,6 +671,7 @@ static Suite *cuda_suite(void)
     tcase_add_test(ops, op_vector);
     tcase_add_test(ops, op_xent);
     tcase_add_test(ops, op_optimizers);
+    tcase_add_test(ops, op_failure_kept);
     suite_add_tcase(s, ops);
     TCase *par = tcase_create("model parity");
     tcase_add_test(par, parity_rnn_1);
@@ -682,7 +706,7 @@ int main(void)
         return 77;
     }
     /* a device that answers but cannot run this build is a failure */
-    be_backend *be = be_cuda_create(0, BE_FP32, err, sizeof err);
+    be_backend *be = be_open("cuda", BE_FP32, NULL, err, sizeof err);
     if (!be) {
         printf("CUDA device %s does not work: %s\n", msg, err);
         return 1;

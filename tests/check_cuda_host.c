@@ -140,13 +140,11 @@ static void em_sgd(be_backend *be, float *w, const float *g, float *buf, size_t 
 }
 
 static void em_adam(be_backend *be, float *w, const float *g, float *m, float *v,
-                    size_t n, float lr, float b1, float b2, float eps, float wd,
-                    int decoupled, int nadam, long t)
+                    size_t n, const be_adam_step *s)
 {
     (void)be;
-    cu_adam_scalars s = cu_adam_prepare(lr, b1, b2, nadam, t);
     for (size_t i = 0; i < n; i++)
-        cu_adam_elem(i, w, g, m, v, lr, b1, b2, eps, wd, decoupled, nadam, s);
+        cu_adam_elem(i, w, g, m, v, *s);
 }
 
 static void em_rmsprop(be_backend *be, float *w, const float *g, float *v, float *buf,

@@ -64,6 +64,31 @@ START_TEST(rmsprop_momentum_wd)
 { run(OPT_RMSPROP, 0.01f, 0.9f, 0.1f, 0, (double[]){0.175442377, -0.810028506, 1.594272990}); }
 END_TEST
 
+/* The scalars every backend's Adam update gets: bias corrections from
+ * the float betas, worked out in double; NAdam's weights at t = 1 are
+ * (1 - mu1) / (1 - mu1) = 1 for the gradient and mu2 / (1 - mu1 mu2). */
+START_TEST(adam_scalars)
+{
+    optim_config c = optim_defaults(OPT_ADAM);
+    be_adam_step s = optim_adam_step(&c, 0.01f, 2);
+    double bc1 = 1.0 - pow(0.9f, 2), bc2 = 1.0 - pow(0.999f, 2);
+    ck_assert(s.step == (float)(0.01f / bc1));
+    ck_assert(s.sbc2 == (float)sqrt(bc2));
+    ck_assert(s.lr == 0.01f && s.b1 == c.beta1 && s.b2 == c.beta2 && s.eps == c.eps);
+    ck_assert(!s.decoupled && !s.nadam);
+    c = optim_defaults(OPT_ADAMW);
+    s = optim_adam_step(&c, 0.01f, 1);
+    ck_assert(s.decoupled && !s.nadam && s.wd == c.weight_decay);
+    c = optim_defaults(OPT_NADAM);
+    s = optim_adam_step(&c, 0.01f, 1);
+    double mu1 = 0.9f * (1.0 - 0.5 * pow(0.96, 0.004));
+    double mu2 = 0.9f * (1.0 - 0.5 * pow(0.96, 0.008));
+    ck_assert(s.nadam && !s.decoupled);
+    ck_assert(s.c1 == 1.0f);
+    ck_assert(s.c2 == (float)(mu2 / (1.0 - mu1 * mu2)));
+}
+END_TEST
+
 START_TEST(names)
 {
     for (int k = 0; k <= OPT_RMSPROP; k++)
@@ -96,6 +121,7 @@ int main(void)
     tcase_add_test(tc, nadam);
     tcase_add_test(tc, rmsprop);
     tcase_add_test(tc, rmsprop_momentum_wd);
+    tcase_add_test(tc, adam_scalars);
     tcase_add_test(tc, names);
     suite_add_tcase(s, tc);
     return fx_run_suite(s);

@@ -2,9 +2,12 @@
  * trainer are written against.  Every float pointer passed to an operation
  * is a device buffer obtained from the same backend's alloc(); matrices are
  * row-major.  The CPU backend (cpu_backend.c) is the reference; a GPU
- * backend implements the same table and nothing above it changes.  A
- * backend object is used by one thread at a time (the CPU backend runs its
- * own worker threads inside each operation). */
+ * backend implements the same table and nothing above it changes.  Each
+ * backend defines its operations once, as a const table with designated
+ * initializers, and every object it creates starts as a copy of it (with
+ * its own impl).  A backend object is used by one thread at a time (the
+ * CPU backend runs its own worker threads inside each operation).
+ * Backends never print. */
 #ifndef BACKEND_H
 #define BACKEND_H
 #include <stddef.h>
@@ -32,6 +35,42 @@ static inline int be_weights_parse(const char *s)
             return w;
     return -1;
 }
+
+/* How a backend does its matrix products (the CPU does fp32 only).
+ * Storage, master weights, optimizer state and every other operation stay
+ * float32 in all three. */
+typedef enum {
+    BE_FP32 = 0,    /* plain float32 */
+    BE_TF32 = 1,    /* inputs rounded to TF32 on tensor cores, fp32 sums */
+    BE_BF16 = 2     /* inputs rounded to bfloat16 on tensor cores, fp32 sums */
+} be_precision;
+
+/* "fp32", "tf32", "bf16". */
+static inline const char *be_precision_name(be_precision p)
+{
+    return p == BE_TF32 ? "tf32" : p == BE_BF16 ? "bf16" : "fp32";
+}
+
+/* Returns the precision named s, or -1 when s names none. */
+static inline int be_precision_parse(const char *s)
+{
+    for (int p = BE_FP32; p <= BE_BF16; p++)
+        if (strcmp(s, be_precision_name((be_precision)p)) == 0)
+            return p;
+    return -1;
+}
+
+/* One Adam, AdamW or NAdam update: the settings and the step's scalars,
+ * worked out once by optim.c (in double, then rounded to float) so every
+ * backend applies the same numbers. */
+typedef struct be_adam_step {
+    float lr, b1, b2, eps, wd;
+    int decoupled;          /* AdamW: w shrinks by lr * wd; else g += wd * w */
+    int nadam;              /* the update uses c1 and c2, not step */
+    float c1, c2;           /* NAdam's weights of the gradient and the moment */
+    float sbc2;             /* sqrt(1 - b2^t) */
+    float step;             /* lr / (1 - b1^t) */
+} be_adam_step;
 
 struct be_backend {
     const char *name;               /* "cpu", "cuda" */
@@ -111,14 +150,21 @@ struct be_backend {
     void (*sgd)(be_backend *be, float *w, const float *g, float *buf, size_t n,
                 float lr, float momentum, float wd, int nesterov, int first);
     void (*adam)(be_backend *be, float *w, const float *g, float *m, float *v,
-                 size_t n, float lr, float b1, float b2, float eps, float wd,
-                 int decoupled, int nadam, long t);
+                 size_t n, const be_adam_step *s);
     void (*rmsprop)(be_backend *be, float *w, const float *g, float *v,
                     float *buf, size_t n, float lr, float alpha, float eps,
                     float momentum, float wd);
 
     void (*set_threads)(be_backend *be, int n);
     void (*destroy)(be_backend *be);
+
+    /* The backend's first failure, one line "cuda: WHAT: WHY", or NULL
+     * while there is none (always NULL on the CPU).  A device runs behind
+     * the host, so an operation cannot say it failed; the backend keeps its
+     * first failure instead, and from then on its results are garbage
+     * (xent and sumsq return NaN).  Whoever sees a NaN asks here first.
+     * The text belongs to the backend and lives as long as it does. */
+    const char *(*last_error)(be_backend *be);
 
     /* Optional (NULL where a backend lacks them; generation then uses
      * gemm with the 32-bit weights): matrices packed for generation steps,

@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend/cuda/cuda_backend.h"
+#include "backend/open.h"
 #include "text/corpus.h"
 #include "engine/engine.h"
 #include "train/optim.h"
@@ -711,12 +711,8 @@ static int apply_optim(eng *e)
 static int apply_device(eng *e, const setting_values *cfg)
 {
     char err[512];
-    be_backend *nb = strcmp(cfg->device, "cuda") == 0
-                         ? be_cuda_create(0, BE_FP32, err, sizeof err)
-                         : be_cpu_create();
+    be_backend *nb = be_open(cfg->device, BE_FP32, NULL, err, sizeof err);
     if (!nb) {
-        if (strcmp(cfg->device, "cuda") != 0)
-            snprintf(err, sizeof err, "out of memory creating the CPU backend");
         say(e, ENG_EV_ERROR, "set device: %s", err);
         return -1;
     }
@@ -970,10 +966,8 @@ eng *eng_new(char *err, size_t errlen)
         fcntl(e->wake[i], F_SETFL, fcntl(e->wake[i], F_GETFL) | O_NONBLOCK);
         fcntl(e->wake[i], F_SETFD, FD_CLOEXEC);
     }
-    if ((e->be = be_cpu_create()) == NULL) {
-        snprintf(err, errlen, "out of memory creating the CPU backend");
+    if ((e->be = be_open("cpu", BE_FP32, NULL, err, errlen)) == NULL)
         goto fail;
-    }
     e->cfg.train = train_defaults();
     e->cfg.sample = sample_defaults();
     snprintf(e->cfg.device, sizeof e->cfg.device, "%s", e->be->name);

@@ -1,6 +1,8 @@
 /* optim.c - SGD (momentum, Nesterov), Adam, AdamW, NAdam and RMSprop with
- * PyTorch's definitions; the arithmetic is in the backend so it runs where
- * the parameters live. */
+ * PyTorch's definitions.  The per-step scalars (bias corrections, NAdam's
+ * momentum schedule) are worked out here, once, in double; the elementwise
+ * arithmetic is in the backend so it runs where the parameters live. */
+#include <math.h>
 #include <string.h>
 
 #include "train/optim.h"
@@ -73,6 +75,35 @@ void optim_free(optim *o)
     o->m = o->v = o->buf = NULL;
 }
 
+/* NAdam's weights of the gradient (c1) and of the moment (c2) at step t.
+ * PyTorch's schedule: mu_k = b1 (1 - 0.5 * 0.96^(k psi)), psi = 0.004;
+ * the running product of the mu_k is recomputed from k = 1 so the
+ * optimizer needs no extra state (t is small enough for this). */
+static void nadam_weights(float b1, long t, float *c1, float *c2)
+{
+    double prod = 1.0, mt = 0.0;
+    for (long k = 1; k <= t; k++) {
+        mt = b1 * (1.0 - 0.5 * pow(0.96, k * 0.004));
+        prod *= mt;
+    }
+    double mn = b1 * (1.0 - 0.5 * pow(0.96, (t + 1) * 0.004));
+    *c1 = (float)((1.0 - mt) / (1.0 - prod));
+    *c2 = (float)(mn / (1.0 - prod * mn));
+}
+
+be_adam_step optim_adam_step(const optim_config *c, float lr, long t)
+{
+    be_adam_step s = {.lr = lr, .b1 = c->beta1, .b2 = c->beta2, .eps = c->eps,
+                      .wd = c->weight_decay, .decoupled = c->kind == OPT_ADAMW,
+                      .nadam = c->kind == OPT_NADAM};
+    double bc1 = 1.0 - pow(s.b1, (double)t), bc2 = 1.0 - pow(s.b2, (double)t);
+    if (s.nadam)
+        nadam_weights(s.b1, t, &s.c1, &s.c2);
+    s.sbc2 = (float)sqrt(bc2);
+    s.step = (float)(lr / bc1);
+    return s;
+}
+
 void optim_step(optim *o, float *w, const float *g, float lr)
 {
     const optim_config *c = &o->cfg;
@@ -85,10 +116,11 @@ void optim_step(optim *o, float *w, const float *g, float lr)
         break;
     case OPT_ADAM:
     case OPT_ADAMW:
-    case OPT_NADAM:
-        be->adam(be, w, g, o->m, o->v, o->n, lr, c->beta1, c->beta2, c->eps,
-                 c->weight_decay, c->kind == OPT_ADAMW, c->kind == OPT_NADAM, o->t);
+    case OPT_NADAM: {
+        be_adam_step s = optim_adam_step(c, lr, o->t);
+        be->adam(be, w, g, o->m, o->v, o->n, &s);
         break;
+    }
     case OPT_RMSPROP:
         be->rmsprop(be, w, g, o->v, o->buf, o->n, lr, c->alpha, c->eps, c->momentum,
                     c->weight_decay);

@@ -28,6 +28,9 @@ optim_config optim_defaults(optim_kind k);
 /* Returns 0, or -1 when out of memory. */
 int optim_init(optim *o, be_backend *be, const optim_config *cfg, size_t n);
 void optim_free(optim *o);
+/* The backend's arguments for step t (1, 2, ...) of an Adam, AdamW or
+ * NAdam optimizer with settings c at learning rate lr. */
+be_adam_step optim_adam_step(const optim_config *c, float lr, long t);
 /* One update of w from g with learning rate lr (the schedule's value). */
 void optim_step(optim *o, float *w, const float *g, float lr);
 /* Names and buffers of the state tensors, for saving: returns count. */

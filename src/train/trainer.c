@@ -182,6 +182,17 @@ static float clip_grads(trainer *t)
     return (float)norm;
 }
 
+/* Returns 0, or -1 with the backend's failure in err when the device has
+ * failed (its results, a NaN loss included, mean nothing then). */
+static int backend_failed(trainer *t, char *err, size_t errlen)
+{
+    const char *why = t->be->last_error(t->be);
+    if (!why)
+        return 0;
+    snprintf(err, errlen, "%s (at step %ld)", why, t->step + 1);
+    return -1;
+}
+
 int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
 {
     if (t->stream_len < 2) {
@@ -200,6 +211,8 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
     long correct = 0;
     double loss_sum = model_forward(t->m, &t->state, t->batch_ids, T, B, 1, key, &correct);
     double loss = loss_sum / ((double)T * B);
+    if (backend_failed(t, err, errlen) < 0)
+        return -1;
     if (!isfinite(loss)) {
         snprintf(err, errlen, "loss is %s at step %ld; lower the learning rate",
                  isnan(loss) ? "NaN" : "infinite", t->step + 1);
@@ -207,6 +220,8 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
     }
     model_backward(t->m);
     float norm = clip_grads(t);
+    if (backend_failed(t, err, errlen) < 0)     /* the norm waited for backward */
+        return -1;
     float lr = trainer_lr(t, t->step);
     optim_step(&t->opt, t->m->params, t->m->grads, lr);
 
@@ -304,6 +319,11 @@ int trainer_eval(trainer *t, corpus_split split, int streams, eval_result *out,
     long correct = 0;
     if (eval_run(t, t->corp.ids + b, len, S, &loss, &correct) < 0) {
         snprintf(err, errlen, "out of memory for evaluation");
+        return -1;
+    }
+    const char *fault = t->be->last_error(t->be);
+    if (fault) {
+        snprintf(err, errlen, "%s (in evaluation)", fault);
         return -1;
     }
     long n = (long)(len - 1);

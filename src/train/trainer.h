@@ -89,7 +89,8 @@ trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
 void trainer_free(trainer *t);
 
 /* One optimizer step on the next chunk.  Returns 0, or -1 with err set
- * (non-finite loss). */
+ * (the backend's failure, "cuda: WHAT: WHY (at step N)", or else a
+ * non-finite loss). */
 int trainer_step(trainer *t, train_info *out, char *err, size_t errlen);
 /* Learning rate at step s (schedule). */
 float trainer_lr(const trainer *t, long s);
@@ -98,7 +99,8 @@ float trainer_lr(const trainer *t, long s);
  * streams = 1 is exact (each prediction sees the whole prefix); more
  * streams cut the split into that many contiguous parts, each from zero
  * state, which is much faster and differs only at the cut points.  Returns
- * 0, or -1 when the split has fewer than 2 tokens (err set). */
+ * 0, or -1 when the split has fewer than 2 tokens or the backend failed
+ * (err set). */
 int trainer_eval(trainer *t, corpus_split split, int streams, eval_result *out,
                  char *err, size_t errlen);
 

@@ -541,12 +541,12 @@ static void cpu_gru_bwd(be_backend *be, int B, int H, const float *gx, const flo
 
 /* Arguments of the elementwise operations over flat arrays. */
 typedef struct flat_args {
-    float *x, *y, *z, *u;
+    float *x, *y, *z;
     const float *a, *b;
+    const be_adam_step *adam;
     const uint32_t *ids;
-    float f0, f1, f2, f3, f4, f5, f6;
-    int i0, i1, i2;
-    long t;
+    float f0, f1, f2, f3, f4;
+    int i0, i1;
     uint64_t key;
 } flat_args;
 
@@ -771,9 +771,10 @@ CPU_KERNEL static void adam_body(range_job *j, int part, size_t i0, size_t i1)
 {
     (void)part;
     const flat_args *a = j->args;
-    float lr = a->f0, b1 = a->f1, b2 = a->f2, eps = a->f3, wd = a->f4;
-    float c1 = a->f5, c2 = a->f6, sbc2 = a->u[0], step = a->u[1];
-    int decoupled = a->i0, nadam = a->i1;
+    const be_adam_step *s = a->adam;
+    float lr = s->lr, b1 = s->b1, b2 = s->b2, eps = s->eps, wd = s->wd;
+    float c1 = s->c1, c2 = s->c2, sbc2 = s->sbc2, step = s->step;
+    int decoupled = s->decoupled, nadam = s->nadam;
     float *w = a->x, *m = a->y, *v = a->z;
     const float *g = a->a;
     for (size_t i = i0; i < i1; i++) {
@@ -792,30 +793,12 @@ CPU_KERNEL static void adam_body(range_job *j, int part, size_t i0, size_t i1)
     }
 }
 
-/* Adam, AdamW (decoupled weight decay) and NAdam, as PyTorch defines them. */
+/* Adam, AdamW (decoupled weight decay) and NAdam, as PyTorch defines them;
+ * the step's scalars come worked out (optim.c). */
 static void cpu_adam(be_backend *be, float *w, const float *g, float *m, float *v,
-                     size_t n, float lr, float b1, float b2, float eps, float wd,
-                     int decoupled, int nadam, long t)
+                     size_t n, const be_adam_step *s)
 {
-    double bc1 = 1.0 - pow(b1, (double)t), bc2 = 1.0 - pow(b2, (double)t);
-    float c1 = 0, c2 = 0;
-    if (nadam) {
-        /* PyTorch's NAdam: mu_k = b1 (1 - 0.5 * 0.96^(k psi)), psi = 0.004;
-         * the running product of the mu_k is recomputed from k = 1 so the
-         * optimizer needs no extra state (t is small enough for this). */
-        double prod = 1.0, mt = 0.0;
-        for (long k = 1; k <= t; k++) {
-            mt = b1 * (1.0 - 0.5 * pow(0.96, k * 0.004));
-            prod *= mt;
-        }
-        double mn = b1 * (1.0 - 0.5 * pow(0.96, (t + 1) * 0.004));
-        c1 = (float)((1.0 - mt) / (1.0 - prod));
-        c2 = (float)(mn / (1.0 - prod * mn));
-    }
-    float consts[2] = { (float)sqrt(bc2), (float)(lr / bc1) };
-    flat_args a = { .x = w, .a = g, .y = m, .z = v, .u = consts, .f0 = lr, .f1 = b1,
-                    .f2 = b2, .f3 = eps, .f4 = wd, .f5 = c1, .f6 = c2,
-                    .i0 = decoupled, .i1 = nadam };
+    flat_args a = { .x = w, .a = g, .y = m, .z = v, .adam = s };
     cpu_par_for(be, n, 16, FLAT_WORK(n, 12), adam_body, &a);
 }
 
@@ -914,9 +897,54 @@ static void cpu_destroy(be_backend *be)
     free(be);
 }
 
+/* Returns NULL: nothing here fails after the fact. */
+static const char *cpu_last_error(be_backend *be)
+{
+    (void)be;
+    return NULL;
+}
+
+/* The CPU backend's operations; each backend object starts as a copy. */
+static const be_backend cpu_table = {
+    .name = "cpu",
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .upload = cpu_copy,
+    .download = cpu_copy,
+    .copy = cpu_copy,
+    .zero = cpu_zero,
+    .gemm = cpu_gemm,
+    .fill_rows = cpu_fill_rows,
+    .colsum_add = cpu_colsum_add,
+    .embed_fwd = cpu_embed_fwd,
+    .embed_bwd = cpu_embed_bwd,
+    .lstm_fwd = cpu_lstm_fwd,
+    .lstm_bwd = cpu_lstm_bwd,
+    .gru_fwd = cpu_gru_fwd,
+    .gru_bwd = cpu_gru_bwd,
+    .rnn_fwd = cpu_rnn_fwd,
+    .rnn_bwd = cpu_rnn_bwd,
+    .add = cpu_add,
+    .dropout_fwd = cpu_dropout_fwd,
+    .mul = cpu_mul,
+    .xent = cpu_xent,
+    .sumsq = cpu_sumsq,
+    .scale = cpu_scale,
+    .clamp = cpu_clamp,
+    .sgd = cpu_sgd,
+    .adam = cpu_adam,
+    .rmsprop = cpu_rmsprop,
+    .set_threads = cpu_set_threads,
+    .destroy = cpu_destroy,
+    .last_error = cpu_last_error,
+    .pack = cpu_pack_weights,
+    .packed_gemm = cpu_packed_gemm,
+    .pack_free = cpu_pack_release,
+};
+
 be_backend *be_cpu_create(void)
 {
-    be_backend *be = calloc(1, sizeof *be);
+    be_backend *be = malloc(sizeof *be);
     cpu_impl *impl = calloc(1, sizeof *impl);
     cpu_pool *pool = cpu_pool_create(1);
     if (!be || !impl || !pool) {
@@ -928,39 +956,7 @@ be_backend *be_cpu_create(void)
     /* All threading is ours (see cpu_gemm); OpenBLAS runs in the caller. */
     openblas_set_num_threads(1);
     impl->pool = pool;
+    *be = cpu_table;
     be->impl = impl;
-    be->name = "cpu";
-    be->alloc = cpu_alloc;
-    be->free = cpu_free;
-    be->upload = cpu_copy;
-    be->download = cpu_copy;
-    be->copy = cpu_copy;
-    be->zero = cpu_zero;
-    be->gemm = cpu_gemm;
-    be->fill_rows = cpu_fill_rows;
-    be->colsum_add = cpu_colsum_add;
-    be->embed_fwd = cpu_embed_fwd;
-    be->embed_bwd = cpu_embed_bwd;
-    be->lstm_fwd = cpu_lstm_fwd;
-    be->lstm_bwd = cpu_lstm_bwd;
-    be->gru_fwd = cpu_gru_fwd;
-    be->gru_bwd = cpu_gru_bwd;
-    be->rnn_fwd = cpu_rnn_fwd;
-    be->rnn_bwd = cpu_rnn_bwd;
-    be->add = cpu_add;
-    be->dropout_fwd = cpu_dropout_fwd;
-    be->mul = cpu_mul;
-    be->xent = cpu_xent;
-    be->sumsq = cpu_sumsq;
-    be->scale = cpu_scale;
-    be->clamp = cpu_clamp;
-    be->sgd = cpu_sgd;
-    be->adam = cpu_adam;
-    be->rmsprop = cpu_rmsprop;
-    be->set_threads = cpu_set_threads;
-    be->destroy = cpu_destroy;
-    be->pack = cpu_pack_weights;
-    be->packed_gemm = cpu_packed_gemm;
-    be->pack_free = cpu_pack_release;
     return be;
 }

@@ -9,10 +9,10 @@
  * step synchronises twice: after the forward pass and before clipping.
  *
  * The arithmetic of each element is in cuda_elem.h, shared with a
- * host-side test.  The table has no error channel, so the first CUDA or
- * cuBLAS failure is printed once to stderr and remembered; from then on
- * xent and sumsq return NaN, which stops the trainer with an error instead
- * of training on garbage. */
+ * host-side test.  The first CUDA or cuBLAS failure is kept as one line
+ * ("cuda: WHAT: WHY") that last_error returns; from then on xent and sumsq
+ * return NaN, and the trainer, seeing it, stops with that line instead of
+ * training on garbage.  Nothing here prints. */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <dlfcn.h>
@@ -73,7 +73,7 @@ typedef struct cu_impl {
     cublasHandle_t blas;
     char name[256];
     unsigned max_blocks;    /* grid cap for grid-stride kernels */
-    int failed;             /* a CUDA call failed (reported once) */
+    char error[320];        /* the first failure, "" while none */
     /* scratch, grown on demand */
     float *ones;            /* colsum_add's vector of ones */
     size_t n_ones;
@@ -119,16 +119,21 @@ static int cu_blas_open(cu_blas_api *api, char *err, size_t errlen)
     return 0;
 }
 
-/* Reports the first failure; returns 1 when e is success, else 0. */
+/* Keeps the first failure as "cuda: WHAT: WHY" for last_error. */
+static void cu_fail(cu_impl *I, const char *what, const char *why)
+{
+    if (!I->error[0])
+        snprintf(I->error, sizeof I->error, "cuda: %s: %s", what, why);
+}
+
+static int cu_failed(const cu_impl *I) { return I->error[0] != '\0'; }
+
+/* Returns 1 when e is success, else 0 after keeping the failure. */
 static int cu_ok(cu_impl *I, cudaError_t e, const char *what)
 {
     if (e == cudaSuccess)
         return 1;
-    if (!I->failed) {
-        fflush(stdout);
-        fprintf(stderr, "rnnlab: cuda: %s: %s\n", what, cudaGetErrorString(e));
-    }
-    I->failed = 1;
+    cu_fail(I, what, cudaGetErrorString(e));
     return 0;
 }
 
@@ -137,11 +142,7 @@ static int blas_ok(cu_impl *I, cublasStatus_t s, const char *what)
 {
     if (s == CUBLAS_STATUS_SUCCESS)
         return 1;
-    if (!I->failed) {
-        fflush(stdout);
-        fprintf(stderr, "rnnlab: cuda: %s: %s\n", what, I->api.status_string(s));
-    }
-    I->failed = 1;
+    cu_fail(I, what, I->api.status_string(s));
     return 0;
 }
 
@@ -395,11 +396,10 @@ __global__ void k_sgd(float *w, const float *g, float *buf, size_t n, float lr,
     GRID_STRIDE(i, n) cu_sgd_elem(i, w, g, buf, lr, momentum, wd, nesterov, first);
 }
 
-__global__ void k_adam(float *w, const float *g, float *m, float *v, size_t n, float lr,
-                       float b1, float b2, float eps, float wd, int decoupled, int nadam,
-                       cu_adam_scalars s)
+__global__ void k_adam(float *w, const float *g, float *m, float *v, size_t n,
+                       be_adam_step s)
 {
-    GRID_STRIDE(i, n) cu_adam_elem(i, w, g, m, v, lr, b1, b2, eps, wd, decoupled, nadam, s);
+    GRID_STRIDE(i, n) cu_adam_elem(i, w, g, m, v, s);
 }
 
 __global__ void k_rmsprop(float *w, const float *g, float *v, float *buf, size_t n,
@@ -705,13 +705,14 @@ static void cu_clamp(be_backend *be, float *x, size_t n, float lim)
 /* ------------------------------------------------------------------ */
 /* Reductions: the two places the host waits for the device */
 
-/* Copies the device answer to the host and waits; returns 0, or -1 after
- * any failure so far. */
-static int fetch_result(cu_impl *I, cu_result *out)
+/* Copies the device answer of the reduction what to the host and waits;
+ * returns 0, or -1 after any failure so far (a fault of any kernel queued
+ * before shows up here and is put down to what). */
+static int fetch_result(cu_impl *I, cu_result *out, const char *what)
 {
     if (!cu_ok(I, cudaMemcpyAsync(I->res_host, I->res_dev, sizeof *I->res_dev,
-                                  cudaMemcpyDeviceToHost, I->stream), "reduction") ||
-        !cu_ok(I, cudaStreamSynchronize(I->stream), "reduction") || I->failed)
+                                  cudaMemcpyDeviceToHost, I->stream), what) ||
+        !cu_ok(I, cudaStreamSynchronize(I->stream), what) || cu_failed(I))
         return -1;
     *out = *I->res_host;
     return 0;
@@ -725,7 +726,7 @@ static double cu_xent(be_backend *be, float *logits, const uint32_t *targets, in
     if (correct)
         *correct = 0;
     if (N <= 0 || V <= 0)
-        return I->failed ? NAN : 0.0;
+        return cu_failed(I) ? NAN : 0.0;
     if (grow(I, (void **)&I->row_loss, &I->n_loss, (size_t)N, sizeof(float)) < 0 ||
         grow(I, (void **)&I->row_hit, &I->n_hit, (size_t)N, sizeof(int)) < 0)
         return NAN;
@@ -737,7 +738,7 @@ static double cu_xent(be_backend *be, float *logits, const uint32_t *targets, in
     launched(I, "xent");
     k_xent_total<<<1, 1024, 0, I->stream>>>(I->row_loss, I->row_hit, N, I->res_dev);
     launched(I, "xent");
-    if (fetch_result(I, &r) < 0)
+    if (fetch_result(I, &r, "xent") < 0)
         return NAN;
     if (correct)
         *correct = (long)r.count;
@@ -749,7 +750,7 @@ static double cu_sumsq(be_backend *be, const float *x, size_t n)
     cu_impl *I = impl_of(be);
     cu_result r;
     if (!n)
-        return I->failed ? NAN : 0.0;
+        return cu_failed(I) ? NAN : 0.0;
     unsigned blocks = grid_for(I, n, 256);
     if (blocks > CU_NORM_BLOCKS)
         blocks = CU_NORM_BLOCKS;
@@ -757,12 +758,12 @@ static double cu_sumsq(be_backend *be, const float *x, size_t n)
     launched(I, "sumsq");
     k_sum_partials<<<1, 1024, 0, I->stream>>>(I->partial, (int)blocks, I->res_dev);
     launched(I, "sumsq");
-    return fetch_result(I, &r) < 0 ? NAN : r.sum;
+    return fetch_result(I, &r, "sumsq") < 0 ? NAN : r.sum;
 }
 
 /* ------------------------------------------------------------------ */
-/* Optimizers: the scalars are worked out on the host exactly as in
- * cpu_backend.c, the elementwise update on the device. */
+/* Optimizers: the scalars come worked out (optim.c), the elementwise
+ * update runs on the device. */
 
 static void cu_sgd(be_backend *be, float *w, const float *g, float *buf, size_t n,
                    float lr, float momentum, float wd, int nesterov, int first)
@@ -776,15 +777,12 @@ static void cu_sgd(be_backend *be, float *w, const float *g, float *buf, size_t 
 }
 
 static void cu_adam(be_backend *be, float *w, const float *g, float *m, float *v,
-                    size_t n, float lr, float b1, float b2, float eps, float wd,
-                    int decoupled, int nadam, long t)
+                    size_t n, const be_adam_step *s)
 {
     cu_impl *I = impl_of(be);
     if (!n)
         return;
-    cu_adam_scalars s = cu_adam_prepare(lr, b1, b2, nadam, t);
-    k_adam<<<grid_for(I, n, 256), 256, 0, I->stream>>>(w, g, m, v, n, lr, b1, b2, eps,
-                                                       wd, decoupled, nadam, s);
+    k_adam<<<grid_for(I, n, 256), 256, 0, I->stream>>>(w, g, m, v, n, *s);
     launched(I, "adam");
 }
 
@@ -833,45 +831,58 @@ static void cu_release(cu_impl *I)
     free(I);
 }
 
+static const char *cu_last_error(be_backend *be)
+{
+    cu_impl *I = impl_of(be);
+    return cu_failed(I) ? I->error : NULL;
+}
+
 static void cu_destroy(be_backend *be)
 {
     cu_release(impl_of(be));
     free(be);
 }
 
-static void fill_table(be_backend *be)
-{
-    be->name = "cuda";
-    be->alloc = cu_alloc;
-    be->free = cu_free;
-    be->upload = cu_upload;
-    be->download = cu_download;
-    be->copy = cu_copy;
-    be->zero = cu_zero;
-    be->gemm = cu_gemm;
-    be->fill_rows = cu_fill_rows;
-    be->colsum_add = cu_colsum_add;
-    be->embed_fwd = cu_embed_fwd;
-    be->embed_bwd = cu_embed_bwd;
-    be->lstm_fwd = cu_lstm_fwd;
-    be->lstm_bwd = cu_lstm_bwd;
-    be->gru_fwd = cu_gru_fwd;
-    be->gru_bwd = cu_gru_bwd;
-    be->rnn_fwd = cu_rnn_fwd;
-    be->rnn_bwd = cu_rnn_bwd;
-    be->add = cu_add;
-    be->dropout_fwd = cu_dropout_fwd;
-    be->mul = cu_mul;
-    be->xent = cu_xent;
-    be->sumsq = cu_sumsq;
-    be->scale = cu_scale;
-    be->clamp = cu_clamp;
-    be->sgd = cu_sgd;
-    be->adam = cu_adam;
-    be->rmsprop = cu_rmsprop;
-    be->set_threads = cu_set_threads;
-    be->destroy = cu_destroy;
-}
+/* The CUDA backend's operations; each backend object starts as a copy.
+ * No packed matrices: generation multiplies by the fp32 weights.  (C++
+ * warns of members left out, so impl and those are named.) */
+static const be_backend cu_table = {
+    .name = "cuda",
+    .impl = NULL,
+    .alloc = cu_alloc,
+    .free = cu_free,
+    .upload = cu_upload,
+    .download = cu_download,
+    .copy = cu_copy,
+    .zero = cu_zero,
+    .gemm = cu_gemm,
+    .fill_rows = cu_fill_rows,
+    .colsum_add = cu_colsum_add,
+    .embed_fwd = cu_embed_fwd,
+    .embed_bwd = cu_embed_bwd,
+    .lstm_fwd = cu_lstm_fwd,
+    .lstm_bwd = cu_lstm_bwd,
+    .gru_fwd = cu_gru_fwd,
+    .gru_bwd = cu_gru_bwd,
+    .rnn_fwd = cu_rnn_fwd,
+    .rnn_bwd = cu_rnn_bwd,
+    .add = cu_add,
+    .dropout_fwd = cu_dropout_fwd,
+    .mul = cu_mul,
+    .xent = cu_xent,
+    .sumsq = cu_sumsq,
+    .scale = cu_scale,
+    .clamp = cu_clamp,
+    .sgd = cu_sgd,
+    .adam = cu_adam,
+    .rmsprop = cu_rmsprop,
+    .set_threads = cu_set_threads,
+    .destroy = cu_destroy,
+    .last_error = cu_last_error,
+    .pack = NULL,
+    .packed_gemm = NULL,
+    .pack_free = NULL,
+};
 
 /* Checks that this build carries code the device can run (a kernel image
  * for its architecture, or PTX it can compile); returns 0, or -1 with the
@@ -992,7 +1003,7 @@ extern "C" be_backend *be_cuda_create(int device, be_precision p, char *err,
         snprintf(err, errlen, "CUDA device %d does not exist (%d found)", device, n);
         return NULL;
     }
-    be_backend *be = (be_backend *)calloc(1, sizeof *be);
+    be_backend *be = (be_backend *)malloc(sizeof *be);
     cu_impl *I = (cu_impl *)calloc(1, sizeof *I);
     if (!be || !I) {
         free(be);
@@ -1009,7 +1020,7 @@ extern "C" be_backend *be_cuda_create(int device, be_precision p, char *err,
         free(be);
         return NULL;
     }
-    fill_table(be);
+    *be = cu_table;
     be->impl = I;
     return be;
 }

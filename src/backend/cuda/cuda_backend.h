@@ -5,36 +5,11 @@
 #ifndef BACKEND_CUDA_H
 #define BACKEND_CUDA_H
 #include <stddef.h>
-#include <stdint.h>
-#include <string.h>
 #include "backend/backend.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* How the CUDA backend does its matrix products.  Storage, master weights,
- * optimizer state and every other operation stay float32 in all three. */
-typedef enum {
-    BE_FP32 = 0,    /* plain float32 */
-    BE_TF32 = 1,    /* inputs rounded to TF32 on tensor cores, fp32 sums */
-    BE_BF16 = 2     /* inputs rounded to bfloat16 on tensor cores, fp32 sums */
-} be_precision;
-
-/* "fp32", "tf32", "bf16". */
-static inline const char *be_precision_name(be_precision p)
-{
-    return p == BE_TF32 ? "tf32" : p == BE_BF16 ? "bf16" : "fp32";
-}
-
-/* Returns the precision named s, or -1 when s names none. */
-static inline int be_precision_parse(const char *s)
-{
-    for (int p = BE_FP32; p <= BE_BF16; p++)
-        if (strcmp(s, be_precision_name((be_precision)p)) == 0)
-            return p;
-    return -1;
-}
 
 /* Whether this build has the CUDA backend (1) or not (0). */
 int be_cuda_built(void);

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend/backend.h"
+
 #ifdef __CUDACC__
 #define CU_HD static inline __host__ __device__
 #else
@@ -138,51 +140,22 @@ CU_HD void cu_sgd_elem(size_t i, float *w, const float *g, float *buf, float lr,
     w[i] -= lr * d;
 }
 
-/* Adam's per-step scalars, worked out on the host (in double, as the CPU
- * backend does). */
-typedef struct cu_adam_scalars {
-    float c1, c2;       /* NAdam's weights of the gradient and the moment */
-    float sbc2;         /* sqrt(1 - b2^t) */
-    float step;         /* lr / (1 - b1^t) */
-} cu_adam_scalars;
-
-static inline cu_adam_scalars cu_adam_prepare(float lr, float b1, float b2, int nadam,
-                                              long t)
-{
-    cu_adam_scalars s = {0, 0, 0, 0};
-    double bc1 = 1.0 - pow(b1, (double)t), bc2 = 1.0 - pow(b2, (double)t);
-    if (nadam) {
-        /* PyTorch's NAdam momentum schedule, recomputed from k = 1 */
-        double prod = 1.0, mt = 0.0;
-        for (long k = 1; k <= t; k++) {
-            mt = b1 * (1.0 - 0.5 * pow(0.96, k * 0.004));
-            prod *= mt;
-        }
-        double mn = b1 * (1.0 - 0.5 * pow(0.96, (t + 1) * 0.004));
-        s.c1 = (float)((1.0 - mt) / (1.0 - prod));
-        s.c2 = (float)(mn / (1.0 - prod * mn));
-    }
-    s.sbc2 = (float)sqrt(bc2);
-    s.step = (float)(lr / bc1);
-    return s;
-}
-
-CU_HD void cu_adam_elem(size_t i, float *w, const float *g, float *m, float *v, float lr,
-                        float b1, float b2, float eps, float wd, int decoupled, int nadam,
-                        cu_adam_scalars s)
+/* Element i of an Adam, AdamW or NAdam update (scalars from optim.c). */
+CU_HD void cu_adam_elem(size_t i, float *w, const float *g, float *m, float *v,
+                        be_adam_step s)
 {
     float gi = g[i];
-    if (decoupled)
-        w[i] *= 1.0f - lr * wd;
+    if (s.decoupled)
+        w[i] *= 1.0f - s.lr * s.wd;
     else
-        gi += wd * w[i];
-    float mi = b1 * m[i] + (1.0f - b1) * gi;
-    float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        gi += s.wd * w[i];
+    float mi = s.b1 * m[i] + (1.0f - s.b1) * gi;
+    float vi = s.b2 * v[i] + (1.0f - s.b2) * gi * gi;
     m[i] = mi;
     v[i] = vi;
-    float denom = sqrtf(vi) / s.sbc2 + eps;
-    if (nadam)
-        w[i] -= lr * (s.c1 * gi + s.c2 * mi) / denom;
+    float denom = sqrtf(vi) / s.sbc2 + s.eps;
+    if (s.nadam)
+        w[i] -= s.lr * (s.c1 * gi + s.c2 * mi) / denom;
     else
         w[i] -= s.step * mi / denom;
 }

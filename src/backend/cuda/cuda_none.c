@@ -15,12 +15,14 @@ int be_cuda_available(char *msg, size_t len)
     return 0;
 }
 
-/* Returns NULL with the reason in err. */
+/* Returns NULL with the reason in err, worded as the CUDA build's. */
 be_backend *be_cuda_create(int device, be_precision p, char *err, size_t errlen)
 {
+    char why[128];
     (void)device;
     (void)p;
-    be_cuda_available(err, errlen);
+    be_cuda_available(why, sizeof why);
+    snprintf(err, errlen, "no CUDA device: %s", why);
     return NULL;
 }
 
