@@ -11,7 +11,7 @@
 
 #include "backend/backend.h"
 #include "backend/cuda/cuda_backend.h"
-#include "backend/open.h"
+#include "device/open.h"
 #include "train/trainer.h"
 
 /* ------------------------------------------------------------------ */

@@ -21,7 +21,7 @@
 #include "fixture.h"
 #include "backend/backend.h"
 #include "backend/cuda/cuda_backend.h"
-#include "backend/open.h"
+#include "device/open.h"
 #include "model/model.h"
 #include "train/optim.h"
 #include "util/rng.h"

@@ -22,6 +22,7 @@
 layers='
 util
 backend
+device
 text
 model
 train

@@ -10,6 +10,7 @@
 
 #include "util/compat.h"
 #include "backend/backend.h"
+#include "device/open.h"
 #include "train/trainer.h"
 #include "engine/settings.h"
 
@@ -86,7 +87,8 @@ int cli_opt_setting(const cli_opt_ctx *c, int id, const char *arg,
 /* Where a command runs: --device and, for train, --precision.  note is
  * what auto chose, said when the command's work starts: a command that
  * fails before that still prints its one-line error alone. */
-enum { CLI_DEV_AUTO = 0, CLI_DEV_CPU, CLI_DEV_CUDA };
+enum { CLI_DEV_AUTO = BE_DEVICE_AUTO, CLI_DEV_CPU = BE_DEVICE_CPU,
+       CLI_DEV_CUDA = BE_DEVICE_CUDA };
 
 typedef struct cli_device {
     int device, precision, given;   /* given: --device was on the line */

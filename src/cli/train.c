@@ -25,7 +25,6 @@
 #include "util/clock.h"
 #include "util/status.h"
 #include "backend/backend.h"
-#include "backend/cuda/cuda_backend.h"
 #include "text/corpus.h"
 #include "text/tok.h"
 #include "model/model.h"

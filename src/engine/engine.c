@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend/open.h"
+#include "device/open.h"
 #include "text/corpus.h"
 #include "engine/engine.h"
 #include "train/optim.h"

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "backend/open.h"
+#include "device/open.h"
 #include "backend/cuda/cuda_backend.h"
 
 static const char *const device_names[] = {"auto", "cpu", "cuda"};

@@ -1,6 +1,8 @@
-/* open.h - the one place a backend is chosen and created: auto, cpu or cuda. */
-#ifndef BACKEND_OPEN_H
-#define BACKEND_OPEN_H
+/* open.h - the one place a backend is chosen and created: auto, cpu or
+ * cuda.  It sits above backend/cpu/ and backend/cuda/, which it picks
+ * between, in a folder of its own. */
+#ifndef DEVICE_OPEN_H
+#define DEVICE_OPEN_H
 #include <stddef.h>
 #include "backend/backend.h"
 
