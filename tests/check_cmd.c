@@ -416,6 +416,31 @@ START_TEST(settings_table)
     v.train.optim.lr = NAN;
     ck_assert_int_eq(setting_check(&v, err, sizeof err), -1);
     ck_assert_str_eq(err, "lr: 'nan' is out of range (> 0)");
+    /* sample-every: steps, seconds of training, or off */
+    int se = setting_find("sample-every");
+    ck_assert_int_eq(setting_apply(se, "40", &v, err, sizeof err), 0);
+    ck_assert_int_eq(v.sample.every.steps, 40);
+    ck_assert_float_eq(v.sample.every.seconds, 0);
+    ck_assert_int_eq(setting_apply(se, "2.5s", &v, err, sizeof err), 0);
+    ck_assert_int_eq(v.sample.every.steps, 0);
+    ck_assert_float_eq(v.sample.every.seconds, 2.5f);
+    setting_format(se, &v, buf, sizeof buf);
+    ck_assert_str_eq(buf, "2.5s");
+    ck_assert_int_eq(setting_apply(se, "0s", &v, err, sizeof err), 0);
+    setting_format(se, &v, buf, sizeof buf);
+    ck_assert_str_eq(buf, "0");
+    ck_assert_int_eq(setting_apply(se, "1.5", &v, err, sizeof err), -1);
+    ck_assert_str_eq(err, "sample-every: '1.5' is not a whole number of steps "
+                     "(Ns: seconds)");
+    ck_assert_int_eq(setting_apply(se, "-3s", &v, err, sizeof err), -1);
+    ck_assert_str_eq(err, "sample-every: '-3s' is out of range (N steps, 1 to "
+                     "1000000000, or Ns, 0 < S <= 86400; 0: off)");
+    ck_assert_int_eq(setting_apply(se, "90000s", &v, err, sizeof err), -1);
+    ck_assert_int_eq(setting_apply(se, "5m", &v, err, sizeof err), -1);
+    ck_assert_str_eq(err, "sample-every: '5m' is not N (steps) or Ns (seconds)");
+    setting_defaults(&v);
+    v.sample.every = (sample_cadence){3, 1.0f};
+    ck_assert_int_eq(setting_check(&v, err, sizeof err), -1);
     /* the message without the name, for the CLI's "--NAME: " */
     ck_assert_int_eq(setting_parse(setting_find("beam"), "0", &v, err,
                                    sizeof err), -1);

@@ -207,6 +207,38 @@ START_TEST(epoch_run)
 }
 END_TEST
 
+/* sample-every: the engine streams samples while training, by steps or
+ * by seconds of training, none after the run's last step. */
+START_TEST(auto_samples)
+{
+    tally t;
+    tally_init(&t);
+    eng *e = small_engine(&t);
+    ck_assert_int_eq(set(e, "sample-length", "5", &t), 0);
+    ck_assert_int_eq(set(e, "sample-every", "2", &t), 0);
+    tally_init(&t);
+    eng_cmd c = cmd(ENG_CMD_TRAIN, NULL);
+    c.steps = 6;
+    ck_assert_int_eq(run(e, &c, &t), 0);
+    wait_for(e, 0, &t, is_idle_after_steps);
+    ck_assert_int_eq(t.steps, 6);
+    ck_assert_int_eq(t.begins, 2);          /* after steps 2 and 4 */
+    ck_assert_int_eq(t.ends, 2);
+    ck_assert_int_eq(t.tokens, 10);
+    ck_assert_int_eq(set(e, "sample-every", "0.000001s", &t), 0);
+    tally_init(&t);
+    ck_assert_int_eq(run(e, &c, &t), 0);
+    wait_for(e, 0, &t, is_idle_after_steps);
+    ck_assert_int_eq(t.begins, 5);          /* after every step but the last */
+    ck_assert_int_eq(set(e, "sample-every", "0", &t), 0);
+    tally_init(&t);
+    ck_assert_int_eq(run(e, &c, &t), 0);
+    wait_for(e, 0, &t, is_idle_after_steps);
+    ck_assert_int_eq(t.begins, 0);
+    eng_free(e);
+}
+END_TEST
+
 START_TEST(sample_tokens)
 {
     tally t;
@@ -350,6 +382,7 @@ int main(void)
     TCase *tc = tcase_create("engine");
     tcase_add_test(tc, bounded_run);
     tcase_add_test(tc, epoch_run);
+    tcase_add_test(tc, auto_samples);
     tcase_add_test(tc, sample_tokens);
     tcase_add_test(tc, errors);
     tcase_add_test(tc, pause_resume_stop);

@@ -201,7 +201,7 @@ static sample_config saved_sample(void)
     s.top_k = 5;
     s.top_p = 0.9f;
     s.length = 123;
-    s.sample_every = 50;
+    s.every = (sample_cadence){0, 7.5f};
     snprintf(s.prime, sizeof s.prime, "the \"cat\"\n\\");
     return s;
 }
@@ -213,7 +213,8 @@ static void assert_sample_eq(const sample_config *a, const sample_config *b)
     ck_assert(a->top_p == b->top_p);
     ck_assert_int_eq(a->beam, b->beam);
     ck_assert_int_eq(a->length, b->length);
-    ck_assert_int_eq(a->sample_every, b->sample_every);
+    ck_assert_int_eq(a->every.steps, b->every.steps);
+    ck_assert_float_eq(a->every.seconds, b->every.seconds);
     ck_assert_str_eq(a->prime, b->prime);
 }
 

@@ -356,6 +356,22 @@ run sample "$s" --prime "the " --length 30 --temperature 0 --seed 5
 cmp -s "$tmp/out" "$tmp/greedy1" && pass "--temperature 0 is greedy, as set temperature 0" \
     || flunk "--temperature 0 is greedy, as set temperature 0" "$tmp/out"
 
+# A session's values pass the settings table's ranges, as set would: an
+# edited session.json is refused in one line and left as it was.
+rm -rf "$tmp/edited" && cp -r "$s" "$tmp/edited"
+sed 's/"temperature":[^,]*/"temperature": 150/' "$s/session.json" >"$tmp/edited/session.json"
+cp "$tmp/edited/session.json" "$tmp/edited.json"
+runtime_error "session.json: temperature: '150' is out of range (0 to 100)" \
+    "sample refuses an out-of-range setting in session.json" sample "$tmp/edited"
+runtime_error "session.json: temperature: '150' is out of range (0 to 100)" \
+    "eval refuses an out-of-range setting in session.json" eval "$tmp/edited"
+runtime_error "session.json: temperature: '150' is out of range (0 to 100)" \
+    "train --resume refuses an out-of-range setting in session.json" \
+    train --resume "$tmp/edited" --steps 1
+cmp -s "$tmp/edited/session.json" "$tmp/edited.json" \
+    && pass "the refused session is left as it was" \
+    || flunk "the refused session is left as it was" "$tmp/edited/session.json"
+
 run sample "$s" --length 8 --beam 3 --n-best 2 --json
 if [ "$status" -eq 0 ] && [ "$(grep -c '"index":' "$tmp/out")" -eq 8 ] \
     && tail -n 1 "$tmp/out" | grep -q '"beams":\[{"text":.*"score":.*},{"text":'; then

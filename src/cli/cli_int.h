@@ -28,6 +28,11 @@ PRINTF_LIKE(2, 3) int cli_usage_error(const char *cmd, const char *fmt, ...);
 /* A runtime error.  Returns STATUS_FAIL. */
 PRINTF_LIKE(1, 2) int cli_fail(const char *fmt, ...);
 PRINTF_LIKE(1, 2) void cli_warn(const char *fmt, ...);
+/* The session in dir (session_load: corpus as there), its settings checked
+ * by the settings table; sample (may be NULL) gets its sampling settings.
+ * Returns NULL after a one-line message. */
+trainer *cli_load_session(be_backend *be, const char *dir, const char *corpus,
+                          sample_config *sample);
 /* Warns when loading the corpus skipped characters outside the vocabulary. */
 void cli_warn_unknown_corpus(const trainer *t);
 

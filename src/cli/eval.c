@@ -149,7 +149,7 @@ static int eval_run(trainer *t, eval_args *a)
 
 int cli_eval(int argc, char **argv)
 {
-    char err[512], *dir;
+    char *dir;
     eval_args a;
     be_backend *be;
     trainer *t;
@@ -174,8 +174,8 @@ int cli_eval(int argc, char **argv)
         return cli_usage_error(a.oc.cmd, "--weights scores one stream: leave out --streams");
     if ((be = cli_open_backend(&a.dev, !a.json)) == NULL)
         return STATUS_FAIL;
-    t = session_load(be, dir, a.corpus, NULL, err, sizeof err);
-    rc = t ? eval_run(t, &a) : cli_fail("%s", err);
+    t = cli_load_session(be, dir, a.corpus, NULL);
+    rc = t ? eval_run(t, &a) : STATUS_FAIL;
     if (t)
         trainer_free(t);
     be->destroy(be);

@@ -21,6 +21,7 @@
 #include "util/status.h"
 #include "util/suggest.h"
 #include "train/trainer.h"
+#include "store/session.h"
 #include "engine/settings.h"
 
 /* ------------------------------------------------------------------ */
@@ -290,6 +291,26 @@ void cli_warn_unknown_corpus(const trainer *t)
     if (t->corp.unknown > 0)
         cli_warn("corpus: %zu characters not in the vocabulary were skipped",
              t->corp.unknown);
+}
+
+trainer *cli_load_session(be_backend *be, const char *dir, const char *corpus,
+                          sample_config *sample)
+{
+    char err[1024];
+    sample_config own;
+    trainer *t;
+    if (!sample)
+        sample = &own;
+    if ((t = session_load(be, dir, corpus, sample, err, sizeof err)) == NULL) {
+        cli_fail("%s", err);
+        return NULL;
+    }
+    if (setting_check_session(&t->cfg, sample, dir, err, sizeof err) != 0) {
+        trainer_free(t);
+        cli_fail("%s", err);
+        return NULL;
+    }
+    return t;
 }
 
 int cli_opt_setting(const cli_opt_ctx *c, int id, const char *arg,

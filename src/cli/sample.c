@@ -497,7 +497,7 @@ static int sample_run(trainer *t, sample_args *a)
 
 int cli_sample(int argc, char **argv)
 {
-    char err[512], *dir;
+    char *dir;
     sample_args a;
     be_backend *be;
     trainer *t;
@@ -521,8 +521,8 @@ int cli_sample(int argc, char **argv)
      * bandwidth (about 1.9x here); more rarely pay for the hand-offs */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     be->set_threads(be, a.threads > 0 ? (int)a.threads : cores >= 2 ? 2 : 1);
-    t = session_load(be, dir, SESSION_NO_CORPUS, &a.saved, err, sizeof err);
-    rc = t ? sample_run(t, &a) : cli_fail("%s", err);
+    t = cli_load_session(be, dir, SESSION_NO_CORPUS, &a.saved);
+    rc = t ? sample_run(t, &a) : STATUS_FAIL;
     if (t)
         trainer_free(t);
     be->destroy(be);

@@ -462,10 +462,9 @@ static int train_new(be_backend *be, const train_config *cfg_in,
 
 static int train_resume(be_backend *be, train_args *a, trainer **out)
 {
-    char err[512];
-    trainer *t = session_load(be, a->resume, a->corpus, &a->sample, err, sizeof err);
+    trainer *t = cli_load_session(be, a->resume, a->corpus, &a->sample);
     if (!t)
-        return cli_fail("%s", err);
+        return STATUS_FAIL;
     if (a->corpus)
         cli_warn_unknown_corpus(t);
     train_apply_run_settings(a, &t->cfg);

@@ -8,13 +8,20 @@
 #define SAMPLE_MAX_ALTS 8    /* alternatives reported per token */
 #define SAMPLE_MAX_BEAM 256  /* widest beam */
 
+/* How often a sample is streamed while training: every `steps` steps, or
+ * every `seconds` of training time; both 0: never. */
+typedef struct sample_cadence {
+    int steps;
+    float seconds;
+} sample_cadence;
+
 typedef struct sample_config {
     float temperature;
     int top_k;               /* 0: off */
     float top_p;             /* 1: off */
     int beam;                /* 1: off */
     int length;              /* tokens per sample */
-    int sample_every;        /* steps between automatic samples; 0: off */
+    sample_cadence every;    /* automatic samples while training */
     char prime[256];
     /* Decoding settings; session files written before them get the
      * defaults of sample_defaults(). */
@@ -27,7 +34,7 @@ typedef struct sample_config {
 } sample_config;
 
 /* Sampling defaults: temperature 1, top-k off, top-p 1, beam 1, 200
- * tokens, no automatic samples, empty prime, penalty 1 over 64 tokens,
+ * tokens, a sample every 15 s of training, empty prime, penalty 1 over 64 tokens,
  * n_best 1, no stop string, fp32 weights.  Cannot fail. */
 sample_config sample_defaults(void);
 

@@ -569,10 +569,17 @@ static int on_run_end(void *ctx, const eval_result *val, int fresh, char *err,
     return 0;
 }
 
+/* The sample-every setting as the run policy takes it. */
+static run_cadence sample_cadence_of(const eng *e)
+{
+    return (run_cadence){.steps = e->cfg.sample.every.steps,
+                         .seconds = e->cfg.sample.every.seconds};
+}
+
 /* Starts a run of the current trainer toward goal. */
 static void begin_run(eng *e, const run_goal *goal)
 {
-    run_cadence every = {.steps = e->cfg.sample.sample_every};
+    run_cadence every = sample_cadence_of(e);
     run_hooks hooks = {.ctx = e, .validate = on_run_validate,
                        .step = on_run_step, .sample = on_run_sample,
                        .end = on_run_end};
@@ -684,6 +691,10 @@ static void apply_live(eng *e)
         t->cfg.threads = e->cfg.train.threads;
         e->be->set_threads(e->be, t->cfg.threads);
     }
+    run_cadence every = sample_cadence_of(e);
+    if (in_run(e) && (every.steps != e->r.cadence.steps
+                      || every.seconds != e->r.cadence.seconds))
+        run_set_cadence(&e->r, &every);
 }
 
 /* A new optimizer on the same weights. */
@@ -867,6 +878,11 @@ static int do_open(eng *e, const char *dir)
         }
         sampling_only = 1;
     }
+    if (setting_check_session(&nt->cfg, &sample, dir, err, sizeof err) != 0) {
+        trainer_free(nt);
+        say(e, ENG_EV_ERROR, "open: %s", err);
+        return -1;
+    }
     e->cfg.train = nt->cfg;
     e->cfg.sample = sample;
     install(e, nt);
@@ -968,8 +984,7 @@ eng *eng_new(char *err, size_t errlen)
     }
     if ((e->be = be_open("cpu", BE_FP32, NULL, err, errlen)) == NULL)
         goto fail;
-    e->cfg.train = train_defaults();
-    e->cfg.sample = sample_defaults();
+    setting_defaults(&e->cfg);
     snprintf(e->cfg.device, sizeof e->cfg.device, "%s", e->be->name);
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);

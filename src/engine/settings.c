@@ -84,10 +84,11 @@ static const setting table[] = {
      .summary = "how sampling holds the weights (fp16, int8: faster, "
                 "slightly approximate)",
      .option = "sample --weights"},
-    {.name = "sample-every", .type = SETTING_INT,
-     .field = AT(sample.sample_every), .lo = 0, .hi = 1e9, .def = "0",
+    {.name = "sample-every", .type = SETTING_CADENCE,
+     .field = AT(sample.every), .lo = 1, .hi = 1e9, .def = "15s",
      .effect = SETTING_LIVE,
-     .summary = "steps between automatic samples while training (0: off)"},
+     .summary = "a sample while training every N steps or every Ns of "
+                "training (0: off)"},
     {.name = "sample-length", .type = SETTING_INT, .field = AT(sample.length),
      .lo = 1, .hi = 1e8, .def = "200", .effect = SETTING_LIVE,
      .summary = "tokens per sample", .option = "sample --length"},
@@ -168,6 +169,10 @@ void setting_range(int i, char *buf, size_t len)
         return;
     case SETTING_U64:
         snprintf(buf, len, "0 to 18446744073709551615");
+        return;
+    case SETTING_CADENCE:
+        snprintf(buf, len, "N steps, %.15g to %.15g, or Ns, 0 < S <= %d; 0: off",
+                 s->lo, s->hi, SETTING_MAX_SECONDS);
         return;
     default:
         snprintf(lo, sizeof lo, "%.15g", s->lo);
@@ -272,9 +277,44 @@ static int parse_choice(const setting *s, const char *text, int *out,
     return -1;
 }
 
+/* "0", "N" (steps) or "Ns" (seconds of training) into *out. */
+static int parse_cadence(const setting *s, const char *text,
+                         sample_cadence *out, char *err, size_t errlen)
+{
+    char *end;
+    double x;
+    errno = 0;
+    x = strtod(text, &end);
+    if (*text == '\0' || end == text || !isfinite(x)
+        || (*end != '\0' && strcmp(end, "s") != 0)) {
+        snprintf(err, errlen, "'%s' is not N (steps) or Ns (seconds)", text);
+        return -1;
+    }
+    if (x == 0) {
+        *out = (sample_cadence){0, 0};
+        return 0;
+    }
+    if (*end == 's') {
+        if (x < 0 || x > SETTING_MAX_SECONDS)
+            return out_of_range(s, text, err, errlen);
+        *out = (sample_cadence){0, (float)x};
+        return 0;
+    }
+    if (x != floor(x)) {
+        snprintf(err, errlen, "'%s' is not a whole number of steps (Ns: "
+                 "seconds)", text);
+        return -1;
+    }
+    if (!in_range(s, x))
+        return out_of_range(s, text, err, errlen);
+    *out = (sample_cadence){(int)x, 0};
+    return 0;
+}
+
 int setting_parse(int i, const char *text, setting_values *v, char *err,
                   size_t errlen)
 {
+    sample_cadence cad;
     const setting *s;
     double x;
     uint64_t u;
@@ -309,6 +349,11 @@ int setting_parse(int i, const char *text, setting_values *v, char *err,
             return -1;
         *(float *)field(s, v) = (float)x;
         break;
+    case SETTING_CADENCE:
+        if (parse_cadence(s, text, &cad, err, errlen) != 0)
+            return -1;
+        *(sample_cadence *)field(s, v) = cad;
+        break;
     }
     if (s->then)
         s->then(v);
@@ -340,6 +385,16 @@ void setting_format(int i, const setting_values *v, char *buf, size_t len)
         break;
     case SETTING_CHOICE: choice_word(s->choices, *(const int *)f, buf, len); break;
     case SETTING_WORD: snprintf(buf, len, "%.*s", SETTING_WORD_MAX - 1, (const char *)f); break;
+    case SETTING_CADENCE: {
+        const sample_cadence *c = f;
+        if (c->steps > 0)
+            snprintf(buf, len, "%d", c->steps);
+        else if (c->seconds > 0)
+            snprintf(buf, len, "%gs", (double)c->seconds);
+        else
+            snprintf(buf, len, "0");
+        break;
+    }
     }
 }
 
@@ -370,6 +425,14 @@ static int check_one(const setting *s, const setting_values *v, char *err,
         break;
     case SETTING_U64:
         break;
+    case SETTING_CADENCE: {
+        const sample_cadence *c = f;
+        bad = c->steps < 0 || (c->steps > 0 && (!in_range(s, c->steps) || c->seconds != 0))
+              || !(c->seconds >= 0 && c->seconds <= SETTING_MAX_SECONDS);
+        if (bad)
+            out_of_range(s, text, why, sizeof why);
+        break;
+    }
     }
     if (bad)
         snprintf(err, errlen, "%s: %s", s->name, why);
@@ -382,6 +445,22 @@ int setting_check(const setting_values *v, char *err, size_t errlen)
         if (check_one(&table[i], v, err, errlen) != 0)
             return -1;
     return 0;
+}
+
+int setting_check_session(const train_config *train, const sample_config *sample,
+                          const char *dir, char *err, size_t errlen)
+{
+    char why[512];
+    setting_values v;
+    memset(&v, 0, sizeof v);
+    v.train = *train;
+    v.sample = *sample;
+    choice_word(table[setting_find("device")].choices, 0, v.device,
+                sizeof v.device);
+    if (setting_check(&v, why, sizeof why) == 0)
+        return 0;
+    snprintf(err, errlen, "%s/session.json: %s", dir, why);
+    return -1;
 }
 
 void setting_defaults(setting_values *v)

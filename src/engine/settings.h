@@ -14,10 +14,13 @@ typedef enum {
     SETTING_INT,          /* int field, a whole number in [lo, hi] */
     SETTING_U64,          /* uint64_t field, 0 to 2^64-1 */
     SETTING_CHOICE,       /* int field: the index of a word of choices */
-    SETTING_WORD          /* char[SETTING_WORD_MAX] field: a word of choices */
+    SETTING_WORD,         /* char[SETTING_WORD_MAX] field: a word of choices */
+    SETTING_CADENCE       /* sample_cadence field: N steps in [lo, hi], or
+                           * Ns seconds, 0 < S <= SETTING_MAX_SECONDS; 0 off */
 } setting_type;
 
 #define SETTING_WORD_MAX 16
+#define SETTING_MAX_SECONDS 86400
 
 typedef enum {
     SETTING_LIVE,         /* takes effect at once, training goes on */
@@ -70,6 +73,10 @@ int setting_apply(int i, const char *text, setting_values *v, char *err,
 /* Checks every value in v against the table (values read from a session
  * file, say).  Returns 0, or -1 with "NAME: problem" for the first bad one. */
 int setting_check(const setting_values *v, char *err, size_t errlen);
+/* setting_check for the settings of a session read from dir (the device
+ * is not saved, so not checked): "DIR/session.json: NAME: problem". */
+int setting_check_session(const train_config *train, const sample_config *sample,
+                          const char *dir, char *err, size_t errlen);
 /* Writes the value of setting i in v as set would accept it. */
 void setting_format(int i, const setting_values *v, char *buf, size_t len);
 /* Writes the range or choices of setting i: "> 0", "0 to 100",

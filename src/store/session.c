@@ -332,7 +332,8 @@ static cJSON *ses_json_sample(const sample_config *s, int *bad)
     ses_addf(o, "top_p", s->top_p, bad);
     ses_addi(o, "beam", s->beam, bad);
     ses_addi(o, "length", s->length, bad);
-    ses_addi(o, "sample_every", s->sample_every, bad);
+    ses_addi(o, "sample_every", s->every.steps, bad);
+    ses_addf(o, "sample_every_seconds", s->every.seconds, bad);
     char prime[sizeof s->prime + 1];
     memcpy(prime, s->prime, sizeof s->prime);
     prime[sizeof s->prime] = '\0';      /* never trust it to be terminated */
@@ -1029,6 +1030,18 @@ static int ses_read_sample_extra(const ses_rd *r, const cJSON *o, sample_config 
          ses_get_int(r, o, "sample", "repetition_window", 0, INT_MAX, &s->repetition_window)) ||
         (HAS("n_best") && ses_get_int(r, o, "sample", "n_best", 1, INT_MAX, &s->n_best)))
         return -1;
+    /* A file from before time-based samples: its step count stands, and
+     * without one the default cadence applies. */
+    if (HAS("sample_every_seconds")) {
+        if (ses_get_flt(r, o, "sample", "sample_every_seconds", 0, FLT_MAX,
+                        &s->every.seconds))
+            return -1;
+    } else if (s->every.steps > 0) {
+        s->every.seconds = 0;
+    }
+    if (s->every.steps > 0 && s->every.seconds > 0)
+        return ses_bad(r, "sample", "sample_every_seconds",
+                       "must be 0 when sample.sample_every is not");
     if (HAS("half")) {
         /* the older form of "weights": a 16-bit switch */
         int half;
@@ -1066,7 +1079,7 @@ static int ses_read_sample(const ses_rd *r, const cJSON *root, sample_config *s)
         ses_get_flt(r, o, "sample", "top_p", 0, 1, &s->top_p) ||
         ses_get_int(r, o, "sample", "beam", 1, INT_MAX, &s->beam) ||
         ses_get_int(r, o, "sample", "length", 0, INT_MAX, &s->length) ||
-        ses_get_int(r, o, "sample", "sample_every", 0, INT_MAX, &s->sample_every) ||
+        ses_get_int(r, o, "sample", "sample_every", 0, INT_MAX, &s->every.steps) ||
         ses_get_str(r, o, "sample", "prime", &prime) ||
         ses_read_sample_extra(r, o, s))
         return -1;

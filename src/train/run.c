@@ -82,6 +82,12 @@ const char *run_why(const run *r)
     return r->why;
 }
 
+void run_set_cadence(run *r, const run_cadence *cadence)
+{
+    r->cadence = *cadence;
+    r->next_sample = run_seconds(r) + cadence->seconds;
+}
+
 void run_stop(run *r, const char *why)
 {
     if (!r->why)

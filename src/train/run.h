@@ -82,6 +82,9 @@ void run_begin(run *r, trainer *t, const run_goal *goal,
  * Returns 1 while the run goes on, 0 when this was its last step (run_why
  * says why), -1 with err set when the step or a hook failed. */
 int run_step(run *r, char *err, size_t len);
+/* Changes the sample cadence of a run going on (a setting changed): a
+ * time-based sample is next due a full period from now. */
+void run_set_cadence(run *r, const run_cadence *cadence);
 /* Asks the run to end before its next step (why: "stopped", ...). */
 void run_stop(run *r, const char *why);
 /* Ends the run: validates unless the last step did, calls the end hook,
