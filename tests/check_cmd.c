@@ -217,6 +217,10 @@ START_TEST(each_command)
     ck_assert_ptr_nonnull(strstr(cap.out, "temperature"));
     ck_assert_int_eq(exec("show beam"), CMD_OK);
     ck_assert(strncmp(cap.out, "  beam ", 7) == 0);
+    /* show KEY explains it from the settings table */
+    ck_assert_ptr_nonnull(strstr(cap.out, "range 1 to 256"));
+    ck_assert_ptr_nonnull(strstr(cap.out, "default 1; takes effect at once"));
+    ck_assert_ptr_nonnull(strstr(cap.out, "command line: rnnlab sample --beam"));
     refused("show nothing", "show: unknown setting 'nothing' (usage: show [KEY])");
     /* train */
     posts("train");

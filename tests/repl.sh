@@ -83,7 +83,7 @@ check "commands are echoed" has '^> train steps=20$'
 check "training ran to its limit" has 'training stopped at step 20 (step limit)'
 check "the final validation is shown" has '^step 20: val loss [0-9.]*  ppl'
 check "status shows the step" has '^idle  step 20 .*gru 1x32'
-check "show prints the setting" has '^  temperature    1 '
+check "show prints the setting" has '^  temperature        1$'
 check "set confirms the value" has '^temperature = 0.5$'
 check "the sample is headed and primed" \
     has '^--- sample: step 20, temperature 0.5, prime "The " ---$'
@@ -116,8 +116,8 @@ runx reopen
 check "open works and exits 0" test "$status" -eq 0
 check "open says paused" has "opened $tmp/s1 at step 20 (paused"
 check "the opened session is paused at step 20" has '^paused  step 20 '
-check "settings come back with the session" has '^  temperature    0.5 '
-check "the prime comes back" has '^  prime          "The "'
+check "settings come back with the session" has '^  temperature        0.5$'
+check "the prime comes back" has '^  prime              "The "$'
 
 printf 'status\n' | "$RNNLAB" open "$tmp/s1" >"$tmp/out" 2>"$tmp/err"
 status=$?
@@ -153,7 +153,7 @@ check "engine errors are reported too" has_err "errors.rnn:9: error: pause: not 
 check "bad train limits" has_err "errors.rnn:10: train: steps: '0' is not a whole number >= 1"
 check "a missing session" has_err "errors.rnn:11: open: $tmp/nonexistent: no such session"
 check "a bad split" has_err "errors.rnn:12: eval: unknown split 'everything'"
-check "the script goes on after errors" has '^  lr             0.01 '
+check "the script goes on after errors" has '^  lr                 0.01$'
 
 # ---------------------------------------------------------------- end of script
 
@@ -241,7 +241,7 @@ script opt <<EOF
 show temperature
 EOF
 runx opt -e 'set temperature 0.25'
-check "-e runs before the script" has '^  temperature    0.25 '
+check "-e runs before the script" has '^  temperature        0.25$'
 
 runx missing-script
 check "a missing script exits 1" test "$status" -eq 1
@@ -269,11 +269,11 @@ sample 20
 EOF
 runx device
 if has '^device = cuda (weights and optimizer state moved)$'; then
-    check "set device cuda moves the model" has '^  device         cuda '
+    check "set device cuda moves the model" has '^  device             cuda$'
 else
     check "set device cuda without a GPU is refused" \
         grep -E -q -e 'set device: no CUDA device: |device: .*cuda' "$tmp/err"
-    check "... and the model stays on the CPU" has '^  device         cpu '
+    check "... and the model stays on the CPU" has '^  device             cpu$'
 fi
 check "... and still samples" has '^--- sample'
 

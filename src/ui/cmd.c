@@ -328,17 +328,27 @@ static int c_set(cmd_env *env, const cmd_def *d, int argc, char **argv)
     return CMD_OK;
 }
 
-static void show_one(cmd_env *env, int i, const setting_values *v)
+/* One setting as `show` lists it: name and value, a short line that fits
+ * the narrow message pane; with detail, its help below it. */
+static void show_one(cmd_env *env, int i, const setting_values *v, int detail)
 {
     size_t n;
     const setting *tab = setting_table(&n);
-    char value[128], range[96];
-    static const char *effect[] = {"live", "restarts the optimizer",
-                                   "rebuilds the model", "moves the model"};
+    char value[128], range[128];
+    static const char *effect[] = {"takes effect at once",
+                                   "restarts the optimizer",
+                                   "rebuilds the model (asks first)",
+                                   "moves the model"};
     setting_format(i, v, value, sizeof value);
+    out(env, CMD_OUT, "  %-18s %s", tab[i].name, value);
+    if (!detail)
+        return;
     setting_range(i, range, sizeof range);
-    out(env, CMD_OUT, "  %-14s %-12s %s; %s; %s", tab[i].name, value,
-        tab[i].summary, range, effect[tab[i].effect]);
+    out(env, CMD_OUT, "    %s", tab[i].summary);
+    out(env, CMD_OUT, "    range %s", range);
+    out(env, CMD_OUT, "    default %s; %s", tab[i].def, effect[tab[i].effect]);
+    if (tab[i].option)
+        out(env, CMD_OUT, "    command line: rnnlab %s", tab[i].option);
 }
 
 static int c_show(cmd_env *env, const cmd_def *d, int argc, char **argv)
@@ -353,13 +363,13 @@ static int c_show(cmd_env *env, const cmd_def *d, int argc, char **argv)
         if (i < 0 && strcmp(argv[1], "model") != 0 && strcmp(argv[1], "prime") != 0)
             return bad_usage(env, d, "unknown setting '%s'", argv[1]);
         if (i >= 0)
-            show_one(env, i, &s.cfg);
+            show_one(env, i, &s.cfg, 1);
         else if (argv[1][0] == 'p')
-            out(env, CMD_OUT, "  prime          \"%s\"",
+            out(env, CMD_OUT, "  %-18s \"%s\"", "prime",
                 cmd_escape(s.cfg.sample.prime, line, sizeof line));
         else {
             eng_model_desc(&s, line, sizeof line);
-            out(env, CMD_OUT, "  model          %s", line);
+            out(env, CMD_OUT, "  %-18s %s", "model", line);
         }
         return CMD_OK;
     }
@@ -370,10 +380,10 @@ static int c_show(cmd_env *env, const cmd_def *d, int argc, char **argv)
     out(env, CMD_OUT, "corpus: %s", s.corpus[0] ? s.corpus : "(none)");
     out(env, CMD_OUT, "session: %s%s", s.session[0] ? s.session : "(not saved)",
         s.dirty ? " (unsaved changes)" : "");
-    out(env, CMD_OUT, "settings:");
+    out(env, CMD_OUT, "settings (show KEY explains one):");
     for (size_t i = 0; i < n; i++)
-        show_one(env, (int)i, &s.cfg);
-    out(env, CMD_OUT, "  prime          \"%s\"",
+        show_one(env, (int)i, &s.cfg, 0);
+    out(env, CMD_OUT, "  %-18s \"%s\"", "prime",
         cmd_escape(s.cfg.sample.prime, line, sizeof line));
     return CMD_OK;
 }
@@ -645,7 +655,9 @@ static const cmd_def commands[] = {
      "state; device moves the model and its optimizer state; batch,\n"
      "seq-len and seed rebuild the model (you are asked).",
      2, 2, c_set, CMPL_SETTING},
-    {"show", "[KEY]", "current settings and model summary", NULL,
+    {"show", "[KEY]", "current settings and model summary",
+     "Lists each setting and its value; show KEY adds what it does, its\n"
+     "range, default and when it takes effect.",
      0, 1, c_show, CMPL_SETTING},
     {"train", "[steps=N | epochs=N | time=SECONDS]",
      "start or continue training in the background",
@@ -737,12 +749,22 @@ int cmd_help(cmd_env *env, const char *name)
         if (d->completion == CMPL_SETTING) {
             size_t n;
             const setting *tab = setting_table(&n);
-            char keys[512];
+            char keys[80];
             size_t o = 0;
-            for (size_t i = 0; i < n && o < sizeof keys; i++)
+            const char *label = "keys:";
+            /* a few keys a line: the message pane is narrow */
+            for (size_t i = 0; i < n; i++) {
+                if (o > 0 && o + strlen(tab[i].name) + 1 > 60) {
+                    out(env, CMD_OUT, "  %s %s", label, keys);
+                    label = "     ";
+                    o = 0;
+                }
                 o += (size_t)snprintf(keys + o, sizeof keys - o, "%s%s",
-                                      i ? " " : "", tab[i].name);
-            out(env, CMD_OUT, "  keys: %s", keys);
+                                      o ? " " : "", tab[i].name);
+            }
+            out(env, CMD_OUT, "  %s %s", label, keys);
+            out(env, CMD_OUT, "  show KEY explains one: its range, default "
+                "and when it takes effect");
         }
         return CMD_OK;
     }
