@@ -1,12 +1,18 @@
-/* check_util.c - unit tests for the shared utilities of src/util: growable arrays and the text buffer (buf.c). */
+/* check_util.c - unit tests for the shared utilities of src/util: growable arrays and the text buffer (buf.c), fsync of files and directories (durable.c). */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "util/buf.h"
+#include "util/durable.h"
 
 /* ---- grow_array ---------------------------------------------------------- */
 
@@ -156,6 +162,65 @@ START_TEST(test_strbuf_reserve)
 }
 END_TEST
 
+/* ---- durable ------------------------------------------------------------ */
+
+START_TEST(test_sync_file_and_dir)
+{
+    char dir[64], path[128];
+    ck_assert_ptr_nonnull(fx_temp_dir(dir, sizeof dir, "check_util"));
+    snprintf(path, sizeof path, "%s/file", dir);
+    FILE *fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(fputs("kept", fp) < 0, 0);
+    ck_assert_int_eq(durable_sync_file(fp), 0);
+    ck_assert_int_eq(fclose(fp), 0);
+    size_t len;
+    char *text = fx_read_file(path, &len);
+    ck_assert_str_eq(text, "kept");
+    free(text);
+    ck_assert_int_eq(durable_sync_dir(dir), 0);
+    ck_assert_int_eq(durable_sync_parent(path), 0);
+    ck_assert_int_eq(durable_sync_parent("no-slash"), 0);     /* "." */
+    ck_assert_int_eq(durable_sync_parent("/below-root"), 0);  /* "/" */
+    ck_assert_int_eq(fx_remove_tree(dir), 0);
+}
+END_TEST
+
+START_TEST(test_sync_missing_keeps_errno)
+{
+    char dir[64], path[128];
+    ck_assert_ptr_nonnull(fx_temp_dir(dir, sizeof dir, "check_util"));
+    snprintf(path, sizeof path, "%s/missing", dir);
+    errno = 0;
+    ck_assert_int_eq(durable_sync_dir(path), -1);
+    ck_assert_int_eq(errno, ENOENT);
+    snprintf(path, sizeof path, "%s/missing/file", dir);
+    errno = 0;
+    ck_assert_int_eq(durable_sync_parent(path), -1);
+    ck_assert_int_eq(errno, ENOENT);
+    snprintf(path, sizeof path, "%s/file", dir);
+    fx_write_text(path, "x", 1);
+    errno = 0;
+    ck_assert_int_eq(durable_sync_dir(path), -1);            /* not a directory */
+    ck_assert_int_eq(errno, ENOTDIR);
+    ck_assert_int_eq(fx_remove_tree(dir), 0);
+}
+END_TEST
+
+START_TEST(test_sync_pipe_fails)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    FILE *fp = fdopen(fds[1], "w");
+    ck_assert_ptr_nonnull(fp);
+    errno = 0;
+    ck_assert_int_eq(durable_sync_file(fp), -1);             /* no fsync on a pipe */
+    ck_assert_int_eq(errno, EINVAL);
+    fclose(fp);
+    close(fds[0]);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
     Suite *s = suite_create("util");
@@ -174,6 +239,12 @@ static Suite *util_suite(void)
     tcase_add_test(tb, test_strbuf_printf);
     tcase_add_test(tb, test_strbuf_reserve);
     suite_add_tcase(s, tb);
+
+    TCase *td = tcase_create("durable");
+    tcase_add_test(td, test_sync_file_and_dir);
+    tcase_add_test(td, test_sync_missing_keeps_errno);
+    tcase_add_test(td, test_sync_pipe_fails);
+    suite_add_tcase(s, td);
     return s;
 }
 

@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
+#include "util/durable.h"
+
 /* The reference implementation refuses headers above 100 MB; so do we. */
 #define ST_MAX_HEADER (100u * 1024u * 1024u)
 /* Largest integer a JSON number (a double) represents exactly. */
@@ -673,31 +675,7 @@ static int st_write_stream(FILE *fp, const st_buf *hdr, const st_entry *e,
     for (int i = 0; i < n; i++)
         if (sizes[i] && fwrite(e[i].data, 1, sizes[i], fp) != sizes[i])
             return -1;
-    if (fflush(fp) != 0 || fsync(fileno(fp)) != 0)
-        return -1;
-    return 0;
-}
-
-/* fsync the directory holding path, so a rename into it is durable. */
-static int st_sync_parent(const char *path)
-{
-    char *dir = strdup(path);
-    if (!dir)
-        return -1;
-    char *slash = strrchr(dir, '/');
-    const char *d = ".";
-    if (slash == dir)
-        d = "/";
-    else if (slash) {
-        *slash = '\0';
-        d = dir;
-    }
-    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = fd < 0 ? -1 : fsync(fd);
-    if (fd >= 0)
-        close(fd);
-    free(dir);
-    return rc;
+    return durable_sync_file(fp);
 }
 
 static int st_write_tmp(const char *path, const char *tmp, const st_buf *hdr,
@@ -724,7 +702,7 @@ static int st_write_tmp(const char *path, const char *tmp, const st_buf *hdr,
         unlink(tmp);
         return -1;
     }
-    if (st_sync_parent(path) != 0) {
+    if (durable_sync_parent(path) != 0) {
         st_msg(err, errlen, path, "cannot sync its directory: %s", strerror(errno));
         return -1;
     }
