@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cli_int.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/status.h"
 #include "backend/backend.h"
@@ -240,27 +241,8 @@ static void sample_help(FILE *f)
 
 typedef struct emit_ctx {
     int json, failed;
-    char *buf;                      /* --json: the generated text */
-    size_t len, cap;
+    strbuf text;                    /* --json: the generated text */
 } emit_ctx;
-
-static int emit_append(emit_ctx *e, const uint8_t *bytes, size_t len)
-{
-    if (e->len + len + 1 > e->cap) {
-        size_t cap = e->cap ? e->cap : 256;
-        char *p;
-        while (cap < e->len + len + 1)
-            cap *= 2;
-        if ((p = realloc(e->buf, cap)) == NULL)
-            return -1;
-        e->buf = p;
-        e->cap = cap;
-    }
-    memcpy(e->buf + e->len, bytes, len);
-    e->len += len;
-    e->buf[e->len] = '\0';
-    return 0;
-}
 
 /* A token's text made safe for JSON in buf (at least 64 bytes): raw
  * bytes that are not UTF-8 would make invalid JSON, so they become U+FFFD. */
@@ -352,7 +334,7 @@ static int emit_token(void *ctx, const sample_token *t)
     token_ctx *tc = ctx;
     emit_ctx *e = tc->e;
     if (e->json)
-        e->failed = emit_append(e, t->bytes, t->len) != 0 ||
+        e->failed = strbuf_append(&e->text, t->bytes, t->len) != 0 ||
                     print_token_json(tc->v, t) != 0;
     else
         e->failed = fwrite(t->bytes, 1, t->len, stdout) != t->len || fflush(stdout) != 0;
@@ -395,7 +377,7 @@ static int print_sample_json(const char *prime, const emit_ctx *e,
     if (!o)
         return cli_fail("out of memory");
     cJSON_AddStringToObject(o, "prime", prime);
-    cJSON_AddStringToObject(o, "text", e->buf ? e->buf : "");
+    cJSON_AddStringToObject(o, "text", e->text.p ? e->text.p : "");
     cJSON_AddNumberToObject(o, "tokens", (double)res->stats.generated);
     cJSON_AddStringToObject(o, "stop", sample_stop_name(res->stop));
     cJSON_AddNumberToObject(o, "prime_unknown", (double)res->stats.prime_unknown);
@@ -457,7 +439,7 @@ static int sample_run(trainer *t, sample_args *a)
     sample_config sc = a->saved;
     sample_request req;
     sample_result res;
-    emit_ctx e = {a->json, 0, NULL, 0, 0};
+    emit_ctx e = {a->json, 0, STRBUF_INIT};
     token_ctx tc = {&e, t->corp.vocab};
     const char *prime = a->prime ? a->prime : sc.prime;
     int rc;
@@ -491,7 +473,7 @@ static int sample_run(trainer *t, sample_args *a)
     if (rc == STATUS_OK && a->timing)
         print_timing(&res, &sc, clock_now() - t0, clock_cpu() - c0);
     sample_result_free(&res);
-    free(e.buf);
+    strbuf_free(&e.text);
     return rc;
 }
 

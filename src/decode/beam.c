@@ -17,6 +17,7 @@
 
 #include "decode/beam.h"
 #include "decode/run_int.h"
+#include "util/buf.h"
 
 #define BM_NONE UINT32_MAX
 
@@ -49,7 +50,8 @@ typedef struct bm_search {
     size_t n_nodes, cap_nodes;
     uint32_t *alt_ids;       /* [rows][n_alts] */
     float *alt_prob;         /* the same shape */
-    size_t n_alt_rows, cap_alt;  /* rows used, elements allocated */
+    size_t n_alt_rows;       /* rows used */
+    size_t cap_alt_ids, cap_alt_prob;  /* elements allocated */
     bm_hyp *live, *next, *fin;   /* [W] each; fin sorted best first */
     int n_live, n_fin;
     bm_cand *cands;          /* [W*W] */
@@ -67,22 +69,6 @@ typedef struct bm_search {
 static double bm_score(const bm_hyp *h)
 {
     return h->len ? h->sum / (double)h->len : 0.0;
-}
-
-/* Grows *p (elements of size sz) to hold need; -1 when out of memory. */
-static int bm_grow(void **p, size_t *cap, size_t need, size_t sz)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 64;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, c * sz);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = c;
-    return 0;
 }
 
 static int bm_open(bm_search *s, smp_run *r)
@@ -136,7 +122,7 @@ static long bm_recent(bm_search *s, const bm_hyp *h)
     size_t w = r->cfg->repetition_window > 0 ? (size_t)r->cfg->repetition_window : total;
     if (w > total)
         w = total;
-    if (bm_grow((void **)&s->recent, &s->cap_recent, w, sizeof *s->recent) < 0)
+    if (GROW_ARRAY(&s->recent, &s->cap_recent, w, 64) < 0)
         return -1;
     size_t n = 0;
     for (uint32_t p = h->len ? h->node : BM_NONE; p != BM_NONE && n < w; p = s->nodes[p].parent)
@@ -192,16 +178,10 @@ static int bm_expand(bm_search *s, int b, bm_cand *out)
     double lse = bm_lse(z, r->V), lse_raw = n_recent ? bm_lse(row, r->V) : lse;
     s->row_alts[b] = BM_NONE;
     if (s->n_alts > 0) {
-        size_t a = s->n_alt_rows, old = s->cap_alt;
-        if (bm_grow((void **)&s->alt_ids, &s->cap_alt, (a + 1) * s->n_alts,
-                    sizeof *s->alt_ids) < 0)
+        size_t a = s->n_alt_rows, need = (a + 1) * s->n_alts;
+        if (GROW_ARRAY(&s->alt_ids, &s->cap_alt_ids, need, 64) < 0 ||
+            GROW_ARRAY(&s->alt_prob, &s->cap_alt_prob, need, 64) < 0)
             return -1;
-        if (s->cap_alt != old) {
-            float *ap = realloc(s->alt_prob, s->cap_alt * sizeof *ap);
-            if (!ap)
-                return -1;
-            s->alt_prob = ap;
-        }
         double unused;
         int got = sample_top(row, r->V, s->n_alts, s->alt_ids + a * s->n_alts,
                              s->alt_prob + a * s->n_alts, &unused);
@@ -267,7 +247,7 @@ static int bm_advance(bm_search *s)
     for (int i = 0; i < nc && n_next < s->W; i++) {
         const bm_cand *c = &s->cands[i];
         const bm_hyp *from = &s->live[c->row];
-        if (bm_grow((void **)&s->nodes, &s->cap_nodes, s->n_nodes + 1, sizeof *s->nodes) < 0)
+        if (GROW_ARRAY(&s->nodes, &s->cap_nodes, s->n_nodes + 1, 64) < 0)
             return -1;
         s->nodes[s->n_nodes] = (bm_node){from->len ? from->node : BM_NONE, c->id,
                                          c->logp, c->prob, s->row_alts[c->row]};
@@ -302,7 +282,7 @@ static int bm_deliver(bm_search *s, uint32_t node, size_t depth, size_t upto)
     if (upto <= s->emitted)
         return 0;
     size_t n = upto - s->emitted;
-    if (bm_grow((void **)&s->path, &s->cap_path, n, sizeof *s->path) < 0)
+    if (GROW_ARRAY(&s->path, &s->cap_path, n, 64) < 0)
         return -1;
     for (; depth + 1 > upto; depth--)
         node = s->nodes[node].parent;

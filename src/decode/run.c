@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "decode/run_int.h"
+#include "util/buf.h"
 
 int smp_cancelled(const smp_run *r)
 {
@@ -55,14 +56,8 @@ int smp_deliver(smp_run *r, sample_token *info, uint32_t id, const float *row)
 
 int smp_hist_push(smp_run *r, uint32_t id)
 {
-    if (r->n_hist == r->cap_hist) {
-        size_t cap = r->cap_hist ? 2 * r->cap_hist : 256;
-        uint32_t *h = realloc(r->hist, cap * sizeof *h);
-        if (!h)
-            return -1;
-        r->hist = h;
-        r->cap_hist = cap;
-    }
+    if (GROW_ARRAY(&r->hist, &r->cap_hist, r->n_hist + 1, 256) < 0)
+        return -1;
     r->hist[r->n_hist++] = id;
     return 0;
 }

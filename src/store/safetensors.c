@@ -20,6 +20,9 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
+#include "util/buf.h"
+#include "util/durable.h"
+
 /* The reference implementation refuses headers above 100 MB; so do we. */
 #define ST_MAX_HEADER (100u * 1024u * 1024u)
 /* Largest integer a JSON number (a double) represents exactly. */
@@ -549,67 +552,35 @@ int st_read_f32(const st_file *f, const char *name, int ndim,
 
 /* ---- writing ---- */
 
-typedef struct st_buf { char *p; size_t len, cap; } st_buf;
-
-static int st_put(st_buf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return -1;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
-static int st_putf(st_buf *b, const char *fmt, ...)
-{
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (k < 0 || (size_t)k >= sizeof tmp)
-        return -1;
-    return st_put(b, tmp, (size_t)k);
-}
-
 /* A JSON string literal: quotes, backslashes and control bytes escaped. */
-static int st_put_str(st_buf *b, const char *s)
+static int st_put_str(strbuf *b, const char *s)
 {
-    if (st_put(b, "\"", 1))
+    if (strbuf_puts(b, "\""))
         return -1;
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
         int rc;
         if (ch == '"' || ch == '\\')
-            rc = st_putf(b, "\\%c", ch);
+            rc = strbuf_printf(b, "\\%c", ch);
         else if (ch < 0x20)
-            rc = st_putf(b, "\\u%04x", ch);
+            rc = strbuf_printf(b, "\\u%04x", ch);
         else
-            rc = st_put(b, (const char *)&ch, 1);
+            rc = strbuf_append(b, &ch, 1);
         if (rc)
             return -1;
     }
-    return st_put(b, "\"", 1);
+    return strbuf_puts(b, "\"");
 }
 
-static int st_put_entry(st_buf *b, const st_entry *e, size_t begin, size_t end)
+static int st_put_entry(strbuf *b, const st_entry *e, size_t begin, size_t end)
 {
-    if (st_put(b, ",", 1) || st_put_str(b, e->name) ||
-        st_putf(b, ":{\"dtype\":\"F32\",\"shape\":["))
+    if (strbuf_puts(b, ",") || st_put_str(b, e->name) ||
+        strbuf_puts(b, ":{\"dtype\":\"F32\",\"shape\":["))
         return -1;
     for (int d = 0; d < e->ndim; d++)
-        if (st_putf(b, "%s%lld", d ? "," : "", (long long)e->shape[d]))
+        if (strbuf_printf(b, "%s%lld", d ? "," : "", (long long)e->shape[d]))
             return -1;
-    return st_putf(b, "],\"data_offsets\":[%zu,%zu]}", begin, end);
+    return strbuf_printf(b, "],\"data_offsets\":[%zu,%zu]}", begin, end);
 }
 
 /* Validates the entries and sets sizes[i] (bytes). */
@@ -642,26 +613,26 @@ static int st_check_entries(const char *path, const st_entry *e, int n,
 }
 
 /* Header JSON, padded with spaces so the data starts 8-byte aligned. */
-static int st_build_header(st_buf *b, const st_entry *e, int n,
+static int st_build_header(strbuf *b, const st_entry *e, int n,
                            const size_t *sizes)
 {
     size_t at = 0;
-    if (st_putf(b, "{\"__metadata__\":{\"format\":\"pt\"}"))
+    if (strbuf_puts(b, "{\"__metadata__\":{\"format\":\"pt\"}"))
         return -1;
     for (int i = 0; i < n; i++) {
         if (st_put_entry(b, &e[i], at, at + sizes[i]))
             return -1;
         at += sizes[i];
     }
-    if (st_put(b, "}", 1))
+    if (strbuf_puts(b, "}"))
         return -1;
     while ((8 + b->len) % 8 != 0)
-        if (st_put(b, " ", 1))
+        if (strbuf_puts(b, " "))
             return -1;
     return 0;
 }
 
-static int st_write_stream(FILE *fp, const st_buf *hdr, const st_entry *e,
+static int st_write_stream(FILE *fp, const strbuf *hdr, const st_entry *e,
                            int n, const size_t *sizes)
 {
     uint8_t len8[8];
@@ -673,34 +644,10 @@ static int st_write_stream(FILE *fp, const st_buf *hdr, const st_entry *e,
     for (int i = 0; i < n; i++)
         if (sizes[i] && fwrite(e[i].data, 1, sizes[i], fp) != sizes[i])
             return -1;
-    if (fflush(fp) != 0 || fsync(fileno(fp)) != 0)
-        return -1;
-    return 0;
+    return durable_sync_file(fp);
 }
 
-/* fsync the directory holding path, so a rename into it is durable. */
-static int st_sync_parent(const char *path)
-{
-    char *dir = strdup(path);
-    if (!dir)
-        return -1;
-    char *slash = strrchr(dir, '/');
-    const char *d = ".";
-    if (slash == dir)
-        d = "/";
-    else if (slash) {
-        *slash = '\0';
-        d = dir;
-    }
-    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = fd < 0 ? -1 : fsync(fd);
-    if (fd >= 0)
-        close(fd);
-    free(dir);
-    return rc;
-}
-
-static int st_write_tmp(const char *path, const char *tmp, const st_buf *hdr,
+static int st_write_tmp(const char *path, const char *tmp, const strbuf *hdr,
                         const st_entry *e, int n, const size_t *sizes,
                         char *err, size_t errlen)
 {
@@ -724,7 +671,7 @@ static int st_write_tmp(const char *path, const char *tmp, const st_buf *hdr,
         unlink(tmp);
         return -1;
     }
-    if (st_sync_parent(path) != 0) {
+    if (durable_sync_parent(path) != 0) {
         st_msg(err, errlen, path, "cannot sync its directory: %s", strerror(errno));
         return -1;
     }
@@ -739,7 +686,7 @@ int st_write(const char *path, const st_entry *e, int n, char *err, size_t errle
     }
     size_t *sizes = calloc(n > 0 ? (size_t)n : 1, sizeof *sizes);
     char *tmp = malloc(strlen(path) + 5);
-    st_buf hdr = { NULL, 0, 0 };
+    strbuf hdr = STRBUF_INIT;
     int rc = -1;
     if (!sizes || !tmp) {
         st_msg(err, errlen, path, "out of memory");
@@ -751,7 +698,7 @@ int st_write(const char *path, const st_entry *e, int n, char *err, size_t errle
             rc = st_write_tmp(path, tmp, &hdr, e, n, sizes, err, errlen);
         }
     }
-    free(hdr.p);
+    strbuf_free(&hdr);
     free(tmp);
     free(sizes);
     return rc;

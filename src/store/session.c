@@ -26,6 +26,7 @@
 #include <cjson/cJSON.h>
 
 #include "store/safetensors.h"
+#include "util/durable.h"
 
 #define SES_JSON "session.json"
 #define SES_MODEL "model.safetensors"
@@ -95,35 +96,6 @@ static int ses_is_own(const char *name)
     return 0;
 }
 
-static int ses_sync_path(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-/* fsync the directory containing path. */
-static int ses_sync_parent(const char *path)
-{
-    char *d = strdup(path);
-    if (!d)
-        return -1;
-    char *slash = strrchr(d, '/');
-    const char *p = ".";
-    if (slash == d)
-        p = "/";
-    else if (slash) {
-        *slash = '\0';
-        p = d;
-    }
-    int rc = ses_sync_path(p);
-    free(d);
-    return rc;
-}
-
 /* Removes a session directory: only the files a session consists of, then
  * the directory itself, which fails (harmlessly) if anything else is
  * there.  Never recursive, so user data cannot be lost. */
@@ -162,7 +134,7 @@ static void ses_retire(const char *old, const char *dir)
         closedir(d);
     }
     ses_remove_dir(old);
-    ses_sync_parent(dir);
+    durable_sync_parent(dir);
 }
 
 /* 1 when dir holds a session.json (or is empty: nothing to lose), 0 when
@@ -426,8 +398,7 @@ static int ses_write_text(const char *path, const char *text, char *err,
         ses_msg(err, errlen, "%s: cannot create: %s", path, strerror(errno));
         return -1;
     }
-    int rc = fputs(text, fp) < 0 || fputc('\n', fp) == EOF || fflush(fp) != 0 ||
-             fsync(fileno(fp)) != 0;
+    int rc = fputs(text, fp) < 0 || fputc('\n', fp) == EOF || durable_sync_file(fp) != 0;
     int saved = errno;
     if (fclose(fp) != 0 && !rc) {
         rc = 1;
@@ -696,7 +667,7 @@ static int ses_swap_fallback(const ses_paths *p, char *err, size_t errlen)
         ses_msg(err, errlen, "%s: cannot move into place: %s", p->dir, strerror(e));
         return -1;
     }
-    ses_sync_parent(p->dir);
+    durable_sync_parent(p->dir);
     ses_retire(p->old, p->dir);
     return 0;
 }
@@ -709,7 +680,7 @@ static int ses_swap(const ses_paths *p, int exists, char *err, size_t errlen)
             ses_msg(err, errlen, "%s: cannot move into place: %s", p->dir, strerror(errno));
             return -1;
         }
-        ses_sync_parent(p->dir);
+        durable_sync_parent(p->dir);
         /* An interrupted fallback save left the previous session here;
          * anything else by that name is not ours to touch. */
         if (lstat(p->old, &sb) == 0 && S_ISDIR(sb.st_mode) && ses_is_session_dir(p->old) == 1)
@@ -717,7 +688,7 @@ static int ses_swap(const ses_paths *p, int exists, char *err, size_t errlen)
         return 0;
     }
     if (ses_exchange(p->tmp, p->dir) == 0) {
-        ses_sync_parent(p->dir);
+        durable_sync_parent(p->dir);
         ses_retire(p->tmp, p->dir);
         return 0;
     }
@@ -733,7 +704,7 @@ static int ses_write_all(const trainer *t, const sample_config *sample, const ch
     if (ses_save_json(t, sample, tmp, err, errlen) || ses_save_model(t, tmp, err, errlen) ||
         ses_save_optim(t, tmp, err, errlen))
         return -1;
-    if (ses_sync_path(tmp) != 0) {
+    if (durable_sync_dir(tmp) != 0) {
         ses_msg(err, errlen, "%s: cannot sync: %s", tmp, strerror(errno));
         return -1;
     }

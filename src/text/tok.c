@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
+
 #define TOK_MAX_CP 0x10FFFFu
 #define TOK_RAW_BASE 0x110000u          /* keys of raw bytes start here */
 #define TOK_NKEYS (TOK_RAW_BASE + 256u)
@@ -364,17 +366,8 @@ int tok_decode_append(const tok_vocab *v, uint32_t id, char **buf,
     size_t n;
     const uint8_t *p = tok_bytes(v, id, &n);
     if (!p) return 0;                   /* out of range: nothing to append */
-    if (*len + n + 1 > *cap || !*buf) {
-        size_t nc = *cap ? *cap : 64;
-        while (nc < *len + n + 1) {
-            if (nc > SIZE_MAX / 2) return -1;
-            nc *= 2;
-        }
-        char *nb = realloc(*buf, nc);
-        if (!nb) return -1;
-        *buf = nb;
-        *cap = nc;
-    }
+    if (!*buf) *cap = 0;                /* nothing allocated yet */
+    if (GROW_ARRAY(buf, cap, *len + n + 1, 64) < 0) return -1;
     memcpy(*buf + *len, p, n);
     *len += n;
     (*buf)[*len] = '\0';

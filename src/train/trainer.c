@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "train/trainer.h"
+#include "util/buf.h"
 #include "util/clock.h"
 
 train_config train_defaults(void)
@@ -156,14 +157,8 @@ int trainer_record(trainer *t, long step, float loss)
     }
     if (t->n_hist >= TRAINER_HIST_MAX)
         thin_history(t);
-    if (t->n_hist == t->cap_hist) {
-        size_t cap = t->cap_hist ? 2 * t->cap_hist : 1024;
-        metric_point *h = realloc(t->hist, cap * sizeof *h);
-        if (!h)
-            return -1;
-        t->hist = h;
-        t->cap_hist = cap;
-    }
+    if (GROW_ARRAY(&t->hist, &t->cap_hist, t->n_hist + 1, 1024) < 0)
+        return -1;
     t->hist[t->n_hist++] = p;
     return 0;
 }

@@ -19,6 +19,7 @@
 
 #include "ui/cmd.h"
 #include "util/suggest.h"
+#include "util/buf.h"
 #include "text/corpus.h"
 #include "train/optim.h"
 #include "engine/settings.h"
@@ -896,17 +897,8 @@ static void add(cand *c, const char *word, const char *s)
 {
     if (c->oom || strncmp(s, word, strlen(word)) != 0)
         return;
-    if (c->n + 2 > c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 16;
-        char **v = realloc(c->v, cap * sizeof *v);
-        if (!v) {
-            c->oom = 1;
-            return;
-        }
-        c->v = v;
-        c->cap = cap;
-    }
-    if ((c->v[c->n] = strdup(s)) == NULL) {
+    if (GROW_ARRAY(&c->v, &c->cap, c->n + 2, 16) < 0 ||
+        (c->v[c->n] = strdup(s)) == NULL) {
         c->oom = 1;
         return;
     }

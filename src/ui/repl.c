@@ -18,6 +18,7 @@
 #include <readline/readline.h>
 
 #include "util/status.h"
+#include "util/buf.h"
 #include "ui/repl.h"
 
 #ifndef PACKAGE_VERSION
@@ -106,16 +107,8 @@ static int ask_cb(void *ctx, const char *question)
 
 static void hold(repl *r, const char *text, size_t len)
 {
-    if (r->held_len + len + 1 > r->held_cap) {
-        size_t cap = r->held_cap ? 2 * r->held_cap : 1024;
-        char *p;
-        while (cap < r->held_len + len + 1)
-            cap *= 2;
-        if ((p = realloc(r->held, cap)) == NULL)
-            return;
-        r->held = p;
-        r->held_cap = cap;
-    }
+    if (GROW_ARRAY(&r->held, &r->held_cap, r->held_len + len + 1, 1024) < 0)
+        return;
     memcpy(r->held + r->held_len, text, len);
     r->held_len += len;
 }

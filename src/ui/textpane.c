@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
+
 #define TAB_WIDTH 8
 
 typedef struct span {
@@ -125,24 +127,9 @@ static void line_free(tp_line *l)
  * memory (l unchanged). */
 static int line_reserve(tp_line *l, size_t add)
 {
-    if (l->len + add > l->cap) {
-        size_t cap = l->cap ? l->cap : 64;
-        while (cap < l->len + add)
-            cap *= 2;
-        char *b = realloc(l->buf, cap);
-        if (!b)
-            return -1;
-        l->buf = b;
-        l->cap = cap;
-    }
-    if (l->nspans == l->spancap) {
-        size_t cap = l->spancap ? l->spancap * 2 : 4;
-        span *s = realloc(l->spans, cap * sizeof *s);
-        if (!s)
-            return -1;
-        l->spans = s;
-        l->spancap = cap;
-    }
+    if (GROW_ARRAY(&l->buf, &l->cap, l->len + add, 64) < 0 ||
+        GROW_ARRAY(&l->spans, &l->spancap, l->nspans + 1, 4) < 0)
+        return -1;
     return 0;
 }
 
@@ -171,13 +158,8 @@ static tp_line *open_line(textpane *p)
         if (p->first > 0 && p->first >= p->cap / 2) {
             memmove(p->lines, p->lines + p->first, p->n * sizeof *p->lines);
             p->first = 0;
-        } else {
-            size_t cap = p->cap ? p->cap * 2 : 16;
-            tp_line *v = realloc(p->lines, cap * sizeof *v);
-            if (!v)
-                return NULL;
-            p->lines = v;
-            p->cap = cap;
+        } else if (GROW_ARRAY(&p->lines, &p->cap, p->cap + 1, 16) < 0) {
+            return NULL;
         }
     }
     tp_line *l = &p->lines[p->first + p->n++];

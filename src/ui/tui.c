@@ -32,6 +32,7 @@
 #include "ui/tui.h"
 #include "ui/tui_line.h"
 #include "util/clock.h"
+#include "util/buf.h"
 
 /* Colour pairs (and textpane styles, which map onto them). */
 enum {
@@ -91,18 +92,10 @@ typedef struct tui {
 
 static void series_push(series *s, double x, double y)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 1024;
-        double *nx = realloc(s->x, cap * sizeof *nx);
-        if (!nx)
-            return;
-        s->x = nx;
-        double *ny = realloc(s->y, cap * sizeof *ny);
-        if (!ny)
-            return;
-        s->y = ny;
-        s->cap = cap;
-    }
+    size_t cap_x = s->cap;    /* x and y share s->cap: set once both grew */
+    if (GROW_ARRAY(&s->x, &cap_x, s->n + 1, 1024) < 0 ||
+        GROW_ARRAY(&s->y, &s->cap, s->n + 1, 1024) < 0)
+        return;
     s->x[s->n] = x;
     s->y[s->n++] = y;
 }

@@ -1,0 +1,254 @@
+/* check_util.c - unit tests for the shared utilities of src/util: growable arrays and the text buffer (buf.c), fsync of files and directories (durable.c). */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "util/buf.h"
+#include "util/durable.h"
+
+/* ---- grow_array ---------------------------------------------------------- */
+
+START_TEST(test_grow_from_empty)
+{
+    int *a = NULL;
+    size_t cap = 0;
+    ck_assert_int_eq(GROW_ARRAY(&a, &cap, 1, 16), 0);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_uint_eq(cap, 16);
+    ck_assert_int_eq(GROW_ARRAY(&a, &cap, 16, 16), 0);
+    ck_assert_uint_eq(cap, 16);
+    free(a);
+}
+END_TEST
+
+START_TEST(test_grow_doubles_and_keeps)
+{
+    long *a = NULL;
+    size_t cap = 0;
+    for (long i = 0; i < 1000; i++) {
+        ck_assert_int_eq(GROW_ARRAY(&a, &cap, (size_t)i + 1, 4), 0);
+        a[i] = i * 7;
+    }
+    ck_assert_uint_eq(cap, 1024);               /* 4, 8, ..., 1024 */
+    ck_assert_int_eq(GROW_ARRAY(&a, &cap, 1500, 4), 0);
+    ck_assert_uint_eq(cap, 2048);
+    for (long i = 0; i < 1000; i++)
+        ck_assert_int_eq(a[i], i * 7);
+    free(a);
+}
+END_TEST
+
+START_TEST(test_grow_first_zero)
+{
+    char *a = NULL;
+    size_t cap = 0;
+    ck_assert_int_eq(GROW_ARRAY(&a, &cap, 3, 0), 0);
+    ck_assert_uint_eq(cap, 4);                  /* 1, 2, 4 */
+    free(a);
+}
+END_TEST
+
+/* A refused growth leaves the array, its contents and its capacity. */
+static void expect_refused(size_t need, size_t size, int err)
+{
+    char *a = NULL;
+    size_t cap = 0;
+    ck_assert_int_eq(GROW_ARRAY(&a, &cap, 8, 8), 0);
+    memcpy(a, "kept.", 6);
+    char *was = a;
+    errno = 0;
+    ck_assert_int_eq(grow_array(&a, &cap, need, size, 8), -1);
+    ck_assert_int_eq(errno, err);
+    ck_assert_ptr_eq(a, was);
+    ck_assert_uint_eq(cap, 8);
+    ck_assert_str_eq(a, "kept.");
+    free(a);
+}
+
+START_TEST(test_grow_overflow_refused)
+{
+    expect_refused(SIZE_MAX / 8 + 1, 8, ENOMEM);  /* n * sz would wrap */
+    expect_refused(SIZE_MAX, 2, ENOMEM);
+    expect_refused(9, SIZE_MAX, ENOMEM);
+}
+END_TEST
+
+START_TEST(test_grow_zero_size_refused)
+{
+    expect_refused(16, 0, ENOMEM);
+}
+END_TEST
+
+START_TEST(test_grow_out_of_memory_keeps)
+{
+    expect_refused(SIZE_MAX / 2, 1, ENOMEM);    /* fits a size_t, not memory */
+}
+END_TEST
+
+/* ---- strbuf -------------------------------------------------------------- */
+
+START_TEST(test_strbuf_append)
+{
+    strbuf b = STRBUF_INIT;
+    ck_assert_int_eq(strbuf_append(&b, "ab\0cd", 5), 0);
+    ck_assert_uint_eq(b.len, 5);
+    ck_assert_int_eq(memcmp(b.p, "ab\0cd", 6), 0);   /* NUL after the bytes */
+    ck_assert_int_eq(strbuf_puts(&b, "ef"), 0);
+    ck_assert_uint_eq(b.len, 7);
+    ck_assert_str_eq(b.p + 3, "cdef");
+    ck_assert_int_eq(strbuf_append(&b, NULL, 0), 0);
+    ck_assert_uint_eq(b.len, 7);
+    strbuf_free(&b);
+    ck_assert_ptr_null(b.p);
+    ck_assert_uint_eq(b.len + b.cap, 0);
+}
+END_TEST
+
+START_TEST(test_strbuf_grows)
+{
+    strbuf b = STRBUF_INIT;
+    for (int i = 0; i < 1000; i++)
+        ck_assert_int_eq(strbuf_puts(&b, "0123456789"), 0);
+    ck_assert_uint_eq(b.len, 10000);
+    ck_assert_uint_gt(b.cap, b.len);
+    for (size_t i = 0; i < b.len; i++)
+        ck_assert_int_eq(b.p[i], '0' + (int)(i % 10));
+    ck_assert_int_eq(b.p[b.len], '\0');
+    strbuf_free(&b);
+}
+END_TEST
+
+START_TEST(test_strbuf_printf)
+{
+    strbuf b = STRBUF_INIT;
+    ck_assert_int_eq(strbuf_printf(&b, "[%d,%s]", 42, "x"), 0);
+    ck_assert_int_eq(strbuf_printf(&b, "%zu%%", (size_t)7), 0);
+    ck_assert_str_eq(b.p, "[42,x]7%");
+    ck_assert_uint_eq(b.len, 8);
+    ck_assert_int_eq(strbuf_printf(&b, "%s", ""), 0);
+    ck_assert_uint_eq(b.len, 8);
+    ck_assert_int_eq(strbuf_printf(&b, "%600d|", 5), 0);  /* past the first block */
+    ck_assert_uint_eq(b.len, 8 + 601);
+    ck_assert_int_eq(b.p[b.len - 2], '5');
+    ck_assert_str_eq(b.p + b.len - 1, "|");
+    strbuf_free(&b);
+}
+END_TEST
+
+START_TEST(test_strbuf_reserve)
+{
+    strbuf b = STRBUF_INIT;
+    ck_assert_int_eq(strbuf_reserve(&b, 1000), 0);
+    ck_assert_uint_ge(b.cap, 1001);
+    ck_assert_uint_eq(b.len, 0);
+    ck_assert_int_eq(strbuf_puts(&b, "abc"), 0);
+    char *was = b.p;
+    errno = 0;
+    ck_assert_int_eq(strbuf_reserve(&b, SIZE_MAX - 1), -1);   /* len + add + 1 wraps */
+    ck_assert_int_eq(errno, ENOMEM);
+    ck_assert_int_eq(strbuf_append(&b, "x", SIZE_MAX / 2), -1);
+    ck_assert_ptr_eq(b.p, was);
+    ck_assert_str_eq(b.p, "abc");
+    ck_assert_uint_eq(b.len, 3);
+    strbuf_free(&b);
+}
+END_TEST
+
+/* ---- durable ------------------------------------------------------------ */
+
+START_TEST(test_sync_file_and_dir)
+{
+    char dir[64], path[128];
+    ck_assert_ptr_nonnull(fx_temp_dir(dir, sizeof dir, "check_util"));
+    snprintf(path, sizeof path, "%s/file", dir);
+    FILE *fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(fputs("kept", fp) < 0, 0);
+    ck_assert_int_eq(durable_sync_file(fp), 0);
+    ck_assert_int_eq(fclose(fp), 0);
+    size_t len;
+    char *text = fx_read_file(path, &len);
+    ck_assert_str_eq(text, "kept");
+    free(text);
+    ck_assert_int_eq(durable_sync_dir(dir), 0);
+    ck_assert_int_eq(durable_sync_parent(path), 0);
+    ck_assert_int_eq(durable_sync_parent("no-slash"), 0);     /* "." */
+    ck_assert_int_eq(durable_sync_parent("/below-root"), 0);  /* "/" */
+    ck_assert_int_eq(fx_remove_tree(dir), 0);
+}
+END_TEST
+
+START_TEST(test_sync_missing_keeps_errno)
+{
+    char dir[64], path[128];
+    ck_assert_ptr_nonnull(fx_temp_dir(dir, sizeof dir, "check_util"));
+    snprintf(path, sizeof path, "%s/missing", dir);
+    errno = 0;
+    ck_assert_int_eq(durable_sync_dir(path), -1);
+    ck_assert_int_eq(errno, ENOENT);
+    snprintf(path, sizeof path, "%s/missing/file", dir);
+    errno = 0;
+    ck_assert_int_eq(durable_sync_parent(path), -1);
+    ck_assert_int_eq(errno, ENOENT);
+    snprintf(path, sizeof path, "%s/file", dir);
+    fx_write_text(path, "x", 1);
+    errno = 0;
+    ck_assert_int_eq(durable_sync_dir(path), -1);            /* not a directory */
+    ck_assert_int_eq(errno, ENOTDIR);
+    ck_assert_int_eq(fx_remove_tree(dir), 0);
+}
+END_TEST
+
+START_TEST(test_sync_pipe_fails)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    FILE *fp = fdopen(fds[1], "w");
+    ck_assert_ptr_nonnull(fp);
+    errno = 0;
+    ck_assert_int_eq(durable_sync_file(fp), -1);             /* no fsync on a pipe */
+    ck_assert_int_eq(errno, EINVAL);
+    fclose(fp);
+    close(fds[0]);
+}
+END_TEST
+
+static Suite *util_suite(void)
+{
+    Suite *s = suite_create("util");
+    TCase *tg = tcase_create("grow_array");
+    tcase_add_test(tg, test_grow_from_empty);
+    tcase_add_test(tg, test_grow_doubles_and_keeps);
+    tcase_add_test(tg, test_grow_first_zero);
+    tcase_add_test(tg, test_grow_overflow_refused);
+    tcase_add_test(tg, test_grow_zero_size_refused);
+    tcase_add_test(tg, test_grow_out_of_memory_keeps);
+    suite_add_tcase(s, tg);
+
+    TCase *tb = tcase_create("strbuf");
+    tcase_add_test(tb, test_strbuf_append);
+    tcase_add_test(tb, test_strbuf_grows);
+    tcase_add_test(tb, test_strbuf_printf);
+    tcase_add_test(tb, test_strbuf_reserve);
+    suite_add_tcase(s, tb);
+
+    TCase *td = tcase_create("durable");
+    tcase_add_test(td, test_sync_file_and_dir);
+    tcase_add_test(td, test_sync_missing_keeps_errno);
+    tcase_add_test(td, test_sync_pipe_fails);
+    suite_add_tcase(s, td);
+    return s;
+}
+
+int main(void)
+{
+    return fx_run_suite(util_suite());
+}
