@@ -277,7 +277,7 @@ static void train_help_optim(FILE *f, const train_config *d)
 
 static void train_help_run(FILE *f, const train_config *d)
 {
-    char threads[32], r1[64], r2[64];
+    char threads[32], r1[64], r2[64], r3[64];
     if (d->threads > 0)
         snprintf(threads, sizeof threads, "%d", d->threads);
     else
@@ -295,7 +295,7 @@ static void train_help_run(FILE *f, const train_config *d)
 "                       0: only at the end (default %d)\n"
 "  --eval-streams N     parts the validation text is cut into, 1 to 65536;\n"
 "                       1 is exact, more is faster (default %d)\n"
-"  --seed S             random seed (default %llu)\n"
+"  --seed S             random seed, %s (default %llu)\n"
 "  --threads N          threads of the CPU backend, %s (default %s)\n"
 "  --device DEV         auto, cpu or cuda: where to train; auto takes the\n"
 "                       GPU when one answers and says so (default auto,\n"
@@ -320,7 +320,8 @@ static void train_help_run(FILE *f, const train_config *d)
 "  --quiet              print only the final validation and the save\n"
 "  -h, --help           show this help and exit\n",
             setting_range_of("eval-every", r1, sizeof r1), d->eval_every,
-            d->eval_streams, (unsigned long long)d->seed,
+            d->eval_streams, setting_range_of("seed", r3, sizeof r3),
+            (unsigned long long)d->seed,
             setting_range_of("threads", r2, sizeof r2), threads);
 }
 
