@@ -228,19 +228,24 @@ START_TEST(each_command)
     posts("train time=2.5");
     posts("train epochs=0.5");
     refused("train 10", "train: '10' is not steps=N, epochs=N or time=SECONDS "
-            "(usage: train [steps=N | epochs=N | time=SECONDS])");
+            "(usage: train [steps=N | epochs=N | time=SECONDS] [patience=N] [min-delta=X])");
     refused("train steps=0", "train: steps: '0' is not a whole number >= 1 "
-            "(usage: train [steps=N | epochs=N | time=SECONDS])");
+            "(usage: train [steps=N | epochs=N | time=SECONDS] [patience=N] [min-delta=X])");
     refused("train time=-1", "train: time: '-1' is not a number of seconds > 0 "
-            "(usage: train [steps=N | epochs=N | time=SECONDS])");
+            "(usage: train [steps=N | epochs=N | time=SECONDS] [patience=N] [min-delta=X])");
     refused("train epochs=0", "train: epochs: '0' is not a number > 0 "
-            "(usage: train [steps=N | epochs=N | time=SECONDS])");
-    refused("train epoch=3", "train: unknown option 'epoch' (steps, epochs or "
-            "time) (usage: train [steps=N | epochs=N | time=SECONDS])");
+            "(usage: train [steps=N | epochs=N | time=SECONDS] [patience=N] [min-delta=X])");
+    refused("train epoch=3", "train: unknown option 'epoch' (steps, epochs, "
+            "time, patience or min-delta) (usage: train [steps=N | epochs=N | "
+            "time=SECONDS] [patience=N] [min-delta=X])");
+    posts("train steps=100 patience=3 min-delta=0.01");
+    refused("train patience=0", "train: patience: '0' is not a whole number from "
+            "1 to 1000000 (usage: train [steps=N | epochs=N | time=SECONDS] "
+            "[patience=N] [min-delta=X])");
     refused("train steps=1 time=1", "train: give one of steps, epochs and time "
-            "(usage: train [steps=N | epochs=N | time=SECONDS])");
+            "(usage: train [steps=N | epochs=N | time=SECONDS] [patience=N] [min-delta=X])");
     refused("train epochs=1 steps=1", "train: give one of steps, epochs and "
-            "time (usage: train [steps=N | epochs=N | time=SECONDS])");
+            "time (usage: train [steps=N | epochs=N | time=SECONDS] [patience=N] [min-delta=X])");
     /* pause, resume, stop */
     posts("pause");
     posts("resume");
@@ -333,7 +338,7 @@ START_TEST(completion)
     completes("set optimizer ", "ad", "adam adamw");
     completes("model ", "", "lstm gru rnn");
     completes("model gru ", "h", "hidden=");
-    completes("train ", "", "steps= time=");
+    completes("train ", "", "steps= epochs= time= patience= min-delta=");
     completes("eval ", "t", "train test");
     completes("help ", "qu", "quit");
     completes("xyzzy ", "a", "");
@@ -351,7 +356,7 @@ START_TEST(settings_table)
     static const char *const required[] = {
         "lr", "optimizer", "batch", "seq-len", "clip", "dropout", "seed",
         "temperature", "top-k", "top-p", "beam", "sample-every",
-        "sample-length", "eval-every", "threads", "device",
+        "sample-length", "eval-every", "threads", "device", "save-every",
         "repetition-penalty", "weights"};
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         ck_assert_msg(setting_find(required[i]) >= 0, "no setting %s",
@@ -375,7 +380,9 @@ START_TEST(settings_table)
         setting_format((int)i, &v, again, sizeof again);
         ck_assert_str_eq(again, buf);
         setting_format((int)i, &layers, again, sizeof again);
-        ck_assert_msg(!strcmp(again, tab[i].def), "%s: the table's default "
+        /* (device and save-every belong to no layer below the engine) */
+        ck_assert_msg(tab[i].field >= offsetof(setting_values, device)
+                      || !strcmp(again, tab[i].def), "%s: the table's default "
                       "is %s, the layers' %s", tab[i].name, tab[i].def, again);
         ck_assert_ptr_nonnull(tab[i].summary);
     }
@@ -438,10 +445,26 @@ START_TEST(settings_table)
                      "(Ns: seconds)");
     ck_assert_int_eq(setting_apply(se, "-3s", &v, err, sizeof err), -1);
     ck_assert_str_eq(err, "sample-every: '-3s' is out of range (N steps, 1 to "
-                     "1000000000, or Ns, 0 < S <= 86400; 0: off)");
-    ck_assert_int_eq(setting_apply(se, "90000s", &v, err, sizeof err), -1);
-    ck_assert_int_eq(setting_apply(se, "5m", &v, err, sizeof err), -1);
-    ck_assert_str_eq(err, "sample-every: '5m' is not N (steps) or Ns (seconds)");
+                     "1000000000, or a time Ns, Nm or Nh up to 168h; 0: off)");
+    ck_assert_int_eq(setting_apply(se, "700000s", &v, err, sizeof err), -1);
+    ck_assert_int_eq(setting_apply(se, "5m", &v, err, sizeof err), 0);
+    ck_assert_float_eq(v.sample.every.seconds, 300);
+    setting_format(se, &v, buf, sizeof buf);
+    ck_assert_str_eq(buf, "5m");
+    ck_assert_int_eq(setting_apply(se, "90s", &v, err, sizeof err), 0);
+    setting_format(se, &v, buf, sizeof buf);
+    ck_assert_str_eq(buf, "90s");
+    ck_assert_int_eq(setting_apply(se, "2h", &v, err, sizeof err), 0);
+    setting_format(se, &v, buf, sizeof buf);
+    ck_assert_str_eq(buf, "2h");
+    ck_assert_int_eq(setting_apply(se, "5d", &v, err, sizeof err), -1);
+    ck_assert_str_eq(err, "sample-every: '5d' is not N (steps) or a time Ns, "
+                     "Nm or Nh");
+    ck_assert_int_eq(setting_apply(se, "5ms", &v, err, sizeof err), -1);
+    /* save-every: the same kind of value, default 10 minutes */
+    setting_defaults(&v);
+    ck_assert_float_eq(v.save_every.seconds, 600);
+    ck_assert_int_eq(v.save_every.steps, 0);
     setting_defaults(&v);
     v.sample.every = (sample_cadence){3, 1.0f};
     ck_assert_int_eq(setting_check(&v, err, sizeof err), -1);

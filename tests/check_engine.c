@@ -28,6 +28,7 @@ static const char *corpus_path(void)
 /* What the events of a wait said. */
 typedef struct tally {
     int steps, tokens, begins, ends, evals, errors, messages, resets, states;
+    int saves;
     long last_step;
     int steps_in_order;
     char last_error[512];
@@ -64,6 +65,7 @@ static void count(tally *t, const eng_event *ev)
         break;
     case ENG_EV_MESSAGE:
         t->messages++;
+        t->saves += strncmp(ev->text, "saved session to ", 17) == 0;
         snprintf(t->last_message, sizeof t->last_message, "%s", ev->text);
         break;
     case ENG_EV_RESET: t->resets++; break;
@@ -239,6 +241,37 @@ START_TEST(auto_samples)
 }
 END_TEST
 
+/* After save, a run keeps the session from going stale: a save every
+ * save-every of training; the end of the run saves nothing itself. */
+START_TEST(periodic_saves)
+{
+    tally t;
+    char dir[64];
+    tally_init(&t);
+    eng *e = small_engine(&t);
+    ck_assert_int_eq(set(e, "save-every", "2", &t), 0);
+    ck_assert_ptr_nonnull(fx_temp_dir(dir, sizeof dir, "rnnlab-check-engine"));
+    eng_cmd c = cmd(ENG_CMD_TRAIN, NULL);
+    c.steps = 5;
+    ck_assert_int_eq(run(e, &c, &t), 0);   /* not saved yet: no saves */
+    wait_for(e, 0, &t, is_idle_after_steps);
+    ck_assert_int_eq(t.saves, 0);
+    c = cmd(ENG_CMD_SAVE, dir);
+    ck_assert_int_eq(run(e, &c, &t), 0);
+    tally_init(&t);
+    c = cmd(ENG_CMD_TRAIN, NULL);
+    c.steps = 5;
+    ck_assert_int_eq(run(e, &c, &t), 0);
+    wait_for(e, 0, &t, is_idle_after_steps);
+    ck_assert_int_eq(t.saves, 2);           /* after steps 6 and 8 */
+    eng_status s;
+    eng_snapshot(e, &s);
+    ck_assert(s.dirty);                     /* steps 9 and 10 are not saved */
+    eng_free(e);
+    ck_assert_int_eq(fx_remove_tree(dir), 0);
+}
+END_TEST
+
 START_TEST(sample_tokens)
 {
     tally t;
@@ -383,6 +416,7 @@ int main(void)
     tcase_add_test(tc, bounded_run);
     tcase_add_test(tc, epoch_run);
     tcase_add_test(tc, auto_samples);
+    tcase_add_test(tc, periodic_saves);
     tcase_add_test(tc, sample_tokens);
     tcase_add_test(tc, errors);
     tcase_add_test(tc, pause_resume_stop);

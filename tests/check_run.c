@@ -97,9 +97,16 @@ static int h_save(void *ctx, char *err, size_t len)
     return 0;
 }
 
+static void h_warn(void *ctx, const char *msg)
+{
+    seen *s = ctx;
+    note(s, 'W');
+    ck_assert_ptr_nonnull(strstr(msg, "periodic save failed: disk full"));
+}
+
 static const run_hooks hooks = {.step = h_step, .ending = h_ending,
                                 .sample = h_sample, .end = h_end,
-                                .save = h_save};
+                                .save = h_save, .warn = h_warn};
 
 /* Runs to the end; returns run_step's last answer. */
 static int run_all(run *r)
@@ -251,6 +258,56 @@ START_TEST(failed_save_is_reported)
 }
 END_TEST
 
+START_TEST(early_stopping)
+{
+    be_backend *be = be_cpu_create();
+    trainer *t = small_trainer(be, 1);
+    char want[160];
+    seen s;
+    /* min_delta so large that nothing after the first validation counts
+     * as an improvement: two stale validations end the run at step 3 */
+    run r = start(t, &s, (run_goal){.steps = 100, .patience = 2, .min_delta = 100},
+                  NULL, NULL);
+    ck_assert_int_eq(run_all(&r), 0);
+    ck_assert_int_eq(t->step, 3);
+    ck_assert_str_eq(s.calls, "SSLew");
+    snprintf(want, sizeof want, "no improvement in 2 validations; best %.4f at "
+             "step %ld", r.best, r.best_step);
+    ck_assert_str_eq(run_why(&r), want);
+    ck_assert_str_eq(s.ending, want);
+    ck_assert(r.best_step >= 1 && r.best_step <= 3);
+    /* the best is the lowest validation loss seen, whatever min_delta */
+    for (size_t i = 0; i < t->n_hist; i++)
+        if (!isnan(t->hist[i].val_loss))
+            ck_assert(r.best <= t->hist[i].val_loss);
+    trainer_free(t);
+    be->destroy(be);
+}
+END_TEST
+
+START_TEST(periodic_saves)
+{
+    be_backend *be = be_cpu_create();
+    trainer *t = small_trainer(be, 0);
+    seen s;
+    run r = start(t, &s, (run_goal){.steps = 5, .save_every = {.steps = 2}},
+                  NULL, NULL);
+    ck_assert_int_eq(run_all(&r), 0);
+    /* after steps 2 and 4, then at the end */
+    ck_assert_str_eq(s.calls, "sswsswLew");
+    /* a failed periodic save is told and training goes on */
+    r = start(t, &s, (run_goal){.steps = 3, .save_every = {.steps = 2}}, NULL, NULL);
+    s.fail_save = 1;
+    char err[256];
+    while (run_step(&r, err, sizeof err) > 0)
+        ;
+    ck_assert_str_eq(s.calls, "swWsL");    /* steps 6 (its save fails), 7, 8 */
+    ck_assert_int_eq(t->step, 8);
+    trainer_free(t);
+    be->destroy(be);
+}
+END_TEST
+
 static Suite *run_suite(void)
 {
     Suite *s = suite_create("run");
@@ -262,6 +319,8 @@ static Suite *run_suite(void)
     tcase_add_test(tc, sample_cadence_by_steps);
     tcase_add_test(tc, time_cadence_and_pause);
     tcase_add_test(tc, failed_save_is_reported);
+    tcase_add_test(tc, early_stopping);
+    tcase_add_test(tc, periodic_saves);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -356,6 +356,18 @@ run sample "$s" --prime "the " --length 30 --temperature 0 --seed 5
 cmp -s "$tmp/out" "$tmp/greedy1" && pass "--temperature 0 is greedy, as set temperature 0" \
     || flunk "--temperature 0 is greedy, as set temperature 0" "$tmp/out"
 
+# Early stopping: with a min-delta nothing can meet, the first validation
+# is the best and the next one ends the run, which still saves.
+run train --corpus "$tmp/corpus.txt" --model gru --layers 1 --hidden 8 --embed 4 \
+    --seq-len 8 --batch 2 --eval-every 1 --patience 1 --min-delta 100 --steps 50 \
+    --save "$tmp/patient"
+if [ "$status" -eq 0 ] && grep -q '^stopped at step 2 (no improvement in 1 validation; best [0-9.]* at step [12])' "$tmp/out" \
+    && [ -f "$tmp/patient/session.json" ]; then
+    pass "--patience stops the run and says why; the session is saved"
+else
+    flunk "--patience stops the run and says why; the session is saved" "$tmp/out"
+fi
+
 # A session's values pass the settings table's ranges, as set would: an
 # edited session.json is refused in one line and left as it was.
 rm -rf "$tmp/edited" && cp -r "$s" "$tmp/edited"

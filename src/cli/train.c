@@ -50,7 +50,7 @@ enum {
     TO_EPOCHS, TO_TIME, TO_EVAL_EVERY, TO_EVAL_STREAMS, TO_VAL_FRAC,
     TO_TEST_FRAC, TO_SEED, TO_THREADS, TO_SAVE, TO_RESUME, TO_JSON,
     TO_QUIET,
-    TO_DEVICE, TO_PRECISION,
+    TO_DEVICE, TO_PRECISION, TO_PATIENCE, TO_MIN_DELTA, TO_SAVE_EVERY,
     TO_END
 };
 
@@ -89,6 +89,9 @@ static const struct option train_opts[] = {
     {"quiet", no_argument, NULL, TO_QUIET},
     {"device", required_argument, NULL, TO_DEVICE},
     {"precision", required_argument, NULL, TO_PRECISION},
+    {"patience", required_argument, NULL, TO_PATIENCE},
+    {"min-delta", required_argument, NULL, TO_MIN_DELTA},
+    {"save-every", required_argument, NULL, TO_SAVE_EVERY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
 };
@@ -107,8 +110,9 @@ typedef struct train_args {
     const char *corpus, *save, *resume;
     int cell, optimizer;
     long layers, hidden, embed, seq_len, batch, lr_decay_every, warmup;
-    long eval_every, eval_streams, threads, steps;
+    long eval_every, eval_streams, threads, steps, patience;
     double dropout, lr, momentum, weight_decay, clip, clip_value, lr_decay;
+    double min_delta;
     double epochs, seconds, val_frac, test_frac;
     uint64_t seed;
     cli_device dev;
@@ -130,6 +134,8 @@ static int train_set_number(train_args *a, int id, const char *arg)
     case TO_WARMUP: return cli_opt_long(c, id, arg, 0, INT_MAX, &a->warmup);
     case TO_EVAL_STREAMS: return cli_opt_long(c, id, arg, 1, 65536, &a->eval_streams);
     case TO_STEPS: return cli_opt_long(c, id, arg, 1, LONG_MAX, &a->steps);
+    case TO_PATIENCE: return cli_opt_long(c, id, arg, 0, 1000000, &a->patience);
+    case TO_MIN_DELTA: return cli_opt_double(c, id, arg, 0, INFINITY, 0, &a->min_delta);
     case TO_MOMENTUM: return cli_opt_double(c, id, arg, 0, 1, CLI_HI_OPEN, &a->momentum);
     case TO_WEIGHT_DECAY: return cli_opt_double(c, id, arg, 0, INFINITY, 0, &a->weight_decay);
     case TO_CLIP_VALUE: return cli_opt_double(c, id, arg, 0, INFINITY, 0, &a->clip_value);
@@ -174,7 +180,7 @@ static int train_set(void *args, int id, const char *arg)
                           &a->cell);
     case TO_OPTIMIZER:
     case TO_LR: case TO_BATCH: case TO_SEQ_LEN: case TO_CLIP: case TO_DROPOUT:
-    case TO_SEED: case TO_EVAL_EVERY: case TO_THREADS:
+    case TO_SEED: case TO_EVAL_EVERY: case TO_THREADS: case TO_SAVE_EVERY:
         return train_set_setting(a, id, arg);
     case TO_DEVICE:
         a->dev.given = 1;
@@ -277,7 +283,8 @@ static void train_help_optim(FILE *f, const train_config *d)
 
 static void train_help_run(FILE *f, const train_config *d)
 {
-    char threads[32], r1[64], r2[64], r3[64];
+    char threads[32], r1[64], r2[64], r3[64], r4[128];
+    size_t n;
     if (d->threads > 0)
         snprintf(threads, sizeof threads, "%d", d->threads);
     else
@@ -289,6 +296,10 @@ static void train_help_run(FILE *f, const train_config *d)
 "  --epochs N           stop after N passes over the training text (may be\n"
 "                       fractional)\n"
 "  --time SECONDS       stop after SECONDS of wall-clock time\n"
+"  --patience N         also stop once N validations in a row have not\n"
+"                       improved on the run's best validation loss by more\n"
+"                       than --min-delta (default 0: never)\n"
+"  --min-delta X        the improvement that counts, X >= 0 (default 0)\n"
 "\n"
 "Run:\n"
 "  --eval-every N       validate every N steps, %s;\n"
@@ -306,12 +317,15 @@ static void train_help_run(FILE *f, const train_config *d)
 "\n"
 "Session:\n"
 "  --save DIR           save the session to DIR when training stops\n"
+"  --save-every E       while training, also save every E of training:\n"
+"                       %s\n"
+"                       (0: only at the end; default %s)\n"
 "  --resume DIR         continue the session in DIR, saving back to it\n"
 "                       unless --save is given; only --corpus, --lr, --clip,\n"
 "                       --clip-value, --lr-decay, --lr-decay-every, --warmup,\n"
 "                       --eval-every, --eval-streams, --threads, --device,\n"
-"                       --precision, the stopping and the output options\n"
-"                       may go with it\n"
+"                       --precision, --save-every, the stopping and the\n"
+"                       output options may go with it\n"
 "\n"
 "Output:\n"
 "  --json               one JSON object per line: step, epoch, loss, lr,\n"
@@ -322,7 +336,9 @@ static void train_help_run(FILE *f, const train_config *d)
             setting_range_of("eval-every", r1, sizeof r1), d->eval_every,
             d->eval_streams, setting_range_of("seed", r3, sizeof r3),
             (unsigned long long)d->seed,
-            setting_range_of("threads", r2, sizeof r2), threads);
+            setting_range_of("threads", r2, sizeof r2), threads,
+            setting_range_of("save-every", r4, sizeof r4),
+            setting_table(&n)[setting_find("save-every")].def);
 }
 
 static void train_help(FILE *f)
@@ -664,14 +680,23 @@ static int on_end(void *ctx, const eval_result *val, int fresh, char *err,
     return 0;
 }
 
+/* The save at the end, and the periodic ones (quiet but for --json's
+ * line, so a long run's output stays its steps). */
 static int on_save(void *ctx, char *err, size_t len)
 {
     train_out *o = ctx;
+    int final = run_why(&o->r) != NULL;
     if (session_save(o->t, &o->a->sample, o->save, err, len) != 0)
         return -1;
-    if (!o->json)
+    if (final && !o->json)
         printf("saved session to %s\n", o->save);
     return 0;
+}
+
+static void on_warn(void *ctx, const char *msg)
+{
+    (void)ctx;
+    cli_warn("%s", msg);
 }
 
 static void train_out_init(train_out *o, trainer *t, const train_args *a,
@@ -679,7 +704,8 @@ static void train_out_init(train_out *o, trainer *t, const train_args *a,
 {
     run_goal goal = {0};
     run_hooks hooks = {.ctx = o, .ending = on_ending, .step = on_step,
-                       .end = on_end, .save = save ? on_save : NULL};
+                       .end = on_end, .save = save ? on_save : NULL,
+                       .warn = on_warn};
     memset(o, 0, sizeof *o);
     o->t = t;
     o->a = a;
@@ -693,6 +719,11 @@ static void train_out_init(train_out *o, trainer *t, const train_args *a,
         goal.epochs = a->epochs;
     if (GIVEN(a, TO_TIME))
         goal.seconds = a->seconds;
+    goal.patience = (int)a->patience;
+    goal.min_delta = a->min_delta;
+    if (save)       /* --save-every, else the setting's default */
+        goal.save_every = (run_cadence){a->sv.save_every.steps,
+                                        a->sv.save_every.seconds};
     run_begin(&o->r, t, &goal, NULL, &hooks, &stop_requested);
 }
 
@@ -735,6 +766,7 @@ static int train_parse(train_args *a, int argc, char **argv)
     int n_pos, rc;
     memset(a, 0, sizeof *a);
     a->sample = sample_defaults();
+    setting_defaults(&a->sv);
     a->oc.cmd = "train";
     a->oc.opts = train_opts;
     rc = cli_parse_command(&a->oc, argc, argv, train_set, a, NULL, 0, &n_pos);

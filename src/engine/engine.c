@@ -58,6 +58,8 @@ struct eng {
     int dirty;
     double tps;
     char session[4096];
+    int keep_saved;                     /* session was saved here: runs
+                                         * keep it up to date (save-every) */
 };
 
 const char *eng_state_name(eng_state s)
@@ -305,6 +307,7 @@ static void install(eng *e, trainer *nt)
     trainer_free(e->t);
     e->t = nt;
     memset(&e->r, 0, sizeof e->r);
+    e->keep_saved = 0;
     e->dirty = 0;
     e->tps = 0;
     if (nt && nt->cfg.threads > 0)
@@ -576,14 +579,45 @@ static run_cadence sample_cadence_of(const eng *e)
                          .seconds = e->cfg.sample.every.seconds};
 }
 
+/* Keeps the session saved with `save` from going stale: every save-every
+ * of training.  The end of a run saves nothing (saving is the user's
+ * call then: quit and open ask), so only the periodic saves write. */
+static int on_run_save(void *ctx, char *err, size_t len)
+{
+    eng *e = ctx;
+    if (run_why(&e->r) != NULL)
+        return 0;
+    if (session_save(e->t, &e->cfg.sample, e->session, err, len) != 0)
+        return -1;
+    e->dirty = 0;
+    say(e, ENG_EV_MESSAGE, "saved session to %s (step %ld)", e->session,
+        e->t->step);
+    return 0;
+}
+
+static void on_run_warn(void *ctx, const char *msg)
+{
+    say(ctx, ENG_EV_ERROR, "%s", msg);
+}
+
+/* The run's periodic saves: into the session saved with `save`, at the
+ * save-every setting; none before such a save. */
+static void keep_saving(eng *e)
+{
+    run_cadence every = {e->cfg.save_every.steps, e->cfg.save_every.seconds};
+    if (in_run(e))
+        run_set_saving(&e->r, e->keep_saved ? on_run_save : NULL, &every);
+}
+
 /* Starts a run of the current trainer toward goal. */
 static void begin_run(eng *e, const run_goal *goal)
 {
     run_cadence every = sample_cadence_of(e);
     run_hooks hooks = {.ctx = e, .validate = on_run_validate,
                        .step = on_run_step, .sample = on_run_sample,
-                       .end = on_run_end};
+                       .end = on_run_end, .warn = on_run_warn};
     run_begin(&e->r, e->t, goal, &every, &hooks, NULL);
+    keep_saving(e);
 }
 
 /* Ends the run (why: the reason when it is cut short, else NULL). */
@@ -649,6 +683,7 @@ static int do_load(eng *e, const char *path)
     }
     install(e, nt);
     e->session[0] = '\0';
+    e->keep_saved = 0;
     publish(e);
     say(e, ENG_EV_MESSAGE, "loaded %s: %zu tokens, vocabulary %u; model %s "
         "%dx%d, %zu parameters", path, nt->corp.n,
@@ -695,6 +730,9 @@ static void apply_live(eng *e)
     if (in_run(e) && (every.steps != e->r.cadence.steps
                       || every.seconds != e->r.cadence.seconds))
         run_set_cadence(&e->r, &every);
+    if (in_run(e) && (e->cfg.save_every.steps != e->r.goal.save_every.steps
+                      || e->cfg.save_every.seconds != e->r.goal.save_every.seconds))
+        keep_saving(e);
 }
 
 /* A new optimizer on the same weights. */
@@ -776,7 +814,8 @@ static int do_set(eng *e, int key, const char *value)
 static int do_train(eng *e, const eng_cmd *c)
 {
     run_goal goal = {.steps = c->steps, .epochs = c->epochs,
-                     .seconds = c->seconds};
+                     .seconds = c->seconds, .patience = c->patience,
+                     .min_delta = c->min_delta};
     if (need_training_text(e, "train") != 0)
         return -1;
     begin_run(e, &goal);
@@ -857,6 +896,8 @@ static int do_save(eng *e, const char *dir)
         return -1;
     }
     snprintf(e->session, sizeof e->session, "%s", dir);
+    e->keep_saved = 1;
+    keep_saving(e);
     e->dirty = 0;
     publish(e);
     say(e, ENG_EV_MESSAGE, "saved session to %s (step %ld)", dir, e->t->step);

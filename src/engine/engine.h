@@ -36,7 +36,8 @@ typedef enum {
     ENG_CMD_MODEL,        /* model: new architecture (resets) */
     ENG_CMD_SET,          /* key: setting index, str: its value */
     ENG_CMD_TRAIN,        /* steps, epochs, seconds: at most one non-zero
-                           * (all zero: until stopped) */
+                           * (all zero: until stopped); patience, min_delta:
+                           * early stopping (0: none) */
     ENG_CMD_PAUSE,
     ENG_CMD_RESUME,
     ENG_CMD_STOP,
@@ -55,6 +56,8 @@ typedef struct eng_cmd {
     model_config model;
     long steps, n;
     double epochs, seconds;
+    int patience;
+    double min_delta;
     int split;
 } eng_cmd;
 

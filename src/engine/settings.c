@@ -87,8 +87,8 @@ static const setting table[] = {
     {.name = "sample-every", .type = SETTING_CADENCE,
      .field = AT(sample.every), .lo = 1, .hi = 1e9, .def = "15s",
      .effect = SETTING_LIVE,
-     .summary = "a sample while training every N steps or every Ns of "
-                "training (0: off)"},
+     .summary = "a sample while training every N steps or every Ns (Nm, "
+                "Nh) of training (0: off)"},
     {.name = "sample-length", .type = SETTING_INT, .field = AT(sample.length),
      .lo = 1, .hi = 1e8, .def = "200", .effect = SETTING_LIVE,
      .summary = "tokens per sample", .option = "sample --length"},
@@ -100,6 +100,11 @@ static const setting table[] = {
      .lo = 1, .hi = 256, .def = "2", .effect = SETTING_LIVE,
      .summary = "threads of the CPU backend's worker team",
      .option = "train --threads"},
+    {.name = "save-every", .type = SETTING_CADENCE, .field = AT(save_every),
+     .lo = 1, .hi = 1e9, .def = "10m", .effect = SETTING_LIVE,
+     .summary = "while training, save the session every N steps or every Ns "
+                "(Nm, Nh) of training (in the engine: after save; 0: off)",
+     .option = "train --save-every"},
     {.name = "device", .type = SETTING_WORD, .field = AT(device),
      .choices = SETTINGS_DEVICES, .def = "cpu", .effect = SETTING_MOVE,
      .summary = "where the model runs (weights and optimizer state move "
@@ -171,8 +176,8 @@ void setting_range(int i, char *buf, size_t len)
         snprintf(buf, len, "0 to 18446744073709551615");
         return;
     case SETTING_CADENCE:
-        snprintf(buf, len, "N steps, %.15g to %.15g, or Ns, 0 < S <= %d; 0: off",
-                 s->lo, s->hi, SETTING_MAX_SECONDS);
+        snprintf(buf, len, "N steps, %.15g to %.15g, or a time Ns, Nm or Nh "
+                 "up to %dh; 0: off", s->lo, s->hi, SETTING_MAX_SECONDS / 3600);
         return;
     default:
         snprintf(lo, sizeof lo, "%.15g", s->lo);
@@ -285,16 +290,19 @@ static int parse_cadence(const setting *s, const char *text,
     double x;
     errno = 0;
     x = strtod(text, &end);
+    const char *unit = strchr("smh", *end);
     if (*text == '\0' || end == text || !isfinite(x)
-        || (*end != '\0' && strcmp(end, "s") != 0)) {
-        snprintf(err, errlen, "'%s' is not N (steps) or Ns (seconds)", text);
+        || (*end != '\0' && (end[1] != '\0' || !unit))) {
+        snprintf(err, errlen, "'%s' is not N (steps) or a time Ns, Nm or Nh",
+                 text);
         return -1;
     }
     if (x == 0) {
         *out = (sample_cadence){0, 0};
         return 0;
     }
-    if (*end == 's') {
+    if (*end != '\0') {
+        x *= *end == 'h' ? 3600 : *end == 'm' ? 60 : 1;
         if (x < 0 || x > SETTING_MAX_SECONDS)
             return out_of_range(s, text, err, errlen);
         *out = (sample_cadence){0, (float)x};
@@ -387,10 +395,15 @@ void setting_format(int i, const setting_values *v, char *buf, size_t len)
     case SETTING_WORD: snprintf(buf, len, "%.*s", SETTING_WORD_MAX - 1, (const char *)f); break;
     case SETTING_CADENCE: {
         const sample_cadence *c = f;
+        double sec = c->seconds;
         if (c->steps > 0)
             snprintf(buf, len, "%d", c->steps);
-        else if (c->seconds > 0)
-            snprintf(buf, len, "%gs", (double)c->seconds);
+        else if (sec > 0 && fmod(sec, 3600) == 0)
+            snprintf(buf, len, "%gh", sec / 3600);
+        else if (sec > 0 && fmod(sec, 60) == 0)
+            snprintf(buf, len, "%gm", sec / 60);
+        else if (sec > 0)
+            snprintf(buf, len, "%gs", sec);
         else
             snprintf(buf, len, "0");
         break;

@@ -15,12 +15,13 @@ typedef enum {
     SETTING_U64,          /* uint64_t field, 0 to 2^64-1 */
     SETTING_CHOICE,       /* int field: the index of a word of choices */
     SETTING_WORD,         /* char[SETTING_WORD_MAX] field: a word of choices */
-    SETTING_CADENCE       /* sample_cadence field: N steps in [lo, hi], or
-                           * Ns seconds, 0 < S <= SETTING_MAX_SECONDS; 0 off */
+    SETTING_CADENCE       /* sample_cadence field: N steps in [lo, hi], or a
+                           * time Ns, Nm or Nh, up to SETTING_MAX_SECONDS
+                           * of training; 0 off */
 } setting_type;
 
 #define SETTING_WORD_MAX 16
-#define SETTING_MAX_SECONDS 86400
+#define SETTING_MAX_SECONDS (7 * 86400)
 
 typedef enum {
     SETTING_LIVE,         /* takes effect at once, training goes on */
@@ -37,6 +38,7 @@ typedef struct setting_values {
     train_config train;
     sample_config sample;
     char device[SETTING_WORD_MAX];
+    sample_cadence save_every;    /* periodic saves while training */
 } setting_values;
 
 typedef struct setting {

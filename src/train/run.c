@@ -1,6 +1,7 @@
 /* run.c - the run policy: stop conditions, validation and sample cadence,
  * and the order of the end of a run (last validation, report, save). */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "train/run.h"
@@ -43,6 +44,10 @@ void run_begin(run *r, trainer *t, const run_goal *goal,
     r->val_step = -1;
     r->begun = clock_now();
     r->next_sample = r->cadence.seconds;
+    r->next_save = r->goal.save_every.seconds;
+    r->saved_step = t->step;
+    r->best = INFINITY;
+    r->best_step = -1;
     r->epoch0 = epochs_now(t);
     r->last.step = t->step;
     r->last.epoch = r->epoch0;
@@ -88,6 +93,14 @@ void run_set_cadence(run *r, const run_cadence *cadence)
     r->next_sample = run_seconds(r) + cadence->seconds;
 }
 
+void run_set_saving(run *r, int (*save)(void *ctx, char *err, size_t len),
+                    const run_cadence *every)
+{
+    r->hooks.save = save;
+    r->goal.save_every = *every;
+    r->next_save = run_seconds(r) + every->seconds;
+}
+
 void run_stop(run *r, const char *why)
 {
     if (!r->why)
@@ -109,6 +122,27 @@ static const char *limit_reached(const run *r)
     return NULL;
 }
 
+/* Early stopping: counts the validations that did not improve the
+ * run's best, and ends the run after goal.patience of them. */
+static void note_progress(run *r)
+{
+    int improved = r->best_step < 0 || r->val.loss < r->best - r->goal.min_delta;
+    if (r->val.loss < r->best) {    /* the best, even when not by min_delta */
+        r->best = r->val.loss;
+        r->best_step = r->t->step;
+    }
+    if (improved) {
+        r->stale = 0;
+        return;
+    }
+    if (r->goal.patience > 0 && ++r->stale >= r->goal.patience && !r->why) {
+        snprintf(r->why_text, sizeof r->why_text,
+                 "no improvement in %d validation%s; best %.4f at step %ld",
+                 r->stale, r->stale == 1 ? "" : "s", r->best, r->best_step);
+        r->why = r->why_text;
+    }
+}
+
 /* Measures the validation split and records it in the history. */
 static int validate(run *r, int periodic, char *err, size_t len)
 {
@@ -119,21 +153,35 @@ static int validate(run *r, int periodic, char *err, size_t len)
     if (rc == 0) {
         trainer_note_val(t, r->val.loss);
         r->val_step = t->step;
+        note_progress(r);
     }
     return rc;
 }
 
-/* Whether a sample is due after this step; moves the time cadence on. */
-static int sample_due(run *r)
+/* Whether c is due after this step; moves *next, its time, on. */
+static int due(run *r, const run_cadence *c, double *next)
 {
-    const run_cadence *c = &r->cadence;
     if (c->steps > 0)
         return r->last.step % c->steps == 0;
-    if (c->seconds <= 0 || run_seconds(r) < r->next_sample)
+    if (c->seconds <= 0 || run_seconds(r) < *next)
         return 0;
     /* The next one a full period after this one, however long it took. */
-    r->next_sample = run_seconds(r) + c->seconds;
+    *next = run_seconds(r) + c->seconds;
     return 1;
+}
+
+/* A periodic save; a failure is told and training goes on. */
+static void save_now(run *r)
+{
+    char err[512] = "", msg[600];
+    if (r->hooks.save(r->hooks.ctx, err, sizeof err) == 0) {
+        r->saved_step = r->t->step;
+        return;
+    }
+    snprintf(msg, sizeof msg, "periodic save failed: %s; training goes on",
+             err[0] ? err : "unknown error");
+    if (r->hooks.warn)
+        r->hooks.warn(r->hooks.ctx, msg);
 }
 
 int run_step(run *r, char *err, size_t len)
@@ -151,12 +199,19 @@ int run_step(run *r, char *err, size_t len)
     periodic = every > 0 && r->last.step % every == 0;
     if (run_has_val(t) && (last || periodic) && validate(r, periodic, err, len) != 0)
         return -1;
+    if (!last && r->why) {                  /* early stopping: this is the last */
+        last = 1;
+        if (r->hooks.ending)
+            r->hooks.ending(r->hooks.ctx, r->why);
+    }
     if (r->hooks.step
         && r->hooks.step(r->hooks.ctx, &r->last, r->val_step == t->step ? &r->val : NULL,
                          last, err, len) != 0)
         return -1;
-    if (!last && r->hooks.sample && sample_due(r))
+    if (!last && r->hooks.sample && due(r, &r->cadence, &r->next_sample))
         r->hooks.sample(r->hooks.ctx);
+    if (!last && r->hooks.save && due(r, &r->goal.save_every, &r->next_save))
+        save_now(r);
     return last ? 0 : 1;
 }
 

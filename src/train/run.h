@@ -10,19 +10,26 @@
 
 #include "train/trainer.h"
 
-/* Where a run stops; a zero field is no limit, all zero: until stopped. */
-typedef struct run_goal {
-    long steps;              /* optimizer steps from the start of the run */
-    double epochs;           /* passes over the training split, likewise */
-    double seconds;          /* training time, pauses not counted */
-} run_goal;
-
-/* How often a sample is due while training: every `steps` steps or every
+/* How often something recurs while training: every `steps` steps or every
  * `seconds` of training time; both zero: never. */
 typedef struct run_cadence {
     long steps;
     double seconds;
 } run_cadence;
+
+/* Where a run stops; a zero field is no limit, all zero: until stopped. */
+typedef struct run_goal {
+    long steps;              /* optimizer steps from the start of the run */
+    double epochs;           /* passes over the training split, likewise */
+    double seconds;          /* training time, pauses not counted */
+    /* Early stopping: after `patience` validations in a row that do not
+     * bring the run's best validation loss down by more than min_delta. */
+    int patience;
+    double min_delta;
+    /* Periodic saves through the save hook (a crash loses at most this
+     * much training); the end of the run saves anyway. */
+    run_cadence save_every;
+} run_goal;
 
 /* The caller's side.  Any hook may be NULL.  Hooks returning int give 0,
  * or -1 with a one-line message in err, which ends the run with it. */
@@ -47,8 +54,12 @@ typedef struct run_hooks {
      * seen it, as after run_stop). */
     int (*end)(void *ctx, const eval_result *val, int fresh, char *err,
                size_t len);
-    /* Keeps the trained session; called last.  NULL: nothing is saved. */
+    /* Keeps the trained session: periodically (goal.save_every) and last
+     * of all at the end.  NULL: nothing is saved. */
     int (*save)(void *ctx, char *err, size_t len);
+    /* A problem the run goes on after (a periodic save that failed: the
+     * next one, or the one at the end, tries again). */
+    void (*warn)(void *ctx, const char *msg);
 } run_hooks;
 
 typedef struct run {
@@ -67,6 +78,12 @@ typedef struct run {
                                * since, shifted by pauses */
     double paused_at;         /* monotonic seconds of run_pause; 0: not */
     double next_sample;       /* training seconds when a sample is due */
+    double next_save;         /* ... and a periodic save */
+    long saved_step;          /* the trainer's step at the last save */
+    double best;              /* the run's best validation loss (INFINITY) */
+    long best_step;           /* ... made at this step; -1: none */
+    int stale;                /* validations since the best improved */
+    char why_text[160];       /* a why that needs figures */
     eval_result val;          /* the latest validation of this run ... */
     long val_step;            /* ... made at this step; -1: none yet */
     train_info last;          /* the latest step */
@@ -85,6 +102,10 @@ int run_step(run *r, char *err, size_t len);
 /* Changes the sample cadence of a run going on (a setting changed): a
  * time-based sample is next due a full period from now. */
 void run_set_cadence(run *r, const run_cadence *cadence);
+/* Changes a run's periodic saves (the save hook, NULL: none, and their
+ * cadence); a time-based save is next due a full period from now. */
+void run_set_saving(run *r, int (*save)(void *ctx, char *err, size_t len),
+                    const run_cadence *every);
 /* Asks the run to end before its next step (why: "stopped", ...). */
 void run_stop(run *r, const char *why);
 /* Ends the run: validates unless the last step did, calls the end hook,
@@ -100,7 +121,8 @@ double run_seconds(const run *r);
 /* Seconds left of a time limit (0 when reached), or -1 without one. */
 double run_seconds_left(const run *r);
 /* Why the run ended ("step limit", "epoch limit", "time limit",
- * "interrupted" or run_stop's reason), or NULL while it goes on. */
+ * "interrupted", "no improvement in N validations; best L at step S" or
+ * run_stop's reason), or NULL while it goes on. */
 const char *run_why(const run *r);
 /* Whether t's corpus has a validation split to measure (2+ tokens). */
 int run_has_val(const trainer *t);

@@ -409,9 +409,19 @@ static int c_train(cmd_env *env, const cmd_def *d, int argc, char **argv)
             if (parse_double(value, &c.seconds) != 0 || c.seconds <= 0)
                 return bad_usage(env, d, "time: '%s' is not a number of "
                                  "seconds > 0", value);
+        } else if (!strcmp(key, "patience")) {
+            long p;
+            if (parse_long(value, 1, 1000000, &p) != 0)
+                return bad_usage(env, d, "patience: '%s' is not a whole number "
+                                 "from 1 to 1000000", value);
+            c.patience = (int)p;
+        } else if (!strcmp(key, "min-delta")) {
+            if (parse_double(value, &c.min_delta) != 0 || c.min_delta < 0)
+                return bad_usage(env, d, "min-delta: '%s' is not a number >= 0",
+                                 value);
         } else {
-            return bad_usage(env, d, "unknown option '%s' (steps, epochs or "
-                             "time)", key);
+            return bad_usage(env, d, "unknown option '%s' (steps, epochs, time, "
+                             "patience or min-delta)", key);
         }
     }
     if ((c.steps > 0) + (c.epochs > 0) + (c.seconds > 0) > 1)
@@ -660,13 +670,16 @@ static const cmd_def commands[] = {
      "Lists each setting and its value; show KEY adds what it does, its\n"
      "range, default and when it takes effect.",
      0, 1, c_show, CMPL_SETTING},
-    {"train", "[steps=N | epochs=N | time=SECONDS]",
+    {"train", "[steps=N | epochs=N | time=SECONDS] [patience=N] [min-delta=X]",
      "start or continue training in the background",
      "Without a limit training runs until pause or stop.  With one it\n"
      "stops after N more steps, N more passes over the training text\n"
      "(fractions allowed) or SECONDS of training (pauses not counted),\n"
-     "and validates.",
-     0, 2, c_train, CMPL_TRAIN},
+     "and validates.  patience=N also stops it once N validations in a\n"
+     "row have not improved on its best by more than min-delta.  After\n"
+     "save, training saves the session again every save-every of\n"
+     "training, so a crash loses little.",
+     0, 4, c_train, CMPL_TRAIN},
     {"pause", "", "pause training (resume continues)", NULL,
      0, 0, c_pause, CMPL_NONE},
     {"resume", "", "continue paused training", NULL,
@@ -969,7 +982,10 @@ char **cmd_complete(cmd_env *env, const char *before, const char *word,
             add(&c, word, opts[i]);
     } else if (d->completion == CMPL_TRAIN) {
         add(&c, word, "steps=");
+        add(&c, word, "epochs=");
         add(&c, word, "time=");
+        add(&c, word, "patience=");
+        add(&c, word, "min-delta=");
     } else if (d->completion == CMPL_SPLIT && argc == 1) {
         add(&c, word, "train");
         add(&c, word, "val");
