@@ -266,8 +266,8 @@ START_TEST(early_stopping)
     seen s;
     /* min_delta so large that nothing after the first validation counts
      * as an improvement: two stale validations end the run at step 3 */
-    run r = start(t, &s, (run_goal){.steps = 100, .patience = 2, .min_delta = 100},
-                  NULL, NULL);
+    run r = start(t, &s, (run_goal){.steps = 100, .patience = 2, .min_delta = 100,
+                                     .keep_best = 1}, NULL, NULL);
     ck_assert_int_eq(run_all(&r), 0);
     ck_assert_int_eq(t->step, 3);
     ck_assert_str_eq(s.calls, "SSLew");
@@ -276,6 +276,10 @@ START_TEST(early_stopping)
     ck_assert_str_eq(run_why(&r), want);
     ck_assert_str_eq(s.ending, want);
     ck_assert(r.best_step >= 1 && r.best_step <= 3);
+    /* the trainer holds the best and, with keep_best, its weights */
+    ck_assert_int_eq(t->best_step, r.best_step);
+    ck_assert(t->best_val_loss == r.best);
+    ck_assert_ptr_nonnull(t->best_params);
     /* the best is the lowest validation loss seen, whatever min_delta */
     for (size_t i = 0; i < t->n_hist; i++)
         if (!isnan(t->hist[i].val_loss))

@@ -281,6 +281,51 @@ END_TEST
 START_TEST(test_round_trip_rnn_tied) { round_trip(CELL_RNN, 1, 1); }
 END_TEST
 
+/* The best checkpoint: best.safetensors beside the weights, its figures
+ * in session.json, both back on load; a session without one has none. */
+START_TEST(test_best_checkpoint)
+{
+    trainer *a = make_trainer(CELL_GRU, 0, 1);
+    char dir[128], p[192], err[256];
+    path_in(dir, sizeof dir, "best");
+    save_ok(a, dir);
+    snprintf(p, sizeof p, "%s/best.safetensors", dir);
+    ck_assert_int_ne(access(p, F_OK), 0);
+    trainer *b = load_ok(dir, NULL);
+    ck_assert_ptr_null(b->best_params);
+    ck_assert_int_eq(b->best_step, -1);
+    ck_assert(isnan(b->best_val_loss));
+    ck_assert_int_eq(trainer_use_best(b, err, sizeof err), -1);
+    trainer_free(b);
+
+    /* keep these weights as the best, then train on */
+    ck_assert_int_eq(trainer_keep_best(a, err, sizeof err), 0);
+    a->best_val_loss = 2.5;
+    a->best_step = a->step;
+    float *kept = malloc(a->m->n_params * sizeof(float));
+    memcpy(kept, a->best_params, a->m->n_params * sizeof(float));
+    train_info in;
+    ck_assert(trainer_step(a, &in, err, sizeof err) == 0);
+    save_ok(a, dir);
+    ck_assert_int_eq(access(p, F_OK), 0);
+    b = load_ok(dir, NULL);
+    ck_assert_ptr_nonnull(b->best_params);
+    ck_assert_int_eq(b->best_step, a->best_step);
+    ck_assert(b->best_val_loss == 2.5);
+    ck_assert(memcmp(b->best_params, kept, a->m->n_params * sizeof(float)) == 0);
+    assert_dev_eq(a->m->params, b->m->params, a->m->n_params, "last weights");
+    /* --best: the kept weights in place of the last */
+    ck_assert_int_eq(trainer_use_best(b, err, sizeof err), 0);
+    float *now = malloc(b->m->n_params * sizeof(float));
+    b->be->download(b->be, now, b->m->params, b->m->n_params * sizeof(float));
+    ck_assert(memcmp(now, kept, b->m->n_params * sizeof(float)) == 0);
+    free(now);
+    free(kept);
+    trainer_free(a);
+    trainer_free(b);
+}
+END_TEST
+
 START_TEST(test_files_and_json)
 {
     trainer *a = make_trainer(CELL_LSTM, 0, 1);
@@ -893,6 +938,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_failed_save_keeps_previous);
     tcase_add_test(tc, test_old_fallback);
     tcase_add_test(tc, test_user_files_survive);
+    tcase_add_test(tc, test_best_checkpoint);
     suite_add_tcase(s, tc);
     return s;
 }

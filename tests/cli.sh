@@ -368,6 +368,21 @@ else
     flunk "--patience stops the run and says why; the session is saved" "$tmp/out"
 fi
 
+# The best checkpoint: --keep-best keeps it, --best uses it, and a session
+# without one says so.
+run train --corpus "$tmp/corpus.txt" --model gru --layers 1 --hidden 8 --embed 4 \
+    --seq-len 8 --batch 2 --eval-every 2 --steps 6 --keep-best --save "$tmp/best" --quiet
+if [ "$status" -eq 0 ] && [ -f "$tmp/best/best.safetensors" ] \
+    && grep -q '"best_step"' "$tmp/best/session.json"; then
+    pass "--keep-best saves best.safetensors and its step"
+else
+    flunk "--keep-best saves best.safetensors and its step" "$tmp/err"
+fi
+expect 0 "" "eval --best" eval "$tmp/best" --best
+expect 0 "" "sample --best" sample "$tmp/best" --best --length 5
+runtime_error "no best weights kept (train with --keep-best)" \
+    "eval --best without a best checkpoint" eval "$tmp/patient" --best
+
 # A session's values pass the settings table's ranges, as set would: an
 # edited session.json is refused in one line and left as it was.
 rm -rf "$tmp/edited" && cp -r "$s" "$tmp/edited"

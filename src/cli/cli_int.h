@@ -33,6 +33,9 @@ PRINTF_LIKE(1, 2) void cli_warn(const char *fmt, ...);
  * Returns NULL after a one-line message. */
 trainer *cli_load_session(be_backend *be, const char *dir, const char *corpus,
                           sample_config *sample);
+/* --best: the session's best checkpoint in place of its last weights.
+ * Returns STATUS_OK, or STATUS_FAIL after a message (it has none). */
+int cli_use_best(trainer *t, const char *dir);
 /* Warns when loading the corpus skipped characters outside the vocabulary. */
 void cli_warn_unknown_corpus(const trainer *t);
 

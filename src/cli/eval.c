@@ -33,7 +33,8 @@
 #include "decode/sample.h"
 #include "store/session.h"
 
-enum { EO_CORPUS = 256, EO_SPLIT, EO_STREAMS, EO_JSON, EO_DEVICE, EO_WEIGHTS };
+enum { EO_CORPUS = 256, EO_SPLIT, EO_STREAMS, EO_JSON, EO_DEVICE, EO_WEIGHTS,
+       EO_BEST };
 
 static const struct option eval_opts[] = {
     {"corpus", required_argument, NULL, EO_CORPUS},
@@ -42,6 +43,7 @@ static const struct option eval_opts[] = {
     {"json", no_argument, NULL, EO_JSON},
     {"device", required_argument, NULL, EO_DEVICE},
     {"weights", required_argument, NULL, EO_WEIGHTS},
+    {"best", no_argument, NULL, EO_BEST},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
 };
@@ -53,6 +55,7 @@ typedef struct eval_args {
     int split, json;
     long streams;
     int has_streams, weights;       /* weights: -1 = the training path */
+    int best;                       /* --best: the best checkpoint */
     cli_device dev;
 } eval_args;
 
@@ -62,6 +65,7 @@ static int eval_set(void *args, int id, const char *arg)
     switch (id) {
     case EO_CORPUS: a->corpus = arg; return 0;
     case EO_JSON: a->json = 1; return 0;
+    case EO_BEST: a->best = 1; return 0;
     case EO_SPLIT:
         a->split_name = arg;
         return cli_opt_choice(&a->oc, id, arg, corpus_split_parse,
@@ -102,6 +106,8 @@ static void eval_help(FILE *f)
 "  --json               print one JSON object: loss, perplexity, bpc,\n"
 "                       accuracy, tokens (and weights with --weights)\n"
 "  --device DEV         auto, cpu or cuda (default auto, or $RNNLAB_DEVICE)\n"
+"  --best               measure the session's best checkpoint (train\n"
+"                       --keep-best) instead of its last weights\n"
 "  -h, --help           show this help and exit\n", f);
 }
 
@@ -175,7 +181,9 @@ int cli_eval(int argc, char **argv)
     if ((be = cli_open_backend(&a.dev, !a.json)) == NULL)
         return STATUS_FAIL;
     t = cli_load_session(be, dir, a.corpus, NULL);
-    rc = t ? eval_run(t, &a) : STATUS_FAIL;
+    rc = !t ? STATUS_FAIL : a.best ? cli_use_best(t, dir) : STATUS_OK;
+    if (rc == STATUS_OK)
+        rc = eval_run(t, &a);
     if (t)
         trainer_free(t);
     be->destroy(be);

@@ -293,6 +293,14 @@ void cli_warn_unknown_corpus(const trainer *t)
              t->corp.unknown);
 }
 
+int cli_use_best(trainer *t, const char *dir)
+{
+    char err[256];
+    if (trainer_use_best(t, err, sizeof err) != 0)
+        return cli_fail("%s: %s", dir, err);
+    return STATUS_OK;
+}
+
 trainer *cli_load_session(be_backend *be, const char *dir, const char *corpus,
                           sample_config *sample)
 {

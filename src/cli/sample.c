@@ -38,7 +38,7 @@
 enum { SO_PRIME = 256, SO_LENGTH, SO_TEMPERATURE, SO_SEED, SO_JSON,
        SO_TOP_K, SO_TOP_P, SO_BEAM, SO_N_BEST, SO_GREEDY, SO_STOP,
        SO_REP_PENALTY, SO_REP_WINDOW, SO_THREADS, SO_HALF, SO_WEIGHTS, SO_TIMING,
-       SO_DEVICE };
+       SO_DEVICE, SO_BEST };
 
 static const struct option sample_opts[] = {
     {"prime", required_argument, NULL, SO_PRIME},
@@ -59,6 +59,7 @@ static const struct option sample_opts[] = {
     {"half", no_argument, NULL, SO_HALF},
     {"weights", required_argument, NULL, SO_WEIGHTS},
     {"device", required_argument, NULL, SO_DEVICE},
+    {"best", no_argument, NULL, SO_BEST},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
 };
@@ -77,6 +78,7 @@ typedef struct sample_args {
     char stop[sizeof ((sample_config *)0)->stop];
     cli_device dev;
     sample_config saved;            /* the session's sampling settings */
+    int best;                       /* --best: the best checkpoint */
     setting_values sv;              /* options that mirror settings, as
                                      * the settings table reads them */
 } sample_args;
@@ -111,6 +113,7 @@ static int sample_set(void *args, int id, const char *arg)
     int rc;
     switch (id) {
     case SO_PRIME: a->prime = arg; return 0;
+    case SO_BEST: a->best = 1; return 0;
     case SO_JSON: a->json = 1; return 0;
     case SO_TIMING: a->timing = 1; return 0;
     case SO_GREEDY: a->greedy = 1; return 0;
@@ -229,6 +232,7 @@ static void sample_help(FILE *f)
 "                       prime_unknown, seconds, tokens_per_s, cpu_seconds\n"
 "                       (priming and generation) and, for beam search, beams\n"
 "  --device DEV         auto, cpu or cuda (default auto, or $RNNLAB_DEVICE)\n"
+"  --best               use the session's best checkpoint (train --keep-best)\n"
 "  -h, --help           show this help and exit\n",
             setting_range_of("sample-length", len, sizeof len),
             setting_range_of("temperature", temp, sizeof temp),
@@ -504,7 +508,9 @@ int cli_sample(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     be->set_threads(be, a.threads > 0 ? (int)a.threads : cores >= 2 ? 2 : 1);
     t = cli_load_session(be, dir, SESSION_NO_CORPUS, &a.saved);
-    rc = t ? sample_run(t, &a) : STATUS_FAIL;
+    rc = !t ? STATUS_FAIL : a.best ? cli_use_best(t, dir) : STATUS_OK;
+    if (rc == STATUS_OK)
+        rc = sample_run(t, &a);
     if (t)
         trainer_free(t);
     be->destroy(be);

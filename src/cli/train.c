@@ -51,6 +51,7 @@ enum {
     TO_TEST_FRAC, TO_SEED, TO_THREADS, TO_SAVE, TO_RESUME, TO_JSON,
     TO_QUIET,
     TO_DEVICE, TO_PRECISION, TO_PATIENCE, TO_MIN_DELTA, TO_SAVE_EVERY,
+    TO_KEEP_BEST,
     TO_END
 };
 
@@ -92,6 +93,7 @@ static const struct option train_opts[] = {
     {"patience", required_argument, NULL, TO_PATIENCE},
     {"min-delta", required_argument, NULL, TO_MIN_DELTA},
     {"save-every", required_argument, NULL, TO_SAVE_EVERY},
+    {"keep-best", no_argument, NULL, TO_KEEP_BEST},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
 };
@@ -320,12 +322,15 @@ static void train_help_run(FILE *f, const train_config *d)
 "  --save-every E       while training, also save every E of training:\n"
 "                       %s\n"
 "                       (0: only at the end; default %s)\n"
+"  --keep-best          also keep the weights of the best validation in the\n"
+"                       session (best.safetensors; sample --best and\n"
+"                       eval --best use them)\n"
 "  --resume DIR         continue the session in DIR, saving back to it\n"
 "                       unless --save is given; only --corpus, --lr, --clip,\n"
 "                       --clip-value, --lr-decay, --lr-decay-every, --warmup,\n"
 "                       --eval-every, --eval-streams, --threads, --device,\n"
-"                       --precision, --save-every, the stopping and the\n"
-"                       output options may go with it\n"
+"                       --precision, --save-every, --keep-best, the\n"
+"                       stopping and the output options may go with it\n"
 "\n"
 "Output:\n"
 "  --json               one JSON object per line: step, epoch, loss, lr,\n"
@@ -720,6 +725,7 @@ static void train_out_init(train_out *o, trainer *t, const train_args *a,
     if (GIVEN(a, TO_TIME))
         goal.seconds = a->seconds;
     goal.patience = (int)a->patience;
+    goal.keep_best = GIVEN(a, TO_KEEP_BEST);
     goal.min_delta = a->min_delta;
     if (save)       /* --save-every, else the setting's default */
         goal.save_every = (run_cadence){a->sv.save_every.steps,

@@ -30,6 +30,7 @@
 
 #define SES_JSON "session.json"
 #define SES_MODEL "model.safetensors"
+#define SES_BEST "best.safetensors"     /* the best checkpoint, optional */
 #define SES_OPTIM "optimizer.safetensors"
 /* session.json grows with the history (~40 bytes a step); 1 GB is far
  * beyond any real run and keeps a hostile file from exhausting memory. */
@@ -83,8 +84,8 @@ static char *ses_norm_dir(const char *dir)
 /* Names a session directory may hold that a save may delete: its own
  * files, and the temporaries st_write leaves if interrupted. */
 static const char *const ses_own_files[] = {
-    SES_JSON, SES_MODEL, SES_OPTIM,
-    SES_JSON ".tmp", SES_MODEL ".tmp", SES_OPTIM ".tmp",
+    SES_JSON, SES_MODEL, SES_OPTIM, SES_BEST,
+    SES_JSON ".tmp", SES_MODEL ".tmp", SES_OPTIM ".tmp", SES_BEST ".tmp",
 };
 #define SES_N_OWN (sizeof ses_own_files / sizeof ses_own_files[0])
 
@@ -293,6 +294,10 @@ static cJSON *ses_json_progress(const trainer *t, int *bad)
     ses_addn(o, "elapsed", t->elapsed, bad);
     ses_addi(o, "optimizer_t", (double)t->opt.t, bad);
     ses_add(o, "last_val_loss", ses_exact(t->last_val_loss), bad);
+    if (t->best_step >= 0) {
+        ses_add(o, "best_val_loss", ses_exact(t->best_val_loss), bad);
+        ses_addi(o, "best_step", (double)t->best_step, bad);
+    }
     return o;
 }
 
@@ -457,6 +462,25 @@ static int ses_model_entries(const model *m, const float *host, st_entry *e)
     if (need_dec)
         ses_entry(&e[n++], "decoder.weight", host + enc->offset, enc->ndim, enc->shape);
     return n;
+}
+
+/* The best checkpoint (trainer_keep_best), when there is one: the same
+ * tensors as model.safetensors, so PyTorch loads either. */
+static int ses_save_best(const trainer *t, const char *dir, char *err,
+                         size_t errlen)
+{
+    st_entry e[MODEL_MAX_TENSORS + 1];
+    char *path;
+    int rc;
+    if (!t->best_params)
+        return 0;
+    if ((path = ses_join(dir, SES_BEST)) == NULL) {
+        ses_msg(err, errlen, "%s: out of memory", dir);
+        return -1;
+    }
+    rc = st_write(path, e, ses_model_entries(t->m, t->best_params, e), err, errlen);
+    free(path);
+    return rc;
 }
 
 static int ses_save_model(const trainer *t, const char *dir, char *err,
@@ -702,7 +726,7 @@ static int ses_write_all(const trainer *t, const sample_config *sample, const ch
                          char *err, size_t errlen)
 {
     if (ses_save_json(t, sample, tmp, err, errlen) || ses_save_model(t, tmp, err, errlen) ||
-        ses_save_optim(t, tmp, err, errlen))
+        ses_save_optim(t, tmp, err, errlen) || ses_save_best(t, tmp, err, errlen))
         return -1;
     if (durable_sync_dir(tmp) != 0) {
         ses_msg(err, errlen, "%s: cannot sync: %s", tmp, strerror(errno));
@@ -892,11 +916,13 @@ static int ses_parse_u64(const cJSON *j, uint64_t *out)
 typedef struct ses_progress {
     long long step, epoch, pos, stream_len, opt_t;
     double elapsed, last_val_loss;
+    double best_val_loss;        /* NAN and -1 when the file has none */
+    long long best_step;
 } ses_progress;
 
 /* Everything session.json holds, parsed and checked. */
 typedef struct ses_load {
-    char *dir, *json_path, *model_path, *optim_path;
+    char *dir, *json_path, *model_path, *optim_path, *best_path;
     cJSON *root;
     train_config cfg;
     sample_config sample;
@@ -907,6 +933,8 @@ typedef struct ses_load {
     size_t n_hist;
     tok_vocab *vocab;
     st_file model_f, optim_f;
+    st_file best_f;              /* opened when best.safetensors exists */
+    int has_best;
 } ses_load;
 
 static int ses_read_model(const ses_rd *r, const cJSON *root, model_config *c)
@@ -1090,6 +1118,16 @@ static int ses_read_progress(const ses_rd *r, const cJSON *root, ses_progress *p
         return -1;
     if (ses_get_opt_num(v, &p->last_val_loss))
         return ses_bad(r, "progress", "last_val_loss", "must be a number or null");
+    /* the best checkpoint's figures: added later, so optional */
+    p->best_val_loss = NAN;
+    p->best_step = -1;
+    if (!cJSON_GetObjectItemCaseSensitive(o, "best_step"))
+        return 0;
+    if (ses_get_ll(r, o, "progress", "best_step", 0, lbig, &p->best_step) ||
+        !(v = ses_item(r, o, "progress", "best_val_loss")))
+        return -1;
+    if (ses_get_opt_num(v, &p->best_val_loss) || isnan(p->best_val_loss))
+        return ses_bad(r, "progress", "best_val_loss", "must be a number");
     return 0;
 }
 
@@ -1319,7 +1357,8 @@ static int ses_resolve(ses_load *L, const char *dir, char *err, size_t errlen)
     L->json_path = L->dir ? ses_join(L->dir, SES_JSON) : NULL;
     L->model_path = L->dir ? ses_join(L->dir, SES_MODEL) : NULL;
     L->optim_path = L->dir ? ses_join(L->dir, SES_OPTIM) : NULL;
-    if (!L->json_path || !L->model_path || !L->optim_path) {
+    L->best_path = L->dir ? ses_join(L->dir, SES_BEST) : NULL;
+    if (!L->json_path || !L->model_path || !L->optim_path || !L->best_path) {
         ses_msg(err, errlen, "%s: out of memory", dir);
         return -1;
     }
@@ -1336,11 +1375,14 @@ static void ses_load_free(ses_load *L)
     free(L->json_path);
     free(L->model_path);
     free(L->optim_path);
+    free(L->best_path);
     cJSON_Delete(L->root);
     free(L->hist);
     tok_free(L->vocab);
     st_close(&L->model_f);
     st_close(&L->optim_f);
+    if (L->has_best)
+        st_close(&L->best_f);
 }
 
 /* ------------------------------------------------- restoring a trainer */
@@ -1409,18 +1451,19 @@ static int ses_tensor_fits(const model *m, const model_tensor *mt)
            mt->offset <= m->n_params && mt->numel <= m->n_params - mt->offset;
 }
 
-static int ses_restore_model(trainer *t, const ses_load *L, char *err, size_t errlen)
+/* The model's tensors from f (file: its path, for messages) into a new
+ * host buffer, starting from the current weights so that storage no
+ * tensor names keeps them.  Returns it, or NULL with err set. */
+static float *ses_read_weights(const model *m, const st_file *f, const char *file,
+                               char *err, size_t errlen)
 {
-    model *m = t->m;
-    const char *file = L->model_path;
-    if (ses_check_model_names(m, &L->model_f, file, err, errlen))
-        return -1;
+    if (ses_check_model_names(m, f, file, err, errlen))
+        return NULL;
     float *host = malloc(m->n_params ? m->n_params * sizeof(float) : 1);
     if (!host) {
         ses_msg(err, errlen, "%s: out of memory", file);
-        return -1;
+        return NULL;
     }
-    /* Start from the current values, so storage no tensor names keeps them. */
     m->be->download(m->be, host, m->params, m->n_params * sizeof(float));
     int rc = 0;
     for (int i = 0; i < m->n_tensors && rc == 0; i++) {
@@ -1430,16 +1473,31 @@ static int ses_restore_model(trainer *t, const ses_load *L, char *err, size_t er
                     file, mt->name);
             rc = -1;
         } else {
-            rc = ses_read_tensor(&L->model_f, file, mt->name, mt->ndim, mt->shape,
+            rc = ses_read_tensor(f, file, mt->name, mt->ndim, mt->shape,
                                  host + mt->offset, err, errlen);
         }
     }
     if (rc == 0)
-        rc = ses_check_tied(m, &L->model_f, file, host, err, errlen);
-    if (rc == 0)
-        m->be->upload(m->be, m->params, host, m->n_params * sizeof(float));
+        rc = ses_check_tied(m, f, file, host, err, errlen);
+    if (rc != 0) {
+        free(host);
+        return NULL;
+    }
+    return host;
+}
+
+static int ses_restore_model(trainer *t, const ses_load *L, char *err, size_t errlen)
+{
+    model *m = t->m;
+    float *host = ses_read_weights(m, &L->model_f, L->model_path, err, errlen);
+    if (!host)
+        return -1;
+    m->be->upload(m->be, m->params, host, m->n_params * sizeof(float));
     free(host);
-    return rc;
+    if (L->has_best
+        && !(t->best_params = ses_read_weights(m, &L->best_f, L->best_path, err, errlen)))
+        return -1;
+    return 0;
 }
 
 static int ses_check_optim_names(const st_file *f, const char **names, int k,
@@ -1578,6 +1636,8 @@ static int ses_restore(trainer *t, const ses_load *L, char *err, size_t errlen)
     t->epoch = (long)L->prog.epoch;
     t->elapsed = L->prog.elapsed;
     t->last_val_loss = L->prog.last_val_loss;
+    t->best_val_loss = L->prog.best_val_loss;
+    t->best_step = (long)L->prog.best_step;
     t->rng = L->rng;
     ses_restore_position(t, L);
     return 0;
@@ -1624,6 +1684,17 @@ static trainer *ses_build(ses_load *L, be_backend *be, const char *corpus_path,
     return t;
 }
 
+/* best.safetensors, when the session has one. */
+static int ses_open_best(ses_load *L, char *err, size_t errlen)
+{
+    if (access(L->best_path, F_OK) != 0)
+        return 0;
+    if (st_open(&L->best_f, L->best_path, err, errlen) != 0)
+        return -1;
+    L->has_best = 1;
+    return 0;
+}
+
 trainer *session_load(be_backend *be, const char *dir, const char *corpus_path,
                       sample_config *sample, char *err, size_t errlen)
 {
@@ -1634,7 +1705,8 @@ trainer *session_load(be_backend *be, const char *dir, const char *corpus_path,
     if (ses_resolve(&L, dir, err, errlen) == 0 && ses_read_json(&L, err, errlen) == 0 &&
         ses_parse_all(&L, err, errlen) == 0 &&
         st_open(&L.model_f, L.model_path, err, errlen) == 0 &&
-        st_open(&L.optim_f, L.optim_path, err, errlen) == 0)
+        st_open(&L.optim_f, L.optim_path, err, errlen) == 0 &&
+        ses_open_best(&L, err, errlen) == 0)
         t = ses_build(&L, be, corpus_path, err, errlen);
     if (t && sample)
         *sample = L.sample;

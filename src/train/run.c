@@ -46,8 +46,8 @@ void run_begin(run *r, trainer *t, const run_goal *goal,
     r->next_sample = r->cadence.seconds;
     r->next_save = r->goal.save_every.seconds;
     r->saved_step = t->step;
-    r->best = INFINITY;
-    r->best_step = -1;
+    r->best = isnan(t->best_val_loss) ? INFINITY : t->best_val_loss;
+    r->best_step = isnan(t->best_val_loss) ? -1 : t->best_step;
     r->epoch0 = epochs_now(t);
     r->last.step = t->step;
     r->last.epoch = r->epoch0;
@@ -124,13 +124,27 @@ static const char *limit_reached(const run *r)
 
 /* Early stopping: counts the validations that did not improve the
  * run's best, and ends the run after goal.patience of them. */
+/* A new best: the trainer records it, and keeps its weights if asked. */
+static void new_best(run *r)
+{
+    trainer *t = r->t;
+    char err[256], msg[320];
+    r->best = t->best_val_loss = r->val.loss;
+    r->best_step = t->best_step = t->step;
+    /* a session that keeps a best checkpoint keeps it in step with its
+     * best_val_loss, asked or not */
+    if ((r->goal.keep_best || t->best_params)
+        && trainer_keep_best(t, err, sizeof err) != 0 && r->hooks.warn) {
+        snprintf(msg, sizeof msg, "best weights: %s", err);
+        r->hooks.warn(r->hooks.ctx, msg);
+    }
+}
+
 static void note_progress(run *r)
 {
     int improved = r->best_step < 0 || r->val.loss < r->best - r->goal.min_delta;
-    if (r->val.loss < r->best) {    /* the best, even when not by min_delta */
-        r->best = r->val.loss;
-        r->best_step = r->t->step;
-    }
+    if (r->val.loss < r->best)      /* the best, even when not by min_delta */
+        new_best(r);
     if (improved) {
         r->stale = 0;
         return;

@@ -26,6 +26,10 @@ typedef struct run_goal {
      * bring the run's best validation loss down by more than min_delta. */
     int patience;
     double min_delta;
+    /* Keep the weights of the best validation (trainer_keep_best), to be
+     * saved with the session as its best checkpoint; a trainer that has
+     * one already (a resumed session's) keeps it up to date anyway. */
+    int keep_best;
     /* Periodic saves through the save hook (a crash loses at most this
      * much training); the end of the run saves anyway. */
     run_cadence save_every;
@@ -80,7 +84,8 @@ typedef struct run {
     double next_sample;       /* training seconds when a sample is due */
     double next_save;         /* ... and a periodic save */
     long saved_step;          /* the trainer's step at the last save */
-    double best;              /* the run's best validation loss (INFINITY) */
+    double best;              /* the best validation loss: the trainer's
+                               * (a resumed session's), else INFINITY */
     long best_step;           /* ... made at this step; -1: none */
     int stale;                /* validations since the best improved */
     char why_text[160];       /* a why that needs figures */

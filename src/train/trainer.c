@@ -67,6 +67,8 @@ trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
     t->corp = *corp;
     memset(corp, 0, sizeof *corp);
     t->last_val_loss = NAN;
+    t->best_val_loss = NAN;
+    t->best_step = -1;
     size_t train_n = t->corp.train_end - t->corp.train_begin;
     t->stream_len = train_n / (size_t)cfg->batch;
     if (t->corp.n > 0 && t->stream_len < 2) {
@@ -104,6 +106,7 @@ void trainer_free(trainer *t)
     corpus_free(&t->corp);
     free(t->batch_ids);
     free(t->hist);
+    free(t->best_params);
     free(t);
 }
 
@@ -335,4 +338,27 @@ void trainer_note_val(trainer *t, double val_loss)
     t->last_val_loss = val_loss;
     if (t->n_hist > 0 && t->hist[t->n_hist - 1].step == t->step)
         t->hist[t->n_hist - 1].val_loss = (float)val_loss;
+}
+
+int trainer_keep_best(trainer *t, char *err, size_t errlen)
+{
+    const model *m = t->m;
+    if (!t->best_params
+        && !(t->best_params = malloc(m->n_params ? m->n_params * sizeof(float) : 1))) {
+        snprintf(err, errlen, "out of memory keeping the best weights");
+        return -1;
+    }
+    m->be->download(m->be, t->best_params, m->params, m->n_params * sizeof(float));
+    return 0;
+}
+
+int trainer_use_best(trainer *t, char *err, size_t errlen)
+{
+    const model *m = t->m;
+    if (!t->best_params) {
+        snprintf(err, errlen, "no best weights kept (train with --keep-best)");
+        return -1;
+    }
+    m->be->upload(m->be, m->params, t->best_params, m->n_params * sizeof(float));
+    return 0;
 }

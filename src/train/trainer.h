@@ -78,6 +78,10 @@ typedef struct trainer {
     size_t n_hist, cap_hist;
     long hist_stride;        /* steps between recorded points (1, 2, 4, ...) */
     double last_val_loss;    /* NAN until evaluated */
+    double best_val_loss;    /* the best validation so far (NAN: none) ... */
+    long best_step;          /* ... made at this step; -1: none */
+    float *best_params;      /* host copy of the weights at best_step
+                              * (trainer_keep_best), or NULL */
     double elapsed;          /* seconds of training, across resumes */
 } trainer;
 
@@ -113,6 +117,14 @@ void trainer_note_val(trainer *t, double val_loss);
  * thinned when it reaches TRAINER_HIST_MAX.  Returns 0, or -1 when out of
  * memory (the point is lost, nothing else). */
 int trainer_record(trainer *t, long step, float loss);
+
+/* Copies the current weights to best_params (the best checkpoint, kept
+ * with the session).  Returns 0, or -1 with err set (out of memory; the
+ * previous copy stays). */
+int trainer_keep_best(trainer *t, char *err, size_t errlen);
+/* Puts the best checkpoint's weights into the model.  Returns 0, or -1
+ * with err set when there is none. */
+int trainer_use_best(trainer *t, char *err, size_t errlen);
 
 /* Moves the trainer's model, optimizer state and recurrent state to
  * backend `to` (trainer_move.c); the old backend's buffers are freed, the
