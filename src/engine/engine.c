@@ -246,7 +246,8 @@ static void publish(eng *e)
             s.goal_epoch = e->r.epoch0 + e->r.goal.epochs;
         s.goal_seconds = run_seconds_left(&e->r);
     }
-    s.val_loss = NAN;
+    s.val_loss = s.best_val_loss = NAN;
+    s.best_step = -1;
     s.loss = s.lr = s.grad_norm = NAN;
     s.tokens_per_s = e->tps;
     snprintf(s.session, sizeof s.session, "%s", e->session);
@@ -257,6 +258,8 @@ static void publish(eng *e)
         s.epoch = (double)t->epoch + (t->stream_len > 1
                   ? (double)t->pos / (double)(t->stream_len - 1) : 0);
         s.val_loss = t->last_val_loss;
+        s.best_val_loss = t->best_val_loss;
+        s.best_step = t->best_step;
         if (t->n_hist > 0)
             s.loss = t->hist[t->n_hist - 1].loss;
         s.lr = trainer_lr(t, t->step);

@@ -105,6 +105,8 @@ typedef struct eng_status {
     double epoch;         /* fractional epochs */
     float loss, lr, grad_norm;
     double val_loss;      /* NAN until evaluated */
+    double best_val_loss; /* the best validation so far (NAN: none) ... */
+    long best_step;       /* ... at this step; -1: none */
     double tokens_per_s;  /* smoothed */
     double elapsed;       /* seconds of training, across resumes */
     long goal_step;       /* stop at this step; -1: none */

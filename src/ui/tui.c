@@ -37,6 +37,7 @@
 /* Colour pairs (and textpane styles, which map onto them). */
 enum {
     PAIR_TRAIN = 1, PAIR_VAL, PAIR_BAR, PAIR_ERR, PAIR_DIM, PAIR_PRIME,
+    PAIR_BEST,
     PAIR_P0, PAIR_P1, PAIR_P2, PAIR_P3     /* probability classes, low..high */
 };
 enum {
@@ -332,14 +333,24 @@ static void draw_pane(tui *t, textpane *tp, rect r, const char *title)
 static void draw_plot(tui *t)
 {
     plot_grid g;
-    plot_series s[2];
+    plot_series s[3];
     plot_options o = {t->utf8, t->log_y, t->window};
     rect r = t->plot;
+    eng_status st;
+    /* the best validation, drawn last as a point of its own */
+    double bx, by;
+    int n = 2;
     if (r.h <= 0 || r.w <= 4 || plot_grid_init(&g, r.w, r.h) != 0)
         return;
+    eng_snapshot(t->env->e, &st);
     s[0] = (plot_series){t->train.x, t->train.y, t->train.n, PAIR_TRAIN};
     s[1] = (plot_series){t->val.x, t->val.y, t->val.n, PAIR_VAL};
-    plot_render(&g, s, 2, &o);
+    if (st.best_step >= 0 && isfinite(st.best_val_loss) && t->val.n > 0) {
+        bx = (double)st.best_step;
+        by = st.best_val_loss;
+        s[n++] = (plot_series){&bx, &by, 1, PAIR_BEST};
+    }
+    plot_render(&g, s, n, &o);
     for (int y = 0; y < r.h; y++)
         for (int x = 0; x < r.w; x++) {
             const plot_cell *c = &g.cells[y * r.w + x];
@@ -380,6 +391,23 @@ static void readout_head(tui *t, int *row, int pair, const char *label)
     attroff(A_BOLD | (t->colour ? COLOR_PAIR(pair) : 0));
 }
 
+/* The best validation so far and its step, in the best point's colour. */
+static void draw_best(tui *t, int *row)
+{
+    eng_status st;
+    char buf[48];
+    rect r = t->readout;
+    eng_snapshot(t->env->e, &st);
+    if (st.best_step < 0 || !isfinite(st.best_val_loss) || *row >= r.y + r.h)
+        return;
+    snprintf(buf, sizeof buf, "%.4f @%ld", st.best_val_loss, st.best_step);
+    attron(t->colour ? COLOR_PAIR(PAIR_BEST) : 0);
+    mvaddnstr(*row, r.x + 1, "  best", r.w - 1);
+    mvaddnstr(*row, r.x + 12, buf, r.w - 12);
+    attroff(t->colour ? COLOR_PAIR(PAIR_BEST) : 0);
+    (*row)++;
+}
+
 static void draw_readout(tui *t)
 {
     rect r = t->readout;
@@ -401,6 +429,7 @@ static void draw_readout(tui *t)
     readout_row(t, &row, 0, "  loss", "%.4f", v);
     readout_row(t, &row, 0, "  ppl", "%.2f", exp(v));
     readout_row(t, &row, 0, "  bpc", "%.3f", v / M_LN2);
+    draw_best(t, &row);
     row++;
     if (row < r.y + r.h) {
         char opts[64];
@@ -854,6 +883,7 @@ static void colours(tui *t)
     init_pair(PAIR_ERR, COLOR_RED, -1);
     init_pair(PAIR_DIM, COLOR_BLUE, -1);
     init_pair(PAIR_PRIME, -1, -1);
+    init_pair(PAIR_BEST, COLOR_GREEN, -1);
     init_pair(PAIR_P0, COLOR_RED, -1);
     init_pair(PAIR_P1, COLOR_MAGENTA, -1);
     init_pair(PAIR_P2, COLOR_YELLOW, -1);
