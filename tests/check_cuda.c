@@ -296,8 +296,8 @@ static void xent_case(pair *b, int N, int V, rng_state *r)
     b->gpu->upload(b->gpu, yg, y, N * sizeof *y);
     for (int grad = 0; grad < 2; grad++) {
         long hc = -1, hg = -2;
-        double lc = b->cpu->xent(b->cpu, z.c, yc, N, V, 1.0f / N, grad, &hc);
-        double lg = b->gpu->xent(b->gpu, z.g, yg, N, V, 1.0f / N, grad, &hg);
+        double lc = b->cpu->xent(b->cpu, z.c, yc, N, V, 1.0f / N, grad, 0.0f, NULL, &hc);
+        double lg = b->gpu->xent(b->gpu, z.g, yg, N, V, 1.0f / N, grad, 0.0f, NULL, &hg);
         ck_assert_msg(fabs(lc - lg) <= TOL_LOGIT * fabs(lc), "xent V=%d: loss cpu %.9g cuda %.9g",
                       V, lc, lg);
         ck_assert_msg(hc == hg, "xent V=%d: argmax hits cpu %ld cuda %ld", V, hc, hg);

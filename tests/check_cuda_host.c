@@ -159,9 +159,10 @@ static void em_rmsprop(be_backend *be, float *w, const float *g, float *v, float
 /* xent as k_xent_rows splits a row over a block of nt threads; the block
  * reductions are replaced by merges in thread order, then in reverse. */
 static double em_xent_nt(const float *zin, float *z, const uint32_t *targets, int N,
-                         int V, float scale, int grad, long *correct, int nt)
+                         int V, float scale, int grad, float e, double *smoothed,
+                         long *correct, int nt)
 {
-    double total = 0.0;
+    double total = 0.0, sm = 0.0;
     long hits = 0;
     for (int i = 0; i < N; i++) {
         const float *row = zin + (size_t)i * V;
@@ -180,17 +181,24 @@ static double em_xent_nt(const float *zin, float *z, const uint32_t *targets, in
             cu_argmax_merge(&rmx, &rarg, v, idx);
         }
         ck_assert_int_eq(arg, rarg);
-        for (int t = 0; t < nt; t++)
+        float zsum = 0.0f;
+        for (int t = 0; t < nt; t++) {
             s += cu_xent_thread_sum(row, V, t, nt, mx);
-        total += (double)(mx + logf(s) - row[targets[i]]);
+            zsum += cu_xent_thread_zsum(row, V, t, nt);
+        }
+        float lse = mx + logf(s), ce = lse - row[targets[i]];
+        total += (double)ce;
+        sm += e > 0 ? (double)((1.0f - e) * ce + e * (lse - zsum / (float)V)) : (double)ce;
         hits += arg == (int)targets[i];
         if (grad)
             for (int t = 0; t < nt; t++)
                 cu_xent_thread_grad(z + (size_t)i * V, V, t, nt, mx, scale / s,
-                                    targets[i], scale);
+                                    targets[i], scale, e);
     }
     if (correct)
         *correct = hits;
+    if (smoothed)
+        *smoothed = sm;
     return total;
 }
 
@@ -204,14 +212,15 @@ static int xent_threads(int V)
 }
 
 static double em_xent(be_backend *be, float *logits, const uint32_t *targets, int N,
-                      int V, float scale, int grad, long *correct)
+                      int V, float scale, int grad, float smoothing, double *smoothed,
+                      long *correct)
 {
     (void)be;
     size_t n = (size_t)N * V;
     float *copy = malloc((n ? n : 1) * sizeof(float));
     memcpy(copy, logits, n * sizeof(float));
-    double r = em_xent_nt(copy, logits, targets, N, V, scale, grad, correct,
-                          xent_threads(V));
+    double r = em_xent_nt(copy, logits, targets, N, V, scale, grad, smoothing, smoothed,
+                          correct, xent_threads(V));
     free(copy);
     return r;
 }
@@ -436,15 +445,24 @@ START_TEST(xent_split)
                 z0[i] = (float)(rng_next(&r) % 5) - 2.0f;
             for (int i = 0; i < N; i++)
                 y[i] = (uint32_t)(rng_next(&r) % V);
-            memcpy(z1, z0, n * sizeof(float));
-            memcpy(z2, z0, n * sizeof(float));
-            long h1 = -1, h2 = -2;
-            double l1 = cpu->xent(cpu, z1, y, N, V, 0.25f, 1, &h1);
-            double l2 = em_xent_nt(z0, z2, y, N, V, 0.25f, 1, &h2, nt);
-            ck_assert_msg(fabs(l1 - l2) <= 1e-5 * fabs(l1) + 1e-6, "V=%d nt=%d: loss %g %g",
-                          V, nt, l1, l2);
-            ck_assert_msg(h1 == h2, "V=%d nt=%d: hits %ld %ld", V, nt, h1, h2);
-            ck_assert_msg(rel_diff(z1, z2, n) <= 1e-5, "V=%d nt=%d: gradient", V, nt);
+            /* plain, and with label smoothing: loss, smoothed loss, hits
+             * and gradient agree with the CPU backend's */
+            for (int k = 0; k < 2; k++) {
+                float e = k ? 0.1f : 0.0f;
+                double s1 = -1, s2 = -2;
+                memcpy(z1, z0, n * sizeof(float));
+                memcpy(z2, z0, n * sizeof(float));
+                long h1 = -1, h2 = -2;
+                double l1 = cpu->xent(cpu, z1, y, N, V, 0.25f, 1, e, &s1, &h1);
+                double l2 = em_xent_nt(z0, z2, y, N, V, 0.25f, 1, e, &s2, &h2, nt);
+                ck_assert_msg(fabs(l1 - l2) <= 1e-5 * fabs(l1) + 1e-6,
+                              "V=%d nt=%d e=%g: loss %g %g", V, nt, e, l1, l2);
+                ck_assert_msg(fabs(s1 - s2) <= 1e-5 * fabs(s1) + 1e-5,
+                              "V=%d nt=%d e=%g: smoothed %g %g", V, nt, e, s1, s2);
+                ck_assert_msg(h1 == h2, "V=%d nt=%d: hits %ld %ld", V, nt, h1, h2);
+                ck_assert_msg(rel_diff(z1, z2, n) <= 1e-5, "V=%d nt=%d e=%g: gradient",
+                              V, nt, e);
+            }
             free(z0);
             free(z1);
             free(z2);

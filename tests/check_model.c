@@ -57,22 +57,27 @@ static void teardown(fixture *f)
     free(f->c0);
 }
 
+/* The mean loss trained on: the cross-entropy, or with the model's label
+ * smoothing the smoothed loss. */
 static double loss_at(fixture *f, int train)
 {
     size_t n = (size_t)f->m->cfg.layers * B * f->m->cfg.hidden * sizeof(float);
     memcpy(f->st.h, f->h0, n);
     if (f->st.c)
         memcpy(f->st.c, f->c0, n);
-    return model_forward(f->m, &f->st, f->ids, T, B, train, 99, NULL) / (T * B);
+    double ce = model_forward(f->m, &f->st, f->ids, T, B, train, 99, NULL) / (T * B);
+    return train && f->m->label_smoothing > 0 ? f->m->last_smoothed / (T * B) : ce;
 }
 
 /* Compares the analytic gradient of every parameter with a central
  * difference in double-checked float arithmetic. */
-static void gradcheck(model_cell cell, int layers, int E, int H, float drop, int tie)
+static void gradcheck_smooth(model_cell cell, int layers, int E, int H, float drop,
+                             int tie, float smoothing)
 {
     fixture f;
     setup(&f, cell, layers, E, H, drop, tie);
     model *m = f.m;
+    m->label_smoothing = smoothing;
     loss_at(&f, 1);
     model_backward(m);
     float *g = malloc(m->n_params * sizeof(float));
@@ -100,6 +105,63 @@ static void gradcheck(model_cell cell, int layers, int E, int H, float drop, int
     free(g);
     teardown(&f);
 }
+
+static void gradcheck(model_cell cell, int layers, int E, int H, float drop, int tie)
+{
+    gradcheck_smooth(cell, layers, E, H, drop, tie, 0.0f);
+}
+
+/* The label-smoothed loss is PyTorch's CrossEntropyLoss(label_smoothing=e):
+ * -(1-e) log p_y - (e/V) sum_k log p_k, worked out here in double. */
+static double smoothed_ref(const float *z, int n, uint32_t y, float e)
+{
+    double mx = z[0], s = 0.0, logsum = 0.0;
+    for (int k = 1; k < n; k++)
+        mx = z[k] > mx ? z[k] : mx;
+    for (int k = 0; k < n; k++)
+        s += exp(z[k] - mx);
+    double lse = mx + log(s);
+    for (int k = 0; k < n; k++)
+        logsum += z[k] - lse;
+    return -(1.0 - e) * (z[y] - lse) - e / n * logsum;
+}
+
+START_TEST(label_smoothing_is_pytorchs)
+{
+    enum { N = 4, K = 7 };
+    float z[N * K], g[N * K];
+    uint32_t y[N] = {0, 3, 6, 2};
+    rng_state r;
+    be_backend *be = be_cpu_create();
+    rng_seed(&r, 5);
+    for (int i = 0; i < N * K; i++)
+        z[i] = 3.0f * (2.0f * rng_uniform(&r) - 1.0f);
+    memcpy(g, z, sizeof z);
+    double smoothed, ref = 0.0, plain;
+    plain = be->xent(be, g, y, N, K, 1.0f / N, 1, 0.2f, &smoothed, NULL);
+    for (int i = 0; i < N; i++)
+        ref += smoothed_ref(z + i * K, K, y[i], 0.2f);
+    ck_assert_msg(fabs(smoothed - ref) < 1e-5 * fabs(ref), "%g vs %g", smoothed, ref);
+    ck_assert_msg(fabs(plain - ref) > 1e-3, "the return value stays plain");
+    /* the gradient is (softmax - target) / N with target 0.8 + 0.2/K at y */
+    for (int i = 0; i < N; i++) {
+        double mx = -1e30, s = 0.0;
+        for (int k = 0; k < K; k++)
+            mx = fmax(mx, z[i * K + k]);
+        for (int k = 0; k < K; k++)
+            s += exp(z[i * K + k] - mx);
+        for (int k = 0; k < K; k++) {
+            double q = 0.2 / K + (k == (int)y[i] ? 0.8 : 0.0);
+            double want = (exp(z[i * K + k] - mx) / s - q) / N;
+            ck_assert_msg(fabs(g[i * K + k] - want) < 1e-6, "row %d token %d", i, k);
+        }
+    }
+    be->destroy(be);
+}
+END_TEST
+
+START_TEST(grad_lstm_smoothed) { gradcheck_smooth(CELL_LSTM, 1, 5, 6, 0.0f, 0, 0.1f); }
+END_TEST
 
 START_TEST(grad_rnn_1) { gradcheck(CELL_RNN, 1, 5, 6, 0.0f, 0); }
 END_TEST
@@ -201,6 +263,8 @@ int main(void)
     TCase *tc = tcase_create("gradients");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, grad_rnn_1);
+    tcase_add_test(tc, label_smoothing_is_pytorchs);
+    tcase_add_test(tc, grad_lstm_smoothed);
     tcase_add_test(tc, grad_rnn_2);
     tcase_add_test(tc, grad_gru_1);
     tcase_add_test(tc, grad_gru_2);

@@ -159,8 +159,8 @@ START_TEST(elementwise_split_matches)
     memcpy(la, logits, (size_t)N * V * 4);
     memcpy(lb, logits, (size_t)N * V * 4);
     long hits_a, hits_b;
-    double loss_a = one->xent(one, la, y, N, V, 1.0f / N, 1, &hits_a);
-    double loss_b = three->xent(three, lb, y, N, V, 1.0f / N, 1, &hits_b);
+    double loss_a = one->xent(one, la, y, N, V, 1.0f / N, 1, 0.0f, NULL, &hits_a);
+    double loss_b = three->xent(three, lb, y, N, V, 1.0f / N, 1, 0.0f, NULL, &hits_b);
     ck_assert(fabs(loss_a - loss_b) < 1e-9 * fabs(loss_a));
     ck_assert_int_eq(hits_a, hits_b);
     ck_assert(memcmp(la, lb, (size_t)N * V * 4) == 0);

@@ -137,9 +137,14 @@ struct be_backend {
     /* Softmax cross-entropy over N rows of V logits.  Overwrites logits with
      * dL/dlogits scaled by `scale` (pass 1/N for a mean); returns the summed
      * loss in nats and the count of rows whose argmax is the target.  When
-     * grad is 0 the logits are left untouched. */
+     * grad is 0 the logits are left untouched.  With smoothing e > 0 the
+     * target is 1-e on the label plus e/V on every token (PyTorch's
+     * CrossEntropyLoss label_smoothing): the gradient follows it and
+     * *smoothed (when not NULL) gets that loss summed; the return value
+     * stays the plain cross-entropy.  With e = 0, *smoothed = the return. */
     double (*xent)(be_backend *be, float *logits, const uint32_t *targets,
-                   int N, int V, float scale, int grad, long *correct);
+                   int N, int V, float scale, int grad, float smoothing,
+                   double *smoothed, long *correct);
 
     /* Sum of squares of x, in double. */
     double (*sumsq)(be_backend *be, const float *x, size_t n);

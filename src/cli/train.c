@@ -51,7 +51,7 @@ enum {
     TO_TEST_FRAC, TO_SEED, TO_THREADS, TO_SAVE, TO_RESUME, TO_JSON,
     TO_QUIET,
     TO_DEVICE, TO_PRECISION, TO_PATIENCE, TO_MIN_DELTA, TO_SAVE_EVERY,
-    TO_KEEP_BEST,
+    TO_KEEP_BEST, TO_LABEL_SMOOTHING,
     TO_END
 };
 
@@ -94,6 +94,7 @@ static const struct option train_opts[] = {
     {"min-delta", required_argument, NULL, TO_MIN_DELTA},
     {"save-every", required_argument, NULL, TO_SAVE_EVERY},
     {"keep-best", no_argument, NULL, TO_KEEP_BEST},
+    {"label-smoothing", required_argument, NULL, TO_LABEL_SMOOTHING},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
 };
@@ -183,6 +184,7 @@ static int train_set(void *args, int id, const char *arg)
     case TO_OPTIMIZER:
     case TO_LR: case TO_BATCH: case TO_SEQ_LEN: case TO_CLIP: case TO_DROPOUT:
     case TO_SEED: case TO_EVAL_EVERY: case TO_THREADS: case TO_SAVE_EVERY:
+    case TO_LABEL_SMOOTHING:
         return train_set_setting(a, id, arg);
     case TO_DEVICE:
         a->dev.given = 1;
@@ -247,7 +249,7 @@ static void train_help_data_model(FILE *f, const train_config *d)
 
 static void train_help_optim(FILE *f, const train_config *d)
 {
-    char others[256], r1[64], r2[64], r3[64], r4[64];
+    char others[256], r1[64], r2[64], r3[64], r4[64], r5[64];
     lr_defaults_text(others, sizeof others, d->optim.kind);
     fprintf(f,
 "\n"
@@ -269,6 +271,10 @@ static void train_help_optim(FILE *f, const train_config *d)
 "  --lr-decay X         multiply the learning rate by X, 0 < X <= 1, ...\n"
 "                       (default %g)\n"
 "  --lr-decay-every N   ... every N steps; 0: never (default %d)\n"
+"  --label-smoothing E  train toward 1-E on the next token and E spread\n"
+"                       over the vocabulary, E %s (default 0: off); the\n"
+"                       losses printed stay plain cross-entropy, --json\n"
+"                       adds \"objective\"\n"
 "  --warmup N           raise the learning rate linearly over the first N\n"
 "                       steps (default %d)\n",
             setting_range_of("seq-len", r1, sizeof r1), d->seq_len,
@@ -280,7 +286,8 @@ static void train_help_optim(FILE *f, const train_config *d)
             (double)optim_defaults(OPT_ADAMW).weight_decay,
             setting_range_of("clip", r4, sizeof r4),
             (double)d->clip_norm, (double)d->clip_value, (double)d->lr_decay,
-            d->lr_decay_every, d->warmup);
+            d->lr_decay_every, setting_range_of("label-smoothing", r5, sizeof r5),
+            d->warmup);
 }
 
 static void train_help_run(FILE *f, const train_config *d)
@@ -381,6 +388,8 @@ static void train_apply_run_settings(const train_args *a, train_config *c)
     if (GIVEN(a, TO_LR_DECAY_EVERY)) c->lr_decay_every = (int)a->lr_decay_every;
     if (GIVEN(a, TO_WARMUP)) c->warmup = (int)a->warmup;
     if (GIVEN(a, TO_EVAL_EVERY)) c->eval_every = (int)a->eval_every;
+    if (GIVEN(a, TO_LABEL_SMOOTHING))
+        c->label_smoothing = a->sv.train.label_smoothing;
     if (GIVEN(a, TO_EVAL_STREAMS)) c->eval_streams = (int)a->eval_streams;
     if (GIVEN(a, TO_THREADS)) c->threads = (int)a->threads;
 }
@@ -620,6 +629,8 @@ static int print_json_step(const train_info *in, const eval_result *ev)
     cJSON_AddNumberToObject(o, "lr", cli_tidy(in->lr));
     cJSON_AddNumberToObject(o, "grad_norm", cli_tidy(in->grad_norm));
     cJSON_AddNumberToObject(o, "tokens_per_s", cli_tidy(round(in->tokens_per_s)));
+    if (in->objective != in->loss)      /* label smoothing: what was trained on */
+        cJSON_AddNumberToObject(o, "objective", cli_tidy(in->objective));
     if (ev) {
         cJSON_AddNumberToObject(o, "val_loss", cli_tidy(ev->loss));
         cJSON_AddNumberToObject(o, "val_ppl", cli_tidy(ev->ppl));

@@ -725,6 +725,7 @@ static void apply_live(eng *e)
     t->cfg.model.dropout = e->cfg.train.model.dropout;
     t->m->cfg.dropout = e->cfg.train.model.dropout;
     t->cfg.eval_every = e->cfg.train.eval_every;
+    t->cfg.label_smoothing = e->cfg.train.label_smoothing;
     if (t->cfg.threads != e->cfg.train.threads) {
         t->cfg.threads = e->cfg.train.threads;
         e->be->set_threads(e->be, t->cfg.threads);

@@ -53,6 +53,12 @@ static const setting table[] = {
      .lo = 0, .hi = 1, .open = SETTING_HI_OPEN, .def = "0.1",
      .effect = SETTING_LIVE, .summary = "dropout probability",
      .option = "train --dropout"},
+    {.name = "label-smoothing", .type = SETTING_FLOAT,
+     .field = AT(train.label_smoothing), .lo = 0, .hi = 1, .open = SETTING_HI_OPEN,
+     .def = "0", .effect = SETTING_LIVE,
+     .summary = "train toward 1-e on the next token and e spread over all "
+                "(0: off; losses shown stay plain cross-entropy)",
+     .option = "train --label-smoothing"},
     {.name = "seed", .type = SETTING_U64, .field = AT(train.seed),
      .def = "1337", .effect = SETTING_RESET,
      .summary = "random seed of the initialisation and dropout",

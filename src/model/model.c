@@ -409,7 +409,8 @@ double model_forward(model *m, model_state *st, const uint32_t *ids, int T,
     m->last_T = T;
     m->last_B = st->B;
     return m->be->xent(m->be, m->logits, m->ids_dev + st->B, R, m->cfg.vocab,
-                       1.0f / (float)R, train, correct);
+                       1.0f / (float)R, train, train ? m->label_smoothing : 0.0f,
+                       &m->last_smoothed, correct);
 }
 
 /* Backward through layer l: a->dH holds dL/d(output h_1..h_T) on entry

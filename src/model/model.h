@@ -46,6 +46,9 @@ typedef struct model {
     float *logits;          /* [T*B, V] after forward */
     uint32_t *ids_dev;      /* [(T+1)*B] inputs and targets on the device */
     int last_T, last_B;     /* shape of the last training forward */
+    float label_smoothing;  /* training forwards: the target's smoothing
+                             * (xent), 0 off; set by the trainer */
+    double last_smoothed;   /* the last forward's summed smoothed loss */
 } model;
 
 /* Names "rnn"|"gru"|"lstm"; parse returns -1 when unknown. */

@@ -281,6 +281,8 @@ static cJSON *ses_json_train(const train_config *c, int *bad)
     ses_addf(o, "lr_decay", c->lr_decay, bad);
     ses_addi(o, "lr_decay_every", c->lr_decay_every, bad);
     ses_addi(o, "warmup", c->warmup, bad);
+    if (c->label_smoothing > 0)
+        ses_addf(o, "label_smoothing", c->label_smoothing, bad);
     return o;
 }
 
@@ -1006,6 +1008,11 @@ static int ses_read_train(const ses_rd *r, const cJSON *root, train_config *c)
         return -1;
     if (c->val_frac + c->test_frac >= 1)
         return ses_bad(r, "train", "val_frac", "plus train.test_frac must be below 1");
+    /* added later: absent in older files, and then off */
+    if (cJSON_GetObjectItemCaseSensitive(o, "label_smoothing")
+        && ses_get_flt(r, o, "train", "label_smoothing", 0, 0.999999f,
+                       &c->label_smoothing))
+        return -1;
     const cJSON *s = ses_item(r, o, "train", "seed");
     if (!s)
         return -1;

@@ -43,6 +43,8 @@ static int check_config(const train_config *c, char *err, size_t errlen)
     else if (c->eval_streams < 1) bad = "eval-streams must be >= 1";
     else if (!(c->lr_decay > 0.0f && c->lr_decay <= 1.0f)) bad = "lr-decay must be in (0,1]";
     else if (c->lr_decay_every < 0 || c->warmup < 0) bad = "lr schedule steps must be >= 0";
+    else if (!(c->label_smoothing >= 0.0f && c->label_smoothing < 1.0f))
+        bad = "label smoothing must be >= 0 and < 1";
     else if ((unsigned)c->optim.kind > OPT_RMSPROP) bad = "unknown optimizer";
     if (bad) {
         snprintf(err, errlen, "%s", bad);
@@ -207,6 +209,7 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
     int B = t->cfg.batch, T = gather_chunk(t);
     uint64_t key = t->cfg.seed * 0x2545F4914F6CDD1DULL + (uint64_t)t->step;
     long correct = 0;
+    t->m->label_smoothing = t->cfg.label_smoothing;
     double loss_sum = model_forward(t->m, &t->state, t->batch_ids, T, B, 1, key, &correct);
     double loss = loss_sum / ((double)T * B);
     if (backend_failed(t, err, errlen) < 0)
@@ -236,6 +239,7 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
             .epoch = (double)t->epoch + (double)t->pos / (double)(t->stream_len - 1),
             .loss = (float)loss, .ppl = (float)exp(loss), .bpt = (float)(loss / M_LN2),
             .acc = (float)correct / (float)(T * B), .grad_norm = norm, .lr = lr,
+            .objective = (float)(t->m->last_smoothed / ((double)T * B)),
             .tokens_per_s = dt > 0 ? (double)T * B / dt : 0, .tokens = (long)T * B,
             .epoch_end = epoch_end};
     }

@@ -27,6 +27,8 @@ typedef struct train_config {
     float lr_decay;          /* multiply lr by this ... */
     int lr_decay_every;      /* ... every this many steps (0: constant) */
     int warmup;              /* linear warm-up steps */
+    float label_smoothing;   /* training target: 1-e on the label, e/V on
+                              * every token (as PyTorch's); 0: off */
 } train_config;
 
 /* Defaults: LSTM 2x512, embed 64, dropout 0.1, T 100, B 32, Adam 2e-3,
@@ -37,6 +39,8 @@ typedef struct train_info {
     long step;               /* steps done, after this one */
     double epoch;            /* fractional epochs done */
     float loss, ppl, bpt, acc, grad_norm, lr;
+    float objective;         /* the loss trained on: loss, or the
+                              * label-smoothed loss */
     double tokens_per_s;
     long tokens;             /* targets in this step */
     int epoch_end;           /* this step finished an epoch */

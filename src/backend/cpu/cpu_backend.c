@@ -102,6 +102,7 @@ struct range_job {
     const void *args;
     size_t n, align;
     double partial[CPU_MAX_PARTS];
+    double partial2[CPU_MAX_PARTS];
     long hits[CPU_MAX_PARTS];
 };
 
@@ -633,12 +634,25 @@ static void cpu_mul(be_backend *be, float *x, const float *mask, size_t n)
 /* Rows i0..i1 of the softmax cross-entropy: max, log-sum-exp, loss; the
  * gradient softmax - onehot is written over the logits.  The loss is summed
  * in double: a chunk has thousands of rows. */
+/* The smoothed loss of one row under label smoothing e: (1-e) times the
+ * cross-entropy ce plus e times the mean over tokens of lse - z_k. */
+static double xent_smoothed(const float *z, int V, float lse, float ce, float e)
+{
+    double zsum = 0.0;
+    for (int k = 0; k < V; k++)
+        zsum += (double)z[k];
+    return (1.0 - (double)e) * (double)ce + (double)e * ((double)lse - zsum / V);
+}
+
+/* Rows i0..i1 of the softmax cross-entropy: max, log-sum-exp, loss; the
+ * gradient softmax - target is written over the logits.  The losses are
+ * summed in double: a chunk has thousands of rows. */
 CPU_KERNEL static void xent_body(range_job *j, int part, size_t i0, size_t i1)
 {
     const flat_args *a = j->args;
     int V = a->i0, grad = a->i1;
-    float scale = a->f0;
-    double total = 0.0;
+    float scale = a->f0, e = a->f1;
+    double total = 0.0, smoothed = 0.0;
     long hits = 0;
     for (size_t i = i0; i < i1; i++) {
         float *z = a->x + i * (size_t)V;
@@ -650,34 +664,45 @@ CPU_KERNEL static void xent_body(range_job *j, int part, size_t i0, size_t i1)
         float s = 0.0f;
         for (int k = 0; k < V; k++)
             s += cpu_exp(z[k] - mx);
-        float lse = mx + logf(s);
-        total += (double)(lse - z[y]);
+        float lse = mx + logf(s), ce = lse - z[y];
+        total += (double)ce;
         hits += (arg == (int)y);
+        /* before the gradient overwrites the logits it sums */
+        smoothed += e > 0 ? xent_smoothed(z, V, lse, ce, e) : (double)ce;
         if (grad) {
             float inv = scale / s;
             for (int k = 0; k < V; k++)
                 z[k] = cpu_exp(z[k] - mx) * inv;
-            z[y] -= scale;
+            z[y] -= e > 0 ? scale * (1.0f - e) : scale;
+            if (e > 0)
+                for (int k = 0; k < V; k++)
+                    z[k] -= scale * e / (float)V;
         }
     }
     j->partial[part] = total;
+    j->partial2[part] = smoothed;
     j->hits[part] = hits;
 }
 
 static double cpu_xent(be_backend *be, float *logits, const uint32_t *targets,
-                       int N, int V, float scale, int grad, long *correct)
+                       int N, int V, float scale, int grad, float smoothing,
+                       double *smoothed, long *correct)
 {
-    flat_args a = { .x = logits, .ids = targets, .i0 = V, .i1 = grad, .f0 = scale };
+    flat_args a = { .x = logits, .ids = targets, .i0 = V, .i1 = grad, .f0 = scale,
+                    .f1 = smoothing };
     range_job j;
     int parts = cpu_par(be, &j, (size_t)N, 1, FLAT_WORK((size_t)N * V, 30), xent_body, &a);
-    double total = 0.0;
+    double total = 0.0, sm = 0.0;
     long hits = 0;
     for (int k = 0; k < parts; k++) {
         total += j.partial[k];
+        sm += j.partial2[k];
         hits += j.hits[k];
     }
     if (correct)
         *correct = hits;
+    if (smoothed)
+        *smoothed = sm;
     return total;
 }
 

@@ -40,7 +40,7 @@ typedef struct cu_stage {
 } cu_stage;
 
 typedef struct cu_result {
-    double sum;
+    double sum, sum2;
     long long count;
 } cu_result;
 
@@ -77,9 +77,10 @@ typedef struct cu_impl {
     /* scratch, grown on demand */
     float *ones;            /* colsum_add's vector of ones */
     size_t n_ones;
-    float *row_loss;        /* xent: per-row loss and hit */
+    float *row_loss;        /* xent: per-row loss, smoothed loss and hit */
+    float *row_smooth;
     int *row_hit;
-    size_t n_loss, n_hit;
+    size_t n_loss, n_smooth, n_hit;
     double *partial;        /* sumsq: CU_NORM_BLOCKS partial sums */
     cu_result *res_dev;     /* a reduction's answer on the device */
     cu_result *res_host;    /* ... and in pinned host memory */
@@ -320,7 +321,8 @@ __global__ void k_clamp(float *x, size_t n, float lim)
  * hit of the row into row_loss / row_hit, and with grad the gradient over
  * the logits. */
 __global__ void k_xent_rows(float *logits, const uint32_t *targets, int V,
-                            float scale, int grad, float *row_loss, int *row_hit)
+                            float scale, int grad, float e, float *row_loss,
+                            float *row_smooth, int *row_hit)
 {
     __shared__ float sv[32];
     __shared__ int si[32];
@@ -333,33 +335,39 @@ __global__ void k_xent_rows(float *logits, const uint32_t *targets, int V,
     cu_xent_thread_max(z, V, threadIdx.x, blockDim.x, &mx, &arg);
     block_argmax(mx, arg, sv, si);
     s = block_sum(cu_xent_thread_sum(z, V, threadIdx.x, blockDim.x, mx), sv);
+    float zsum = e > 0 ? block_sum(cu_xent_thread_zsum(z, V, threadIdx.x, blockDim.x), sv)
+                       : 0.0f;
     if (threadIdx.x == 0) {
-        float lse = mx + logf(s);
-        row_loss[blockIdx.x] = lse - z[y];
+        float lse = mx + logf(s), ce = lse - z[y];
+        row_loss[blockIdx.x] = ce;
+        row_smooth[blockIdx.x] = e > 0 ? (1.0f - e) * ce + e * (lse - zsum / (float)V) : ce;
         row_hit[blockIdx.x] = arg == (int)y;
     }
     if (!grad)
         return;
     __syncthreads();        /* z[y] was read above before it is overwritten */
-    cu_xent_thread_grad(z, V, threadIdx.x, blockDim.x, mx, scale / s, y, scale);
+    cu_xent_thread_grad(z, V, threadIdx.x, blockDim.x, mx, scale / s, y, scale, e);
 }
 
 /* One block adds the rows' losses (in double) and hits. */
-__global__ void k_xent_total(const float *row_loss, const int *row_hit, int N,
-                             cu_result *out)
+__global__ void k_xent_total(const float *row_loss, const float *row_smooth,
+                             const int *row_hit, int N, cu_result *out)
 {
     __shared__ double sd[32];
     __shared__ long long sl[32];
-    double s = 0.0;
+    double s = 0.0, s2 = 0.0;
     long long h = 0;
     for (int i = threadIdx.x; i < N; i += blockDim.x) {
         s += (double)row_loss[i];
+        s2 += (double)row_smooth[i];
         h += row_hit[i];
     }
     s = block_sum(s, sd);
+    s2 = block_sum(s2, sd);
     h = block_sum(h, sl);
     if (threadIdx.x == 0) {
         out->sum = s;
+        out->sum2 = s2;
         out->count = h;
     }
 }
@@ -719,29 +727,37 @@ static int fetch_result(cu_impl *I, cu_result *out, const char *what)
 }
 
 static double cu_xent(be_backend *be, float *logits, const uint32_t *targets, int N,
-                      int V, float scale, int grad, long *correct)
+                      int V, float scale, int grad, float smoothing, double *smoothed,
+                      long *correct)
 {
     cu_impl *I = impl_of(be);
     cu_result r;
     if (correct)
         *correct = 0;
+    if (smoothed)
+        *smoothed = N <= 0 || V <= 0 ? 0.0 : NAN;
     if (N <= 0 || V <= 0)
         return cu_failed(I) ? NAN : 0.0;
     if (grow(I, (void **)&I->row_loss, &I->n_loss, (size_t)N, sizeof(float)) < 0 ||
+        grow(I, (void **)&I->row_smooth, &I->n_smooth, (size_t)N, sizeof(float)) < 0 ||
         grow(I, (void **)&I->row_hit, &I->n_hit, (size_t)N, sizeof(int)) < 0)
         return NAN;
     unsigned threads = 32;
     while (threads < (unsigned)V && threads < 512)
         threads *= 2;
     k_xent_rows<<<N, threads, 0, I->stream>>>(logits, targets, V, scale, grad,
-                                              I->row_loss, I->row_hit);
+                                              smoothing, I->row_loss, I->row_smooth,
+                                              I->row_hit);
     launched(I, "xent");
-    k_xent_total<<<1, 1024, 0, I->stream>>>(I->row_loss, I->row_hit, N, I->res_dev);
+    k_xent_total<<<1, 1024, 0, I->stream>>>(I->row_loss, I->row_smooth, I->row_hit, N,
+                                            I->res_dev);
     launched(I, "xent");
     if (fetch_result(I, &r, "xent") < 0)
         return NAN;
     if (correct)
         *correct = (long)r.count;
+    if (smoothed)
+        *smoothed = r.sum2;
     return r.sum;
 }
 
@@ -818,6 +834,7 @@ static void cu_release(cu_impl *I)
     }
     cudaFree(I->ones);
     cudaFree(I->row_loss);
+    cudaFree(I->row_smooth);
     cudaFree(I->row_hit);
     cudaFree(I->partial);
     cudaFree(I->res_dev);

@@ -208,15 +208,27 @@ CU_HD float cu_xent_thread_sum(const float *z, int V, int tid, int nt, float mx)
     return s;
 }
 
-/* The gradient over the thread's columns: softmax * scale, less scale at
- * the target (inv = scale / sum of exp). */
+/* The thread's share of the sum of the logits (label smoothing). */
+CU_HD float cu_xent_thread_zsum(const float *z, int V, int tid, int nt)
+{
+    float s = 0.0f;
+    for (int j = tid; j < V; j += nt)
+        s += z[j];
+    return s;
+}
+
+/* The gradient over the thread's columns: softmax * scale, less the target
+ * times scale (inv = scale / sum of exp): with label smoothing e, 1 - e at
+ * y and e / V everywhere, as the CPU backend's xent. */
 CU_HD void cu_xent_thread_grad(float *z, int V, int tid, int nt, float mx, float inv,
-                               uint32_t y, float scale)
+                               uint32_t y, float scale, float e)
 {
     for (int j = tid; j < V; j += nt) {
         float p = expf(z[j] - mx) * inv;
         if (j == (int)y)
-            p -= scale;
+            p -= e > 0 ? scale * (1.0f - e) : scale;
+        if (e > 0)
+            p -= scale * e / (float)V;
         z[j] = p;
     }
 }
