@@ -23,6 +23,7 @@
 
 #include "cli/cli_int.h"
 #include "util/clock.h"
+#include "util/num.h"
 #include "util/status.h"
 #include "backend/backend.h"
 #include "text/corpus.h"
@@ -612,7 +613,7 @@ static int print_json_step(const train_info *in, const eval_result *ev)
     cJSON_AddNumberToObject(o, "step", (double)in->step);
     cJSON_AddNumberToObject(o, "epoch", cli_tidy(in->epoch));
     cJSON_AddNumberToObject(o, "loss", cli_tidy(in->loss));
-    cJSON_AddNumberToObject(o, "lr", cli_tidy(in->lr));
+    cJSON_AddNumberToObject(o, "lr", num_float_shortest(in->lr));
     cJSON_AddNumberToObject(o, "grad_norm", cli_tidy(in->grad_norm));
     cJSON_AddNumberToObject(o, "tokens_per_s", cli_tidy(round(in->tokens_per_s)));
     if (ev) {

@@ -27,6 +27,7 @@
 
 #include "store/safetensors.h"
 #include "util/durable.h"
+#include "util/num.h"
 
 #define SES_JSON "session.json"
 #define SES_MODEL "model.safetensors"
@@ -161,21 +162,6 @@ static int ses_is_session_dir(const char *dir)
 
 /* ----------------------------------------------------------- JSON build */
 
-/* The shortest decimal that reads back as the same float, so session.json
- * shows 0.1 rather than 0.10000000149011612.  Tested the way the loader
- * reads it (to double, then to float), not with strtof. */
-static double ses_float_json(float f)
-{
-    char buf[32];
-    for (int prec = 6; prec <= 9; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
-        double d = strtod(buf, NULL);
-        if ((float)d == f)
-            return d;
-    }
-    return (double)f;
-}
-
 /* cJSON prints doubles with 15 digits when its approximate round-trip test
  * passes, which can lose the last bit; these print the shortest text that
  * reads back exactly (and integers in full, never as 1e+15). */
@@ -220,7 +206,7 @@ static void ses_addi(cJSON *o, const char *k, double v, int *bad)
 
 static void ses_addf(cJSON *o, const char *k, float v, int *bad)
 {
-    ses_add(o, k, isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(ses_float_json(v)), bad);
+    ses_add(o, k, isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(num_float_shortest(v)), bad);
 }
 
 static void ses_adds(cJSON *o, const char *k, const char *v, int *bad)
@@ -362,9 +348,9 @@ static cJSON *ses_json_history(const trainer *t, int *bad)
         const metric_point *p = &t->hist[i];
         ses_push(st, ses_integer((double)p->step), bad);
         ses_push(lo, isnan(p->loss) ? cJSON_CreateNull()
-                     : cJSON_CreateNumber(ses_float_json(p->loss)), bad);
+                     : cJSON_CreateNumber(num_float_shortest(p->loss)), bad);
         ses_push(va, isnan(p->val_loss) ? cJSON_CreateNull()
-                     : cJSON_CreateNumber(ses_float_json(p->val_loss)), bad);
+                     : cJSON_CreateNumber(num_float_shortest(p->val_loss)), bad);
     }
     ses_add(o, "step", st, bad);
     ses_add(o, "loss", lo, bad);
