@@ -376,6 +376,8 @@ static void train_apply_run_settings(const train_args *a, train_config *c)
     if (GIVEN(a, TO_LR_DECAY)) c->lr_decay = (float)a->lr_decay;
     if (GIVEN(a, TO_LR_DECAY_EVERY)) c->lr_decay_every = (int)a->lr_decay_every;
     if (GIVEN(a, TO_WARMUP)) c->warmup = (int)a->warmup;
+    if (GIVEN(a, TO_LR_DECAY) || GIVEN(a, TO_LR_DECAY_EVERY))
+        c->schedule = SCHED_STEP;
     if (GIVEN(a, TO_EVAL_EVERY)) c->eval_every = (int)a->eval_every;
     if (GIVEN(a, TO_EVAL_STREAMS)) c->eval_streams = (int)a->eval_streams;
     if (GIVEN(a, TO_THREADS)) c->threads = (int)a->threads;
