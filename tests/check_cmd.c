@@ -334,7 +334,7 @@ START_TEST(completion)
     completes("", "sa", "sample save");
     completes("", "s", "set show stop sample save sessions status");
     completes("set ", "te", "temperature");
-    completes("show ", "m", "model");
+    completes("show ", "m", "min-lr model");
     completes("set optimizer ", "ad", "adam adamw");
     completes("model ", "", "lstm gru rnn");
     completes("model gru ", "h", "hidden=");
@@ -357,7 +357,8 @@ START_TEST(settings_table)
         "lr", "optimizer", "batch", "seq-len", "clip", "dropout", "seed",
         "temperature", "top-k", "top-p", "beam", "sample-every",
         "sample-length", "eval-every", "threads", "device", "save-every",
-        "repetition-penalty", "weights"};
+        "repetition-penalty", "weights", "schedule", "warmup", "min-lr",
+        "lr-decay", "lr-decay-every", "plateau-factor", "plateau-patience"};
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         ck_assert_msg(setting_find(required[i]) >= 0, "no setting %s",
                       required[i]);

@@ -31,6 +31,7 @@ typedef struct tally {
     int saves;
     long last_step;
     int steps_in_order;
+    float first_lr, last_lr;     /* of the first and the latest step */
     char last_error[512];
     char last_message[512];
     char sample[4096];
@@ -45,7 +46,9 @@ static void count(tally *t, const eng_event *ev)
         if (ev->info.step != t->last_step + 1 && t->last_step >= 0)
             t->steps_in_order = 0;
         t->last_step = ev->info.step;
-        t->steps++;
+        if (t->steps++ == 0)
+            t->first_lr = ev->info.lr;
+        t->last_lr = ev->info.lr;
         break;
     case ENG_EV_SAMPLE_TOKEN:
         t->tokens++;
@@ -205,6 +208,38 @@ START_TEST(epoch_run)
              s.step);
     ck_assert_str_eq(t.last_message, want);
     ck_assert_int_ge(t.evals, 1);          /* the final validation */
+    eng_free(e);
+}
+END_TEST
+
+/* The engine's runs take the schedule: set schedule cosine is planned
+ * over train steps=N, and refused without a length. */
+START_TEST(scheduled_run)
+{
+    tally t;
+    tally_init(&t);
+    eng *e = small_engine(&t);
+    ck_assert_int_eq(set(e, "schedule", "cosine", &t), 0);
+    ck_assert_int_eq(set(e, "min-lr", "0.0001", &t), 0);
+    ck_assert_int_eq(set(e, "warmup", "2", &t), 0);
+    tally_init(&t);
+    eng_cmd c = cmd(ENG_CMD_TRAIN, NULL);
+    ck_assert_int_eq(run(e, &c, &t), -1);
+    ck_assert_msg(strstr(t.last_error, "the cosine schedule needs the run's length"),
+                  "%s", t.last_error);
+    c.steps = 20;
+    ck_assert_int_eq(run(e, &c, &t), 0);
+    wait_for(e, 0, &t, is_idle_after_steps);
+    ck_assert_int_eq(t.steps, 20);
+    ck_assert_float_eq(t.first_lr, 0.001f);            /* warm-up: 1/2 */
+    ck_assert_float_eq(t.last_lr, (float)sched_cosine(0.002f, 0.0001f, 17, 18));
+    ck_assert_int_eq(set(e, "schedule", "onecycle", &t), 0);
+    tally_init(&t);
+    c.steps = 10;
+    ck_assert_int_eq(run(e, &c, &t), 0);
+    wait_for(e, 0, &t, is_idle_after_steps);
+    ck_assert_float_eq(t.first_lr, (float)(0.002f / 25.0));
+    ck_assert_float_eq(t.last_lr, (float)(0.002f / 25.0 / 1e4));
     eng_free(e);
 }
 END_TEST
@@ -415,6 +450,7 @@ int main(void)
     TCase *tc = tcase_create("engine");
     tcase_add_test(tc, bounded_run);
     tcase_add_test(tc, epoch_run);
+    tcase_add_test(tc, scheduled_run);
     tcase_add_test(tc, auto_samples);
     tcase_add_test(tc, periodic_saves);
     tcase_add_test(tc, sample_tokens);

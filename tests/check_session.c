@@ -148,6 +148,10 @@ static void assert_config_eq(const train_config *a, const train_config *b)
     ck_assert(a->lr_decay == b->lr_decay);
     ck_assert_int_eq(a->lr_decay_every, b->lr_decay_every);
     ck_assert_int_eq(a->warmup, b->warmup);
+    ck_assert_int_eq(a->schedule, b->schedule);
+    ck_assert(a->min_lr == b->min_lr);
+    ck_assert(a->plateau_factor == b->plateau_factor);
+    ck_assert_int_eq(a->plateau_patience, b->plateau_patience);
 }
 
 static void assert_optim_eq(const trainer *a, const trainer *b)
@@ -520,6 +524,18 @@ static void ed_val_loss_str(cJSON *r)
     cJSON_ReplaceItemInObject(sect(r, "progress"), "last_val_loss", cJSON_CreateString("low"));
 }
 static void ed_tokenizer(cJSON *r) { cJSON_ReplaceItemInObject(r, "tokenizer", cJSON_CreateNumber(3)); }
+static void ed_schedule(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(sect(r, "train"), "schedule", cJSON_CreateString("linear"));
+}
+static void ed_plan(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(sect(r, "schedule"), "plan", cJSON_CreateString("epochs"));
+}
+static void ed_plateau_best(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(sect(r, "schedule"), "best", cJSON_CreateString("low"));
+}
 
 static const struct { json_edit fn; const char *want; } json_cases[] = {
     { ed_format99, "format 99 is newer" },
@@ -547,6 +563,9 @@ static const struct { json_edit fn; const char *want; } json_cases[] = {
     { ed_progress_neg, "progress.step must be" },
     { ed_val_loss_str, "progress.last_val_loss" },
     { ed_tokenizer, "tokenizer" },
+    { ed_schedule, "train.schedule \"linear\" is not constant, step, cosine" },
+    { ed_plan, "schedule.plan must be none, steps or seconds" },
+    { ed_plateau_best, "schedule.best must be a number or null" },
 };
 
 START_TEST(test_corrupt_json_fields)
@@ -916,6 +935,43 @@ START_TEST(test_user_files_survive)
 }
 END_TEST
 
+/* A file from before schedules: no schedule keys, no schedule state. */
+static void ed_before_schedules(cJSON *r)
+{
+    static const char *keys[] = {"schedule", "min_lr", "plateau_factor", "plateau_patience"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        cJSON_DeleteItemFromObject(sect(r, "train"), keys[i]);
+    cJSON_DeleteItemFromObject(r, "schedule");
+}
+static void ed_decay_every_50(cJSON *r)
+{
+    ed_before_schedules(r);
+    cJSON_ReplaceItemInObject(sect(r, "train"), "lr_decay", cJSON_CreateNumber(0.5));
+    cJSON_ReplaceItemInObject(sect(r, "train"), "lr_decay_every", cJSON_CreateNumber(50));
+}
+
+/* Older files load with the rate they trained with: step decay when they
+ * decayed, else constant; no plan, fresh plateau counts. */
+START_TEST(test_before_schedules)
+{
+    char dir[128];
+    fresh_session(dir, sizeof dir, "old");
+    edit_json(dir, ed_before_schedules);
+    trainer *t = load_ok(dir, corpus_file);
+    ck_assert_int_eq(t->cfg.schedule, SCHED_CONSTANT);
+    ck_assert(t->cfg.plateau_factor == 0.1f && t->cfg.plateau_patience == 10);
+    ck_assert(t->cfg.min_lr == 0 && isinf(t->sched.best));
+    ck_assert_int_eq(t->sched.plan.unit, SCHED_PLAN_NONE);
+    ck_assert(trainer_lr(t, 1000) == t->cfg.optim.lr);
+    trainer_free(t);
+    edit_json(dir, ed_decay_every_50);
+    t = load_ok(dir, corpus_file);
+    ck_assert_int_eq(t->cfg.schedule, SCHED_STEP);
+    ck_assert(trainer_lr(t, 120) == (float)(t->cfg.optim.lr * 0.25));
+    trainer_free(t);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
     Suite *s = suite_create("session");
@@ -939,6 +995,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_old_fallback);
     tcase_add_test(tc, test_user_files_survive);
     tcase_add_test(tc, test_best_checkpoint);
+    tcase_add_test(tc, test_before_schedules);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -137,6 +137,7 @@ START_TEST(schedule_and_epochs)
 {
     be_backend *be = be_cpu_create();
     trainer *t = make_trainer(be, CELL_RNN, 0.0f, 5);
+    t->cfg.schedule = SCHED_STEP;
     t->cfg.warmup = 10;
     t->cfg.lr_decay = 0.5f;
     t->cfg.lr_decay_every = 100;

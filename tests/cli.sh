@@ -124,6 +124,15 @@ usage_error "exclude each other" "two stopping options" train --steps 5 --time 5
 usage_error "--tie needs --embed equal to --hidden" "--tie with a different --embed" train --tie --embed 8 --hidden 16
 usage_error "--momentum applies only to sgd and rmsprop" "--momentum with adam" train --momentum 0.9
 usage_error "together must be below 1" "--val-frac + --test-frac >= 1" train --val-frac 0.6 --test-frac 0.4
+usage_error "--schedule: unknown value 'linear' (choose constant, step, cosine, onecycle or plateau)" \
+    "unknown schedule" train --schedule linear
+usage_error "--lr-decay does not apply to the cosine schedule" "--lr-decay with cosine" \
+    train --schedule cosine --lr-decay 0.5 --steps 5
+usage_error "--plateau-factor does not apply to the step schedule" \
+    "step and plateau options together" train --lr-decay-every 5 --plateau-factor 0.5
+usage_error "--warmup does not apply to the onecycle schedule" "--warmup with onecycle" \
+    train --schedule onecycle --warmup 5 --steps 5
+usage_error "--plateau-factor: '1' is out of range" "--plateau-factor 1" train --plateau-factor 1
 usage_error "--hidden cannot change when resuming" "architecture option with --resume" train --resume "$tmp/none" --hidden 8
 usage_error "unexpected argument 'extra'" "train takes no argument" train extra
 usage_error "missing the session directory" "sample without a directory" sample
@@ -303,6 +312,21 @@ if [ "$status" -eq 0 ] && grep -q '(time limit)' "$tmp/out"; then
     pass "train --time stops"
 else
     flunk "train --time stops" "$tmp/out"
+fi
+
+# Cosine needs the run's length; with --time, the fraction of the time
+# spent is its position: from --lr down towards --min-lr.
+usage_error "the cosine schedule needs the run's length: give --steps, --epochs or --time" \
+    "cosine without a length" train --corpus "$tmp/corpus.txt" --layers 1 --hidden 8 \
+    --embed 4 --schedule cosine
+run train --corpus "$tmp/corpus.txt" --layers 1 --hidden 16 --embed 8 \
+    --seq-len 8 --batch 2 --schedule cosine --min-lr 1e-4 --time 1 --json
+if [ "$status" -eq 0 ] && sed 's/.*"lr":\([^,]*\),.*/\1/' "$tmp/out" | awk '
+        NR == 1 { first = $1 } { if ($1 > prev && NR > 1) up = 1; prev = $1 }
+        END { exit !(NR > 5 && !up && first > 0.0019 && prev < 0.0005 && prev >= 1e-4) }'; then
+    pass "train --schedule cosine --time anneals over the time"
+else
+    flunk "train --schedule cosine --time anneals over the time" "$tmp/out"
 fi
 
 # SIGINT: stop after the current step, validate, save, exit 0.  The

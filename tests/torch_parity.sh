@@ -1,8 +1,11 @@
 #!/bin/sh
 # torch_parity.sh - a session saved by rnnlab loads into PyTorch (nn.LSTM,
 # nn.GRU, nn.RNN with the word_language_model parameter names) and gives the
-# same loss as `rnnlab eval` on the same text.  Skips (77) without PyTorch,
-# except in continuous integration (CI set and not empty), where it fails.
+# same loss as `rnnlab eval` on the same text; and every step's learning
+# rate, for each schedule and for runs resumed half-way through a plan, is
+# the one PyTorch's scheduler gives (tests/schedule_parity.py).  Skips (77)
+# without PyTorch, except in continuous integration (CI set and not empty),
+# where it fails.
 set -u
 
 : "${RNNLAB:=src/rnnlab}"
@@ -61,4 +64,57 @@ check lstm-nofb --model lstm --layers 1 --hidden 16 --embed 8 --no-forget-bias
 check gru-2-tied --model gru --layers 2 --hidden 16 --embed 16 --tie
 check rnn-1 --model rnn --layers 1 --hidden 20 --embed 10
 check rnn-3 --model rnn --layers 3 --hidden 8 --embed 8 --dropout 0.3
+
+# lrs NAME OPTIONS...: a small run on garden.txt, its --json lines added to
+# $tmp/NAME.jsonl and the session saved to $tmp/NAME; its step count is
+# left in $steps.
+garden="$srcdir/tests/data/garden.txt"
+lrs() {
+    name=$1
+    shift
+    if ! "$RNNLAB" train --threads 1 --json --save "$tmp/$name" "$@" \
+        >>"$tmp/$name.jsonl" 2>"$tmp/$name.err"; then
+        echo "FAIL $name: rnnlab train failed:"; cat "$tmp/$name.err"; fail=1
+    fi
+    steps=$(grep -c '"lr"' "$tmp/$name.jsonl")
+}
+small() {
+    name=$1
+    shift
+    lrs "$name" --corpus "$garden" --layers 1 --hidden 16 --embed 8 \
+        --seq-len 16 --batch 4 "$@"
+}
+# resumed NAME STEPS OPTIONS...: a small run stopped early (--patience)
+# within its plan of STEPS steps, then resumed to its end.
+resumed() {
+    name=$1 total=$2
+    shift 2
+    small "$name" --steps "$total" "$@"
+    if [ "$steps" -ge "$total" ]; then
+        echo "FAIL $name: the first part did not stop before step $total"
+        fail=1; return
+    fi
+    echo "     $name: stopped early at step $steps of $total, resumed"
+    lrs "$name" --resume "$tmp/$name" --steps $((total - steps))
+}
+
+small constant --warmup 10 --steps 30 --eval-every 0
+small step --lr 0.01 --warmup 5 --lr-decay 0.7 --lr-decay-every 9 --steps 50 \
+    --eval-every 0
+small cosine --schedule cosine --steps 50 --eval-every 0
+small cosine-warmup --lr 0.01 --schedule cosine --warmup 7 --min-lr 1e-4 \
+    --steps 60 --eval-every 0
+small cosine-epochs --schedule cosine --warmup 3 --epochs 1.3 --eval-every 0
+small onecycle --lr 0.01 --schedule onecycle --steps 57 --eval-every 0
+small onecycle-epochs --schedule onecycle --epochs 0.7 --eval-every 0
+small plateau --optimizer sgd --lr 0.5 --schedule plateau --plateau-factor 0.5 \
+    --plateau-patience 1 --min-lr 1e-3 --steps 200 --eval-every 4
+resumed cosine-resumed 80 --lr 0.3 --schedule cosine --warmup 4 \
+    --eval-every 3 --patience 1
+resumed plateau-resumed 200 --optimizer sgd --lr 0.5 --schedule plateau \
+    --plateau-factor 0.5 --plateau-patience 1 --min-lr 1e-3 --eval-every 4 \
+    --patience 4
+"$python" "$srcdir/tests/schedule_parity.py" "$tmp" constant step cosine \
+    cosine-warmup cosine-epochs onecycle onecycle-epochs plateau \
+    cosine-resumed plateau-resumed || fail=1
 exit $fail

@@ -23,6 +23,7 @@
 
 #include "cli/cli_int.h"
 #include "util/clock.h"
+#include "util/num.h"
 #include "util/status.h"
 #include "backend/backend.h"
 #include "text/corpus.h"
@@ -47,6 +48,7 @@ enum {
     TO_DROPOUT, TO_TIE, TO_NO_FORGET_BIAS, TO_SEQ_LEN, TO_BATCH,
     TO_OPTIMIZER, TO_LR, TO_MOMENTUM, TO_WEIGHT_DECAY, TO_CLIP,
     TO_CLIP_VALUE, TO_LR_DECAY, TO_LR_DECAY_EVERY, TO_WARMUP, TO_STEPS,
+    TO_SCHEDULE, TO_MIN_LR, TO_PLATEAU_FACTOR, TO_PLATEAU_PATIENCE,
     TO_EPOCHS, TO_TIME, TO_EVAL_EVERY, TO_EVAL_STREAMS, TO_VAL_FRAC,
     TO_TEST_FRAC, TO_SEED, TO_THREADS, TO_SAVE, TO_RESUME, TO_JSON,
     TO_QUIET,
@@ -75,6 +77,10 @@ static const struct option train_opts[] = {
     {"lr-decay", required_argument, NULL, TO_LR_DECAY},
     {"lr-decay-every", required_argument, NULL, TO_LR_DECAY_EVERY},
     {"warmup", required_argument, NULL, TO_WARMUP},
+    {"schedule", required_argument, NULL, TO_SCHEDULE},
+    {"min-lr", required_argument, NULL, TO_MIN_LR},
+    {"plateau-factor", required_argument, NULL, TO_PLATEAU_FACTOR},
+    {"plateau-patience", required_argument, NULL, TO_PLATEAU_PATIENCE},
     {"steps", required_argument, NULL, TO_STEPS},
     {"epochs", required_argument, NULL, TO_EPOCHS},
     {"time", required_argument, NULL, TO_TIME},
@@ -112,9 +118,9 @@ typedef struct train_args {
     unsigned char given[TO_END - TO_FIRST];   /* options on the command line */
     const char *corpus, *save, *resume;
     int cell, optimizer;
-    long layers, hidden, embed, seq_len, batch, lr_decay_every, warmup;
+    long layers, hidden, embed, seq_len, batch;
     long eval_every, eval_streams, threads, steps, patience;
-    double dropout, lr, momentum, weight_decay, clip, clip_value, lr_decay;
+    double dropout, lr, momentum, weight_decay, clip, clip_value;
     double min_delta;
     double epochs, seconds, val_frac, test_frac;
     uint64_t seed;
@@ -133,8 +139,6 @@ static int train_set_number(train_args *a, int id, const char *arg)
     case TO_LAYERS: return cli_opt_long(c, id, arg, 1, MODEL_MAX_LAYERS, &a->layers);
     case TO_HIDDEN: return cli_opt_long(c, id, arg, 1, 65536, &a->hidden);
     case TO_EMBED: return cli_opt_long(c, id, arg, 1, 65536, &a->embed);
-    case TO_LR_DECAY_EVERY: return cli_opt_long(c, id, arg, 0, INT_MAX, &a->lr_decay_every);
-    case TO_WARMUP: return cli_opt_long(c, id, arg, 0, INT_MAX, &a->warmup);
     case TO_EVAL_STREAMS: return cli_opt_long(c, id, arg, 1, 65536, &a->eval_streams);
     case TO_STEPS: return cli_opt_long(c, id, arg, 1, LONG_MAX, &a->steps);
     case TO_PATIENCE: return cli_opt_long(c, id, arg, 0, 1000000, &a->patience);
@@ -142,7 +146,6 @@ static int train_set_number(train_args *a, int id, const char *arg)
     case TO_MOMENTUM: return cli_opt_double(c, id, arg, 0, 1, CLI_HI_OPEN, &a->momentum);
     case TO_WEIGHT_DECAY: return cli_opt_double(c, id, arg, 0, INFINITY, 0, &a->weight_decay);
     case TO_CLIP_VALUE: return cli_opt_double(c, id, arg, 0, INFINITY, 0, &a->clip_value);
-    case TO_LR_DECAY: return cli_opt_double(c, id, arg, 0, 1, CLI_LO_OPEN, &a->lr_decay);
     case TO_EPOCHS: return cli_opt_double(c, id, arg, 0, INFINITY, CLI_LO_OPEN, &a->epochs);
     case TO_TIME: return cli_opt_double(c, id, arg, 0, INFINITY, CLI_LO_OPEN, &a->seconds);
     case TO_VAL_FRAC: return cli_opt_double(c, id, arg, 0, 1, CLI_HI_OPEN, &a->val_frac);
@@ -185,6 +188,8 @@ static int train_set(void *args, int id, const char *arg)
     case TO_LR: case TO_BATCH: case TO_SEQ_LEN: case TO_CLIP: case TO_DROPOUT:
     case TO_SEED: case TO_EVAL_EVERY: case TO_THREADS: case TO_SAVE_EVERY:
     case TO_LABEL_SMOOTHING:
+    case TO_SCHEDULE: case TO_WARMUP: case TO_MIN_LR: case TO_LR_DECAY:
+    case TO_LR_DECAY_EVERY: case TO_PLATEAU_FACTOR: case TO_PLATEAU_PATIENCE:
         return train_set_setting(a, id, arg);
     case TO_DEVICE:
         a->dev.given = 1;
@@ -268,15 +273,10 @@ static void train_help_optim(FILE *f, const train_config *d)
 "  --clip X             scale gradients down to a global norm of X, X %s;\n"
 "                       0: off (default %g)\n"
 "  --clip-value X       clip each gradient to [-X, X]; 0: off (default %g)\n"
-"  --lr-decay X         multiply the learning rate by X, 0 < X <= 1, ...\n"
-"                       (default %g)\n"
-"  --lr-decay-every N   ... every N steps; 0: never (default %d)\n"
 "  --label-smoothing E  train toward 1-E on the next token and E spread\n"
 "                       over the vocabulary, E %s (default 0: off); the\n"
 "                       losses printed stay plain cross-entropy, --json\n"
-"                       adds \"objective\"\n"
-"  --warmup N           raise the learning rate linearly over the first N\n"
-"                       steps (default %d)\n",
+"                       adds \"objective\"\n",
             setting_range_of("seq-len", r1, sizeof r1), d->seq_len,
             setting_range_of("batch", r2, sizeof r2), d->batch,
             optim_name(d->optim.kind),
@@ -285,9 +285,53 @@ static void train_help_optim(FILE *f, const train_config *d)
             (double)d->optim.weight_decay,
             (double)optim_defaults(OPT_ADAMW).weight_decay,
             setting_range_of("clip", r4, sizeof r4),
-            (double)d->clip_norm, (double)d->clip_value, (double)d->lr_decay,
-            d->lr_decay_every, setting_range_of("label-smoothing", r5, sizeof r5),
-            d->warmup);
+            (double)d->clip_norm, (double)d->clip_value,
+            setting_range_of("label-smoothing", r5, sizeof r5));
+}
+
+static void train_help_schedule(FILE *f, const train_config *d)
+{
+    char r[6][64];
+    fprintf(f,
+"\n"
+"Learning-rate schedule (as PyTorch's schedulers give it: the rate of step\n"
+"i, counted from 0, is the scheduler's after i calls of its step()):\n"
+"  --schedule NAME      constant, step, cosine, onecycle or plateau\n"
+"                       (default %s; step when --lr-decay or\n"
+"                       --lr-decay-every is given, plateau when\n"
+"                       --plateau-factor or --plateau-patience is)\n"
+"  --warmup N           raise the rate linearly first: --lr x (i+1)/N at\n"
+"                       step i < N, N %s (default %d;\n"
+"                       cosine: the first N steps of its run; not onecycle)\n"
+"  --min-lr X           where cosine ends and plateau stops, X %s\n"
+"                       (default %g)\n"
+"  --lr-decay X         step: multiply the rate by X, X %s, ...\n"
+"                       (default %g)\n"
+"  --lr-decay-every N   ... every N steps, %s; 0: never\n"
+"                       (default %d)\n"
+"  --plateau-factor X   plateau: multiply the rate by X, X %s, ...\n"
+"                       (default %g)\n"
+"  --plateau-patience N ... once more than N validations in a row have not\n"
+"                       beaten the best loss by 1e-4 of it, N %s\n"
+"                       (default %d)\n"
+"Schedules: step is StepLR (gamma --lr-decay, step_size --lr-decay-every);\n"
+"cosine is CosineAnnealingLR (eta_min --min-lr) over the run after the\n"
+"warm-up: T_max is --steps, or --epochs in steps, less the warm-up, or with\n"
+"--time the fraction of the time spent; onecycle is OneCycleLR (max_lr\n"
+"--lr, total_steps the run's, PyTorch's defaults: up from --lr/25 over 30%%,\n"
+"then down to --lr/25e4); plateau is ReduceLROnPlateau stepped on each\n"
+"validation loss (min_lr --min-lr).  Cosine and onecycle need a run length.\n"
+"A resumed session goes on with its plan until that ends; --schedule plans\n"
+"anew over the new run.\n",
+            sched_name(d->schedule),
+            setting_range_of("warmup", r[0], sizeof r[0]), d->warmup,
+            setting_range_of("min-lr", r[1], sizeof r[1]), (double)d->min_lr,
+            setting_range_of("lr-decay", r[2], sizeof r[2]), (double)d->lr_decay,
+            setting_range_of("lr-decay-every", r[3], sizeof r[3]), d->lr_decay_every,
+            setting_range_of("plateau-factor", r[4], sizeof r[4]),
+            (double)d->plateau_factor,
+            setting_range_of("plateau-patience", r[5], sizeof r[5]),
+            d->plateau_patience);
 }
 
 static void train_help_run(FILE *f, const train_config *d)
@@ -334,7 +378,7 @@ static void train_help_run(FILE *f, const train_config *d)
 "                       eval --best use them)\n"
 "  --resume DIR         continue the session in DIR, saving back to it\n"
 "                       unless --save is given; only --corpus, --lr, --clip,\n"
-"                       --clip-value, --lr-decay, --lr-decay-every, --warmup,\n"
+"                       --clip-value, the schedule's options,\n"
 "                       --eval-every, --eval-streams, --threads, --device,\n"
 "                       --precision, --save-every, --keep-best, the\n"
 "                       stopping and the output options may go with it\n"
@@ -358,7 +402,60 @@ static void train_help(FILE *f)
     train_config d = train_defaults();
     train_help_data_model(f, &d);
     train_help_optim(f, &d);
+    train_help_schedule(f, &d);
     train_help_run(f, &d);
+}
+
+/* The schedule the command line names: --schedule, else step for the
+ * --lr-decay options, plateau for the --plateau- ones; -1: none. */
+static int train_schedule_named(const train_args *a)
+{
+    if (GIVEN(a, TO_SCHEDULE))
+        return (int)a->sv.train.schedule;
+    if (GIVEN(a, TO_LR_DECAY) || GIVEN(a, TO_LR_DECAY_EVERY))
+        return SCHED_STEP;
+    if (GIVEN(a, TO_PLATEAU_FACTOR) || GIVEN(a, TO_PLATEAU_PATIENCE))
+        return SCHED_PLATEAU;
+    return -1;
+}
+
+/* The schedule's options, each to the schedules it applies to. */
+static const struct {
+    int id;
+    unsigned fits;           /* 1 << sched_kind */
+} sched_opts[] = {
+    {TO_LR_DECAY, 1u << SCHED_STEP}, {TO_LR_DECAY_EVERY, 1u << SCHED_STEP},
+    {TO_PLATEAU_FACTOR, 1u << SCHED_PLATEAU},
+    {TO_PLATEAU_PATIENCE, 1u << SCHED_PLATEAU},
+    {TO_MIN_LR, 1u << SCHED_COSINE | 1u << SCHED_PLATEAU},
+    {TO_WARMUP, ~(1u << SCHED_ONECYCLE)},
+};
+
+/* A schedule's option given with a schedule it does not apply to. */
+static int train_check_schedule(const train_args *a)
+{
+    int k = train_schedule_named(a);
+    if (k < 0)               /* none named: the session's, or constant */
+        return 0;
+    for (size_t i = 0; i < sizeof sched_opts / sizeof sched_opts[0]; i++)
+        if (GIVEN(a, sched_opts[i].id) && !(sched_opts[i].fits & 1u << k))
+            return cli_usage_error(a->oc.cmd, "--%s does not apply to the %s "
+                                   "schedule", cli_opt_name(&a->oc, sched_opts[i].id),
+                                   sched_name((sched_kind)k));
+    return 0;
+}
+
+static void train_apply_schedule(const train_args *a, train_config *c)
+{
+    const train_config *v = &a->sv.train;
+    if (GIVEN(a, TO_LR_DECAY)) c->lr_decay = v->lr_decay;
+    if (GIVEN(a, TO_LR_DECAY_EVERY)) c->lr_decay_every = v->lr_decay_every;
+    if (GIVEN(a, TO_WARMUP)) c->warmup = v->warmup;
+    if (GIVEN(a, TO_MIN_LR)) c->min_lr = v->min_lr;
+    if (GIVEN(a, TO_PLATEAU_FACTOR)) c->plateau_factor = v->plateau_factor;
+    if (GIVEN(a, TO_PLATEAU_PATIENCE)) c->plateau_patience = v->plateau_patience;
+    if (train_schedule_named(a) >= 0)
+        c->schedule = (sched_kind)train_schedule_named(a);
 }
 
 /* Cross-option checks that need no defaults. */
@@ -369,6 +466,8 @@ static int train_check_args(const train_args *a)
     if (GIVEN(a, TO_STEPS) + GIVEN(a, TO_EPOCHS) + GIVEN(a, TO_TIME) > 1)
         return cli_usage_error(cmd, "--steps, --epochs and --time exclude each "
                                 "other; give one");
+    if (train_check_schedule(a) != 0)
+        return STATUS_USAGE;
     if (!a->resume)
         return 0;
     for (size_t i = 0; i < n; i++)
@@ -384,9 +483,7 @@ static void train_apply_run_settings(const train_args *a, train_config *c)
     if (GIVEN(a, TO_LR)) c->optim.lr = (float)a->lr;
     if (GIVEN(a, TO_CLIP)) c->clip_norm = (float)a->clip;
     if (GIVEN(a, TO_CLIP_VALUE)) c->clip_value = (float)a->clip_value;
-    if (GIVEN(a, TO_LR_DECAY)) c->lr_decay = (float)a->lr_decay;
-    if (GIVEN(a, TO_LR_DECAY_EVERY)) c->lr_decay_every = (int)a->lr_decay_every;
-    if (GIVEN(a, TO_WARMUP)) c->warmup = (int)a->warmup;
+    train_apply_schedule(a, c);
     if (GIVEN(a, TO_EVAL_EVERY)) c->eval_every = (int)a->eval_every;
     if (GIVEN(a, TO_LABEL_SMOOTHING))
         c->label_smoothing = a->sv.train.label_smoothing;
@@ -498,10 +595,25 @@ static int train_resume(be_backend *be, train_args *a, trainer **out)
         return STATUS_FAIL;
     if (a->corpus)
         cli_warn_unknown_corpus(t);
+    sched_kind was = t->cfg.schedule;
     train_apply_run_settings(a, &t->cfg);
     t->opt.cfg.lr = t->cfg.optim.lr;
+    if (GIVEN(a, TO_SCHEDULE) || t->cfg.schedule != was)
+        trainer_sched_reset(t);      /* planned afresh over this run */
     *out = t;
     return STATUS_OK;
+}
+
+/* A schedule that runs over a length has one: the run's, or the plan it
+ * goes on with. */
+static int train_check_length(const train_args *a, const trainer *t)
+{
+    if (GIVEN(a, TO_STEPS) || GIVEN(a, TO_EPOCHS) || GIVEN(a, TO_TIME)
+        || !run_needs_length(t))
+        return STATUS_OK;
+    return cli_usage_error(a->oc.cmd, "the %s schedule needs the run's length: "
+                           "give --steps, --epochs or --time",
+                           sched_name(t->cfg.schedule));
 }
 
 /* --- the training loop: train/run.c's policy, printed --- */
@@ -582,6 +694,30 @@ static void print_header(const trainer *t)
            c->seq_len, (double)c->clip_norm);
 }
 
+/* The schedule, when it is more than a constant rate. */
+static void print_schedule(const trainer *t)
+{
+    const train_config *c = &t->cfg;
+    const sched_plan *p = &t->sched.plan;
+    if (c->schedule == SCHED_CONSTANT && c->warmup == 0)
+        return;
+    printf("schedule %s", sched_name(c->schedule));
+    if (c->warmup > 0 && c->schedule != SCHED_ONECYCLE)
+        printf(", warm-up %d steps", c->warmup);
+    if (c->schedule == SCHED_STEP && c->lr_decay_every > 0)
+        printf(", x%g every %d steps", (double)c->lr_decay, c->lr_decay_every);
+    if (c->schedule == SCHED_PLATEAU)
+        printf(", x%g after %d validations without a better loss",
+               (double)c->plateau_factor, c->plateau_patience + 1);
+    if (sched_needs_plan(c->schedule) && p->unit == SCHED_PLAN_STEPS)
+        printf(", over steps %ld to %.0f", p->start + 1, (double)p->start + p->length);
+    if (sched_needs_plan(c->schedule) && p->unit == SCHED_PLAN_SECONDS)
+        printf(", over %.0f s of training (%.0f s done)", p->length, p->done);
+    if (c->schedule == SCHED_COSINE || c->schedule == SCHED_PLATEAU)
+        printf(", down to %g", (double)c->min_lr);
+    printf("\n");
+}
+
 static void print_plan(const train_out *o)
 {
     const train_args *a = o->a;
@@ -598,6 +734,7 @@ static void print_plan(const train_out *o)
     if (o->save)
         printf("; the session is saved to %s at the end", o->save);
     printf("\n");
+    print_schedule(o->t);
     fflush(stdout);
 }
 
@@ -626,7 +763,7 @@ static int print_json_step(const train_info *in, const eval_result *ev)
     cJSON_AddNumberToObject(o, "step", (double)in->step);
     cJSON_AddNumberToObject(o, "epoch", cli_tidy(in->epoch));
     cJSON_AddNumberToObject(o, "loss", cli_tidy(in->loss));
-    cJSON_AddNumberToObject(o, "lr", cli_tidy(in->lr));
+    cJSON_AddNumberToObject(o, "lr", num_float_shortest(in->lr));
     cJSON_AddNumberToObject(o, "grad_norm", cli_tidy(in->grad_norm));
     cJSON_AddNumberToObject(o, "tokens_per_s", cli_tidy(round(in->tokens_per_s)));
     if (in->objective != in->loss)      /* label smoothing: what was trained on */
@@ -810,6 +947,8 @@ int cli_train(int argc, char **argv)
     if ((be = cli_open_backend(&a.dev, !GIVEN(&a, TO_JSON) && !GIVEN(&a, TO_QUIET))) == NULL)
         return STATUS_FAIL;
     rc = a.resume ? train_resume(be, &a, &t) : train_new(be, &cfg, &a, &t);
+    if (rc == STATUS_OK)
+        rc = train_check_length(&a, t);
     if (rc == STATUS_OK)
         rc = train_session(t, &a, a.save ? a.save : a.resume);
     if (t)

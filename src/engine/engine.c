@@ -676,6 +676,18 @@ static int need_training_text(eng *e, const char *what)
     return -1;
 }
 
+/* A run toward goal of a schedule that needs a length has one. */
+static int need_length(eng *e, const char *what, const run_goal *goal)
+{
+    if (goal->steps > 0 || goal->epochs > 0 || goal->seconds > 0
+        || !run_needs_length(e->t))
+        return 0;
+    say(e, ENG_EV_ERROR, "%s: the %s schedule needs the run's length (use "
+        "train steps=N, epochs=N or time=SECONDS)", what,
+        sched_name(e->t->cfg.schedule));
+    return -1;
+}
+
 static int do_load(eng *e, const char *path)
 {
     char err[1024];
@@ -713,12 +725,33 @@ static int do_model(eng *e, const model_config *m)
     return rebuild(e, &cfg, "new model");
 }
 
-/* Applies a changed live setting to the running trainer. */
-static void apply_live(eng *e)
+/* The schedule's settings, into the trainer; a new schedule starts
+ * afresh (planned over what is left of a run going on). */
+static void apply_schedule(eng *e, int restart)
+{
+    train_config *c = &e->t->cfg;
+    const train_config *v = &e->cfg.train;
+    c->schedule = v->schedule;
+    c->warmup = v->warmup;
+    c->min_lr = v->min_lr;
+    c->lr_decay = v->lr_decay;
+    c->lr_decay_every = v->lr_decay_every;
+    c->plateau_factor = v->plateau_factor;
+    c->plateau_patience = v->plateau_patience;
+    if (restart && in_run(e))
+        run_replan(&e->r);
+    else if (restart)
+        trainer_sched_reset(e->t);
+}
+
+/* Applies a changed live setting to the running trainer (restart: the
+ * schedule was set). */
+static void apply_live(eng *e, int restart)
 {
     trainer *t = e->t;
     if (!t)
         return;
+    apply_schedule(e, restart);
     t->cfg.optim.lr = e->cfg.train.optim.lr;
     t->opt.cfg.lr = e->cfg.train.optim.lr;
     t->cfg.clip_norm = e->cfg.train.clip_norm;
@@ -809,7 +842,7 @@ static int do_set(eng *e, int key, const char *value)
         return apply_device(e, &cfg);
     default:
         e->cfg = cfg;
-        apply_live(e);
+        apply_live(e, strcmp(tab[key].name, "schedule") == 0);
         publish(e);
         return 0;
     }
@@ -820,7 +853,7 @@ static int do_train(eng *e, const eng_cmd *c)
     run_goal goal = {.steps = c->steps, .epochs = c->epochs,
                      .seconds = c->seconds, .patience = c->patience,
                      .min_delta = c->min_delta};
-    if (need_training_text(e, "train") != 0)
+    if (need_training_text(e, "train") != 0 || need_length(e, "train", &goal) != 0)
         return -1;
     begin_run(e, &goal);
     if (goal.steps > 0)
@@ -861,6 +894,8 @@ static int do_resume(eng *e)
         run_resume(&e->r);
     } else {
         run_goal none = {0};     /* an opened session: until stopped */
+        if (need_length(e, "resume", &none) != 0)
+            return -1;
         begin_run(e, &none);
     }
     set_state(e, ENG_TRAINING);

@@ -27,6 +27,7 @@
 
 #include "store/safetensors.h"
 #include "util/durable.h"
+#include "util/num.h"
 
 #define SES_JSON "session.json"
 #define SES_MODEL "model.safetensors"
@@ -162,21 +163,6 @@ static int ses_is_session_dir(const char *dir)
 
 /* ----------------------------------------------------------- JSON build */
 
-/* The shortest decimal that reads back as the same float, so session.json
- * shows 0.1 rather than 0.10000000149011612.  Tested the way the loader
- * reads it (to double, then to float), not with strtof. */
-static double ses_float_json(float f)
-{
-    char buf[32];
-    for (int prec = 6; prec <= 9; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
-        double d = strtod(buf, NULL);
-        if ((float)d == f)
-            return d;
-    }
-    return (double)f;
-}
-
 /* cJSON prints doubles with 15 digits when its approximate round-trip test
  * passes, which can lose the last bit; these print the shortest text that
  * reads back exactly (and integers in full, never as 1e+15). */
@@ -221,7 +207,7 @@ static void ses_addi(cJSON *o, const char *k, double v, int *bad)
 
 static void ses_addf(cJSON *o, const char *k, float v, int *bad)
 {
-    ses_add(o, k, isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(ses_float_json(v)), bad);
+    ses_add(o, k, isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(num_float_shortest(v)), bad);
 }
 
 static void ses_adds(cJSON *o, const char *k, const char *v, int *bad)
@@ -283,6 +269,27 @@ static cJSON *ses_json_train(const train_config *c, int *bad)
     ses_addi(o, "warmup", c->warmup, bad);
     if (c->label_smoothing > 0)
         ses_addf(o, "label_smoothing", c->label_smoothing, bad);
+    ses_adds(o, "schedule", sched_name(c->schedule), bad);
+    ses_addf(o, "min_lr", c->min_lr, bad);
+    ses_addf(o, "plateau_factor", c->plateau_factor, bad);
+    ses_addi(o, "plateau_patience", c->plateau_patience, bad);
+    return o;
+}
+
+/* How a schedule's plan is measured, by sched_unit. */
+static const char *const ses_plan_units[] = {"none", "steps", "seconds"};
+
+/* The schedule's state: the plan it runs over, the plateau's counts. */
+static cJSON *ses_json_sched(const sched_state *s, int *bad)
+{
+    cJSON *o = cJSON_CreateObject();
+    ses_adds(o, "plan", ses_plan_units[s->plan.unit], bad);
+    ses_addn(o, "length", s->plan.length, bad);
+    ses_addi(o, "start", (double)s->plan.start, bad);
+    ses_addn(o, "done", s->plan.done, bad);
+    ses_addn(o, "best", s->best, bad);      /* null while infinite */
+    ses_addi(o, "bad", s->bad, bad);
+    ses_addi(o, "reductions", s->reductions, bad);
     return o;
 }
 
@@ -369,9 +376,9 @@ static cJSON *ses_json_history(const trainer *t, int *bad)
         const metric_point *p = &t->hist[i];
         ses_push(st, ses_integer((double)p->step), bad);
         ses_push(lo, isnan(p->loss) ? cJSON_CreateNull()
-                     : cJSON_CreateNumber(ses_float_json(p->loss)), bad);
+                     : cJSON_CreateNumber(num_float_shortest(p->loss)), bad);
         ses_push(va, isnan(p->val_loss) ? cJSON_CreateNull()
-                     : cJSON_CreateNumber(ses_float_json(p->val_loss)), bad);
+                     : cJSON_CreateNumber(num_float_shortest(p->val_loss)), bad);
     }
     ses_add(o, "step", st, bad);
     ses_add(o, "loss", lo, bad);
@@ -388,6 +395,7 @@ static cJSON *ses_json_session(const trainer *t, const sample_config *sample, in
     ses_add(o, "tokenizer", t->corp.vocab ? tok_to_json(t->corp.vocab) : NULL, bad);
     ses_add(o, "train", ses_json_train(&t->cfg, bad), bad);
     ses_add(o, "progress", ses_json_progress(t, bad), bad);
+    ses_add(o, "schedule", ses_json_sched(&t->sched, bad), bad);
     ses_add(o, "rng", ses_json_rng(&t->rng, bad), bad);
     ses_add(o, "corpus", ses_json_corpus(&t->corp, bad), bad);
     ses_add(o, "sample", ses_json_sample(sample, bad), bad);
@@ -929,6 +937,7 @@ typedef struct ses_load {
     train_config cfg;
     sample_config sample;
     ses_progress prog;
+    sched_state sched;
     rng_state rng;
     const char *corpus_path;     /* in root */
     metric_point *hist;
@@ -988,6 +997,28 @@ static int ses_read_optim(const ses_rd *r, const cJSON *o, optim_config *p)
            ses_get_bool(r, o, "train", "nesterov", &p->nesterov) ? -1 : 0;
 }
 
+/* The schedule's settings, newer than the first format: a file without
+ * them decayed by steps when lr_decay_every was set, else held the rate. */
+static int ses_read_sched_cfg(const ses_rd *r, const cJSON *o, train_config *c)
+{
+    const char *name;
+    char shown[40];
+    c->schedule = c->lr_decay_every > 0 ? SCHED_STEP : SCHED_CONSTANT;
+    if (!cJSON_GetObjectItemCaseSensitive(o, "schedule"))
+        return 0;
+    if (ses_get_str(r, o, "train", "schedule", &name))
+        return -1;
+    int k = sched_parse(name);
+    if (k < 0)
+        return ses_bad(r, "train", "schedule", "\"%s\" is not constant, step, "
+                       "cosine, onecycle or plateau", ses_safe(name, shown, sizeof shown));
+    c->schedule = (sched_kind)k;
+    return ses_get_flt(r, o, "train", "min_lr", 0, FLT_MAX, &c->min_lr) ||
+           ses_get_flt(r, o, "train", "plateau_factor", 0, 1, &c->plateau_factor) ||
+           ses_get_int(r, o, "train", "plateau_patience", 0, INT_MAX,
+                       &c->plateau_patience) ? -1 : 0;
+}
+
 static int ses_read_train(const ses_rd *r, const cJSON *root, train_config *c)
 {
     const cJSON *o;
@@ -1004,7 +1035,8 @@ static int ses_read_train(const ses_rd *r, const cJSON *root, train_config *c)
         ses_get_int(r, o, "train", "threads", 0, INT_MAX, &c->threads) ||
         ses_get_flt(r, o, "train", "lr_decay", 0, FLT_MAX, &c->lr_decay) ||
         ses_get_int(r, o, "train", "lr_decay_every", 0, INT_MAX, &c->lr_decay_every) ||
-        ses_get_int(r, o, "train", "warmup", 0, INT_MAX, &c->warmup))
+        ses_get_int(r, o, "train", "warmup", 0, INT_MAX, &c->warmup) ||
+        ses_read_sched_cfg(r, o, c))
         return -1;
     if (c->val_frac + c->test_frac >= 1)
         return ses_bad(r, "train", "val_frac", "plus train.test_frac must be below 1");
@@ -1138,6 +1170,45 @@ static int ses_read_progress(const ses_rd *r, const cJSON *root, ses_progress *p
     return 0;
 }
 
+/* The plan's unit by name into *p; returns 0 or -1 with the message. */
+static int ses_read_plan_unit(const ses_rd *r, const cJSON *o, sched_plan *p)
+{
+    const char *unit;
+    if (ses_get_str(r, o, "schedule", "plan", &unit))
+        return -1;
+    for (int i = SCHED_PLAN_NONE; i <= SCHED_PLAN_SECONDS; i++)
+        if (strcmp(unit, ses_plan_units[i]) == 0) {
+            p->unit = (sched_unit)i;
+            return 0;
+        }
+    return ses_bad(r, "schedule", "plan", "must be none, steps or seconds");
+}
+
+/* The schedule's state, newer than the first format: without it, no
+ * plan and fresh plateau counts. */
+static int ses_read_sched(const ses_rd *r, const cJSON *root, sched_state *s)
+{
+    const cJSON *o, *best;
+    long long start;
+    sched_state_init(s);
+    if (!cJSON_GetObjectItemCaseSensitive(root, "schedule"))
+        return 0;
+    if (ses_get_obj(r, root, "schedule", &o) || ses_read_plan_unit(r, o, &s->plan) ||
+        ses_get_dbl(r, o, "schedule", "length", 0, SCHED_MAX_LENGTH, &s->plan.length) ||
+        ses_get_ll(r, o, "schedule", "start", 0, (long long)SES_MAX_EXACT, &start) ||
+        ses_get_dbl(r, o, "schedule", "done", 0, DBL_MAX, &s->plan.done) ||
+        ses_get_int(r, o, "schedule", "bad", 0, INT_MAX, &s->bad) ||
+        ses_get_int(r, o, "schedule", "reductions", 0, INT_MAX, &s->reductions) ||
+        !(best = ses_item(r, o, "schedule", "best")))
+        return -1;
+    s->plan.start = (long)start;
+    if (ses_get_opt_num(best, &s->best))
+        return ses_bad(r, "schedule", "best", "must be a number or null");
+    if (isnan(s->best))
+        s->best = INFINITY;
+    return 0;
+}
+
 static int ses_read_rng(const ses_rd *r, const cJSON *root, rng_state *rng)
 {
     const cJSON *a = ses_item(r, root, NULL, "rng");
@@ -1265,7 +1336,8 @@ static int ses_parse_all(ses_load *L, char *err, size_t errlen)
     return ses_read_header(&r, L->root) || ses_read_model(&r, L->root, &L->cfg.model) ||
            ses_read_train(&r, L->root, &L->cfg) || ses_read_tokenizer(&r, L->root, L) ||
            ses_read_sample(&r, L->root, &L->sample) ||
-           ses_read_progress(&r, L->root, &L->prog) || ses_read_rng(&r, L->root, &L->rng) ||
+           ses_read_progress(&r, L->root, &L->prog) || ses_read_sched(&r, L->root, &L->sched) ||
+           ses_read_rng(&r, L->root, &L->rng) ||
            ses_read_corpus(&r, L->root, L) || ses_read_history(&r, L->root, L) ? -1 : 0;
 }
 
@@ -1645,6 +1717,7 @@ static int ses_restore(trainer *t, const ses_load *L, char *err, size_t errlen)
     t->last_val_loss = L->prog.last_val_loss;
     t->best_val_loss = L->prog.best_val_loss;
     t->best_step = (long)L->prog.best_step;
+    t->sched = L->sched;
     t->rng = L->rng;
     ses_restore_position(t, L);
     return 0;

@@ -29,6 +29,85 @@ static int validated_now(const trainer *t)
     return p && p->step == t->step && !isnan(p->val_loss);
 }
 
+/* Steps until the epochs done since the run began reach its goal, as
+ * trainer_step moves through the streams and limit_reached measures them
+ * (whole epochs skipped but the last two, safe from rounding). */
+static double steps_to_epochs(const run *r)
+{
+    const trainer *t = r->t;
+    size_t len = t->stream_len - 1, T = (size_t)t->cfg.seq_len, pos = t->pos;
+    double L1 = (double)len, ep = (double)t->epoch, n = 0;
+    double per = (double)((len + T - 1) / T), goal = r->goal.epochs - 1e-9;
+    if (t->stream_len < 2)
+        return 1;
+    if (r->goal.epochs * per > SCHED_MAX_LENGTH)
+        return SCHED_MAX_LENGTH;
+    while (ep + (double)pos / L1 - r->epoch0 < goal) {
+        if (pos >= len) {
+            double skip = fmax(ceil(goal + r->epoch0 - ep - 1) - 2, 0);
+            n += skip * per;
+            ep += skip + 1;
+            pos = 0;
+        }
+        pos += len - pos < T ? len - pos : T;
+        n++;
+    }
+    return n;
+}
+
+/* Plans the schedule over what is left of the goal (none: no plan). */
+static void plan_over_goal(run *r)
+{
+    const run_goal *g = &r->goal;
+    double now = run_seconds(r);
+    r->planned = 0;
+    if (g->steps > 0) {
+        trainer_plan(r->t, SCHED_PLAN_STEPS, fmax((double)(g->steps - r->steps_done), 1));
+    } else if (g->epochs > 0) {
+        trainer_plan(r->t, SCHED_PLAN_STEPS, fmax(steps_to_epochs(r), 1));
+    } else if (g->seconds > 0) {
+        trainer_plan(r->t, SCHED_PLAN_SECONDS, fmax(g->seconds - now, 1e-3));
+        r->planned = 1;
+        r->plan_origin = now;
+    } else {
+        trainer_plan(r->t, SCHED_PLAN_NONE, 0);
+    }
+}
+
+/* The schedule of a new run: an open plan goes on, else one over the goal. */
+static void plan_run(run *r)
+{
+    trainer *t = r->t;
+    if (!sched_needs_plan(t->cfg.schedule))
+        return;
+    if (!sched_plan_open(&t->sched, t->step)) {
+        plan_over_goal(r);
+        return;
+    }
+    r->planned = t->sched.plan.unit == SCHED_PLAN_SECONDS;
+    r->plan_origin = -t->sched.plan.done;
+}
+
+/* A time plan's progress: the training seconds of the plan so far. */
+static void move_plan(run *r)
+{
+    if (r->planned)
+        r->t->sched.plan.done = run_seconds(r) - r->plan_origin;
+}
+
+void run_replan(run *r)
+{
+    trainer_sched_reset(r->t);
+    r->planned = 0;
+    if (sched_needs_plan(r->t->cfg.schedule))
+        plan_over_goal(r);
+}
+
+int run_needs_length(const trainer *t)
+{
+    return sched_needs_plan(t->cfg.schedule) && !sched_plan_open(&t->sched, t->step);
+}
+
 void run_begin(run *r, trainer *t, const run_goal *goal,
                const run_cadence *cadence, const run_hooks *hooks,
                volatile sig_atomic_t *interrupt)
@@ -53,6 +132,7 @@ void run_begin(run *r, trainer *t, const run_goal *goal,
     r->last.epoch = r->epoch0;
     r->last.loss = r->last.ppl = r->last.bpt = r->last.acc = NAN;
     r->last.grad_norm = NAN;
+    plan_run(r);
     r->last.lr = trainer_lr(t, t->step);
 }
 
@@ -166,6 +246,7 @@ static int validate(run *r, int periodic, char *err, size_t len)
         : trainer_eval(t, SPLIT_VAL, t->cfg.eval_streams, &r->val, err, len);
     if (rc == 0) {
         trainer_note_val(t, r->val.loss);
+        trainer_sched_observe(t, r->val.loss);
         r->val_step = t->step;
         note_progress(r);
     }
@@ -202,8 +283,10 @@ int run_step(run *r, char *err, size_t len)
 {
     trainer *t = r->t;
     int every = t->cfg.eval_every, periodic, last;
+    move_plan(r);
     if (trainer_step(t, &r->last, err, len) != 0)
         return -1;
+    move_plan(r);
     r->steps_done++;
     if (!r->why)
         r->why = limit_reached(r);
@@ -237,6 +320,7 @@ int run_end(run *r, char *err, size_t len)
         r->why = "stopped";
     if (fresh && validate(r, 0, err, len) != 0)
         return -1;
+    move_plan(r);
     if (r->hooks.end
         && r->hooks.end(r->hooks.ctx, r->val_step == t->step ? &r->val : NULL, fresh,
                         err, len) != 0)

@@ -92,10 +92,14 @@ typedef struct run {
     eval_result val;          /* the latest validation of this run ... */
     long val_step;            /* ... made at this step; -1: none yet */
     train_info last;          /* the latest step */
+    int planned;              /* the run moves a time plan on (run_plan) */
+    double plan_origin;       /* run seconds when that plan's time was 0 */
 } run;
 
 /* Starts a run of t: copies goal and hooks; cadence may be NULL (no
- * samples), interrupt too. */
+ * samples), interrupt too.  A schedule that needs a length (cosine,
+ * onecycle) goes on with t's plan while it is open, else is planned over
+ * the goal (run_replan). */
 void run_begin(run *r, trainer *t, const run_goal *goal,
                const run_cadence *cadence, const run_hooks *hooks,
                volatile sig_atomic_t *interrupt);
@@ -111,6 +115,14 @@ void run_set_cadence(run *r, const run_cadence *cadence);
  * cadence); a time-based save is next due a full period from now. */
 void run_set_saving(run *r, int (*save)(void *ctx, char *err, size_t len),
                     const run_cadence *every);
+/* Plans t's schedule afresh over what is left of the run's goal: its
+ * steps, its epochs counted in steps as trainer_step moves through the
+ * streams, else its seconds; no goal: no plan.  Plateau's counts start
+ * afresh too. */
+void run_replan(run *r);
+/* Whether a run of t needs a goal for its schedule: cosine or onecycle
+ * with no open plan to go on with. */
+int run_needs_length(const trainer *t);
 /* Asks the run to end before its next step (why: "stopped", ...). */
 void run_stop(run *r, const char *why);
 /* Ends the run: validates unless the last step did, calls the end hook,

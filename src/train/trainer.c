@@ -28,6 +28,9 @@ train_config train_defaults(void)
     c.seed = 1337;
     c.threads = 2;
     c.lr_decay = 1.0f;
+    c.schedule = SCHED_CONSTANT;
+    c.plateau_factor = 0.1f;
+    c.plateau_patience = 10;
     return c;
 }
 
@@ -45,6 +48,11 @@ static int check_config(const train_config *c, char *err, size_t errlen)
     else if (c->lr_decay_every < 0 || c->warmup < 0) bad = "lr schedule steps must be >= 0";
     else if (!(c->label_smoothing >= 0.0f && c->label_smoothing < 1.0f))
         bad = "label smoothing must be >= 0 and < 1";
+    else if ((unsigned)c->schedule > SCHED_PLATEAU) bad = "unknown schedule";
+    else if (!(c->min_lr >= 0.0f) || !isfinite(c->min_lr)) bad = "min-lr must be >= 0";
+    else if (!(c->plateau_factor > 0.0f && c->plateau_factor < 1.0f))
+        bad = "plateau-factor must be in (0,1)";
+    else if (c->plateau_patience < 0) bad = "plateau-patience must be >= 0";
     else if ((unsigned)c->optim.kind > OPT_RMSPROP) bad = "unknown optimizer";
     if (bad) {
         snprintf(err, errlen, "%s", bad);
@@ -71,6 +79,7 @@ trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
     t->last_val_loss = NAN;
     t->best_val_loss = NAN;
     t->best_step = -1;
+    sched_state_init(&t->sched);
     size_t train_n = t->corp.train_end - t->corp.train_begin;
     t->stream_len = train_n / (size_t)cfg->batch;
     if (t->corp.n > 0 && t->stream_len < 2) {
@@ -112,15 +121,34 @@ void trainer_free(trainer *t)
     free(t);
 }
 
+sched_config trainer_sched_config(const train_config *c)
+{
+    return (sched_config){.kind = c->schedule, .lr = c->optim.lr, .min_lr = c->min_lr,
+                          .warmup = c->warmup, .decay = c->lr_decay,
+                          .decay_every = c->lr_decay_every,
+                          .factor = c->plateau_factor, .patience = c->plateau_patience};
+}
+
 float trainer_lr(const trainer *t, long s)
 {
-    const train_config *c = &t->cfg;
-    double lr = c->optim.lr;
-    if (c->warmup > 0 && s < c->warmup)
-        lr *= (double)(s + 1) / (double)c->warmup;
-    if (c->lr_decay_every > 0)
-        lr *= pow(c->lr_decay, (double)(s / c->lr_decay_every));
-    return (float)lr;
+    sched_config c = trainer_sched_config(&t->cfg);
+    return (float)sched_lr(&c, &t->sched, s);
+}
+
+void trainer_plan(trainer *t, sched_unit unit, double length)
+{
+    t->sched.plan = (sched_plan){.unit = unit, .length = length, .start = t->step};
+}
+
+void trainer_sched_reset(trainer *t)
+{
+    sched_state_init(&t->sched);
+}
+
+void trainer_sched_observe(trainer *t, double val_loss)
+{
+    sched_config c = trainer_sched_config(&t->cfg);
+    sched_observe(&c, &t->sched, val_loss);
 }
 
 /* Copies the next T+1 rows of the B streams into batch_ids; returns T. */

@@ -11,6 +11,7 @@
 #include "text/corpus.h"
 #include "model/model.h"
 #include "train/optim.h"
+#include "train/sched.h"
 #include "util/rng.h"
 
 typedef struct train_config {
@@ -29,10 +30,15 @@ typedef struct train_config {
     int warmup;              /* linear warm-up steps */
     float label_smoothing;   /* training target: 1-e on the label, e/V on
                               * every token (as PyTorch's); 0: off */
+    sched_kind schedule;     /* the learning-rate schedule (train/sched.h) */
+    float min_lr;            /* cosine's and plateau's floor */
+    float plateau_factor;    /* plateau: multiply the rate by this after */
+    int plateau_patience;    /* more than this many bad validations */
 } train_config;
 
 /* Defaults: LSTM 2x512, embed 64, dropout 0.1, T 100, B 32, Adam 2e-3,
- * clip 5, eval every 500 steps, val 0.1, seed 1337. */
+ * clip 5, eval every 500 steps, val 0.1, seed 1337, a constant rate
+ * (plateau: factor 0.1, patience 10). */
 train_config train_defaults(void);
 
 typedef struct train_info {
@@ -87,6 +93,7 @@ typedef struct trainer {
     float *best_params;      /* host copy of the weights at best_step
                               * (trainer_keep_best), or NULL */
     double elapsed;          /* seconds of training, across resumes */
+    sched_state sched;       /* the schedule's plan and plateau counts */
 } trainer;
 
 /* Takes ownership of corp (moved in, *corp zeroed).  With weights given
@@ -100,8 +107,20 @@ void trainer_free(trainer *t);
  * (the backend's failure, "cuda: WHAT: WHY (at step N)", or else a
  * non-finite loss). */
 int trainer_step(trainer *t, train_info *out, char *err, size_t errlen);
-/* Learning rate at step s (schedule). */
+/* Learning rate at step s (0: the session's first), as the schedule
+ * gives it with t's plan and plateau counts.  Without a plan (no run has
+ * planned one: trainer_plan) cosine and onecycle hold cfg.optim.lr. */
 float trainer_lr(const trainer *t, long s);
+/* The schedule's settings in cfg. */
+sched_config trainer_sched_config(const train_config *cfg);
+/* Plans cosine or onecycle over length steps (unit SCHED_PLAN_STEPS) or
+ * seconds (SCHED_PLAN_SECONDS, the run then moving t->sched.plan.done on)
+ * from the current step. */
+void trainer_plan(trainer *t, sched_unit unit, double length);
+/* Forgets the plan and the plateau's counts: the schedule starts afresh. */
+void trainer_sched_reset(trainer *t);
+/* A validation loss of a run, for the plateau schedule (sched_observe). */
+void trainer_sched_observe(trainer *t, double val_loss);
 
 /* Mean cross-entropy over a split with dropout off, from zero state.
  * streams = 1 is exact (each prediction sees the whole prefix); more

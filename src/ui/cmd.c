@@ -661,8 +661,9 @@ static const cmd_def commands[] = {
      "(embed must equal hidden, and is set so when not given).",
      1, 6, c_model, CMPL_MODEL},
     {"set", "KEY VALUE", "change a setting (show lists them)",
-     "Live settings (lr, clip, dropout, sampling, weights, eval-every,\n"
-     "threads) take effect at once; optimizer restarts the optimizer's\n"
+     "Live settings (lr, the schedule's, clip, dropout, sampling, weights,\n"
+     "eval-every, threads) take effect at once, schedule planning itself\n"
+     "afresh over the rest of the run; optimizer restarts the optimizer's\n"
      "state; device moves the model and its optimizer state; batch,\n"
      "seq-len and seed rebuild the model (you are asked).",
      2, 2, c_set, CMPL_SETTING},
