@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "fixture.h"
 #include "util/buf.h"
@@ -186,6 +187,29 @@ START_TEST(test_sync_file_and_dir)
 }
 END_TEST
 
+/* durable_open_parent opens the directory holding the path: the same
+ * directory as opening it by name. */
+START_TEST(test_open_parent)
+{
+    char dir[64], path[128];
+    struct stat a, b;
+    ck_assert_ptr_nonnull(fx_temp_dir(dir, sizeof dir, "check_util"));
+    snprintf(path, sizeof path, "%s/not-yet", dir);
+    int fd = durable_open_parent(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(fstat(fd, &a), 0);
+    ck_assert_int_eq(stat(dir, &b), 0);
+    ck_assert(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+    ck_assert_int_eq(fsync(fd), 0);
+    close(fd);
+    snprintf(path, sizeof path, "%s/missing/file", dir);
+    errno = 0;
+    ck_assert_int_eq(durable_open_parent(path), -1);
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert_int_eq(fx_remove_tree(dir), 0);
+}
+END_TEST
+
 START_TEST(test_sync_missing_keeps_errno)
 {
     char dir[64], path[128];
@@ -242,6 +266,7 @@ static Suite *util_suite(void)
 
     TCase *td = tcase_create("durable");
     tcase_add_test(td, test_sync_file_and_dir);
+    tcase_add_test(td, test_open_parent);
     tcase_add_test(td, test_sync_missing_keeps_errno);
     tcase_add_test(td, test_sync_pipe_fails);
     suite_add_tcase(s, td);
