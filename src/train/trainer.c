@@ -58,7 +58,7 @@ trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
         return NULL;
     trainer *t = calloc(1, sizeof *t);
     if (!t) {
-        snprintf(err, errlen, "out of memory");
+        snprintf(err, errlen, "out of memory for the trainer");
         return NULL;
     }
     t->cfg = *cfg;
@@ -224,7 +224,10 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
     t->step++;
     if (t->pos + 1 >= t->stream_len)
         epoch_end = 1;
-    trainer_record(t, t->step, (float)loss);
+    if (trainer_record(t, t->step, (float)loss) < 0) {
+        snprintf(err, errlen, "out of memory for the loss history");
+        return -1;
+    }
     double dt = clock_now() - t0;
     t->elapsed += dt;
     if (out) {
@@ -260,7 +263,8 @@ static int eval_run(trainer *t, const uint32_t *src, size_t len, int S,
     if (cap < 1) cap = 1;
     model_state st = {0}, one = {0};
     uint32_t *ids = malloc((size_t)(cap + 1) * S * sizeof(uint32_t));
-    if (!ids || model_state_init(m, &st, S) < 0 || model_state_init(m, &one, 1) < 0) {
+    if (!ids || model_reserve(m, S, cap) < 0 || model_state_init(m, &st, S) < 0 ||
+        model_state_init(m, &one, 1) < 0) {
         free(ids);
         model_state_free(m, &st);
         return -1;
