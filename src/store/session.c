@@ -16,6 +16,7 @@
 #include <float.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -547,7 +548,7 @@ static int ses_save_optim(const trainer *t, const char *dir, char *err,
 /* --------------------------------------------------------- placing it */
 
 typedef struct ses_paths {
-    char *dir, *tmp, *old;
+    char *dir, *tmp, *old, *lock;
 } ses_paths;
 
 static void ses_paths_free(ses_paths *p)
@@ -555,6 +556,19 @@ static void ses_paths_free(ses_paths *p)
     free(p->dir);
     free(p->tmp);
     free(p->old);
+    free(p->lock);
+}
+
+/* .NAME.lock in the directory holding dir (whose last component starts at
+ * base). */
+static char *ses_lock_path(const char *dir, const char *base)
+{
+    int head = (int)(base - dir);
+    size_t n = strlen(dir) + sizeof "..lock";
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%.*s.%s.lock", head, dir, base);
+    return s;
 }
 
 static int ses_paths_init(ses_paths *p, const char *dir, char *err, size_t errlen)
@@ -579,7 +593,49 @@ static int ses_paths_init(ses_paths *p, const char *dir, char *err, size_t errle
         ses_msg(err, errlen, "%s: not usable as a session directory name", dir);
         return -1;
     }
+    if ((p->lock = ses_lock_path(p->dir, base)) == NULL) {
+        ses_msg(err, errlen, "%s: out of memory", dir);
+        return -1;
+    }
     return 0;
+}
+
+/* Saves of one session exclude each other: a process holds a write lock
+ * (fcntl) on the session's lock file for the whole save, and a thread of
+ * the same process waits for the mutex.  The file stays; only the lock
+ * counts, and it goes with the process. */
+static pthread_mutex_t ses_save_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+/* A one-line message for a lock that another process holds. */
+static void ses_lock_taken(const ses_paths *p, int fd, char *err, size_t errlen)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_pid > 0)
+        ses_msg(err, errlen, "%s: being saved by another process (pid %ld; lock %s)",
+                p->dir, (long)fl.l_pid, p->lock);
+    else
+        ses_msg(err, errlen, "%s: being saved by another process (lock %s)", p->dir,
+                p->lock);
+}
+
+/* Takes the lock; returns the descriptor holding it, or -1 with a
+ * message. */
+static int ses_lock(const ses_paths *p, char *err, size_t errlen)
+{
+    int fd = open(p->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        ses_msg(err, errlen, "%s: cannot create: %s", p->lock, strerror(errno));
+        return -1;
+    }
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_SETLK, &fl) == 0)
+        return fd;
+    if (errno == EACCES || errno == EAGAIN)
+        ses_lock_taken(p, fd, err, errlen);
+    else
+        ses_msg(err, errlen, "%s: cannot lock: %s", p->lock, strerror(errno));
+    close(fd);
+    return -1;
 }
 
 /* Sets *exists.  Refuses anything whose replacement could destroy data
@@ -822,11 +878,13 @@ int session_save(const trainer *t, const sample_config *sample, const char *dir,
                  char *err, size_t errlen)
 {
     ses_paths p;
-    int exists = 0, rc = -1;
+    int exists = 0, rc = -1, lock = -1;
     sample_config defaults = sample_defaults();
+    pthread_mutex_lock(&ses_save_mutex);
     if (ses_paths_init(&p, dir, err, errlen) == 0 &&
-        ses_check_target(p.dir, &exists, err, errlen) == 0 &&
         ses_mkdir_parents(p.dir, err, errlen) == 0 &&
+        (lock = ses_lock(&p, err, errlen)) >= 0 &&
+        ses_check_target(p.dir, &exists, err, errlen) == 0 &&
         ses_make_tmp(p.tmp, err, errlen) == 0) {
         rc = ses_write_all(t, sample ? sample : &defaults, p.tmp, err, errlen);
         if (rc == 0)
@@ -834,7 +892,10 @@ int session_save(const trainer *t, const sample_config *sample, const char *dir,
         if (rc != 0)
             ses_remove_dir(p.tmp);
     }
+    if (lock >= 0)
+        close(lock);
     ses_paths_free(&p);
+    pthread_mutex_unlock(&ses_save_mutex);
     return rc;
 }
 
