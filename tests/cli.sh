@@ -14,22 +14,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/rnnlab-cli.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
-passed=0
-failed=0
-
-pass() {
-    passed=$((passed + 1))
-    echo "ok - $1"
-}
-
-# flunk DESCRIPTION [FILE]: a failure, with FILE's contents as evidence.
-flunk() {
-    failed=$((failed + 1))
-    echo "FAIL - $1"
-    if [ -n "${2:-}" ] && [ -s "$2" ]; then
-        sed 's/^/    | /' "$2" | head -n 20
-    fi
-}
+. "$(dirname "$0")/report.sh"
 
 # run CMD...: runs rnnlab with the arguments; stdout, stderr and the exit
 # status go to $tmp/out, $tmp/err and $status.
