@@ -294,6 +294,17 @@ static size_t carve(model *m, act_arena *a, float *base, size_t R, size_t B)
     return off;
 }
 
+void model_size(const model_config *cfg, size_t B, size_t R, double *params,
+                double *acts)
+{
+    model m = {.cfg = *cfg};        /* its tensor table only */
+    act_arena a;
+    size_t state = (size_t)cfg->layers * B * (size_t)cfg->hidden;
+    *params = (double)layout(&m);
+    *acts = (double)carve(&m, &a, NULL, R, B) + (double)(R + B) +
+            (double)state * (cfg->cell == CELL_LSTM ? 2 : 1);
+}
+
 int model_reserve(model *m, int B, int T)
 {
     size_t R = (size_t)B * T;

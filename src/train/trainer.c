@@ -10,6 +10,7 @@
 #include "train/trainer.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/mem.h"
 
 train_config train_defaults(void)
 {
@@ -51,6 +52,51 @@ static int check_config(const train_config *c, char *err, size_t errlen)
     return 0;
 }
 
+/* The bytes training with cfg takes: parameters, gradients and optimizer
+ * state, and activations for a chunk of the batch or for the validation's
+ * streams, whichever is larger, with the chunk's token ids. */
+static double train_bytes(const train_config *cfg)
+{
+    size_t B = (size_t)cfg->batch, S = (size_t)cfg->eval_streams;
+    size_t R = (size_t)cfg->seq_len * B;
+    double params, acts;
+    model_size(&cfg->model, B > S ? B : S, R > S ? R : S, &params, &acts);
+    return sizeof(float) * (params * (2 + optim_buffers(&cfg->optim)) + acts + (double)(R + B));
+}
+
+/* The memory there is for it: MEM_LIMIT_ENV when set, else the device's
+ * free memory where the backend says, else the machine's.  Returns 1 with
+ * *bytes and *where ("available", "free on cuda") set, 0 when unknown, or
+ * -1 with a message. */
+static int memory_for(be_backend *be, double *bytes, char *where, size_t len,
+                      char *err, size_t errlen)
+{
+    const char *limit = getenv(MEM_LIMIT_ENV);
+    snprintf(where, len, "available");
+    if (!be->free_memory || (limit && *limit))
+        return mem_available(bytes, err, errlen);
+    snprintf(where, len, "free on %s", be->name);
+    *bytes = be->free_memory(be);
+    return *bytes >= 0;
+}
+
+/* Refuses a configuration that cannot fit in memory, before allocating
+ * any of it. */
+static int check_memory(be_backend *be, const train_config *cfg, char *err,
+                        size_t errlen)
+{
+    char where[64], need_s[32], have_s[32];
+    double have, need = train_bytes(cfg);
+    int known = memory_for(be, &have, where, sizeof where, err, errlen);
+    if (known <= 0 || need <= have)
+        return known < 0 ? -1 : 0;
+    mem_format(need, need_s, sizeof need_s);
+    mem_format(have, have_s, sizeof have_s);
+    snprintf(err, errlen, "model: needs %s (parameters, optimizer state and "
+             "activations); %s %s", need_s, have_s, where);
+    return -1;
+}
+
 trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
                         char *err, size_t errlen)
 {
@@ -76,7 +122,8 @@ trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
     }
     rng_state init;
     rng_seed(&init, cfg->seed);
-    if (!(t->m = model_create(be, &t->cfg.model, &init, err, errlen)))
+    if (check_memory(be, &t->cfg, err, errlen) < 0 ||
+        !(t->m = model_create(be, &t->cfg.model, &init, err, errlen)))
         goto fail;
     rng_seed(&t->rng, cfg->seed ^ 0x5A3E5A3E5A3E5A3EULL);
     t->batch_ids = malloc((size_t)(cfg->seq_len + 1) * cfg->batch * sizeof(uint32_t));
