@@ -1,7 +1,8 @@
 /* check_session.c - session save / open: a round trip restores the
  * configuration, weights, optimizer moments, carried state, progress, RNG,
  * history and the sampler settings saved beside them exactly (and training continues bit for bit); corrupt
- * sessions are refused with a message naming the file; saves never destroy
+ * sessions (a NaN or infinity in a tensor included) are refused with a
+ * message naming the file; saves never destroy
  * what they were not asked to replace, a failed save leaves the
  * previous session loadable, and a save is refused while another process
  * saves the same session. */
@@ -930,6 +931,56 @@ START_TEST(test_lock_held_elsewhere)
 }
 END_TEST
 
+/* Puts v at element i of tensor name in the safetensors file path; returns
+ * the file as it was, the caller's to put back and free. */
+static char *poke_tensor(const char *path, const char *name, size_t i, float v,
+                         size_t *len)
+{
+    char err[256];
+    st_file f;
+    char *was = fx_read_file(path, len);
+    ck_assert_msg(st_open(&f, path, err, sizeof err) == 0, "%s", err);
+    const st_tensor *t = st_find(&f, name);
+    ck_assert_ptr_nonnull(t);
+    ck_assert(t->begin + (i + 1) * sizeof v <= t->end);
+    memcpy(f.data + f.data_off + t->begin + i * sizeof v, &v, sizeof v);
+    fx_write_file(path, f.data, f.size);
+    st_close(&f);
+    return was;
+}
+
+/* A NaN or infinity anywhere in a session's tensors refuses the session,
+ * naming the file, the tensor and the element. */
+static void nonfinite_fails(const char *dir, const char *file, const char *name,
+                            size_t i, float v, const char *want)
+{
+    char p[192];
+    size_t len;
+    snprintf(p, sizeof p, "%s/%s", dir, file);
+    char *was = poke_tensor(p, name, i, v, &len);
+    load_fails(dir, want);
+    fx_write_file(p, was, len);
+    free(was);
+}
+
+START_TEST(test_nonfinite_tensors)
+{
+    char dir[128];
+    fresh_session(dir, sizeof dir, "nf");
+    nonfinite_fails(dir, "model.safetensors", "rnn.weight_hh_l0", 5, NAN,
+                    "model.safetensors: rnn.weight_hh_l0 holds NaN at index 5");
+    nonfinite_fails(dir, "model.safetensors", "decoder.bias", 0, INFINITY,
+                    "model.safetensors: decoder.bias holds +infinity at index 0");
+    nonfinite_fails(dir, "model.safetensors", "encoder.weight", 3, -INFINITY,
+                    "model.safetensors: encoder.weight holds -infinity at index 3");
+    nonfinite_fails(dir, "optimizer.safetensors", "exp_avg_sq", 2, NAN,
+                    "optimizer.safetensors: exp_avg_sq holds NaN at index 2");
+    nonfinite_fails(dir, "optimizer.safetensors", "state.c", 1, INFINITY,
+                    "optimizer.safetensors: state.c holds +infinity at index 1");
+    trainer_free(load_ok(dir, corpus_file));
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
     Suite *s = suite_create("session");
@@ -947,6 +998,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_missing_dir);
     tcase_add_test(tc, test_tied_decoder_checked);
     tcase_add_test(tc, test_corrupt_tensors);
+    tcase_add_test(tc, test_nonfinite_tensors);
     tcase_add_test(tc, test_corpus_errors);
     tcase_add_test(tc, test_refuse_overwrite);
     tcase_add_test(tc, test_failed_save_keeps_previous);

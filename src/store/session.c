@@ -1531,16 +1531,36 @@ static int ses_check_model_names(const model *m, const st_file *f, const char *f
     return 0;
 }
 
+/* The index of the first NaN or infinity among p[0..n), or n. */
+static size_t ses_first_nonfinite(const float *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && isfinite(p[i]))
+        i++;
+    return i;
+}
+
+/* Reads tensor name of the given shape into dst; a NaN or infinity in it
+ * is refused like a wrong shape (training from it could only give NaN). */
 static int ses_read_tensor(const st_file *f, const char *file, const char *name,
                            int ndim, const int *shape, float *dst, char *err,
                            size_t errlen)
 {
     int64_t sh[ST_MAX_DIMS];
-    for (int i = 0; i < ndim; i++)
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++) {
         sh[i] = shape[i];
+        n *= (size_t)shape[i];
+    }
     char msg[256];
     if (st_read_f32(f, name, ndim, sh, dst, msg, sizeof msg) != 0) {
         ses_msg(err, errlen, "%s: %s", file, msg);
+        return -1;
+    }
+    size_t bad = ses_first_nonfinite(dst, n);
+    if (bad < n) {
+        ses_msg(err, errlen, "%s: %s holds %s at index %zu", file, name,
+                isnan(dst[bad]) ? "NaN" : dst[bad] > 0 ? "+infinity" : "-infinity", bad);
         return -1;
     }
     return 0;
