@@ -14,6 +14,11 @@ if [ ! -x "$RNNLAB" ] || [ ! -f "$SHIM" ]; then
     exit 99
 fi
 case $SHIM in /*) ;; *) SHIM=$(pwd)/$SHIM ;; esac
+# A sanitizer's runtime must come first and replaces malloc itself.
+if ldd "$RNNLAB" 2>/dev/null | grep -q 'lib[at]san'; then
+    echo "faults.sh: skipped: $RNNLAB is built with a sanitizer"
+    exit 77
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rnnlab-faults.XXXXXX") || exit 99
 tmp=$(cd "$tmp" && pwd -P)

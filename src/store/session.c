@@ -624,7 +624,7 @@ static int ses_lock(const ses_paths *p, char *err, size_t errlen)
 {
     int fd = open(p->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (fd < 0) {
-        ses_msg(err, errlen, "%s: cannot create: %s", p->lock, strerror(errno));
+        ses_msg(err, errlen, "%s: cannot open: %s", p->lock, strerror(errno));
         return -1;
     }
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
