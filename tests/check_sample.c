@@ -12,6 +12,7 @@
 #endif
 #include <check.h>
 #include <cjson/cJSON.h>
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -566,6 +567,106 @@ START_TEST(alternatives_and_nan)
     cfg.top_p = 0.5f;
     ck_assert_uint_lt(sample_pick(&pk, logits, &cfg, NULL, 0, 0.3, NULL), 5);
     sample_picker_free(&pk);
+}
+END_TEST
+
+/* Rows the arithmetic of infinities would turn into NaN. */
+#define DEG_V 4
+static const float deg_rows[][DEG_V] = {
+    {-INFINITY, -INFINITY, -INFINITY, -INFINITY},  /* uniform */
+    {NAN, NAN, NAN, NAN},                          /* token 0 */
+    {NAN, -INFINITY, NAN, -INFINITY},              /* 1 or 3 */
+    {1.0f, INFINITY, 2.0f, INFINITY},              /* 1 or 3 */
+    {INFINITY, NAN, -INFINITY, 0.0f},              /* token 0 */
+    {FLT_MAX, -FLT_MAX, 0.0f, -FLT_MAX},           /* token 0 */
+};
+#define DEG_ROWS (int)(sizeof deg_rows / sizeof deg_rows[0])
+/* The tokens each row may give (a bit per id). */
+static const unsigned deg_allowed[DEG_ROWS] = {0xF, 0x1, 0xA, 0xA, 0x1, 0x1};
+
+/* The strategies: plain, cut, nucleus, greedy, penalised, near zero. */
+static sample_config deg_config(int k)
+{
+    sample_config c = sample_defaults();
+    c.temperature = 1.0f;
+    c.top_k = k == 1 ? 2 : 0;
+    c.top_p = k == 2 ? 0.5f : 1.0f;
+    c.greedy = k == 3;
+    c.repetition_penalty = k == 4 ? 2.0f : 1.0f;
+    if (k == 5)
+        c.temperature = 1e-30f;
+    return c;
+}
+
+/* sample_filter's list: ids in range, probabilities numbers in [0,1]
+ * summing to 1, nothing outside allowed with any probability. */
+static void assert_kept(const sample_picker *pk, int n, unsigned allowed)
+{
+    double sum = 0.0;
+    ck_assert(n >= 1 && n <= DEG_V);
+    for (int i = 0; i < n; i++) {
+        float p = pk->prob[i];
+        ck_assert_uint_lt(pk->ids[i], DEG_V);
+        ck_assert_msg(isfinite(p) && p >= 0.0f && p <= 1.0f, "prob %g", (double)p);
+        ck_assert(p == 0.0f || (allowed >> pk->ids[i] & 1));
+        sum += p;
+    }
+    ck_assert_double_eq_tol(sum, 1.0, 1e-5);
+}
+
+/* Every strategy on every degenerate row: a token that may come, with a
+ * probability that is a number, and no division by zero on the way. */
+START_TEST(degenerate_rows)
+{
+    static const uint32_t recent[2] = {1, 3};
+    static const double draws[3] = {0.0, 0.3, 0.999999};
+    sample_picker pk;
+    ck_assert_int_eq(sample_picker_init(&pk, DEG_V), 0);
+    for (int r = 0; r < DEG_ROWS; r++)
+        for (int k = 0; k < 6; k++) {
+            sample_config c = deg_config(k);
+            assert_kept(&pk, sample_filter(&pk, deg_rows[r], &c, recent, 2), deg_allowed[r]);
+            for (int d = 0; d < 3; d++) {
+                float p = -1.0f;
+                uint32_t id = sample_pick(&pk, deg_rows[r], &c, recent, 2, draws[d], &p);
+                ck_assert_msg(deg_allowed[r] >> id & 1, "row %d strategy %d gave %u", r, k, id);
+                ck_assert(isfinite(p) && p > 0.0f && p <= 1.0f);
+            }
+        }
+    sample_config c = deg_config(0);
+    ck_assert_int_eq(sample_filter(&pk, deg_rows[0], &c, NULL, 0), DEG_V);
+    for (int i = 0; i < DEG_V; i++)
+        ck_assert_float_eq_tol(pk.prob[i], 0.25f, 1e-6f);
+    sample_filter(&pk, deg_rows[3], &c, NULL, 0);
+    ck_assert_float_eq_tol(pk.prob[1], 0.5f, 1e-6f);
+    ck_assert_float_eq_tol(pk.prob[3], 0.5f, 1e-6f);
+    sample_picker_free(&pk);
+}
+END_TEST
+
+/* The alternatives and model probabilities of degenerate rows are
+ * numbers in [0,1] too; a row without a number has none. */
+START_TEST(degenerate_alternatives)
+{
+    uint32_t ids[SAMPLE_MAX_ALTS];
+    float p[SAMPLE_MAX_ALTS];
+    double lse;
+    for (int r = 0; r < DEG_ROWS; r++) {
+        int n = sample_top(deg_rows[r], DEG_V, 3, ids, p, &lse);
+        for (int i = 0; i < n; i++)
+            ck_assert(isfinite(p[i]) && p[i] >= 0.0f && p[i] <= 1.0f);
+        for (int j = 0; j < DEG_V; j++) {
+            float q = sample_prob(deg_rows[r][j], lse);
+            ck_assert(isfinite(q) && q >= 0.0f && q <= 1.0f);
+        }
+    }
+    ck_assert_int_eq(sample_top(deg_rows[1], DEG_V, 3, ids, p, &lse), 0);
+    ck_assert(isnan(lse));
+    ck_assert_int_eq(sample_top(deg_rows[3], DEG_V, 2, ids, p, &lse), 2);
+    ck_assert_uint_eq(ids[0], 1);
+    ck_assert_uint_eq(ids[1], 3);
+    ck_assert_float_eq_tol(p[0], 0.5f, 1e-6f);
+    ck_assert_float_eq_tol(p[1], 0.5f, 1e-6f);
 }
 END_TEST
 
@@ -1245,6 +1346,8 @@ int main(void)
     tcase_add_test(tc, top_p_smallest_set);
     tcase_add_test(tc, repetition_penalty);
     tcase_add_test(tc, alternatives_and_nan);
+    tcase_add_test(tc, degenerate_rows);
+    tcase_add_test(tc, degenerate_alternatives);
     tcase_add_test(tc, prime_unknown_characters);
     tcase_add_test(tc, stop_string_and_eos);
     tcase_add_test(tc, callback_and_flag_cancel);

@@ -1,20 +1,24 @@
 /* check_session.c - session save / open: a round trip restores the
  * configuration, weights, optimizer moments, carried state, progress, RNG,
  * history and the sampler settings saved beside them exactly (and training continues bit for bit); corrupt
- * sessions are refused with a message naming the file; saves never destroy
- * what they were not asked to replace, and a failed save leaves the
- * previous session loadable. */
+ * sessions (a NaN or infinity in a tensor included) are refused with a
+ * message naming the file; saves never destroy
+ * what they were not asked to replace, a failed save leaves the
+ * previous session loadable, and a save is refused while another process
+ * saves the same session. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <check.h>
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -238,6 +242,24 @@ static trainer *load_ok(const char *dir, const char *corpus_path)
     ck_assert_msg(t != NULL, "%s", err);
     assert_sample_eq(&want, &got);
     return t;
+}
+
+/* The session in dir holds what t holds. */
+static void assert_saved(const char *dir, const trainer *t)
+{
+    trainer *got = load_ok(dir, corpus_file);
+    assert_trainers_eq(t, got, 1);
+    trainer_free(got);
+}
+
+/* dir still holds a, and a good save of b then replaces it.  Frees both. */
+static void kept_then_replaced(const char *dir, trainer *a, trainer *b)
+{
+    assert_saved(dir, a);
+    save_ok(b, dir);
+    assert_saved(dir, b);
+    trainer_free(a);
+    trainer_free(b);
 }
 
 /* Loading dir must fail with a one-line message containing want. */
@@ -873,26 +895,14 @@ START_TEST(test_failed_save_keeps_previous)
     fx_write_file(blocker, "x", 1);
     ck_assert_int_eq(session_save(b, NULL, dir, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, ".tmp-"));
-    trainer *c = load_ok(dir, corpus_file);
-    assert_trainers_eq(a, c, 1);
-    trainer_free(c);
+    assert_saved(dir, a);
     unlink(blocker);
 
     /* Saving into a file path fails and leaves the session alone too. */
     path_in(blocker, sizeof blocker, "file");
     fx_write_file(blocker, "x", 1);
     ck_assert_int_eq(session_save(b, NULL, blocker, err, sizeof err), -1);
-    c = load_ok(dir, corpus_file);
-    assert_trainers_eq(a, c, 1);
-    trainer_free(c);
-
-    /* And a good save afterwards replaces it. */
-    save_ok(b, dir);
-    c = load_ok(dir, corpus_file);
-    assert_trainers_eq(b, c, 1);
-    trainer_free(c);
-    trainer_free(a);
-    trainer_free(b);
+    kept_then_replaced(dir, a, b);
 }
 END_TEST
 
@@ -972,6 +982,106 @@ START_TEST(test_before_schedules)
 }
 END_TEST
 
+/* In a child: takes the write lock on path, says so on ready, and holds
+ * it until done is closed. */
+static void hold_lock(const char *path, int ready, int done)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    char c = 'x';
+    if (fd < 0 || fcntl(fd, F_SETLKW, &fl) != 0 || write(ready, &c, 1) != 1)
+        _exit(1);
+    while (read(done, &c, 1) > 0)
+        ;
+    _exit(0);
+}
+
+/* Another process holding the session's lock (.NAME.lock beside it): a
+ * save is refused at once, naming that process, and the session stays as
+ * it was; once the lock is free the save goes through. */
+START_TEST(test_lock_held_elsewhere)
+{
+    trainer *a = make_trainer(CELL_LSTM, 0, 1), *b = make_trainer(CELL_LSTM, 0, 1);
+    char dir[128], lock[192], err[512] = "", want[64], c;
+    int ready[2], done[2];
+    train_info info;
+    path_in(dir, sizeof dir, "locked");
+    path_in(lock, sizeof lock, ".locked.lock");
+    save_ok(a, dir);
+    ck_assert(trainer_step(b, &info, err, sizeof err) == 0);
+    ck_assert_int_eq(pipe(ready), 0);
+    ck_assert_int_eq(pipe(done), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(ready[0]);
+        close(done[1]);
+        hold_lock(lock, ready[1], done[0]);
+    }
+    close(ready[1]);
+    close(done[0]);
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    ck_assert_int_eq(session_save(b, NULL, dir, err, sizeof err), -1);
+    snprintf(want, sizeof want, "being saved by another process (pid %ld;", (long)pid);
+    ck_assert_msg(strstr(err, want) != NULL, "%s", err);
+    ck_assert_ptr_nonnull(strstr(err, dir));
+    close(done[1]);
+    close(ready[0]);
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+    kept_then_replaced(dir, a, b);
+}
+END_TEST
+
+/* Puts v at element i of tensor name in the safetensors file path; returns
+ * the file as it was, the caller's to put back and free. */
+static char *poke_tensor(const char *path, const char *name, size_t i, float v,
+                         size_t *len)
+{
+    char err[256];
+    st_file f;
+    char *was = fx_read_file(path, len);
+    ck_assert_msg(st_open(&f, path, err, sizeof err) == 0, "%s", err);
+    const st_tensor *t = st_find(&f, name);
+    ck_assert_ptr_nonnull(t);
+    ck_assert(t->begin + (i + 1) * sizeof v <= t->end);
+    memcpy(f.data + f.data_off + t->begin + i * sizeof v, &v, sizeof v);
+    fx_write_file(path, f.data, f.size);
+    st_close(&f);
+    return was;
+}
+
+/* A NaN or infinity anywhere in a session's tensors refuses the session,
+ * naming the file, the tensor and the element. */
+static void nonfinite_fails(const char *dir, const char *file, const char *name,
+                            size_t i, float v, const char *want)
+{
+    char p[192];
+    size_t len;
+    snprintf(p, sizeof p, "%s/%s", dir, file);
+    char *was = poke_tensor(p, name, i, v, &len);
+    load_fails(dir, want);
+    fx_write_file(p, was, len);
+    free(was);
+}
+
+START_TEST(test_nonfinite_tensors)
+{
+    char dir[128];
+    fresh_session(dir, sizeof dir, "nf");
+    nonfinite_fails(dir, "model.safetensors", "rnn.weight_hh_l0", 5, NAN,
+                    "model.safetensors: rnn.weight_hh_l0 holds NaN at index 5");
+    nonfinite_fails(dir, "model.safetensors", "decoder.bias", 0, INFINITY,
+                    "model.safetensors: decoder.bias holds +infinity at index 0");
+    nonfinite_fails(dir, "model.safetensors", "encoder.weight", 3, -INFINITY,
+                    "model.safetensors: encoder.weight holds -infinity at index 3");
+    nonfinite_fails(dir, "optimizer.safetensors", "exp_avg_sq", 2, NAN,
+                    "optimizer.safetensors: exp_avg_sq holds NaN at index 2");
+    nonfinite_fails(dir, "optimizer.safetensors", "state.c", 1, INFINITY,
+                    "optimizer.safetensors: state.c holds +infinity at index 1");
+    trainer_free(load_ok(dir, corpus_file));
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
     Suite *s = suite_create("session");
@@ -989,6 +1099,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_missing_dir);
     tcase_add_test(tc, test_tied_decoder_checked);
     tcase_add_test(tc, test_corrupt_tensors);
+    tcase_add_test(tc, test_nonfinite_tensors);
     tcase_add_test(tc, test_corpus_errors);
     tcase_add_test(tc, test_refuse_overwrite);
     tcase_add_test(tc, test_failed_save_keeps_previous);
@@ -996,6 +1107,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_user_files_survive);
     tcase_add_test(tc, test_best_checkpoint);
     tcase_add_test(tc, test_before_schedules);
+    tcase_add_test(tc, test_lock_held_elsewhere);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,7 +1,8 @@
 /* check_train.c - the trainer end to end on a small built-in text: the
  * loss falls below a bound, runs are bit-for-bit deterministic, evaluation
  * scores exactly N-1 predictions and agrees with a step-by-step reference,
- * and the clipping / schedule settings behave. */
+ * the clipping / schedule settings behave, and what cannot fit in memory is
+ * refused. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -240,6 +241,51 @@ START_TEST(bad_config)
 }
 END_TEST
 
+/* trainer_create on the small text with cfg; NULL (and err) when refused. */
+static trainer *create_on_text(be_backend *be, const train_config *cfg, char *err,
+                               size_t errlen)
+{
+    corpus c;
+    const char *text = "abcabcabcabcabcabcabcabcabcabcabcabcabcabc";
+    ck_assert_int_eq(corpus_from_buffer(&c, (const uint8_t *)text, strlen(text), NULL, 0.1,
+                                        0, err, errlen), 0);
+    trainer *t = trainer_create(be, cfg, &c, err, errlen);
+    corpus_free(&c);             /* empty when the trainer took it */
+    return t;
+}
+
+/* What cannot fit the memory available (RNNLAB_MEMORY_LIMIT here) is
+ * refused before anything is allocated, with both figures. */
+START_TEST(memory_refused)
+{
+    be_backend *be = be_cpu_create();
+    char err[256] = "";
+    train_config cfg = train_defaults();
+    cfg.batch = 4;
+    ck_assert_int_eq(setenv("RNNLAB_MEMORY_LIMIT", "1M", 1), 0);
+    ck_assert_ptr_null(create_on_text(be, &cfg, err, sizeof err));
+    ck_assert_msg(strstr(err, "model: needs ") == err && strstr(err, " MiB (parameters, "
+                  "optimizer state and activations); 1.0 MiB available"), "%s", err);
+    cfg.model.hidden = 65536;
+    cfg.model.layers = 16;
+    ck_assert_int_eq(setenv("RNNLAB_MEMORY_LIMIT", "64G", 1), 0);
+    ck_assert_ptr_null(create_on_text(be, &cfg, err, sizeof err));
+    ck_assert_msg(strstr(err, " TiB (parameters") && strstr(err, "; 64.0 GiB available"),
+                  "%s", err);
+    ck_assert_int_eq(setenv("RNNLAB_MEMORY_LIMIT", "lots", 1), 0);
+    ck_assert_ptr_null(create_on_text(be, &cfg, err, sizeof err));
+    ck_assert_msg(strstr(err, "RNNLAB_MEMORY_LIMIT: 'lots' is not a size"), "%s", err);
+    cfg = train_defaults();
+    cfg.batch = 4;
+    ck_assert_int_eq(setenv("RNNLAB_MEMORY_LIMIT", "1G", 1), 0);
+    trainer *t = create_on_text(be, &cfg, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    trainer_free(t);
+    unsetenv("RNNLAB_MEMORY_LIMIT");
+    be->destroy(be);
+}
+END_TEST
+
 /* A trainer moved to another backend mid-run goes on exactly as one that
  * stayed: weights, Adam's moments and step, and the carried state moved. */
 START_TEST(move_keeps_state)
@@ -289,6 +335,7 @@ int main(void)
     tcase_add_test(tc, clipping);
     tcase_add_test(tc, history_bounded);
     tcase_add_test(tc, bad_config);
+    tcase_add_test(tc, memory_refused);
     tcase_add_test(tc, move_keeps_state);
     suite_add_tcase(s, tc);
     return fx_run_suite(s);

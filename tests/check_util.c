@@ -1,4 +1,4 @@
-/* check_util.c - unit tests for the shared utilities of src/util: growable arrays and the text buffer (buf.c), fsync of files and directories (durable.c). */
+/* check_util.c - unit tests for the shared utilities of src/util: growable arrays and the text buffer (buf.c), fsync of files and directories (durable.c), the memory available (mem.c). */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "fixture.h"
 #include "util/buf.h"
 #include "util/durable.h"
+#include "util/mem.h"
 
 /* ---- grow_array ---------------------------------------------------------- */
 
@@ -186,6 +188,75 @@ START_TEST(test_sync_file_and_dir)
 }
 END_TEST
 
+/* durable_open_parent opens the directory holding the path: the same
+ * directory as opening it by name. */
+START_TEST(test_open_parent)
+{
+    char dir[64], path[128];
+    struct stat a, b;
+    ck_assert_ptr_nonnull(fx_temp_dir(dir, sizeof dir, "check_util"));
+    snprintf(path, sizeof path, "%s/not-yet", dir);
+    int fd = durable_open_parent(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(fstat(fd, &a), 0);
+    ck_assert_int_eq(stat(dir, &b), 0);
+    ck_assert(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+    ck_assert_int_eq(fsync(fd), 0);
+    close(fd);
+    snprintf(path, sizeof path, "%s/missing/file", dir);
+    errno = 0;
+    ck_assert_int_eq(durable_open_parent(path), -1);
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert_int_eq(fx_remove_tree(dir), 0);
+}
+END_TEST
+
+/* ---- mem ---------------------------------------------------------------- */
+
+START_TEST(test_mem_sizes)
+{
+    double b = 0;
+    char s[32];
+    ck_assert_int_eq(mem_parse("4096", &b), 0);
+    ck_assert(b == 4096.0);
+    ck_assert_int_eq(mem_parse("1.5G", &b), 0);
+    ck_assert(b == 1.5 * 1024 * 1024 * 1024);
+    ck_assert_int_eq(mem_parse("2t", &b), 0);
+    ck_assert(b == 2.0 * 1024 * 1024 * 1024 * 1024);
+    ck_assert_int_eq(mem_parse("", &b), -1);
+    ck_assert_int_eq(mem_parse("12X", &b), -1);
+    ck_assert_int_eq(mem_parse("1GB", &b), -1);
+    ck_assert_int_eq(mem_parse("-1", &b), -1);
+    ck_assert_int_eq(mem_parse("inf", &b), -1);
+    mem_format(512, s, sizeof s);
+    ck_assert_str_eq(s, "512 bytes");
+    mem_format(1536, s, sizeof s);
+    ck_assert_str_eq(s, "1.5 KiB");
+    mem_format(412.3 * 1024 * 1024 * 1024, s, sizeof s);
+    ck_assert_str_eq(s, "412.3 GiB");
+}
+END_TEST
+
+/* The override wins; without it, /proc/meminfo's figure (on Linux). */
+START_TEST(test_mem_available)
+{
+    double b = 0;
+    char err[128] = "";
+    ck_assert_int_eq(setenv(MEM_LIMIT_ENV, "3M", 1), 0);
+    ck_assert_int_eq(mem_available(&b, err, sizeof err), 1);
+    ck_assert(b == 3.0 * 1024 * 1024);
+    ck_assert_int_eq(setenv(MEM_LIMIT_ENV, "3 M", 1), 0);
+    ck_assert_int_eq(mem_available(&b, err, sizeof err), -1);
+    ck_assert_str_eq(err, "RNNLAB_MEMORY_LIMIT: '3 M' is not a size (bytes, or a number "
+                     "with K, M, G or T)");
+    unsetenv(MEM_LIMIT_ENV);
+    if (access("/proc/meminfo", R_OK) == 0) {
+        ck_assert_int_eq(mem_available(&b, err, sizeof err), 1);
+        ck_assert(b > 0);
+    }
+}
+END_TEST
+
 START_TEST(test_sync_missing_keeps_errno)
 {
     char dir[64], path[128];
@@ -242,6 +313,9 @@ static Suite *util_suite(void)
 
     TCase *td = tcase_create("durable");
     tcase_add_test(td, test_sync_file_and_dir);
+    tcase_add_test(td, test_open_parent);
+    tcase_add_test(td, test_mem_sizes);
+    tcase_add_test(td, test_mem_available);
     tcase_add_test(td, test_sync_missing_keeps_errno);
     tcase_add_test(td, test_sync_pipe_fails);
     suite_add_tcase(s, td);

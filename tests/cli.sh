@@ -14,27 +14,14 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/rnnlab-cli.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
-passed=0
-failed=0
+. "$(dirname "$0")/report.sh"
 
-pass() {
-    passed=$((passed + 1))
-    echo "ok - $1"
-}
-
-# flunk DESCRIPTION [FILE]: a failure, with FILE's contents as evidence.
-flunk() {
-    failed=$((failed + 1))
-    echo "FAIL - $1"
-    if [ -n "${2:-}" ] && [ -s "$2" ]; then
-        sed 's/^/    | /' "$2" | head -n 20
-    fi
-}
-
-# run CMD...: runs rnnlab with the arguments; stdout, stderr and the exit
-# status go to $tmp/out, $tmp/err and $status.
+# run CMD...: runs rnnlab with the arguments (and the environment
+# assignments in $run_env); stdout, stderr and the exit status go to
+# $tmp/out, $tmp/err and $status.
+run_env=
 run() {
-    "$RNNLAB" "$@" >"$tmp/out" 2>"$tmp/err"
+    env $run_env "$RNNLAB" "$@" >"$tmp/out" 2>"$tmp/err"
     status=$?
 }
 
@@ -205,6 +192,19 @@ run train --corpus "$tmp/corpus.txt" --model lstm --layers 1 --hidden 32 \
     --embed 16 --seq-len 16 --batch 4 --steps 30 --save "$s" --json
 cp "$tmp/out" "$tmp/train.json"
 if [ "$status" -eq 0 ]; then pass "train --json"; else flunk "train --json: status $status" "$tmp/err"; fi
+
+# What cannot fit in the memory available is refused before it is
+# allocated, saying how much it needs and how much there is.
+run_env=RNNLAB_MEMORY_LIMIT=64G
+runtime_error "^rnnlab: model: needs [0-9.]* TiB (parameters, optimizer state and activations); 64.0 GiB available$" \
+    "a model too large for the memory" train --corpus "$tmp/corpus.txt" --hidden 65536 --layers 16 --steps 1
+run_env=RNNLAB_MEMORY_LIMIT=100K
+runtime_error "^rnnlab: model: needs [0-9.]* KiB (.*); 100.0 KiB available$" \
+    "a session too large for the memory" eval "$s"
+run_env=RNNLAB_MEMORY_LIMIT=lots
+runtime_error "^rnnlab: RNNLAB_MEMORY_LIMIT: 'lots' is not a size" "a bad RNNLAB_MEMORY_LIMIT" \
+    train --corpus "$tmp/corpus.txt" $small
+run_env=
 
 # Every line one JSON object with the training fields; 30 steps.
 lines=$(wc -l <"$tmp/train.json")

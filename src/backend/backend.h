@@ -183,6 +183,11 @@ struct be_backend {
     void (*packed_gemm)(be_backend *be, void *P, int M, const float *x1, int ld1,
                         const float *x2, int ld2, float *y, int ldy);
     void (*pack_free)(be_backend *be, void *P);
+
+    /* Optional (NULL where the device's memory is the machine's, as on the
+     * CPU): the bytes of device memory free now, or -1 when the device does
+     * not say.  What cannot fit is refused before it is allocated. */
+    double (*free_memory)(be_backend *be);
 };
 
 /* Creates the CPU backend; returns NULL when out of memory. */

@@ -150,21 +150,6 @@ static int bm_top(bm_search *s, const float *z, int V)
     return have;
 }
 
-/* Log-sum-exp of a row, NaNs left out. */
-static double bm_lse(const float *z, int V)
-{
-    double mx = -INFINITY, sum = 0.0;
-    for (int j = 0; j < V; j++)
-        if (z[j] > mx)
-            mx = z[j];
-    if (mx == -INFINITY)
-        return 0.0;
-    for (int j = 0; j < V; j++)
-        if (!isnan(z[j]))
-            sum += exp(z[j] - mx);
-    return mx + log(sum);
-}
-
 /* Candidates of live beam b: its W best continuations.  Also stores the
  * alternatives of its row.  Returns the count, -1 when out of memory. */
 static int bm_expand(bm_search *s, int b, bm_cand *out)
@@ -175,7 +160,7 @@ static int bm_expand(bm_search *s, int b, bm_cand *out)
     if (n_recent < 0)
         return -1;
     const float *z = sample_penalised(&r->pk, row, r->cfg, s->recent, (size_t)n_recent);
-    double lse = bm_lse(z, r->V), lse_raw = n_recent ? bm_lse(row, r->V) : lse;
+    double lse = sample_lse(z, r->V), lse_raw = n_recent ? sample_lse(row, r->V) : lse;
     s->row_alts[b] = BM_NONE;
     if (s->n_alts > 0) {
         size_t a = s->n_alt_rows, need = (a + 1) * s->n_alts;
@@ -197,7 +182,7 @@ static int bm_expand(bm_search *s, int b, bm_cand *out)
         uint32_t id = s->top[i];
         float lp = (float)(z[id] - lse);
         out[i] = (bm_cand){s->live[b].sum + lp, (uint32_t)b, id, lp,
-                           (float)exp(row[id] - lse_raw)};
+                           sample_prob(row[id], lse_raw)};
     }
     return k;
 }

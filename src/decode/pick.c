@@ -2,6 +2,7 @@
  * temperature, top-k, top-p, then an inverse-CDF draw.  Everything here
  * works on host memory: a row is V floats, small next to the step that
  * produced it. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,15 @@ void sample_picker_free(sample_picker *pk)
     free(pk->seen);
     free(pk->pairs);
     memset(pk, 0, sizeof *pk);
+}
+
+/* Infinite logits as the largest finite ones: the tokens at +infinity
+ * share the probability, and a row that is -infinity throughout is
+ * uniform, where the arithmetic of infinities would give NaN.  NaN stays
+ * NaN (never counted). */
+static float pick_clamp(float z)
+{
+    return z > FLT_MAX ? FLT_MAX : z < -FLT_MAX ? -FLT_MAX : z;
 }
 
 /* Index of the largest value, the lowest on ties; NaNs never win over a
@@ -120,6 +130,8 @@ const float *sample_penalised(sample_picker *pk, const float *logits,
 {
     memcpy(pk->z, logits, (size_t)pk->V * sizeof *pk->z);
     pick_penalise(pk, cfg->repetition_penalty, recent, n_recent);
+    for (int j = 0; j < pk->V; j++)
+        pk->z[j] = pick_clamp(pk->z[j]);
     return pk->z;
 }
 
@@ -154,6 +166,8 @@ int sample_filter(sample_picker *pk, const float *logits, const sample_config *c
     double kept = 0.0;
     for (int i = 0; i < n; i++)
         kept += pk->prob[i];
+    if (!(kept > 0.0) || !isfinite(kept))
+        return pick_only(pk, arg);
     for (int i = 0; i < n; i++)
         pk->prob[i] = (float)(pk->prob[i] / kept);
     return n;
@@ -186,15 +200,35 @@ uint32_t sample_pick(sample_picker *pk, const float *logits, const sample_config
     return pk->ids[pick];
 }
 
+/* softmax(logits)[j] = exp(clamp(logits[j]) - *mx) / *sum; *sum is 0
+ * when no logit is a number. */
+static void pick_norm(const float *logits, int V, double *mx, double *sum)
+{
+    *mx = pick_clamp(logits[pick_argmax(logits, V)]);
+    *sum = 0.0;
+    for (int j = 0; j < V; j++)
+        if (!isnan(logits[j]))
+            *sum += exp(pick_clamp(logits[j]) - *mx);
+}
+
+double sample_lse(const float *logits, int V)
+{
+    double mx, sum;
+    pick_norm(logits, V, &mx, &sum);
+    return sum > 0.0 ? mx + log(sum) : NAN;
+}
+
+float sample_prob(float z, double lse)
+{
+    double p = exp(pick_clamp(z) - lse);
+    return isnan(p) ? 0.0f : (float)p;
+}
+
 int sample_top(const float *logits, int V, int k, uint32_t *ids, float *prob,
                double *lse_out)
 {
-    uint32_t arg = pick_argmax(logits, V);
-    double mx = logits[arg], sum = 0.0;
-    for (int j = 0; j < V; j++)
-        if (!isnan(logits[j]))
-            sum += exp(logits[j] - mx);
-    double lse = mx + log(sum);
+    double mx, sum;
+    pick_norm(logits, V, &mx, &sum);
     if (k > SAMPLE_MAX_ALTS)
         k = SAMPLE_MAX_ALTS;
     if (k > V)
@@ -212,9 +246,10 @@ int sample_top(const float *logits, int V, int k, uint32_t *ids, float *prob,
         }
         ids[pos] = (uint32_t)j;
     }
+    /* have > 0: a logit is a number, so sum >= 1 (the largest's term) */
     for (int i = 0; i < have; i++)
-        prob[i] = (float)exp(logits[ids[i]] - lse);
+        prob[i] = (float)(exp(pick_clamp(logits[ids[i]]) - mx) / sum);
     if (lse_out)
-        *lse_out = lse;
+        *lse_out = sum > 0.0 ? mx + log(sum) : NAN;
     return have;
 }

@@ -49,7 +49,7 @@ int smp_deliver(smp_run *r, sample_token *info, uint32_t id, const float *row)
         double lse;
         int k = r->req->n_alts > 0 ? r->req->n_alts : 0;
         info->n_alts = sample_top(row, r->V, k, info->alt_id, info->alt_prob, &lse);
-        info->model_prob = (float)exp(row[id] - lse);
+        info->model_prob = sample_prob(row[id], lse);
     }
     return r->req->on_token ? r->req->on_token(r->req->ctx, info) : 0;
 }

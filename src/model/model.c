@@ -137,12 +137,12 @@ static void fill_uniform(float *p, size_t n, float bound, rng_state *r)
 /* PyTorch's nn.RNN/GRU/LSTM default (uniform +-1/sqrt(H)) for the recurrent
  * layers; the encoder and decoder as PyTorch's word_language_model example
  * (uniform +-0.1, decoder bias 0).  Drawn on the host, then uploaded. */
-static void init_params(model *m, rng_state *r)
+static int init_params(model *m, rng_state *r)
 {
     const model_config *c = &m->cfg;
     float *h = calloc(m->n_params, sizeof(float));
     if (!h)
-        return;
+        return -1;
     float kr = 1.0f / sqrtf((float)c->hidden);
     for (int i = 0; i < m->n_tensors; i++) {
         const model_tensor *t = &m->tensors[i];
@@ -162,6 +162,7 @@ static void init_params(model *m, rng_state *r)
         }
     m->be->upload(m->be, m->params, h, m->n_params * sizeof(float));
     free(h);
+    return 0;
 }
 
 model *model_create(be_backend *be, const model_config *cfg, rng_state *rng,
@@ -185,7 +186,12 @@ model *model_create(be_backend *be, const model_config *cfg, rng_state *rng,
         return NULL;
     }
     bind_views(m);
-    init_params(m, rng);
+    if (init_params(m, rng) < 0) {
+        snprintf(err, errlen, "model: out of memory initialising %zu parameters",
+                 m->n_params);
+        model_free(m);
+        return NULL;
+    }
     return m;
 }
 
@@ -286,6 +292,17 @@ static size_t carve(model *m, act_arena *a, float *base, size_t R, size_t B)
     TAKE(a->dc, B * H);
 #undef TAKE
     return off;
+}
+
+void model_size(const model_config *cfg, size_t B, size_t R, double *params,
+                double *acts)
+{
+    model m = {.cfg = *cfg};        /* its tensor table only */
+    act_arena a;
+    size_t state = (size_t)cfg->layers * B * (size_t)cfg->hidden;
+    *params = (double)layout(&m);
+    *acts = (double)carve(&m, &a, NULL, R, B) + (double)(R + B) +
+            (double)state * (cfg->cell == CELL_LSTM ? 2 : 1);
 }
 
 int model_reserve(model *m, int B, int T)

@@ -75,6 +75,14 @@ int model_state_init(model *m, model_state *s, int B);
 void model_state_free(model *m, model_state *s);
 void model_state_zero(model *m, model_state *s);
 
+/* What a model of configuration cfg (checked) takes, allocating nothing:
+ * *params floats of parameters (the gradients take as many again), and
+ * *acts floats for the activations of R rows of B streams (R = T*B for
+ * chunks of T steps), their token ids and B streams of recurrent
+ * state. */
+void model_size(const model_config *cfg, size_t B, size_t R, double *params,
+                double *acts);
+
 /* Sizes the activation arena for T*B rows (grows only).  Returns 0, or -1
  * when out of memory. */
 int model_reserve(model *m, int B, int T);

@@ -461,8 +461,9 @@ static int st_slurp(const char *path, uint8_t **out, size_t *len, char *err,
         return -1;
     }
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        st_msg(err, errlen, path, "not a regular file");
+    int st = fstat(fd, &sb);
+    if (st != 0 || !S_ISREG(sb.st_mode)) {
+        st_msg(err, errlen, path, "%s", st != 0 ? strerror(errno) : "not a regular file");
         close(fd);
         return -1;
     }

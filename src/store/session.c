@@ -16,6 +16,7 @@
 #include <float.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,30 +114,45 @@ static int ses_remove_dir(const char *dir)
     return rmdir(dir);
 }
 
-/* After a swap the previous session sits at old: files that are not part
- * of a session (the user's notes, logs) move into the new directory, the
- * session files are deleted.  Failures here leave files behind, never
- * lose them, and do not undo the save. */
-static void ses_retire(const char *old, const char *dir)
+/* Moves the files of the directory open as fd that are not part of a
+ * session (the user's notes, logs) into dir, unless dir has one by that
+ * name. */
+static void ses_move_others(int fd, const char *dir)
 {
-    DIR *d = opendir(old);
-    if (d) {
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            const char *n = de->d_name;
-            if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || ses_is_own(n))
-                continue;
-            char *from = ses_join(old, n), *to = ses_join(dir, n);
-            struct stat sb;
-            if (from && to && lstat(to, &sb) != 0)
-                rename(from, to);
-            free(from);
-            free(to);
-        }
-        closedir(d);
+    int dfd = dup(fd);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+        if (dfd >= 0)
+            close(dfd);
+        return;
     }
-    ses_remove_dir(old);
-    durable_sync_parent(dir);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *n = de->d_name;
+        if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || ses_is_own(n))
+            continue;
+        char *to = ses_join(dir, n);
+        struct stat sb;
+        if (to && lstat(to, &sb) != 0)
+            renameat(fd, n, AT_FDCWD, to);
+        free(to);
+    }
+    closedir(d);
+}
+
+/* After a swap the previous session is the directory open as fd, now
+ * named old: the user's files in it move into the new directory dir, the
+ * session files are deleted, then the directory.  It was opened before
+ * the swap, so nothing here opens a path; failures leave files behind,
+ * never lose them, and do not undo the save.  The removal is not synced:
+ * a crash before it reaches the disk leaves old as it was, which no load
+ * reads. */
+static void ses_retire(int fd, const char *old, const char *dir)
+{
+    ses_move_others(fd, dir);
+    for (size_t i = 0; i < SES_N_OWN; i++)
+        unlinkat(fd, ses_own_files[i], 0);
+    rmdir(old);
 }
 
 /* 1 when dir holds a session.json (or is empty: nothing to lose), 0 when
@@ -145,10 +161,15 @@ static int ses_is_session_dir(const char *dir)
 {
     char *j = ses_join(dir, SES_JSON);
     struct stat sb;
-    int has = j && lstat(j, &sb) == 0 && S_ISREG(sb.st_mode);
+    int st = j ? lstat(j, &sb) : -1;
+    int e = errno;
     free(j);
-    if (has)
+    if (st == 0 && S_ISREG(sb.st_mode))
         return 1;
+    if (st != 0 && e != ENOENT) {
+        errno = e;
+        return -1;
+    }
     DIR *d = opendir(dir);
     if (!d)
         return -1;
@@ -561,7 +582,7 @@ static int ses_save_optim(const trainer *t, const char *dir, char *err,
 /* --------------------------------------------------------- placing it */
 
 typedef struct ses_paths {
-    char *dir, *tmp, *old;
+    char *dir, *tmp, *old, *lock;
 } ses_paths;
 
 static void ses_paths_free(ses_paths *p)
@@ -569,6 +590,19 @@ static void ses_paths_free(ses_paths *p)
     free(p->dir);
     free(p->tmp);
     free(p->old);
+    free(p->lock);
+}
+
+/* .NAME.lock in the directory holding dir (whose last component starts at
+ * base). */
+static char *ses_lock_path(const char *dir, const char *base)
+{
+    int head = (int)(base - dir);
+    size_t n = strlen(dir) + sizeof "..lock";
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%.*s.%s.lock", head, dir, base);
+    return s;
 }
 
 static int ses_paths_init(ses_paths *p, const char *dir, char *err, size_t errlen)
@@ -593,7 +627,49 @@ static int ses_paths_init(ses_paths *p, const char *dir, char *err, size_t errle
         ses_msg(err, errlen, "%s: not usable as a session directory name", dir);
         return -1;
     }
+    if ((p->lock = ses_lock_path(p->dir, base)) == NULL) {
+        ses_msg(err, errlen, "%s: out of memory", dir);
+        return -1;
+    }
     return 0;
+}
+
+/* Saves of one session exclude each other: a process holds a write lock
+ * (fcntl) on the session's lock file for the whole save, and a thread of
+ * the same process waits for the mutex.  The file stays; only the lock
+ * counts, and it goes with the process. */
+static pthread_mutex_t ses_save_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+/* A one-line message for a lock that another process holds. */
+static void ses_lock_taken(const ses_paths *p, int fd, char *err, size_t errlen)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_pid > 0)
+        ses_msg(err, errlen, "%s: being saved by another process (pid %ld; lock %s)",
+                p->dir, (long)fl.l_pid, p->lock);
+    else
+        ses_msg(err, errlen, "%s: being saved by another process (lock %s)", p->dir,
+                p->lock);
+}
+
+/* Takes the lock; returns the descriptor holding it, or -1 with a
+ * message. */
+static int ses_lock(const ses_paths *p, char *err, size_t errlen)
+{
+    int fd = open(p->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        ses_msg(err, errlen, "%s: cannot open: %s", p->lock, strerror(errno));
+        return -1;
+    }
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_SETLK, &fl) == 0)
+        return fd;
+    if (errno == EACCES || errno == EAGAIN)
+        ses_lock_taken(p, fd, err, errlen);
+    else
+        ses_msg(err, errlen, "%s: cannot lock: %s", p->lock, strerror(errno));
+    close(fd);
+    return -1;
 }
 
 /* Sets *exists.  Refuses anything whose replacement could destroy data
@@ -627,6 +703,27 @@ static int ses_check_target(const char *dir, int *exists, char *err, size_t errl
     return 0;
 }
 
+/* path as a directory: there already, or made. */
+static int ses_mkdir_one(const char *path, char *err, size_t errlen)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode))
+            return 0;
+        ses_msg(err, errlen, "%s: not a directory", path);
+        return -1;
+    }
+    if (errno != ENOENT) {
+        ses_msg(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+        ses_msg(err, errlen, "%s: cannot create directory: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* mkdir -p for the parents of path. */
 static int ses_mkdir_parents(const char *path, char *err, size_t errlen)
 {
@@ -638,14 +735,7 @@ static int ses_mkdir_parents(const char *path, char *err, size_t errlen)
     int rc = 0;
     for (char *s = strchr(p + 1, '/'); s && rc == 0; s = strchr(s + 1, '/')) {
         *s = '\0';
-        struct stat sb;
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            ses_msg(err, errlen, "%s: cannot create directory: %s", p, strerror(errno));
-            rc = -1;
-        } else if (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-            ses_msg(err, errlen, "%s: not a directory", p);
-            rc = -1;
-        }
+        rc = ses_mkdir_one(p, err, errlen);
         *s = '/';
     }
     free(p);
@@ -678,9 +768,30 @@ static int ses_exchange(const char *a, const char *b)
 #endif
 }
 
+/* The names changed and the directory holding them could not be synced
+ * (error e): the save fails, with the previous session back in place when
+ * undone. */
+static int ses_unsynced(const char *dir, int e, int undone, char *err, size_t errlen)
+{
+    ses_msg(err, errlen, "%s: cannot sync its directory: %s%s", dir, strerror(e),
+            undone ? "" : " (the new session is in place but may not be on disk)");
+    return -1;
+}
+
+/* The previous session dir.old that an interrupted fallback save left,
+ * opened, and its files moved into dir, then removed. */
+static void ses_retire_path(const char *old, const char *dir)
+{
+    int fd = open(old, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        ses_retire(fd, old, dir);
+        close(fd);
+    }
+}
+
 /* Without an atomic exchange: dir -> dir.old, tmp -> dir.  A crash in
  * between leaves only dir.old, which session_load falls back to. */
-static int ses_swap_fallback(const ses_paths *p, char *err, size_t errlen)
+static int ses_swap_fallback(const ses_paths *p, int parent, char *err, size_t errlen)
 {
     struct stat sb;
     if (lstat(p->old, &sb) == 0) {
@@ -689,7 +800,7 @@ static int ses_swap_fallback(const ses_paths *p, char *err, size_t errlen)
                     p->old);
             return -1;
         }
-        ses_retire(p->old, p->dir);
+        ses_retire_path(p->old, p->dir);
     }
     if (rename(p->dir, p->old) != 0) {
         ses_msg(err, errlen, "%s: cannot move aside: %s", p->dir, strerror(errno));
@@ -701,35 +812,87 @@ static int ses_swap_fallback(const ses_paths *p, char *err, size_t errlen)
         ses_msg(err, errlen, "%s: cannot move into place: %s", p->dir, strerror(e));
         return -1;
     }
-    durable_sync_parent(p->dir);
-    ses_retire(p->old, p->dir);
+    if (fsync(parent) == 0)
+        return 0;
+    int e = errno;
+    int undone = rename(p->dir, p->tmp) == 0 && rename(p->old, p->dir) == 0;
+    return ses_unsynced(p->dir, e, undone, err, errlen);
+}
+
+/* No session at dir yet: tmp -> dir. */
+static int ses_swap_new(const ses_paths *p, int parent, char *err, size_t errlen)
+{
+    if (rename(p->tmp, p->dir) != 0) {
+        ses_msg(err, errlen, "%s: cannot move into place: %s", p->dir, strerror(errno));
+        return -1;
+    }
+    if (fsync(parent) == 0)
+        return 0;
+    int e = errno;
+    return ses_unsynced(p->dir, e, rename(p->dir, p->tmp) == 0, err, errlen);
+}
+
+/* Puts tmp at dir and syncs the directory holding them (open as parent):
+ * the save is done only once that sync succeeded, and undone when it
+ * fails.  *old_at: where the previous session is now. */
+static int ses_swap(const ses_paths *p, int exists, int parent, const char **old_at,
+                    char *err, size_t errlen)
+{
+    *old_at = p->old;
+    if (!exists)
+        return ses_swap_new(p, parent, err, errlen);
+    if (ses_exchange(p->tmp, p->dir) != 0) {
+        if (errno == EINVAL || errno == ENOSYS)
+            return ses_swap_fallback(p, parent, err, errlen);
+        ses_msg(err, errlen, "%s: cannot replace: %s", p->dir, strerror(errno));
+        return -1;
+    }
+    *old_at = p->tmp;
+    if (fsync(parent) == 0)
+        return 0;
+    int e = errno;
+    return ses_unsynced(p->dir, e, ses_exchange(p->tmp, p->dir) == 0, err, errlen);
+}
+
+/* The previous session, opened before the swap so that clearing it away
+ * afterwards needs no path: dir itself, or, when there is no dir, the
+ * dir.old an interrupted fallback save left.  *fd is -1 when there is
+ * none. */
+static int ses_open_previous(const ses_paths *p, int exists, int *fd, char *err,
+                             size_t errlen)
+{
+    struct stat sb;
+    *fd = -1;
+    if (!exists && (lstat(p->old, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
+                    ses_is_session_dir(p->old) != 1))
+        return 0;
+    const char *prev = exists ? p->dir : p->old;
+    *fd = open(prev, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*fd < 0) {
+        ses_msg(err, errlen, "%s: cannot open: %s", prev, strerror(errno));
+        return -1;
+    }
     return 0;
 }
 
-static int ses_swap(const ses_paths *p, int exists, char *err, size_t errlen)
+/* Swaps the written session in and clears the previous one away. */
+static int ses_place(const ses_paths *p, int exists, char *err, size_t errlen)
 {
-    struct stat sb;
-    if (!exists) {
-        if (rename(p->tmp, p->dir) != 0) {
-            ses_msg(err, errlen, "%s: cannot move into place: %s", p->dir, strerror(errno));
-            return -1;
-        }
-        durable_sync_parent(p->dir);
-        /* An interrupted fallback save left the previous session here;
-         * anything else by that name is not ours to touch. */
-        if (lstat(p->old, &sb) == 0 && S_ISDIR(sb.st_mode) && ses_is_session_dir(p->old) == 1)
-            ses_retire(p->old, p->dir);
-        return 0;
+    int prev = -1, parent = durable_open_parent(p->dir);
+    const char *old_at = NULL;
+    if (parent < 0) {
+        ses_msg(err, errlen, "%s: cannot open its directory: %s", p->dir, strerror(errno));
+        return -1;
     }
-    if (ses_exchange(p->tmp, p->dir) == 0) {
-        durable_sync_parent(p->dir);
-        ses_retire(p->tmp, p->dir);
-        return 0;
-    }
-    if (errno == EINVAL || errno == ENOSYS)
-        return ses_swap_fallback(p, err, errlen);
-    ses_msg(err, errlen, "%s: cannot replace: %s", p->dir, strerror(errno));
-    return -1;
+    int rc = ses_open_previous(p, exists, &prev, err, errlen);
+    if (rc == 0)
+        rc = ses_swap(p, exists, parent, &old_at, err, errlen);
+    if (rc == 0 && prev >= 0)
+        ses_retire(prev, old_at, p->dir);
+    if (prev >= 0)
+        close(prev);
+    close(parent);
+    return rc;
 }
 
 static int ses_write_all(const trainer *t, const sample_config *sample, const char *tmp,
@@ -749,19 +912,24 @@ int session_save(const trainer *t, const sample_config *sample, const char *dir,
                  char *err, size_t errlen)
 {
     ses_paths p;
-    int exists = 0, rc = -1;
+    int exists = 0, rc = -1, lock = -1;
     sample_config defaults = sample_defaults();
+    pthread_mutex_lock(&ses_save_mutex);
     if (ses_paths_init(&p, dir, err, errlen) == 0 &&
-        ses_check_target(p.dir, &exists, err, errlen) == 0 &&
         ses_mkdir_parents(p.dir, err, errlen) == 0 &&
+        (lock = ses_lock(&p, err, errlen)) >= 0 &&
+        ses_check_target(p.dir, &exists, err, errlen) == 0 &&
         ses_make_tmp(p.tmp, err, errlen) == 0) {
         rc = ses_write_all(t, sample ? sample : &defaults, p.tmp, err, errlen);
         if (rc == 0)
-            rc = ses_swap(&p, exists, err, errlen);
+            rc = ses_place(&p, exists, err, errlen);
         if (rc != 0)
             ses_remove_dir(p.tmp);
     }
+    if (lock >= 0)
+        close(lock);
     ses_paths_free(&p);
+    pthread_mutex_unlock(&ses_save_mutex);
     return rc;
 }
 
@@ -1361,17 +1529,19 @@ static int ses_slurp(const char *path, char **out, size_t *len, char *err, size_
     }
     size_t n = (size_t)sb.st_size, got = 0;
     char *buf = malloc(n + 1);
-    while (buf && got < n) {
-        ssize_t k = read(fd, buf + got, n - got);
+    ssize_t k = 1;
+    while (buf && got < n && k > 0) {
+        k = read(fd, buf + got, n - got);
         if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        got += (size_t)k;
+            k = 1;
+        else if (k > 0)
+            got += (size_t)k;
     }
+    int e = errno;
     close(fd);
     if (!buf || got != n) {
-        ses_msg(err, errlen, "%s: %s", path, buf ? "read failed" : "out of memory");
+        ses_msg(err, errlen, "%s: %s%s", path, buf ? "read failed: " : "out of memory",
+                buf ? (k < 0 ? strerror(e) : "file shrank") : "");
         free(buf);
         return -1;
     }
@@ -1482,16 +1652,36 @@ static int ses_check_model_names(const model *m, const st_file *f, const char *f
     return 0;
 }
 
+/* The index of the first NaN or infinity among p[0..n), or n. */
+static size_t ses_first_nonfinite(const float *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && isfinite(p[i]))
+        i++;
+    return i;
+}
+
+/* Reads tensor name of the given shape into dst; a NaN or infinity in it
+ * is refused like a wrong shape (training from it could only give NaN). */
 static int ses_read_tensor(const st_file *f, const char *file, const char *name,
                            int ndim, const int *shape, float *dst, char *err,
                            size_t errlen)
 {
     int64_t sh[ST_MAX_DIMS];
-    for (int i = 0; i < ndim; i++)
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++) {
         sh[i] = shape[i];
+        n *= (size_t)shape[i];
+    }
     char msg[256];
     if (st_read_f32(f, name, ndim, sh, dst, msg, sizeof msg) != 0) {
         ses_msg(err, errlen, "%s: %s", file, msg);
+        return -1;
+    }
+    size_t bad = ses_first_nonfinite(dst, n);
+    if (bad < n) {
+        ses_msg(err, errlen, "%s: %s holds %s at index %zu", file, name,
+                isnan(dst[bad]) ? "NaN" : dst[bad] > 0 ? "+infinity" : "-infinity", bad);
         return -1;
     }
     return 0;

@@ -138,8 +138,10 @@ int corpus_load(corpus *c, const char *path, const tok_vocab *vocab,
         return -1;
     }
     /* The size that counts is that of the file actually opened. */
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: changed while being opened", path);
+    int stat_rc = fstat(fd, &st);
+    if (stat_rc != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: %s", path,
+                 stat_rc != 0 ? strerror(errno) : "changed while being opened");
         close(fd);
         return -1;
     }

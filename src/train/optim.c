@@ -48,6 +48,13 @@ static void needs(const optim_config *c, int *m, int *v, int *buf)
     *buf = c->kind == OPT_RMSPROP && c->momentum != 0.0f;
 }
 
+int optim_buffers(const optim_config *cfg)
+{
+    int nm, nv, nb;
+    needs(cfg, &nm, &nv, &nb);
+    return nm + nv + nb;
+}
+
 int optim_init(optim *o, be_backend *be, const optim_config *cfg, size_t n)
 {
     int nm, nv, nb;

@@ -25,6 +25,8 @@ int optim_parse(const char *s);           /* -1 when unknown */
 /* Defaults as PyTorch for kind (lr from PyTorch too, except SGD: 0.1). */
 optim_config optim_defaults(optim_kind k);
 
+/* How many buffers of one float per parameter the optimizer keeps. */
+int optim_buffers(const optim_config *cfg);
 /* Returns 0, or -1 when out of memory. */
 int optim_init(optim *o, be_backend *be, const optim_config *cfg, size_t n);
 void optim_free(optim *o);

@@ -10,6 +10,7 @@
 #include "train/trainer.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/mem.h"
 
 train_config train_defaults(void)
 {
@@ -61,6 +62,51 @@ static int check_config(const train_config *c, char *err, size_t errlen)
     return 0;
 }
 
+/* The bytes training with cfg takes: parameters, gradients and optimizer
+ * state, and activations for a chunk of the batch or for the validation's
+ * streams, whichever is larger, with the chunk's token ids. */
+static double train_bytes(const train_config *cfg)
+{
+    size_t B = (size_t)cfg->batch, S = (size_t)cfg->eval_streams;
+    size_t R = (size_t)cfg->seq_len * B;
+    double params, acts;
+    model_size(&cfg->model, B > S ? B : S, R > S ? R : S, &params, &acts);
+    return sizeof(float) * (params * (2 + optim_buffers(&cfg->optim)) + acts + (double)(R + B));
+}
+
+/* The memory there is for it: MEM_LIMIT_ENV when set, else the device's
+ * free memory where the backend says, else the machine's.  Returns 1 with
+ * *bytes and *where ("available", "free on cuda") set, 0 when unknown, or
+ * -1 with a message. */
+static int memory_for(be_backend *be, double *bytes, char *where, size_t len,
+                      char *err, size_t errlen)
+{
+    const char *limit = getenv(MEM_LIMIT_ENV);
+    snprintf(where, len, "available");
+    if (!be->free_memory || (limit && *limit))
+        return mem_available(bytes, err, errlen);
+    snprintf(where, len, "free on %s", be->name);
+    *bytes = be->free_memory(be);
+    return *bytes >= 0;
+}
+
+/* Refuses a configuration that cannot fit in memory, before allocating
+ * any of it. */
+static int check_memory(be_backend *be, const train_config *cfg, char *err,
+                        size_t errlen)
+{
+    char where[64], need_s[32], have_s[32];
+    double have, need = train_bytes(cfg);
+    int known = memory_for(be, &have, where, sizeof where, err, errlen);
+    if (known <= 0 || need <= have)
+        return known < 0 ? -1 : 0;
+    mem_format(need, need_s, sizeof need_s);
+    mem_format(have, have_s, sizeof have_s);
+    snprintf(err, errlen, "model: needs %s (parameters, optimizer state and "
+             "activations); %s %s", need_s, have_s, where);
+    return -1;
+}
+
 trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
                         char *err, size_t errlen)
 {
@@ -68,7 +114,7 @@ trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
         return NULL;
     trainer *t = calloc(1, sizeof *t);
     if (!t) {
-        snprintf(err, errlen, "out of memory");
+        snprintf(err, errlen, "out of memory for the trainer");
         return NULL;
     }
     t->cfg = *cfg;
@@ -89,7 +135,8 @@ trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
     }
     rng_state init;
     rng_seed(&init, cfg->seed);
-    if (!(t->m = model_create(be, &t->cfg.model, &init, err, errlen)))
+    if (check_memory(be, &t->cfg, err, errlen) < 0 ||
+        !(t->m = model_create(be, &t->cfg.model, &init, err, errlen)))
         goto fail;
     rng_seed(&t->rng, cfg->seed ^ 0x5A3E5A3E5A3E5A3EULL);
     t->batch_ids = malloc((size_t)(cfg->seq_len + 1) * cfg->batch * sizeof(uint32_t));
@@ -258,7 +305,10 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
     t->step++;
     if (t->pos + 1 >= t->stream_len)
         epoch_end = 1;
-    trainer_record(t, t->step, (float)loss);
+    if (trainer_record(t, t->step, (float)loss) < 0) {
+        snprintf(err, errlen, "out of memory for the loss history");
+        return -1;
+    }
     double dt = clock_now() - t0;
     t->elapsed += dt;
     if (out) {
@@ -295,7 +345,8 @@ static int eval_run(trainer *t, const uint32_t *src, size_t len, int S,
     if (cap < 1) cap = 1;
     model_state st = {0}, one = {0};
     uint32_t *ids = malloc((size_t)(cap + 1) * S * sizeof(uint32_t));
-    if (!ids || model_state_init(m, &st, S) < 0 || model_state_init(m, &one, 1) < 0) {
+    if (!ids || model_reserve(m, S, cap) < 0 || model_state_init(m, &st, S) < 0 ||
+        model_state_init(m, &one, 1) < 0) {
         free(ids);
         model_state_free(m, &st);
         return -1;

@@ -15,9 +15,14 @@ int durable_sync_file(FILE *fp)
     return fflush(fp) != 0 || fsync(fileno(fp)) != 0 ? -1 : 0;
 }
 
-int durable_sync_dir(const char *dir)
+static int durable_open_dir(const char *dir)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* fsync(fd), then close(fd), keeping fsync's errno. */
+static int durable_sync_close(int fd)
+{
     if (fd < 0)
         return -1;
     int rc = fsync(fd);
@@ -27,7 +32,12 @@ int durable_sync_dir(const char *dir)
     return rc == 0 ? 0 : -1;
 }
 
-int durable_sync_parent(const char *path)
+int durable_sync_dir(const char *dir)
+{
+    return durable_sync_close(durable_open_dir(dir));
+}
+
+int durable_open_parent(const char *path)
 {
     char *copy = strdup(path);
     if (!copy)
@@ -40,9 +50,14 @@ int durable_sync_parent(const char *path)
         *slash = '\0';
         dir = copy;
     }
-    int rc = durable_sync_dir(dir);
+    int fd = durable_open_dir(dir);
     int saved = errno;
     free(copy);
     errno = saved;
-    return rc;
+    return fd;
+}
+
+int durable_sync_parent(const char *path)
+{
+    return durable_sync_close(durable_open_parent(path));
 }

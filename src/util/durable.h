@@ -10,6 +10,9 @@ int durable_sync_file(FILE *fp);
  * in it last.  Returns 0, or -1 with errno set (ENOENT when it is missing,
  * ENOTDIR when it is not a directory). */
 int durable_sync_dir(const char *dir);
+/* Opens the directory holding path (see durable_sync_parent) for reading,
+ * to fsync later.  Returns the descriptor, or -1 with errno set. */
+int durable_open_parent(const char *path);
 /* durable_sync_dir on the directory holding path: what comes before its last
  * '/', "/" for a path directly below the root, "." for a bare name.  Use it
  * after a rename to path.  Returns 0, or -1 with errno set. */

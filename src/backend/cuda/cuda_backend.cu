@@ -854,6 +854,18 @@ static const char *cu_last_error(be_backend *be)
     return cu_failed(I) ? I->error : NULL;
 }
 
+/* Bytes free on the device now; -1 when it does not say. */
+static double cu_free_memory(be_backend *be)
+{
+    size_t fr = 0, total = 0;
+    (void)be;
+    if (cudaMemGetInfo(&fr, &total) != cudaSuccess) {
+        cudaGetLastError();
+        return -1;
+    }
+    return (double)fr;
+}
+
 static void cu_destroy(be_backend *be)
 {
     cu_release(impl_of(be));
@@ -899,6 +911,7 @@ static const be_backend cu_table = {
     .pack = NULL,
     .packed_gemm = NULL,
     .pack_free = NULL,
+    .free_memory = cu_free_memory,
 };
 
 /* Checks that this build carries code the device can run (a kernel image
