@@ -5,6 +5,7 @@
 #define CLI_INT_H
 #include <getopt.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -13,6 +14,7 @@
 #include "device/open.h"
 #include "train/trainer.h"
 #include "engine/settings.h"
+#include "text/tok.h"
 
 /* The commands: argv[0] is the command's name.  Each returns an exit
  * status (util/status.h). */
@@ -89,6 +91,12 @@ int cli_opt_choice(const cli_opt_ctx *c, int id, const char *arg,
  * checks it and stores it in v, and its message is set's, after "--OPT: ": */
 int cli_opt_setting(const cli_opt_ctx *c, int id, const char *arg,
                     const char *name, setting_values *v);
+
+/* a tokenizer option (--tokens, --min-count, --max-vocab, --lowercase,
+ * --word-letters, --bpe-vocab, named as in text/tok_opt.h): */
+int cli_opt_tok(const cli_opt_ctx *c, int id, const char *arg, tok_options *o);
+/* The help lines of the tokenizer options (train and tokenize). */
+void cli_tok_help(FILE *f);
 
 /* --- the device (device.c) --- */
 

@@ -178,6 +178,16 @@ size_t tok_encode(const tok_vocab *v, const uint8_t *text, size_t len,
     return v->ops->encode(v, text, len, out, unknown, first_unknown);
 }
 
+const char *tok_unknown_note(const tok_vocab *v)
+{
+    switch (tok_kind_of(v)) {
+    case TOK_CHAR: return "characters not in the vocabulary were skipped";
+    case TOK_WORD: return "words not in the vocabulary became <unk>";
+    case TOK_BPE: break;
+    }
+    return "pieces not in the vocabulary were skipped";
+}
+
 size_t tok_cut(tok_kind kind, const uint8_t *text, size_t len, size_t at)
 {
     if (at >= len)
@@ -270,6 +280,12 @@ int tok_utf8_decode(const uint8_t *p, size_t n, uint32_t *cp)
     }
     *cp = c;
     return need + 1;
+}
+
+size_t tok_utf8_len(const uint8_t *p, size_t n)
+{
+    uint32_t cp;
+    return n ? (size_t)tok_utf8_decode(p, n, &cp) : 0;
 }
 
 void tok_note_unknown(const uint8_t *p, size_t n, char *out)

@@ -58,6 +58,11 @@ uint32_t tok_unk(const tok_vocab *v);
 size_t tok_encode(const tok_vocab *v, const uint8_t *text, size_t len,
                   uint32_t *out, size_t *unknown, char *first_unknown);
 
+/* What tok_encode's unknown pieces are and became, for messages:
+ * "characters not in the vocabulary were skipped" (char), "words not in
+ * the vocabulary became <unk>" (word); bpe has none ("pieces ..."). */
+const char *tok_unknown_note(const tok_vocab *v);
+
 /* Where to cut text near offset at (at <= len) so that encoding the two
  * parts apart gives the ids of the whole: the first line start at or
  * after at, within 1 MiB and before len; else the first word (piece)
@@ -81,6 +86,10 @@ const uint8_t *tok_piece(const tok_vocab *v, uint32_t prev, uint32_t id,
  * -1 when out of memory. */
 int tok_decode_append(const tok_vocab *v, uint32_t id, char **buf,
                       size_t *len, size_t *cap);
+
+/* The length of the well-formed UTF-8 character at p (n > 0 bytes
+ * available), or 0 when p[0] starts none. */
+size_t tok_utf8_len(const uint8_t *p, size_t n);
 
 /* JSON form for session.json: {"kind":K,...}.  char: "tokens", each a
  * string or {"byte":N} for a raw byte; word: "tokens" (a string, or
