@@ -518,5 +518,48 @@ expect 0 "" "bpe eval --split all" eval "$b" --split all
 runtime_error "--stop-at-eos: the session's bpe tokenizer has no <eos> token" \
     "--stop-at-eos without an <eos>" sample "$b" --stop-at-eos
 
+# tokenize: a new tokenizer from a corpus, or a session's
+usage_error "give either --corpus FILE (a new tokenizer) or a session DIR" \
+    "tokenize without a tokenizer" tokenize --text x
+usage_error "--tokens: a session's tokenizer is fixed" "tokenize DIR --tokens" \
+    tokenize "$w" --tokens bpe --text x
+run tokenize --corpus "$tmp/corpus.txt" --tokens bpe --bpe-vocab 300 --text "the cat sat"
+if [ "$status" -eq 0 ] && grep -q '^[0-9][0-9]*	" cat"$' "$tmp/out" \
+    && [ "$(cut -f 2 "$tmp/out" | tr -d '"\n')" = "the cat sat" ]; then
+    pass "tokenize --corpus --tokens bpe: one id and token a line"
+else
+    flunk "tokenize --corpus --tokens bpe" "$tmp/out"
+fi
+run tokenize "$b" --json --text "the dog, line 7."
+if [ "$status" -eq 0 ] && python3 -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).read())
+assert r["kind"] == "bpe" and r["vocab_size"] == 300 and r["bytes"] == 16
+assert "".join(r["tokens"]) == "the dog, line 7." and len(r["ids"]) == len(r["tokens"])
+' "$tmp/out" 2>"$tmp/err"; then
+    pass "tokenize DIR --json: ids and tokens that join to the text"
+else
+    flunk "tokenize DIR --json" "$tmp/out"
+fi
+"$RNNLAB" tokenize "$w" --stats <"$tmp/corpus.txt" >"$tmp/out" 2>"$tmp/err"
+if [ $? -eq 0 ] && grep -q '^tokenizer word, vocabulary [0-9]' "$tmp/out" \
+    && grep -q 'tokens per byte$' "$tmp/out" && grep -q '^<unk>: [0-9,]* tokens, [0-9.]*%$' "$tmp/out" \
+    && grep -q '^most frequent:$' "$tmp/out"; then
+    pass "tokenize DIR --stats < FILE"
+else
+    flunk "tokenize DIR --stats" "$tmp/out"
+fi
+head -c 20000 /dev/urandom >"$tmp/random.bin"
+"$RNNLAB" tokenize --corpus "$tmp/corpus.txt" --tokens bpe --json <"$tmp/random.bin" >"$tmp/out" 2>"$tmp/err"
+if [ $? -eq 0 ] && python3 -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).read())
+assert r["bytes"] == 20000 and len(r["ids"]) <= 20000
+' "$tmp/out" 2>>"$tmp/err"; then
+    pass "tokenize --json of random bytes"
+else
+    flunk "tokenize --json of random bytes" "$tmp/err"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -120,6 +120,53 @@ int cli_print_json(cJSON *o)
 }
 
 /* ------------------------------------------------------------------ */
+/* Token text */
+
+/* A token's text made safe for JSON in buf (cap bytes): bytes that are
+ * not UTF-8 would make invalid JSON, so each becomes U+FFFD; a long token
+ * is cut at a character.  Returns the length written. */
+static size_t token_text(const uint8_t *bytes, size_t len, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        size_t k = tok_utf8_len(bytes + i, len - i), w = k ? k : 3;
+        if (n + w >= cap)
+            break;
+        memcpy(buf + n, k ? (const char *)bytes + i : "\xEF\xBF\xBD", w);
+        n += w;
+        i += k ? k : 1;
+    }
+    return n;
+}
+
+void cli_put_json_string(FILE *f, const uint8_t *bytes, size_t len)
+{
+    char buf[256];
+    size_t n = token_text(bytes, len, buf, sizeof buf);
+    putc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c == '\t')
+            fputs("\\t", f);
+        else if (c == '\r')
+            fputs("\\r", f);
+        else if (c == '\b')
+            fputs("\\b", f);
+        else if (c == '\f')
+            fputs("\\f", f);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            putc(c, f);
+    }
+    putc('"', f);
+}
+
+/* ------------------------------------------------------------------ */
 /* Option parsing */
 
 const char *cli_opt_name(const cli_opt_ctx *c, int id)

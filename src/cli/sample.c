@@ -258,51 +258,6 @@ typedef struct emit_ctx {
     strbuf text;                    /* --json: the generated text */
 } emit_ctx;
 
-/* A token's text made safe for JSON in buf (cap bytes): bytes that are
- * not UTF-8 would make invalid JSON, so each becomes U+FFFD; a long token
- * is cut at a character.  Returns the length written. */
-static size_t token_text(const uint8_t *bytes, size_t len, char *buf, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len;) {
-        size_t k = tok_utf8_len(bytes + i, len - i), w = k ? k : 3;
-        if (n + w >= cap)
-            break;
-        memcpy(buf + n, k ? (const char *)bytes + i : "\xEF\xBF\xBD", w);
-        n += w;
-        i += k ? k : 1;
-    }
-    return n;
-}
-
-/* Writes a token's text to f as a JSON string, escaped as cJSON does. */
-static void put_token_string(FILE *f, const uint8_t *bytes, size_t len)
-{
-    char buf[256];
-    size_t n = token_text(bytes, len, buf, sizeof buf);
-    putc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)buf[i];
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c == '\t')
-            fputs("\\t", f);
-        else if (c == '\r')
-            fputs("\\r", f);
-        else if (c == '\b')
-            fputs("\\b", f);
-        else if (c == '\f')
-            fputs("\\f", f);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            putc(c, f);
-    }
-    putc('"', f);
-}
-
 /* A probability as JSON: 7 significant digits (float precision), null
  * when it is not a number. */
 static void put_prob(FILE *f, float p)
@@ -321,9 +276,9 @@ static int print_token_json(const tok_vocab *v, const sample_token *t)
     size_t n = 0;
     const uint8_t *tb = tok_bytes(v, t->id, &n);
     fprintf(f, "{\"index\":%zu,\"token\":", t->index);
-    put_token_string(f, tb, n);
+    cli_put_json_string(f, tb, n);
     fputs(",\"text\":", f);
-    put_token_string(f, t->bytes, t->len);
+    cli_put_json_string(f, t->bytes, t->len);
     fprintf(f, ",\"id\":%" PRIu32 ",\"prob\":", t->id);
     put_prob(f, t->prob);
     fputs(",\"model_prob\":", f);
@@ -333,7 +288,7 @@ static int print_token_json(const tok_vocab *v, const sample_token *t)
         size_t len = 0;
         const uint8_t *b = tok_bytes(v, t->alt_id[i], &len);
         fputs(i ? ",{\"token\":" : "{\"token\":", f);
-        put_token_string(f, b, len);
+        cli_put_json_string(f, b, len);
         fputs(",\"prob\":", f);
         put_prob(f, t->alt_prob[i]);
         putc('}', f);

@@ -53,8 +53,8 @@ enum {
     TO_QUIET,
     TO_DEVICE, TO_PRECISION, TO_PATIENCE, TO_MIN_DELTA, TO_SAVE_EVERY,
     TO_KEEP_BEST, TO_LABEL_SMOOTHING,
-    TO_TOKENS, TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS,
-    TO_BPE_VOCAB,
+    TO_TOKENS,                  /* then the tokenizer's, in TOK_OPT_* order */
+    TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB,
     TO_END
 };
 
@@ -98,12 +98,7 @@ static const struct option train_opts[] = {
     {"save-every", required_argument, NULL, TO_SAVE_EVERY},
     {"keep-best", no_argument, NULL, TO_KEEP_BEST},
     {"label-smoothing", required_argument, NULL, TO_LABEL_SMOOTHING},
-    {"tokens", required_argument, NULL, TO_TOKENS},
-    {"min-count", required_argument, NULL, TO_MIN_COUNT},
-    {"max-vocab", required_argument, NULL, TO_MAX_VOCAB},
-    {"lowercase", no_argument, NULL, TO_LOWERCASE},
-    {"word-letters", no_argument, NULL, TO_WORD_LETTERS},
-    {"bpe-vocab", required_argument, NULL, TO_BPE_VOCAB},
+    CLI_TOK_OPTIONS(TO_TOKENS),
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
 };
