@@ -124,8 +124,18 @@ tok_vocab *tok_build(const tok_options *o, const uint8_t *data, size_t len,
             snprintf(err, errlen, "char vocabulary: out of memory");
         return v;
     case TOK_WORD:
+        if (o->max_vocab == 1 || o->max_vocab > TOK_MAX_VOCAB || o->min_count == 0) {
+            snprintf(err, errlen, "word vocabulary: max-vocab %u or min-count %llu "
+                     "out of range", o->max_vocab, (unsigned long long)o->min_count);
+            return NULL;
+        }
         return tok_word_build(o, data, len, err, errlen);
     case TOK_BPE:
+        if (o->bpe_vocab < TOK_BPE_MIN || o->bpe_vocab > TOK_BPE_MAX) {
+            snprintf(err, errlen, "bpe vocabulary: size %u is not from %u to %u",
+                     o->bpe_vocab, TOK_BPE_MIN, TOK_BPE_MAX);
+            return NULL;
+        }
         return tok_bpe_build(o, data, len, err, errlen);
     }
     snprintf(err, errlen, "vocabulary: unknown kind %d", (int)o->kind);
