@@ -156,7 +156,7 @@ START_TEST(dispatch_errors)
     refused("sampel 3", "unknown command 'sampel'; did you mean 'sample'?");
     refused("xyzzy", "unknown command 'xyzzy' (help lists the commands)");
     refused("set 'lr", "unterminated single quote");
-    refused("load", "load: missing an argument (usage: load PATH)");
+    refused("load", "load: missing an argument (usage: load PATH [tokens=char|word|bpe] [KEY=VALUE]...)");
     refused("set", "set: missing arguments (usage: set KEY VALUE)");
     refused("set lr", "set: missing an argument (usage: set KEY VALUE)");
     refused("pause now", "pause: unexpected argument 'now' (usage: pause)");
@@ -170,6 +170,16 @@ START_TEST(each_command)
     refused("load /nonexistent/x.txt",
             "load: /nonexistent/x.txt: No such file or directory");
     refused("load /tmp", "load: /tmp: is a directory (open loads a session)");
+    refused("load /tmp foo=1", "load: unknown option 'foo' (usage: load PATH [tokens=char|word|bpe] [KEY=VALUE]...)");
+    refused("load /tmp tokens", "load: 'tokens' is not KEY=VALUE (usage: load PATH [tokens=char|word|bpe] [KEY=VALUE]...)");
+    refused("load /tmp tokens=words",
+            "load: tokens: unknown value 'words' (choose char, word or bpe) (usage: load PATH [tokens=char|word|bpe] [KEY=VALUE]...)");
+    refused("load /tmp tokens=bpe bpe-vocab=3",
+            "load: bpe-vocab: '3' is not a whole number from 257 to 65536 (usage: load PATH [tokens=char|word|bpe] [KEY=VALUE]...)");
+    refused("load /tmp min-count=2",
+            "load: min-count applies only to word tokens (tokens is char) (usage: load PATH [tokens=char|word|bpe] [KEY=VALUE]...)");
+    refused("load /tmp tokens=word lowercase=yes",
+            "load: lowercase: 'yes' is not on or off (usage: load PATH [tokens=char|word|bpe] [KEY=VALUE]...)");
     /* model */
     posts("model gru layers=1 hidden=16 embed=8 dropout=0 tie=off");
     posts("model lstm tie=on");
@@ -576,6 +586,27 @@ START_TEST(confirmations)
 }
 END_TEST
 
+/* load's tokenizer options reach the engine; a rebuild keeps them. */
+START_TEST(load_tokenizers)
+{
+    char corpus[1024], line[2048];
+    eng_status s;
+    fx_data_file(corpus, sizeof corpus, "garden.txt");
+    snprintf(line, sizeof line, "load %s tokens=bpe bpe-vocab=300", corpus);
+    run_ok(line);
+    eng_snapshot(E, &s);
+    ck_assert_str_eq(s.tokens, "bpe");
+    ck_assert(s.tpb_val > 0 && s.tpb_val < 1);
+    run_ok("model gru layers=1 hidden=8 embed=4");
+    eng_snapshot(E, &s);
+    ck_assert_str_eq(s.tokens, "bpe");
+    snprintf(line, sizeof line, "load %s tokens=word min-count=2 lowercase=on", corpus);
+    run_ok(line);
+    eng_snapshot(E, &s);
+    ck_assert_str_eq(s.tokens, "word");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cmd");
@@ -589,6 +620,7 @@ int main(void)
     tcase_add_test(tc, settings_table);
     tcase_add_test(tc, edit_distance);
     tcase_add_test(tc, confirmations);
+    tcase_add_test(tc, load_tokenizers);
     suite_add_tcase(s, tc);
     return fx_run_suite(s);
 }

@@ -1,4 +1,5 @@
-/* check_corpus.c - unit tests for corpus loading and splitting (corpus.c). */
+/* check_corpus.c - unit tests for corpus loading and splitting (corpus.c):
+ * char corpora by tokens, word and BPE corpora by bytes, bits per byte. */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
 #include <math.h>
@@ -347,6 +348,119 @@ START_TEST(test_empty_buffer)
 }
 END_TEST
 
+/* ---- word and BPE corpora ---- */
+
+/* Lines "line N: the fox and the dog" up to about n bytes. */
+static char *make_lines(size_t n, size_t *len)
+{
+    char *s = malloc(n + 64);
+    size_t o = 0;
+    ck_assert_ptr_nonnull(s);
+    for (int i = 0; o < n; i++)
+        o += (size_t)sprintf(s + o, "line %d: the fox and the dog\n", i % 50);
+    *len = o;
+    return s;
+}
+
+/* A corpus of kind built from text with val 0.1, test 0.1. */
+static void learn(corpus *c, const char *text, size_t len, tok_kind kind)
+{
+    tok_options o = tok_options_default();
+    char err[256] = "";
+    o.kind = kind;
+    o.bpe_vocab = 300;
+    ck_assert_msg(corpus_learn_buffer(c, (const uint8_t *)text, len, &o, 0.1, 0.1,
+                                      err, sizeof err) == 0, "%s", err);
+}
+
+START_TEST(test_bytes_split)
+{
+    size_t len;
+    char *s = make_lines(5000, &len);
+    for (tok_kind kind = TOK_WORD; kind <= TOK_BPE; kind++) {
+        corpus c;
+        learn(&c, s, len, kind);
+        ck_assert_int_eq(tok_kind_of(c.vocab), kind);
+        /* Cut at line starts near 80% and 90% of the bytes. */
+        ck_assert_uint_eq(corpus_bytes(&c, SPLIT_ALL), len);
+        ck_assert(c.train_bytes >= len * 8 / 10 && c.train_bytes < len * 8 / 10 + 40);
+        ck_assert(s[c.train_bytes - 1] == '\n');
+        ck_assert(s[c.train_bytes + c.test_bytes - 1] == '\n');
+        /* The ids are those of the whole text. */
+        uint32_t *ids = malloc((len + 1) * sizeof *ids);
+        size_t n = tok_encode(c.vocab, (const uint8_t *)s, len, ids, NULL, NULL);
+        ck_assert_uint_eq(n, c.n);
+        ck_assert(memcmp(ids, c.ids, n * sizeof *ids) == 0);
+        free(ids);
+        corpus_free(&c);
+    }
+    free(s);
+}
+END_TEST
+
+START_TEST(test_word_vocab_from_train)
+{
+    /* A word only in the validation part is not in the vocabulary. */
+    size_t len;
+    char *s = make_lines(3000, &len);
+    char *t = malloc(len + 64);
+    memcpy(t, s, len);
+    len += (size_t)sprintf(t + len, "zebra zebra\n");
+    corpus c;
+    learn(&c, t, len, TOK_WORD);
+    ck_assert_uint_eq(c.unknown, 2);
+    ck_assert_uint_eq(c.ids[c.n - 2], tok_unk(c.vocab));
+    ck_assert_uint_eq(c.ids[c.n - 1], tok_eos(c.vocab));
+    corpus_free(&c);
+    /* A last line without a newline still ends with <eos>. */
+    learn(&c, t, len - 1, TOK_WORD);
+    ck_assert_uint_eq(c.ids[c.n - 1], tok_eos(c.vocab));
+    corpus_free(&c);
+    free(t);
+    free(s);
+}
+END_TEST
+
+START_TEST(test_bits_per_byte)
+{
+    char *s = make_text(1000);
+    corpus c;
+    char err[256] = "";
+    ck_assert_int_eq(corpus_from_buffer(&c, (const uint8_t *)s, 1000, NULL, 0.1, 0,
+                                        err, sizeof err), 0);
+    /* ASCII char text: bits per byte is bits per character. */
+    ck_assert_uint_eq(corpus_bytes(&c, SPLIT_VAL), 100);
+    ck_assert(fabs(corpus_bits_per_byte(&c, SPLIT_VAL, 1.5) - 1.5 / M_LN2) < 1e-12);
+    corpus_free(&c);
+    /* Two-byte characters: half a bit per byte for each bit per token. */
+    char u[400];
+    for (int i = 0; i < 200; i++)
+        memcpy(u + 2 * i, i % 3 ? "\xc3\xa9" : "\xc3\xa8", 2);
+    ck_assert_int_eq(corpus_from_buffer(&c, (const uint8_t *)u, sizeof u, NULL, 0.5, 0,
+                                        err, sizeof err), 0);
+    ck_assert_uint_eq(corpus_bytes(&c, SPLIT_VAL), 200);
+    ck_assert(fabs(corpus_bits_per_byte(&c, SPLIT_VAL, M_LN2) - 0.5) < 1e-12);
+    ck_assert(isnan(corpus_bits_per_byte(&c, SPLIT_TEST, 1.0)));
+    corpus_free(&c);
+    free(s);
+}
+END_TEST
+
+START_TEST(test_bytes_split_one_line)
+{
+    /* No newline at all: cut at a space (word) or piece boundary (bpe). */
+    char *s = make_text(2000);
+    for (tok_kind kind = TOK_WORD; kind <= TOK_BPE; kind++) {
+        corpus c;
+        learn(&c, s, 2000, kind);
+        ck_assert_uint_eq(corpus_bytes(&c, SPLIT_ALL), 2000);
+        ck_assert(c.train_bytes >= 1600 && c.train_bytes < 1610);
+        corpus_free(&c);
+    }
+    free(s);
+}
+END_TEST
+
 static Suite *corpus_suite(void)
 {
     Suite *s = suite_create("corpus");
@@ -373,6 +487,13 @@ static Suite *corpus_suite(void)
     tcase_add_test(tf, test_too_short);
     tcase_add_test(tf, test_fifo);
     suite_add_tcase(s, tf);
+
+    TCase *tk = tcase_create("kinds");
+    tcase_add_test(tk, test_bytes_split);
+    tcase_add_test(tk, test_word_vocab_from_train);
+    tcase_add_test(tk, test_bits_per_byte);
+    tcase_add_test(tk, test_bytes_split_one_line);
+    suite_add_tcase(s, tk);
     return s;
 }
 

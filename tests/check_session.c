@@ -1,11 +1,11 @@
 /* check_session.c - session save / open: a round trip restores the
- * configuration, weights, optimizer moments, carried state, progress, RNG,
- * history and the sampler settings saved beside them exactly (and training continues bit for bit); corrupt
- * sessions (a NaN or infinity in a tensor included) are refused with a
- * message naming the file; saves never destroy
- * what they were not asked to replace, a failed save leaves the
- * previous session loadable, and a save is refused while another process
- * saves the same session. */
+ * configuration, tokenizer, weights, optimizer moments, carried state,
+ * progress, RNG, history and the sampler settings saved beside them exactly
+ * (and training continues bit for bit); corrupt sessions (a NaN or infinity
+ * in a tensor included) are refused with a message naming the file; saves
+ * never destroy what they were not asked to replace, a failed save leaves
+ * the previous session loadable, and a save is refused while another
+ * process saves the same session. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -305,6 +305,50 @@ END_TEST
 START_TEST(test_round_trip_gru_file) { round_trip(CELL_GRU, 0, 1); }
 END_TEST
 START_TEST(test_round_trip_rnn_tied) { round_trip(CELL_RNN, 1, 1); }
+END_TEST
+
+/* A word and a BPE tokenizer (merges included) come back from a session
+ * unchanged, with the corpus split and encoded as before; session_tokenizer
+ * reads the same tokenizer from session.json alone. */
+static void tokenizer_round_trip(tok_kind kind)
+{
+    char err[256] = "", dir[256];
+    train_config cfg = tiny_config(CELL_GRU, 0);
+    tok_options o = tok_options_default();
+    corpus c;
+    o.kind = kind;
+    o.bpe_vocab = 300;
+    o.lowercase = kind == TOK_WORD;
+    ck_assert_msg(corpus_learn(&c, corpus_file, &o, cfg.val_frac, cfg.test_frac, err,
+                               sizeof err) == 0, "%s", err);
+    cfg.model.vocab = (int)tok_size(c.vocab);
+    trainer *t = trainer_create(be, &cfg, &c, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    path_in(dir, sizeof dir, "tok");
+    ck_assert_msg(session_save(t, NULL, dir, err, sizeof err) == 0, "%s", err);
+    trainer *u = session_load(be, dir, NULL, NULL, err, sizeof err);
+    ck_assert_msg(u != NULL, "%s", err);
+    tok_vocab *v = session_tokenizer(dir, err, sizeof err);
+    ck_assert_msg(v != NULL, "%s", err);
+    cJSON *a = tok_to_json(t->corp.vocab), *b = tok_to_json(u->corp.vocab);
+    cJSON *d = tok_to_json(v);
+    ck_assert(cJSON_Compare(a, b, 1) && cJSON_Compare(a, d, 1));
+    ck_assert_int_eq(tok_kind_of(u->corp.vocab), kind);
+    ck_assert_uint_eq(u->corp.n, t->corp.n);
+    ck_assert_uint_eq(u->corp.val_begin, t->corp.val_begin);
+    ck_assert_uint_eq(u->corp.val_bytes, t->corp.val_bytes);
+    ck_assert(memcmp(u->corp.ids, t->corp.ids, t->corp.n * sizeof *t->corp.ids) == 0);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    cJSON_Delete(d);
+    tok_free(v);
+    trainer_free(t);
+    trainer_free(u);
+}
+
+START_TEST(test_word_tokenizer) { tokenizer_round_trip(TOK_WORD); }
+END_TEST
+START_TEST(test_bpe_tokenizer) { tokenizer_round_trip(TOK_BPE); }
 END_TEST
 
 /* The best checkpoint: best.safetensors beside the weights, its figures
@@ -1108,6 +1152,8 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_best_checkpoint);
     tcase_add_test(tc, test_before_schedules);
     tcase_add_test(tc, test_lock_held_elsewhere);
+    tcase_add_test(tc, test_word_tokenizer);
+    tcase_add_test(tc, test_bpe_tokenizer);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,4 +1,6 @@
-/* check_tok.c - unit tests for the character tokenizer (tok.c). */
+/* check_tok.c - unit tests for the tokenizers: char (tok_char.c), word
+ * (tok_word.c), byte-level BPE (tok_bpe.c, tok_bpe_learn.c), their JSON
+ * forms and options (tok_opt.c). */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -7,6 +9,8 @@
 
 #include "fixture.h"
 #include "text/tok.h"
+#include "text/tok_opt.h"
+#include "util/buf.h"
 
 /* Encodes len bytes with v and returns the decoded bytes (NUL-terminated,
  * caller frees); *n_ids and *unk receive the id and unknown counts. */
@@ -325,7 +329,7 @@ static const struct { const char *json, *want; } bad_json[] = {
     { "\"char\"", "not a JSON object" },
     { "{\"tokens\":[\"a\"]}", "kind" },
     { "{\"kind\":3,\"tokens\":[\"a\"]}", "kind" },
-    { "{\"kind\":\"bpe\",\"tokens\":[\"a\"]}", "unknown kind \"bpe\"" },
+    { "{\"kind\":\"bytes\",\"tokens\":[\"a\"]}", "unknown kind \"bytes\"" },
     { "{\"kind\":\"x\\ny\",\"tokens\":[\"a\"]}", "unknown kind \"x?y\"" },
     { "{\"kind\":\"char\"}", "\"tokens\" is missing" },
     { "{\"kind\":\"char\",\"tokens\":{}}", "not an array" },
@@ -355,6 +359,34 @@ static const struct { const char *json, *want; } bad_json[] = {
     { "{\"kind\":\"char\",\"tokens\":[\"A\",{\"byte\":65}]}", "tokens[1] duplicates tokens[0]" },
     { "{\"kind\":\"char\",\"tokens\":[\"\\ud83d\\ude00\",\"x\",\"\xf0\x9f\x98\x80\"]}",
       "tokens[2] duplicates tokens[0]" },
+    { "{\"kind\":\"word\",\"tokens\":[\"<unk>\"],\"unk\":0,\"eos\":0}", "needs <unk> and <eos>" },
+    { "{\"kind\":\"word\",\"tokens\":[\"a\",\"b\"],\"unk\":0,\"eos\":0}", "the same token" },
+    { "{\"kind\":\"word\",\"tokens\":[\"a\",\"b\"],\"unk\":0,\"eos\":2}", "\"eos\"" },
+    { "{\"kind\":\"word\",\"tokens\":[\"a\",\"b\"],\"unk\":0}", "\"eos\" is missing" },
+    { "{\"kind\":\"word\",\"tokens\":[\"a\",\"b\",\"a\"],\"unk\":0,\"eos\":1}",
+      "tokens[2] duplicates tokens[0]" },
+    { "{\"kind\":\"word\",\"tokens\":[\"a\",{\"hex\":\"6\"}],\"unk\":0,\"eos\":1}", "hex" },
+    { "{\"kind\":\"word\",\"tokens\":[\"a\",{\"hex\":\"zz\"}],\"unk\":0,\"eos\":1}", "hex" },
+    { "{\"kind\":\"word\",\"tokens\":[\"a\",7],\"unk\":0,\"eos\":1}", "tokens[1]" },
+    { "{\"kind\":\"word\",\"tokens\":[\"a\",\"b\"],\"unk\":0,\"eos\":1,\"lowercase\":1}",
+      "\"lowercase\" is not true or false" },
+    { "{\"kind\":\"word\",\"tokens\":[\"a\",\"b\"],\"unk\":0.5,\"eos\":1}", "\"unk\"" },
+    { "{\"kind\":\"bpe\",\"vocab_size\":257,\"pretokenizer\":\"rnnlab-1\",\"merges\":[]}",
+      "\"merges\" is not an array of vocab_size - 256 = 1 pairs" },
+    { "{\"kind\":\"bpe\",\"vocab_size\":257,\"pretokenizer\":\"gpt2\",\"merges\":[[1,2]]}",
+      "pretokenizer" },
+    { "{\"kind\":\"bpe\",\"vocab_size\":70000,\"pretokenizer\":\"rnnlab-1\",\"merges\":[]}",
+      "\"vocab_size\"" },
+    { "{\"kind\":\"bpe\",\"vocab_size\":257,\"pretokenizer\":\"rnnlab-1\",\"merges\":[[1,256]]}",
+      "merges[0] is not a pair of token ids below 256" },
+    { "{\"kind\":\"bpe\",\"vocab_size\":257,\"pretokenizer\":\"rnnlab-1\",\"merges\":[[1]]}",
+      "merges[0]" },
+    { "{\"kind\":\"bpe\",\"vocab_size\":257,\"pretokenizer\":\"rnnlab-1\",\"merges\":[[-1,2]]}",
+      "merges[0]" },
+    { "{\"kind\":\"bpe\",\"vocab_size\":258,\"pretokenizer\":\"rnnlab-1\",\"merges\":[[1,2],[1,2]]}",
+      "merges[1] repeats merges[0]" },
+    { "{\"kind\":\"bpe\",\"vocab_size\":258,\"pretokenizer\":\"rnnlab-1\",\"merges\":[[1,2],[\"a\",2]]}",
+      "merges[1]" },
 };
 
 START_TEST(test_json_errors)
@@ -450,6 +482,451 @@ START_TEST(test_encode_large)
 }
 END_TEST
 
+/* ---- shared helpers for word and BPE ---- */
+
+static tok_vocab *build_kind(tok_kind kind, const char *text, tok_options *o)
+{
+    tok_options d = tok_options_default();
+    char err[256] = "";
+    if (!o)
+        o = &d;
+    o->kind = kind;
+    tok_vocab *v = tok_build(o, (const uint8_t *)text, strlen(text), err, sizeof err);
+    ck_assert_msg(v != NULL, "%s", err);
+    return v;
+}
+
+/* Encodes s (NUL-terminated) into ids (at least strlen(s) entries). */
+static size_t enc(const tok_vocab *v, const char *s, uint32_t *ids, size_t *unk)
+{
+    return tok_encode(v, (const uint8_t *)s, strlen(s), ids, unk, NULL);
+}
+
+/* The id of a token by its text, or TOK_NO_ID. */
+static uint32_t id_of(const tok_vocab *v, const char *t)
+{
+    for (uint32_t id = 0; id < tok_size(v); id++) {
+        size_t n;
+        const uint8_t *b = tok_bytes(v, id, &n);
+        if (n == strlen(t) && memcmp(b, t, n) == 0)
+            return id;
+    }
+    return TOK_NO_ID;
+}
+
+/* The text of ids as tok_piece joins them (what sampling prints). */
+static char *pieces_text(const tok_vocab *v, const uint32_t *ids, size_t n)
+{
+    strbuf out = STRBUF_INIT;
+    ck_assert_int_eq(strbuf_puts(&out, ""), 0);
+    for (size_t i = 0; i < n; i++) {
+        size_t k;
+        const uint8_t *p = tok_piece(v, i ? ids[i - 1] : TOK_NO_ID, ids[i], &k);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_int_eq(strbuf_append(&out, p, k), 0);
+    }
+    return out.p;
+}
+
+/* Encodes len bytes with v into a new array (count in *n). */
+static uint32_t *enc_all(const tok_vocab *v, const uint8_t *s, size_t len, size_t *n)
+{
+    uint32_t *ids = malloc((len + 1) * sizeof *ids);
+    ck_assert_ptr_nonnull(ids);
+    *n = tok_encode(v, s, len, ids, NULL, NULL);
+    ck_assert_uint_le(*n, len);
+    return ids;
+}
+
+/* A JSON round trip: the copy must be of the same kind and size and encode
+ * text to the same ids. */
+static tok_vocab *json_copy(const tok_vocab *v, const uint8_t *text, size_t len)
+{
+    char err[256] = "";
+    cJSON *j = tok_to_json(v);
+    ck_assert_ptr_nonnull(j);
+    char *doc = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    tok_vocab *w = from_json_text(doc, err, sizeof err);
+    free(doc);
+    ck_assert_msg(w != NULL, "%s", err);
+    ck_assert_int_eq(tok_kind_of(w), tok_kind_of(v));
+    ck_assert_uint_eq(tok_size(w), tok_size(v));
+    size_t na, nb;
+    uint32_t *a = enc_all(v, text, len, &na), *b = enc_all(w, text, len, &nb);
+    ck_assert_uint_eq(na, nb);
+    ck_assert(na == 0 || memcmp(a, b, na * sizeof *a) == 0);
+    free(a);
+    free(b);
+    return w;
+}
+
+/* Deterministic pseudo-random bytes. */
+static void fill_random(uint8_t *s, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        s[i] = (uint8_t)(seed >> 16);
+    }
+}
+
+/* A vocabulary of kind learned from len random bytes of seed; the bytes
+ * stay in s. */
+static tok_vocab *build_random(tok_kind kind, uint8_t *s, size_t len,
+                               uint32_t seed, uint32_t bpe_vocab)
+{
+    tok_options o = tok_options_default();
+    char err[128] = "";
+    fill_random(s, len, seed);
+    o.kind = kind;
+    o.bpe_vocab = bpe_vocab;
+    tok_vocab *v = tok_build(&o, s, len, err, sizeof err);
+    ck_assert_msg(v != NULL, "%s", err);
+    return v;
+}
+
+/* ---- word ---- */
+
+START_TEST(test_word_basic)
+{
+    tok_vocab *v = build_kind(TOK_WORD, "the cat\nthe  dog\r\n", NULL);
+    ck_assert_str_eq(tok_kind_name(v), "word");
+    ck_assert_uint_eq(tok_size(v), 5);     /* <unk> <eos> the cat dog */
+    ck_assert_uint_eq(tok_unk(v), 0);
+    ck_assert_uint_eq(tok_eos(v), 1);
+    ck_assert_uint_eq(id_of(v, "the"), 2);  /* most frequent first */
+    ck_assert_uint_eq(id_of(v, "cat"), 3);  /* then in byte order */
+    ck_assert_uint_eq(id_of(v, "dog"), 4);
+    uint32_t ids[32];
+    size_t unk = 9, n = enc(v, "the cat\nthe  dog\r\n", ids, &unk);
+    ck_assert_uint_eq(n, 6);
+    ck_assert_uint_eq(unk, 0);
+    static const uint32_t want[] = { 2, 3, 1, 2, 4, 1 };
+    ck_assert(memcmp(ids, want, sizeof want) == 0);
+    char *t = pieces_text(v, ids, n);
+    ck_assert_str_eq(t, "the cat\nthe dog\n");
+    free(t);
+    tok_free(v);
+}
+END_TEST
+
+START_TEST(test_word_unknown)
+{
+    tok_vocab *v = build_kind(TOK_WORD, "a b a <unk> b\n", NULL);
+    ck_assert_uint_eq(tok_size(v), 4);     /* "<unk>" in the text is the token */
+    uint32_t ids[32];
+    size_t unk = 0;
+    char first[8] = "x";
+    size_t n = tok_encode(v, (const uint8_t *)"a zebra <unk> b quagga", 22, ids, &unk,
+                          first);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_uint_eq(unk, 2);             /* zebra, quagga: not the literal */
+    ck_assert_str_eq(first, "zebra");
+    ck_assert_uint_eq(ids[1], tok_unk(v));
+    ck_assert_uint_eq(ids[2], tok_unk(v));
+    ck_assert_uint_eq(ids[4], tok_unk(v));
+    /* A long unknown word is shown by its first 7 bytes. */
+    tok_encode(v, (const uint8_t *)"abcdefghijk", 11, ids, &unk, first);
+    ck_assert_uint_eq(unk, 1);
+    ck_assert_str_eq(first, "abcdefg");
+    tok_free(v);
+}
+END_TEST
+
+START_TEST(test_word_min_count_max_vocab)
+{
+    const char *text = "a a a a b b b c c d\n";
+    tok_options o = tok_options_default();
+    o.min_count = 2;
+    tok_vocab *v = build_kind(TOK_WORD, text, &o);
+    ck_assert_uint_eq(tok_size(v), 5);     /* <unk> <eos> a b c */
+    ck_assert_uint_eq(id_of(v, "d"), TOK_NO_ID);
+    tok_free(v);
+    o = tok_options_default();
+    o.max_vocab = 4;
+    v = build_kind(TOK_WORD, text, &o);
+    ck_assert_uint_eq(tok_size(v), 4);     /* <unk> <eos> a b */
+    uint32_t ids[16];
+    size_t unk;
+    ck_assert_uint_eq(enc(v, "c a d", ids, &unk), 3);
+    ck_assert_uint_eq(unk, 2);
+    ck_assert_uint_eq(ids[0], tok_unk(v));
+    ck_assert_uint_eq(ids[1], id_of(v, "a"));
+    tok_free(v);
+}
+END_TEST
+
+START_TEST(test_word_lowercase)
+{
+    tok_options o = tok_options_default();
+    o.lowercase = 1;
+    tok_vocab *v = build_kind(TOK_WORD, "The THE the <UNK>\n", &o);
+    ck_assert_uint_eq(tok_size(v), 3);     /* <unk> <eos> the */
+    uint32_t ids[16];
+    size_t unk;
+    ck_assert_uint_eq(enc(v, "tHe", ids, &unk), 1);
+    ck_assert_uint_eq(ids[0], 2);
+    ck_assert_uint_eq(unk, 0);
+    tok_free(v);
+}
+END_TEST
+
+START_TEST(test_word_letters)
+{
+    tok_options o = tok_options_default();
+    o.letters = 1;
+    tok_vocab *v = build_kind(TOK_WORD, "it's 42 cat, <unk> caf\xc3\xa9 \xe2\x82\xac dog\n", &o);
+    ck_assert_uint_eq(tok_size(v), 4);     /* <unk> <eos> caf\xc3\xa9 dog */
+    ck_assert(id_of(v, "it's") == TOK_NO_ID && id_of(v, "42") == TOK_NO_ID);
+    ck_assert(id_of(v, "cat,") == TOK_NO_ID && id_of(v, "\xe2\x82\xac") == TOK_NO_ID);
+    ck_assert(id_of(v, "caf\xc3\xa9") != TOK_NO_ID && id_of(v, "dog") != TOK_NO_ID);
+    /* Dropped words are no tokens at all; <unk> and <eos> stay. */
+    uint32_t ids[16];
+    size_t unk;
+    ck_assert_uint_eq(enc(v, "12 dog <unk> !!\n", ids, &unk), 3);
+    ck_assert_uint_eq(ids[0], id_of(v, "dog"));
+    ck_assert_uint_eq(ids[1], tok_unk(v));
+    ck_assert_uint_eq(ids[2], tok_eos(v));
+    ck_assert_uint_eq(unk, 0);
+    tok_free(v);
+}
+END_TEST
+
+START_TEST(test_word_json)
+{
+    tok_options o = tok_options_default();
+    o.lowercase = 1;
+    o.max_vocab = 100;
+    const char *text = "Hello w\xff rld \"q\" back\\slash\nhello\n";
+    tok_vocab *v = build_kind(TOK_WORD, text, &o);
+    tok_vocab *w = json_copy(v, (const uint8_t *)text, strlen(text));
+    tok_options p = tok_options_of(w);
+    ck_assert_int_eq(p.lowercase, 1);
+    ck_assert_int_eq(p.letters, 0);
+    ck_assert_uint_eq(p.max_vocab, 100);
+    ck_assert_uint_eq(tok_eos(w), tok_eos(v));
+    ck_assert(id_of(w, "w\xff") != TOK_NO_ID);
+    tok_vocab *c = tok_clone(w);
+    ck_assert_ptr_nonnull(c);
+    tok_free(w);
+    ck_assert_uint_eq(id_of(c, "hello"), 2);
+    tok_free(v);
+    tok_free(c);
+}
+END_TEST
+
+START_TEST(test_word_random_bytes)
+{
+    /* Any bytes: never more ids than bytes, every id in range. */
+    uint8_t s[8192];
+    tok_vocab *v = build_random(TOK_WORD, s, sizeof s, 7, 0);
+    size_t n;
+    uint32_t *ids = enc_all(v, s, sizeof s, &n);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_uint_lt(ids[i], tok_size(v));
+    free(ids);
+    tok_vocab *w = json_copy(v, s, sizeof s);
+    tok_free(w);
+    tok_free(v);
+}
+END_TEST
+
+/* ---- BPE ---- */
+
+static const char english[] =
+    "The quick brown fox jumps over the lazy dog. The dog sleeps; the fox\n"
+    "runs away. In 1984, 42 foxes and 7 dogs met in the forest near the\n"
+    "river, where the water was cold and the night was long.\n\n"
+    "  Indented line with   several spaces\tand a tab.\r\n";
+
+START_TEST(test_bpe_learns)
+{
+    tok_options o = tok_options_default();
+    o.bpe_vocab = 300;
+    tok_vocab *v = build_kind(TOK_BPE, english, &o);
+    ck_assert_str_eq(tok_kind_name(v), "bpe");
+    ck_assert_uint_gt(tok_size(v), 256);
+    ck_assert_uint_le(tok_size(v), 300);
+    ck_assert_uint_eq(tok_eos(v), TOK_NO_ID);
+    ck_assert(id_of(v, " the") != TOK_NO_ID);
+    size_t n;
+    uint32_t *ids = enc_all(v, (const uint8_t *)english, strlen(english), &n);
+    ck_assert_uint_lt(n, strlen(english) * 2 / 3);
+    char *t = pieces_text(v, ids, n);
+    ck_assert_str_eq(t, english);
+    free(t);
+    free(ids);
+    tok_free(v);
+}
+END_TEST
+
+START_TEST(test_bpe_roundtrip_random)
+{
+    /* Learned from English, any bytes (NUL, CR, invalid UTF-8) come back. */
+    tok_options o = tok_options_default();
+    tok_vocab *v = build_kind(TOK_BPE, english, &o);
+    uint8_t s[20000];
+    for (uint32_t seed = 1; seed <= 4; seed++) {
+        fill_random(s, sizeof s, seed);
+        if (seed == 2)
+            memset(s, 'a', sizeof s / 2);          /* a run far past 64 */
+        size_t n, len;
+        uint32_t *ids = enc_all(v, s, sizeof s, &n);
+        char *buf = NULL;
+        size_t cap = 0;
+        len = 0;
+        for (size_t i = 0; i < n; i++)
+            ck_assert_int_eq(tok_decode_append(v, ids[i], &buf, &len, &cap), 0);
+        ck_assert_uint_eq(len, sizeof s);
+        ck_assert(memcmp(buf, s, len) == 0);
+        free(buf);
+        free(ids);
+    }
+    tok_free(v);
+}
+END_TEST
+
+START_TEST(test_bpe_learn_random)
+{
+    /* Learned from random bytes: still exact, and deterministic. */
+    uint8_t s[30000];
+    tok_vocab *a = build_random(TOK_BPE, s, sizeof s, 99, 600);
+    tok_vocab *b = build_random(TOK_BPE, s, sizeof s, 99, 600);
+    ck_assert_uint_eq(tok_size(a), tok_size(b));
+    for (uint32_t id = 0; id < tok_size(a); id++) {
+        size_t na, nb;
+        const uint8_t *pa = tok_bytes(a, id, &na), *pb = tok_bytes(b, id, &nb);
+        ck_assert(na == nb && memcmp(pa, pb, na) == 0);
+    }
+    tok_vocab *w = json_copy(a, s, sizeof s);
+    tok_free(w);
+    tok_free(a);
+    tok_free(b);
+}
+END_TEST
+
+START_TEST(test_bpe_tie_break)
+{
+    /* Pieces "cd", " cd", " ab", " ab": (' ','a'), ('a','b') and ('c','d')
+     * all occur twice; the smallest first id wins, then the second. */
+    tok_options o = tok_options_default();
+    o.bpe_vocab = 258;
+    tok_vocab *v = build_kind(TOK_BPE, "cd cd ab ab", &o);
+    size_t n;
+    const uint8_t *b = tok_bytes(v, 256, &n);
+    ck_assert_uint_eq(n, 2);
+    ck_assert(memcmp(b, " a", 2) == 0);
+    /* then ("cd": 99, 100) before (" a": 256, 'b'), both twice */
+    b = tok_bytes(v, 257, &n);
+    ck_assert(n == 2 && memcmp(b, "cd", 2) == 0);
+    tok_free(v);
+    /* No pair twice: no merge at all. */
+    o.bpe_vocab = 1000;
+    v = build_kind(TOK_BPE, "abcdefg", &o);
+    ck_assert_uint_eq(tok_size(v), 256);
+    tok_vocab *w = json_copy(v, (const uint8_t *)"abc", 3);
+    tok_free(w);
+    tok_free(v);
+}
+END_TEST
+
+START_TEST(test_bpe_pieces)
+{
+    /* Merges never cross a piece: with every pair of the text merged, the
+     * ids are the pieces of the pre-tokenization rule. */
+    const char *text = "Hello world  42x\n\n foo(bar)";
+    static const char *const want[] = {
+        "Hello", " world", " ", " 42", "x", "\n\n", " foo", "(", "bar", ")"
+    };
+    char big[4096] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(big, text);
+    tok_options o = tok_options_default();
+    o.bpe_vocab = 4000;
+    tok_vocab *v = build_kind(TOK_BPE, big, &o);
+    uint32_t ids[64];
+    size_t n = enc(v, text, ids, NULL);
+    ck_assert_uint_eq(n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < n; i++) {
+        size_t k;
+        const uint8_t *b = tok_bytes(v, ids[i], &k);
+        ck_assert_msg(k == strlen(want[i]) && memcmp(b, want[i], k) == 0,
+                      "piece %zu is '%.*s', expected '%s'", i, (int)k, b, want[i]);
+    }
+    tok_free(v);
+}
+END_TEST
+
+/* Cutting at tok_cut leaves the ids of the whole text. */
+static void check_cuts(const tok_vocab *v, const uint8_t *s, size_t len)
+{
+    size_t n, na, nb;
+    uint32_t *all = enc_all(v, s, len, &n);
+    for (size_t at = 0; at <= len; at += 37) {
+        size_t c = tok_cut(tok_kind_of(v), s, len, at);
+        ck_assert_uint_ge(c, at);
+        ck_assert_uint_le(c, len);
+        uint32_t *a = enc_all(v, s, c, &na), *b = enc_all(v, s + c, len - c, &nb);
+        ck_assert_msg(na + nb == n && memcmp(a, all, na * sizeof *a) == 0 &&
+                      memcmp(b, all + na, nb * sizeof *b) == 0,
+                      "%s: cut at %zu (asked %zu) changes the ids",
+                      tok_kind_name(v), c, at);
+        free(a);
+        free(b);
+    }
+    free(all);
+}
+
+START_TEST(test_cut_keeps_ids)
+{
+    char text[8192] = "";
+    while (strlen(text) + sizeof english < sizeof text)
+        strcat(text, english);
+    tok_options o = tok_options_default();
+    o.bpe_vocab = 400;
+    tok_vocab *b = build_kind(TOK_BPE, text, &o);
+    tok_vocab *w = build_kind(TOK_WORD, text, NULL);
+    check_cuts(b, (const uint8_t *)text, strlen(text));
+    check_cuts(w, (const uint8_t *)text, strlen(text));
+    uint8_t s[3000];
+    fill_random(s, sizeof s, 5);
+    check_cuts(b, s, sizeof s);
+    tok_free(b);
+    tok_free(w);
+}
+END_TEST
+
+/* ---- options ---- */
+
+START_TEST(test_options)
+{
+    tok_options o = tok_options_default();
+    char why[128];
+    ck_assert_int_eq(o.kind, TOK_CHAR);
+    ck_assert_uint_eq(o.bpe_vocab, 1024);
+    ck_assert_int_eq(tok_opt_parse(&o, tok_opt_find("tokens"), "bpe", why, sizeof why), 0);
+    ck_assert_int_eq(o.kind, TOK_BPE);
+    ck_assert_int_eq(tok_opt_parse(&o, TOK_OPT_BPE_VOCAB, "256", why, sizeof why), -1);
+    ck_assert_str_eq(why, "'256' is not a whole number from 257 to 65536");
+    ck_assert_int_eq(tok_opt_parse(&o, TOK_OPT_BPE_VOCAB, "65537", why, sizeof why), -1);
+    ck_assert_int_eq(tok_opt_parse(&o, TOK_OPT_BPE_VOCAB, "512", why, sizeof why), 0);
+    ck_assert_uint_eq(o.bpe_vocab, 512);
+    ck_assert_int_eq(tok_opt_check(&o, why, sizeof why), 0);
+    ck_assert_int_eq(tok_opt_parse(&o, TOK_OPT_MAX_VOCAB, "16777217", why, sizeof why), -1);
+    ck_assert_int_eq(tok_opt_parse(&o, TOK_OPT_MIN_COUNT, "3", why, sizeof why), 0);
+    ck_assert_int_eq(tok_opt_check(&o, why, sizeof why), -1);
+    ck_assert_str_eq(why, "min-count applies only to word tokens (tokens is bpe)");
+    ck_assert_int_eq(tok_opt_parse(&o, TOK_OPT_TOKENS, "words", why, sizeof why), -1);
+    ck_assert_int_eq(tok_opt_parse(&o, TOK_OPT_LOWERCASE, NULL, why, sizeof why), 0);
+    ck_assert_int_eq(o.lowercase, 1);
+    ck_assert_int_eq(tok_opt_parse(&o, TOK_OPT_LOWERCASE, "off", why, sizeof why), 0);
+    ck_assert_int_eq(o.lowercase, 0);
+    ck_assert_int_eq(tok_opt_parse(&o, TOK_OPT_LETTERS, "yes", why, sizeof why), -1);
+    ck_assert_int_eq(tok_opt_find("nope"), -1);
+}
+END_TEST
+
+
 static Suite *tok_suite(void)
 {
     Suite *s = suite_create("tok");
@@ -478,6 +955,27 @@ static Suite *tok_suite(void)
     tcase_add_test(tj, test_json_accepts_ascii_byte);
     tcase_add_test(tj, test_json_hostile);
     suite_add_tcase(s, tj);
+
+    TCase *tw = tcase_create("word");
+    tcase_add_test(tw, test_word_basic);
+    tcase_add_test(tw, test_word_unknown);
+    tcase_add_test(tw, test_word_min_count_max_vocab);
+    tcase_add_test(tw, test_word_lowercase);
+    tcase_add_test(tw, test_word_letters);
+    tcase_add_test(tw, test_word_json);
+    tcase_add_test(tw, test_word_random_bytes);
+    suite_add_tcase(s, tw);
+
+    TCase *tb = tcase_create("bpe");
+    tcase_set_timeout(tb, 60);
+    tcase_add_test(tb, test_bpe_learns);
+    tcase_add_test(tb, test_bpe_roundtrip_random);
+    tcase_add_test(tb, test_bpe_learn_random);
+    tcase_add_test(tb, test_bpe_tie_break);
+    tcase_add_test(tb, test_bpe_pieces);
+    tcase_add_test(tb, test_cut_keeps_ids);
+    tcase_add_test(tb, test_options);
+    suite_add_tcase(s, tb);
     return s;
 }
 

@@ -471,5 +471,119 @@ else
     flunk "--stop ends the text early" "$tmp/out"
 fi
 
+# ------------------------------------------------------------ tokenizers
+
+usage_error "--bpe-vocab: '256' is not a whole number from 257 to 65536" "--bpe-vocab 256" \
+    train --tokens bpe --bpe-vocab 256
+usage_error "--max-vocab: '1' is not a whole number from 2 to 16777216" "--max-vocab 1" \
+    train --tokens word --max-vocab 1
+usage_error "--tokens: unknown value 'words' (choose char, word or bpe)" "--tokens words" \
+    train --tokens words
+usage_error "--min-count applies only to word tokens (tokens is bpe)" "--min-count with bpe" \
+    train --tokens bpe --min-count 2
+usage_error "--bpe-vocab applies only to bpe tokens (tokens is char)" "--bpe-vocab alone" \
+    train --bpe-vocab 300
+
+# char text in ASCII: bits per byte are bits per character
+run eval "$s" --json
+if [ "$status" -eq 0 ] && python3 -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).read())
+assert abs(r["bpb"] - r["bpc"]) < 1e-6, r
+' "$tmp/out" 2>"$tmp/err"; then
+    pass "eval --json: bpb equals bpc for an ASCII char model"
+else
+    flunk "eval --json: bpb equals bpc for an ASCII char model" "$tmp/out"
+fi
+
+w="$tmp/word"
+run train --corpus "$tmp/corpus.txt" --tokens word --min-count 2 --model gru --layers 1 \
+    --hidden 16 --embed 8 --seq-len 8 --batch 2 --steps 6 --eval-every 3 --save "$w"
+if [ "$status" -eq 0 ] && grep -q 'word tokens, vocabulary' "$tmp/out" \
+    && grep -q '^step 6 .* bpb [0-9.]* ' "$tmp/out" && grep -q '^val loss .* bpb [0-9.]*$' "$tmp/out" \
+    && grep -q '"kind":[[:space:]]*"word"' "$w/session.json"; then
+    pass "train --tokens word: word tokens, bits per byte, the tokenizer in session.json"
+else
+    flunk "train --tokens word" "$tmp/out"
+fi
+run sample "$w" --length 40 --seed 1 --prime "the zebra sat" --stop-at-eos
+if [ "$status" -eq 0 ] && grep -q "prime: 1 words not in the vocabulary became <unk> (first: 'zebra')" "$tmp/err" \
+    && head -c 13 "$tmp/out" | grep -q '^the zebra sat' && [ "$(wc -l <"$tmp/out")" -le 2 ]; then
+    pass "word sample: the prime, one warning for an unknown word, --stop-at-eos"
+else
+    flunk "word sample" "$tmp/err"
+fi
+run sample "$w" --length 12 --seed 2 --json
+if [ "$status" -eq 0 ] && grep -q '"tokens":12' "$tmp/out" \
+    && head -n 1 "$tmp/out" | grep -q '"token":"[^"]*","text":"[^"]*"'; then
+    pass "word sample --json: 12 tokens, each with its token and its text"
+else
+    flunk "word sample --json" "$tmp/out"
+fi
+run eval "$w" --json
+grep -q '"bpb":[0-9]' "$tmp/out" && pass "word eval --json has bpb" || flunk "word eval --json" "$tmp/out"
+usage_error "--tokens cannot change when resuming" "--tokens with --resume" \
+    train --resume "$w" --tokens bpe
+
+b="$tmp/bpe"
+run train --corpus "$tmp/corpus.txt" --tokens bpe --bpe-vocab 300 --layers 1 --hidden 16 \
+    --embed 8 --seq-len 8 --batch 2 --steps 4 --eval-every 0 --save "$b" --json
+if [ "$status" -eq 0 ] && tail -n 1 "$tmp/out" | grep -q '"val_bpb":[0-9]' \
+    && grep -q '"kind":[[:space:]]*"bpe"' "$b/session.json" \
+    && grep -q '"merges":[[:space:]]*\[\[' "$b/session.json" \
+    && grep -q '"vocab":[[:space:]]*300' "$b/session.json"; then
+    pass "train --tokens bpe: val_bpb, the merges in session.json"
+else
+    flunk "train --tokens bpe" "$tmp/out"
+fi
+expect 0 "" "bpe sample" sample "$b" --length 20 --seed 1 --prime "the cat"
+head -c 7 "$tmp/out" | grep -q '^the cat' || flunk "bpe sample prints the prime" "$tmp/out"
+expect 0 "" "bpe eval --split all" eval "$b" --split all
+runtime_error "--stop-at-eos: the session's bpe tokenizer has no <eos> token" \
+    "--stop-at-eos without an <eos>" sample "$b" --stop-at-eos
+
+# tokenize: a new tokenizer from a corpus, or a session's
+usage_error "give either --corpus FILE (a new tokenizer) or a session DIR" \
+    "tokenize without a tokenizer" tokenize --text x
+usage_error "--tokens: a session's tokenizer is fixed" "tokenize DIR --tokens" \
+    tokenize "$w" --tokens bpe --text x
+run tokenize --corpus "$tmp/corpus.txt" --tokens bpe --bpe-vocab 300 --text "the cat sat"
+if [ "$status" -eq 0 ] && grep -q '^[0-9][0-9]*	" cat"$' "$tmp/out" \
+    && [ "$(cut -f 2 "$tmp/out" | tr -d '"\n')" = "the cat sat" ]; then
+    pass "tokenize --corpus --tokens bpe: one id and token a line"
+else
+    flunk "tokenize --corpus --tokens bpe" "$tmp/out"
+fi
+run tokenize "$b" --json --text "the dog, line 7."
+if [ "$status" -eq 0 ] && python3 -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).read())
+assert r["kind"] == "bpe" and r["vocab_size"] == 300 and r["bytes"] == 16
+assert "".join(r["tokens"]) == "the dog, line 7." and len(r["ids"]) == len(r["tokens"])
+' "$tmp/out" 2>"$tmp/err"; then
+    pass "tokenize DIR --json: ids and tokens that join to the text"
+else
+    flunk "tokenize DIR --json" "$tmp/out"
+fi
+"$RNNLAB" tokenize "$w" --stats <"$tmp/corpus.txt" >"$tmp/out" 2>"$tmp/err"
+if [ $? -eq 0 ] && grep -q '^tokenizer word, vocabulary [0-9]' "$tmp/out" \
+    && grep -q 'tokens per byte$' "$tmp/out" && grep -q '^<unk>: [0-9,]* tokens, [0-9.]*%$' "$tmp/out" \
+    && grep -q '^most frequent:$' "$tmp/out"; then
+    pass "tokenize DIR --stats < FILE"
+else
+    flunk "tokenize DIR --stats" "$tmp/out"
+fi
+head -c 20000 /dev/urandom >"$tmp/random.bin"
+"$RNNLAB" tokenize --corpus "$tmp/corpus.txt" --tokens bpe --json <"$tmp/random.bin" >"$tmp/out" 2>"$tmp/err"
+if [ $? -eq 0 ] && python3 -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).read())
+assert r["bytes"] == 20000 and len(r["ids"]) <= 20000
+' "$tmp/out" 2>>"$tmp/err"; then
+    pass "tokenize --json of random bytes"
+else
+    flunk "tokenize --json of random bytes" "$tmp/err"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

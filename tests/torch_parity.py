@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """torch_parity.py SESSION CORPUS - loads an rnnlab session into PyTorch the
 way the README shows (state_dict names of PyTorch's word_language_model),
-scores the whole corpus from a zero state and prints the mean cross-entropy
-of predicting token i+1 from tokens 0..i, as JSON: {"loss": L, "tokens": N}.
-rnnlab eval SESSION --split all must print the same loss."""
+encodes the corpus with the session's tokenizer rebuilt from session.json
+(char, word or bpe), scores it from a zero state and prints the mean
+cross-entropy of predicting token i+1 from tokens 0..i, as JSON:
+{"loss": L, "tokens": N}.  rnnlab eval SESSION --split all must print the
+same loss over the same number of tokens."""
 import json
 import struct
 import sys
@@ -42,11 +44,11 @@ class LanguageModel(nn.Module):
         return self.decoder(out)
 
 
-def encode(text_bytes, tokens):
+def encode_char(text_bytes, tok):
     """The char tokenizer: one id per code point; bytes that are not valid
     UTF-8 have their own {"byte": N} tokens."""
     ids = {}
-    for i, t in enumerate(tokens):
+    for i, t in enumerate(tok["tokens"]):
         key = t if isinstance(t, str) else bytes([t["byte"]])
         ids[key] = i
     out = []
@@ -57,6 +59,69 @@ def encode(text_bytes, tokens):
         else:
             out.append(ids[ch])
     return out
+
+
+def encode_word(data, tok):
+    """The word tokenizer: words split on ASCII whitespace, <eos> at each
+    line end (and after a last line without a newline), <unk> for the rest."""
+    assert not tok["word_letters"], "word_letters is not handled here"
+    ids = {}
+    for i, t in enumerate(tok["tokens"]):
+        ids[t.encode() if isinstance(t, str) else bytes.fromhex(t["hex"])] = i
+    lines = data.split(b"\n")
+    out = []
+    for k, line in enumerate(lines):
+        for w in line.split():
+            out.append(ids.get(w.lower() if tok["lowercase"] else w, tok["unk"]))
+        if k < len(lines) - 1 or not data.endswith(b"\n"):
+            out.append(tok["eos"])
+    return out
+
+
+def byte_class(b):
+    if b >= 0x80 or 97 <= (b | 0x20) <= 122:
+        return 0                                    # letters (and UTF-8)
+    if 48 <= b <= 57:
+        return 1                                    # digits
+    return 2 if b == 32 or 9 <= b <= 13 else 3      # whitespace, other
+
+
+def bpe_pieces(data):
+    """rnnlab-1 pre-tokenization: runs of one class, a space joining the run
+    after it, runs cut every 64 bytes."""
+    def space_start(i):
+        return data[i] == 32 and i + 1 < len(data) and byte_class(data[i + 1]) != 2
+    i = 0
+    while i < len(data):
+        cap, j = min(len(data), i + 64), i + 1
+        c = byte_class(data[i])
+        if space_start(i):
+            c, j = byte_class(data[i + 1]), i + 2
+        while j < cap and byte_class(data[j]) == c and not (c == 2 and space_start(j)):
+            j += 1
+        yield data[i:j]
+        i = j
+
+
+def encode_bpe(data, tok):
+    """Byte-level BPE: in each piece, the lowest-ranked pair merged first
+    (its leftmost occurrence); merge r makes token 256 + r."""
+    rank = {tuple(m): r for r, m in enumerate(tok["merges"])}
+    out = []
+    for piece in bpe_pieces(data):
+        sym = list(piece)
+        while len(sym) > 1:
+            ranks = [rank.get((sym[k], sym[k + 1]), 1 << 30) for k in range(len(sym) - 1)]
+            k = ranks.index(min(ranks))
+            if ranks[k] == 1 << 30:
+                break
+            sym[k:k + 2] = [256 + ranks[k]]
+        out += sym
+    return out
+
+
+def encode(data, tok):
+    return {"char": encode_char, "word": encode_word, "bpe": encode_bpe}[tok["kind"]](data, tok)
 
 
 def main():
@@ -71,7 +136,7 @@ def main():
     net.load_state_dict(state)
     net.eval()
     with open(corpus, "rb") as f:
-        ids = torch.tensor(encode(f.read(), cfg["tokenizer"]["tokens"]))
+        ids = torch.tensor(encode(f.read(), cfg["tokenizer"]))
     with torch.no_grad():
         logits = net(ids[:-1].unsqueeze(1)).squeeze(1).double()
         loss = nn.functional.cross_entropy(logits, ids[1:])

@@ -1,7 +1,8 @@
 #!/bin/sh
 # torch_parity.sh - a session saved by rnnlab loads into PyTorch (nn.LSTM,
-# nn.GRU, nn.RNN with the word_language_model parameter names) and gives the
-# same loss as `rnnlab eval` on the same text; and every step's learning
+# nn.GRU, nn.RNN with the word_language_model parameter names), its
+# tokenizer (char, word, BPE) rebuilt in Python from session.json, and gives
+# the same loss as `rnnlab eval` on the same text; and every step's learning
 # rate, for each schedule and for runs resumed half-way through a plan, is
 # the one PyTorch's scheduler gives (tests/schedule_parity.py).  Skips (77)
 # without PyTorch, except in continuous integration (CI set and not empty),
@@ -64,6 +65,9 @@ check lstm-nofb --model lstm --layers 1 --hidden 16 --embed 8 --no-forget-bias
 check gru-2-tied --model gru --layers 2 --hidden 16 --embed 16 --tie
 check rnn-1 --model rnn --layers 1 --hidden 20 --embed 10
 check rnn-3 --model rnn --layers 3 --hidden 8 --embed 8 --dropout 0.3
+check word-lstm --tokens word --lowercase --max-vocab 30 --model lstm --layers 1 \
+    --hidden 16 --embed 8
+check bpe-gru --tokens bpe --bpe-vocab 320 --model gru --layers 2 --hidden 16 --embed 8
 
 # lrs NAME OPTIONS...: a small run on garden.txt, its --json lines added to
 # $tmp/NAME.jsonl and the session saved to $tmp/NAME; its step count is

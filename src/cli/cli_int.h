@@ -1,10 +1,11 @@
 /* cli_int.h - private to src/cli/: what the command files (train.c,
- * sample.c, eval.c, main.c) share: messages, option parsing, output
- * helpers and the device choice. */
+ * sample.c, eval.c, tokenize.c, main.c) share: messages, option parsing,
+ * output helpers and the device choice. */
 #ifndef CLI_INT_H
 #define CLI_INT_H
 #include <getopt.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -13,12 +14,15 @@
 #include "device/open.h"
 #include "train/trainer.h"
 #include "engine/settings.h"
+#include "text/tok.h"
+#include "text/tok_opt.h"
 
 /* The commands: argv[0] is the command's name.  Each returns an exit
  * status (util/status.h). */
 int cli_train(int argc, char **argv);
 int cli_sample(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_tokenize(int argc, char **argv);
 
 /* --- messages (options.c), each one line "rnnlab: ..." on stderr --- */
 
@@ -47,6 +51,11 @@ const char *cli_grouped(char buf[32], double v);
 double cli_tidy(double x);
 /* Prints a cJSON object as one line and frees it; STATUS_OK or STATUS_FAIL. */
 int cli_print_json(cJSON *o);
+
+/* Writes a token's bytes to f as a JSON string, escaped as cJSON does;
+ * bytes that are not UTF-8 become U+FFFD, and a token of more than about
+ * 250 bytes is cut at a character. */
+void cli_put_json_string(FILE *f, const uint8_t *bytes, size_t len);
 
 /* --- option parsing (options.c) --- */
 
@@ -89,6 +98,21 @@ int cli_opt_choice(const cli_opt_ctx *c, int id, const char *arg,
  * checks it and stores it in v, and its message is set's, after "--OPT: ": */
 int cli_opt_setting(const cli_opt_ctx *c, int id, const char *arg,
                     const char *name, setting_values *v);
+
+/* The tokenizer's long options for a command's table: their ids are
+ * first, first + 1, ... in TOK_OPT_* order (text/tok_opt.h). */
+#define CLI_TOK_OPTIONS(first) \
+    {"tokens", required_argument, NULL, (first) + TOK_OPT_TOKENS}, \
+    {"min-count", required_argument, NULL, (first) + TOK_OPT_MIN_COUNT}, \
+    {"max-vocab", required_argument, NULL, (first) + TOK_OPT_MAX_VOCAB}, \
+    {"lowercase", no_argument, NULL, (first) + TOK_OPT_LOWERCASE}, \
+    {"word-letters", no_argument, NULL, (first) + TOK_OPT_LETTERS}, \
+    {"bpe-vocab", required_argument, NULL, (first) + TOK_OPT_BPE_VOCAB}
+/* a tokenizer option (--tokens, --min-count, --max-vocab, --lowercase,
+ * --word-letters, --bpe-vocab, named as in text/tok_opt.h): */
+int cli_opt_tok(const cli_opt_ctx *c, int id, const char *arg, tok_options *o);
+/* The help lines of the tokenizer options (train and tokenize). */
+void cli_tok_help(FILE *f);
 
 /* --- the device (device.c) --- */
 

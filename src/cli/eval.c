@@ -90,11 +90,14 @@ static void eval_help(FILE *f)
     fputs(
 "Usage: rnnlab eval DIR [OPTION]...\n"
 "Measure the model of the session saved in DIR on a part of its corpus:\n"
-"mean cross-entropy, perplexity, bits per character and accuracy.\n"
+"mean cross-entropy per token, perplexity, bits per token (bpc), bits per\n"
+"byte of the text (bpb: the same for char, word and BPE models) and\n"
+"accuracy.\n"
 "\n"
-"  --corpus FILE        text to measure, read with the session's vocabulary\n"
-"                       (unknown characters are skipped) and split as the\n"
-"                       session's corpus (default: the session's corpus)\n"
+"  --corpus FILE        text to measure, read with the session's tokenizer\n"
+"                       (unknown characters are skipped, unknown words\n"
+"                       become <unk>) and split as the session's corpus\n"
+"                       (default: the session's corpus)\n"
 "  --split NAME         train, val, test or all (default val)\n"
 "  --streams N          cut the split into N parts evaluated side by side,\n"
 "                       each from a zero state, 1 to 65536; 1 is exact, more\n"
@@ -103,7 +106,7 @@ static void eval_help(FILE *f)
 "                       token at a time from a zero state, the weights held\n"
 "                       as W (fp32, fp16 or int8, as sample --weights): what\n"
 "                       sampling with W sees; not with --streams\n"
-"  --json               print one JSON object: loss, perplexity, bpc,\n"
+"  --json               print one JSON object: loss, perplexity, bpc, bpb,\n"
 "                       accuracy, tokens (and weights with --weights)\n"
 "  --device DEV         auto, cpu or cuda (default auto, or $RNNLAB_DEVICE)\n"
 "  --best               measure the session's best checkpoint (train\n"
@@ -111,14 +114,14 @@ static void eval_help(FILE *f)
 "  -h, --help           show this help and exit\n", f);
 }
 
-static int print_eval(const eval_args *a, const eval_result *ev)
+static int print_eval(const eval_args *a, const eval_result *ev, double bpb)
 {
     char n[32];
     cJSON *o;
     if (!a->json) {
-        printf("%s: loss %.4f nats  ppl %.2f  bpc %.3f  acc %.3f  "
+        printf("%s: loss %.4f nats  ppl %.2f  bpc %.3f  bpb %.3f  acc %.3f  "
                "(%s predictions)\n", a->split_name, ev->loss, ev->ppl, ev->bpt,
-               ev->acc, cli_grouped(n, (double)ev->tokens));
+               bpb, ev->acc, cli_grouped(n, (double)ev->tokens));
         return STATUS_OK;
     }
     if ((o = cJSON_CreateObject()) == NULL)
@@ -126,6 +129,7 @@ static int print_eval(const eval_args *a, const eval_result *ev)
     cJSON_AddNumberToObject(o, "loss", cli_tidy(ev->loss));
     cJSON_AddNumberToObject(o, "perplexity", cli_tidy(ev->ppl));
     cJSON_AddNumberToObject(o, "bpc", cli_tidy(ev->bpt));
+    cJSON_AddNumberToObject(o, "bpb", cli_tidy(bpb));
     cJSON_AddNumberToObject(o, "accuracy", cli_tidy(ev->acc));
     cJSON_AddNumberToObject(o, "tokens", (double)ev->tokens);
     if (a->weights >= 0)
@@ -150,7 +154,8 @@ static int eval_run(trainer *t, eval_args *a)
         return cli_fail("%s", err);
     }
     cli_say_device(&a->dev);
-    return print_eval(a, &ev);
+    return print_eval(a, &ev, corpus_bits_per_byte(&t->corp, (corpus_split)a->split,
+                                                   ev.loss));
 }
 
 int cli_eval(int argc, char **argv)

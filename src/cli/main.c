@@ -1,5 +1,6 @@
 /* main.c - rnnlab entry point: the interactive front ends, or one of the
- * commands train, sample and eval (src/cli/train.c, sample.c, eval.c). */
+ * commands train, sample, eval and tokenize (src/cli/train.c, sample.c,
+ * eval.c, tokenize.c). */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -28,6 +29,7 @@ static const command commands[] = {
     {"train", "train a model on a text file, printing progress", cli_train},
     {"sample", "generate text from a saved session", cli_sample},
     {"eval", "measure a saved session's loss on its corpus", cli_eval},
+    {"tokenize", "show how a tokenizer splits a text", cli_tokenize},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

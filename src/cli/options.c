@@ -23,6 +23,7 @@
 #include "train/trainer.h"
 #include "store/session.h"
 #include "engine/settings.h"
+#include "text/tok_opt.h"
 
 /* ------------------------------------------------------------------ */
 /* Messages */
@@ -116,6 +117,53 @@ int cli_print_json(cJSON *o)
     cJSON_free(s);
     fflush(stdout);
     return STATUS_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Token text */
+
+/* A token's text made safe for JSON in buf (cap bytes): bytes that are
+ * not UTF-8 would make invalid JSON, so each becomes U+FFFD; a long token
+ * is cut at a character.  Returns the length written. */
+static size_t token_text(const uint8_t *bytes, size_t len, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        size_t k = tok_utf8_len(bytes + i, len - i), w = k ? k : 3;
+        if (n + w >= cap)
+            break;
+        memcpy(buf + n, k ? (const char *)bytes + i : "\xEF\xBF\xBD", w);
+        n += w;
+        i += k ? k : 1;
+    }
+    return n;
+}
+
+void cli_put_json_string(FILE *f, const uint8_t *bytes, size_t len)
+{
+    char buf[256];
+    size_t n = token_text(bytes, len, buf, sizeof buf);
+    putc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c == '\t')
+            fputs("\\t", f);
+        else if (c == '\r')
+            fputs("\\r", f);
+        else if (c == '\b')
+            fputs("\\b", f);
+        else if (c == '\f')
+            fputs("\\f", f);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            putc(c, f);
+    }
+    putc('"', f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -289,8 +337,7 @@ int cli_opt_choice(const cli_opt_ctx *c, int id, const char *arg,
 void cli_warn_unknown_corpus(const trainer *t)
 {
     if (t->corp.unknown > 0)
-        cli_warn("corpus: %zu characters not in the vocabulary were skipped",
-             t->corp.unknown);
+        cli_warn("corpus: %zu %s", t->corp.unknown, tok_unknown_note(t->corp.vocab));
 }
 
 int cli_use_best(trainer *t, const char *dir)
@@ -328,4 +375,33 @@ int cli_opt_setting(const cli_opt_ctx *c, int id, const char *arg,
     if (setting_parse(setting_find(name), arg, v, why, sizeof why) == 0)
         return 0;
     return cli_usage_error(c->cmd, "--%s: %s", cli_opt_name(c, id), why);
+}
+
+int cli_opt_tok(const cli_opt_ctx *c, int id, const char *arg, tok_options *o)
+{
+    char why[200];
+    const char *name = cli_opt_name(c, id);
+    if (tok_opt_parse(o, tok_opt_find(name), arg, why, sizeof why) == 0)
+        return 0;
+    return cli_usage_error(c->cmd, "--%s: %s", name, why);
+}
+
+void cli_tok_help(FILE *f)
+{
+    fprintf(f,
+"  --tokens KIND        what a token is: char (a character), word (a word;\n"
+"                       <eos> ends each line) or bpe (byte-level BPE\n"
+"                       learned from the training text) (default char)\n"
+"  --min-count N        word: words seen fewer than N times in the training\n"
+"                       text become <unk>; N from %s\n"
+"  --max-vocab N        word: at most N tokens, <unk> and <eos> included,\n"
+"                       the most frequent words kept; N from\n"
+"                       %s\n"
+"  --lowercase          word: lowercase the letters A-Z first\n"
+"  --word-letters       word: keep only words made of letters (others are\n"
+"                       dropped; <unk> and <eos> stay)\n"
+"  --bpe-vocab N        bpe: 256 byte tokens plus N - 256 merges; N from\n"
+"                       %s\n",
+            tok_opt_range(TOK_OPT_MIN_COUNT), tok_opt_range(TOK_OPT_MAX_VOCAB),
+            tok_opt_range(TOK_OPT_BPE_VOCAB));
 }

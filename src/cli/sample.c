@@ -38,7 +38,7 @@
 enum { SO_PRIME = 256, SO_LENGTH, SO_TEMPERATURE, SO_SEED, SO_JSON,
        SO_TOP_K, SO_TOP_P, SO_BEAM, SO_N_BEST, SO_GREEDY, SO_STOP,
        SO_REP_PENALTY, SO_REP_WINDOW, SO_THREADS, SO_HALF, SO_WEIGHTS, SO_TIMING,
-       SO_DEVICE, SO_BEST };
+       SO_DEVICE, SO_BEST, SO_STOP_AT_EOS };
 
 static const struct option sample_opts[] = {
     {"prime", required_argument, NULL, SO_PRIME},
@@ -60,6 +60,7 @@ static const struct option sample_opts[] = {
     {"weights", required_argument, NULL, SO_WEIGHTS},
     {"device", required_argument, NULL, SO_DEVICE},
     {"best", no_argument, NULL, SO_BEST},
+    {"stop-at-eos", no_argument, NULL, SO_STOP_AT_EOS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
 };
@@ -79,6 +80,7 @@ typedef struct sample_args {
     cli_device dev;
     sample_config saved;            /* the session's sampling settings */
     int best;                       /* --best: the best checkpoint */
+    int stop_at_eos;                /* --stop-at-eos */
     setting_values sv;              /* options that mirror settings, as
                                      * the settings table reads them */
 } sample_args;
@@ -114,6 +116,7 @@ static int sample_set(void *args, int id, const char *arg)
     switch (id) {
     case SO_PRIME: a->prime = arg; return 0;
     case SO_BEST: a->best = 1; return 0;
+    case SO_STOP_AT_EOS: a->stop_at_eos = 1; return 0;
     case SO_JSON: a->json = 1; return 0;
     case SO_TIMING: a->timing = 1; return 0;
     case SO_GREEDY: a->greedy = 1; return 0;
@@ -183,10 +186,12 @@ static void sample_help(FILE *f)
 "prime, then the generated text as it is produced, then a newline.\n"
 "Settings not given come from the session.\n"
 "\n"
-"  --prime TEXT         text to start from (default: the session's prime);\n"
-"                       characters the model does not know are skipped\n"
-"                       with a warning\n"
-"  --length N           tokens (characters) to generate, %s\n"
+"  --prime TEXT         text to start from (default: the session's prime),\n"
+"                       read with the session's tokenizer: characters the\n"
+"                       model does not know are skipped, unknown words\n"
+"                       become <unk>, with one warning\n"
+"  --length N           tokens to generate (characters, words or BPE\n"
+"                       tokens, as the session's tokenizer), %s\n"
 "                       (default: the session's setting, initially 200)\n"
 "  --temperature T      divide the logits by T, %s; lower is more\n"
 "                       conservative, 0 takes the most likely token\n"
@@ -212,6 +217,9 @@ static void sample_help(FILE *f)
 "                       and their scores (N <= W)\n"
 "  --stop STR           stop once the generated text ends with STR (up to\n"
 "                       63 bytes; \\n, \\t, \\r and \\\\ are understood)\n"
+"  --stop-at-eos        stop after the end-of-line token <eos> (word\n"
+"                       tokenizers; a word model's text shows it as a\n"
+"                       newline)\n"
 "  --seed S             seed the sampler (default: the generator state saved\n"
 "                       in the session, so repeated runs agree)\n"
 "  --weights W          fp32, fp16 or int8: how the weights are held while\n"
@@ -225,7 +233,9 @@ static void sample_help(FILE *f)
 "  --timing             when done, print one JSON object to stderr: tokens,\n"
 "                       seconds, tokens_per_s, cpu_seconds, weights\n"
 "  --json               print JSON lines: one per generated token (index,\n"
-"                       token, id, prob = its probability in the distribution\n"
+"                       token = its text in the vocabulary, text = what it\n"
+"                       adds to the output (a word's space before it), id,\n"
+"                       prob = its probability in the distribution\n"
 "                       it was drawn from, model_prob = the model's own, top =\n"
 "                       the 5 most likely tokens), then one object with\n"
 "                       prime, text (the generated part), tokens, stop,\n"
@@ -248,50 +258,6 @@ typedef struct emit_ctx {
     strbuf text;                    /* --json: the generated text */
 } emit_ctx;
 
-/* A token's text made safe for JSON in buf (at least 64 bytes): raw
- * bytes that are not UTF-8 would make invalid JSON, so they become U+FFFD. */
-static void token_text(const uint8_t *bytes, size_t len, char *buf, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len && n + 4 < cap; i++) {
-        if (bytes[i] < 0x80 || (len > 1 && bytes[0] >= 0xC2 && bytes[0] <= 0xF4)) {
-            buf[n++] = (char)bytes[i];
-        } else {
-            memcpy(buf + n, "\xEF\xBF\xBD", 3);
-            n += 3;
-        }
-    }
-    buf[n] = '\0';
-}
-
-/* Writes a token's text to f as a JSON string, escaped as cJSON does. */
-static void put_token_string(FILE *f, const uint8_t *bytes, size_t len)
-{
-    char buf[64];
-    token_text(bytes, len, buf, sizeof buf);
-    putc('"', f);
-    for (const char *p = buf; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c == '\t')
-            fputs("\\t", f);
-        else if (c == '\r')
-            fputs("\\r", f);
-        else if (c == '\b')
-            fputs("\\b", f);
-        else if (c == '\f')
-            fputs("\\f", f);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            putc(c, f);
-    }
-    putc('"', f);
-}
-
 /* A probability as JSON: 7 significant digits (float precision), null
  * when it is not a number. */
 static void put_prob(FILE *f, float p)
@@ -307,8 +273,12 @@ static void put_prob(FILE *f, float p)
 static int print_token_json(const tok_vocab *v, const sample_token *t)
 {
     FILE *f = stdout;
+    size_t n = 0;
+    const uint8_t *tb = tok_bytes(v, t->id, &n);
     fprintf(f, "{\"index\":%zu,\"token\":", t->index);
-    put_token_string(f, t->bytes, t->len);
+    cli_put_json_string(f, tb, n);
+    fputs(",\"text\":", f);
+    cli_put_json_string(f, t->bytes, t->len);
     fprintf(f, ",\"id\":%" PRIu32 ",\"prob\":", t->id);
     put_prob(f, t->prob);
     fputs(",\"model_prob\":", f);
@@ -318,7 +288,7 @@ static int print_token_json(const tok_vocab *v, const sample_token *t)
         size_t len = 0;
         const uint8_t *b = tok_bytes(v, t->alt_id[i], &len);
         fputs(i ? ",{\"token\":" : "{\"token\":", f);
-        put_token_string(f, b, len);
+        cli_put_json_string(f, b, len);
         fputs(",\"prob\":", f);
         put_prob(f, t->alt_prob[i]);
         putc('}', f);
@@ -358,8 +328,7 @@ static int check_prime(const tok_vocab *v, const char *prime)
     tok_encode(v, (const uint8_t *)prime, len, ids, &unknown, first);
     free(ids);
     if (unknown > 0)
-        cli_warn("prime: %zu characters not in the vocabulary were skipped "
-             "(first: '%s')", unknown, first);
+        cli_warn("prime: %zu %s (first: '%s')", unknown, tok_unknown_note(v), first);
     return STATUS_OK;
 }
 
@@ -452,12 +421,17 @@ static int sample_run(trainer *t, sample_args *a)
     if (a->has_seed) rng_seed(&t->rng, a->seed);
     if ((rc = check_prime(t->corp.vocab, prime)) != STATUS_OK)
         return rc;
+    if (a->stop_at_eos && tok_eos(t->corp.vocab) == TOK_NO_ID)
+        return cli_fail("--stop-at-eos: the session's %s tokenizer has no <eos> token",
+                        tok_kind_name(t->corp.vocab));
     cli_say_device(&a->dev);
     if (!a->json) {
         fputs(prime, stdout);
         fflush(stdout);
     }
     sample_request_init(&req, &sc, &t->rng);
+    if (a->stop_at_eos)
+        req.eos = tok_eos(t->corp.vocab);
     req.prime = prime;
     req.on_token = emit_token;
     req.ctx = &tc;

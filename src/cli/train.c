@@ -28,6 +28,7 @@
 #include "backend/backend.h"
 #include "text/corpus.h"
 #include "text/tok.h"
+#include "text/tok_opt.h"
 #include "model/model.h"
 #include "train/optim.h"
 #include "train/trainer.h"
@@ -54,6 +55,8 @@ enum {
     TO_QUIET,
     TO_DEVICE, TO_PRECISION, TO_PATIENCE, TO_MIN_DELTA, TO_SAVE_EVERY,
     TO_KEEP_BEST, TO_LABEL_SMOOTHING,
+    TO_TOKENS,                  /* then the tokenizer's, in TOK_OPT_* order */
+    TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB,
     TO_END
 };
 
@@ -101,6 +104,7 @@ static const struct option train_opts[] = {
     {"save-every", required_argument, NULL, TO_SAVE_EVERY},
     {"keep-best", no_argument, NULL, TO_KEEP_BEST},
     {"label-smoothing", required_argument, NULL, TO_LABEL_SMOOTHING},
+    CLI_TOK_OPTIONS(TO_TOKENS),
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
 };
@@ -110,7 +114,8 @@ static const struct option train_opts[] = {
 static const int fixed_when_resuming[] = {
     TO_MODEL, TO_LAYERS, TO_HIDDEN, TO_EMBED, TO_DROPOUT, TO_TIE,
     TO_NO_FORGET_BIAS, TO_SEQ_LEN, TO_BATCH, TO_OPTIMIZER, TO_MOMENTUM,
-    TO_WEIGHT_DECAY, TO_VAL_FRAC, TO_TEST_FRAC, TO_SEED
+    TO_WEIGHT_DECAY, TO_VAL_FRAC, TO_TEST_FRAC, TO_SEED, TO_TOKENS,
+    TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB
 };
 
 typedef struct train_args {
@@ -128,6 +133,7 @@ typedef struct train_args {
     sample_config sample;           /* the session's, kept as it was */
     setting_values sv;              /* options that mirror settings, as
                                      * the settings table reads them */
+    tok_options tok;                /* --tokens and its options */
 } train_args;
 
 #define GIVEN(a, id) ((a)->given[(id) - TO_FIRST])
@@ -198,6 +204,9 @@ static int train_set(void *args, int id, const char *arg)
     case TO_PRECISION:
         return cli_opt_choice(&a->oc, id, arg, be_precision_parse, "fp32, tf32 or bf16",
                           &a->dev.precision);
+    case TO_TOKENS: case TO_MIN_COUNT: case TO_MAX_VOCAB: case TO_LOWERCASE:
+    case TO_WORD_LETTERS: case TO_BPE_VOCAB:
+        return cli_opt_tok(&a->oc, id, arg, &a->tok);
     default:
         return train_set_number(a, id, arg);
     }
@@ -232,9 +241,14 @@ static void train_help_data_model(FILE *f, const train_config *d)
 "  --corpus FILE        text to learn (default: the bundled " CORPUS_BUNDLED_NAME ",\n"
 "                       from ./data/ or else " RNNLAB_DATADIR "/)\n"
 "  --val-frac F         share of the text, at its end, held out for\n"
-"                       validation; 0 <= F < 1 (default %g)\n"
+"                       validation; 0 <= F < 1 (default %g); a share of\n"
+"                       the tokens for char, of the bytes (cut at a line\n"
+"                       start) for word and bpe\n"
 "  --test-frac F        share held out for testing, just before the\n"
-"                       validation part; 0 <= F < 1 (default %g)\n"
+"                       validation part; 0 <= F < 1 (default %g)\n",
+            d->val_frac, d->test_frac);
+    cli_tok_help(f);
+    fprintf(f,
 "\n"
 "Model:\n"
 "  --model CELL         lstm, gru or rnn (tanh) (default %s)\n"
@@ -246,7 +260,7 @@ static void train_help_data_model(FILE *f, const train_config *d)
 "                       --embed equal to --hidden (set so when --embed is\n"
 "                       not given)\n"
 "  --no-forget-bias     LSTM: start the forget-gate bias at 0 instead of 1\n",
-            d->val_frac, d->test_frac, model_cell_name(d->model.cell),
+            model_cell_name(d->model.cell),
             MODEL_MAX_LAYERS, d->model.layers, d->model.hidden,
             d->model.embed, setting_range_of("dropout", r1, sizeof r1),
             (double)d->model.dropout);
@@ -463,11 +477,14 @@ static int train_check_args(const train_args *a)
 {
     const char *cmd = a->oc.cmd;
     size_t n = sizeof fixed_when_resuming / sizeof fixed_when_resuming[0];
+    char why[160];
     if (GIVEN(a, TO_STEPS) + GIVEN(a, TO_EPOCHS) + GIVEN(a, TO_TIME) > 1)
         return cli_usage_error(cmd, "--steps, --epochs and --time exclude each "
                                 "other; give one");
     if (train_check_schedule(a) != 0)
         return STATUS_USAGE;
+    if (tok_opt_check(&a->tok, why, sizeof why) != 0)
+        return cli_usage_error(cmd, "--%s", why);
     if (!a->resume)
         return 0;
     for (size_t i = 0; i < n; i++)
@@ -579,8 +596,8 @@ static int train_new(be_backend *be, const train_config *cfg_in,
         return cli_fail("no --corpus given and the bundled corpus is missing "
                     "(looked for ./%s and %s)", CORPUS_BUNDLED_LOCAL, CORPUS_BUNDLED_INSTALLED);
     memset(&corp, 0, sizeof corp);
-    if (corpus_load(&corp, path, NULL, cfg.val_frac, cfg.test_frac, err,
-                    sizeof err) != 0)
+    if (corpus_learn(&corp, path, &a->tok, cfg.val_frac, cfg.test_frac, err,
+                     sizeof err) != 0)
         return cli_fail("%s", err);
     cfg.model.vocab = (int)tok_size(corp.vocab);
     *out = trainer_create(be, &cfg, &corp, err, sizeof err);
@@ -678,8 +695,9 @@ static void print_header(const trainer *t)
     corpus_range(&t->corp, SPLIT_TRAIN, &tb, &te);
     corpus_range(&t->corp, SPLIT_VAL, &vb, &ve);
     corpus_range(&t->corp, SPLIT_TEST, &sb, &se);
-    printf("corpus %s: %s tokens, vocabulary %u (train %s, val %s",
+    printf("corpus %s: %s %s tokens, vocabulary %u (train %s, val %s",
            t->corp.path ? t->corp.path : "?", cli_grouped(n1, (double)t->corp.n),
+           tok_kind_name(t->corp.vocab),
            (unsigned)tok_size(t->corp.vocab), cli_grouped(n2, (double)(te - tb)),
            cli_grouped(n3, (double)(ve - vb)));
     if (se > sb)
@@ -738,24 +756,28 @@ static void print_plan(const train_out *o)
     fflush(stdout);
 }
 
-static void print_step_line(const train_info *in)
+/* bpc: bits per token (character); bpb: bits per byte of the text */
+static void print_step_line(const train_out *o, const train_info *in)
 {
     char tok[32];
-    printf("step %ld  epoch %.2f  loss %.4f  ppl %.2f  bpc %.3f  acc %.2f  "
+    double bpb = corpus_bits_per_byte(&o->t->corp, SPLIT_TRAIN, in->loss);
+    printf("step %ld  epoch %.2f  loss %.4f  ppl %.2f  bpc %.3f  bpb %.3f  acc %.2f  "
            "|g| %.2f  lr %.1e  %s tok/s\n",
            in->step, in->epoch, (double)in->loss, (double)in->ppl,
-           (double)in->bpt, (double)in->acc, (double)in->grad_norm,
+           (double)in->bpt, bpb, (double)in->acc, (double)in->grad_norm,
            (double)in->lr, cli_grouped(tok, in->tokens_per_s));
     fflush(stdout);
 }
 
-static void print_val_line(const eval_result *ev)
+static void print_val_line(const train_out *o, const eval_result *ev)
 {
-    printf("val loss %.4f  ppl %.2f  bpc %.3f\n", ev->loss, ev->ppl, ev->bpt);
+    printf("val loss %.4f  ppl %.2f  bpc %.3f  bpb %.3f\n", ev->loss, ev->ppl, ev->bpt,
+           corpus_bits_per_byte(&o->t->corp, SPLIT_VAL, ev->loss));
     fflush(stdout);
 }
 
-static int print_json_step(const train_info *in, const eval_result *ev)
+static int print_json_step(const train_out *t, const train_info *in,
+                           const eval_result *ev)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
@@ -772,6 +794,8 @@ static int print_json_step(const train_info *in, const eval_result *ev)
         cJSON_AddNumberToObject(o, "val_loss", cli_tidy(ev->loss));
         cJSON_AddNumberToObject(o, "val_ppl", cli_tidy(ev->ppl));
         cJSON_AddNumberToObject(o, "val_bpc", cli_tidy(ev->bpt));
+        cJSON_AddNumberToObject(o, "val_bpb", cli_tidy(corpus_bits_per_byte(
+                                    &t->t->corp, SPLIT_VAL, ev->loss)));
     }
     return cli_print_json(o);
 }
@@ -801,14 +825,14 @@ static int on_step(void *ctx, const train_info *in, const eval_result *val,
     if (o->quiet)
         return 0;
     if (o->json)
-        return print_json_step(in, val) == STATUS_OK ? 0 : -1;
+        return print_json_step(o, in, val) == STATUS_OK ? 0 : -1;
     now = clock_now();
     if (val || last || o->steps == 1 || now - o->last_print >= 1.0) {
-        print_step_line(in);
+        print_step_line(o, in);
         o->last_print = now;
     }
     if (val)
-        print_val_line(val);
+        print_val_line(o, val);
     return 0;
 }
 
@@ -824,10 +848,10 @@ static int on_end(void *ctx, const eval_result *val, int fresh, char *err,
         printf("stopped at step %ld (%s) after %.1f s\n", o->t->step,
                run_why(&o->r), run_seconds(&o->r));
     if (o->json && (fresh || o->quiet)
-        && print_json_step(&o->r.last, val) != STATUS_OK)
+        && print_json_step(o, &o->r.last, val) != STATUS_OK)
         return -1;
     if (!o->json && val && (fresh || o->quiet))
-        print_val_line(val);
+        print_val_line(o, val);
     if (!o->save && human)
         printf("not saved (give --save DIR to keep the model)\n");
     return 0;
@@ -921,6 +945,7 @@ static int train_parse(train_args *a, int argc, char **argv)
     memset(a, 0, sizeof *a);
     a->sample = sample_defaults();
     setting_defaults(&a->sv);
+    a->tok = tok_options_default();
     a->oc.cmd = "train";
     a->oc.opts = train_opts;
     rc = cli_parse_command(&a->oc, argc, argv, train_set, a, NULL, 0, &n_pos);

@@ -243,7 +243,8 @@ static int bm_advance(bm_search *s)
         if (r->req->eos >= 0 && c->id == (uint64_t)r->req->eos) {
             h.how = SAMPLE_STOP_EOS;
             bm_finish(s, &h);
-        } else if (smp_tail_push(r, &h.tail, c->id)) {
+        } else if (smp_tail_push(r, &h.tail, from->len ? s->nodes[from->node].id
+                                                       : r->prime_last, c->id)) {
             h.how = SAMPLE_STOP_STRING;
             bm_finish(s, &h);
         } else {
@@ -369,12 +370,13 @@ static int bm_results(bm_search *s, const bm_rank *rank, int n, sample_result *r
         for (size_t k = h->len; k > 0; k--, p = s->nodes[p].parent) {
             o->ids[k - 1] = s->nodes[p].id;
             tok_bytes(r->v, s->nodes[p].id, &len);
-            bytes += len;
+            bytes += len + 1;           /* a word's text: a space before */
         }
         if (!(o->text = malloc(bytes + 1)))
             return -1;
         for (size_t k = 0; k < h->len; k++) {
-            const uint8_t *b = tok_bytes(r->v, o->ids[k], &len);
+            const uint8_t *b = tok_piece(r->v, k ? o->ids[k - 1] : r->prime_last,
+                                         o->ids[k], &len);
             memcpy(o->text + o->text_len, b, len);
             o->text_len += len;
         }

@@ -15,10 +15,10 @@ int smp_cancelled(const smp_run *r)
     return r->req->cancel && atomic_load(r->req->cancel) != 0;
 }
 
-int smp_tail_push(const smp_run *r, smp_tail *t, uint32_t id)
+int smp_tail_push(const smp_run *r, smp_tail *t, uint32_t prev, uint32_t id)
 {
     size_t len = 0;
-    const uint8_t *b = tok_bytes(r->v, id, &len);
+    const uint8_t *b = tok_piece(r->v, prev, id, &len);
     if (!r->stop_str || !b)
         return 0;
     size_t keep = r->stop_len - 1 + len;   /* what a new match can touch */
@@ -43,7 +43,8 @@ int smp_tail_push(const smp_run *r, smp_tail *t, uint32_t id)
 int smp_deliver(smp_run *r, sample_token *info, uint32_t id, const float *row)
 {
     info->id = id;
-    info->bytes = tok_bytes(r->v, id, &info->len);
+    info->bytes = tok_piece(r->v, r->prev, id, &info->len);
+    r->prev = id;
     info->index = r->stats.generated++;
     if (row) {
         double lse;
@@ -106,6 +107,7 @@ static int smp_prime(smp_run *r, const char *prime)
     size_t n = tok_encode(r->v, (const uint8_t *)prime, plen, ids,
                           &r->stats.prime_unknown, r->stats.first_unknown);
     r->stats.prime_tokens = n;
+    r->prime_last = r->prev = n ? ids[n - 1] : TOK_NO_ID;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = smp_hist_push(r, ids[i]);
@@ -121,6 +123,7 @@ static int smp_prime(smp_run *r, const char *prime)
             r->stop = SAMPLE_STOP_CALLBACK;
             rc = 1;
         }
+        r->prime_last = ids[0];         /* what beam search continues */
     }
     for (size_t i = 0; i < n && rc == 0; i++)
         decoder_step(&r->dec, 1, &ids[i], r->logits);

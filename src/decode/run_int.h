@@ -36,6 +36,9 @@ typedef struct smp_run {
     sample_stop stop;
     const char *stop_str;    /* NULL: none */
     size_t stop_len;
+    uint32_t prime_last;     /* the prime's last token; TOK_NO_ID: none */
+    uint32_t prev;           /* the token delivered last (prime_last at first):
+                              * a token's text depends on it (tok_piece) */
 } smp_run;
 
 /* Sets r up for W streams (W = 0: token-by-token sampling, one stream)
@@ -57,14 +60,15 @@ void smp_finish(smp_run *r, sample_result *res);
  * when out of memory. */
 int smp_hist_push(smp_run *r, uint32_t id);
 
-/* Appends a token's bytes to t; returns 1 when the text now contains the
- * stop string ending inside those bytes. */
-int smp_tail_push(const smp_run *r, smp_tail *t, uint32_t id);
+/* Appends the text of token id after token prev to t; returns 1 when the
+ * text now contains the stop string ending inside that text. */
+int smp_tail_push(const smp_run *r, smp_tail *t, uint32_t prev, uint32_t id);
 
 /* Whether the request's cancel flag is set. */
 int smp_cancelled(const smp_run *r);
 
-/* Delivers a token; returns nonzero when the callback asks to stop.
+/* Delivers a token, its text that of a token after r->prev (which it
+ * becomes); returns nonzero when the callback asks to stop.
  * row (may be NULL) is the logit row the token was chosen from, for the
  * model probability and the alternatives; without it *info is used as
  * given (beam search keeps them itself). */

@@ -27,6 +27,7 @@ static int smp_sample(smp_run *r)
         size_t n_recent;
         const uint32_t *recent = smp_recent(r, &n_recent);
         sample_token t = {.n_alts = 0};
+        uint32_t prev = r->prev;
         uint32_t id = sample_pick(&r->pk, r->logits, r->cfg, recent, n_recent,
                                   rng_uniform_d(r->req->rng), &t.prob);
         if (smp_hist_push(r, id) < 0)
@@ -39,7 +40,7 @@ static int smp_sample(smp_run *r)
             r->stop = SAMPLE_STOP_EOS;
             return 0;
         }
-        if (smp_tail_push(r, &tail, id)) {
+        if (smp_tail_push(r, &tail, prev, id)) {
             r->stop = SAMPLE_STOP_STRING;
             return 0;
         }

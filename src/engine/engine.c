@@ -265,6 +265,9 @@ static void publish(eng *e)
         s.lr = trainer_lr(t, t->step);
         s.elapsed = t->elapsed;
         s.n_params = model_param_count(t->m);
+        snprintf(s.tokens, sizeof s.tokens, "%s", tok_kind_name(t->corp.vocab));
+        s.tpb_train = corpus_bits_per_byte(&t->corp, SPLIT_TRAIN, M_LN2);
+        s.tpb_val = corpus_bits_per_byte(&t->corp, SPLIT_VAL, M_LN2);
         snprintf(s.corpus, sizeof s.corpus, "%s",
                  t->corp.path ? t->corp.path : "");
     }
@@ -320,16 +323,19 @@ static void install(eng *e, trainer *nt)
     post_reset(e);
 }
 
-/* Builds a trainer on the corpus at path with the settings cfg.  Returns
- * NULL with a message in err. */
-static trainer *build(eng *e, const char *path, const setting_values *cfg,
+/* Builds a trainer on the corpus at path with the settings cfg, read with
+ * vocab (a rebuild keeps the tokenizer) or a new tokenizer as tok says.
+ * Returns NULL with a message in err. */
+static trainer *build(eng *e, const char *path, const tok_vocab *vocab,
+                      const tok_options *tok, const setting_values *cfg,
                       char *err, size_t errlen)
 {
     corpus c;
     trainer *t;
     train_config tc = cfg->train;
     memset(&c, 0, sizeof c);
-    if (corpus_load(&c, path, NULL, tc.val_frac, tc.test_frac, err, errlen) != 0)
+    if ((vocab ? corpus_load(&c, path, vocab, tc.val_frac, tc.test_frac, err, errlen)
+         : corpus_learn(&c, path, tok, tc.val_frac, tc.test_frac, err, errlen)) != 0)
         return NULL;
     tc.model.vocab = (int)tok_size(c.vocab);
     if (tc.model.tie)
@@ -357,7 +363,7 @@ static int rebuild(eng *e, const setting_values *cfg, const char *why)
         return 0;
     }
     snprintf(path, sizeof path, "%s", e->t->corp.path);
-    if ((nt = build(e, path, cfg, err, sizeof err)) == NULL) {
+    if ((nt = build(e, path, e->t->corp.vocab, NULL, cfg, err, sizeof err)) == NULL) {
         say(e, ENG_EV_ERROR, "%s: %s", why, err);
         return -1;
     }
@@ -469,9 +475,8 @@ static int run_sample(eng *e, long n)
     if (rc != 0)
         say(e, ENG_EV_ERROR, "sample: %s", err);
     else if (res.stats.prime_unknown > 0)
-        say(e, ENG_EV_MESSAGE, "prime: %zu characters not in the vocabulary "
-            "were skipped (first: '%s')", res.stats.prime_unknown,
-            res.stats.first_unknown);
+        say(e, ENG_EV_MESSAGE, "prime: %zu %s (first: '%s')", res.stats.prime_unknown,
+            tok_unknown_note(e->t->corp.vocab), res.stats.first_unknown);
     if (rc == 0 && res.stop == SAMPLE_STOP_CALLBACK)
         say(e, ENG_EV_MESSAGE, "sample stopped after %zu tokens", res.stats.generated);
     sample_result_free(&res);
@@ -498,6 +503,7 @@ static int run_eval(eng *e, int split, int periodic)
         trainer_note_val(e->t, r.loss);
     if ((ev = new_event(ENG_EV_EVAL)) != NULL) {
         ev->eval = r;
+        ev->bpb = corpus_bits_per_byte(&e->t->corp, (corpus_split)split, r.loss);
         ev->split = split;
         ev->periodic = periodic;
         ev->step = e->t->step;
@@ -530,6 +536,7 @@ static void post_val(eng *e, const eval_result *val, int periodic)
     eng_event *ev = new_event(ENG_EV_EVAL);
     if (ev) {
         ev->eval = *val;
+        ev->bpb = corpus_bits_per_byte(&e->t->corp, SPLIT_VAL, val->loss);
         ev->split = SPLIT_VAL;
         ev->periodic = periodic;
         ev->step = e->t->step;
@@ -688,10 +695,10 @@ static int need_length(eng *e, const char *what, const run_goal *goal)
     return -1;
 }
 
-static int do_load(eng *e, const char *path)
+static int do_load(eng *e, const char *path, const tok_options *tok)
 {
     char err[1024];
-    trainer *nt = build(e, path, &e->cfg, err, sizeof err);
+    trainer *nt = build(e, path, NULL, tok, &e->cfg, err, sizeof err);
     if (!nt) {
         say(e, ENG_EV_ERROR, "load: %s", err);
         return -1;
@@ -700,8 +707,8 @@ static int do_load(eng *e, const char *path)
     e->session[0] = '\0';
     e->keep_saved = 0;
     publish(e);
-    say(e, ENG_EV_MESSAGE, "loaded %s: %zu tokens, vocabulary %u; model %s "
-        "%dx%d, %zu parameters", path, nt->corp.n,
+    say(e, ENG_EV_MESSAGE, "loaded %s: %zu tokens (%s), vocabulary %u; model %s "
+        "%dx%d, %zu parameters", path, nt->corp.n, tok_kind_name(nt->corp.vocab),
         (unsigned)tok_size(nt->corp.vocab), model_cell_name(nt->cfg.model.cell),
         nt->cfg.model.layers, nt->cfg.model.hidden, model_param_count(nt->m));
     return 0;
@@ -982,7 +989,7 @@ static int do_open(eng *e, const char *dir)
 static int handle(eng *e, const eng_cmd *c)
 {
     switch (c->type) {
-    case ENG_CMD_LOAD: return do_load(e, c->str);
+    case ENG_CMD_LOAD: return do_load(e, c->str, &c->tok);
     case ENG_CMD_MODEL: return do_model(e, &c->model);
     case ENG_CMD_SET: return do_set(e, c->key, c->str);
     case ENG_CMD_TRAIN: return do_train(e, c);

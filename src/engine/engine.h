@@ -18,6 +18,7 @@
 #include "model/model.h"
 #include "engine/settings.h"
 #include "train/trainer.h"
+#include "text/tok.h"
 
 typedef struct eng eng;
 
@@ -32,7 +33,7 @@ typedef enum {
 const char *eng_state_name(eng_state s);
 
 typedef enum {
-    ENG_CMD_LOAD,         /* str: corpus path */
+    ENG_CMD_LOAD,         /* str: corpus path; tok: its tokenizer */
     ENG_CMD_MODEL,        /* model: new architecture (resets) */
     ENG_CMD_SET,          /* key: setting index, str: its value */
     ENG_CMD_TRAIN,        /* steps, epochs, seconds: at most one non-zero
@@ -59,12 +60,13 @@ typedef struct eng_cmd {
     int patience;
     double min_delta;
     int split;
+    tok_options tok;
 } eng_cmd;
 
 typedef enum {
     ENG_EV_STATE,         /* state changed: state */
     ENG_EV_STEP,          /* a training step: info */
-    ENG_EV_EVAL,          /* an evaluation: split, eval, step; periodic */
+    ENG_EV_EVAL,          /* an evaluation: split, eval, bpb, step; periodic */
     ENG_EV_RESET,         /* a new trainer (load, model, open, reset):
                            * hist/n_hist is its whole metric history */
     ENG_EV_SAMPLE_BEGIN,  /* text: prime; step, temperature, strategy in text2 */
@@ -82,6 +84,7 @@ typedef struct eng_event {
     eng_state state;
     train_info info;
     eval_result eval;
+    double bpb;           /* EVAL: bits per byte of the split's text */
     int split, periodic;
     long step;
     float temperature;
@@ -113,6 +116,10 @@ typedef struct eng_status {
     double goal_epoch;    /* stop at this (fractional) epoch; -1: none */
     double goal_seconds;  /* seconds left of a timed run; -1: none */
     size_t n_params;
+    char tokens[8];       /* the tokenizer: char, word or bpe */
+    double tpb_train, tpb_val;  /* tokens per byte of the train and val
+                           * splits (NAN: no text): bits per byte are the
+                           * loss / ln 2 times these */
     setting_values cfg;   /* the settings */
     char corpus[1024];    /* path, "" when none */
     char session[4096];   /* last saved or opened session, "" when none */

@@ -1983,3 +1983,18 @@ trainer *session_load(be_backend *be, const char *dir, const char *corpus_path,
     ses_load_free(&L);
     return t;
 }
+
+tok_vocab *session_tokenizer(const char *dir, char *err, size_t errlen)
+{
+    ses_load L;
+    tok_vocab *v = NULL;
+    memset(&L, 0, sizeof L);
+    L.cfg = train_defaults();
+    if (ses_resolve(&L, dir, err, errlen) == 0 && ses_read_json(&L, err, errlen) == 0 &&
+        ses_parse_all(&L, err, errlen) == 0) {
+        v = L.vocab;
+        L.vocab = NULL;
+    }
+    ses_load_free(&L);
+    return v;
+}

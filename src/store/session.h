@@ -30,4 +30,9 @@ int session_save(const trainer *t, const sample_config *sample, const char *dir,
 trainer *session_load(be_backend *be, const char *dir, const char *corpus_path,
                       sample_config *sample, char *err, size_t errlen);
 
+/* The tokenizer of the session in dir, from session.json alone (checked
+ * as session_load checks it; no weights read).  Returns the vocabulary,
+ * the caller's to free with tok_free, or NULL with a one-line message. */
+tok_vocab *session_tokenizer(const char *dir, char *err, size_t errlen);
+
 #endif

@@ -1,15 +1,34 @@
 /* tok.h - tokenizers.  A vocabulary maps token ids (0..size-1) to byte
- * strings.  The model code only ever sees ids and the size, so word and BPE
- * tokenizers plug in here by adding a kind. */
+ * strings; the model code only ever sees ids and the size.  Three kinds:
+ *
+ *   char  one token per Unicode character (raw bytes for invalid UTF-8)
+ *   word  whitespace-separated words, <eos> at each line end, <unk> for
+ *         the rest (text/tok_word.c)
+ *   bpe   byte-level BPE: 256 byte tokens plus learned merges
+ *         (text/tok_bpe.c, learning in text/tok_bpe_learn.c)
+ *
+ * A vocabulary owns all its memory; the caller frees it with tok_free.
+ * Functions returning int return 0, or -1 with a one-line message in err
+ * that names the thing and the problem. */
 #ifndef TOK_H
 #define TOK_H
 #include <stddef.h>
 #include <stdint.h>
 #include <cjson/cJSON.h>
+#include "text/tok_types.h"
 
-typedef enum { TOK_CHAR = 0 } tok_kind;
+/* The defaults: char; word min-count 1, no max-vocab; bpe 1024. */
+tok_options tok_options_default(void);
+/* "char", "word", "bpe" -> tok_kind, or -1. */
+int tok_kind_parse(const char *s);
+const char *tok_kind_str(tok_kind k);
 
-typedef struct tok_vocab tok_vocab;
+/* Builds a vocabulary of o->kind from len bytes of text: char and word
+ * take what the text holds, bpe learns merges from it.  Returns NULL with
+ * a message in err (out of memory, a word vocabulary above
+ * TOK_MAX_VOCAB). */
+tok_vocab *tok_build(const tok_options *o, const uint8_t *data, size_t len,
+                     char *err, size_t errlen);
 
 /* Builds a character vocabulary: one token per Unicode code point seen in
  * data, plus one token per byte value that is not part of valid UTF-8.
@@ -21,29 +40,62 @@ void tok_free(tok_vocab *v);
 tok_vocab *tok_clone(const tok_vocab *v);
 
 tok_kind tok_kind_of(const tok_vocab *v);
-const char *tok_kind_name(const tok_vocab *v);   /* "char" */
+const char *tok_kind_name(const tok_vocab *v);   /* "char", "word", "bpe" */
 uint32_t tok_size(const tok_vocab *v);
+/* The options the vocabulary was built with (kind and its own options). */
+tok_options tok_options_of(const tok_vocab *v);
+/* The ids of <eos> and <unk>, or TOK_NO_ID for kinds without them. */
+uint32_t tok_eos(const tok_vocab *v);
+uint32_t tok_unk(const tok_vocab *v);
 
-/* Encodes len bytes of text into ids (out must hold len entries: a char
- * tokenizer never yields more ids than bytes).  Pieces not in the vocabulary
- * are skipped; their count goes to *unknown (may be NULL).  When
- * first_unknown is not NULL it receives the first skipped piece's bytes
- * (NUL-terminated, at most 8 bytes).  Returns the number of ids written. */
+/* Encodes len bytes of text into ids; out must hold len entries (no kind
+ * yields more ids than bytes).  Pieces not in the vocabulary are counted
+ * in *unknown (may be NULL): char skips them, word encodes them as <unk>
+ * (a "<unk>" in the text is not counted), bpe has none.  When
+ * first_unknown is not NULL it receives the first such piece's bytes
+ * (NUL-terminated, at most 7 bytes, cut at a character boundary).
+ * Returns the number of ids written. */
 size_t tok_encode(const tok_vocab *v, const uint8_t *text, size_t len,
                   uint32_t *out, size_t *unknown, char *first_unknown);
 
+/* What tok_encode's unknown pieces are and became, for messages:
+ * "characters not in the vocabulary were skipped" (char), "words not in
+ * the vocabulary became <unk>" (word); bpe has none ("pieces ..."). */
+const char *tok_unknown_note(const tok_vocab *v);
+
+/* Where to cut text near offset at (at <= len) so that encoding the two
+ * parts apart gives the ids of the whole: the first line start at or
+ * after at, within 1 MiB and before len; else the first word (piece)
+ * boundary within 1 MiB; else at itself.  For the kinds whose corpus is
+ * split by bytes (word, bpe); char returns at. */
+size_t tok_cut(tok_kind kind, const uint8_t *text, size_t len, size_t at);
+
 /* The bytes of token id (not NUL-terminated) and their count; NULL for an
- * id out of range. */
+ * id out of range.  A word token's bytes are the word ("<eos>" for the
+ * end of line). */
 const uint8_t *tok_bytes(const tok_vocab *v, uint32_t id, size_t *len);
+
+/* The text token id adds when it follows token prev (TOK_NO_ID at the
+ * start): its bytes for char and bpe; for word a space and the word, the
+ * word alone at a line start, and a newline for <eos>.  NULL for an id
+ * out of range. */
+const uint8_t *tok_piece(const tok_vocab *v, uint32_t prev, uint32_t id,
+                         size_t *len);
 
 /* Appends the bytes of token id to buf (a growable buffer); returns 0, or
  * -1 when out of memory. */
 int tok_decode_append(const tok_vocab *v, uint32_t id, char **buf,
                       size_t *len, size_t *cap);
 
-/* JSON form for session.json: {"kind":"char","tokens":[...]} where each
- * token is a string, or {"byte":N} for a raw (non-UTF-8) byte.  Returns NULL
- * when out of memory. */
+/* The length of the well-formed UTF-8 character at p (n > 0 bytes
+ * available), or 0 when p[0] starts none. */
+size_t tok_utf8_len(const uint8_t *p, size_t n);
+
+/* JSON form for session.json: {"kind":K,...}.  char: "tokens", each a
+ * string or {"byte":N} for a raw byte; word: "tokens" (a string, or
+ * {"hex":"..."} for bytes that are not UTF-8 text), "unk", "eos" and the
+ * options; bpe: "vocab_size", "pretokenizer" and "merges" ([a,b] pairs of
+ * ids, the merge's id 256 + its index).  Returns NULL when out of memory. */
 cJSON *tok_to_json(const tok_vocab *v);
 /* Parses the JSON form; on error returns NULL and writes a one-line message
  * to err. */

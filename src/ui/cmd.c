@@ -21,6 +21,7 @@
 #include "util/suggest.h"
 #include "util/buf.h"
 #include "text/corpus.h"
+#include "text/tok_opt.h"
 #include "train/optim.h"
 #include "engine/settings.h"
 #include "util/compat.h"
@@ -201,11 +202,32 @@ static int may_discard(cmd_env *env, const char *what)
 /* ------------------------------------------------------------------ */
 /* Handlers */
 
+/* load's KEY=VALUE tokenizer options into o; CMD_OK or CMD_FAIL. */
+static int load_options(cmd_env *env, const cmd_def *d, int argc, char **argv,
+                        tok_options *o)
+{
+    char why[200], *key, *value;
+    for (int i = 2; i < argc; i++) {
+        int opt;
+        if (split_kv(argv[i], &key, &value) != 0)
+            return bad_usage(env, d, "'%s' is not KEY=VALUE", argv[i]);
+        if ((opt = tok_opt_find(key)) < 0)
+            return bad_usage(env, d, "unknown option '%s'", key);
+        if (tok_opt_parse(o, opt, value, why, sizeof why) != 0)
+            return bad_usage(env, d, "%s: %s", key, why);
+    }
+    if (tok_opt_check(o, why, sizeof why) != 0)
+        return bad_usage(env, d, "%s", why);
+    return CMD_OK;
+}
+
 static int c_load(cmd_env *env, const cmd_def *d, int argc, char **argv)
 {
     eng_cmd c = new_cmd(ENG_CMD_LOAD);
     struct stat st;
-    (void)argc;
+    c.tok = tok_options_default();
+    if (load_options(env, d, argc, argv, &c.tok) != CMD_OK)
+        return CMD_FAIL;
     if (stat(argv[1], &st) != 0)
         return refuse(env, d, "%s: %s", argv[1], strerror(errno));
     if (S_ISDIR(st.st_mode))
@@ -650,10 +672,18 @@ static int c_quit(cmd_env *env, const cmd_def *d, int argc, char **argv)
 /* The table */
 
 static const cmd_def commands[] = {
-    {"load", "PATH", "load a corpus (starts training over)",
+    {"load", "PATH [tokens=char|word|bpe] [KEY=VALUE]...",
+     "load a corpus (starts training over)",
      "Reads a text file as the corpus; the model is rebuilt for its\n"
-     "vocabulary, so unsaved training is lost (you are asked first).",
-     1, 1, c_load, CMPL_FILE},
+     "vocabulary, so unsaved training is lost (you are asked first).\n"
+     "tokens= says what a token is: char (default), word (<eos> ends\n"
+     "each line) or bpe (byte-level BPE learned from the training part).\n"
+     "word: min-count=N (1 to 4294967295, default 1: rarer words become\n"
+     "<unk>), max-vocab=N (2 to 16777216, default no limit),\n"
+     "lowercase=on|off, word-letters=on|off (default off: on keeps only\n"
+     "words made of letters).  bpe: bpe-vocab=N (257 to 65536, default\n"
+     "1024).  A session saved keeps its tokenizer.",
+     1, 7, c_load, CMPL_FILE},
     {"model", "TYPE [layers=N] [hidden=N] [embed=N] [dropout=P] [tie=on|off]",
      "a new model: lstm, gru or rnn",
      "Builds a new model on the current corpus.  Options not given keep\n"
@@ -1017,9 +1047,9 @@ int cmd_event_line(const eng_event *ev, char *buf, size_t len)
 {
     switch (ev->type) {
     case ENG_EV_EVAL:
-        snprintf(buf, len, "step %ld: %s loss %.4f  ppl %.2f  bpc %.3f  "
+        snprintf(buf, len, "step %ld: %s loss %.4f  ppl %.2f  bpc %.3f  bpb %.3f  "
                  "acc %.3f", ev->step, split_label(ev->split), ev->eval.loss,
-                 ev->eval.ppl, ev->eval.bpt, ev->eval.acc);
+                 ev->eval.ppl, ev->eval.bpt, ev->bpb, ev->eval.acc);
         return 1;
     case ENG_EV_MESSAGE:
         snprintf(buf, len, "%s", ev->text ? ev->text : "");

@@ -381,6 +381,25 @@ static void readout_row(tui *t, int *row, int pair, const char *label,
     (*row)++;
 }
 
+/* Bits per token (character) and per byte of the text on one row:
+ * "bpc/bpb  1.930/1.930"; tpb is the split's tokens per byte. */
+static void readout_bits(tui *t, int *row, double loss, double tpb)
+{
+    char buf[48];
+    rect r = t->readout;
+    if (*row >= r.y + r.h)
+        return;
+    if (isfinite(loss) && isfinite(tpb))
+        snprintf(buf, sizeof buf, "%.3f/%.3f", loss / M_LN2, loss / M_LN2 * tpb);
+    else if (isfinite(loss))
+        snprintf(buf, sizeof buf, "%.3f/-", loss / M_LN2);
+    else
+        snprintf(buf, sizeof buf, "-");
+    mvaddnstr(*row, r.x + 1, "  bpc/bpb", r.w - 1);
+    mvaddnstr(*row, r.x + 12, buf, r.w - 12);
+    (*row)++;
+}
+
 static void readout_head(tui *t, int *row, int pair, const char *label)
 {
     rect r = t->readout;
@@ -416,19 +435,21 @@ static void draw_readout(tui *t)
     double v = t->has_val ? t->last_val.loss : nan;
     const char *bar = t->utf8 ? "\u2501\u2501 " : "== ";
     char label[32];
+    eng_status st;
     if (r.w <= 0 || r.h <= 0)
         return;
+    eng_snapshot(t->env->e, &st);
     snprintf(label, sizeof label, "%strain", bar);
     readout_head(t, &row, PAIR_TRAIN, label);
     readout_row(t, &row, 0, "  loss", "%.4f", l);
     readout_row(t, &row, 0, "  ppl", "%.2f", exp(l));
-    readout_row(t, &row, 0, "  bpc", "%.3f", l / M_LN2);
+    readout_bits(t, &row, l, st.tpb_train);
     readout_row(t, &row, 0, "  acc", "%.3f", t->has_step ? t->last.acc : nan);
     snprintf(label, sizeof label, "%sval", bar);
     readout_head(t, &row, PAIR_VAL, label);
     readout_row(t, &row, 0, "  loss", "%.4f", v);
     readout_row(t, &row, 0, "  ppl", "%.2f", exp(v));
-    readout_row(t, &row, 0, "  bpc", "%.3f", v / M_LN2);
+    readout_bits(t, &row, v, st.tpb_val);
     draw_best(t, &row);
     row++;
     if (row < r.y + r.h) {
