@@ -72,14 +72,17 @@ if [ ! -f "$build/config.status" ]; then
     }
 fi
 
-# Each report also goes to a file of its own: one from a program that a
-# test expects to fail, or from a terminal the test does not read, still
-# fails the run.  The tests of running out of memory need allocations too
-# large for ASan to return NULL, as malloc does.
+# A program with an error ends with status 99, which no test expects of
+# rnnlab.  ASan's and LSan's reports also go to files of their own, so that
+# one from a program whose failure a test expects, or from a terminal the
+# test does not read, still fails the run.  UBSan, next to ASan, writes to
+# stderr only: its reports are looked for in the tests' logs.  The tests
+# of running out of memory need allocations too large for ASan to return
+# NULL, as malloc does.
 reports=$build/sanitizer-reports
 rm -rf "$reports" && mkdir -p "$reports" || die "$reports: cannot create it"
-ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1:detect_invalid_pointer_pairs=2:detect_stack_use_after_return=1:check_initialization_order=1:strict_string_checks=1:log_path=$reports/asan"
-UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan"
+ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1:detect_invalid_pointer_pairs=2:detect_stack_use_after_return=1:check_initialization_order=1:strict_string_checks=1:exitcode=99:log_path=$reports/asan"
+UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=99"
 export ASAN_OPTIONS UBSAN_OPTIONS
 
 say "make -j${JOBS:-2} check in $build"
@@ -94,8 +97,8 @@ for trs in "$build"/tests/*.trs; do
 done
 # Warnings (an allocation refused, say) are not errors.
 found=0
-for r in "$reports"/*; do
-    [ -f "$r" ] && grep -q -e 'ERROR: ' -e 'SUMMARY: ' -e 'runtime error: ' "$r" || continue
+for r in "$reports"/* "$build"/tests/*.log; do
+    [ -f "$r" ] && grep -q -e 'ERROR: .*Sanitizer' -e 'SUMMARY: .*Sanitizer' -e 'runtime error: ' "$r" || continue
     found=1
     echo "===== $r ====="
     cat "$r"
