@@ -352,6 +352,87 @@ else
     flunk "SIGINT stops training cleanly and saves (status $status)" "$tmp/out"
 fi
 
+# ------------------------------------------------------- a closed pipe
+
+# A reader that goes away (| head) ends a command quietly with status 0,
+# whether SIGPIPE comes with its default action or ignored (as some parents
+# leave it); train stops early, as on Ctrl-C, and still saves.
+
+# piped READER CMD...: rnnlab CMD... | READER (a command line), with
+# SIGPIPE ignored when $ignore is set; rnnlab's status in $status, its
+# stderr in $tmp/err, what the reader let through in $tmp/out.
+piped() {
+    reader=$1
+    shift
+    {
+        [ -n "$ignore" ] && trap '' PIPE
+        "$RNNLAB" "$@" 2>"$tmp/err"
+        echo $? >"$tmp/status"
+    } | $reader >"$tmp/out"
+    status=$(cat "$tmp/status")
+}
+
+# quiet DESCRIPTION: the last piped command exited 0 and said nothing.
+quiet() {
+    if [ "$status" -eq 0 ] && [ ! -s "$tmp/err" ]; then
+        pass "$1"
+    else
+        flunk "$1: exit status $status" "$tmp/err"
+    fi
+}
+
+# saved_step DIR: the step the session in DIR was saved at.
+saved_step() {
+    sed -n 's/^[[:space:]]*"step":[[:space:]]*\([0-9]*\),$/\1/p' "$1/session.json" | head -n 1
+}
+
+for ignore in "" yes; do
+    how=${ignore:+", SIGPIPE ignored"}
+    piped 'head -c 10' sample "$s" --device cpu --length 100000
+    quiet "sample | head -c 10$how"
+    [ "$(wc -c <"$tmp/out")" -eq 10 ] && pass "... head got its 10 bytes$how" \
+        || flunk "... head got its 10 bytes$how" "$tmp/out"
+    piped 'head -n 1' sample "$s" --device cpu --length 100000 --json
+    quiet "sample --json | head -n 1$how"
+    rm -rf "$tmp/piped"
+    piped 'head -n 1' train --corpus "$tmp/corpus.txt" --layers 1 --hidden 16 --embed 8 \
+        --seq-len 8 --batch 2 --steps 100000 --json --save "$tmp/piped"
+    quiet "train --json | head -n 1$how"
+    step=$(saved_step "$tmp/piped")
+    if [ "$(wc -l <"$tmp/out")" -eq 1 ] && [ -n "$step" ] && [ "$step" -lt 100000 ]; then
+        pass "... stops early and saves (step $step)$how"
+    else
+        flunk "... stops early and saves (step '$step')$how" "$tmp/out"
+    fi
+    rm -rf "$tmp/piped"
+    piped 'head -n 1' train --corpus "$tmp/corpus.txt" --layers 1 --hidden 16 --embed 8 \
+        --seq-len 8 --batch 2 --steps 100000 --device cpu --save "$tmp/piped"
+    quiet "train | head -n 1$how"
+    step=$(saved_step "$tmp/piped")
+    if [ -n "$step" ] && [ "$step" -lt 100000 ]; then
+        pass "... stops early and saves (step $step)$how"
+    else
+        flunk "... stops early and saves (step '$step')$how" "$tmp/out"
+    fi
+    # eval writes when done, long after the reader has gone
+    piped true eval "$s" --device cpu --split all
+    quiet "eval | true$how"
+done
+
+# Output that cannot be written is an error of one line.
+if [ -w /dev/full ]; then
+    for cmd in "sample --length 50" "sample --length 50 --json" "eval"; do
+        "$RNNLAB" $cmd "$s" --device cpu >/dev/full 2>"$tmp/err"
+        status=$?
+        if [ "$status" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] \
+            && grep -q '^rnnlab: write error on standard output: ' "$tmp/err"; then
+            pass "$cmd >/dev/full: one line, status 1"
+        else
+            flunk "$cmd >/dev/full: status $status" "$tmp/err"
+        fi
+    done
+fi
+
 # ------------------------------------------------------------ decoding
 
 usage_error "--top-p: '1.5' is out of range" "--top-p 1.5" sample "$s" --top-p 1.5

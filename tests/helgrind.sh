@@ -1,8 +1,14 @@
 #!/bin/sh
 # helgrind.sh - runs the engine's queue tests (tests/check_engine) under
 # valgrind's helgrind, which reports data races and lock-order problems
-# between the UI side and the engine thread.  Skips (77) without valgrind.
+# between the UI side and the engine thread.  Skips (77) without valgrind,
+# and in a build with AddressSanitizer (RNNLAB_ASAN=yes), which valgrind
+# cannot run.
 builddir=${top_builddir:-.}
+if [ "${RNNLAB_ASAN:-}" = yes ]; then
+    echo "helgrind.sh: valgrind cannot run a build with AddressSanitizer; skipping the race check"
+    exit 77
+fi
 if ! command -v valgrind >/dev/null 2>&1; then
     echo "helgrind.sh: valgrind is not installed; skipping the race check"
     exit 77

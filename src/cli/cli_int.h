@@ -51,6 +51,14 @@ const char *cli_grouped(char buf[32], double v);
 double cli_tidy(double x);
 /* Prints a cJSON object as one line and frees it; STATUS_OK or STATUS_FAIL. */
 int cli_print_json(cJSON *o);
+/* Catches SIGPIPE, whatever the disposition inherited, so that a write to
+ * a pipe or socket nobody reads any more fails (EPIPE) instead of killing
+ * the program. */
+void cli_catch_sigpipe(void);
+/* Nonzero once a write to standard output failed because its reader has
+ * gone (`rnnlab sample ... | head`): the command then stops its work as if
+ * interrupted, writes nothing more and exits quietly with status 0. */
+int cli_output_gone(void);
 
 /* Writes a token's bytes to f as a JSON string, escaped as cJSON does;
  * bytes that are not UTF-8 become U+FFFD, and a token of more than about

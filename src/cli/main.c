@@ -71,12 +71,13 @@ static int unknown_command(const char *name)
     return cli_usage_error(NULL, "unknown command '%s'", name);
 }
 
-/* Output that could not be written is an error, not silence. */
+/* Output that could not be written is an error, not silence, unless its
+ * reader has gone. */
 static int finish_output(int rc)
 {
     if (fflush(stdout) != 0 || ferror(stdout)) {
         int saved = errno;
-        if (rc == STATUS_OK)
+        if (rc == STATUS_OK && !cli_output_gone())
             return cli_fail("write error on standard output: %s", strerror(saved));
     }
     return rc;
@@ -89,6 +90,7 @@ static int cli_main(int argc, char **argv)
      * ends (src/ui/launch.c). */
     if (launch_wants(argc, argv))
         return finish_output(launch_main(argc, argv));
+    cli_catch_sigpipe();
     if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
         main_help(stdout);
         return finish_output(STATUS_OK);

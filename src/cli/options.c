@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -164,6 +165,32 @@ void cli_put_json_string(FILE *f, const uint8_t *bytes, size_t len)
             putc(c, f);
     }
     putc('"', f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Standard output whose reader has gone */
+
+static volatile sig_atomic_t pipe_broken;
+
+static void on_sigpipe(int sig)
+{
+    (void)sig;
+    pipe_broken = 1;
+}
+
+void cli_catch_sigpipe(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_sigpipe;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+int cli_output_gone(void)
+{
+    return pipe_broken && ferror(stdout);
 }
 
 /* ------------------------------------------------------------------ */

@@ -255,6 +255,7 @@ static void sample_help(FILE *f)
 
 typedef struct emit_ctx {
     int json, failed;
+    int write_errno;                /* failed writing (else out of memory) */
     strbuf text;                    /* --json: the generated text */
 } emit_ctx;
 
@@ -307,11 +308,13 @@ static int emit_token(void *ctx, const sample_token *t)
 {
     token_ctx *tc = ctx;
     emit_ctx *e = tc->e;
-    if (e->json)
-        e->failed = strbuf_append(&e->text, t->bytes, t->len) != 0 ||
-                    print_token_json(tc->v, t) != 0;
-    else
-        e->failed = fwrite(t->bytes, 1, t->len, stdout) != t->len || fflush(stdout) != 0;
+    if (e->json && strbuf_append(&e->text, t->bytes, t->len) != 0)
+        e->failed = 1;
+    else if (e->json ? print_token_json(tc->v, t) != 0
+                     : fwrite(t->bytes, 1, t->len, stdout) != t->len || fflush(stdout) != 0) {
+        e->failed = 1;
+        e->write_errno = errno ? errno : EIO;
+    }
     return e->failed;
 }
 
@@ -412,7 +415,7 @@ static int sample_run(trainer *t, sample_args *a)
     sample_config sc = a->saved;
     sample_request req;
     sample_result res;
-    emit_ctx e = {a->json, 0, STRBUF_INIT};
+    emit_ctx e = {a->json, 0, 0, STRBUF_INIT};
     token_ctx tc = {&e, t->corp.vocab};
     const char *prime = a->prime ? a->prime : sc.prime;
     int rc;
@@ -439,8 +442,12 @@ static int sample_run(trainer *t, sample_args *a)
     double t0 = clock_now(), c0 = clock_cpu();
     if (sample_decode(t->m, t->corp.vocab, &req, &res, err, sizeof err) != 0)
         rc = cli_fail("%s", err);
+    else if (e.failed && cli_output_gone())
+        rc = STATUS_OK;             /* the reader has gone: stop quietly */
+    else if (e.failed && e.write_errno)
+        rc = cli_fail("write error on standard output: %s", strerror(e.write_errno));
     else if (e.failed)
-        rc = a->json ? cli_fail("out of memory") : STATUS_FAIL;
+        rc = cli_fail("out of memory");
     else if (a->json)
         rc = print_sample_json(prime, &e, &res, clock_now() - t0, clock_cpu() - c0);
     else {

@@ -822,6 +822,8 @@ static int on_step(void *ctx, const train_info *in, const eval_result *val,
     (void)err;
     (void)len;
     o->steps++;
+    if (cli_output_gone())
+        stop_requested = 1;     /* stdout's reader has gone: stop, as on Ctrl-C */
     if (o->quiet)
         return 0;
     if (o->json)

@@ -7,6 +7,7 @@
 #endif
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,13 +194,15 @@ static void copy_body(range_job *j, int part, size_t i0, size_t i1)
 }
 
 /* Large copies (a layer's outputs, several megabytes) are split too;
- * overlapping ones (never issued by the model) stay a single memmove. */
+ * overlapping ones (never issued by the model) stay a single memmove.  The
+ * overlap test compares addresses as integers: ordering pointers into two
+ * different objects is undefined in C. */
 static void cpu_copy(be_backend *be, void *dst, const void *src, size_t bytes)
 {
-    const char *d = dst, *s = src;
+    uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src;
     if (!bytes || dst == src)
         return;
-    if (d < s + bytes && s < d + bytes) {
+    if (d - s < bytes || s - d < bytes) {
         memmove(dst, src, bytes);
         return;
     }
