@@ -331,7 +331,7 @@ static void maybe_drop(model *m, float *x, float *mask, size_t n, int train,
                        uint64_t key, int site)
 {
     if (train && m->cfg.dropout > 0.0f)
-        m->be->dropout_fwd(m->be, x, mask, n, m->cfg.dropout, site_key(key, site));
+        m->be->dropout_fwd(m->be, x, mask, n, m->cfg.dropout, site_key(key, site), 0);
 }
 
 /* Runs layer l over T steps; its input is in L->x, output in L->hs. */
