@@ -13,6 +13,8 @@ static void clear_env(void)
 {
     unsetenv("OMPI_COMM_WORLD_SIZE");
     unsetenv("PMI_SIZE");
+    unsetenv("OMPI_COMM_WORLD_RANK");
+    unsetenv("PMI_RANK");
 }
 
 START_TEST(test_launched_from_env)
@@ -27,6 +29,11 @@ START_TEST(test_launched_from_env)
     ck_assert_int_eq(dist_launched(), 4);
     setenv("PMI_SIZE", "-2", 1);
     ck_assert_int_eq(dist_launched(), 0);
+    ck_assert_int_eq(dist_launched_rank(), 0);
+    setenv("PMI_RANK", "2", 1);
+    ck_assert_int_eq(dist_launched_rank(), 2);
+    setenv("OMPI_COMM_WORLD_RANK", "0", 1);
+    ck_assert_int_eq(dist_launched_rank(), 0);
     clear_env();
 }
 END_TEST
@@ -65,6 +72,39 @@ START_TEST(test_agree_alone)
 }
 END_TEST
 
+START_TEST(test_sum_agree_alone)
+{
+    char err[64] = "no memory";
+    double x[2] = {1.5, 2};
+    ck_assert_int_eq(dist_sum_agree(x, 2, 0, err, sizeof err), 0);
+    ck_assert(x[0] == 1.5 && x[1] == 2);
+    ck_assert_int_eq(dist_sum_agree(x, 2, 1, err, sizeof err), -1);
+    ck_assert_str_eq(err, "no memory");
+    ck_assert_int_eq(dist_sum_agree(x, DIST_SUM_MAX + 1, 0, err, sizeof err), -1);
+}
+END_TEST
+
+/* Parts cover the items once, in order, sizes differing by one at most. */
+START_TEST(test_parts)
+{
+    static const long counts[] = {0, 1, 5, 12, 32, 1000003};
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
+        for (int size = 1; size <= 7; size++) {
+            long next = 0, lo = counts[c], hi = 0;
+            for (int r = 0; r < size; r++) {
+                long first, n;
+                dist_part(counts[c], r, size, &first, &n);
+                ck_assert_int_eq(first, next);
+                next = first + n;
+                lo = n < lo ? n : lo;
+                hi = n > hi ? n : hi;
+            }
+            ck_assert_int_eq(next, counts[c]);
+            ck_assert(hi - lo <= 1);
+        }
+}
+END_TEST
+
 #ifndef HAVE_MPI
 /* Without MPI, a launch of several processes is refused in one line. */
 START_TEST(test_refused_without_mpi)
@@ -90,6 +130,8 @@ static Suite *dist_suite(void)
     tcase_add_test(tc, test_launched_from_env);
     tcase_add_test(tc, test_run_of_one);
     tcase_add_test(tc, test_agree_alone);
+    tcase_add_test(tc, test_sum_agree_alone);
+    tcase_add_test(tc, test_parts);
 #ifndef HAVE_MPI
     tcase_add_test(tc, test_refused_without_mpi);
 #endif

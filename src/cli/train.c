@@ -24,6 +24,7 @@
 #include "cli/cli_int.h"
 #include "util/clock.h"
 #include "util/status.h"
+#include "dist/dist.h"
 #include "backend/backend.h"
 #include "text/corpus.h"
 #include "text/tok.h"
@@ -518,6 +519,8 @@ typedef struct train_out {
 
 static void say_from_handler(const char *msg, size_t len)
 {
+    if (dist_rank() > 0)        /* rank 0 speaks for a data-parallel run */
+        return;
     if (write(STDERR_FILENO, msg, len) < 0) {
         /* nothing to do about it in a signal handler */
     }
@@ -556,6 +559,8 @@ static void catch_stop_signals(void (*handler)(int))
     sa.sa_flags = handler ? SA_RESETHAND | SA_RESTART : 0;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    if (dist_size() > 1)        /* mpirun forwards it to every process */
+        sigaction(SIGUSR1, &sa, NULL);
 }
 
 static void print_header(const trainer *t)
@@ -702,7 +707,7 @@ static int on_save(void *ctx, char *err, size_t len)
 {
     train_out *o = ctx;
     int final = run_why(&o->r) != NULL;
-    if (session_save(o->t, &o->a->sample, o->save, err, len) != 0)
+    if (cli_dist_save(o->t, &o->a->sample, o->save, err, len) != 0)
         return -1;
     if (final && !o->json)
         printf("saved session to %s\n", o->save);
@@ -756,6 +761,8 @@ static int train_loop(train_out *o)
         rc = run_end(&o->r, err, sizeof err);
     if (rc == 0)
         return STATUS_OK;
+    if (!err[0])        /* a report failed here alone: the others wait */
+        cli_dist_abandon(STATUS_FAIL);
     return err[0] ? cli_fail("%s", err) : STATUS_FAIL;
 }
 
@@ -795,25 +802,30 @@ int cli_train(int argc, char **argv)
     train_args a;
     train_config cfg;
     trainer *t = NULL;
-    be_backend *be;
-    int rc = train_parse(&a, argc, argv);
-    if (rc == CLI_PARSE_HELP) {
+    be_backend *be = NULL;
+    /* under mpirun every process runs all of this, and agrees on the
+     * setup (cli_dist_start) before training */
+    int rc = cli_dist_begin();
+    if (rc == STATUS_OK)
+        rc = train_parse(&a, argc, argv);
+    if (rc == CLI_PARSE_HELP)
         train_help(stdout);
-        return STATUS_OK;
-    }
     if (rc == 0 && !a.resume)
         rc = train_build_config(&a, &cfg);
     if (rc == 0 && a.save)
         rc = check_save_dir(a.save);
-    if (rc != 0)
-        return rc;
-    if ((be = cli_open_backend(&a.dev, !GIVEN(&a, TO_JSON) && !GIVEN(&a, TO_QUIET))) == NULL)
-        return STATUS_FAIL;
-    rc = a.resume ? train_resume(be, &a, &t) : train_new(be, &cfg, &a, &t);
+    if (rc == 0 && (be = cli_open_backend(&a.dev, !GIVEN(&a, TO_JSON) && !GIVEN(&a, TO_QUIET))) == NULL)
+        rc = STATUS_FAIL;
+    if (rc == 0)
+        rc = a.resume ? train_resume(be, &a, &t) : train_new(be, &cfg, &a, &t);
+    if (rc != CLI_PARSE_HELP)
+        rc = cli_dist_start(t, rc);
     if (rc == STATUS_OK)
         rc = train_session(t, &a, a.save ? a.save : a.resume);
     if (t)
         trainer_free(t);
-    be->destroy(be);
-    return rc;
+    if (be)
+        be->destroy(be);
+    cli_dist_end();
+    return rc == CLI_PARSE_HELP ? STATUS_OK : rc;
 }

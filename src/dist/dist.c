@@ -15,22 +15,30 @@ static struct {
     int rank, size;
 } run_of = {0, 0, 1};
 
-/* The positive count in environment variable name, or 0. */
-static int env_count(const char *name)
+/* The number >= lo in environment variable name, or -1. */
+static int env_count(const char *name, int lo)
 {
     const char *s = getenv(name);
     char *end;
     long n;
     if (!s || !*s)
-        return 0;
+        return -1;
     n = strtol(s, &end, 10);
-    return *end == '\0' && n > 0 && n < 1L << 30 ? (int)n : 0;
+    return *end == '\0' && n >= lo && n < 1L << 30 ? (int)n : -1;
 }
 
 int dist_launched(void)
 {
-    int n = env_count("OMPI_COMM_WORLD_SIZE");
-    return n > 0 ? n : env_count("PMI_SIZE");
+    int n = env_count("OMPI_COMM_WORLD_SIZE", 1);
+    n = n > 0 ? n : env_count("PMI_SIZE", 1);
+    return n > 0 ? n : 0;
+}
+
+int dist_launched_rank(void)
+{
+    int r = env_count("OMPI_COMM_WORLD_RANK", 0);
+    r = r >= 0 ? r : env_count("PMI_RANK", 0);
+    return r >= 0 ? r : 0;
 }
 
 int dist_init(char *err, size_t errlen)
@@ -119,6 +127,26 @@ int dist_agree(int failed, char *err, size_t errlen)
         free(msg);
     }
     return -1;
+}
+
+int dist_sum_agree(double *x, int n, int failed, char *err, size_t errlen)
+{
+    double v[DIST_SUM_MAX + 1];
+    if (n < 0 || n > DIST_SUM_MAX)
+        return -1;
+    memcpy(v, x, (size_t)n * sizeof *v);
+    v[n] = failed != 0;
+    if (dist_sum_double(v, (size_t)n + 1) != 0)
+        dist_abort(1);              /* as dist_lowest: nothing can go on */
+    memcpy(x, v, (size_t)n * sizeof *v);
+    return v[n] > 0 ? dist_agree(failed, err, errlen) : 0;
+}
+
+void dist_part(long count, int rank, int size, long *first, long *n)
+{
+    long base = count / size, extra = count % size;
+    *n = base + (rank < extra);
+    *first = rank * base + (rank < extra ? rank : extra);
 }
 
 _Noreturn void dist_abort(int status)

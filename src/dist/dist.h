@@ -16,6 +16,11 @@
  * Works before dist_init and in any build. */
 int dist_launched(void);
 
+/* This process's rank as the launcher's environment gives it
+ * (OMPI_COMM_WORLD_RANK, else PMI_RANK); 0 when none does.  For a process
+ * that cannot join (no MPI) to know whether it is the one to speak. */
+int dist_launched_rank(void);
+
 /* Joins the run: MPI is started when a launcher started this process
  * (dist_launched() > 0), else this is a run of one.  Returns 0, or -1
  * with a one-line message: MPI failed to start, or this build has no MPI
@@ -41,6 +46,17 @@ int dist_bcast(void *buf, size_t bytes, int root);
 int dist_gather(const void *mine, size_t bytes, void *all, int root);
 /* Collective: the lowest rank that passed yes != 0, or -1 when none did. */
 int dist_lowest(int yes);
+
+/* Collective: x[0..n) summed over the processes (n <= DIST_SUM_MAX) and,
+ * in the same reduction, whether any failed: then -1 as dist_agree says,
+ * x summed all the same.  Alone: -1 when failed, err untouched. */
+#define DIST_SUM_MAX 15
+int dist_sum_agree(double *x, int n, int failed, char *err, size_t errlen);
+
+/* Rank `rank`'s share of count items cut into `size` contiguous parts as
+ * even as can be (the first count % size parts one larger): items
+ * *first .. *first + *n - 1. */
+void dist_part(long count, int rank, int size, long *first, long *n);
 
 /* Collective: whether any process failed.  Returns 0 when none did, else
  * -1 on every process, each with the message (errlen bytes, the same on
