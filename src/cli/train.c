@@ -354,12 +354,25 @@ static void train_help_run(FILE *f, const train_config *d)
             setting_table(&n)[setting_find("save-every")].def);
 }
 
+static void train_help_mpi(FILE *f)
+{
+    fputs("\n"
+"Several processes (mpirun -np N rnnlab train ..., a build with Open MPI):\n"
+"  each trains a share of the --batch streams (the batch stays the whole\n"
+"  one) with --threads threads; the gradients are summed over them every\n"
+"  step, so the run is one process's; rank 0 prints and saves (a session\n"
+"  any number of processes resumes).  SIGUSR1 to mpirun or SIGTERM to\n"
+"  rank 0 stops all after the current step; a failure anywhere stops all\n"
+"  with one line.  See \"Scaling out\" in the README.\n", f);
+}
+
 static void train_help(FILE *f)
 {
     train_config d = train_defaults();
     train_help_data_model(f, &d);
     train_help_optim(f, &d);
     train_help_run(f, &d);
+    train_help_mpi(f);
 }
 
 /* Cross-option checks that need no defaults. */
