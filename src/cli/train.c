@@ -649,6 +649,8 @@ static int print_json_step(const train_info *in, const eval_result *ev)
     cJSON_AddNumberToObject(o, "tokens_per_s", cli_tidy(round(in->tokens_per_s)));
     if (in->objective != in->loss)      /* label smoothing: what was trained on */
         cJSON_AddNumberToObject(o, "objective", cli_tidy(in->objective));
+    if (in->reduce_s > 0)               /* several processes: the all-reduce */
+        cJSON_AddNumberToObject(o, "allreduce_s", cli_tidy(in->reduce_s));
     if (ev) {
         cJSON_AddNumberToObject(o, "val_loss", cli_tidy(ev->loss));
         cJSON_AddNumberToObject(o, "val_ppl", cli_tidy(ev->ppl));

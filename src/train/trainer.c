@@ -230,10 +230,12 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
         return -1;
     }
     model_backward(t->m);
+    double r0 = clock_now();
     if (trainer_sum_across(t, t->m->grads, t->m->n_params) != 0) {
         snprintf(err, errlen, "MPI failed to sum the gradients (at step %ld)", t->step + 1);
         return -1;
     }
+    double reduce_s = dist_size() > 1 ? clock_now() - r0 : 0;
     float norm = clip_grads(t);
     /* the norm waited for backward */
     if (dist_agree(backend_failed(t, err, errlen) < 0, err, errlen) < 0)
@@ -255,7 +257,8 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
             .loss = (float)loss, .ppl = (float)exp(loss), .bpt = (float)(loss / M_LN2),
             .acc = (float)sums[1] / (float)(T * B), .grad_norm = norm, .lr = lr,
             .objective = (float)(sums[2] / ((double)T * B)),
-            .tokens_per_s = dt > 0 ? (double)T * B / dt : 0, .tokens = (long)T * B,
+            .tokens_per_s = dt > 0 ? (double)T * B / dt : 0, .reduce_s = reduce_s,
+            .tokens = (long)T * B,
             .epoch_end = epoch_end};
     }
     return 0;

@@ -42,6 +42,9 @@ typedef struct train_info {
     float objective;         /* the loss trained on: loss, or the
                               * label-smoothed loss */
     double tokens_per_s;
+    double reduce_s;         /* seconds spent summing the gradients over the
+                              * processes (waits for the slowest included);
+                              * 0 alone */
     long tokens;             /* targets in this step */
     int epoch_end;           /* this step finished an epoch */
 } train_info;
