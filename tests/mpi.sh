@@ -15,6 +15,11 @@ python=${PYTHON:-/usr/bin/python3}
 # mpirun refuses root without these (containers, CI); they change nothing else
 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_ALLOW_RUN_AS_ROOT OMPI_ALLOW_RUN_AS_ROOT_CONFIRM
+# Containers often forbid the cross-process memory reads Open MPI's shared
+# memory transport uses for large messages; copying through its buffers
+# works everywhere.
+: "${OMPI_MCA_btl_vader_single_copy_mechanism=none}"
+export OMPI_MCA_btl_vader_single_copy_mechanism
 
 unavailable() {
     if [ -n "${CI:-}" ]; then
