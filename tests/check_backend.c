@@ -172,6 +172,28 @@ START_TEST(cpu_has_no_error)
 END_TEST
 
 /* The step names the device's failure, in one line, not the NaN. */
+/* A mask made in parts, each placed by `first`, is the whole one's: what
+ * lets processes holding a share of the streams draw the one-process
+ * masks. */
+START_TEST(dropout_parts_make_the_whole)
+{
+    be_backend *be = be_cpu_create();
+    enum { N = 1000, CUT = 377 };
+    float x[N], whole[N], part[N];
+    for (int i = 0; i < N; i++)
+        x[i] = 1.0f;
+    be->dropout_fwd(be, x, whole, N, 0.25f, 99, 0);
+    be->dropout_fwd(be, x, part, CUT, 0.25f, 99, 0);
+    be->dropout_fwd(be, x, part + CUT, N - CUT, 0.25f, 99, CUT);
+    ck_assert(memcmp(whole, part, sizeof whole) == 0);
+    int kept = 0;
+    for (int i = 0; i < N; i++)
+        kept += whole[i] != 0.0f;
+    ck_assert(kept > 650 && kept < 850);
+    be->destroy(be);
+}
+END_TEST
+
 START_TEST(step_reports_device_failure)
 {
     char err[256];
@@ -250,6 +272,7 @@ int main(void)
     suite_add_tcase(s, op);
     TCase *tc = tcase_create("errors");
     tcase_add_test(tc, cpu_has_no_error);
+    tcase_add_test(tc, dropout_parts_make_the_whole);
     tcase_add_test(tc, step_reports_device_failure);
     tcase_add_test(tc, step_reports_nan_loss);
     suite_add_tcase(s, tc);

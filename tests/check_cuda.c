@@ -263,8 +263,8 @@ START_TEST(op_vector)
     b.cpu->add(b.cpu, x.c, y.c, n);
     b.gpu->add(b.gpu, x.g, y.g, n);
     EXPECT_CLOSE(&b, x, 0.0, "add");
-    b.cpu->dropout_fwd(b.cpu, x.c, mask.c, n, 0.3f, 0x1234567890ULL);
-    b.gpu->dropout_fwd(b.gpu, x.g, mask.g, n, 0.3f, 0x1234567890ULL);
+    b.cpu->dropout_fwd(b.cpu, x.c, mask.c, n, 0.3f, 0x1234567890ULL, 77);
+    b.gpu->dropout_fwd(b.gpu, x.g, mask.g, n, 0.3f, 0x1234567890ULL, 77);
     EXPECT_CLOSE(&b, mask, 0.0, "dropout mask (bit for bit)");
     EXPECT_CLOSE(&b, x, 0.0, "dropout output");
     b.cpu->mul(b.cpu, y.c, mask.c, n);

@@ -116,12 +116,12 @@ static void em_rnn_bwd(be_backend *be, int B, int H, const float *h, const float
 }
 
 static void em_dropout(be_backend *be, float *x, float *mask, size_t n, float p,
-                       uint64_t key)
+                       uint64_t key, uint64_t first)
 {
     (void)be;
     float keep = 1.0f / (1.0f - p);
     for (size_t i = 0; i < n; i++)
-        cu_dropout_elem(i, x, mask, p, keep, key);
+        cu_dropout_elem(i, x, mask, p, keep, key, first);
 }
 
 static void em_clamp(be_backend *be, float *x, size_t n, float lim)
@@ -414,8 +414,8 @@ START_TEST(optimizers)
     float x1[64], x2[64], m1[64], m2[64];
     for (int i = 0; i < 64; i++)
         x1[i] = x2[i] = (float)i - 30.0f;
-    cpu->dropout_fwd(cpu, x1, m1, 64, 0.4f, 12345);
-    em->dropout_fwd(em, x2, m2, 64, 0.4f, 12345);
+    cpu->dropout_fwd(cpu, x1, m1, 64, 0.4f, 12345, 1000);
+    em->dropout_fwd(em, x2, m2, 64, 0.4f, 12345, 1000);
     ck_assert(memcmp(m1, m2, sizeof m1) == 0 && memcmp(x1, x2, sizeof x1) == 0);
     cpu->clamp(cpu, x1, 64, 7.5f);
     em->clamp(em, x2, 64, 7.5f);

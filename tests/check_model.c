@@ -195,6 +195,65 @@ START_TEST(eval_no_dropout)
 }
 END_TEST
 
+/* Streams s0 .. s0+n-1 of the fixture's batch as a share of it: their ids
+ * and initial state, trained forward and backward; returns the summed
+ * loss and leaves the share's gradients in m->grads. */
+static double share_step(fixture *f, int s0, int n)
+{
+    model *m = f->m;
+    int L = m->cfg.layers, H = m->cfg.hidden;
+    uint32_t ids[(T + 1) * B];
+    model_state st;
+    ck_assert_int_eq(model_state_init(m, &st, n), 0);
+    for (int r = 0; r <= T; r++)
+        for (int b = 0; b < n; b++)
+            ids[r * n + b] = f->ids[r * B + s0 + b];
+    for (int l = 0; l < L; l++) {
+        memcpy(st.h + (size_t)l * n * H, f->h0 + ((size_t)l * B + s0) * H, (size_t)n * H * 4);
+        if (st.c)
+            memcpy(st.c + (size_t)l * n * H, f->c0 + ((size_t)l * B + s0) * H,
+                   (size_t)n * H * 4);
+    }
+    m->batch_total = B;
+    m->batch_first = s0;
+    double loss = model_forward(m, &st, ids, T, n, 1, 99, NULL);
+    model_backward(m);
+    m->batch_total = m->batch_first = 0;
+    model_state_free(m, &st);
+    return loss;
+}
+
+/* A batch cut into shares (as processes of a data-parallel run hold it):
+ * the shares' losses and gradients add up to the whole batch's, dropout
+ * included (each share draws the masks of its streams in the batch). */
+START_TEST(shares_add_up)
+{
+    fixture f;
+    setup(&f, CELL_LSTM, 2, 5, 6, 0.3f, 0);
+    model *m = f.m;
+    size_t P = m->n_params;
+    double whole = loss_at(&f, 1);
+    model_backward(m);
+    float *g = malloc(P * sizeof(float)), *sum = calloc(P, sizeof(float));
+    memcpy(g, m->grads, P * sizeof(float));
+    double parts = 0;
+    int cuts[] = {0, 1, B};                     /* streams {0} and {1, 2} */
+    for (int k = 0; k < 2; k++) {
+        parts += share_step(&f, cuts[k], cuts[k + 1] - cuts[k]);
+        for (size_t i = 0; i < P; i++)
+            sum[i] += m->grads[i];
+    }
+    ck_assert_double_eq_tol(parts / (T * B), whole, 1e-6);
+    double worst = 0;
+    for (size_t i = 0; i < P; i++)
+        worst = fmax(worst, fabs((double)sum[i] - g[i]));
+    ck_assert_msg(worst < 1e-6, "gradients differ by %g", worst);
+    free(g);
+    free(sum);
+    teardown(&f);
+}
+END_TEST
+
 /* model_step over T single steps gives the logits a chunk forward gives. */
 START_TEST(step_matches_chunk)
 {
@@ -275,6 +334,7 @@ int main(void)
     tcase_add_test(tc, grad_lstm_dropout);
     tcase_add_test(tc, eval_no_dropout);
     tcase_add_test(tc, step_matches_chunk);
+    tcase_add_test(tc, shares_add_up);
     tcase_add_test(tc, config_errors);
     tcase_add_test(tc, tensor_names);
     suite_add_tcase(s, tc);

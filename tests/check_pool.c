@@ -185,8 +185,8 @@ START_TEST(elementwise_split_matches)
     float *d1 = malloc(n * 4), *d3 = malloc(n * 4), *k1 = malloc(n * 4), *k3 = malloc(n * 4);
     memcpy(d1, x, n * 4);
     memcpy(d3, x, n * 4);
-    one->dropout_fwd(one, d1, k1, n, 0.3f, 77);
-    three->dropout_fwd(three, d3, k3, n, 0.3f, 77);
+    one->dropout_fwd(one, d1, k1, n, 0.3f, 77, 0);
+    three->dropout_fwd(three, d3, k3, n, 0.3f, 77, 0);
     ck_assert(memcmp(d1, d3, n * 4) == 0);
     ck_assert(memcmp(k1, k3, n * 4) == 0);
 

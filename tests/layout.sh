@@ -25,6 +25,7 @@ backend
 device
 text
 model
+dist
 train
 decode
 store

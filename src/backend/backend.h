@@ -129,9 +129,11 @@ struct be_backend {
     void (*add)(be_backend *be, float *a, const float *b, size_t n);
 
     /* Inverted dropout: mask[i] = keep ? 1/(1-p) : 0 from
-     * rng_hash_uniform(key, i); x *= mask.  Backward: dx *= mask. */
+     * rng_hash_uniform(key, first + i); x *= mask.  Backward: dx *= mask.
+     * first places x within a larger array the masks are keyed by (a
+     * share of a batch's streams); 0: x is the whole. */
     void (*dropout_fwd)(be_backend *be, float *x, float *mask, size_t n,
-                        float p, uint64_t key);
+                        float p, uint64_t key, uint64_t first);
     void (*mul)(be_backend *be, float *x, const float *mask, size_t n);
 
     /* Softmax cross-entropy over N rows of V logits.  Overwrites logits with

@@ -32,6 +32,10 @@ PRINTF_LIKE(2, 3) int cli_usage_error(const char *cmd, const char *fmt, ...);
 /* A runtime error.  Returns STATUS_FAIL. */
 PRINTF_LIKE(1, 2) int cli_fail(const char *fmt, ...);
 PRINTF_LIKE(1, 2) void cli_warn(const char *fmt, ...);
+/* Messages from now on are kept, not printed: the last one is
+ * cli_held_message's (empty when none). */
+void cli_hold_messages(void);
+const char *cli_held_message(void);
 /* The session in dir (session_load: corpus as there), its settings checked
  * by the settings table; sample (may be NULL) gets its sampling settings.
  * Returns NULL after a one-line message. */
@@ -42,6 +46,33 @@ trainer *cli_load_session(be_backend *be, const char *dir, const char *corpus,
 int cli_use_best(trainer *t, const char *dir);
 /* Warns when loading the corpus skipped characters outside the vocabulary. */
 void cli_warn_unknown_corpus(const trainer *t);
+
+/* --- a data-parallel run (dist.c): `rnnlab train` under mpirun --- */
+
+/* Joins the run; the ranks but 0 print nothing from then on (their
+ * standard output goes to /dev/null, their messages are held).  Returns
+ * STATUS_OK, or STATUS_FAIL after a message (a build without MPI under a
+ * launch of several processes). */
+int cli_dist_begin(void);
+/* Collective, after the setup that returned rc (t the trainer when rc is
+ * STATUS_OK): when some process failed, rank 0 prints the first failure
+ * it did not print itself and every process returns a failure status;
+ * else each takes its share of the streams (trainer_share).  Returns
+ * STATUS_OK, or the failure status. */
+int cli_dist_start(trainer *t, int rc);
+/* Collective: saves the session of all the processes' streams (rank 0
+ * writes it; alone, session_save).  Returns 0, or -1 with err set. */
+int cli_dist_save(trainer *t, const sample_config *sample, const char *dir,
+                  char *err, size_t len);
+/* Ends the whole run with status when this process fails alone where the
+ * others cannot know it (a failed report); alone, returns. */
+void cli_dist_abandon(int status);
+/* Leaves the run. */
+void cli_dist_end(void);
+/* Under a launch of several processes, command (argv[1]: a command, an
+ * option or NULL for the interactive front ends) is refused when it is not
+ * train: rank 0 says so.  Returns STATUS_FAIL. */
+int cli_dist_refuse(const char *command);
 
 /* --- output (options.c) --- */
 

@@ -13,6 +13,7 @@
 #include "cli/cli_int.h"
 #include "util/status.h"
 #include "util/suggest.h"
+#include "dist/dist.h"
 #include "ui/launch.h"
 
 #ifndef PACKAGE_VERSION
@@ -86,6 +87,9 @@ static int finish_output(int rc)
 static int cli_main(int argc, char **argv)
 {
     const char *arg = argc > 1 ? argv[1] : NULL;
+    /* mpirun -np N (N > 1): only train is distributed */
+    if (dist_launched() > 1 && !(arg && strcmp(arg, "train") == 0))
+        return cli_dist_refuse(arg);
     /* No command, repl, open and their options: the interactive front
      * ends (src/ui/launch.c). */
     if (launch_wants(argc, argv))

@@ -29,8 +29,30 @@
 /* ------------------------------------------------------------------ */
 /* Messages */
 
+/* A process that does not speak for a data-parallel run (every rank but
+ * 0) keeps its last message instead of printing it, for rank 0 to print
+ * should the run fail there alone (cli/dist.c). */
+static struct {
+    int on;
+    char last[512];
+} held;
+
+void cli_hold_messages(void)
+{
+    held.on = 1;
+}
+
+const char *cli_held_message(void)
+{
+    return held.last;
+}
+
 static void vmessage(const char *fmt, va_list ap)
 {
+    if (held.on) {
+        vsnprintf(held.last, sizeof held.last, fmt, ap);
+        return;
+    }
     fflush(stdout);
     fputs("rnnlab: ", stderr);
     vfprintf(stderr, fmt, ap);
@@ -45,6 +67,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vmessage(fmt, ap);
     va_end(ap);
+    if (held.on)
+        return STATUS_USAGE;
     if (cmd)
         fprintf(stderr, "Try 'rnnlab %s --help'.\n", cmd);
     else

@@ -25,6 +25,7 @@
 #include "util/clock.h"
 #include "util/num.h"
 #include "util/status.h"
+#include "dist/dist.h"
 #include "backend/backend.h"
 #include "text/corpus.h"
 #include "text/tok.h"
@@ -411,6 +412,18 @@ static void train_help_run(FILE *f, const train_config *d)
             setting_table(&n)[setting_find("save-every")].def);
 }
 
+static void train_help_mpi(FILE *f)
+{
+    fputs("\n"
+"Several processes (mpirun -np N rnnlab train ..., a build with Open MPI):\n"
+"  each trains a share of the --batch streams (the batch stays the whole\n"
+"  one) with --threads threads; the gradients are summed over them every\n"
+"  step, so the run is one process's; rank 0 prints and saves (a session\n"
+"  any number of processes resumes).  SIGUSR1 to mpirun or SIGTERM to\n"
+"  rank 0 stops all after the current step; a failure anywhere stops all\n"
+"  with one line.  See \"Scaling out\" in the README.\n", f);
+}
+
 static void train_help(FILE *f)
 {
     train_config d = train_defaults();
@@ -418,6 +431,7 @@ static void train_help(FILE *f)
     train_help_optim(f, &d);
     train_help_schedule(f, &d);
     train_help_run(f, &d);
+    train_help_mpi(f);
 }
 
 /* The schedule the command line names: --schedule, else step for the
@@ -647,6 +661,8 @@ typedef struct train_out {
 
 static void say_from_handler(const char *msg, size_t len)
 {
+    if (dist_rank() > 0)        /* rank 0 speaks for a data-parallel run */
+        return;
     if (write(STDERR_FILENO, msg, len) < 0) {
         /* nothing to do about it in a signal handler */
     }
@@ -685,6 +701,8 @@ static void catch_stop_signals(void (*handler)(int))
     sa.sa_flags = handler ? SA_RESETHAND | SA_RESTART : 0;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    if (dist_size() > 1)        /* mpirun forwards it to every process */
+        sigaction(SIGUSR1, &sa, NULL);
 }
 
 static void print_header(const trainer *t)
@@ -790,6 +808,8 @@ static int print_json_step(const train_out *t, const train_info *in,
     cJSON_AddNumberToObject(o, "tokens_per_s", cli_tidy(round(in->tokens_per_s)));
     if (in->objective != in->loss)      /* label smoothing: what was trained on */
         cJSON_AddNumberToObject(o, "objective", cli_tidy(in->objective));
+    if (in->reduce_s > 0)               /* several processes: the all-reduce */
+        cJSON_AddNumberToObject(o, "allreduce_s", cli_tidy(in->reduce_s));
     if (ev) {
         cJSON_AddNumberToObject(o, "val_loss", cli_tidy(ev->loss));
         cJSON_AddNumberToObject(o, "val_ppl", cli_tidy(ev->ppl));
@@ -865,7 +885,7 @@ static int on_save(void *ctx, char *err, size_t len)
 {
     train_out *o = ctx;
     int final = run_why(&o->r) != NULL;
-    if (session_save(o->t, &o->a->sample, o->save, err, len) != 0)
+    if (cli_dist_save(o->t, &o->a->sample, o->save, err, len) != 0)
         return -1;
     if (final && !o->json)
         printf("saved session to %s\n", o->save);
@@ -919,6 +939,8 @@ static int train_loop(train_out *o)
         rc = run_end(&o->r, err, sizeof err);
     if (rc == 0)
         return STATUS_OK;
+    if (!err[0])        /* a report failed here alone: the others wait */
+        cli_dist_abandon(STATUS_FAIL);
     return err[0] ? cli_fail("%s", err) : STATUS_FAIL;
 }
 
@@ -959,27 +981,32 @@ int cli_train(int argc, char **argv)
     train_args a;
     train_config cfg;
     trainer *t = NULL;
-    be_backend *be;
-    int rc = train_parse(&a, argc, argv);
-    if (rc == CLI_PARSE_HELP) {
+    be_backend *be = NULL;
+    /* under mpirun every process runs all of this, and agrees on the
+     * setup (cli_dist_start) before training */
+    int rc = cli_dist_begin();
+    if (rc == STATUS_OK)
+        rc = train_parse(&a, argc, argv);
+    if (rc == CLI_PARSE_HELP)
         train_help(stdout);
-        return STATUS_OK;
-    }
     if (rc == 0 && !a.resume)
         rc = train_build_config(&a, &cfg);
     if (rc == 0 && a.save)
         rc = check_save_dir(a.save);
-    if (rc != 0)
-        return rc;
-    if ((be = cli_open_backend(&a.dev, !GIVEN(&a, TO_JSON) && !GIVEN(&a, TO_QUIET))) == NULL)
-        return STATUS_FAIL;
-    rc = a.resume ? train_resume(be, &a, &t) : train_new(be, &cfg, &a, &t);
+    if (rc == 0 && (be = cli_open_backend(&a.dev, !GIVEN(&a, TO_JSON) && !GIVEN(&a, TO_QUIET))) == NULL)
+        rc = STATUS_FAIL;
+    if (rc == 0)
+        rc = a.resume ? train_resume(be, &a, &t) : train_new(be, &cfg, &a, &t);
+    if (rc != CLI_PARSE_HELP)
+        rc = cli_dist_start(t, rc);
     if (rc == STATUS_OK)
         rc = train_check_length(&a, t);
     if (rc == STATUS_OK)
         rc = train_session(t, &a, a.save ? a.save : a.resume);
     if (t)
         trainer_free(t);
-    be->destroy(be);
-    return rc;
+    if (be)
+        be->destroy(be);
+    cli_dist_end();
+    return rc == CLI_PARSE_HELP ? STATUS_OK : rc;
 }

@@ -343,12 +343,26 @@ static uint64_t site_key(uint64_t key, int site)
     return key * 0x9E3779B97F4A7C15ULL + (uint64_t)site * 0xC2B2AE3D27D4EB4FULL + 1;
 }
 
-/* Applies dropout to x when training with p > 0; returns x. */
-static void maybe_drop(model *m, float *x, float *mask, size_t n, int train,
-                       uint64_t key, int site)
+/* Applies dropout to x [T*B, width] when training with p > 0.  A mask
+ * element is keyed by its place in the whole batch: row t*B + b of a share
+ * is row t*batch_total + batch_first + b of the batch. */
+static void maybe_drop(model *m, float *x, float *mask, int T, int B, int width,
+                       int train, uint64_t key, int site)
 {
-    if (train && m->cfg.dropout > 0.0f)
-        m->be->dropout_fwd(m->be, x, mask, n, m->cfg.dropout, site_key(key, site));
+    be_backend *be = m->be;
+    float p = m->cfg.dropout;
+    size_t row = (size_t)B * width;
+    if (!train || !(p > 0.0f))
+        return;
+    key = site_key(key, site);
+    if (m->batch_total <= 0 || m->batch_total == B) {
+        be->dropout_fwd(be, x, mask, (size_t)T * row, p, key, 0);
+        return;
+    }
+    for (int t = 0; t < T; t++) {
+        size_t first = ((size_t)t * m->batch_total + m->batch_first) * width;
+        be->dropout_fwd(be, x + t * row, mask + t * row, row, p, key, first);
+    }
 }
 
 /* Runs layer l over T steps; its input is in L->x, output in L->hs. */
@@ -400,14 +414,14 @@ static void forward_logits(model *m, model_state *st, int T, int train, uint64_t
     int B = st->B, R = T * B, H = c->hidden;
 
     be->embed_fwd(be, m->ids_dev, R, m->enc, c->embed, a->layer[0].x);
-    maybe_drop(m, a->layer[0].x, a->layer[0].mask, (size_t)R * c->embed, train, key, 0);
+    maybe_drop(m, a->layer[0].x, a->layer[0].mask, T, B, c->embed, train, key, 0);
     for (int l = 0; l < c->layers; l++) {
         layer_forward(m, st, l, T, B);
         const float *out = a->layer[l].hs + (size_t)B * H;
         float *next = l + 1 < c->layers ? a->layer[l + 1].x : a->dec_in;
         float *mask = l + 1 < c->layers ? a->layer[l + 1].mask : a->dec_mask;
         be->copy(be, next, out, (size_t)R * H * sizeof(float));
-        maybe_drop(m, next, mask, (size_t)R * H, train, key, l + 1);
+        maybe_drop(m, next, mask, T, B, H, train, key, l + 1);
     }
     be->fill_rows(be, m->logits, R, c->vocab, m->dec_b, NULL);
     be->gemm(be, 0, 1, R, c->vocab, H, 1.0f, a->dec_in, H, m->dec_w, H, 1.0f,
@@ -419,6 +433,7 @@ double model_forward(model *m, model_state *st, const uint32_t *ids, int T,
 {
     (void)B; /* the state's stream count rules; B documents the ids shape */
     int R = T * st->B;
+    int whole = train && m->batch_total > 0 ? m->batch_total : st->B;
     if (model_reserve(m, st->B, T) < 0)
         return NAN;
     m->be->upload(m->be, m->ids_dev, ids, (size_t)(R + st->B) * sizeof(uint32_t));
@@ -426,7 +441,8 @@ double model_forward(model *m, model_state *st, const uint32_t *ids, int T,
     m->last_T = T;
     m->last_B = st->B;
     return m->be->xent(m->be, m->logits, m->ids_dev + st->B, R, m->cfg.vocab,
-                       1.0f / (float)R, train, train ? m->label_smoothing : 0.0f,
+                       1.0f / (float)((size_t)T * (size_t)whole), train,
+                       train ? m->label_smoothing : 0.0f,
                        &m->last_smoothed, correct);
 }
 

@@ -49,6 +49,14 @@ typedef struct model {
     float label_smoothing;  /* training forwards: the target's smoothing
                              * (xent), 0 off; set by the trainer */
     double last_smoothed;   /* the last forward's summed smoothed loss */
+    /* A training forward's streams as a share of a larger batch (one
+     * process's of a data-parallel run): streams batch_first, ... of
+     * batch_total.  The gradients are then of the whole batch's mean loss
+     * (scaled by 1/(T*batch_total), so the shares' gradients add up to the
+     * whole one's) and the dropout masks are those of the same streams in
+     * the whole batch.  0: the forward's streams are the whole batch.  Set
+     * by the trainer. */
+    int batch_total, batch_first;
 } model;
 
 /* Names "rnn"|"gru"|"lstm"; parse returns -1 when unknown. */
@@ -90,14 +98,16 @@ int model_reserve(model *m, int B, int T);
 /* Forward over a chunk: ids is host [(T+1)*B] time-major (row t holds the
  * B tokens at step t; row T the last targets).  Computes the mean
  * cross-entropy of predicting row t+1 from rows 0..t; with train set,
- * applies dropout (masks keyed by dropout_key) and leaves the activations
- * for model_backward.  Advances the state st (B streams).  *correct (may be NULL)
+ * applies dropout (masks keyed by dropout_key and the place of each
+ * element in the whole batch, batch_total) and leaves the activations for
+ * model_backward.  Advances the state st (B streams).  *correct (may be NULL)
  * counts argmax hits.  Returns the summed loss in nats over T*B targets. */
 double model_forward(model *m, model_state *st, const uint32_t *ids, int T,
                      int B, int train,
                      uint64_t dropout_key, long *correct);
 /* Backward over the chunk of the last training forward: grads = d(mean
- * loss)/d(params) (overwritten, not accumulated). */
+ * loss)/d(params) (overwritten, not accumulated); the mean is over the
+ * whole batch (batch_total). */
 void model_backward(model *m);
 
 /* One generation step for st->B streams: feeds ids[B] (host), advances

@@ -541,9 +541,10 @@ static int ses_save_optim(const trainer *t, const char *dir, char *err,
     float *bufs[SES_MAX_OPT_BUFS];
     int k = optim_state(&t->opt, names, bufs, SES_MAX_OPT_BUFS);
     const model_config *mc = &t->m->cfg;
+    const model_state *st = trainer_saved_state(t);   /* every stream's */
     size_t n = t->opt.n, ns = 0;
-    if (t->state.h)
-        ns = (size_t)mc->layers * (size_t)t->state.B * (size_t)mc->hidden;
+    if (st->h)
+        ns = (size_t)mc->layers * (size_t)st->B * (size_t)mc->hidden;
     if (n > INT_MAX) {
         ses_msg(err, errlen, "%s: optimizer state too large", dir);
         return -1;
@@ -558,19 +559,19 @@ static int ses_save_optim(const trainer *t, const char *dir, char *err,
     }
     be_backend *be = t->be;
     st_entry e[SES_MAX_OPT_BUFS + 2];
-    int ne = 0, sh[3] = { mc->layers, t->state.B, mc->hidden }, sn[1] = { (int)n };
+    int ne = 0, sh[3] = { mc->layers, st->B, mc->hidden }, sn[1] = { (int)n };
     float *at = host;
     for (int i = 0; i < k; i++, at += n) {
         be->download(be, at, bufs[i], n * sizeof(float));
         ses_entry(&e[ne++], names[i], at, 1, sn);
     }
     if (ns) {
-        be->download(be, at, t->state.h, ns * sizeof(float));
+        be->download(be, at, st->h, ns * sizeof(float));
         ses_entry(&e[ne++], "state.h", at, 3, sh);
         at += ns;
     }
-    if (ns && t->state.c) {
-        be->download(be, at, t->state.c, ns * sizeof(float));
+    if (ns && st->c) {
+        be->download(be, at, st->c, ns * sizeof(float));
         ses_entry(&e[ne++], "state.c", at, 3, sh);
     }
     int rc = st_write(path, e, ne, err, errlen);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "train/run.h"
+#include "dist/dist.h"
 #include "util/clock.h"
 
 int run_has_val(const trainer *t)
@@ -279,10 +280,27 @@ static void save_now(run *r)
         r->hooks.warn(r->hooks.ctx, msg);
 }
 
+/* The processes of a data-parallel run take every turn together: what one
+ * may see alone after a step (a stop request, the time limit, a time-based
+ * save due) is counted over all of them and then holds for each. */
+static void agree_on_turns(run *r, int *save)
+{
+    double seen[3] = {r->why && !strcmp(r->why, "interrupted"),
+                      r->why && !strcmp(r->why, "time limit"), *save};
+    if (dist_size() < 2)
+        return;
+    dist_sum_agree(seen, 3, 0, NULL, 0);
+    if (!r->why && seen[0] > 0)
+        r->why = "interrupted";
+    if (!r->why && seen[1] > 0)
+        r->why = "time limit";
+    *save = seen[2] > 0;
+}
+
 int run_step(run *r, char *err, size_t len)
 {
     trainer *t = r->t;
-    int every = t->cfg.eval_every, periodic, last;
+    int every = t->cfg.eval_every, periodic, last, save;
     move_plan(r);
     if (trainer_step(t, &r->last, err, len) != 0)
         return -1;
@@ -290,6 +308,8 @@ int run_step(run *r, char *err, size_t len)
     r->steps_done++;
     if (!r->why)
         r->why = limit_reached(r);
+    save = r->hooks.save && due(r, &r->goal.save_every, &r->next_save);
+    agree_on_turns(r, &save);
     last = r->why != NULL;
     if (last && r->hooks.ending)
         r->hooks.ending(r->hooks.ctx, r->why);
@@ -307,7 +327,7 @@ int run_step(run *r, char *err, size_t len)
         return -1;
     if (!last && r->hooks.sample && due(r, &r->cadence, &r->next_sample))
         r->hooks.sample(r->hooks.ctx);
-    if (!last && r->hooks.save && due(r, &r->goal.save_every, &r->next_save))
+    if (!last && save)
         save_now(r);
     return last ? 0 : 1;
 }

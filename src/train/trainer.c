@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "train/trainer.h"
+#include "dist/dist.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/mem.h"
@@ -158,11 +159,13 @@ void trainer_free(trainer *t)
         return;
     if (t->m) {
         model_state_free(t->m, &t->state);
+        model_state_free(t->m, &t->whole);
         optim_free(&t->opt);
         model_free(t->m);
     }
     corpus_free(&t->corp);
     free(t->batch_ids);
+    free(t->staging);
     free(t->hist);
     free(t->best_params);
     free(t);
@@ -198,13 +201,15 @@ void trainer_sched_observe(trainer *t, double val_loss)
     sched_observe(&c, &t->sched, val_loss);
 }
 
-/* Copies the next T+1 rows of the B streams into batch_ids; returns T. */
+/* Copies the next T+1 rows of this process's B streams (all of them when
+ * alone) into batch_ids; returns T. */
 static int gather_chunk(trainer *t)
 {
-    int B = t->cfg.batch;
+    int B = t->state.B;
     size_t left = t->stream_len - 1 - t->pos;
     int T = left < (size_t)t->cfg.seq_len ? (int)left : t->cfg.seq_len;
-    const uint32_t *base = t->corp.ids + t->corp.train_begin + t->pos;
+    const uint32_t *base = t->corp.ids + t->corp.train_begin + t->pos
+                           + (size_t)t->share_first * t->stream_len;
     for (int r = 0; r <= T; r++)
         for (int b = 0; b < B; b++)
             t->batch_ids[(size_t)r * B + b] = base[(size_t)b * t->stream_len + r];
@@ -243,7 +248,8 @@ int trainer_record(trainer *t, long step, float loss)
     return 0;
 }
 
-/* Clips the gradients (by value, then by global norm) and returns the
+/* Clips the gradients (by value, then by global norm; summed over the
+ * processes first, so every one clips the whole batch's) and returns the
  * global norm before clipping. */
 static float clip_grads(trainer *t)
 {
@@ -285,18 +291,29 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
     uint64_t key = t->cfg.seed * 0x2545F4914F6CDD1DULL + (uint64_t)t->step;
     long correct = 0;
     t->m->label_smoothing = t->cfg.label_smoothing;
-    double loss_sum = model_forward(t->m, &t->state, t->batch_ids, T, B, 1, key, &correct);
-    double loss = loss_sum / ((double)T * B);
-    if (backend_failed(t, err, errlen) < 0)
+    /* the whole batch's figures: loss, hits, smoothed loss */
+    double sums[3];
+    sums[0] = model_forward(t->m, &t->state, t->batch_ids, T, t->state.B, 1, key, &correct);
+    sums[1] = (double)correct;
+    sums[2] = t->m->last_smoothed;
+    if (dist_sum_agree(sums, 3, backend_failed(t, err, errlen) < 0, err, errlen) < 0)
         return -1;
+    double loss = sums[0] / ((double)T * B);
     if (!isfinite(loss)) {
         snprintf(err, errlen, "loss is %s at step %ld; lower the learning rate",
                  isnan(loss) ? "NaN" : "infinite", t->step + 1);
         return -1;
     }
     model_backward(t->m);
+    double r0 = clock_now();
+    if (trainer_sum_across(t, t->m->grads, t->m->n_params) != 0) {
+        snprintf(err, errlen, "MPI failed to sum the gradients (at step %ld)", t->step + 1);
+        return -1;
+    }
+    double reduce_s = dist_size() > 1 ? clock_now() - r0 : 0;
     float norm = clip_grads(t);
-    if (backend_failed(t, err, errlen) < 0)     /* the norm waited for backward */
+    /* the norm waited for backward */
+    if (dist_agree(backend_failed(t, err, errlen) < 0, err, errlen) < 0)
         return -1;
     float lr = trainer_lr(t, t->step);
     optim_step(&t->opt, t->m->params, t->m->grads, lr);
@@ -316,9 +333,10 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
             .step = t->step,
             .epoch = (double)t->epoch + (double)t->pos / (double)(t->stream_len - 1),
             .loss = (float)loss, .ppl = (float)exp(loss), .bpt = (float)(loss / M_LN2),
-            .acc = (float)correct / (float)(T * B), .grad_norm = norm, .lr = lr,
-            .objective = (float)(t->m->last_smoothed / ((double)T * B)),
-            .tokens_per_s = dt > 0 ? (double)T * B / dt : 0, .tokens = (long)T * B,
+            .acc = (float)sums[1] / (float)(T * B), .grad_norm = norm, .lr = lr,
+            .objective = (float)(sums[2] / ((double)T * B)),
+            .tokens_per_s = dt > 0 ? (double)T * B / dt : 0, .reduce_s = reduce_s,
+            .tokens = (long)T * B,
             .epoch_end = epoch_end};
     }
     return 0;
@@ -334,18 +352,22 @@ static void gather_eval(uint32_t *ids, const uint32_t *src, int S, size_t L, siz
 }
 
 /* Scores predictions 1..len-1 of src with S streams of L = (len-1)/S
- * predictions each, then the leftover with the last stream's state. */
-static int eval_run(trainer *t, const uint32_t *src, size_t len, int S,
-                    double *loss, long *correct)
+ * predictions each, then the leftover with the last stream's state.  This
+ * process scores streams s0 .. s0+n-1 (all of them when alone), and the
+ * leftover when the last is among them. */
+static int eval_run(trainer *t, const uint32_t *src, size_t len, int S, long s0,
+                    int n, double *loss, long *correct)
 {
     model *m = t->m;
     size_t L = (len - 1) / (size_t)S;
-    int cap = (int)(m->act_rows / (size_t)S);
+    if (n < 1)
+        return 0;
+    int cap = (int)(m->act_rows / (size_t)n);
     if (cap > 512) cap = 512;
     if (cap < 1) cap = 1;
     model_state st = {0}, one = {0};
-    uint32_t *ids = malloc((size_t)(cap + 1) * S * sizeof(uint32_t));
-    if (!ids || model_reserve(m, S, cap) < 0 || model_state_init(m, &st, S) < 0 ||
+    uint32_t *ids = malloc((size_t)(cap + 1) * n * sizeof(uint32_t));
+    if (!ids || model_reserve(m, n, cap) < 0 || model_state_init(m, &st, n) < 0 ||
         model_state_init(m, &one, 1) < 0) {
         free(ids);
         model_state_free(m, &st);
@@ -354,15 +376,15 @@ static int eval_run(trainer *t, const uint32_t *src, size_t len, int S,
     for (size_t p = 0; p < L;) {
         int T = L - p < (size_t)cap ? (int)(L - p) : cap;
         long c = 0;
-        gather_eval(ids, src, S, L, p, T);
-        *loss += model_forward(m, &st, ids, T, S, 0, 0, &c);
+        gather_eval(ids, src + (size_t)s0 * L, n, L, p, T);
+        *loss += model_forward(m, &st, ids, T, n, 0, 0, &c);
         *correct += c;
         p += (size_t)T;
     }
     /* leftover predictions continue the last stream exactly */
-    size_t done = (size_t)S * L, H = (size_t)m->cfg.hidden;
+    size_t done = s0 + n == S ? (size_t)S * L : len, H = (size_t)m->cfg.hidden;
     for (int l = 0; l < m->cfg.layers; l++) {
-        size_t from = ((size_t)l * S + (S - 1)) * H;
+        size_t from = ((size_t)l * n + (n - 1)) * H;
         m->be->copy(m->be, one.h + l * H, st.h + from, H * sizeof(float));
         if (one.c)
             m->be->copy(m->be, one.c + l * H, st.c + from, H * sizeof(float));
@@ -397,22 +419,23 @@ int trainer_eval(trainer *t, corpus_split split, int streams, eval_result *out,
     if ((size_t)S > (len - 1) / 2)
         S = (int)((len - 1) / 2) > 0 ? (int)((len - 1) / 2) : 1;
     double loss = 0;
-    long correct = 0;
-    if (eval_run(t, t->corp.ids + b, len, S, &loss, &correct) < 0) {
+    long correct = 0, s0, mine;
+    dist_part(S, dist_rank(), dist_size(), &s0, &mine);
+    int bad = eval_run(t, t->corp.ids + b, len, S, s0, (int)mine, &loss, &correct) < 0;
+    const char *fault = bad ? NULL : t->be->last_error(t->be);
+    if (bad)
         snprintf(err, errlen, "out of memory for evaluation");
-        return -1;
-    }
-    const char *fault = t->be->last_error(t->be);
-    if (fault) {
+    else if (fault)
         snprintf(err, errlen, "%s (in evaluation)", fault);
+    double sums[2] = {loss, (double)correct};     /* over the processes */
+    if (dist_sum_agree(sums, 2, bad || fault, err, errlen) < 0)
         return -1;
-    }
     long n = (long)(len - 1);
     out->tokens = n;
-    out->loss = loss / (double)n;
+    out->loss = sums[0] / (double)n;
     out->ppl = exp(out->loss);
     out->bpt = out->loss / M_LN2;
-    out->acc = (double)correct / (double)n;
+    out->acc = sums[1] / (double)n;
     return 0;
 }
 

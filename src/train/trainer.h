@@ -48,6 +48,9 @@ typedef struct train_info {
     float objective;         /* the loss trained on: loss, or the
                               * label-smoothed loss */
     double tokens_per_s;
+    double reduce_s;         /* seconds spent summing the gradients over the
+                              * processes (waits for the slowest included);
+                              * 0 alone */
     long tokens;             /* targets in this step */
     int epoch_end;           /* this step finished an epoch */
 } train_info;
@@ -94,6 +97,14 @@ typedef struct trainer {
                               * (trainer_keep_best), or NULL */
     double elapsed;          /* seconds of training, across resumes */
     sched_state sched;       /* the schedule's plan and plateau counts */
+    /* A data-parallel run (trainer_share): this process trains streams
+     * share_first .. share_first + state.B - 1 of the cfg.batch; alone, all
+     * of them. */
+    long share_first;
+    model_state whole;       /* rank 0: every stream's carried state, as
+                              * trainer_gather_state last gathered it */
+    float *staging;          /* host copy for sums of device buffers (a
+                              * backend other than the CPU's), or NULL */
 } trainer;
 
 /* Takes ownership of corp (moved in, *corp zeroed).  With weights given
@@ -148,6 +159,29 @@ int trainer_keep_best(trainer *t, char *err, size_t errlen);
 /* Puts the best checkpoint's weights into the model.  Returns 0, or -1
  * with err set when there is none. */
 int trainer_use_best(trainer *t, char *err, size_t errlen);
+
+/* --- data-parallel training (trainer_share.c) ---
+ * Every process of the run (src/dist) holds the same trainer, weights and
+ * optimizer state included, but carries the recurrent state of its own
+ * contiguous share of the batch's streams; trainer_step sums the
+ * gradients and the figures over the processes, trainer_eval splits the
+ * streams of a validation.  Alone, each of these is a no-op.  They return
+ * 0, or -1 with a one-line message that is the same on every process. */
+
+/* Collective: makes t, as created or loaded (every stream's state), this
+ * process's share, and checks that all processes start from the same
+ * weights and progress. */
+int trainer_share(trainer *t, char *err, size_t errlen);
+/* Collective: gathers every stream's carried state on rank 0 (for a
+ * save: trainer_saved_state) and checks that the weights are still the
+ * same on every process. */
+int trainer_gather_state(trainer *t, char *err, size_t errlen);
+/* The carried state a session keeps: every stream's (gathered), else this
+ * process's own, which alone is every stream's. */
+const model_state *trainer_saved_state(const trainer *t);
+/* Collective: dev[0..n), a buffer of t's backend, summed over the
+ * processes.  Returns 0, or -1 when MPI failed. */
+int trainer_sum_across(trainer *t, float *dev, size_t n);
 
 /* Moves the trainer's model, optimizer state and recurrent state to
  * backend `to` (trainer_move.c); the old backend's buffers are freed, the

@@ -551,7 +551,7 @@ typedef struct flat_args {
     const uint32_t *ids;
     float f0, f1, f2, f3, f4;
     int i0, i1;
-    uint64_t key;
+    uint64_t key, first;
 } flat_args;
 
 CPU_KERNEL static void rnn_fwd_body(range_job *j, int part, size_t i0, size_t i1)
@@ -608,15 +608,16 @@ static void dropout_body(range_job *j, int part, size_t i0, size_t i1)
     const flat_args *a = j->args;
     float p = a->f0, keep = a->f1;
     for (size_t i = i0; i < i1; i++) {
-        a->y[i] = rng_hash_uniform(a->key, i) >= p ? keep : 0.0f;
+        a->y[i] = rng_hash_uniform(a->key, a->first + i) >= p ? keep : 0.0f;
         a->x[i] *= a->y[i];
     }
 }
 
 static void cpu_dropout_fwd(be_backend *be, float *x, float *mask, size_t n,
-                            float p, uint64_t key)
+                            float p, uint64_t key, uint64_t first)
 {
-    flat_args a = { .x = x, .y = mask, .f0 = p, .f1 = 1.0f / (1.0f - p), .key = key };
+    flat_args a = { .x = x, .y = mask, .f0 = p, .f1 = 1.0f / (1.0f - p), .key = key,
+                    .first = first };
     cpu_par_for(be, n, 16, FLAT_WORK(n, 10), dropout_body, &a);
 }
 

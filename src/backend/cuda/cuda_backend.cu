@@ -302,9 +302,9 @@ __global__ void k_mul(float *x, const float *mask, size_t n)
 }
 
 __global__ void k_dropout(float *x, float *mask, size_t n, float p, float keep,
-                          uint64_t key)
+                          uint64_t key, uint64_t first)
 {
-    GRID_STRIDE(i, n) cu_dropout_elem(i, x, mask, p, keep, key);
+    GRID_STRIDE(i, n) cu_dropout_elem(i, x, mask, p, keep, key, first);
 }
 
 __global__ void k_scale(float *x, size_t n, float a)
@@ -672,14 +672,14 @@ static void cu_add(be_backend *be, float *a, const float *b, size_t n)
 }
 
 static void cu_dropout_fwd(be_backend *be, float *x, float *mask, size_t n, float p,
-                           uint64_t key)
+                           uint64_t key, uint64_t first)
 {
     cu_impl *I = impl_of(be);
     if (!n)
         return;
     /* the scale is computed here, as on the CPU, so the masks are equal */
     float keep = 1.0f / (1.0f - p);
-    k_dropout<<<grid_for(I, n, 256), 256, 0, I->stream>>>(x, mask, n, p, keep, key);
+    k_dropout<<<grid_for(I, n, 256), 256, 0, I->stream>>>(x, mask, n, p, keep, key, first);
     launched(I, "dropout");
 }
 

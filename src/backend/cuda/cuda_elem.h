@@ -117,9 +117,9 @@ CU_HD void cu_rnn_bwd_elem(size_t i, const float *h, const float *dh, float *dg)
 
 /* keep = 1 / (1 - p), computed once by the caller as on the CPU. */
 CU_HD void cu_dropout_elem(size_t i, float *x, float *mask, float p, float keep,
-                           uint64_t key)
+                           uint64_t key, uint64_t first)
 {
-    float m = cu_hash(key, i) >= p ? keep : 0.0f;
+    float m = cu_hash(key, first + i) >= p ? keep : 0.0f;
     mask[i] = m;
     x[i] *= m;
 }

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# mpi.sh - data-parallel training benchmark: on this machine, 1 process x THREADS threads against RANKS processes x 1 thread (mpirun), on the benchmark model; tokens/s, the bytes all-reduced per step, and a model of scaling to 8 and 64 nodes.
+#
+# The model is train.sh's: LSTM 2x512, embedding 64, T=100, B=32 streams in
+# all (each of RANKS processes takes 32/RANKS), Adam 2e-3, clip 5, dropout 0,
+# over tinyshakespeare.  Run from anywhere:  bench/mpi.sh
+#
+# Environment:
+#   RNNLAB_BENCH_CORPUS  corpus (default ../shared/data/tinyshakespeare.txt
+#                        relative to the repository root)
+#   RNNLAB               rnnlab binary, built with MPI (default src/rnnlab)
+#   STEPS, WARMUP        steps per run and how many first ones the rate
+#                        leaves out (default 30, 5)
+#   ROUNDS               runs of each layout, interleaved; the best counts
+#                        (default 3)
+#   THREADS, RANKS       the two layouts (default 2 and 2)
+#   NET                  the networks of the scaling model, NAME:LATENCY_S:BYTES_PER_S
+#                        each (default "25GbE:15e-6:2.9e9 IB-100G:2e-6:11.5e9")
+#   NODE_SPEEDUP         how many times faster than this machine a node of
+#                        the model computes a step (default "1 8")
+#
+# Writes bench/out/mpi.json and prints the tables.  See bench/README.md.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+CORPUS="${RNNLAB_BENCH_CORPUS:-$ROOT/../shared/data/tinyshakespeare.txt}"
+RNNLAB="${RNNLAB:-src/rnnlab}"
+STEPS="${STEPS:-30}"
+WARMUP="${WARMUP:-5}"
+ROUNDS="${ROUNDS:-3}"
+THREADS="${THREADS:-2}"
+RANKS="${RANKS:-2}"
+NET="${NET:-25GbE:15e-6:2.9e9 IB-100G:2e-6:11.5e9}"
+NODE_SPEEDUP="${NODE_SPEEDUP:-1 8}"
+PY=/usr/bin/python3
+OUT="$ROOT/bench/out"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+for need in "$CORPUS" "$RNNLAB" "$PY"; do
+    if [ ! -e "$need" ]; then
+        echo "mpi.sh: $need not found (corpus: RNNLAB_BENCH_CORPUS; rnnlab: make)" >&2
+        exit 1
+    fi
+done
+if ! command -v mpirun >/dev/null 2>&1; then
+    echo "mpi.sh: mpirun not found (Debian: apt-get install openmpi-bin libopenmpi-dev)" >&2
+    exit 1
+fi
+if [ "$STEPS" -le "$WARMUP" ]; then
+    echo "mpi.sh: STEPS ($STEPS) must exceed WARMUP ($WARMUP)" >&2
+    exit 1
+fi
+mkdir -p "$OUT"
+echo "== load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >&2
+
+ARGS=(train --corpus "$CORPUS" --model lstm --layers 2 --hidden 512 --embed 64
+    --dropout 0 --seq-len 100 --batch 32 --optimizer adam --lr 2e-3 --clip 5
+    --eval-every 0 --val-frac 0.1 --json)
+
+# The parameters, from the header of a one-step run: the gradient that is
+# all-reduced is that many floats.
+PARAMS=$("$RNNLAB" train --corpus "$CORPUS" --model lstm --layers 2 --hidden 512 \
+    --embed 64 --steps 1 --eval-every 0 --val-frac 0 --threads "$THREADS" 2>/dev/null |
+    sed -n 's/.*: \([0-9,]*\) parameters$/\1/p' | tr -d ,)
+if [ -z "$PARAMS" ]; then
+    echo "mpi.sh: could not read the parameter count from rnnlab" >&2
+    exit 1
+fi
+
+: > "$OUT/mpi.jsonl"
+for round in $(seq "$ROUNDS"); do
+    echo "== round $round: 1 process x $THREADS threads" >&2
+    "$RNNLAB" "${ARGS[@]}" --steps "$STEPS" --threads "$THREADS" 2>/dev/null |
+        sed "s/^{/{\"layout\":\"1x$THREADS\",/" >> "$OUT/mpi.jsonl"
+    echo "== round $round: $RANKS processes x 1 thread" >&2
+    mpirun -q --oversubscribe -np "$RANKS" "$RNNLAB" "${ARGS[@]}" --steps "$STEPS" \
+        --threads 1 2>/dev/null |
+        sed "s/^{/{\"layout\":\"${RANKS}x1\",/" >> "$OUT/mpi.jsonl"
+done
+
+"$PY" - "$OUT/mpi.jsonl" "$OUT/mpi.json" "$WARMUP" "$STEPS" "$THREADS" "$RANKS" \
+    "$PARAMS" "$NET" "$NODE_SPEEDUP" <<'PY'
+import json, math, sys
+src, dst, warmup, steps, threads, ranks, params = sys.argv[1:8]
+warmup, steps, threads, ranks, params = int(warmup), int(steps), int(threads), int(ranks), int(params)
+nets = [(n, float(l), float(b)) for n, l, b in (x.split(":") for x in sys.argv[8].split())]
+speedups = [float(x) for x in sys.argv[9].split()]
+T, B = 100, 32
+
+# every run: its steps after the warm-up, tokens over time
+runs, run = [], []
+for line in open(src):
+    r = json.loads(line)
+    if r["step"] == 1 and run:
+        runs.append(run); run = []
+    run.append(r)
+runs.append(run)
+rates, reduce = {}, {}
+for run in runs:
+    timed = [r for r in run if r["step"] > warmup]
+    if len(run) != steps or not timed:
+        sys.exit("mpi.sh: a run printed %d steps of %d" % (len(run), steps))
+    secs = sum(T * B / r["tokens_per_s"] for r in timed)
+    rates.setdefault(run[0]["layout"], []).append(len(timed) * T * B / secs)
+    reduce.setdefault(run[0]["layout"], []).append(
+        sum(r.get("allreduce_s", 0) for r in timed) / len(timed))
+one, many = "1x%d" % threads, "%dx1" % ranks
+best = {k: max(v) for k, v in rates.items()}
+grad_bytes = 4 * params
+small_bytes = 32 + 4 + 32           # step figures, the failure check, the run's turns
+print("layout                       tokens/s (best of %d)   all rounds" % len(rates[one]))
+for k in (one, many):
+    print("%-28s %10.0f              %s" % (k.replace("x", " process(es) x ") + " thr",
+          best[k], " ".join("%.0f" % v for v in rates[k])))
+print("ratio %s / %s: %.3f" % (many, one, best[many] / best[one]))
+print("all-reduced per step and process: %d bytes of gradient (%d parameters)"
+      " in one call, + %d bytes in 3 small ones" % (grad_bytes, params, small_bytes))
+fastest = rates[many].index(best[many])
+print("gradient all-reduce here (%s, shared memory, waits included): %.1f ms a step,"
+      " %.1f%% of the step" % (many, 1e3 * reduce[many][fastest],
+                               100 * reduce[many][fastest] * best[many] / (T * B)))
+
+# The model: every node trains B=32 streams (global batch 32 x P: weak
+# scaling), computing a step in t_c; the gradient all-reduce is a ring,
+# 2(P-1)/P of the message over the link and 2(P-1) latencies; the three
+# small all-reduces are recursive doublings, log2(P) latencies each.  No
+# overlap: the all-reduce follows the backward pass.
+t_c = T * B / best[one]
+model = []
+print("\nscaling model: node step %.3f s here (1x%d), gradient %.1f MB" % (t_c, threads, grad_bytes / 1e6))
+print("%-8s %-7s %5s %10s %10s %12s %10s" % ("net", "speedup", "nodes", "step s", "comm s", "tokens/s", "efficiency"))
+for name, lat, bw in nets:
+    for sp in speedups:
+        for p in (8, 64):
+            tc = t_c / sp
+            ring = 2 * (p - 1) / p * grad_bytes / bw + 2 * (p - 1) * lat
+            small = 3 * math.ceil(math.log2(p)) * lat
+            step = tc + ring + small
+            row = {"net": name, "latency_s": lat, "bytes_per_s": bw, "node_speedup": sp,
+                   "nodes": p, "compute_s": tc, "comm_s": ring + small, "step_s": step,
+                   "tokens_per_s": p * T * B / step, "efficiency": tc / step}
+            model.append(row)
+            print("%-8s %7g %5d %10.4f %10.4f %12.0f %10.3f" % (name, sp, p, step, ring + small,
+                  row["tokens_per_s"], row["efficiency"]))
+json.dump({"params": params, "gradient_bytes": grad_bytes, "small_bytes": small_bytes,
+           "rates": rates, "best": best, "ratio": best[many] / best[one],
+           "allreduce_s": reduce[many],
+           "node_step_s": t_c, "model": model}, open(dst, "w"), indent=1)
+PY

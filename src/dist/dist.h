@@ -1,0 +1,71 @@
+/* dist.h - the processes of a data-parallel run: started by mpirun they
+ * train one model together, each on its share of the streams; otherwise
+ * there is one.  The only code that speaks MPI is dist_mpi.c; a build
+ * without MPI gets dist_none.c, always a run of one.
+ *
+ * The calls marked collective must be made by every process, in the same
+ * order, from the thread that called dist_init.  Each call returns 0, or
+ * -1 when MPI reported a failure (Open MPI usually ends the whole job
+ * first).  Nothing here prints. */
+#ifndef DIST_DIST_H
+#define DIST_DIST_H
+#include <stddef.h>
+
+/* How many processes a launcher (mpirun, srun) says it started, from the
+ * environment (OMPI_COMM_WORLD_SIZE, else PMI_SIZE); 0 when none did.
+ * Works before dist_init and in any build. */
+int dist_launched(void);
+
+/* This process's rank as the launcher's environment gives it
+ * (OMPI_COMM_WORLD_RANK, else PMI_RANK); 0 when none does.  For a process
+ * that cannot join (no MPI) to know whether it is the one to speak. */
+int dist_launched_rank(void);
+
+/* Joins the run: MPI is started when a launcher started this process
+ * (dist_launched() > 0), else this is a run of one.  Returns 0, or -1
+ * with a one-line message: MPI failed to start, or this build has no MPI
+ * and the launcher started several processes. */
+int dist_init(char *err, size_t errlen);
+/* Leaves the run (collective); a no-op when dist_init started nothing. */
+void dist_finalize(void);
+
+/* This process's rank, 0 .. dist_size() - 1, and the number of them
+ * (0 and 1 before dist_init and in a run of one). */
+int dist_rank(void);
+int dist_size(void);
+
+/* Collective: x[0..n) becomes the sum over the processes of their x, the
+ * same bits on every process. */
+int dist_sum_float(float *x, size_t n);
+int dist_sum_double(double *x, size_t n);
+/* Collective: the root's bytes at buf are copied to every process's. */
+int dist_bcast(void *buf, size_t bytes, int root);
+/* Collective: the root's all gets every process's `bytes` at mine, in
+ * rank order (each process may give another size); all is only read on
+ * the root.  -1 also when the whole exceeds 2 GiB. */
+int dist_gather(const void *mine, size_t bytes, void *all, int root);
+/* Collective: the lowest rank that passed yes != 0, or -1 when none did. */
+int dist_lowest(int yes);
+
+/* Collective: x[0..n) summed over the processes (n <= DIST_SUM_MAX) and,
+ * in the same reduction, whether any failed: then -1 as dist_agree says,
+ * x summed all the same.  Alone: -1 when failed, err untouched. */
+#define DIST_SUM_MAX 15
+int dist_sum_agree(double *x, int n, int failed, char *err, size_t errlen);
+
+/* Rank `rank`'s share of count items cut into `size` contiguous parts as
+ * even as can be (the first count % size parts one larger): items
+ * *first .. *first + *n - 1. */
+void dist_part(long count, int rank, int size, long *first, long *n);
+
+/* Collective: whether any process failed.  Returns 0 when none did, else
+ * -1 on every process, each with the message (errlen bytes, the same on
+ * all) of the lowest failing rank in err, prefixed "rank K: " when K > 0.
+ * In a run of one: -1 when failed, err untouched. */
+int dist_agree(int failed, char *err, size_t errlen);
+
+/* Ends every process of the run with status (the launcher reports it);
+ * a run of one simply exits. */
+_Noreturn void dist_abort(int status);
+
+#endif

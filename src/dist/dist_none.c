@@ -1,0 +1,57 @@
+/* dist_none.c - dist_int.h without MPI: a launcher's several processes are
+ * refused, one is a run of one; the collective calls are never reached. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "dist/dist_int.h"
+
+int dist_impl_start(int launched, int *rank, int *size, char *err, size_t errlen)
+{
+    *rank = 0;
+    *size = 1;
+    if (launched <= 1)
+        return 0;
+    snprintf(err, errlen, "this rnnlab was built without MPI, so it cannot train as "
+             "one of %d processes; rebuild it with Open MPI (libopenmpi-dev)", launched);
+    return -1;
+}
+
+void dist_impl_stop(void)
+{
+}
+
+int dist_impl_sum(void *x, size_t n, int is_double)
+{
+    (void)x;
+    (void)n;
+    (void)is_double;
+    return -1;
+}
+
+int dist_impl_bcast(void *buf, size_t bytes, int root)
+{
+    (void)buf;
+    (void)bytes;
+    (void)root;
+    return -1;
+}
+
+int dist_impl_gather(const void *mine, size_t bytes, void *all, int root)
+{
+    (void)mine;
+    (void)bytes;
+    (void)all;
+    (void)root;
+    return -1;
+}
+
+int dist_impl_min(int v, int *out)
+{
+    *out = v;
+    return 0;
+}
+
+_Noreturn void dist_impl_abort(int status)
+{
+    exit(status);
+}

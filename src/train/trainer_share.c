@@ -1,0 +1,175 @@
+/* trainer_share.c - a trainer as one process of a data-parallel run: the
+ * carried state of its share of the streams, every stream's gathered for
+ * a save, sums of device buffers, and the check that all processes hold
+ * the same weights. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/trainer.h"
+#include "dist/dist.h"
+
+/* Whether t's buffers are host memory, which MPI reads as it is. */
+static int host_memory(const trainer *t)
+{
+    return strcmp(t->be->name, "cpu") == 0;
+}
+
+int trainer_sum_across(trainer *t, float *dev, size_t n)
+{
+    be_backend *be = t->be;
+    if (dist_size() < 2)
+        return 0;
+    if (!t->staging)
+        return dist_sum_float(dev, n);
+    be->download(be, t->staging, dev, n * sizeof(float));
+    if (dist_sum_float(t->staging, n) != 0)
+        return -1;
+    be->upload(be, dev, t->staging, n * sizeof(float));
+    return 0;
+}
+
+const model_state *trainer_saved_state(const trainer *t)
+{
+    return t->whole.h ? &t->whole : &t->state;
+}
+
+/* FNV-1a of n bytes at p, going on from h. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001B3ULL;
+    return h;
+}
+
+/* What every process must hold alike: the weights and the progress. */
+static uint64_t fingerprint(trainer *t)
+{
+    const model *m = t->m;
+    const float *w = m->params;
+    uint64_t h = 0xCBF29CE484222325ULL;
+    long progress[4] = {t->step, t->epoch, (long)t->pos, t->opt.t};
+    if (t->staging) {
+        t->be->download(t->be, t->staging, m->params, m->n_params * sizeof(float));
+        w = t->staging;
+    }
+    h = fnv1a(h, w, m->n_params * sizeof(float));
+    return fnv1a(h, progress, sizeof progress);
+}
+
+/* Collective: -1 on every process, err naming the first that differs,
+ * when a process's weights or progress are not rank 0's. */
+static int check_same(trainer *t, const char *why, char *err, size_t errlen)
+{
+    uint64_t mine = fingerprint(t), root = mine;
+    int differs;
+    if (dist_bcast(&root, sizeof root, 0) != 0)
+        dist_abort(1);
+    differs = mine != root;
+    if (differs)
+        snprintf(err, errlen, "%s", why);
+    return dist_agree(differs, err, errlen);
+}
+
+/* Copies streams first .. first + s->B - 1 of every layer of whole (all
+ * the streams) to s. */
+static void copy_streams(trainer *t, model_state *s, const model_state *whole,
+                         long first)
+{
+    be_backend *be = t->be;
+    size_t H = (size_t)t->m->cfg.hidden, n = (size_t)s->B * H;
+    for (int l = 0; l < t->m->cfg.layers; l++) {
+        size_t at = ((size_t)l * whole->B + (size_t)first) * H;
+        be->copy(be, s->h + l * n, whole->h + at, n * sizeof(float));
+        if (s->c)
+            be->copy(be, s->c + l * n, whole->c + at, n * sizeof(float));
+    }
+}
+
+int trainer_share(trainer *t, char *err, size_t errlen)
+{
+    int rank = dist_rank(), size = dist_size(), bad;
+    long first, n;
+    model_state mine = {0};
+    if (size < 2)
+        return 0;
+    if (t->cfg.batch < size) {
+        snprintf(err, errlen, "batch %d is smaller than the %d processes; give each at "
+                 "least one stream (--batch)", t->cfg.batch, size);
+        return -1;
+    }
+    dist_part(t->cfg.batch, rank, size, &first, &n);
+    bad = model_state_init(t->m, &mine, (int)n) < 0
+          || (!host_memory(t)
+              && !(t->staging = malloc(t->m->n_params * sizeof(float))));
+    if (bad)
+        snprintf(err, errlen, "out of memory for this process's streams");
+    if (dist_agree(bad, err, errlen) != 0) {
+        if (mine.h)
+            model_state_free(t->m, &mine);
+        return -1;
+    }
+    copy_streams(t, &mine, &t->state, first);
+    if (rank == 0)
+        t->whole = t->state;
+    else
+        model_state_free(t->m, &t->state);
+    t->state = mine;
+    t->share_first = first;
+    t->m->batch_total = t->cfg.batch;
+    t->m->batch_first = (int)first;
+    return check_same(t, "its weights or progress differ from rank 0's: every process "
+                      "must read the same corpus and session", err, errlen);
+}
+
+/* Rank 0: puts each process's block (h, then c, [layers][its streams][H])
+ * of all, in rank order, into the whole state. */
+static void place_blocks(trainer *t, const float *all)
+{
+    int L = t->m->cfg.layers, size = dist_size(), parts = t->state.c ? 2 : 1;
+    size_t H = (size_t)t->m->cfg.hidden;
+    model_state *w = &t->whole;
+    for (int r = 0; r < size; r++) {
+        long first, n;
+        dist_part(t->cfg.batch, r, size, &first, &n);
+        for (int k = 0; k < parts; k++) {
+            float *to = k ? w->c : w->h;
+            for (int l = 0; l < L; l++, all += (size_t)n * H)
+                t->be->upload(t->be, to + ((size_t)l * w->B + (size_t)first) * H, all,
+                              (size_t)n * H * sizeof(float));
+        }
+    }
+}
+
+int trainer_gather_state(trainer *t, char *err, size_t errlen)
+{
+    const model_config *c = &t->m->cfg;
+    size_t parts = t->state.c ? 2 : 1, per = (size_t)c->layers * c->hidden;
+    size_t mine = parts * per * (size_t)t->state.B, all = parts * per * (size_t)t->cfg.batch;
+    float *send, *recv = NULL;
+    int bad, rc = -1;
+    if (dist_size() < 2)
+        return 0;
+    send = malloc(mine * sizeof(float));
+    if (dist_rank() == 0)
+        recv = malloc(all * sizeof(float));
+    bad = !send || (dist_rank() == 0 && !recv);
+    if (bad)
+        snprintf(err, errlen, "out of memory gathering the streams' state");
+    if (dist_agree(bad, err, errlen) != 0)
+        goto out;
+    t->be->download(t->be, send, t->state.h, mine / parts * sizeof(float));
+    if (parts == 2)
+        t->be->download(t->be, send + mine / 2, t->state.c, mine / 2 * sizeof(float));
+    if (dist_gather(send, mine * sizeof(float), recv, 0) != 0)
+        dist_abort(1);
+    if (dist_rank() == 0)
+        place_blocks(t, recv);
+    rc = check_same(t, "its weights differ from rank 0's", err, errlen);
+out:
+    free(send);
+    free(recv);
+    return rc;
+}

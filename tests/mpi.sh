@@ -1,0 +1,284 @@
+#!/bin/sh
+# mpi.sh - `rnnlab train` under mpirun: 2 and 3 processes agree with one on the same global batch, runs repeat bit for bit, dropout masks are the one-process ones, a session resumes with another number of processes, stop signals save once, failures end every process with one line, and a killed process leaves the last session intact.
+#
+# Skips (77) without mpirun or with an rnnlab built without MPI, except in
+# continuous integration (CI set and not empty), where it fails.
+#
+# Tolerances, float32 sums over the processes in another order: per-step
+# losses within 1e-5 relative, saved weights within 1e-5 absolute (50 steps
+# of Adam; measured: 3e-7 and 2e-7).
+set -u
+
+: "${RNNLAB:=src/rnnlab}"
+: "${srcdir:=.}"
+python=${PYTHON:-/usr/bin/python3}
+# mpirun refuses root without these (containers, CI); they change nothing else
+OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_ALLOW_RUN_AS_ROOT OMPI_ALLOW_RUN_AS_ROOT_CONFIRM
+# Containers often forbid the cross-process memory reads Open MPI's shared
+# memory transport uses for large messages; copying through its buffers
+# works everywhere.
+: "${OMPI_MCA_btl_vader_single_copy_mechanism=none}"
+export OMPI_MCA_btl_vader_single_copy_mechanism
+
+unavailable() {
+    if [ -n "${CI:-}" ]; then
+        echo "FAIL: $1, and CI must run this test"
+        exit 1
+    fi
+    echo "SKIP: $1"
+    exit 77
+}
+
+command -v mpirun >/dev/null 2>&1 ||
+    unavailable "mpirun is not installed (Debian: apt-get install openmpi-bin libopenmpi-dev, then ./bootstrap)"
+command -v "$python" >/dev/null 2>&1 || unavailable "$python is not installed"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rnnlab-mpi.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+
+# mpi N ARGS...: rnnlab under mpirun with N processes (one core each at most).
+mpi() {
+    n=$1
+    shift
+    mpirun -q --oversubscribe -np "$n" "$RNNLAB" "$@"
+}
+
+# A build without MPI says so in one line under a launch of several.
+mpi 2 train --help >"$tmp/help" 2>&1
+rc=$?
+if grep -q "built without MPI" "$tmp/help"; then
+    if [ "$rc" -eq 0 ] || [ "$(grep -c '^rnnlab:' "$tmp/help")" -ne 1 ]; then
+        echo "FAIL: a build without MPI should refuse in one line and exit 1:"
+        cat "$tmp/help"
+        exit 1
+    fi
+    unavailable "rnnlab was built without MPI (Debian: apt-get install libopenmpi-dev, then ./bootstrap)"
+fi
+if [ "$rc" -ne 0 ]; then
+    echo "FAIL: mpirun could not run rnnlab:"
+    cat "$tmp/help"
+    exit 1
+fi
+
+# A text of about 60 KB.
+i=0
+while [ $i -lt 800 ]; do
+    echo "Line $i: the quick brown fox jumps over the lazy dog, and then rests."
+    i=$((i + 1))
+done >"$tmp/corpus.txt"
+
+cat >"$tmp/compare.py" <<'PY'
+import json, struct, sys
+
+def tensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    head = json.loads(raw[8:8 + n])
+    head.pop("__metadata__", None)
+    data = raw[8 + n:]
+    return {k: (v["shape"], struct.unpack("<%df" % ((v["data_offsets"][1] - v["data_offsets"][0]) // 4),
+                                          data[v["data_offsets"][0]:v["data_offsets"][1]]))
+            for k, v in head.items()}
+
+def losses(path, first=1, last=10**9):
+    rows = [json.loads(l) for l in open(path) if l.startswith("{")]
+    return {r["step"]: r["loss"] for r in rows if first <= r["step"] <= last}
+
+what = sys.argv[1]
+if what == "losses":            # losses A B TOL [FIRST LAST]: same steps, close losses
+    first, last = (int(sys.argv[5]), int(sys.argv[6])) if len(sys.argv) > 6 else (1, 10**9)
+    a, b = losses(sys.argv[2], first, last), losses(sys.argv[3], first, last)
+    if not a or sorted(a) != sorted(b):
+        sys.exit("steps differ: %s vs %s" % (sorted(a), sorted(b)))
+    worst = max(abs(a[s] - b[s]) / abs(a[s]) for s in a)
+    print("losses of steps %d-%d: max relative difference %.1e" % (min(a), max(a), worst))
+    sys.exit(0 if worst <= float(sys.argv[4]) else 1)
+if what == "weights":           # weights DIR-A DIR-B TOL: same tensors, close values
+    for f in ("model", "optimizer"):
+        a = tensors("%s/%s.safetensors" % (sys.argv[2], f))
+        b = tensors("%s/%s.safetensors" % (sys.argv[3], f))
+        if {k: v[0] for k, v in a.items()} != {k: v[0] for k, v in b.items()}:
+            sys.exit("%s.safetensors: tensors or shapes differ" % f)
+        worst = max(max(abs(x - y) for x, y in zip(a[k][1], b[k][1])) for k in a)
+        print("%s.safetensors: max absolute difference %.1e" % (f, worst))
+        if f == "model" and worst > float(sys.argv[4]):
+            sys.exit(1)
+if what == "shape":             # shape DIR TENSOR: its shape
+    print(tensors(sys.argv[2] + "/optimizer.safetensors")[sys.argv[3]][0])
+PY
+
+compare() {
+    "$python" "$tmp/compare.py" "$@"
+}
+
+ok() {
+    echo "ok   $1"
+}
+
+bad() {
+    echo "FAIL $1"
+    fail=1
+}
+
+# --- 1. 1, 2 and 3 processes on the same global batch (dropout 0) ---
+train="train --corpus $tmp/corpus.txt --model lstm --layers 2 --hidden 32 --embed 16
+       --seq-len 32 --batch 12 --dropout 0 --eval-every 25 --threads 1 --seed 7"
+# shellcheck disable=SC2086
+"$RNNLAB" $train --steps 50 --json --save "$tmp/n1" >"$tmp/n1.json" 2>"$tmp/n1.err" ||
+    { bad "one process"; cat "$tmp/n1.err"; }
+for n in 2 3; do
+    # shellcheck disable=SC2086
+    if ! mpi $n $train --steps 50 --json --save "$tmp/n$n" >"$tmp/n$n.json" 2>"$tmp/n$n.err"; then
+        bad "$n processes: rnnlab failed"; cat "$tmp/n$n.err"; continue
+    fi
+    if compare losses "$tmp/n1.json" "$tmp/n$n.json" 1e-5 &&
+       compare weights "$tmp/n1" "$tmp/n$n" 1e-5; then
+        ok "$n processes agree with one"
+    else
+        bad "$n processes differ from one"
+    fi
+done
+[ "$(grep -c '"step"' "$tmp/n3.json")" -eq 50 ] || bad "3 processes printed other than 50 steps"
+
+# --- 2. dropout masks keyed by the global stream; runs repeat bit for bit ---
+drop="train --corpus $tmp/corpus.txt --model gru --layers 2 --hidden 24 --embed 8
+      --seq-len 16 --batch 9 --dropout 0.3 --eval-every 0 --threads 1 --seed 3 --steps 30"
+# shellcheck disable=SC2086
+"$RNNLAB" $drop --json --save "$tmp/d1" >"$tmp/d1.json" 2>/dev/null &&
+    mpi 3 $drop --json --save "$tmp/d3" >"$tmp/d3.json" 2>/dev/null &&
+    mpi 3 $drop --json --save "$tmp/d3b" >"$tmp/d3b.json" 2>/dev/null ||
+    bad "dropout runs failed"
+if compare losses "$tmp/d1.json" "$tmp/d3.json" 1e-5 &&
+   compare weights "$tmp/d1" "$tmp/d3" 1e-5; then
+    ok "dropout 0.3: 3 processes draw one process's masks"
+else
+    bad "dropout 0.3: 3 processes differ from one"
+fi
+if cmp -s "$tmp/d3/model.safetensors" "$tmp/d3b/model.safetensors" &&
+   cmp -s "$tmp/d3/optimizer.safetensors" "$tmp/d3b/optimizer.safetensors" &&
+   compare losses "$tmp/d3.json" "$tmp/d3b.json" 0 >/dev/null; then
+    ok "3 processes: the same bits run after run"
+else
+    bad "3 processes: two runs differ"
+fi
+
+# --- 3. saved with 2 processes, resumed with 1 and with 3 ---
+# shellcheck disable=SC2086
+mpi 2 $train --steps 20 --quiet --save "$tmp/r" >/dev/null 2>&1 || bad "2 processes: save failed"
+shape=$(compare shape "$tmp/r" state.h)
+[ "$shape" = "[2, 12, 32]" ] && ok "the saved state holds every stream: $shape" ||
+    bad "state.h of a 2-process session is $shape, not [2, 12, 32]"
+for n in 1 3; do
+    cp -R "$tmp/r" "$tmp/r$n"
+    if [ $n -eq 1 ]; then
+        "$RNNLAB" train --resume "$tmp/r$n" --steps 10 --json --threads 1 >"$tmp/r$n.json" 2>/dev/null
+    else
+        mpi $n train --resume "$tmp/r$n" --steps 10 --json --threads 1 >"$tmp/r$n.json" 2>/dev/null
+    fi || bad "resuming with $n failed"
+    if compare losses "$tmp/n1.json" "$tmp/r$n.json" 1e-5 21 30; then
+        ok "saved with 2, resumed with $n: steps 21-30 as one process's"
+    else
+        bad "saved with 2, resumed with $n: differs from one process's run"
+    fi
+done
+
+# rank_pid MPIRUN-PID RANK: the process of that rank (mpirun's child).
+rank_pid() {
+    for p in $(pgrep -P "$1"); do
+        if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2"; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# wait_for FILE: up to 60 s.
+wait_for() {
+    k=0
+    while [ ! -e "$1" ] && [ $k -lt 300 ]; do
+        sleep 0.2
+        k=$((k + 1))
+    done
+    [ -e "$1" ]
+}
+
+long="train --corpus $tmp/corpus.txt --model lstm --layers 1 --hidden 32 --embed 8
+      --seq-len 16 --batch 6 --eval-every 0 --threads 1"
+
+# --- 4. a stop: SIGTERM to rank 0, SIGUSR1 to mpirun (which forwards it) ---
+for how in rank0-TERM mpirun-USR1; do
+    # shellcheck disable=SC2086
+    mpirun -q --oversubscribe -np 2 "$RNNLAB" $long --save "$tmp/s-$how" --save-every 3 \
+        >"$tmp/s.out" 2>&1 &
+    mp=$!
+    wait_for "$tmp/s-$how/session.json"
+    if [ $how = rank0-TERM ]; then
+        kill -TERM "$(rank_pid $mp 0)"
+    else
+        kill -USR1 $mp
+    fi
+    wait $mp
+    rc=$?
+    if [ $rc -eq 0 ] && [ "$(grep -c '^saved session' "$tmp/s.out")" -eq 1 ] &&
+       grep -q "(interrupted)" "$tmp/s.out" &&
+       "$RNNLAB" eval "$tmp/s-$how" --streams 4 >/dev/null 2>&1; then
+        ok "$how: every process stops after its step, one save, status 0"
+    else
+        bad "$how: status $rc"; cat "$tmp/s.out"
+    fi
+done
+
+# --- 5. failures: every process ends, one line, status 1 ---
+# only_line FILE TEXT: FILE's one "rnnlab:" line contains TEXT
+only_line() {
+    [ "$(grep -c '^rnnlab:' "$1")" -eq 1 ] && grep -q "^rnnlab: .*$2" "$1"
+}
+tiny="train --model rnn --layers 1 --hidden 16 --embed 8 --seq-len 16 --batch 6
+      --eval-every 0 --threads 1 --quiet"
+# shellcheck disable=SC2086
+mpi 2 $tiny --corpus "$tmp/corpus.txt" --optimizer sgd --lr 3e38 --clip 0 --steps 30 >"$tmp/f.out" 2>&1
+rc=$?
+[ $rc -ne 0 ] && only_line "$tmp/f.out" "loss is .* at step" && ok "a non-finite loss: one line, status $rc" ||
+    { bad "a non-finite loss: status $rc"; cat "$tmp/f.out"; }
+mpirun -q --oversubscribe -np 2 sh -c \
+    'if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then c=$0.missing; else c=$0; fi; exec "$@" --corpus "$c"' \
+    "$tmp/corpus.txt" "$RNNLAB" $tiny --steps 2 >"$tmp/f.out" 2>&1
+rc=$?
+[ $rc -ne 0 ] && only_line "$tmp/f.out" "rank 1: .*corpus.txt.missing" &&
+    ok "a failure of rank 1 alone: rank 0 says it, status $rc" ||
+    { bad "a failure of rank 1 alone: status $rc"; cat "$tmp/f.out"; }
+# shellcheck disable=SC2086
+mpi 3 $tiny --corpus "$tmp/corpus.txt" --batch 2 --steps 2 >"$tmp/f.out" 2>&1
+rc=$?
+[ $rc -ne 0 ] && only_line "$tmp/f.out" "batch 2 is smaller than the 3 processes" &&
+    ok "fewer streams than processes: refused" || { bad "batch 2, 3 processes"; cat "$tmp/f.out"; }
+
+# --- 6. a killed process: the job fails, the last saved session is intact ---
+# shellcheck disable=SC2086
+mpirun -q --oversubscribe -np 2 "$RNNLAB" $long --save "$tmp/k" --save-every 2 \
+    >"$tmp/k.out" 2>&1 &
+mp=$!
+wait_for "$tmp/k/session.json"
+sleep 1
+kill -KILL "$(rank_pid $mp 1)"
+wait $mp
+rc=$?
+if [ $rc -ne 0 ] && "$RNNLAB" eval "$tmp/k" --streams 4 >"$tmp/k.eval" 2>"$tmp/k.err"; then
+    ok "rank 1 killed: status $rc, the saved session loads ($(cut -c1-30 "$tmp/k.eval"))"
+else
+    bad "rank 1 killed: status $rc"; cat "$tmp/k.out" "$tmp/k.eval" "$tmp/k.err"
+fi
+
+# --- 7. the other commands are refused under a launch of several ---
+for cmd in repl "sample $tmp/n1"; do
+    # shellcheck disable=SC2086
+    mpi 2 $cmd </dev/null >"$tmp/x.out" 2>&1
+    rc=$?
+    [ $rc -ne 0 ] && only_line "$tmp/x.out" "only 'rnnlab train' runs as several processes" &&
+        ok "mpirun rnnlab ${cmd%% *}: refused" || { bad "mpirun rnnlab $cmd: status $rc"; cat "$tmp/x.out"; }
+done
+
+exit $fail
