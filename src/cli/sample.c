@@ -65,17 +65,26 @@ static const struct option sample_opts[] = {
     {NULL, 0, NULL, 0}
 };
 
+/* The options that mirror a setting: the settings table reads them. */
+static const struct {
+    int id;
+    const char *setting;
+} sample_mirrors[] = {
+    {SO_LENGTH, "sample-length"}, {SO_TEMPERATURE, "temperature"},
+    {SO_TOP_K, "top-k"}, {SO_TOP_P, "top-p"}, {SO_BEAM, "beam"},
+    {SO_REP_PENALTY, "repetition-penalty"}, {SO_WEIGHTS, "weights"},
+    {SO_THREADS, "threads"},
+};
+#define N_MIRRORS (sizeof sample_mirrors / sizeof sample_mirrors[0])
+
 typedef struct sample_args {
     cli_opt_ctx oc;
     const char *prime;              /* NULL: the session's */
-    long length;
-    double temperature;
     uint64_t seed;
-    int has_length, has_temperature, has_seed, json;
-    long top_k, beam, n_best, rep_window, threads;
-    double top_p, rep_penalty;
-    int has_top_k, has_top_p, has_beam, has_n_best, greedy, has_stop, timing;
-    int has_rep_penalty, has_rep_window, weights;   /* weights: -1 = the session's */
+    int has_seed, json;
+    long n_best, rep_window;
+    int has_n_best, greedy, has_stop, timing, has_rep_window;
+    unsigned char mirrored[N_MIRRORS];  /* given on the command line */
     char stop[sizeof ((sample_config *)0)->stop];
     cli_device dev;
     sample_config saved;            /* the session's sampling settings */
@@ -112,7 +121,11 @@ static int sample_set(void *args, int id, const char *arg)
 {
     sample_args *a = args;
     const cli_opt_ctx *c = &a->oc;
-    int rc;
+    for (size_t k = 0; k < N_MIRRORS; k++)
+        if (sample_mirrors[k].id == id) {
+            a->mirrored[k] = 1;
+            return cli_opt_setting(c, id, arg, sample_mirrors[k].setting, &a->sv);
+        }
     switch (id) {
     case SO_PRIME: a->prime = arg; return 0;
     case SO_BEST: a->best = 1; return 0;
@@ -120,55 +133,18 @@ static int sample_set(void *args, int id, const char *arg)
     case SO_JSON: a->json = 1; return 0;
     case SO_TIMING: a->timing = 1; return 0;
     case SO_GREEDY: a->greedy = 1; return 0;
-    case SO_HALF: a->weights = BE_WEIGHTS_FP16; return 0;
-    case SO_WEIGHTS:
-        rc = cli_opt_setting(c, id, arg, "weights", &a->sv);
-        a->weights = a->sv.sample.weights;
-        return rc;
+    case SO_HALF:                   /* --weights fp16 */
+        return sample_set(args, SO_WEIGHTS, "fp16");
     case SO_STOP: return sample_stop_arg(a, arg);
-    case SO_LENGTH:
-        a->has_length = 1;
-        rc = cli_opt_setting(c, id, arg, "sample-length", &a->sv);
-        a->length = a->sv.sample.length;
-        return rc;
-    case SO_TEMPERATURE:
-        a->has_temperature = 1;
-        rc = cli_opt_setting(c, id, arg, "temperature", &a->sv);
-        a->temperature = a->sv.sample.temperature;
-        return rc;
     case SO_SEED:
         a->has_seed = 1;
         return cli_opt_u64(c, id, arg, &a->seed);
-    case SO_TOP_K:
-        a->has_top_k = 1;
-        rc = cli_opt_setting(c, id, arg, "top-k", &a->sv);
-        a->top_k = a->sv.sample.top_k;
-        return rc;
-    case SO_TOP_P:
-        a->has_top_p = 1;
-        rc = cli_opt_setting(c, id, arg, "top-p", &a->sv);
-        a->top_p = a->sv.sample.top_p;
-        return rc;
-    case SO_BEAM:
-        a->has_beam = 1;
-        rc = cli_opt_setting(c, id, arg, "beam", &a->sv);
-        a->beam = a->sv.sample.beam;
-        return rc;
     case SO_N_BEST:
         a->has_n_best = 1;
         return cli_opt_long(c, id, arg, 1, SAMPLE_MAX_BEAM, &a->n_best);
-    case SO_REP_PENALTY:
-        a->has_rep_penalty = 1;
-        rc = cli_opt_setting(c, id, arg, "repetition-penalty", &a->sv);
-        a->rep_penalty = a->sv.sample.repetition_penalty;
-        return rc;
     case SO_REP_WINDOW:
         a->has_rep_window = 1;
         return cli_opt_long(c, id, arg, 0, INT_MAX, &a->rep_window);
-    case SO_THREADS:
-        rc = cli_opt_setting(c, id, arg, "threads", &a->sv);
-        a->threads = a->sv.train.threads;
-        return rc;
     case SO_DEVICE:
         a->dev.given = 1;
         return cli_opt_choice(c, id, arg, cli_device_parse, "auto, cpu or cuda", &a->dev.device);
@@ -377,19 +353,26 @@ static int print_sample_json(const char *prime, const emit_ctx *e,
     return cli_print_json(o);
 }
 
+/* Whether --threads was given (else: 2, or 1 on one core). */
+static int sample_threads_given(const sample_args *a)
+{
+    for (size_t k = 0; k < N_MIRRORS; k++)
+        if (sample_mirrors[k].id == SO_THREADS)
+            return a->mirrored[k];
+    return 0;
+}
+
 /* The session's sampling settings with the command line's on top; returns
  * 0 or STATUS_USAGE after a message. */
 static int sample_settings(const sample_args *a, sample_config *sc)
 {
-    if (a->has_length) sc->length = (int)a->length;
-    if (a->has_temperature) sc->temperature = (float)a->temperature;
-    if (a->has_top_k) sc->top_k = (int)a->top_k;
-    if (a->has_top_p) sc->top_p = (float)a->top_p;
-    if (a->has_beam) sc->beam = (int)a->beam;
+    setting_values v = {.sample = *sc};
+    for (size_t k = 0; k < N_MIRRORS; k++)
+        if (a->mirrored[k])
+            setting_copy(setting_find(sample_mirrors[k].setting), &a->sv, &v);
+    *sc = v.sample;
     if (a->has_n_best) sc->n_best = (int)a->n_best;
     if (a->greedy) sc->greedy = 1;
-    if (a->weights >= 0) sc->weights = a->weights;
-    if (a->has_rep_penalty) sc->repetition_penalty = (float)a->rep_penalty;
     if (a->has_rep_window) sc->repetition_window = (int)a->rep_window;
     if (a->has_stop) memcpy(sc->stop, a->stop, sizeof sc->stop);
     if (a->has_n_best && sc->n_best > (sc->beam > 1 ? sc->beam : 1))
@@ -470,7 +453,6 @@ int cli_sample(int argc, char **argv)
     trainer *t;
     int n_pos, rc;
     memset(&a, 0, sizeof a);
-    a.weights = -1;
     a.oc.cmd = "sample";
     a.oc.opts = sample_opts;
     rc = cli_parse_command(&a.oc, argc, argv, sample_set, &a, &dir, 1, &n_pos);
@@ -487,7 +469,8 @@ int cli_sample(int argc, char **argv)
     /* a step streams the weights from memory: a second core adds its
      * bandwidth (about 1.9x here); more rarely pay for the hand-offs */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    be->set_threads(be, a.threads > 0 ? (int)a.threads : cores >= 2 ? 2 : 1);
+    be->set_threads(be, sample_threads_given(&a) ? a.sv.train.threads
+                                                  : cores >= 2 ? 2 : 1);
     t = cli_load_session(be, dir, SESSION_NO_CORPUS, &a.saved);
     rc = !t ? STATUS_FAIL : a.best ? cli_use_best(t, dir) : STATUS_OK;
     if (rc == STATUS_OK)

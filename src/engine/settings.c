@@ -420,6 +420,24 @@ int setting_apply(int i, const char *text, setting_values *v, char *err,
     return -1;
 }
 
+/* The bytes of a row's field. */
+static size_t field_size(const setting *s)
+{
+    switch (s->type) {
+    case SETTING_FLOAT: return sizeof(float);
+    case SETTING_U64: return sizeof(uint64_t);
+    case SETTING_WORD: return SETTING_WORD_MAX;
+    case SETTING_CADENCE: return sizeof(sample_cadence);
+    default: return sizeof(int);
+    }
+}
+
+void setting_copy(int i, const setting_values *from, setting_values *to)
+{
+    const setting *s = &table[i];
+    memcpy(field(s, to), field(s, from), field_size(s));
+}
+
 void setting_format(int i, const setting_values *v, char *buf, size_t len)
 {
     const setting *s = &table[i];

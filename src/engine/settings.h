@@ -79,6 +79,8 @@ int setting_check(const setting_values *v, char *err, size_t errlen);
  * is not saved, so not checked): "DIR/session.json: NAME: problem". */
 int setting_check_session(const train_config *train, const sample_config *sample,
                           const char *dir, char *err, size_t errlen);
+/* Copies the value of setting i from one set of values to another. */
+void setting_copy(int i, const setting_values *from, setting_values *to);
 /* Writes the value of setting i in v as set would accept it. */
 void setting_format(int i, const setting_values *v, char *buf, size_t len);
 /* Writes the range or choices of setting i: "> 0", "0 to 100",
