@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "decode/sample.h"
 #include "store/safetensors.h"
 #include "store/session.h"
 #include "train/trainer.h"
@@ -676,6 +677,50 @@ START_TEST(test_tied_decoder_checked)
 }
 END_TEST
 
+/* NaN in a recurrent matrix and in the decoder, as a diverged run (or a
+ * damaged file) leaves them: found by fuzz/session_files.c. */
+static void se_nan(st_entry *e, int *n, float *s)
+{
+    static const char *const names[] = { "rnn.weight_hh_l0", "decoder.weight" };
+    for (int k = 0; k < 2; k++) {
+        int i = find_entry(e, *n, names[k]);
+        size_t numel = (size_t)e[i].shape[0] * (size_t)e[i].shape[1];
+        memcpy(s, e[i].data, numel * sizeof(float));
+        s[numel / 2] = NAN;
+        e[i].data = s;
+        s += numel;
+    }
+}
+
+/* Such a session opens, samples and evaluates: the NaN runs through the
+ * exp of the gates and the softmax (once a float-to-int conversion of it,
+ * undefined) and every token is still drawn. */
+START_TEST(test_nan_weights)
+{
+    char dir[128], err[256] = "";
+    fresh_session(dir, sizeof dir, "nan");
+    edit_st(dir, "model.safetensors", se_nan);
+    trainer *t = load_ok(dir, corpus_file);
+    sample_config sc = sample_defaults();
+    sc.length = 8;
+    for (int greedy = 0; greedy < 2; greedy++) {
+        sc.greedy = greedy;
+        sample_request req;
+        sample_request_init(&req, &sc, &t->rng);
+        sample_result res;
+        memset(&res, 0, sizeof res);
+        ck_assert_msg(sample_decode(t->m, t->corp.vocab, &req, &res, err, sizeof err) == 0,
+                      "%s", err);
+        ck_assert_uint_eq(res.stats.generated, 8);
+        sample_result_free(&res);
+    }
+    eval_result ev;
+    ck_assert_msg(trainer_eval(t, SPLIT_VAL, 1, &ev, err, sizeof err) == 0, "%s", err);
+    ck_assert(isnan(ev.loss));
+    trainer_free(t);
+}
+END_TEST
+
 START_TEST(test_corrupt_tensors)
 {
     char dir[128], p[192];
@@ -888,6 +933,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_missing_dir);
     tcase_add_test(tc, test_tied_decoder_checked);
     tcase_add_test(tc, test_corrupt_tensors);
+    tcase_add_test(tc, test_nan_weights);
     tcase_add_test(tc, test_corpus_errors);
     tcase_add_test(tc, test_refuse_overwrite);
     tcase_add_test(tc, test_failed_save_keeps_previous);
