@@ -1260,8 +1260,10 @@ static int ses_read_sample_extra(const ses_rd *r, const cJSON *o, sample_config 
         const char *w;
         if (ses_get_str(r, o, "sample", "weights", &w))
             return -1;
+        char shown[40];
         if ((s->weights = be_weights_parse(w)) < 0)
-            return ses_bad(r, "sample", "weights", "is \"%.32s\", not fp32, fp16 or int8", w);
+            return ses_bad(r, "sample", "weights", "is \"%s\", not fp32, fp16 or int8",
+                           ses_safe(w, shown, sizeof shown));
     }
     if (HAS("stop")) {
         if (ses_get_str(r, o, "sample", "stop", &stop))

@@ -59,8 +59,10 @@ static inline float cpu_exp(float x)
     x = x < -87.0f ? -87.0f : x;
     x = x > 88.0f ? 88.0f : x;
     /* round to nearest by adding 1.5*2^23: floorf would be a libm call
-     * without SSE4.1 and stop the loop from vectorising */
-    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+     * without SSE4.1 and stop the loop from vectorising; t then holds n
+     * in the low bits of its mantissa */
+    float t = x * 1.44269504088896341f + 12582912.0f;
+    float n = t - 12582912.0f;
     float r = x - n * 0.693145751953125f;
     r = r - n * 1.428606765330187045e-06f;
     float p = 1.0f / 720.0f;
@@ -70,8 +72,11 @@ static inline float cpu_exp(float x)
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    union { float f; int32_t i; } u;
-    u.i = ((int32_t)n + 127) << 23;
+    /* 2^n from those bits, in unsigned arithmetic: converting n to an
+     * integer would be undefined for a NaN (a diverged model), which then
+     * gets some power of two here and stays NaN through p */
+    union { float f; uint32_t i; } u = { t };
+    u.i = (u.i - 0x4B400000u + 127u) << 23;
     return p * u.f;
 }
 

@@ -1,0 +1,97 @@
+#!/bin/sh
+# seeds.sh - fills the fuzz harnesses' seed corpora from the project's own files: the sessions of a small `rnnlab train` and of the session harness, the command scripts of tests/repl.sh, the texts of tests/data and data/.
+#
+#   sh fuzz/seeds.sh TOP_SRCDIR CORPUS_DIR RNNLAB HARNESS_DIR
+#
+# Each harness gets CORPUS_DIR/NAME/; a seed is named by its SHA-1, as
+# libFuzzer names what it adds, so running this again adds nothing twice.
+# Nothing here is committed: the inputs are made from the tree each time.
+
+set -eu
+
+if [ $# -ne 4 ]; then
+    echo "usage: sh fuzz/seeds.sh TOP_SRCDIR CORPUS_DIR RNNLAB HARNESS_DIR" >&2
+    exit 2
+fi
+srcdir=$1 out=$2 rnnlab=$3 bin=$4
+data=$srcdir/tests/data
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rnnlab-seeds.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+for h in safetensors session_json session_files cmd text; do
+    mkdir -p "$out/$h"
+done
+
+# seed HARNESS FILE [PREFIX]: adds FILE to the harness's corpus, after the
+# bytes PREFIX (a printf format) when given.
+seed() {
+    printf "${3:-}" >"$tmp/seed"
+    cat "$2" >>"$tmp/seed"
+    sum=$(sha1sum <"$tmp/seed" | cut -c1-40)
+    cp "$tmp/seed" "$out/$1/$sum"
+}
+
+# seed_text HARNESS TEXT: adds the string TEXT (a printf format).
+seed_text() {
+    printf "$2" >"$tmp/text"
+    seed "$1" "$tmp/text"
+}
+
+# ---- sessions: the session harnesses' own model (session_base.c dumps it)
+# and the same model from `rnnlab train`, whose session.json then opens
+# against the harness's files; a GRU with a tied decoder beside them.
+RNNLAB_FUZZ_DUMP=$tmp/base "$bin/fuzz_session_json" -runs=0 >"$tmp/log" 2>&1 || {
+    cat "$tmp/log" >&2
+    exit 1
+}
+train() {
+    dir=$1
+    shift
+    "$rnnlab" train --corpus "$data/garden.txt" --layers 1 --seq-len 8 --batch 2 \
+        --threads 1 --device cpu --steps 3 --eval-every 2 --quiet --save "$tmp/$dir" "$@" \
+        >"$tmp/log" 2>&1 || {
+        cat "$tmp/log" >&2
+        exit 1
+    }
+}
+train lstm --model lstm --hidden 8 --embed 4 --seed 1
+train gru --model gru --hidden 8 --tie --optimizer sgd --momentum 0.9 --seed 2
+
+for s in base lstm gru; do
+    seed session_json "$tmp/$s/session.json"
+    for f in model optimizer; do
+        seed safetensors "$tmp/$s/$f.safetensors"
+    done
+    seed session_files "$tmp/$s/model.safetensors" '\000'
+    seed session_files "$tmp/$s/optimizer.safetensors" '\001'
+done
+
+# Small safetensors files: no tensors, metadata only, one scalar.
+seed_text safetensors '\002\000\000\000\000\000\000\000{}'
+seed_text safetensors '\040\000\000\000\000\000\000\000{"__metadata__":{"format":"pt"}}'
+seed_text safetensors '\070\000\000\000\000\000\000\000{"x":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}    \000\000\200\077'
+
+# ---- commands: each script of tests/repl.sh, after the scene byte of
+# fuzz/cmd.c (0x0f: a model trained, unsaved changes, questions answered
+# yes).
+awk -v dir="$tmp" '
+    /^script [A-Za-z0-9_]+ <<.?EOF.?$/ { file = dir "/cmd-" $2; printf "" > file; next }
+    file != "" && /^EOF$/ { close(file); file = ""; next }
+    file != "" { print > file }
+' "$srcdir/tests/repl.sh"
+for f in "$tmp"/cmd-*; do
+    [ -f "$f" ] && seed cmd "$f" '\017'
+done
+seed_text cmd '\217help set\nshow lr\nset sample-every 30s\nprime "a\\tb \\"c\\""\n'
+seed_text cmd "\\001model lstm layers=2 hidden=64 embed=32 dropout=0.2 tie=off\\ntrain epochs=0.5\\nsave 'my plays'\\n# done\\n"
+
+# ---- texts: a split byte and a vocabulary byte (fuzz/text.c), then the
+# text; UTF-8 of every length, stray bytes; a vocabulary as JSON.
+for f in "$data"/*.txt; do
+    seed text "$f" '\022\200'
+done
+head -c 4096 "$srcdir/data/tiny-plays.txt" >"$tmp/plays"
+seed text "$tmp/plays" '\001\377'
+seed_text text '\000\100caf\303\251 \342\202\254 \360\237\230\200 \377\300\200 \355\240\200 end\n'
+seed_text text '{"kind":"char","tokens":["a","\\u00e9",{"byte":0},{"byte":255}]}'
