@@ -29,7 +29,7 @@ train
 decode
 store
 engine
-ui
+ui serve
 cli
 '
 
