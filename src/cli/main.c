@@ -1,5 +1,6 @@
 /* main.c - rnnlab entry point: the interactive front ends, or one of the
- * commands train, sample and eval (src/cli/train.c, sample.c, eval.c). */
+ * commands train, sample, eval and serve (src/cli/train.c, sample.c,
+ * eval.c, serve.c). */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -28,6 +29,7 @@ static const command commands[] = {
     {"train", "train a model on a text file, printing progress", cli_train},
     {"sample", "generate text from a saved session", cli_sample},
     {"eval", "measure a saved session's loss on its corpus", cli_eval},
+    {"serve", "serve generation from saved sessions over HTTP", cli_serve},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
