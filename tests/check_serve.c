@@ -71,7 +71,7 @@ static srv_sched *open_sched(int workers, int max_batch, int max_queue)
 {
     char err[512];
     const char *dirs[] = {session_dir}, *names[] = {"s"};
-    srv_sched_config c = {workers, max_batch, max_queue, 1, dirs, names};
+    srv_sched_config c = {workers, 2, max_batch, max_queue, 1, dirs, names};
     srv_sched *s = srv_sched_create(&c, err, sizeof err);
     ck_assert_msg(s != NULL, "%s", err);
     return s;

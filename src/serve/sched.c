@@ -338,7 +338,7 @@ static int load_model(srv_sched *s, worker *w, int m, char *err, size_t errlen)
     return batch_open(&w->b[m], w->t[m]->m, s->cfg.max_batch, sc.weights, err, errlen);
 }
 
-/* A worker's backend (the CPU, one thread) and copies of the models. */
+/* A worker's backend (the CPU) and copies of the models. */
 static int load_worker(srv_sched *s, worker *w, char *err, size_t errlen)
 {
     int n = s->cfg.n_models;
@@ -347,7 +347,7 @@ static int load_worker(srv_sched *s, worker *w, char *err, size_t errlen)
         return oom(err, errlen);
     if (!(w->be = be_open("cpu", BE_FP32, NULL, err, errlen)))
         return -1;
-    w->be->set_threads(w->be, 1);
+    w->be->set_threads(w->be, s->cfg.worker_threads);
     for (int m = 0; m < n; m++)
         if (load_model(s, w, m, err, errlen) < 0)
             return -1;

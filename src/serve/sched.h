@@ -61,6 +61,7 @@ struct srv_job {
 
 typedef struct srv_sched_config {
     int workers;             /* 1..SRV_MAX_WORKERS */
+    int worker_threads;      /* threads of each worker's backend, >= 1 */
     int max_batch;           /* 1..SRV_MAX_BATCH */
     int max_queue;           /* jobs waiting for a stream, >= 1 */
     int n_models;

@@ -183,7 +183,9 @@ int serve_main(const serve_options *o, char *err, size_t errlen)
 {
     sigset_t sigs, old;
     srv_server sv;
-    srv_sched_config sc = {o->threads, o->max_batch, o->max_queue, o->n_models,
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int share = cores > o->threads ? (int)(cores / o->threads) : 1;
+    srv_sched_config sc = {o->threads, share, o->max_batch, o->max_queue, o->n_models,
                            o->dirs, o->names};
     /* every thread started from here on leaves these to sigwait */
     sigemptyset(&sigs);
