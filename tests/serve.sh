@@ -4,8 +4,9 @@
 # text `rnnlab sample` gives (concurrent requests too), the error answers
 # (400 naming the field, 401, 404, 405, 413, 429), a client gone mid-stream,
 # and SIGTERM during a stream.  Uses curl when installed, else python3's
-# urllib (SERVE_TEST_CLIENT=python: always); python3 reads the JSON.  Skipped (77) in a build without
-# libmicrohttpd.  Run by `make check`, or: RNNLAB=src/rnnlab sh tests/serve.sh
+# http.client (SERVE_TEST_CLIENT=python: always); python3 reads the JSON.
+# Skipped (77) in a build without libmicrohttpd.  Run by `make check`, or:
+#   RNNLAB=src/rnnlab sh tests/serve.sh
 
 RNNLAB=${RNNLAB:-${top_builddir:-.}/src/rnnlab}
 srcdir=${srcdir:-.}
@@ -56,25 +57,27 @@ check() {
 }
 
 # The python fallback: METHOD URL DATA-FILE HEADER OUT; writes the body
-# to OUT as it comes and prints the status.
+# to OUT as it comes and prints the status.  Bodies go chunked, so that an
+# oversized one is read to its end and answered (413) rather than cut off.
 cat >"$tmp/client.py" <<'EOF'
-import sys, urllib.request, urllib.error
+import http.client, sys, urllib.parse
 method, url, data, header, out = sys.argv[1:6]
-body = open(data, "rb").read() if data else None
-req = urllib.request.Request(url, data=body, method=method)
-if body is not None:
-    req.add_header("Content-Type", "application/json")
+u = urllib.parse.urlsplit(url)
+c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+headers = {}
+body = None
+if data:
+    body = iter([open(data, "rb").read()])
+    headers["Content-Type"] = "application/json"
 if header:
     k, v = header.split(":", 1)
-    req.add_header(k.strip(), v.strip())
-try:
-    r = urllib.request.urlopen(req, timeout=60)
-except urllib.error.HTTPError as e:
-    r = e
+    headers[k.strip()] = v.strip()
+c.request(method, u.path, body=body, headers=headers, encode_chunked=body is not None)
+r = c.getresponse()
+print(r.status, flush=True)
 with open(out, "wb") as f:
-    print(r.status if hasattr(r, "status") else r.code, flush=True)
     while True:
-        chunk = r.read1(4096) if hasattr(r, "read1") else r.read(1)
+        chunk = r.read1(4096)
         if not chunk:
             break
         f.write(chunk)
@@ -339,22 +342,34 @@ get /health
 check "/health needs no key" '[ "$code" = 200 ]'
 
 auth="Authorization: Bearer s3cret"
-printf '{"max_tokens": 4096, "stream": true}' >"$tmp/long.json"
+# metric NAME: its value in /metrics.  wait_metric NAME VALUE: until it is
+# VALUE (at most 10 s).
+metric() {
+    req "$tmp/m" GET /metrics "" "$auth"
+    sed -n "s/^$1 //p" "$tmp/m"
+}
+wait_metric() {
+    for _ in $(seq 1 100); do
+        [ "$(metric "$1")" = "$2" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+# a long prompt and answer: 12,288 steps of the 2x512 model
+"$PY" -c 'import json; print(json.dumps({"prompt": "the " * 2048, "max_tokens": 4096, "stream": True}))' \
+    >"$tmp/long.json"
 req_bg "$tmp/s1" POST /v1/completions "$tmp/long.json" "$auth"
 s1_pid=$bg_pid
-for _ in $(seq 1 100); do
-    [ -s "$tmp/s1" ] && break
-    sleep 0.1
-done
+wait_metric rnnlab_running_generations 1
 req_bg "$tmp/s2" POST /v1/completions "$tmp/long.json" "$auth"
 s2_pid=$bg_pid
-sleep 0.5
+wait_metric rnnlab_queue_depth 1
 post /v1/completions '{"max_tokens": 5}' "$auth"
 expect_status 429 "queue is full" "the queue full: 429"
 
 # the first client goes away mid-stream: its generation is cancelled
 kill "$s1_pid" 2>/dev/null
-for _ in $(seq 1 100); do
+for _ in $(seq 1 200); do
     grep -q 'client gone: cancelled' "$tmp/big.err" && break
     sleep 0.1
 done
@@ -362,7 +377,7 @@ cp "$tmp/big.err" "$tmp/evidence"
 check "a client gone mid-stream has its generation cancelled" 'grep -q "client gone: cancelled" "$tmp/big.err"'
 
 # SIGTERM while the second streams: it ends within the grace time (1 s)
-for _ in $(seq 1 100); do
+for _ in $(seq 1 200); do
     [ -s "$tmp/s2" ] && break
     sleep 0.1
 done
