@@ -30,7 +30,7 @@ train
 decode
 store
 engine
-ui
+ui serve
 cli
 '
 

@@ -23,6 +23,7 @@ int cli_train(int argc, char **argv);
 int cli_sample(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);
+int cli_serve(int argc, char **argv);
 
 /* --- messages (options.c), each one line "rnnlab: ..." on stderr --- */
 

@@ -1,6 +1,6 @@
 /* main.c - rnnlab entry point: the interactive front ends, or one of the
- * commands train, sample, eval and tokenize (src/cli/train.c, sample.c,
- * eval.c, tokenize.c). */
+ * commands train, sample, eval, tokenize and serve (src/cli/train.c,
+ * sample.c, eval.c, tokenize.c, serve.c). */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -31,6 +31,7 @@ static const command commands[] = {
     {"sample", "generate text from a saved session", cli_sample},
     {"eval", "measure a saved session's loss on its corpus", cli_eval},
     {"tokenize", "show how a tokenizer splits a text", cli_tokenize},
+    {"serve", "serve generation from saved sessions over HTTP", cli_serve},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

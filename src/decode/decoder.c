@@ -268,3 +268,17 @@ void decoder_select(decoder *d, int n, const uint32_t *rows)
     }
     d->cur = 1 - d->cur;
 }
+
+void decoder_reset(decoder *d, int i)
+{
+    model *m = d->m;
+    be_backend *be = m->be;
+    size_t H = (size_t)m->cfg.hidden;
+    model_state *cur = &d->st[d->cur];
+    for (int l = 0; l < m->cfg.layers; l++) {
+        size_t at = ((size_t)l * d->B + (size_t)i) * H;
+        be->zero(be, cur->h + at, H * sizeof(float));
+        if (cur->c)
+            be->zero(be, cur->c + at, H * sizeof(float));
+    }
+}

@@ -55,4 +55,8 @@ void decoder_step(decoder *d, int n, const uint32_t *ids, float *out);
  * (i < n <= B; rows may repeat).  Beam search's reordering. */
 void decoder_select(decoder *d, int n, const uint32_t *rows);
 
+/* Puts stream i (i < B) back at zero state, as decoder_init left it: a
+ * new generation joining a batch of streams. */
+void decoder_reset(decoder *d, int i);
+
 #endif
