@@ -12,17 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-void fz_fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("fuzz: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    abort();
-}
+#include <sanitizer/common_interface_defs.h>
 
 /* ---- the scratch directory ---- */
 
@@ -59,6 +49,18 @@ static void remove_scratch(void)
         remove_tree(scratch);
 }
 
+void fz_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("fuzz: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    remove_scratch();        /* abort() skips atexit */
+    abort();
+}
+
 const char *fz_scratch_dir(const char *name)
 {
     const char *tmp = getenv("TMPDIR");
@@ -69,6 +71,8 @@ const char *fz_scratch_dir(const char *name)
         fz_fail("cannot make a scratch directory under %s: %s", tmp, strerror(errno));
     scratch_owner = getpid();
     atexit(remove_scratch);
+    /* and when a sanitizer stops the process */
+    __sanitizer_set_death_callback(remove_scratch);
     return scratch;
 }
 
