@@ -36,20 +36,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-passed=0
-failed=0
-pass() {
-    passed=$((passed + 1))
-    echo "ok - $1"
-}
-# flunk DESCRIPTION [FILE]: a failure, with FILE's contents as evidence.
-flunk() {
-    failed=$((failed + 1))
-    echo "FAIL - $1"
-    if [ -n "${2:-}" ] && [ -s "$2" ]; then
-        sed 's/^/    | /' "$2" | head -n 20
-    fi
-}
+. "$(dirname "$0")/report.sh"
 # check DESCRIPTION CONDITION: CONDITION (shell text) holds; else the
 # failure shows $tmp/evidence.
 check() {
