@@ -20,6 +20,17 @@ export OMPI_ALLOW_RUN_AS_ROOT OMPI_ALLOW_RUN_AS_ROOT_CONFIRM
 # works everywhere.
 : "${OMPI_MCA_btl_vader_single_copy_mechanism=none}"
 export OMPI_MCA_btl_vader_single_copy_mechanism
+# In the sanitizer build (tests/asan.sh sets ASAN_OPTIONS) LeakSanitizer
+# would report what Open MPI keeps past MPI_Finalize: its libraries are
+# suppressed by name.  Its plug-ins stay loaded so that their frames keep
+# their names, and stacks are unwound in full (slow, so only here) because
+# those libraries have no frame pointers.
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+    supp=$(cd "$srcdir/tests" && pwd)/mpi-leaks.supp
+    LSAN_OPTIONS="suppressions=$supp:fast_unwind_on_malloc=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+    OMPI_MCA_mca_base_component_disable_dlclose=1
+    export LSAN_OPTIONS OMPI_MCA_mca_base_component_disable_dlclose
+fi
 
 unavailable() {
     if [ -n "${CI:-}" ]; then
