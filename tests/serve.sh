@@ -354,7 +354,13 @@ wait_metric rnnlab_queue_depth 1
 post /v1/completions '{"max_tokens": 5}' "$auth"
 expect_status 429 "queue is full" "the queue full: 429"
 
-# the first client goes away mid-stream: its generation is cancelled
+# the first client goes away mid-stream: its generation is cancelled.
+# A connection waiting for its first token is not watched, so the client
+# leaves once tokens flow (the prompt alone takes seconds in a slow build).
+for _ in $(seq 1 500); do
+    grep -q '^data: ' "$tmp/s1" 2>/dev/null && break
+    sleep 0.1
+done
 kill "$s1_pid" 2>/dev/null
 for _ in $(seq 1 200); do
     grep -q 'client gone: cancelled' "$tmp/big.err" && break
