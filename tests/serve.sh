@@ -3,7 +3,8 @@
 # every endpoint, an OpenAI-style body, streaming, fixed seeds giving the
 # text `rnnlab sample` gives (concurrent requests too), the error answers
 # (400 naming the field, 401, 404, 405, 413, 429), a client gone mid-stream,
-# and SIGTERM during a stream.  Uses curl when installed, else python3's
+# SIGTERM during a stream, and live models: a session trained on is picked
+# up, one that does not load leaves the old weights serving.  Uses curl when installed, else python3's
 # http.client (SERVE_TEST_CLIENT=python: always); python3 reads the JSON.
 # Skipped (77) in a build without libmicrohttpd.  Run by `make check`, or:
 #   RNNLAB=src/rnnlab sh tests/serve.sh
@@ -314,6 +315,56 @@ kill -INT "$main_pid"
 wait "$main_pid"
 r=$?
 check "SIGINT when idle: exit status 0" '[ $r -eq 0 ]'
+
+# ---------------------------------------------------------------- live models
+
+# model_step: the step /v1/models reports for the first model.
+# wait_step STEP: until it is STEP (at most 15 s).
+model_step() {
+    req "$tmp/ms" GET /v1/models "" "${auth:-}"
+    jget "$tmp/ms" 'd["data"][0]["step"]'
+}
+wait_step() {
+    for _ in $(seq 1 150); do
+        [ "$(model_step)" = "$1" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+L=$tmp/live
+cp -R "$G" "$L"
+start_server live "$L" --threads 1
+live_pid=$pid
+check "/v1/models reports the session's step" '[ "$(model_step)" = 40 ]'
+"$RNNLAB" train --resume "$L" --steps 20 --eval-every 10 --quiet >/dev/null 2>"$tmp/train.err"
+cp "$tmp/live.err" "$tmp/evidence"
+check "a session trained on (train --resume) is picked up: /v1/models reports step 60" \
+    'wait_step 60'
+v=$(jget "$tmp/ms" 'd["data"][0]["val_loss"] is not None')
+check "... with its validation loss" '[ "$v" = True ]'
+post /v1/generate '{"prime": "The ", "length": 60, "seed": 9}'
+jget "$tmp/body" 'd["text"]' >"$tmp/a"
+sample_text "$tmp/b" "$L" --prime "The " --length 60 --seed 9
+check "... and a fixed-seed generation is rnnlab sample's on the new weights" \
+    'same_text "$tmp/a" "$tmp/b"'
+cp "$tmp/a" "$tmp/good"
+# a save that does not load: the step-60 weights serve on, one line logged
+cp -R "$L" "$tmp/live.bad"
+printf 'not safetensors' >"$tmp/live.bad/model.safetensors"
+mv "$L" "$tmp/live.prev" && mv "$tmp/live.bad" "$L"
+for _ in $(seq 1 40); do
+    grep -q 'not reloaded' "$tmp/live.err" && break
+    sleep 0.1
+done
+sleep 1.5
+cp "$tmp/live.err" "$tmp/evidence"
+check "a session that does not load is logged once" \
+    '[ "$(grep -c "live: not reloaded, step 60 serves on: .*model.safetensors" "$tmp/live.err")" = 1 ]'
+post /v1/generate '{"prime": "The ", "length": 60, "seed": 9}'
+jget "$tmp/body" 'd["text"]' >"$tmp/a"
+check "... and the model before it serves on" 'same_text "$tmp/a" "$tmp/good"'
+kill -TERM "$live_pid"
+wait "$live_pid"
 
 # ---------------------------------------------------------------- key, queue, signals
 

@@ -47,19 +47,43 @@ void srv_answer_free(srv_answer *a)
 
 /* ---- endpoints */
 
+/* The versions in service now, and their descriptions. */
+typedef struct snapshot {
+    srv_version *v[SRV_MAX_MODELS];
+    const srv_model_desc *d[SRV_MAX_MODELS];
+    int n;
+} snapshot;
+
+static void snapshot_take(srv_server *sv, snapshot *s)
+{
+    s->n = srv_models_snapshot(sv->models, s->v, SRV_MAX_MODELS);
+    for (int i = 0; i < s->n; i++)
+        s->d[i] = &s->v[i]->desc;
+}
+
+static void snapshot_drop(snapshot *s)
+{
+    for (int i = 0; i < s->n; i++)
+        srv_version_release(s->v[i]);
+    s->n = 0;
+}
+
 static void ep_health(srv_server *sv, const srv_request *rq, srv_answer *a)
 {
     (void)rq;
     int draining = atomic_load(&sv->draining);
     json_answer(a, draining ? 503 : 200,
-                srv_reply_health(draining ? "draining" : "ok", sv->n_models,
+                srv_reply_health(draining ? "draining" : "ok", srv_models_count(sv->models),
                                  clock_now() - sv->started));
 }
 
 static void ep_models(srv_server *sv, const srv_request *rq, srv_answer *a)
 {
+    snapshot s;
     (void)rq;
-    json_answer(a, 200, srv_reply_models(sv->models, sv->n_models));
+    snapshot_take(sv, &s);
+    json_answer(a, 200, srv_reply_models(s.d, s.n));
+    snapshot_drop(&s);
 }
 
 static void ep_metrics(srv_server *sv, const srv_request *rq, srv_answer *a)
@@ -94,20 +118,23 @@ static void generation(srv_server *sv, const srv_request *rq, srv_api api, srv_a
 {
     char err[600];
     srv_params p;
+    snapshot s;
     uint64_t seed, nonce;
     if (atomic_load(&sv->draining)) {
         refused(a, SRV_SCHED_CLOSED);
         return;
     }
-    int status = srv_params_parse(api, rq->body, rq->len, sv->models, sv->n_models, &p,
-                                  err, sizeof err);
+    snapshot_take(sv, &s);
+    int status = srv_params_parse(api, rq->body, rq->len, s.d, s.n, &p, err, sizeof err);
     if (status != 0) {
+        snapshot_drop(&s);
         srv_answer_error(a, status, err);
         return;
     }
     draw(sv, &seed, &nonce);
-    int m = p.model, stream = p.stream;
-    srv_gen *g = srv_gen_new(&p, &sv->models[m], srv_sched_vocab(sv->sched, m), seed, nonce);
+    int stream = p.stream;
+    srv_gen *g = srv_gen_new(&p, s.v[p.model], seed, nonce);
+    snapshot_drop(&s);
     if (!g)
         return;             /* out of memory: srv_route answers 500 */
     int rc = srv_gen_start(g, sv->sched);
@@ -207,9 +234,10 @@ void srv_route(srv_server *sv, const srv_request *rq, srv_answer *a)
         srv_answer_error(a, 500, "out of memory");
 }
 
-int srv_server_init(srv_server *sv, srv_sched *sched, const char *key, char *err,
-                    size_t errlen)
+int srv_server_init(srv_server *sv, srv_sched *sched, srv_models *models, srv_live *live,
+                    const serve_options *o, char *err, size_t errlen)
 {
+    const char *key = o->api_key;
     memset(sv, 0, sizeof *sv);
     if (key && strlen(key) >= sizeof sv->key) {
         snprintf(err, errlen, "the API key is longer than %zu bytes", sizeof sv->key - 1);
@@ -217,7 +245,11 @@ int srv_server_init(srv_server *sv, srv_sched *sched, const char *key, char *err
     }
     snprintf(sv->key, sizeof sv->key, "%s", key ? key : "");
     sv->sched = sched;
-    sv->models = srv_sched_models(sched, &sv->n_models);
+    sv->models = models;
+    sv->live = live;
+    sv->model_dir = o->model_dir;
+    sv->allow_upload = o->allow_upload;
+    sv->max_upload = o->max_upload;
     sv->started = clock_now();
     srv_metrics_init(&sv->metrics);
     pthread_mutex_init(&sv->rng_mu, NULL);

@@ -11,16 +11,22 @@
 #include <stddef.h>
 #include "util/rng.h"
 #include "serve/gen.h"
+#include "serve/live.h"
 #include "serve/metrics.h"
+#include "serve/models.h"
 #include "serve/params.h"
 #include "serve/sched.h"
+#include "serve/serve.h"
 
 #define SRV_KEY_MAX 256                  /* API key, bytes */
 
 typedef struct srv_server {
     srv_sched *sched;
-    const srv_model_desc *models;
-    int n_models;
+    srv_models *models;
+    srv_live *live;          /* the loading thread: uploads' checks */
+    const char *model_dir;   /* NULL: none; uploads go there */
+    int allow_upload;
+    unsigned long long max_upload;
     srv_metrics metrics;
     char key[SRV_KEY_MAX];   /* "" : no key asked */
     double started;          /* clock_now() at the start */
@@ -45,10 +51,11 @@ typedef struct srv_answer {
     int challenge;           /* 401: ask for a bearer key */
 } srv_answer;
 
-/* Sets up sv around a running scheduler; key may be NULL or "".  Returns
+/* Sets up sv around a running scheduler, its model table and loading
+ * thread, with o's key and upload settings (o must outlive sv).  Returns
  * 0, or -1 with a message when the key is too long. */
-int srv_server_init(srv_server *sv, srv_sched *sched, const char *key, char *err,
-                    size_t errlen);
+int srv_server_init(srv_server *sv, srv_sched *sched, srv_models *models, srv_live *live,
+                    const serve_options *o, char *err, size_t errlen);
 void srv_server_destroy(srv_server *sv);
 
 /* Answers rq.  Always fills a (out of memory becomes a 500). */
