@@ -193,6 +193,68 @@ static int authorized(const srv_server *sv, const char *auth)
     return same_key(sv->key, auth, strlen(auth));
 }
 
+/* ---- uploads */
+
+#define UPLOAD_PREFIX "/v1/models/"
+
+int srv_route_is_upload(const char *path)
+{
+    return strncmp(path, UPLOAD_PREFIX, strlen(UPLOAD_PREFIX)) == 0;
+}
+
+/* Why PUT /v1/models/NAME cannot go on, into a; 0 when it can. */
+static int upload_refused(srv_server *sv, const srv_request *rq, const char *name,
+                          long long declared, srv_answer *a)
+{
+    char msg[400];
+    if (strcmp(rq->method, "PUT") != 0) {
+        snprintf(msg, sizeof msg, "%s/NAME takes PUT only (an upload)", "/v1/models");
+        srv_answer_error(a, 405, msg);
+        a->allow = "PUT";
+    } else if (!authorized(sv, rq->auth)) {
+        srv_answer_error(a, 401, "missing or wrong API key (send Authorization: Bearer KEY)");
+        a->challenge = 1;
+    } else if (!sv->allow_upload) {
+        srv_answer_error(a, 403, "uploads are off (start the server with --allow-upload, "
+                         "--model-dir and an API key)");
+    } else if (!srv_models_name_ok(name)) {
+        snprintf(msg, sizeof msg, "model name '%.100s': use 1 to %d of A-Z a-z 0-9 . _ -, "
+                 "not starting with a dot", name, SRV_MODEL_NAME_MAX);
+        srv_answer_error(a, 400, msg);
+    } else if (declared >= 0 && (unsigned long long)declared > sv->max_upload) {
+        snprintf(msg, sizeof msg, "the upload is larger than this server's limit (%llu "
+                 "bytes, --max-upload)", sv->max_upload);
+        srv_answer_error(a, 413, msg);
+    } else if (atomic_load(&sv->draining)) {
+        srv_answer_error(a, 503, "the server is shutting down");
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+int srv_route_upload(srv_server *sv, const srv_request *rq, long long declared,
+                     srv_upload **up, srv_answer *a)
+{
+    char err[600];
+    int status;
+    const char *name = rq->path + strlen(UPLOAD_PREFIX);
+    memset(a, 0, sizeof *a);
+    *up = NULL;
+    if (upload_refused(sv, rq, name, declared, a)) {
+        if (!a->body)
+            srv_answer_error(a, 500, "out of memory");
+        return -1;
+    }
+    *up = srv_upload_new(sv->models, sv->model_dir, name, sv->max_upload, &status, err,
+                         sizeof err);
+    if (!*up) {
+        srv_answer_error(a, status, err);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- routing */
 
 const char *srv_route_label(const char *path)
@@ -200,7 +262,7 @@ const char *srv_route_label(const char *path)
     for (size_t i = 0; i < N_ROUTES; i++)
         if (strcmp(routes[i].path, path) == 0)
             return routes[i].path;
-    return "other";
+    return srv_route_is_upload(path) ? "/v1/models/NAME" : "other";
 }
 
 void srv_route(srv_server *sv, const srv_request *rq, srv_answer *a)
