@@ -44,6 +44,10 @@ session_files_O = fuzz/session_files.o fuzz/session_base.o fuzz/common.o
 cmd_O = fuzz/cmd.o src/ui/cmd.o fuzz/common.o
 text_O = fuzz/text.o fuzz/common.o
 
+# The tar reader of uploads (kept apart to merge easily).
+HARNESSES += untar
+untar_O = fuzz/untar.o fuzz/common.o
+
 HARNESS_O = $(sort $(foreach h,$(HARNESSES),$(addprefix $(OUT)/,$($(h)_O))))
 
 # The objects are named here so that make keeps them between builds.

@@ -95,3 +95,13 @@ head -c 4096 "$srcdir/data/tiny-plays.txt" >"$tmp/plays"
 seed text "$tmp/plays" '\001\377'
 seed_text text '\000\100caf\303\251 \342\202\254 \360\237\230\200 \377\300\200 \355\240\200 end\n'
 seed_text text '{"kind":"char","tokens":["a","\\u00e9",{"byte":0},{"byte":255}]}'
+
+# ---- tars (fuzz/untar.c): a byte saying one piece size follows, that
+# size, then the archive: the small sessions as uploads send them.
+mkdir -p "$out/untar"
+for s in lstm gru; do
+    tar -C "$tmp/$s" -cf "$tmp/$s.tar" session.json model.safetensors
+    seed untar "$tmp/$s.tar" '\000\011'
+done
+tar -C "$tmp/base" --format=posix -cf "$tmp/pax.tar" .
+seed untar "$tmp/pax.tar" '\001\003\100'

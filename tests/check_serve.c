@@ -1,7 +1,8 @@
 /* check_serve.c - the server's parts below HTTP: the scheduler's batched
  * streams give each job the text sample_decode gives for the same
  * settings, prime and seed, whatever shares the batch (beam jobs too);
- * cancelling and a full queue; requests parsed with the settings table's
+ * a version swap (jobs in flight finish on the old weights, the old copy
+ * dropped after); cancelling and a full queue; requests parsed with the settings table's
  * ranges and one-line reasons naming the field; a streamed answer ends
  * before its stop string and agrees with the whole answer. */
 #ifndef _GNU_SOURCE
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "util/buf.h"
@@ -22,10 +24,12 @@
 #include "serve/params.h"
 #include "serve/reply.h"
 #include "serve/sched.h"
+#include "serve/version.h"
 
-static char session_dir[256];
+static char session_dir[256], later_dir[256];
 
-/* A small LSTM trained a few steps on the fixture text, saved once. */
+/* A small LSTM trained a few steps on the fixture text, saved, and saved
+ * again 30 steps later into another directory (a newer version). */
 static void make_session(void)
 {
     char err[256];
@@ -54,6 +58,12 @@ static void make_session(void)
     }
     sample_config sc = sample_defaults();
     ck_assert_msg(session_save(t, &sc, session_dir, err, sizeof err) == 0, "%s", err);
+    for (int i = 0; i < 30; i++) {
+        train_info info;
+        ck_assert_msg(trainer_step(t, &info, err, sizeof err) == 0, "%s", err);
+    }
+    snprintf(later_dir, sizeof later_dir, "%.240s2", session_dir);
+    ck_assert_msg(session_save(t, &sc, later_dir, err, sizeof err) == 0, "%s", err);
     trainer_free(t);
     be->destroy(be);
     free(text);
@@ -61,19 +71,34 @@ static void make_session(void)
 
 static void drop_session(void)
 {
+    fx_remove_tree(later_dir);
     char *slash = strrchr(session_dir, '/');
     if (slash)
         *slash = '\0';
     fx_remove_tree(session_dir);
 }
 
+/* The session in dir as a served version, named "s". */
+static srv_version *load_version(const char *dir)
+{
+    char err[512];
+    be_backend *be = be_cpu_create();
+    srv_version *v = srv_version_load(be, dir, "s", err, sizeof err);
+    ck_assert_msg(v != NULL, "%s", err);
+    be->destroy(be);
+    return v;
+}
+
+static srv_version *ver;     /* the session's, for the jobs of a test */
+
 static srv_sched *open_sched(int workers, int max_batch, int max_queue)
 {
     char err[512];
-    const char *dirs[] = {session_dir}, *names[] = {"s"};
-    srv_sched_config c = {workers, 2, max_batch, max_queue, 1, dirs, names};
+    srv_sched_config c = {workers, 2, max_batch, max_queue};
     srv_sched *s = srv_sched_create(&c, err, sizeof err);
     ck_assert_msg(s != NULL, "%s", err);
+    if (!ver)
+        ver = load_version(session_dir);
     return s;
 }
 
@@ -126,7 +151,7 @@ static void tj_init(tjob *j, waiter *w, const sample_config *cfg, const char *pr
         j->stops.n = 1;
         memcpy(j->stops.s[0], cfg->stop, sizeof cfg->stop);
     }
-    j->job = (srv_job){.cfg = &j->cfg, .stops = &j->stops, .prime = j->prime, .seed = seed,
+    j->job = (srv_job){.ver = ver, .cfg = &j->cfg, .stops = &j->stops, .prime = j->prime, .seed = seed,
                        .n_alts = 3, .on_token = tj_token, .on_done = tj_done, .ctx = j};
 }
 
@@ -143,12 +168,13 @@ static int ref_token(void *ctx, const sample_token *t)
     return strbuf_append(ctx, t->bytes, t->len);
 }
 
-/* What `rnnlab sample --seed` gives: sample_decode on the saved session. */
-static void reference(const tjob *j, strbuf *text, sample_result *res)
+/* What `rnnlab sample --seed` gives: sample_decode on the session saved
+ * in dir. */
+static void reference_in(const char *dir, const tjob *j, strbuf *text, sample_result *res)
 {
     char err[512];
     be_backend *be = be_cpu_create();
-    trainer *t = session_load(be, session_dir, SESSION_NO_CORPUS, NULL, err, sizeof err);
+    trainer *t = session_load(be, dir, SESSION_NO_CORPUS, NULL, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
     sample_request req;
     rng_seed(&t->rng, j->job.seed);
@@ -160,6 +186,11 @@ static void reference(const tjob *j, strbuf *text, sample_result *res)
                   err);
     trainer_free(t);
     be->destroy(be);
+}
+
+static void reference(const tjob *j, strbuf *text, sample_result *res)
+{
+    reference_in(session_dir, j, text, res);
 }
 
 /* The settings the batch is tested with: each stream its own. */
@@ -223,6 +254,54 @@ START_TEST(batch_matches_sample_decode)
 }
 END_TEST
 
+/* A job in flight when its version is retired finishes on it; a job
+ * submitted with the new version gets the new weights; the worker then
+ * drops its copy of the old one. */
+START_TEST(version_swap)
+{
+    waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    tjob jobs[2];
+    srv_sched *s = open_sched(1, 4, 4);
+    srv_version *later = load_version(later_dir);
+    sample_config c = sample_defaults();
+    c.length = 300;
+    tj_init(&jobs[0], &w, &c, "the ", 5);
+    c.length = 60;
+    tj_init(&jobs[1], &w, &c, "the ", 5);
+    jobs[1].job.ver = later;
+    srv_job *first = &jobs[0].job, *second = &jobs[1].job;
+    ck_assert_int_eq(srv_sched_submit(s, &first, 1), 0);
+    atomic_store(&ver->retired, 1);
+    srv_sched_nudge(s);
+    ck_assert_int_eq(srv_sched_submit(s, &second, 1), 0);
+    wait_done(&w, 2);
+    const char *dirs[] = {session_dir, later_dir};
+    strbuf want[2] = {STRBUF_INIT, STRBUF_INIT};
+    for (int i = 0; i < 2; i++) {
+        sample_result res;
+        reference_in(dirs[i], &jobs[i], &want[i], &res);
+        ck_assert_msg(jobs[i].text.len == want[i].len &&
+                      memcmp(jobs[i].text.p, want[i].p, want[i].len) == 0,
+                      "job %d: '%.*s' but its version gives '%.*s'", i,
+                      (int)jobs[i].text.len, jobs[i].text.p, (int)want[i].len, want[i].p);
+        sample_result_free(&res);
+    }
+    /* not vacuous: the two versions write different text */
+    ck_assert(memcmp(want[0].p, want[1].p, want[1].len) != 0);
+    for (int i = 0; i < 500 && atomic_load(&ver->refs) > 1; i++)
+        usleep(10000);
+    ck_assert_int_eq(atomic_load(&ver->refs), 1);
+    ck_assert_int_eq(atomic_load(&later->refs), 2);   /* a copy in service */
+    srv_sched_free(s);
+    ck_assert_int_eq(atomic_load(&later->refs), 1);
+    srv_version_release(later);
+    for (int i = 0; i < 2; i++) {
+        strbuf_free(&want[i]);
+        strbuf_free(&jobs[i].text);
+    }
+}
+END_TEST
+
 START_TEST(cancel_and_full_queue)
 {
     waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
@@ -274,7 +353,8 @@ static void expect(srv_api api, int n_models, const char *body, int status, cons
 {
     char err[600] = "";
     srv_params p;
-    int rc = srv_params_parse(api, body, strlen(body), models, n_models, &p, err, sizeof err);
+    const srv_model_desc *m[] = {&models[0], &models[1]};
+    int rc = srv_params_parse(api, body, strlen(body), m, n_models, &p, err, sizeof err);
     ck_assert_msg(rc == status, "%s: status %d (%s), expected %d", body, rc, err, status);
     if (rc == 0)
         srv_params_free(&p);
@@ -337,8 +417,9 @@ START_TEST(request_settings)
     srv_params p;
     const char *body = "{\"model\":\"book\",\"top_p\":0.9,\"seed\":\"12345678901234567\","
                        "\"stop\":[\"\\n\\n\",\"END\"],\"n\":3,\"logprobs\":2}";
+    const srv_model_desc *m[] = {&models[0], &models[1]};
     make_models();
-    ck_assert_int_eq(srv_params_parse(SRV_API_COMPLETIONS, body, strlen(body), models, 2, &p,
+    ck_assert_int_eq(srv_params_parse(SRV_API_COMPLETIONS, body, strlen(body), m, 2, &p,
                                       err, sizeof err), 0);
     ck_assert_int_eq(p.model, 1);
     ck_assert_float_eq(p.cfg.temperature, 0.5f);     /* the session's */
@@ -352,7 +433,7 @@ START_TEST(request_settings)
     srv_params_free(&p);
 
     body = "{\"prime\":\"ROMEO:\",\"length\":20,\"beam\":4,\"stop\":\".\",\"stream\":true}";
-    ck_assert_int_eq(srv_params_parse(SRV_API_GENERATE, body, strlen(body), models, 1, &p,
+    ck_assert_int_eq(srv_params_parse(SRV_API_GENERATE, body, strlen(body), m, 1, &p,
                                       err, sizeof err), 0);
     ck_assert_str_eq(p.prompt, "ROMEO:");
     ck_assert_int_eq(p.cfg.beam, 4);
@@ -375,11 +456,10 @@ static void run_gen(srv_sched *s, const char *body, strbuf *out)
 {
     char err[600], buf[256];
     srv_params p;
-    int n_models;
-    const srv_model_desc *m = srv_sched_models(s, &n_models);
-    ck_assert_int_eq(srv_params_parse(SRV_API_COMPLETIONS, body, strlen(body), m, n_models,
-                                      &p, err, sizeof err), 0);
-    srv_gen *g = srv_gen_new(&p, &m[0], srv_sched_vocab(s, 0), 1, 2);
+    const srv_model_desc *m[] = {&ver->desc};
+    ck_assert_int_eq(srv_params_parse(SRV_API_COMPLETIONS, body, strlen(body), m, 1, &p, err,
+                                      sizeof err), 0);
+    srv_gen *g = srv_gen_new(&p, ver, 1, 2);
     srv_waker w = {no_sleep, no_wake, NULL};
     srv_gen_watch(g, &w);
     ck_assert_int_eq(srv_gen_start(g, s), 0);
@@ -452,6 +532,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, batch_matches_sample_decode);
     tcase_add_test(tc, cancel_and_full_queue);
+    tcase_add_test(tc, version_swap);
     tcase_add_test(tc, stream_holds_back_stop);
     suite_add_tcase(s, tc);
     TCase *tr = tcase_create("requests");

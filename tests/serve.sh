@@ -3,7 +3,10 @@
 # every endpoint, an OpenAI-style body, streaming, fixed seeds giving the
 # text `rnnlab sample` gives (concurrent requests too), the error answers
 # (400 naming the field, 401, 404, 405, 413, 429), a client gone mid-stream,
-# and SIGTERM during a stream.  Uses curl when installed, else python3's
+# SIGTERM during a stream, live models (a session trained on is picked up,
+# one that does not load leaves the old weights serving) and uploads (off
+# without --allow-upload, the key, plain names, the size limit, hostile
+# tars refused with the old model serving, good ones installed).  Uses curl when installed, else python3's
 # http.client (SERVE_TEST_CLIENT=python: always); python3 reads the JSON.
 # Skipped (77) in a build without libmicrohttpd.  Run by `make check`, or:
 #   RNNLAB=src/rnnlab sh tests/serve.sh
@@ -314,6 +317,189 @@ kill -INT "$main_pid"
 wait "$main_pid"
 r=$?
 check "SIGINT when idle: exit status 0" '[ $r -eq 0 ]'
+
+# ---------------------------------------------------------------- live models
+
+# model_step: the step /v1/models reports for the first model.
+# wait_step STEP: until it is STEP (at most 15 s).
+model_step() {
+    req "$tmp/ms" GET /v1/models "" "${auth:-}"
+    jget "$tmp/ms" 'd["data"][0]["step"]'
+}
+wait_step() {
+    for _ in $(seq 1 150); do
+        [ "$(model_step)" = "$1" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+L=$tmp/live
+cp -R "$G" "$L"
+start_server live "$L" --threads 1
+live_pid=$pid
+check "/v1/models reports the session's step" '[ "$(model_step)" = 40 ]'
+"$RNNLAB" train --resume "$L" --steps 20 --eval-every 10 --quiet >/dev/null 2>"$tmp/train.err"
+cp "$tmp/live.err" "$tmp/evidence"
+check "a session trained on (train --resume) is picked up: /v1/models reports step 60" \
+    'wait_step 60'
+v=$(jget "$tmp/ms" 'd["data"][0]["val_loss"] is not None')
+check "... with its validation loss" '[ "$v" = True ]'
+post /v1/generate '{"prime": "The ", "length": 60, "seed": 9}'
+jget "$tmp/body" 'd["text"]' >"$tmp/a"
+sample_text "$tmp/b" "$L" --prime "The " --length 60 --seed 9
+check "... and a fixed-seed generation is rnnlab sample's on the new weights" \
+    'same_text "$tmp/a" "$tmp/b"'
+cp "$tmp/a" "$tmp/good"
+# a save that does not load: the step-60 weights serve on, one line logged
+cp -R "$L" "$tmp/live.bad"
+printf 'not safetensors' >"$tmp/live.bad/model.safetensors"
+mv "$L" "$tmp/live.prev" && mv "$tmp/live.bad" "$L"
+for _ in $(seq 1 40); do
+    grep -q 'not reloaded' "$tmp/live.err" && break
+    sleep 0.1
+done
+sleep 1.5
+cp "$tmp/live.err" "$tmp/evidence"
+check "a session that does not load is logged once" \
+    '[ "$(grep -c "live: not reloaded, step 60 serves on: .*model.safetensors" "$tmp/live.err")" = 1 ]'
+post /v1/generate '{"prime": "The ", "length": 60, "seed": 9}'
+jget "$tmp/body" 'd["text"]' >"$tmp/a"
+check "... and the model before it serves on" 'same_text "$tmp/a" "$tmp/good"'
+kill -TERM "$live_pid"
+wait "$live_pid"
+
+# ---------------------------------------------------------------- uploads
+
+# mktar DIR ROOT KIND...: $tmp/KIND.tar for each KIND, a tar of DIR's
+# session.json and model.safetensors with a twist by KIND (hostile ones
+# aim at ROOT).
+cat >"$tmp/mktar.py" <<'EOF'
+import io, sys, tarfile
+src, root, kinds = sys.argv[1], sys.argv[2], sys.argv[3:]
+files = {n: open(src + "/" + n, "rb").read() for n in ("session.json", "model.safetensors")}
+for kind in kinds:
+    t = tarfile.open(root + "/" + kind + ".tar", "w", format=tarfile.USTAR_FORMAT)
+    def add(name, data, type=tarfile.REGTYPE, link=""):
+        i = tarfile.TarInfo(name)
+        i.size, i.type, i.linkname = (len(data) if type == tarfile.REGTYPE else 0), type, link
+        t.addfile(i, io.BytesIO(data) if type == tarfile.REGTYPE else None)
+    for n, d in files.items():
+        if kind == "corrupt" and n == "model.safetensors":
+            d = d[:200]
+        add("./" + n if kind == "dotted" else n, d)
+    if kind == "traversal":
+        add("../evil", b"x")
+    elif kind == "absolute":
+        add(root + "/evil", b"x")
+    elif kind == "symlink":
+        add("best.safetensors", b"", tarfile.SYMTYPE, "../evil")
+    elif kind == "hardlink":
+        add("best.safetensors", b"", tarfile.LNKTYPE, "session.json")
+    elif kind == "device":
+        add("best.safetensors", b"", tarfile.CHRTYPE)
+    elif kind == "extra":
+        add("notes.txt", b"hello")
+    t.close()
+EOF
+hostile="traversal absolute symlink hardlink device extra corrupt"
+"$PY" "$tmp/mktar.py" "$tmp/live.prev" "$tmp" good dotted $hostile 2>"$tmp/err" ||
+    { cat "$tmp/err"; exit 99; }
+# put NAME TAR [HEADER]: PUT /v1/models/NAME with TAR as the body.
+put() {
+    if [ -n "$have_curl" ]; then
+        code=$(curl -s -m 60 -o "$tmp/body" -w '%{http_code}' -X PUT --data-binary "@$2" \
+            -H "${3:-X-None: 1}" "$base/v1/models/$1" 2>/dev/null)
+    else
+        "$PY" "$tmp/client.py" PUT "$base/v1/models/$1" "$2" "${3:-}" "$tmp/body" \
+            >"$tmp/body.code" 2>/dev/null
+        code=$(cat "$tmp/body.code")
+    fi
+}
+
+"$RNNLAB" serve "$G" --allow-upload --model-dir "$tmp" --port 0 >/dev/null 2>"$tmp/err"
+r=$?
+cp "$tmp/err" "$tmp/evidence"
+check "--allow-upload without an API key: refused at start, one line" \
+    '[ $r -ne 0 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "needs an API key" "$tmp/err"'
+"$RNNLAB" serve "$G" --allow-upload --api-key k --port 0 >/dev/null 2>"$tmp/err"
+r=$?
+cp "$tmp/err" "$tmp/evidence"
+check "--allow-upload without --model-dir: refused at start" \
+    '[ $r -ne 0 ] && grep -q "needs --model-dir" "$tmp/err"'
+
+M=$tmp/models
+mkdir "$M"
+cp -R "$G" "$M/garden"
+auth="Authorization: Bearer k"
+RNNLAB_API_KEY=k start_server noup --model-dir "$M" --threads 1
+put garden "$tmp/good.tar" "$auth"
+expect_status 403 "uploads are off" "an upload to a server without --allow-upload: 403"
+kill -TERM "$pid"
+wait "$pid"
+
+RNNLAB_API_KEY=k start_server up --model-dir "$M" --allow-upload --max-upload 200000 --threads 1
+up_pid=$pid
+check "--model-dir's sessions are served" '[ "$(model_step)" = 40 ]'
+post /v1/generate '{"model": "garden", "prime": "The ", "length": 40, "seed": 4}' "$auth"
+jget "$tmp/body" 'd["text"]' >"$tmp/garden.text"
+put garden "$tmp/good.tar"
+expect_status 401 "API key" "an upload without the key: 401"
+put garden "$tmp/good.tar" "Authorization: Bearer nope"
+expect_status 401 "API key" "an upload with a wrong key: 401"
+for n in .hidden %2E%2E a%2Fb "sp%20ace" "$(printf '%065d' 0)"; do
+    put "$n" "$tmp/good.tar" "$auth"
+    expect_status 400 "model name" "an upload named '$n': 400"
+done
+head -c 300000 /dev/zero >"$tmp/big.tar"
+put garden "$tmp/big.tar" "$auth"
+expect_status 413 "larger than this server's limit (200000 bytes" "an upload over --max-upload: 413"
+if [ -n "$have_curl" ]; then
+    code=$(curl -s -m 60 -o "$tmp/body" -w '%{http_code}' -X PUT -H "$auth" \
+        -H 'Transfer-Encoding: chunked' --data-binary "@$tmp/big.tar" "$base/v1/models/garden")
+    expect_status 413 "larger than" "... and when it is only found out while streaming"
+fi
+
+# hostile uploads: refused with the reason, nothing written, the old model serving
+for kind in $hostile; do
+    put garden "$tmp/$kind.tar" "$auth"
+    case $kind in
+        traversal|absolute|extra) want="holds only session.json" ;;
+        symlink|hardlink) want="a link (refused)" ;;
+        device) want="a device or FIFO" ;;
+        corrupt) want="garden/model.safetensors" ;;
+    esac
+    expect_status "$([ $kind = corrupt ] && echo 422 || echo 400)" "$want" "a hostile upload ($kind): refused"
+done
+printf 'not a tar at all, not a tar at all' >"$tmp/junk.tar"
+put garden "$tmp/junk.tar" "$auth"
+expect_status 400 "tar" "an upload that is no tar: 400"
+ls -A "$M" >"$tmp/evidence"
+check "... nothing written outside the model directory, nothing left in it" \
+    '[ ! -e "$tmp/evil" ] && [ ! -e "$tmp/../evil" ] && [ "$(ls -A "$M")" = garden ]'
+post /v1/generate '{"model": "garden", "prime": "The ", "length": 40, "seed": 4}' "$auth"
+jget "$tmp/body" 'd["text"]' >"$tmp/a"
+check "... and the old model serves on" 'same_text "$tmp/a" "$tmp/garden.text"'
+
+put garden "$tmp/dotted.tar" "$auth"
+v=$(jget "$tmp/body" 'd["step"]')
+check "a good upload replaces the model: 200 with its step" '[ "$code" = 200 ] && [ "$v" = 60 ]'
+check "... /v1/models reports it" '[ "$(model_step)" = 60 ]'
+post /v1/generate '{"model": "garden", "prime": "The ", "length": 40, "seed": 4}' "$auth"
+jget "$tmp/body" 'd["text"]' >"$tmp/a"
+sample_text "$tmp/b" "$M/garden" --prime "The " --length 40 --seed 4
+check "... and generates as rnnlab sample of the uploaded session" 'same_text "$tmp/a" "$tmp/b"'
+put fresh "$tmp/good.tar" "$auth"
+check "an upload under a new name installs it: 201" '[ "$code" = 201 ]'
+post /v1/completions '{"model": "fresh", "prompt": "The ", "max_tokens": 30, "seed": 2}' "$auth"
+jget "$tmp/body" 'd["choices"][0]["text"]' >"$tmp/a"
+sample_text "$tmp/b" "$M/fresh" --prime "The " --length 30 --seed 2
+check "... and a completion on it is rnnlab sample's" 'same_text "$tmp/a" "$tmp/b"'
+ls -A "$M" >"$tmp/evidence"
+check "... the model directory holds the two sessions only" \
+    '[ "$(ls -A "$M" | tr "\n" " ")" = "fresh garden " ]'
+kill -TERM "$up_pid"
+wait "$up_pid"
+auth=
 
 # ---------------------------------------------------------------- key, queue, signals
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli_int.h"
+#include "util/mem.h"
 #include "util/status.h"
 #include "ui/cmd.h"
 #include "serve/params.h"
@@ -19,9 +20,10 @@
 #include "serve/serve.h"
 
 #define SERVE_MAX_MODELS 32
+#define SERVE_MAX_UPLOAD_LIMIT (64.0 * 1024 * 1024 * 1024)
 
 enum { VO_HOST = 256, VO_PORT, VO_THREADS, VO_MAX_BATCH, VO_MAX_QUEUE, VO_API_KEY,
-       VO_GRACE };
+       VO_GRACE, VO_MODEL_DIR, VO_ALLOW_UPLOAD, VO_MAX_UPLOAD };
 
 static const struct option serve_opts[] = {
     {"host", required_argument, NULL, VO_HOST},
@@ -31,6 +33,9 @@ static const struct option serve_opts[] = {
     {"max-queue", required_argument, NULL, VO_MAX_QUEUE},
     {"api-key", required_argument, NULL, VO_API_KEY},
     {"grace", required_argument, NULL, VO_GRACE},
+    {"model-dir", required_argument, NULL, VO_MODEL_DIR},
+    {"allow-upload", no_argument, NULL, VO_ALLOW_UPLOAD},
+    {"max-upload", required_argument, NULL, VO_MAX_UPLOAD},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
 };
@@ -45,6 +50,17 @@ typedef struct serve_args {
     const char *dir_p[SERVE_MAX_MODELS], *name_p[SERVE_MAX_MODELS];
 } serve_args;
 
+/* --max-upload: bytes, or with a K, M or G suffix (binary units). */
+static int max_upload(serve_args *a, const char *arg)
+{
+    double bytes;
+    if (mem_parse(arg, &bytes) < 0 || bytes < 1 || bytes > SERVE_MAX_UPLOAD_LIMIT)
+        return cli_usage_error(a->oc.cmd, "--max-upload: '%s' is not a size from 1 "
+                               "byte to 64G (say 512M)", arg);
+    a->o.max_upload = (unsigned long long)bytes;
+    return 0;
+}
+
 static int serve_set(void *args, int id, const char *arg)
 {
     serve_args *a = args;
@@ -57,6 +73,9 @@ static int serve_set(void *args, int id, const char *arg)
     case VO_MAX_BATCH: return cli_opt_long(c, id, arg, 1, SRV_MAX_BATCH, &a->max_batch);
     case VO_MAX_QUEUE: return cli_opt_long(c, id, arg, 1, 100000, &a->max_queue);
     case VO_GRACE: return cli_opt_double(c, id, arg, 0, 3600, 0, &a->grace);
+    case VO_MODEL_DIR: a->o.model_dir = arg; return 0;
+    case VO_ALLOW_UPLOAD: a->o.allow_upload = 1; return 0;
+    case VO_MAX_UPLOAD: return max_upload(a, arg);
     default: return 0;
     }
 }
@@ -65,6 +84,7 @@ static void serve_help(FILE *f)
 {
     fprintf(f,
 "Usage: rnnlab serve DIR|NAME... [OPTION]...\n"
+"       rnnlab serve --model-dir DIR [DIR|NAME...] [OPTION]...\n"
 "Serve text generation from saved sessions over HTTP until SIGINT or SIGTERM,\n"
 "logging a line per request on stderr (method, path, status, tokens, ms).\n"
 "A NAME is a session under ./sessions (else $XDG_DATA_HOME/rnnlab/sessions)\n"
@@ -77,9 +97,14 @@ static void serve_help(FILE *f)
 "                        top_k, top_p, greedy, beam, n_best, repetition_penalty,\n"
 "                        repetition_window, stop, seed, stream; answers as\n"
 "                        sample --json does\n"
+"  PUT /v1/models/NAME  upload a session as a tar (session.json,\n"
+"                        model.safetensors; optionally best.safetensors,\n"
+"                        optimizer.safetensors): installs or replaces NAME\n"
 "  GET /v1/models, GET /health, GET /metrics (Prometheus text)\n"
 "Settings a request leaves out are the session's; ranges are those of\n"
 "rnnlab sample.  stream: true sends server-sent events, then data: [DONE].\n"
+"A session saved again into its directory (rnnlab train --resume) is\n"
+"reloaded within a second; requests in flight finish on the old weights.\n"
 "\n"
 "  --host ADDR        address to listen on (default 127.0.0.1: this machine\n"
 "                     only; 0.0.0.0 or :: for every interface)\n"
@@ -97,6 +122,14 @@ static void serve_help(FILE *f)
 "  --grace SECONDS    at SIGINT or SIGTERM, time requests in flight get to\n"
 "                     finish before they are cancelled, 0 to 3600 (default\n"
 "                     %g; a second signal cancels at once)\n"
+"  --model-dir DIR    also serve every session directory in DIR under its\n"
+"                     name; uploads are written there\n"
+"  --allow-upload     take uploads (PUT /v1/models/NAME); needs an API key\n"
+"                     and --model-dir.  NAME: 1 to 64 of A-Z a-z 0-9 . _ -,\n"
+"                     not starting with a dot.  An upload is checked as\n"
+"                     rnnlab open checks a session, then swapped in whole\n"
+"  --max-upload SIZE  the largest upload, bytes or with K, M, G (default\n"
+"                     512M; 413 above it)\n"
 "  -h, --help         show this help and exit\n"
 "\n"
 "Limits: bodies up to %zu bytes (413); prompts up to %d bytes, max_tokens\n"
@@ -155,6 +188,7 @@ static void serve_defaults(serve_args *a)
     a->max_batch = SRV_MAX_BATCH;
     a->max_queue = 256;
     a->grace = SERVE_DEFAULT_GRACE;
+    a->o.max_upload = SERVE_DEFAULT_MAX_UPLOAD;
 }
 
 /* The command line into a->o.  Returns 0, CLI_PARSE_HELP, or
@@ -167,8 +201,8 @@ static int serve_args_read(serve_args *a, int argc, char **argv)
     rc = cli_parse_command(&a->oc, argc, argv, serve_set, a, pos, SERVE_MAX_MODELS, &n_pos);
     if (rc != 0)
         return rc;
-    if (n_pos == 0)
-        return cli_usage_error(a->oc.cmd, "missing the session directory");
+    if (n_pos == 0 && !a->o.model_dir)
+        return cli_usage_error(a->oc.cmd, "missing the session directory (or --model-dir)");
     for (int i = 0; i < n_pos; i++)
         if ((rc = resolve(a, i, pos[i])) != 0)
             return rc;

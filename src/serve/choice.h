@@ -12,6 +12,7 @@
 #include "text/tok.h"
 #include "serve/params.h"
 #include "serve/sched.h"
+#include "serve/version.h"
 
 /* How the reader waits: sleep is called under the gen's lock when there
  * is nothing to read yet; wake later, without the lock, once there is. */
@@ -50,7 +51,8 @@ struct srv_gen {
     pthread_mutex_t mu;
     int refs;
     srv_params p;
-    const srv_model_desc *model;
+    srv_version *ver;        /* a reference: the model it runs on */
+    const srv_model_desc *model;  /* ver's */
     const tok_vocab *vocab;
     char id[40];             /* "cmpl-..." */
     long long created;       /* Unix time */

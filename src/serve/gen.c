@@ -83,8 +83,7 @@ static void on_done(void *ctx, srv_job *job)
     srv_gen_release(g);
 }
 
-srv_gen *srv_gen_new(srv_params *p, const srv_model_desc *m, const tok_vocab *v,
-                     uint64_t seed, uint64_t nonce)
+srv_gen *srv_gen_new(srv_params *p, srv_version *v, uint64_t seed, uint64_t nonce)
 {
     srv_gen *g = calloc(1, sizeof *g);
     if (!g || !(g->c = calloc((size_t)p->n, sizeof *g->c))) {
@@ -96,8 +95,9 @@ srv_gen *srv_gen_new(srv_params *p, const srv_model_desc *m, const tok_vocab *v,
     g->refs = 1;
     g->p = *p;
     memset(p, 0, sizeof *p);
-    g->model = m;
-    g->vocab = v;
+    g->ver = srv_version_ref(v);
+    g->model = &v->desc;
+    g->vocab = v->vocab;
     g->created = (long long)time(NULL);
     snprintf(g->id, sizeof g->id, "cmpl-%016llx", (unsigned long long)nonce);
     uint64_t base = g->p.has_seed ? g->p.seed : seed;
@@ -105,7 +105,7 @@ srv_gen *srv_gen_new(srv_params *p, const srv_model_desc *m, const tok_vocab *v,
         srv_choice *c = &g->c[i];
         c->g = g;
         c->index = i;
-        c->job = (srv_job){.model = g->p.model, .cfg = &g->p.cfg, .stops = &g->p.stops,
+        c->job = (srv_job){.ver = v, .cfg = &g->p.cfg, .stops = &g->p.stops,
                            .prime = g->p.prompt, .seed = base + (uint64_t)i,
                            .n_alts = g->p.n_alts, .on_token = on_token,
                            .on_done = on_done, .ctx = c, .stop_index = -1};
@@ -210,6 +210,7 @@ void srv_gen_release(srv_gen *g)
     free(g->c);
     srv_params_free(&g->p);
     strbuf_free(&g->out);
+    srv_version_release(g->ver);
     pthread_mutex_destroy(&g->mu);
     free(g);
 }

@@ -13,12 +13,12 @@
 #include "serve/choice.h"
 #include "serve/params.h"
 #include "serve/sched.h"
+#include "serve/version.h"
 
-/* A request for p (moved in: *p is emptied) to model m, whose vocabulary
- * is v; without a seed in p, seed is used.  nonce makes its id.  NULL
- * when out of memory (p is freed then). */
-srv_gen *srv_gen_new(srv_params *p, const srv_model_desc *m, const tok_vocab *v,
-                     uint64_t seed, uint64_t nonce);
+/* A request for p (moved in: *p is emptied) to model version v, of which
+ * it takes a reference; without a seed in p, seed is used.  nonce makes
+ * its id.  NULL when out of memory (p is freed then). */
+srv_gen *srv_gen_new(srv_params *p, srv_version *v, uint64_t seed, uint64_t nonce);
 /* Queues the choices (srv_sched_submit's answer). */
 int srv_gen_start(srv_gen *g, srv_sched *s);
 /* Whom to wake when there is something to read. */

@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +39,9 @@ typedef struct conn {
     int too_large;
     double t0;
     srv_answer a;
+    srv_upload *up;          /* PUT /v1/models/NAME under way */
     int streaming;           /* an event stream was started */
-    int waiting;             /* a generation counted in in_flight */
+    int waiting;             /* a generation or upload counted in in_flight */
 } conn;
 
 /* ---- the waker: a connection sleeps while its generation has nothing */
@@ -138,6 +140,45 @@ static enum MHD_Result answer(conn *c)
     return c->a.gen->p.stream ? send_stream(c) : send_when_done(c);
 }
 
+/* ---- uploads */
+
+/* PUT /v1/models/NAME, its headers in: refused at once, or its body is
+ * to be fed to the upload. */
+static enum MHD_Result upload_begin(conn *c)
+{
+    const char *auth = MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *len = MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND,
+                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
+    srv_request rq = {c->method, c->path, auth, "", 0};
+    long long declared = len ? (long long)strtoull(len, NULL, 10) : -1;
+    if (declared < -1)
+        declared = LLONG_MAX;
+    if (srv_route_upload(c->h->sv, &rq, declared, &c->up, &c->a) < 0)
+        return send_body(c);
+    return MHD_YES;
+}
+
+/* The body is in: the upload is checked (on the loading thread) while the
+ * connection sleeps, then answered.  Called again when resumed. */
+static enum MHD_Result upload_end(conn *c)
+{
+    int status;
+    char *body;
+    if (!c->waiting) {
+        srv_waker w = {conn_sleep, conn_wake, c};
+        c->waiting = 1;
+        atomic_fetch_add(&c->h->in_flight, 1);
+        srv_upload_finish(c->up, c->h->sv->live, &w);
+    }
+    if (!srv_upload_answer(c->up, &status, &body))
+        return MHD_YES;
+    c->a.status = status;
+    c->a.type = "application/json";
+    c->a.body = body;
+    return send_body(c);
+}
+
 /* ---- requests */
 
 static conn *conn_new(srv_http *h, struct MHD_Connection *mc, const char *url,
@@ -188,18 +229,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         if (!(c = conn_new(h, mc, url, method)))
             return MHD_NO;
         *con_cls = c;
+        if (srv_route_is_upload(url))
+            return upload_begin(c);
         if (!declared_too_large(mc))
             return MHD_YES;
         c->too_large = 1;
         return answer(c);
     }
     if (*data_size > 0) {
-        int rc = take_body(c, data, *data_size);
+        int rc = c->up ? srv_upload_feed(c->up, data, *data_size)
+                       : take_body(c, data, *data_size);
         *data_size = 0;
         return rc == 0 ? MHD_YES : MHD_NO;
     }
     if (c->a.gen)
         return send_when_done(c);
+    if (c->up && !c->a.body)
+        return upload_end(c);
     if (c->a.body)
         return MHD_YES;      /* answered already (a body refused early) */
     return answer(c);
@@ -220,6 +266,8 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     size_t prompt = c->a.gen ? srv_gen_prompt_tokens(c->a.gen) : 0;
     if (c->a.gen)
         srv_gen_detach(c->a.gen);
+    if (c->up)
+        srv_upload_release(c->up);
     fprintf(stderr, "%s %s %d %zu tokens %.1f ms%s\n", c->method, c->path, c->a.status,
             tokens, s * 1e3, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
             : c->a.gen ? " (client gone: cancelled)" : " (not completed)");

@@ -283,21 +283,26 @@ static const field generate_fields[] = {
 
 /* ---- the request as a whole */
 
-static void model_names(const srv_model_desc *models, int n, char *buf, size_t len)
+static void model_names(const srv_model_desc *const *models, int n, char *buf, size_t len)
 {
     size_t o = 0;
     buf[0] = '\0';
     for (int i = 0; i < n && o < len; i++)
-        o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? ", " : "", models[i].name);
+        o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? ", " : "", models[i]->name);
 }
 
 /* The model the request names (or the only one).  0, 400 or 404. */
-static int find_model(pctx *c, const cJSON *root, const srv_model_desc *models, int n)
+static int find_model(pctx *c, const cJSON *root, const srv_model_desc *const *models,
+                      int n)
 {
     char names[512];
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "model");
     c->field = "model";
     model_names(models, n, names, sizeof names);
+    if (n == 0) {
+        snprintf(c->err, c->errlen, "this server has no model yet");
+        return 404;
+    }
     if ((!v || cJSON_IsNull(v)) && n == 1)
         return 0;
     if (!v || cJSON_IsNull(v))
@@ -305,7 +310,7 @@ static int find_model(pctx *c, const cJSON *root, const srv_model_desc *models, 
     if (!cJSON_IsString(v))
         return type_error(c, v, "a string");
     for (int i = 0; i < n; i++)
-        if (strcmp(models[i].name, v->valuestring) == 0) {
+        if (strcmp(models[i]->name, v->valuestring) == 0) {
             c->p->model = i;
             return 0;
         }
@@ -399,7 +404,7 @@ static cJSON *parse_object(const char *body, size_t len, char *err, size_t errle
 }
 
 int srv_params_parse(srv_api api, const char *body, size_t len,
-                     const srv_model_desc *models, int n_models, srv_params *p,
+                     const srv_model_desc *const *models, int n_models, srv_params *p,
                      char *err, size_t errlen)
 {
     pctx c = {.p = p, .err = err, .errlen = errlen, .field = ""};
@@ -409,7 +414,7 @@ int srv_params_parse(srv_api api, const char *body, size_t len,
         return 400;
     int rc = find_model(&c, root, models, n_models);
     if (rc == 0) {
-        start_from(&c, api, &models[p->model]);
+        start_from(&c, api, models[p->model]);
         rc = read_fields(&c, root,
                          api == SRV_API_COMPLETIONS ? completions_fields : generate_fields);
     }

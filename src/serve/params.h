@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "decode/config.h"
 #include "serve/sched.h"
+#include "serve/version.h"
 #include "serve/stream.h"
 
 #define SRV_MAX_BODY ((size_t)1 << 20)   /* request bodies, bytes */
@@ -40,7 +41,7 @@ typedef struct srv_params {
  * models.  Returns 0, or the HTTP status to answer (400; 404 for an
  * unknown model) with a one-line reason naming the field in err. */
 int srv_params_parse(srv_api api, const char *body, size_t len,
-                     const srv_model_desc *models, int n_models, srv_params *p,
+                     const srv_model_desc *const *models, int n_models, srv_params *p,
                      char *err, size_t errlen);
 void srv_params_free(srv_params *p);
 

@@ -111,26 +111,46 @@ char *srv_reply_error(int status, const char *message)
     return print(o);
 }
 
-char *srv_reply_models(const srv_model_desc *m, int n)
+/* A loss, or null when there is none (NAN). */
+static void add_loss(cJSON *o, const char *name, double loss)
+{
+    if (isnan(loss))
+        cJSON_AddNullToObject(o, name);
+    else
+        cJSON_AddNumberToObject(o, name, tidy(loss));
+}
+
+static cJSON *model_item(const srv_model_desc *m)
+{
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "id", m->name);
+    cJSON_AddStringToObject(d, "object", "model");
+    cJSON_AddNumberToObject(d, "created", 0);
+    cJSON_AddStringToObject(d, "owned_by", "rnnlab");
+    cJSON_AddStringToObject(d, "cell", model_cell_name(m->cfg.cell));
+    cJSON_AddNumberToObject(d, "layers", m->cfg.layers);
+    cJSON_AddNumberToObject(d, "hidden", m->cfg.hidden);
+    cJSON_AddNumberToObject(d, "embed", m->cfg.embed);
+    cJSON_AddNumberToObject(d, "vocab", m->cfg.vocab);
+    cJSON_AddNumberToObject(d, "step", (double)m->step);
+    add_loss(d, "val_loss", m->val_loss);
+    add_loss(d, "best_val_loss", m->best_val_loss);
+    return d;
+}
+
+char *srv_reply_models(const srv_model_desc *const *m, int n)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "object", "list");
     cJSON *data = cJSON_AddArrayToObject(o, "data");
-    for (int i = 0; i < n; i++) {
-        cJSON *d = cJSON_CreateObject();
-        cJSON_AddStringToObject(d, "id", m[i].name);
-        cJSON_AddStringToObject(d, "object", "model");
-        cJSON_AddNumberToObject(d, "created", 0);
-        cJSON_AddStringToObject(d, "owned_by", "rnnlab");
-        cJSON_AddStringToObject(d, "cell", model_cell_name(m[i].cfg.cell));
-        cJSON_AddNumberToObject(d, "layers", m[i].cfg.layers);
-        cJSON_AddNumberToObject(d, "hidden", m[i].cfg.hidden);
-        cJSON_AddNumberToObject(d, "embed", m[i].cfg.embed);
-        cJSON_AddNumberToObject(d, "vocab", m[i].cfg.vocab);
-        cJSON_AddNumberToObject(d, "step", (double)m[i].step);
-        cJSON_AddItemToArray(data, d);
-    }
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(data, model_item(m[i]));
     return print(o);
+}
+
+char *srv_reply_model(const srv_model_desc *m)
+{
+    return print(model_item(m));
 }
 
 char *srv_reply_health(const char *status, int n_models, double uptime)

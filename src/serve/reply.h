@@ -11,11 +11,15 @@
 #include "util/buf.h"
 #include "serve/choice.h"
 #include "serve/sched.h"
+#include "serve/version.h"
 
 /* {"error": {"message", "type", "code"}}; message is one line. */
 char *srv_reply_error(int status, const char *message);
-/* GET /v1/models: {"object": "list", "data": [...]}. */
-char *srv_reply_models(const srv_model_desc *m, int n);
+/* GET /v1/models: {"object": "list", "data": [...]}, each model with its
+ * step and validation losses (null: none). */
+char *srv_reply_models(const srv_model_desc *const *m, int n);
+/* One model as the list shows it (an upload's answer). */
+char *srv_reply_model(const srv_model_desc *m);
 /* GET /health. */
 char *srv_reply_health(const char *status, int n_models, double uptime);
 

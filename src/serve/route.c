@@ -47,19 +47,43 @@ void srv_answer_free(srv_answer *a)
 
 /* ---- endpoints */
 
+/* The versions in service now, and their descriptions. */
+typedef struct snapshot {
+    srv_version *v[SRV_MAX_MODELS];
+    const srv_model_desc *d[SRV_MAX_MODELS];
+    int n;
+} snapshot;
+
+static void snapshot_take(srv_server *sv, snapshot *s)
+{
+    s->n = srv_models_snapshot(sv->models, s->v, SRV_MAX_MODELS);
+    for (int i = 0; i < s->n; i++)
+        s->d[i] = &s->v[i]->desc;
+}
+
+static void snapshot_drop(snapshot *s)
+{
+    for (int i = 0; i < s->n; i++)
+        srv_version_release(s->v[i]);
+    s->n = 0;
+}
+
 static void ep_health(srv_server *sv, const srv_request *rq, srv_answer *a)
 {
     (void)rq;
     int draining = atomic_load(&sv->draining);
     json_answer(a, draining ? 503 : 200,
-                srv_reply_health(draining ? "draining" : "ok", sv->n_models,
+                srv_reply_health(draining ? "draining" : "ok", srv_models_count(sv->models),
                                  clock_now() - sv->started));
 }
 
 static void ep_models(srv_server *sv, const srv_request *rq, srv_answer *a)
 {
+    snapshot s;
     (void)rq;
-    json_answer(a, 200, srv_reply_models(sv->models, sv->n_models));
+    snapshot_take(sv, &s);
+    json_answer(a, 200, srv_reply_models(s.d, s.n));
+    snapshot_drop(&s);
 }
 
 static void ep_metrics(srv_server *sv, const srv_request *rq, srv_answer *a)
@@ -94,20 +118,23 @@ static void generation(srv_server *sv, const srv_request *rq, srv_api api, srv_a
 {
     char err[600];
     srv_params p;
+    snapshot s;
     uint64_t seed, nonce;
     if (atomic_load(&sv->draining)) {
         refused(a, SRV_SCHED_CLOSED);
         return;
     }
-    int status = srv_params_parse(api, rq->body, rq->len, sv->models, sv->n_models, &p,
-                                  err, sizeof err);
+    snapshot_take(sv, &s);
+    int status = srv_params_parse(api, rq->body, rq->len, s.d, s.n, &p, err, sizeof err);
     if (status != 0) {
+        snapshot_drop(&s);
         srv_answer_error(a, status, err);
         return;
     }
     draw(sv, &seed, &nonce);
-    int m = p.model, stream = p.stream;
-    srv_gen *g = srv_gen_new(&p, &sv->models[m], srv_sched_vocab(sv->sched, m), seed, nonce);
+    int stream = p.stream;
+    srv_gen *g = srv_gen_new(&p, s.v[p.model], seed, nonce);
+    snapshot_drop(&s);
     if (!g)
         return;             /* out of memory: srv_route answers 500 */
     int rc = srv_gen_start(g, sv->sched);
@@ -166,6 +193,68 @@ static int authorized(const srv_server *sv, const char *auth)
     return same_key(sv->key, auth, strlen(auth));
 }
 
+/* ---- uploads */
+
+#define UPLOAD_PREFIX "/v1/models/"
+
+int srv_route_is_upload(const char *path)
+{
+    return strncmp(path, UPLOAD_PREFIX, strlen(UPLOAD_PREFIX)) == 0;
+}
+
+/* Why PUT /v1/models/NAME cannot go on, into a; 0 when it can. */
+static int upload_refused(srv_server *sv, const srv_request *rq, const char *name,
+                          long long declared, srv_answer *a)
+{
+    char msg[400];
+    if (strcmp(rq->method, "PUT") != 0) {
+        snprintf(msg, sizeof msg, "%s/NAME takes PUT only (an upload)", "/v1/models");
+        srv_answer_error(a, 405, msg);
+        a->allow = "PUT";
+    } else if (!authorized(sv, rq->auth)) {
+        srv_answer_error(a, 401, "missing or wrong API key (send Authorization: Bearer KEY)");
+        a->challenge = 1;
+    } else if (!sv->allow_upload) {
+        srv_answer_error(a, 403, "uploads are off (start the server with --allow-upload, "
+                         "--model-dir and an API key)");
+    } else if (!srv_models_name_ok(name)) {
+        snprintf(msg, sizeof msg, "model name '%.100s': use 1 to %d of A-Z a-z 0-9 . _ -, "
+                 "not starting with a dot", name, SRV_MODEL_NAME_MAX);
+        srv_answer_error(a, 400, msg);
+    } else if (declared >= 0 && (unsigned long long)declared > sv->max_upload) {
+        snprintf(msg, sizeof msg, "the upload is larger than this server's limit (%llu "
+                 "bytes, --max-upload)", sv->max_upload);
+        srv_answer_error(a, 413, msg);
+    } else if (atomic_load(&sv->draining)) {
+        srv_answer_error(a, 503, "the server is shutting down");
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+int srv_route_upload(srv_server *sv, const srv_request *rq, long long declared,
+                     srv_upload **up, srv_answer *a)
+{
+    char err[600];
+    int status;
+    const char *name = rq->path + strlen(UPLOAD_PREFIX);
+    memset(a, 0, sizeof *a);
+    *up = NULL;
+    if (upload_refused(sv, rq, name, declared, a)) {
+        if (!a->body)
+            srv_answer_error(a, 500, "out of memory");
+        return -1;
+    }
+    *up = srv_upload_new(sv->models, sv->model_dir, name, sv->max_upload, &status, err,
+                         sizeof err);
+    if (!*up) {
+        srv_answer_error(a, status, err);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- routing */
 
 const char *srv_route_label(const char *path)
@@ -173,7 +262,7 @@ const char *srv_route_label(const char *path)
     for (size_t i = 0; i < N_ROUTES; i++)
         if (strcmp(routes[i].path, path) == 0)
             return routes[i].path;
-    return "other";
+    return srv_route_is_upload(path) ? "/v1/models/NAME" : "other";
 }
 
 void srv_route(srv_server *sv, const srv_request *rq, srv_answer *a)
@@ -207,9 +296,10 @@ void srv_route(srv_server *sv, const srv_request *rq, srv_answer *a)
         srv_answer_error(a, 500, "out of memory");
 }
 
-int srv_server_init(srv_server *sv, srv_sched *sched, const char *key, char *err,
-                    size_t errlen)
+int srv_server_init(srv_server *sv, srv_sched *sched, srv_models *models, srv_live *live,
+                    const serve_options *o, char *err, size_t errlen)
 {
+    const char *key = o->api_key;
     memset(sv, 0, sizeof *sv);
     if (key && strlen(key) >= sizeof sv->key) {
         snprintf(err, errlen, "the API key is longer than %zu bytes", sizeof sv->key - 1);
@@ -217,7 +307,11 @@ int srv_server_init(srv_server *sv, srv_sched *sched, const char *key, char *err
     }
     snprintf(sv->key, sizeof sv->key, "%s", key ? key : "");
     sv->sched = sched;
-    sv->models = srv_sched_models(sched, &sv->n_models);
+    sv->models = models;
+    sv->live = live;
+    sv->model_dir = o->model_dir;
+    sv->allow_upload = o->allow_upload;
+    sv->max_upload = o->max_upload;
     sv->started = clock_now();
     srv_metrics_init(&sv->metrics);
     pthread_mutex_init(&sv->rng_mu, NULL);

@@ -1,6 +1,6 @@
 /* sched.c - the generation scheduler (sched.h): a queue of jobs, workers
- * with a decoder batch per model, streams joining and leaving between
- * steps. */
+ * with a copy and a decoder batch per model version, streams joining and
+ * leaving between steps. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -13,11 +13,10 @@
 
 #include "util/clock.h"
 #include "device/open.h"
-#include "train/trainer.h"
+#include "util/buf.h"
 #include "decode/decoder.h"
-#include "store/session.h"
-#include "engine/settings.h"
 #include "serve/sched.h"
+#include "serve/version.h"
 
 typedef struct slot {
     srv_stream st;
@@ -26,7 +25,7 @@ typedef struct slot {
     int failed;
 } slot;
 
-/* One model's streams on one worker: streams 0..n-1 of its decoder. */
+/* One version's streams on one worker: streams 0..n-1 of its decoder. */
 typedef struct batch {
     decoder dec;
     sample_picker pk;
@@ -36,19 +35,27 @@ typedef struct batch {
     int n;
 } batch;
 
+/* A worker's copy of a model version (holding a reference to it). */
+typedef struct copy {
+    srv_version *v;
+    model *m;
+    batch b;
+} copy;
+
 typedef struct worker {
     srv_sched *s;
     pthread_t th;
     int started;
     be_backend *be;
-    trainer **t;              /* [n_models] */
-    batch *b;                 /* [n_models] */
+    copy **c;                 /* its copies, c[0..n_c) */
+    int n_c;
+    size_t cap_c;
     int active;               /* streams in all its batches (its own) */
+    unsigned seen;            /* the scheduler's nudges it has seen */
 } worker;
 
 struct srv_sched {
     srv_sched_config cfg;
-    srv_model_desc *models;
     worker *w;
     pthread_mutex_t mu;
     pthread_cond_t wake;
@@ -56,6 +63,7 @@ struct srv_sched {
     srv_job *queue, *queue_tail;   /* waiting, oldest first */
     srv_job *running;              /* taken by a worker */
     int queued, n_running, closed, quit;
+    unsigned nudges;               /* versions retired so far */
     uint64_t steps, stream_steps, tokens;
 };
 
@@ -141,15 +149,94 @@ static void complete(worker *w, slot *sl)
     finish_job(w->s, job);
 }
 
+/* ---- a worker's copies of model versions */
+
+static int oom(char *err, size_t errlen)
+{
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+static int batch_open(batch *b, model *m, int B, int weights, char *err, size_t errlen)
+{
+    if (decoder_open(&b->dec, m, B, (be_weights)weights, err, errlen) < 0)
+        return -1;
+    if (sample_picker_init(&b->pk, m->cfg.vocab) < 0 ||
+        !(b->logits = malloc((size_t)B * (size_t)m->cfg.vocab * sizeof(float))))
+        return oom(err, errlen);
+    return 0;
+}
+
+static void copy_free(copy *c)
+{
+    if (!c)
+        return;
+    decoder_free(&c->b.dec);
+    sample_picker_free(&c->b.pk);
+    free(c->b.logits);
+    model_free(c->m);
+    srv_version_release(c->v);
+    free(c);
+}
+
+/* A new copy of v on the worker's backend; NULL with a message. */
+static copy *copy_new(worker *w, srv_version *v, char *err, size_t errlen)
+{
+    copy *c = calloc(1, sizeof *c);
+    if (!c) {
+        oom(err, errlen);
+        return NULL;
+    }
+    c->v = srv_version_ref(v);
+    if (!(c->m = srv_version_model(v, w->be, err, errlen)) ||
+        batch_open(&c->b, c->m, w->s->cfg.max_batch, v->desc.sample.weights, err,
+                   errlen) < 0) {
+        copy_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* The worker's copy of v, made now when it has none; NULL (a line on
+ * stderr) when it cannot be made: out of memory. */
+static copy *copy_for(worker *w, srv_version *v)
+{
+    char err[256];
+    for (int i = 0; i < w->n_c; i++)
+        if (w->c[i]->v == v)
+            return w->c[i];
+    copy *c = NULL;
+    if (GROW_ARRAY(&w->c, &w->cap_c, w->n_c + 1, 4) < 0)
+        oom(err, sizeof err);
+    else if ((c = copy_new(w, v, err, sizeof err)))
+        w->c[w->n_c++] = c;
+    if (!c)
+        fprintf(stderr, "rnnlab: %s: %s\n", v->desc.name, err);
+    return c;
+}
+
+/* Drops the copies of retired versions that no stream uses any more. */
+static void prune(worker *w)
+{
+    for (int i = 0; i < w->n_c; ) {
+        copy *c = w->c[i];
+        if (c->b.n == 0 && atomic_load(&c->v->retired)) {
+            copy_free(c);
+            w->c[i] = w->c[--w->n_c];
+        } else {
+            i++;
+        }
+    }
+}
+
 /* ---- the worker */
 
 /* Beam search, alone on the worker: sample_decode as `rnnlab sample`. */
-static void run_beam(worker *w, srv_job *job)
+static void run_beam(worker *w, copy *c, srv_job *job)
 {
     char err[256];
     rng_state rng;
     sample_request req;
-    trainer *t = w->t[job->model];
     rng_seed(&rng, job->seed);
     sample_request_init(&req, job->cfg, &rng);
     req.prime = job->prime;
@@ -158,7 +245,7 @@ static void run_beam(worker *w, srv_job *job)
     req.cancel = &job->cancel;
     req.n_alts = job->n_alts;
     double t0 = clock_now(), c0 = thread_cpu();
-    job->failed = sample_decode(t->m, t->corp.vocab, &req, &job->beams, err, sizeof err) != 0;
+    job->failed = sample_decode(c->m, c->v->vocab, &req, &job->beams, err, sizeof err) != 0;
     job->stats = job->beams.stats;
     job->stop = job->beams.stop;
     job->stop_index = -1;
@@ -171,11 +258,18 @@ static void run_beam(worker *w, srv_job *job)
  * zero state (or finished at once: cancelled, nothing to generate). */
 static void admit(worker *w, srv_job *job)
 {
-    if (job->cfg->beam > 1) {
-        run_beam(w, job);
+    copy *c = copy_for(w, job->ver);
+    if (!c) {
+        job->failed = 1;
+        job->stop_index = -1;
+        finish_job(w->s, job);
         return;
     }
-    batch *b = &w->b[job->model];
+    if (job->cfg->beam > 1) {
+        run_beam(w, c, job);
+        return;
+    }
+    batch *b = &c->b;
     slot *sl = &b->slots[b->n];
     memset(sl, 0, sizeof *sl);
     sl->job = job;
@@ -184,7 +278,7 @@ static void admit(worker *w, srv_job *job)
         sl->st.stop = SAMPLE_STOP_CANCEL;
         sl->st.stop_index = -1;
         sl->st.done = 1;
-    } else if (srv_stream_start(&sl->st, w->t[job->model]->corp.vocab, job->cfg, job->stops,
+    } else if (srv_stream_start(&sl->st, c->v->vocab, job->cfg, job->stops,
                                 job->prime, job->seed, job->n_alts, job->on_token,
                                 job->ctx) < 0) {
         sl->failed = 1;
@@ -265,8 +359,9 @@ static int take(worker *w, srv_job **got)
     srv_sched *s = w->s;
     int n = 0;
     pthread_mutex_lock(&s->mu);
-    while (!s->quit && w->active == 0 && !s->queue)
+    while (!s->quit && w->active == 0 && !s->queue && w->seen == s->nudges)
         pthread_cond_wait(&s->wake, &s->mu);
+    w->seen = s->nudges;
     if (s->quit && w->active == 0 && !s->queue) {
         pthread_mutex_unlock(&s->mu);
         return -1;
@@ -291,83 +386,33 @@ static void *worker_main(void *arg)
     while ((n = take(w, got)) >= 0) {
         for (int i = 0; i < n; i++)
             admit(w, got[i]);
-        for (int m = 0; m < w->s->cfg.n_models; m++)
-            if (w->b[m].n > 0)
-                step(w, &w->b[m]);
+        for (int i = 0; i < w->n_c; i++)
+            if (w->c[i]->b.n > 0)
+                step(w, &w->c[i]->b);
+        prune(w);
     }
     return NULL;
 }
 
-/* ---- loading */
+/* ---- starting and stopping */
 
-static int oom(char *err, size_t errlen)
+/* A worker's backend: the CPU, with its share of the cores. */
+static int open_worker(srv_sched *s, worker *w, char *err, size_t errlen)
 {
-    snprintf(err, errlen, "out of memory");
-    return -1;
-}
-
-static int batch_open(batch *b, model *m, int B, int weights, char *err, size_t errlen)
-{
-    if (decoder_open(&b->dec, m, B, (be_weights)weights, err, errlen) < 0)
-        return -1;
-    if (sample_picker_init(&b->pk, m->cfg.vocab) < 0 ||
-        !(b->logits = malloc((size_t)B * (size_t)m->cfg.vocab * sizeof(float))))
-        return oom(err, errlen);
-    return 0;
-}
-
-static void describe(srv_model_desc *d, const char *name, const trainer *t,
-                     const sample_config *sc)
-{
-    snprintf(d->name, sizeof d->name, "%s", name);
-    d->cfg = t->m->cfg;
-    d->sample = *sc;
-    d->step = t->step;
-}
-
-static int load_model(srv_sched *s, worker *w, int m, char *err, size_t errlen)
-{
-    const char *dir = s->cfg.dirs[m];
-    sample_config sc;
-    if (!(w->t[m] = session_load(w->be, dir, SESSION_NO_CORPUS, &sc, err, errlen)))
-        return -1;
-    if (setting_check_session(&w->t[m]->cfg, &sc, dir, err, errlen) != 0)
-        return -1;
-    if (w == s->w)
-        describe(&s->models[m], s->cfg.names[m], w->t[m], &sc);
-    return batch_open(&w->b[m], w->t[m]->m, s->cfg.max_batch, sc.weights, err, errlen);
-}
-
-/* A worker's backend (the CPU) and copies of the models. */
-static int load_worker(srv_sched *s, worker *w, char *err, size_t errlen)
-{
-    int n = s->cfg.n_models;
     w->s = s;
-    if (!(w->t = calloc((size_t)n, sizeof *w->t)) || !(w->b = calloc((size_t)n, sizeof *w->b)))
-        return oom(err, errlen);
     if (!(w->be = be_open("cpu", BE_FP32, NULL, err, errlen)))
         return -1;
     w->be->set_threads(w->be, s->cfg.worker_threads);
-    for (int m = 0; m < n; m++)
-        if (load_model(s, w, m, err, errlen) < 0)
-            return -1;
     return 0;
 }
 
-static void free_worker(srv_sched *s, worker *w)
+static void free_worker(worker *w)
 {
-    for (int m = 0; w->b && m < s->cfg.n_models; m++) {
-        decoder_free(&w->b[m].dec);
-        sample_picker_free(&w->b[m].pk);
-        free(w->b[m].logits);
-    }
-    for (int m = 0; w->t && m < s->cfg.n_models; m++)
-        if (w->t[m])
-            trainer_free(w->t[m]);
+    for (int i = 0; i < w->n_c; i++)
+        copy_free(w->c[i]);
+    free(w->c);
     if (w->be)
         w->be->destroy(w->be);
-    free(w->b);
-    free(w->t);
 }
 
 srv_sched *srv_sched_create(const srv_sched_config *c, char *err, size_t errlen)
@@ -380,14 +425,12 @@ srv_sched *srv_sched_create(const srv_sched_config *c, char *err, size_t errlen)
     s->cfg = *c;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->wake, NULL);
-    s->models = calloc((size_t)c->n_models, sizeof *s->models);
-    s->w = calloc((size_t)c->workers, sizeof *s->w);
-    if (!s->models || !s->w) {
+    if (!(s->w = calloc((size_t)c->workers, sizeof *s->w))) {
         oom(err, errlen);
         goto fail;
     }
     for (int i = 0; i < c->workers; i++)
-        if (load_worker(s, &s->w[i], err, errlen) < 0)
+        if (open_worker(s, &s->w[i], err, errlen) < 0)
             goto fail;
     for (int i = 0; i < c->workers; i++) {
         if (pthread_create(&s->w[i].th, NULL, worker_main, &s->w[i]) != 0) {
@@ -415,26 +458,14 @@ void srv_sched_free(srv_sched *s)
         if (s->w[i].started)
             pthread_join(s->w[i].th, NULL);
     for (int i = 0; s->w && i < s->cfg.workers; i++)
-        free_worker(s, &s->w[i]);
+        free_worker(&s->w[i]);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->mu);
     free(s->w);
-    free(s->models);
     free(s);
 }
 
 /* ---- the submitters' side */
-
-const srv_model_desc *srv_sched_models(const srv_sched *s, int *n)
-{
-    *n = s->cfg.n_models;
-    return s->models;
-}
-
-const tok_vocab *srv_sched_vocab(const srv_sched *s, int m)
-{
-    return s->w[0].t[m]->corp.vocab;
-}
 
 int srv_sched_submit(srv_sched *s, srv_job *const *jobs, int n)
 {
@@ -452,6 +483,14 @@ int srv_sched_submit(srv_sched *s, srv_job *const *jobs, int n)
         pthread_cond_broadcast(&s->wake);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+void srv_sched_nudge(srv_sched *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->nudges++;
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->mu);
 }
 
 void srv_sched_close(srv_sched *s)

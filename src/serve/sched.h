@@ -1,12 +1,16 @@
 /* sched.h - the generation scheduler: a queue of jobs (one generation
  * each) and a pool of worker threads.  Each worker holds its own CPU
- * backend and its own copy of every model, and steps the jobs it has taken
- * as the streams of one decoder batch per model (continuous batching):
- * jobs join and leave at step boundaries, each with its own settings,
- * generator and stop rule, so a job's text does not depend on what else
- * shares the batch.  Beam-search jobs run alone on a worker.  The
- * scheduler owns its workers, models and queue; a job stays its
- * submitter's, who must keep it alive until its on_done has run. */
+ * backend and its own copy of each model version it has jobs on (made
+ * from the version's weights when its first job comes), and steps the
+ * jobs it has taken as the streams of one decoder batch per version
+ * (continuous batching): jobs join and leave at step boundaries, each with
+ * its own settings, generator and stop rule, so a job's text does not
+ * depend on what else shares the batch.  A job runs to its end on the
+ * version it was submitted with; a worker drops its copy of a retired
+ * version between steps, once no job of its batch is left on it.
+ * Beam-search jobs run alone on a worker.  The scheduler owns its workers,
+ * their copies and its queue; a job stays its submitter's, who must keep
+ * it and its version alive until its on_done has run. */
 #ifndef SERVE_SCHED_H
 #define SERVE_SCHED_H
 #include <stdatomic.h>
@@ -17,15 +21,8 @@
 
 #define SRV_MAX_BATCH 16     /* streams per batch: exact fp32 packed steps */
 #define SRV_MAX_WORKERS 64
-#define SRV_NAME_MAX 128
 
-/* What the server says about a loaded model. */
-typedef struct srv_model_desc {
-    char name[SRV_NAME_MAX];
-    model_config cfg;
-    sample_config sample;    /* the session's sampler settings */
-    long step;               /* training steps it has had */
-} srv_model_desc;
+typedef struct srv_version srv_version;
 
 typedef struct srv_job srv_job;
 
@@ -35,7 +32,7 @@ typedef void (*srv_done_fn)(void *ctx, srv_job *job);
 
 struct srv_job {
     /* set by the submitter */
-    int model;               /* index into the scheduler's models */
+    srv_version *ver;        /* the model version it runs on */
     const sample_config *cfg;/* beam > 1: beam search (sample_decode) */
     const srv_stops *stops;  /* token by token only; beams use cfg->stop */
     const char *prime;
@@ -64,9 +61,6 @@ typedef struct srv_sched_config {
     int worker_threads;      /* threads of each worker's backend, >= 1 */
     int max_batch;           /* 1..SRV_MAX_BATCH */
     int max_queue;           /* jobs waiting for a stream, >= 1 */
-    int n_models;
-    const char *const *dirs; /* session directories */
-    const char *const *names;/* the names they are served under */
 } srv_sched_config;
 
 /* Counters for /metrics. */
@@ -80,15 +74,11 @@ typedef struct srv_sched_stats {
 
 typedef struct srv_sched srv_sched;
 
-/* Loads every model once per worker and starts the workers.  Returns the
- * scheduler, or NULL with a one-line message ("DIR/session.json: ..."). */
+/* Opens the workers' backends and starts the workers.  Returns the
+ * scheduler, or NULL with a one-line message. */
 srv_sched *srv_sched_create(const srv_sched_config *c, char *err, size_t errlen);
 /* Cancels what is left, stops the workers and frees everything. */
 void srv_sched_free(srv_sched *s);
-
-const srv_model_desc *srv_sched_models(const srv_sched *s, int *n);
-/* Model m's vocabulary (read-only, shared by every thread). */
-const tok_vocab *srv_sched_vocab(const srv_sched *s, int m);
 
 enum { SRV_SCHED_FULL = -1, SRV_SCHED_CLOSED = -2 };
 /* Queues n jobs, all or none.  Returns 0, SRV_SCHED_FULL when the queue
@@ -96,6 +86,8 @@ enum { SRV_SCHED_FULL = -1, SRV_SCHED_CLOSED = -2 };
 int srv_sched_submit(srv_sched *s, srv_job *const *jobs, int n);
 /* Takes no more jobs; those queued or running go on. */
 void srv_sched_close(srv_sched *s);
+/* A version was retired: idle workers wake to drop their copies of it. */
+void srv_sched_nudge(srv_sched *s);
 /* Sets the cancel flag of every job queued or running. */
 void srv_sched_cancel(srv_sched *s);
 /* Jobs queued or running. */

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #define SERVE_DEFAULT_GRACE 10.0   /* seconds in-flight requests get at exit */
+#define SERVE_DEFAULT_MAX_UPLOAD (512ULL << 20)   /* bytes */
 
 typedef struct serve_options {
     const char *host;        /* address to listen on (default loopback) */
@@ -20,6 +21,11 @@ typedef struct serve_options {
     int n_models;
     const char *const *dirs; /* session directories */
     const char *const *names;/* the names they are served under */
+    const char *model_dir;   /* NULL: none; else its sessions are served
+                              * too, and uploads go there */
+    int allow_upload;        /* PUT /v1/models/NAME (needs the key and
+                              * model_dir) */
+    unsigned long long max_upload;  /* bytes */
 } serve_options;
 
 /* NULL when this build can serve; else why not and what to do, one line
@@ -29,9 +35,11 @@ const char *serve_unavailable(void);
 /* Serves until SIGINT or SIGTERM: then stops accepting, gives requests in
  * flight up to o->grace seconds (a second signal: none), cancels the rest
  * (their streams end with finish_reason "cancelled"), and returns 0.
- * Returns -1 with a one-line message in err when it cannot start: a
- * session that does not load, an address it cannot listen on, a build
- * without libmicrohttpd. */
+ * Meanwhile a session saved again into its directory (by `rnnlab train`,
+ * an upload) is loaded and swapped in.  Returns -1 with a one-line message
+ * in err when it cannot start: a session that does not load, an address it
+ * cannot listen on, uploads allowed without a key or a model directory, a
+ * build without libmicrohttpd. */
 int serve_main(const serve_options *o, char *err, size_t errlen);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "util/clock.h"
 #include "serve/http.h"
+#include "serve/live.h"
 #include "serve/route.h"
 #include "serve/serve.h"
 
@@ -143,16 +144,25 @@ static void drain(srv_server *sv, srv_http *h, double grace, const sigset_t *sig
     wait_until(http_busy, h, SERVE_FLUSH_SECONDS, NULL);
 }
 
-static void announce(const serve_options *o, int port, int loopback)
+static void announce(srv_server *sv, const serve_options *o, int port, int loopback)
 {
-    char names[512];
+    char names[512] = "no model yet";
+    srv_version *v[SRV_MAX_MODELS];
     size_t n = 0;
     const char *colon = strchr(o->host, ':');
-    for (int i = 0; i < o->n_models && n < sizeof names; i++)
-        n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "", o->names[i]);
+    int k = srv_models_snapshot(sv->models, v, SRV_MAX_MODELS);
+    for (int i = 0; i < k; i++) {
+        if (n < sizeof names)
+            n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "",
+                                  v[i]->desc.name);
+        srv_version_release(v[i]);
+    }
     fprintf(stderr, "rnnlab: serving %s on http://%s%s%s:%d (%d workers, batches of up "
             "to %d, queue %d)\n", names, colon ? "[" : "", o->host, colon ? "]" : "", port,
             o->threads, o->max_batch, o->max_queue);
+    if (o->allow_upload)
+        fprintf(stderr, "rnnlab: uploads (PUT /v1/models/NAME) go to %s, up to %llu "
+                "bytes each\n", o->model_dir, o->max_upload);
     if (!loopback && !(o->api_key && o->api_key[0]))
         fprintf(stderr, "rnnlab: warning: listening beyond this machine without an API "
                 "key: anyone who can reach port %d can use it\n", port);
@@ -170,7 +180,7 @@ static int serve_loaded(srv_server *sv, const serve_options *o, const sigset_t *
     srv_http *h = srv_http_start(sv, fd, err, errlen);
     if (!h)
         return -1;
-    announce(o, port, loopback);
+    announce(sv, o, port, loopback);
     while (sigwait(sigs, &sig) != 0)
         ;
     fprintf(stderr, "rnnlab: %s: stopping\n", sig == SIGINT ? "interrupted" : "terminated");
@@ -179,14 +189,69 @@ static int serve_loaded(srv_server *sv, const serve_options *o, const sigset_t *
     return 0;
 }
 
+/* The model table: the sessions named, then those in the model directory.
+ * Returns it, or NULL with a message. */
+static srv_models *load_models(const serve_options *o, srv_sched *sched, char *err,
+                               size_t errlen)
+{
+    srv_models *ms = srv_models_new(sched, err, errlen);
+    for (int i = 0; ms && i < o->n_models; i++)
+        if (srv_models_add(ms, o->names[i], o->dirs[i], err, errlen) < 0) {
+            srv_models_free(ms);
+            return NULL;
+        }
+    if (ms && o->model_dir && srv_models_scan(ms, o->model_dir, err, errlen) < 0) {
+        srv_models_free(ms);
+        return NULL;
+    }
+    return ms;
+}
+
+/* Runs the server over a started scheduler.  Returns 0, or -1 with err. */
+static int serve_sched(const serve_options *o, srv_sched *sched, const sigset_t *sigs,
+                       char *err, size_t errlen)
+{
+    srv_server sv;
+    int rc = -1;
+    srv_models *ms = load_models(o, sched, err, errlen);
+    srv_live *live = ms ? srv_live_start(ms, SRV_LIVE_PERIOD, err, errlen) : NULL;
+    if (live && srv_server_init(&sv, sched, ms, live, o, err, errlen) == 0) {
+        rc = serve_loaded(&sv, o, sigs, err, errlen);
+        srv_live_stop(live);
+        live = NULL;
+        srv_sched_cancel(sched);
+        srv_server_destroy(&sv);
+    }
+    srv_live_stop(live);
+    srv_sched_free(sched);      /* first: its workers hold versions */
+    srv_models_free(ms);
+    return rc;
+}
+
+/* Uploads only with a key to check and a directory to put them in. */
+static int check_upload(const serve_options *o, char *err, size_t errlen)
+{
+    if (!o->allow_upload)
+        return 0;
+    if (!o->api_key || !o->api_key[0])
+        snprintf(err, errlen, "--allow-upload needs an API key (--api-key or "
+                 "RNNLAB_API_KEY): anyone could replace the models otherwise");
+    else if (!o->model_dir)
+        snprintf(err, errlen, "--allow-upload needs --model-dir DIR, the directory "
+                 "uploads are written to");
+    else
+        return 0;
+    return -1;
+}
+
 int serve_main(const serve_options *o, char *err, size_t errlen)
 {
     sigset_t sigs, old;
-    srv_server sv;
+    if (check_upload(o, err, errlen) < 0)
+        return -1;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int share = cores > o->threads ? (int)(cores / o->threads) : 1;
-    srv_sched_config sc = {o->threads, share, o->max_batch, o->max_queue, o->n_models,
-                           o->dirs, o->names};
+    srv_sched_config sc = {o->threads, share, o->max_batch, o->max_queue};
     /* every thread started from here on leaves these to sigwait */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -195,13 +260,8 @@ int serve_main(const serve_options *o, char *err, size_t errlen)
     signal(SIGPIPE, SIG_IGN);
     int rc = -1;
     srv_sched *sched = srv_sched_create(&sc, err, errlen);
-    if (sched && srv_server_init(&sv, sched, o->api_key, err, errlen) == 0) {
-        rc = serve_loaded(&sv, o, &sigs, err, errlen);
-        srv_sched_free(sched);
-        srv_server_destroy(&sv);
-    } else {
-        srv_sched_free(sched);
-    }
+    if (sched)
+        rc = serve_sched(o, sched, &sigs, err, errlen);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
 }

@@ -1115,6 +1115,7 @@ typedef struct ses_load {
     st_file model_f, optim_f;
     st_file best_f;              /* opened when best.safetensors exists */
     int has_best;
+    int no_optim;                /* opened to sample without optimizer.safetensors */
 } ses_load;
 
 static int ses_read_model(const ses_rd *r, const cJSON *root, model_config *c)
@@ -1901,8 +1902,10 @@ static void ses_restore_position(trainer *t, const ses_load *L)
 
 static int ses_restore(trainer *t, const ses_load *L, char *err, size_t errlen)
 {
-    if (ses_restore_model(t, L, err, errlen) || ses_restore_optim(t, L, err, errlen) ||
-        ses_restore_state(t, L, err, errlen) || ses_restore_history(t, L, err, errlen))
+    if (ses_restore_model(t, L, err, errlen) ||
+        (!L->no_optim && (ses_restore_optim(t, L, err, errlen) ||
+                          ses_restore_state(t, L, err, errlen))) ||
+        ses_restore_history(t, L, err, errlen))
         return -1;
     t->step = (long)L->prog.step;
     t->epoch = (long)L->prog.epoch;
@@ -1957,6 +1960,18 @@ static trainer *ses_build(ses_load *L, be_backend *be, const char *corpus_path,
     return t;
 }
 
+/* optimizer.safetensors; a session opened to sample (no corpus) may go
+ * without one (an upload of the weights alone), its moments left zero. */
+static int ses_open_optim(ses_load *L, const char *corpus_path, char *err, size_t errlen)
+{
+    if (corpus_path && strcmp(corpus_path, SESSION_NO_CORPUS) == 0 &&
+        access(L->optim_path, F_OK) != 0 && errno == ENOENT) {
+        L->no_optim = 1;
+        return 0;
+    }
+    return st_open(&L->optim_f, L->optim_path, err, errlen);
+}
+
 /* best.safetensors, when the session has one. */
 static int ses_open_best(ses_load *L, char *err, size_t errlen)
 {
@@ -1978,7 +1993,7 @@ trainer *session_load(be_backend *be, const char *dir, const char *corpus_path,
     if (ses_resolve(&L, dir, err, errlen) == 0 && ses_read_json(&L, err, errlen) == 0 &&
         ses_parse_all(&L, err, errlen) == 0 &&
         st_open(&L.model_f, L.model_path, err, errlen) == 0 &&
-        st_open(&L.optim_f, L.optim_path, err, errlen) == 0 &&
+        ses_open_optim(&L, corpus_path, err, errlen) == 0 &&
         ses_open_best(&L, err, errlen) == 0)
         t = ses_build(&L, be, corpus_path, err, errlen);
     if (t && sample)

@@ -23,7 +23,8 @@ int session_save(const trainer *t, const sample_config *sample, const char *dir,
 /* Opens dir and rebuilds the trainer on backend be; *sample (sample may
  * be NULL) gets the session's sampler settings.  corpus_path overrides
  * the path recorded in the session (NULL: use the recorded one;
- * SESSION_NO_CORPUS: load no text, for sampling); the corpus is tokenized
+ * SESSION_NO_CORPUS: load no text, for sampling, and then a missing
+ * optimizer.safetensors leaves the optimizer at zero); the corpus is tokenized
  * with the session's vocabulary.  Returns the trainer, the caller's to
  * free with trainer_free, or NULL with a one-line message naming the file
  * and the problem (*sample untouched then). */
