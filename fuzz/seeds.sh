@@ -19,7 +19,7 @@ data=$srcdir/tests/data
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rnnlab-seeds.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-for h in safetensors session_json session_files cmd text; do
+for h in safetensors session_json session_files cmd text embfile; do
     mkdir -p "$out/$h"
 done
 
@@ -95,3 +95,12 @@ head -c 4096 "$srcdir/data/tiny-plays.txt" >"$tmp/plays"
 seed text "$tmp/plays" '\001\377'
 seed_text text '\000\100caf\303\251 \342\202\254 \360\237\230\200 \377\300\200 \355\240\200 end\n'
 seed_text text '{"kind":"char","tokens":["a","\\u00e9",{"byte":0},{"byte":255}]}'
+
+# ---- vector files: the test files of each format, after a format byte
+# (0 auto, 1 bin, 2 vec, 3 glove; +4 folds case) and a buffer byte
+# (fuzz/embfile.c).
+seed embfile "$data/emb-small.vec" '\004\000'
+seed embfile "$data/emb-small.glove" '\003\001'
+seed embfile "$data/emb-small.bin" '\001\377'
+seed embfile "$data/emb-small.bin" '\004\002'
+seed_text embfile '\000\000the 1 2\r\n. . . 3 4\n'

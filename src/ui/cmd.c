@@ -730,10 +730,11 @@ static const cmd_def commands[] = {
      1, 6, c_model, CMPL_MODEL},
     {"set", "KEY VALUE", "change a setting (show lists them)",
      "Live settings (lr, the schedule's, clip, dropout, sampling, weights,\n"
-     "eval-every, threads) take effect at once, schedule planning itself\n"
-     "afresh over the rest of the run; optimizer restarts the optimizer's\n"
-     "state; device moves the model and its optimizer state; batch,\n"
-     "seq-len and seed rebuild the model (you are asked).",
+     "eval-every, threads, freeze-embed) take effect at once, schedule\n"
+     "planning itself afresh over the rest of the run; optimizer restarts\n"
+     "the optimizer's state; device moves the model and its optimizer\n"
+     "state; batch, seq-len, seed, embed-init, embed-format and\n"
+     "embed-init-lower rebuild the model (you are asked).",
      2, 2, c_set, CMPL_SETTING},
     {"show", "[KEY]", "current settings and model summary",
      "Lists each setting and its value; show KEY adds what it does, its\n"
