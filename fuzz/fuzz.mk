@@ -34,7 +34,7 @@ ENGINE_C = $(filter-out src/dist/dist_mpi.c,$(filter %.c,$(ENGINE_SOURCES))) \
 ENGINE_O = $(patsubst %.c,$(OUT)/%.o,$(ENGINE_C))
 ENGINE_A = $(OUT)/libengine.a
 
-HARNESSES = safetensors session_json session_files cmd text
+HARNESSES = safetensors session_json session_files cmd text embfile
 PROGRAMS = $(patsubst %,$(OUT)/fuzz_%,$(HARNESSES))
 
 # What each harness links besides the engine.
@@ -43,6 +43,7 @@ session_json_O = fuzz/session_json.o fuzz/session_base.o fuzz/common.o
 session_files_O = fuzz/session_files.o fuzz/session_base.o fuzz/common.o
 cmd_O = fuzz/cmd.o src/ui/cmd.o fuzz/common.o
 text_O = fuzz/text.o fuzz/common.o
+embfile_O = fuzz/embfile.o fuzz/common.o
 
 # The tar reader of uploads (kept apart to merge easily).
 HARNESSES += untar

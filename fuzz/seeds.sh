@@ -19,7 +19,7 @@ data=$srcdir/tests/data
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rnnlab-seeds.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-for h in safetensors session_json session_files cmd text; do
+for h in safetensors session_json session_files cmd text embfile; do
     mkdir -p "$out/$h"
 done
 
@@ -105,3 +105,12 @@ for s in lstm gru; do
 done
 tar -C "$tmp/base" --format=posix -cf "$tmp/pax.tar" .
 seed untar "$tmp/pax.tar" '\001\003\100'
+
+# ---- vector files: the test files of each format, after a format byte
+# (0 auto, 1 bin, 2 vec, 3 glove; +4 folds case) and a buffer byte
+# (fuzz/embfile.c).
+seed embfile "$data/emb-small.vec" '\004\000'
+seed embfile "$data/emb-small.glove" '\003\001'
+seed embfile "$data/emb-small.bin" '\001\377'
+seed embfile "$data/emb-small.bin" '\004\002'
+seed_text embfile '\000\000the 1 2\r\n. . . 3 4\n'

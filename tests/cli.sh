@@ -666,5 +666,111 @@ else
     flunk "tokenize --json of random bytes" "$tmp/err"
 fi
 
+# ------------------------------------------------------------ embeddings
+
+vec=${srcdir:-.}/tests/data/emb-small.vec
+printf 'the cat sat on the mat\nThe dog sat\n' >"$tmp/emb1.txt"
+for i in 1 2 3 4 5 6 7 8; do cat "$tmp/emb1.txt" "$tmp/emb1.txt" "$tmp/emb1.txt"; done >"$tmp/emb.txt"
+emb_train="train --corpus $tmp/emb.txt --tokens word --hidden 8 --layers 1 --batch 2 --seq-len 4 --eval-every 0 --threads 1 --device cpu"
+# shellcheck disable=SC2086
+run $emb_train --embed-init "$vec" --embed-init-lower --freeze-embed --steps 3 --save "$tmp/emb"
+if [ "$status" -eq 0 ] && grep -q '^embed-init: 6 of 9 tokens (66.7%) from .* (2 ignoring case); the rest random; 1 word met again was skipped' "$tmp/out" \
+    && grep -q 'embed 4 (frozen)' "$tmp/out"; then
+    pass "train --embed-init: the coverage line, embed from the file"
+else
+    flunk "train --embed-init" "$tmp/out"
+fi
+# emb_rows DIR FILE: the rows of encoder.weight of the tokens found in the
+# vector file are its vectors (exactly, folded for The and dog).
+emb_rows() {
+    python3 - "$1" "$2" <<'PY'
+import json, struct, sys
+d, vec = sys.argv[1], sys.argv[2]
+s = json.load(open(d + "/session.json"))
+toks = s["tokenizer"]["tokens"]
+raw = open(d + "/model.safetensors", "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+h = json.loads(raw[8:8 + n])
+e = h["encoder.weight"]
+a, b = e["data_offsets"]
+V, E = e["shape"]
+w = struct.unpack("<%df" % (V * E), raw[8 + n + a:8 + n + b])
+file = {}
+for line in open(vec).read().split("\n")[1:]:
+    f = line.split()
+    if f and f[0] not in file:
+        file[f[0]] = [struct.unpack("<f", struct.pack("<f", float(x)))[0] for x in f[1:]]
+want = {"the": "the", "cat": "cat", "sat": "sat", "<eos>": "</s>", "The": "the", "dog": "Dog"}
+for i, t in enumerate(toks):
+    if t in want:
+        assert list(w[i * E:(i + 1) * E]) == file[want[t]], (t, w[i * E:(i + 1) * E])
+PY
+}
+if [ "$status" -eq 0 ] && emb_rows "$tmp/emb" "$vec" 2>"$tmp/err"; then
+    pass "the rows found hold the file's vectors in model.safetensors"
+else
+    flunk "rows from the vector file" "$tmp/err"
+fi
+# encoder_bytes DIR: encoder.weight's bytes in hex, then the rest's.
+encoder_bytes() {
+    python3 -c '
+import json, struct, sys
+raw = open(sys.argv[1] + "/model.safetensors", "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+h = json.loads(raw[8:8 + n])
+a, b = h["encoder.weight"]["data_offsets"]
+print(raw[8 + n + a:8 + n + b].hex())
+print(raw[8 + n:8 + n + a].hex() + raw[8 + n + b:].hex())
+' "$1"
+}
+encoder_bytes "$tmp/emb" >"$tmp/enc0"
+run train --resume "$tmp/emb" --steps 5 --eval-every 0
+encoder_bytes "$tmp/emb" >"$tmp/enc1"
+if [ "$status" -eq 0 ] && grep -q '"freeze_embed":[[:space:]]*true' "$tmp/emb/session.json" \
+    && [ "$(sed -n 1p "$tmp/enc0")" = "$(sed -n 1p "$tmp/enc1")" ] \
+    && [ "$(sed -n 2p "$tmp/enc0")" != "$(sed -n 2p "$tmp/enc1")" ]; then
+    pass "--freeze-embed: resumed, encoder.weight byte for byte, the rest trained"
+else
+    flunk "--freeze-embed keeps encoder.weight" "$tmp/err"
+fi
+run train --resume "$tmp/emb" --steps 2 --eval-every 0 --freeze-embed=off
+encoder_bytes "$tmp/emb" >"$tmp/enc2"
+if [ "$status" -eq 0 ] && grep -q '"freeze_embed":[[:space:]]*false' "$tmp/emb/session.json" \
+    && [ "$(sed -n 1p "$tmp/enc1")" != "$(sed -n 1p "$tmp/enc2")" ]; then
+    pass "--freeze-embed=off on --resume trains the embedding again"
+else
+    flunk "--freeze-embed=off" "$tmp/err"
+fi
+# shellcheck disable=SC2086
+runtime_error "embed 8 does not match the 4 values of each vector in .*emb-small.vec" \
+    "--embed that differs from the file's" $emb_train --embed-init "$vec" --embed 8 --steps 1
+# shellcheck disable=SC2086
+runtime_error "tie needs --hidden equal to the 4 values" "--tie with another --hidden" \
+    $emb_train --embed-init "$vec" --tie --steps 1
+usage_error "embed-init cannot change when resuming" "--embed-init with --resume" \
+    train --resume "$tmp/emb" --embed-init "$vec"
+printf '3 4\nthe 1.0 2.0 3.0 4.0\ncat 1.0 2.0 nan 4.0\nsat 1.0 2.0 3.0 4.0\n' >"$tmp/nan.vec"
+# shellcheck disable=SC2086
+runtime_error "nan.vec: line 3: value 3 of 'cat' is NaN" "a NaN in a vector: file, line, word" \
+    $emb_train --embed-init "$tmp/nan.vec" --steps 1 --save "$tmp/emb-nan"
+[ ! -e "$tmp/emb-nan" ] && pass "a refused vector file saves nothing" \
+    || flunk "a refused vector file saves nothing"
+head -c 100 "${srcdir:-.}/tests/data/emb-small.bin" >"$tmp/cut.bin"
+# shellcheck disable=SC2086
+runtime_error "cut.bin: the header declares 8 vectors" "a truncated binary file" \
+    $emb_train --embed-init "$tmp/cut.bin" --steps 1
+# shellcheck disable=SC2086
+runtime_error "emb-small.vec: the header declares 8 vectors" "--embed-format bin on a text file" \
+    $emb_train --embed-init "$vec" --embed-format bin --steps 1
+printf 'load %s tokens=word embed-init=%s embed-init-lower=on freeze-embed=on\nshow embed-init\nshow freeze-embed\n' \
+    "$tmp/emb.txt" "$vec" >"$tmp/emb.script"
+run -x "$tmp/emb.script"
+if [ "$status" -eq 0 ] && grep -q 'embed-init: 6 of 9 tokens' "$tmp/out" \
+    && grep -q "embed-init  *$vec" "$tmp/out" && grep -q 'freeze-embed  *on' "$tmp/out"; then
+    pass "load ... embed-init=FILE freeze-embed=on in a script"
+else
+    flunk "load with embed-init" "$tmp/out"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -45,6 +45,8 @@ probes() {
     *' and '*)
         echo "$1" | awk '{ lo = $2; hi = $5
             print lo, hi, lo - 1, hi + 1, (lo + hi) / 2, "x" }' ;;
+    'a file, up to '*)
+        echo none /no/such.vec "$(printf '%1100s' | tr ' ' x)" ;;
     '> '* | '>= '*)
         echo "$1" | awk '{ lo = $2; print lo, lo + 1, lo - 1, lo + 0.5, "x", "nan" }' ;;
     *) echo "settings.sh: cannot read the range '$1'" >&2; echo "" ;;
@@ -87,7 +89,11 @@ for key in $keys; do
         set_rc=$?
         set_msg=$(core "$tmp/err" "set: $key: ")
         # shellcheck disable=SC2086
-        "$RNNLAB" $cli "$opt" "$v" >/dev/null 2>"$tmp/clierr"
+        if [ "$range" = 'off|on' ]; then    # a flag: --opt, --opt=on|off
+            "$RNNLAB" $cli "$opt=$v" >/dev/null 2>"$tmp/clierr"
+        else
+            "$RNNLAB" $cli "$opt" "$v" >/dev/null 2>"$tmp/clierr"
+        fi
         cli_rc=$?
         cli_msg=$(core "$tmp/clierr" "rnnlab: $opt: ")
         if [ "$set_rc" -eq 0 ] && [ "$cli_rc" -ne 2 ]; then

@@ -56,6 +56,7 @@ enum {
     TO_QUIET,
     TO_DEVICE, TO_PRECISION, TO_PATIENCE, TO_MIN_DELTA, TO_SAVE_EVERY,
     TO_KEEP_BEST, TO_LABEL_SMOOTHING,
+    TO_EMBED_INIT, TO_EMBED_FORMAT, TO_EMBED_LOWER, TO_FREEZE_EMBED,
     TO_TOKENS,                  /* then the tokenizer's, in TOK_OPT_* order */
     TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB,
     TO_END
@@ -105,6 +106,10 @@ static const struct option train_opts[] = {
     {"save-every", required_argument, NULL, TO_SAVE_EVERY},
     {"keep-best", no_argument, NULL, TO_KEEP_BEST},
     {"label-smoothing", required_argument, NULL, TO_LABEL_SMOOTHING},
+    {"embed-init", required_argument, NULL, TO_EMBED_INIT},
+    {"embed-format", required_argument, NULL, TO_EMBED_FORMAT},
+    {"embed-init-lower", optional_argument, NULL, TO_EMBED_LOWER},
+    {"freeze-embed", optional_argument, NULL, TO_FREEZE_EMBED},
     CLI_TOK_OPTIONS(TO_TOKENS),
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
@@ -115,7 +120,8 @@ static const struct option train_opts[] = {
 static const int fixed_when_resuming[] = {
     TO_MODEL, TO_LAYERS, TO_HIDDEN, TO_EMBED, TO_DROPOUT, TO_TIE,
     TO_NO_FORGET_BIAS, TO_SEQ_LEN, TO_BATCH, TO_OPTIMIZER, TO_MOMENTUM,
-    TO_WEIGHT_DECAY, TO_VAL_FRAC, TO_TEST_FRAC, TO_SEED, TO_TOKENS,
+    TO_WEIGHT_DECAY, TO_VAL_FRAC, TO_TEST_FRAC, TO_SEED, TO_EMBED_INIT,
+    TO_EMBED_FORMAT, TO_EMBED_LOWER, TO_TOKENS,
     TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB
 };
 
@@ -195,9 +201,12 @@ static int train_set(void *args, int id, const char *arg)
     case TO_LR: case TO_BATCH: case TO_SEQ_LEN: case TO_CLIP: case TO_DROPOUT:
     case TO_SEED: case TO_EVAL_EVERY: case TO_THREADS: case TO_SAVE_EVERY:
     case TO_LABEL_SMOOTHING:
+    case TO_EMBED_INIT: case TO_EMBED_FORMAT:
     case TO_SCHEDULE: case TO_WARMUP: case TO_MIN_LR: case TO_LR_DECAY:
     case TO_LR_DECAY_EVERY: case TO_PLATEAU_FACTOR: case TO_PLATEAU_PATIENCE:
         return train_set_setting(a, id, arg);
+    case TO_EMBED_LOWER: case TO_FREEZE_EMBED:   /* --flag or --flag=on|off */
+        return train_set_setting(a, id, arg ? arg : "on");
     case TO_DEVICE:
         a->dev.given = 1;
         return cli_opt_choice(&a->oc, id, arg, cli_device_parse, "auto, cpu or cuda",
@@ -224,6 +233,28 @@ static void lr_defaults_text(char *buf, size_t n, optim_kind except)
         o += (size_t)snprintf(buf + o, n - o, "%s%s %g", o ? ", " : "",
                               optim_name((optim_kind)k), optim_defaults((optim_kind)k).lr);
     }
+}
+
+static void train_help_embed(FILE *f)
+{
+    char r1[96];
+    fprintf(f,
+"  --embed-init FILE    start the embedding from pretrained vectors: word2vec\n"
+"                       binary (.bin), word2vec / fastText text (.vec) or\n"
+"                       GloVe text, read as it streams by; FILE is\n"
+"                       %s;\n"
+"                       --embed defaults to the vectors' size and must\n"
+"                       equal it; prints how many tokens were found\n"
+"  --embed-format F     auto, bin, vec or glove (default auto: a header\n"
+"                       \"COUNT DIM\" then text values is vec, then float32\n"
+"                       is bin; no header is glove)\n"
+"  --embed-init-lower   also give a token without an exact match the first\n"
+"                       word equal to it but for ASCII case (=off: not)\n"
+"  --freeze-embed       keep the embedding as it is: no gradient, optimizer\n"
+"                       state or weight decay for it (with --tie the\n"
+"                       decoder's weight too); kept in the session, and\n"
+"                       --freeze-embed=off on --resume undoes it\n",
+            setting_range_of("embed-init", r1, sizeof r1));
 }
 
 static void train_help_data_model(FILE *f, const train_config *d)
@@ -265,6 +296,7 @@ static void train_help_data_model(FILE *f, const train_config *d)
             MODEL_MAX_LAYERS, d->model.layers, d->model.hidden,
             d->model.embed, setting_range_of("dropout", r1, sizeof r1),
             (double)d->model.dropout);
+    train_help_embed(f);
 }
 
 static void train_help_optim(FILE *f, const train_config *d)
@@ -499,6 +531,10 @@ static int train_check_args(const train_args *a)
         return STATUS_USAGE;
     if (tok_opt_check(&a->tok, why, sizeof why) != 0)
         return cli_usage_error(cmd, "--%s", why);
+    if ((GIVEN(a, TO_EMBED_FORMAT) || GIVEN(a, TO_EMBED_LOWER))
+        && !a->sv.train.embed_init[0] && !a->resume)
+        cli_warn("--embed-format and --embed-init-lower do nothing without "
+                 "--embed-init");
     if (!a->resume)
         return 0;
     for (size_t i = 0; i < n; i++)
@@ -520,6 +556,7 @@ static void train_apply_run_settings(const train_args *a, train_config *c)
         c->label_smoothing = a->sv.train.label_smoothing;
     if (GIVEN(a, TO_EVAL_STREAMS)) c->eval_streams = (int)a->eval_streams;
     if (GIVEN(a, TO_THREADS)) c->threads = (int)a->threads;
+    if (GIVEN(a, TO_FREEZE_EMBED)) c->freeze_embed = a->sv.train.freeze_embed;
 }
 
 static void train_apply_new_settings(const train_args *a, train_config *c)
@@ -541,6 +578,9 @@ static void train_apply_new_settings(const train_args *a, train_config *c)
     if (GIVEN(a, TO_VAL_FRAC)) c->val_frac = a->val_frac;
     if (GIVEN(a, TO_TEST_FRAC)) c->test_frac = a->test_frac;
     if (GIVEN(a, TO_SEED)) c->seed = a->seed;
+    memcpy(c->embed_init, a->sv.train.embed_init, sizeof c->embed_init);
+    c->embed_format = a->sv.train.embed_format;
+    c->embed_lower = a->sv.train.embed_lower;
 }
 
 /* The configuration of a new run: defaults, then the command line. */
@@ -599,24 +639,72 @@ static int check_save_dir(const char *dir)
                 "session; refusing to replace it", dir);
 }
 
+/* The embedding size from the vector file f: --embed must equal it, and
+ * is it when not given (--tie: --hidden must be it). */
+static int embed_from_file(const train_args *a, const emb_file *f, train_config *c)
+{
+    if (GIVEN(a, TO_EMBED) && a->embed != emb_dim(f))
+        return cli_fail("--embed %ld does not match the %d values of each vector "
+                        "in %s (leave --embed out to take them)", a->embed,
+                        emb_dim(f), emb_name(f));
+    if (c->model.tie && c->model.hidden != emb_dim(f))
+        return cli_fail("--tie needs --hidden equal to the %d values of each vector "
+                        "in %s (it is %d)", emb_dim(f), emb_name(f), c->model.hidden);
+    c->model.embed = emb_dim(f);
+    return STATUS_OK;
+}
+
+/* Puts the vectors of f into t's embedding and says how many tokens had
+ * one (on standard error with --json, where standard output is JSON). */
+static int embed_init(trainer *t, emb_file *f, const train_args *a)
+{
+    char err[1024], line[TRAIN_PATH_MAX + 256];
+    emb_report rep;
+    if (trainer_embed_init(t, f, &rep, err, sizeof err) != 0)
+        return cli_fail("%s", err);
+    trainer_embed_summary(&rep, emb_name(f), line, sizeof line);
+    if (GIVEN(a, TO_JSON))
+        cli_warn("%s", line);
+    else if (dist_rank() == 0)
+        printf("%s\n", line);
+    return STATUS_OK;
+}
+
 static int train_new(be_backend *be, const train_config *cfg_in,
                      const train_args *a, trainer **out)
 {
-    char err[512];
+    char err[1024];
     train_config cfg = *cfg_in;
+    emb_file *ef = NULL;
     corpus corp;
     const char *path = a->corpus ? a->corpus : corpus_bundled();
     if (!path)
         return cli_fail("no --corpus given and the bundled corpus is missing "
                     "(looked for ./%s and %s)", CORPUS_BUNDLED_LOCAL, CORPUS_BUNDLED_INSTALLED);
     memset(&corp, 0, sizeof corp);
+    if (cfg.embed_init[0]) {
+        if ((ef = trainer_embed_open(&cfg, err, sizeof err)) == NULL)
+            return cli_fail("%s", err);
+        if (embed_from_file(a, ef, &cfg) != STATUS_OK) {
+            emb_close(ef);
+            return STATUS_FAIL;
+        }
+    }
     if (corpus_learn(&corp, path, &a->tok, cfg.val_frac, cfg.test_frac, err,
-                     sizeof err) != 0)
+                     sizeof err) != 0) {
+        emb_close(ef);
         return cli_fail("%s", err);
+    }
     cfg.model.vocab = (int)tok_size(corp.vocab);
     *out = trainer_create(be, &cfg, &corp, err, sizeof err);
     corpus_free(&corp);         /* empty when the trainer took it */
-    return *out ? STATUS_OK : cli_fail("%s", err);
+    int rc = *out ? STATUS_OK : cli_fail("%s", err);
+    if (rc == STATUS_OK && ef && (rc = embed_init(*out, ef, a)) != STATUS_OK) {
+        trainer_free(*out);
+        *out = NULL;
+    }
+    emb_close(ef);
+    return rc;
 }
 
 static int train_resume(be_backend *be, train_args *a, trainer **out)
@@ -720,9 +808,9 @@ static void print_header(const trainer *t)
            cli_grouped(n3, (double)(ve - vb)));
     if (se > sb)
         printf(", test %s", cli_grouped(n4, (double)(se - sb)));
-    printf(")\nmodel %s %dx%d, embed %d, dropout %g%s: %s parameters\n",
+    printf(")\nmodel %s %dx%d, embed %d%s, dropout %g%s: %s parameters\n",
            model_cell_name(c->model.cell), c->model.layers, c->model.hidden,
-           c->model.embed, (double)c->model.dropout,
+           c->model.embed, c->freeze_embed ? " (frozen)" : "", (double)c->model.dropout,
            c->model.tie ? ", tied" : "",
            cli_grouped(n1, (double)model_param_count(t->m)));
     printf("optimizer %s, lr %.1e, batch %d x %d, clip %g\n",

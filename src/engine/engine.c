@@ -323,15 +323,40 @@ static void install(eng *e, trainer *nt)
     post_reset(e);
 }
 
+/* Opens the embed-init file of tc, if any, and makes the embedding its
+ * size (the file's dimension rules; tied, it must be hidden's).  Returns
+ * 0 with *ef NULL or open, or -1 with a message in err. */
+static int open_embed(train_config *tc, emb_file **ef, char *err, size_t errlen)
+{
+    *ef = NULL;
+    if (!tc->embed_init[0])
+        return 0;
+    if ((*ef = trainer_embed_open(tc, err, errlen)) == NULL)
+        return -1;
+    if (tc->model.tie && emb_dim(*ef) != tc->model.hidden) {
+        snprintf(err, errlen, "embed-init: %.300s has vectors of %d values; tie=on needs "
+                 "them of hidden's %d", tc->embed_init, emb_dim(*ef), tc->model.hidden);
+        emb_close(*ef);
+        *ef = NULL;
+        return -1;
+    }
+    tc->model.embed = emb_dim(*ef);
+    return 0;
+}
+
 /* Builds a trainer on the corpus at path with the settings cfg, read with
- * vocab (a rebuild keeps the tokenizer) or a new tokenizer as tok says.
- * Returns NULL with a message in err. */
+ * vocab (a rebuild keeps the tokenizer) or a new tokenizer as tok says,
+ * its embedding from cfg's embed-init (the coverage said).  Returns NULL
+ * with a message in err. */
 static trainer *build(eng *e, const char *path, const tok_vocab *vocab,
                       const tok_options *tok, const setting_values *cfg,
                       char *err, size_t errlen)
 {
     corpus c;
-    trainer *t;
+    trainer *t = NULL;
+    emb_file *ef = NULL;
+    emb_report rep;
+    char line[TRAIN_PATH_MAX + 256];
     train_config tc = cfg->train;
     memset(&c, 0, sizeof c);
     if ((vocab ? corpus_load(&c, path, vocab, tc.val_frac, tc.test_frac, err, errlen)
@@ -340,12 +365,19 @@ static trainer *build(eng *e, const char *path, const tok_vocab *vocab,
     tc.model.vocab = (int)tok_size(c.vocab);
     if (tc.model.tie)
         tc.model.embed = tc.model.hidden;
-    if (model_config_check(&tc.model, err, errlen) != 0) {
-        corpus_free(&c);
-        return NULL;
-    }
-    t = trainer_create(e->be, &tc, &c, err, errlen);
+    if (open_embed(&tc, &ef, err, errlen) == 0
+        && model_config_check(&tc.model, err, errlen) == 0)
+        t = trainer_create(e->be, &tc, &c, err, errlen);
     corpus_free(&c);
+    if (t && ef && trainer_embed_init(t, ef, &rep, err, errlen) != 0) {
+        trainer_free(t);
+        t = NULL;
+    }
+    if (t && ef) {
+        trainer_embed_summary(&rep, tc.embed_init, line, sizeof line);
+        say(e, ENG_EV_MESSAGE, "%s", line);
+    }
+    emb_close(ef);
     if (t)
         t->cfg.model.vocab = tc.model.vocab;
     return t;
@@ -370,6 +402,7 @@ static int rebuild(eng *e, const setting_values *cfg, const char *why)
     int trained = e->t && e->t->step > 0;
     int was_training = e->state == ENG_TRAINING;
     e->cfg = *cfg;
+    e->cfg.train.model.embed = nt->cfg.model.embed;     /* embed-init's */
     install(e, nt);
     /* a change of architecture while training goes on training */
     if (was_training)
@@ -695,20 +728,28 @@ static int need_length(eng *e, const char *what, const run_goal *goal)
     return -1;
 }
 
-static int do_load(eng *e, const char *path, const tok_options *tok)
+static int do_load(eng *e, const eng_cmd *c)
 {
     char err[1024];
-    trainer *nt = build(e, path, NULL, tok, &e->cfg, err, sizeof err);
+    setting_values cfg = e->cfg;
+    for (int i = 0; i < c->n_sets && i < ENG_LOAD_SETS; i++)
+        if (setting_apply(c->set_key[i], c->set_value[i], &cfg, err, sizeof err) != 0) {
+            say(e, ENG_EV_ERROR, "load: %s", err);
+            return -1;
+        }
+    trainer *nt = build(e, c->str, NULL, &c->tok, &cfg, err, sizeof err);
     if (!nt) {
         say(e, ENG_EV_ERROR, "load: %s", err);
         return -1;
     }
+    e->cfg = cfg;
+    e->cfg.train.model.embed = nt->cfg.model.embed;     /* embed-init's */
     install(e, nt);
     e->session[0] = '\0';
     e->keep_saved = 0;
     publish(e);
     say(e, ENG_EV_MESSAGE, "loaded %s: %zu tokens (%s), vocabulary %u; model %s "
-        "%dx%d, %zu parameters", path, nt->corp.n, tok_kind_name(nt->corp.vocab),
+        "%dx%d, %zu parameters", c->str, nt->corp.n, tok_kind_name(nt->corp.vocab),
         (unsigned)tok_size(nt->corp.vocab), model_cell_name(nt->cfg.model.cell),
         nt->cfg.model.layers, nt->cfg.model.hidden, model_param_count(nt->m));
     return 0;
@@ -766,6 +807,7 @@ static void apply_live(eng *e, int restart)
     t->m->cfg.dropout = e->cfg.train.model.dropout;
     t->cfg.eval_every = e->cfg.train.eval_every;
     t->cfg.label_smoothing = e->cfg.train.label_smoothing;
+    t->cfg.freeze_embed = e->cfg.train.freeze_embed;
     if (t->cfg.threads != e->cfg.train.threads) {
         t->cfg.threads = e->cfg.train.threads;
         e->be->set_threads(e->be, t->cfg.threads);
@@ -989,7 +1031,7 @@ static int do_open(eng *e, const char *dir)
 static int handle(eng *e, const eng_cmd *c)
 {
     switch (c->type) {
-    case ENG_CMD_LOAD: return do_load(e, c->str, &c->tok);
+    case ENG_CMD_LOAD: return do_load(e, c);
     case ENG_CMD_MODEL: return do_model(e, &c->model);
     case ENG_CMD_SET: return do_set(e, c->key, c->str);
     case ENG_CMD_TRAIN: return do_train(e, c);

@@ -22,6 +22,10 @@
 
 typedef struct eng eng;
 
+/* The settings load may take: embed-init, embed-format, embed-init-lower
+ * and freeze-embed. */
+#define ENG_LOAD_SETS 4
+
 typedef enum {
     ENG_IDLE = 0,         /* nothing running (maybe nothing loaded) */
     ENG_TRAINING,
@@ -33,7 +37,8 @@ typedef enum {
 const char *eng_state_name(eng_state s);
 
 typedef enum {
-    ENG_CMD_LOAD,         /* str: corpus path; tok: its tokenizer */
+    ENG_CMD_LOAD,         /* str: corpus path; tok: its tokenizer; the
+                           * settings given with it (n_sets) */
     ENG_CMD_MODEL,        /* model: new architecture (resets) */
     ENG_CMD_SET,          /* key: setting index, str: its value */
     ENG_CMD_TRAIN,        /* steps, epochs, seconds: at most one non-zero
@@ -61,6 +66,12 @@ typedef struct eng_cmd {
     double min_delta;
     int split;
     tok_options tok;
+    /* LOAD: settings given with it (load PATH embed-init=FILE ...), as set
+     * takes them, applied to a copy of the settings the new model is
+     * built with */
+    int n_sets;
+    int set_key[ENG_LOAD_SETS];
+    char set_value[ENG_LOAD_SETS][SETTING_PATH_MAX];
 } eng_cmd;
 
 typedef enum {

@@ -10,6 +10,7 @@
 #include "backend/backend.h"
 #include "train/optim.h"
 #include "decode/sample.h"
+#include "text/emb_file.h"
 #include "engine/settings.h"
 
 /* The devices `set device` offers: CUDA only in builds that have it. */
@@ -144,6 +145,27 @@ static const setting table[] = {
      .summary = "while training, save the session every N steps or every Ns "
                 "(Nm, Nh) of training (in the engine: after save; 0: off)",
      .option = "train --save-every"},
+    {.name = "embed-init", .type = SETTING_PATH, .field = AT(train.embed_init),
+     .def = "none", .effect = SETTING_RESET,
+     .summary = "a new model's embedding from a word2vec (.bin), word2vec / "
+                "fastText text (.vec) or GloVe file (none: random)",
+     .option = "train --embed-init"},
+    {.name = "embed-format", .type = SETTING_CHOICE, .field = AT(train.embed_format),
+     .choices = EMB_FORMAT_NAMES, .def = "auto", .effect = SETTING_RESET,
+     .summary = "embed-init's format (auto: a \"COUNT DIM\" header, then text "
+                "or float32 values; no header: GloVe)",
+     .option = "train --embed-format"},
+    {.name = "embed-init-lower", .type = SETTING_CHOICE,
+     .field = AT(train.embed_lower), .choices = "off on", .def = "off",
+     .effect = SETTING_RESET,
+     .summary = "embed-init: a token without an exact match takes the first "
+                "word equal to it but for ASCII case",
+     .option = "train --embed-init-lower"},
+    {.name = "freeze-embed", .type = SETTING_CHOICE, .field = AT(train.freeze_embed),
+     .choices = "off on", .def = "off", .effect = SETTING_LIVE,
+     .summary = "encoder.weight takes no updates (no gradient, optimizer "
+                "state or weight decay; tied: the decoder's too)",
+     .option = "train --freeze-embed"},
     {.name = "device", .type = SETTING_WORD, .field = AT(device),
      .choices = SETTINGS_DEVICES, .def = "cpu", .effect = SETTING_MOVE,
      .summary = "where the model runs (weights and optimizer state move "
@@ -218,6 +240,10 @@ void setting_range(int i, char *buf, size_t len)
         snprintf(buf, len, "N steps, %.15g to %.15g, or a time Ns, Nm or Nh "
                  "up to %dh; 0: off", s->lo, s->hi, SETTING_MAX_SECONDS / 3600);
         return;
+    case SETTING_PATH:
+        snprintf(buf, len, "a file, up to %d bytes; none: no file",
+                 SETTING_PATH_MAX - 1);
+        return;
     default:
         snprintf(lo, sizeof lo, "%.15g", s->lo);
         snprintf(hi, sizeof hi, "%.15g", s->hi);
@@ -254,7 +280,7 @@ static int out_of_range(const setting *s, const char *text, char *err,
 {
     char range[96];
     setting_range((int)(s - table), range, sizeof range);
-    snprintf(err, errlen, "'%s' is out of range (%s)", text, range);
+    snprintf(err, errlen, "'%.100s' is out of range (%s)", text, range);
     return -1;
 }
 
@@ -317,8 +343,27 @@ static int parse_choice(const setting *s, const char *text, int *out,
     if ((*out = choice_index(s->choices, text)) >= 0)
         return 0;
     choices_prose(s->choices, choices, sizeof choices);
-    snprintf(err, errlen, "unknown value '%s' (choose %s)", text, choices);
+    snprintf(err, errlen, "unknown value '%.100s' (choose %s)", text, choices);
     return -1;
+}
+
+/* A path into the row's field: "none" for none; too long or holding
+ * control characters (that a message would print) refused. */
+static int parse_path(const char *text, char *out, char *err, size_t errlen)
+{
+    size_t n = strlen(text);
+    if (n == 0 || n >= SETTING_PATH_MAX) {
+        snprintf(err, errlen, "a path of %zu bytes is not a file, up to %d bytes "
+                 "(none: no file)", n, SETTING_PATH_MAX - 1);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f) {
+            snprintf(err, errlen, "a path with control characters is refused");
+            return -1;
+        }
+    snprintf(out, SETTING_PATH_MAX, "%s", strcmp(text, "none") == 0 ? "" : text);
+    return 0;
 }
 
 /* "0", "N" (steps) or "Ns" (seconds of training) into *out. */
@@ -401,6 +446,10 @@ int setting_parse(int i, const char *text, setting_values *v, char *err,
             return -1;
         *(sample_cadence *)field(s, v) = cad;
         break;
+    case SETTING_PATH:
+        if (parse_path(text, field(s, v), err, errlen) != 0)
+            return -1;
+        break;
     }
     if (s->then)
         s->then(v);
@@ -428,6 +477,7 @@ static size_t field_size(const setting *s)
     case SETTING_U64: return sizeof(uint64_t);
     case SETTING_WORD: return SETTING_WORD_MAX;
     case SETTING_CADENCE: return sizeof(sample_cadence);
+    case SETTING_PATH: return SETTING_PATH_MAX;
     default: return sizeof(int);
     }
 }
@@ -450,6 +500,10 @@ void setting_format(int i, const setting_values *v, char *buf, size_t len)
         break;
     case SETTING_CHOICE: choice_word(s->choices, *(const int *)f, buf, len); break;
     case SETTING_WORD: snprintf(buf, len, "%.*s", SETTING_WORD_MAX - 1, (const char *)f); break;
+    case SETTING_PATH:
+        snprintf(buf, len, "%.*s", SETTING_PATH_MAX - 1,
+                 *(const char *)f ? (const char *)f : "none");
+        break;
     case SETTING_CADENCE: {
         const sample_cadence *c = f;
         double sec = c->seconds;
@@ -472,7 +526,7 @@ void setting_format(int i, const setting_values *v, char *buf, size_t len)
 static int check_one(const setting *s, const setting_values *v, char *err,
                      size_t errlen)
 {
-    char text[64], why[256];
+    char text[SETTING_PATH_MAX + 8], why[256];
     const void *f = field(s, v);
     double x;
     int bad = 0;
@@ -494,6 +548,13 @@ static int check_one(const setting *s, const setting_values *v, char *err,
             parse_choice(s, text, &(int){0}, why, sizeof why);
         break;
     case SETTING_U64:
+        break;
+    case SETTING_PATH:
+        bad = !memchr(f, '\0', SETTING_PATH_MAX)
+              || (*(const char *)f && parse_path(f, (char[SETTING_PATH_MAX]){0},
+                                                 why, sizeof why) != 0);
+        if (bad && !memchr(f, '\0', SETTING_PATH_MAX))
+            snprintf(why, sizeof why, "a path longer than %d bytes", SETTING_PATH_MAX - 1);
         break;
     case SETTING_CADENCE: {
         const sample_cadence *c = f;

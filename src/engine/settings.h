@@ -15,12 +15,15 @@ typedef enum {
     SETTING_U64,          /* uint64_t field, 0 to 2^64-1 */
     SETTING_CHOICE,       /* int field: the index of a word of choices */
     SETTING_WORD,         /* char[SETTING_WORD_MAX] field: a word of choices */
-    SETTING_CADENCE       /* sample_cadence field: N steps in [lo, hi], or a
+    SETTING_CADENCE,      /* sample_cadence field: N steps in [lo, hi], or a
                            * time Ns, Nm or Nh, up to SETTING_MAX_SECONDS
                            * of training; 0 off */
+    SETTING_PATH          /* char[SETTING_PATH_MAX] field: a file's path,
+                           * "" for none (set and show say "none") */
 } setting_type;
 
 #define SETTING_WORD_MAX 16
+#define SETTING_PATH_MAX TRAIN_PATH_MAX
 #define SETTING_MAX_SECONDS (7 * 86400)
 
 typedef enum {

@@ -294,6 +294,12 @@ static cJSON *ses_json_train(const train_config *c, int *bad)
     ses_addf(o, "min_lr", c->min_lr, bad);
     ses_addf(o, "plateau_factor", c->plateau_factor, bad);
     ses_addi(o, "plateau_patience", c->plateau_patience, bad);
+    ses_addb(o, "freeze_embed", c->freeze_embed, bad);
+    if (c->embed_init[0]) {      /* where the first embedding came from */
+        ses_adds(o, "embed_init", c->embed_init, bad);
+        ses_adds(o, "embed_format", emb_format_name((emb_format)c->embed_format), bad);
+        ses_addb(o, "embed_init_lower", c->embed_lower, bad);
+    }
     return o;
 }
 
@@ -1189,6 +1195,32 @@ static int ses_read_sched_cfg(const ses_rd *r, const cJSON *o, train_config *c)
                        &c->plateau_patience) ? -1 : 0;
 }
 
+/* The embedding's settings, newer than the first format: absent, off
+ * and none. */
+static int ses_read_embed(const ses_rd *r, const cJSON *o, train_config *c)
+{
+    const char *s;
+    char shown[40];
+    if (cJSON_GetObjectItemCaseSensitive(o, "freeze_embed")
+        && ses_get_bool(r, o, "train", "freeze_embed", &c->freeze_embed))
+        return -1;
+    if (!cJSON_GetObjectItemCaseSensitive(o, "embed_init"))
+        return 0;
+    if (ses_get_str(r, o, "train", "embed_init", &s))
+        return -1;
+    if (strlen(s) >= sizeof c->embed_init)
+        return ses_bad(r, "train", "embed_init", "is longer than %zu bytes",
+                       sizeof c->embed_init - 1);
+    snprintf(c->embed_init, sizeof c->embed_init, "%s", s);
+    if (ses_get_str(r, o, "train", "embed_format", &s)
+        || ses_get_bool(r, o, "train", "embed_init_lower", &c->embed_lower))
+        return -1;
+    if ((c->embed_format = emb_format_parse(s)) < 0)
+        return ses_bad(r, "train", "embed_format", "\"%s\" is not auto, bin, vec "
+                       "or glove", ses_safe(s, shown, sizeof shown));
+    return 0;
+}
+
 static int ses_read_train(const ses_rd *r, const cJSON *root, train_config *c)
 {
     const cJSON *o;
@@ -1206,7 +1238,7 @@ static int ses_read_train(const ses_rd *r, const cJSON *root, train_config *c)
         ses_get_flt(r, o, "train", "lr_decay", 0, FLT_MAX, &c->lr_decay) ||
         ses_get_int(r, o, "train", "lr_decay_every", 0, INT_MAX, &c->lr_decay_every) ||
         ses_get_int(r, o, "train", "warmup", 0, INT_MAX, &c->warmup) ||
-        ses_read_sched_cfg(r, o, c))
+        ses_read_sched_cfg(r, o, c) || ses_read_embed(r, o, c))
         return -1;
     if (c->val_frac + c->test_frac >= 1)
         return ses_bad(r, "train", "val_frac", "plus train.test_frac must be below 1");

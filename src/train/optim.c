@@ -113,23 +113,35 @@ be_adam_step optim_adam_step(const optim_config *c, float lr, long t)
 
 void optim_step(optim *o, float *w, const float *g, float lr)
 {
+    optim_step_from(o, 0, w, g, lr);
+}
+
+void optim_step_from(optim *o, size_t first, float *w, const float *g, float lr)
+{
     const optim_config *c = &o->cfg;
     be_backend *be = o->be;
+    size_t n = first < o->n ? o->n - first : 0;
+    float *m = o->m ? o->m + first : NULL, *v = o->v ? o->v + first : NULL,
+          *buf = o->buf ? o->buf + first : NULL;
     o->t++;
+    if (n == 0)
+        return;
+    w += first;
+    g += first;
     switch (c->kind) {
     case OPT_SGD:
-        be->sgd(be, w, g, o->m, o->n, lr, c->momentum, c->weight_decay, c->nesterov,
+        be->sgd(be, w, g, m, n, lr, c->momentum, c->weight_decay, c->nesterov,
                 o->t == 1);
         break;
     case OPT_ADAM:
     case OPT_ADAMW:
     case OPT_NADAM: {
         be_adam_step s = optim_adam_step(c, lr, o->t);
-        be->adam(be, w, g, o->m, o->v, o->n, &s);
+        be->adam(be, w, g, m, v, n, &s);
         break;
     }
     case OPT_RMSPROP:
-        be->rmsprop(be, w, g, o->v, o->buf, o->n, lr, c->alpha, c->eps, c->momentum,
+        be->rmsprop(be, w, g, v, buf, n, lr, c->alpha, c->eps, c->momentum,
                     c->weight_decay);
         break;
     }

@@ -35,6 +35,9 @@ void optim_free(optim *o);
 be_adam_step optim_adam_step(const optim_config *c, float lr, long t);
 /* One update of w from g with learning rate lr (the schedule's value). */
 void optim_step(optim *o, float *w, const float *g, float lr);
+/* The same for elements first .. n-1 only: the ones before keep their
+ * values and their state (a frozen tensor at the front). */
+void optim_step_from(optim *o, size_t first, float *w, const float *g, float lr);
 /* Names and buffers of the state tensors, for saving: returns count. */
 int optim_state(const optim *o, const char **names, float **bufs, int max);
 

@@ -56,6 +56,8 @@ static int check_config(const train_config *c, char *err, size_t errlen)
         bad = "plateau-factor must be in (0,1)";
     else if (c->plateau_patience < 0) bad = "plateau-patience must be >= 0";
     else if ((unsigned)c->optim.kind > OPT_RMSPROP) bad = "unknown optimizer";
+    else if ((unsigned)c->embed_format > EMB_GLOVE) bad = "unknown embed-format";
+    else if (!memchr(c->embed_init, '\0', sizeof c->embed_init)) bad = "embed-init is too long";
     if (bad) {
         snprintf(err, errlen, "%s", bad);
         return -1;
@@ -274,6 +276,13 @@ static int backend_failed(trainer *t, char *err, size_t errlen)
     return -1;
 }
 
+/* The parameters at the front of the buffer that take no update:
+ * encoder.weight (the first tensor) when frozen. */
+static size_t frozen_params(const trainer *t)
+{
+    return t->cfg.freeze_embed ? t->m->tensors[0].numel : 0;
+}
+
 int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
 {
     if (t->stream_len < 2) {
@@ -305,6 +314,9 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
         return -1;
     }
     model_backward(t->m);
+    size_t frozen = frozen_params(t);
+    if (frozen)          /* out of the norm and the sum, as PyTorch's None grad */
+        t->be->zero(t->be, t->m->grads, frozen * sizeof(float));
     double r0 = clock_now();
     if (trainer_sum_across(t, t->m->grads, t->m->n_params) != 0) {
         snprintf(err, errlen, "MPI failed to sum the gradients (at step %ld)", t->step + 1);
@@ -316,7 +328,7 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
     if (dist_agree(backend_failed(t, err, errlen) < 0, err, errlen) < 0)
         return -1;
     float lr = trainer_lr(t, t->step);
-    optim_step(&t->opt, t->m->params, t->m->grads, lr);
+    optim_step_from(&t->opt, frozen, t->m->params, t->m->grads, lr);
 
     t->pos += (size_t)T;
     t->step++;

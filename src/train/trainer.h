@@ -9,10 +9,15 @@
 #include <stdint.h>
 #include "backend/backend.h"
 #include "text/corpus.h"
+#include "text/emb_file.h"
+#include "text/emb_match.h"
 #include "model/model.h"
 #include "train/optim.h"
 #include "train/sched.h"
 #include "util/rng.h"
+
+/* The longest path a configuration holds (--embed-init), NUL included. */
+#define TRAIN_PATH_MAX 1024
 
 typedef struct train_config {
     model_config model;
@@ -34,6 +39,15 @@ typedef struct train_config {
     float min_lr;            /* cosine's and plateau's floor */
     float plateau_factor;    /* plateau: multiply the rate by this after */
     int plateau_patience;    /* more than this many bad validations */
+    /* Pretrained embeddings: read when a new model is made (the CLI and
+     * the engine call trainer_embed_init), kept in the session as a
+     * record of where its first weights came from. */
+    char embed_init[TRAIN_PATH_MAX];  /* a vector file; "" none */
+    int embed_format;        /* its emb_format (text/emb_file.h); auto */
+    int embed_lower;         /* also match words ignoring ASCII case */
+    int freeze_embed;        /* encoder.weight takes no updates: no
+                              * gradient, no optimizer state, no decay
+                              * (tied: the decoder's weight with it) */
 } train_config;
 
 /* Defaults: LSTM 2x512, embed 64, dropout 0.1, T 100, B 32, Adam 2e-3,
@@ -182,6 +196,26 @@ const model_state *trainer_saved_state(const trainer *t);
 /* Collective: dev[0..n), a buffer of t's backend, summed over the
  * processes.  Returns 0, or -1 when MPI failed. */
 int trainer_sum_across(trainer *t, float *dev, size_t n);
+
+/* --- pretrained embeddings (trainer_embed.c) --- */
+
+/* Opens the vector file cfg->embed_init names (its format
+ * cfg->embed_format), so that the caller can take the embedding size from
+ * it before the model is made.  Returns NULL with a message in err. */
+emb_file *trainer_embed_open(const train_config *cfg, char *err, size_t errlen);
+/* Reads f to its end and puts the vector of each token it has into that
+ * token's row of encoder.weight (emb_match.h says which word matches
+ * which token; cfg.embed_lower folds case); the other rows keep their
+ * initialisation.  f's dimension must be the model's embedding size.
+ * Returns 0 with the coverage in *rep, or -1 with a message in err (the
+ * weights as they were). */
+int trainer_embed_init(trainer *t, emb_file *f, emb_report *rep, char *err,
+                       size_t errlen);
+/* One line of coverage: "embed-init: 28,912 of 33,278 tokens (86.9%) from
+ * FILE; the rest random", with the case-folded share and the duplicates
+ * when there are any. */
+void trainer_embed_summary(const emb_report *rep, const char *path, char *buf,
+                           size_t len);
 
 /* Moves the trainer's model, optimizer state and recurrent state to
  * backend `to` (trainer_move.c); the old backend's buffers are freed, the

@@ -202,15 +202,47 @@ static int may_discard(cmd_env *env, const char *what)
 /* ------------------------------------------------------------------ */
 /* Handlers */
 
-/* load's KEY=VALUE tokenizer options into o; CMD_OK or CMD_FAIL. */
+/* The settings load takes beside the tokenizer's options. */
+static const char *const load_settings[ENG_LOAD_SETS] = {
+    "embed-init", "embed-format", "embed-init-lower", "freeze-embed"
+};
+
+/* A setting given to load: checked as set checks it, kept for the engine
+ * in c.  CMD_OK or CMD_FAIL. */
+static int load_setting(cmd_env *env, const cmd_def *d, const char *key,
+                        const char *value, eng_cmd *c)
+{
+    char why[400];
+    setting_values scratch;
+    int k = setting_find(key);
+    setting_defaults(&scratch);
+    if (setting_apply(k, value, &scratch, why, sizeof why) != 0)
+        return bad_usage(env, d, "%s", why);
+    if (c->n_sets >= ENG_LOAD_SETS)
+        return bad_usage(env, d, "%s given twice", key);
+    c->set_key[c->n_sets] = k;
+    snprintf(c->set_value[c->n_sets++], sizeof c->set_value[0], "%s", value);
+    return CMD_OK;
+}
+
+/* load's KEY=VALUE options: the tokenizer's into c->tok, the settings of
+ * load_settings into c's list; CMD_OK or CMD_FAIL. */
 static int load_options(cmd_env *env, const cmd_def *d, int argc, char **argv,
-                        tok_options *o)
+                        eng_cmd *c)
 {
     char why[200], *key, *value;
+    tok_options *o = &c->tok;
     for (int i = 2; i < argc; i++) {
-        int opt;
+        int opt, is_setting = 0;
         if (split_kv(argv[i], &key, &value) != 0)
             return bad_usage(env, d, "'%s' is not KEY=VALUE", argv[i]);
+        for (int k = 0; k < ENG_LOAD_SETS; k++)
+            is_setting |= strcmp(key, load_settings[k]) == 0;
+        if (is_setting) {
+            if (load_setting(env, d, key, value, c) != CMD_OK)
+                return CMD_FAIL;
+            continue;
+        }
         if ((opt = tok_opt_find(key)) < 0)
             return bad_usage(env, d, "unknown option '%s'", key);
         if (tok_opt_parse(o, opt, value, why, sizeof why) != 0)
@@ -226,7 +258,7 @@ static int c_load(cmd_env *env, const cmd_def *d, int argc, char **argv)
     eng_cmd c = new_cmd(ENG_CMD_LOAD);
     struct stat st;
     c.tok = tok_options_default();
-    if (load_options(env, d, argc, argv, &c.tok) != CMD_OK)
+    if (load_options(env, d, argc, argv, &c) != CMD_OK)
         return CMD_FAIL;
     if (stat(argv[1], &st) != 0)
         return refuse(env, d, "%s: %s", argv[1], strerror(errno));
@@ -307,7 +339,7 @@ static int c_model(cmd_env *env, const cmd_def *d, int argc, char **argv)
 
 static int c_set(cmd_env *env, const cmd_def *d, int argc, char **argv)
 {
-    char err[512], before[128], after[128], q[256];
+    char err[512], before[SETTING_PATH_MAX + 8], after[SETTING_PATH_MAX + 8], q[256];
     size_t n;
     const setting *tab = setting_table(&n);
     int key = setting_find(argv[1]);
@@ -357,7 +389,7 @@ static void show_one(cmd_env *env, int i, const setting_values *v, int detail)
 {
     size_t n;
     const setting *tab = setting_table(&n);
-    char value[128], range[128];
+    char value[SETTING_PATH_MAX + 8], range[128];
     static const char *effect[] = {"takes effect at once",
                                    "restarts the optimizer",
                                    "rebuilds the model (asks first)",
@@ -682,8 +714,14 @@ static const cmd_def commands[] = {
      "<unk>), max-vocab=N (2 to 16777216, default no limit),\n"
      "lowercase=on|off, word-letters=on|off (default off: on keeps only\n"
      "words made of letters).  bpe: bpe-vocab=N (257 to 65536, default\n"
-     "1024).  A session saved keeps its tokenizer.",
-     1, 7, c_load, CMPL_FILE},
+     "1024).  A session saved keeps its tokenizer.\n"
+     "embed-init=FILE starts the embedding from pretrained vectors (a\n"
+     "word2vec .bin, a word2vec / fastText .vec or a GloVe text file; the\n"
+     "embedding takes the file's size), embed-format=auto|bin|vec|glove,\n"
+     "embed-init-lower=on also matches words ignoring case, and\n"
+     "freeze-embed=on keeps the embedding fixed; these are settings too\n"
+     "(show embed-init).",
+     1, 11, c_load, CMPL_FILE},
     {"model", "TYPE [layers=N] [hidden=N] [embed=N] [dropout=P] [tie=on|off]",
      "a new model: lstm, gru or rnn",
      "Builds a new model on the current corpus.  Options not given keep\n"
@@ -692,10 +730,11 @@ static const cmd_def commands[] = {
      1, 6, c_model, CMPL_MODEL},
     {"set", "KEY VALUE", "change a setting (show lists them)",
      "Live settings (lr, the schedule's, clip, dropout, sampling, weights,\n"
-     "eval-every, threads) take effect at once, schedule planning itself\n"
-     "afresh over the rest of the run; optimizer restarts the optimizer's\n"
-     "state; device moves the model and its optimizer state; batch,\n"
-     "seq-len and seed rebuild the model (you are asked).",
+     "eval-every, threads, freeze-embed) take effect at once, schedule\n"
+     "planning itself afresh over the rest of the run; optimizer restarts\n"
+     "the optimizer's state; device moves the model and its optimizer\n"
+     "state; batch, seq-len, seed, embed-init, embed-format and\n"
+     "embed-init-lower rebuild the model (you are asked).",
      2, 2, c_set, CMPL_SETTING},
     {"show", "[KEY]", "current settings and model summary",
      "Lists each setting and its value; show KEY adds what it does, its\n"
