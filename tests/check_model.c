@@ -163,6 +163,57 @@ END_TEST
 START_TEST(grad_lstm_smoothed) { gradcheck_smooth(CELL_LSTM, 1, 5, 6, 0.0f, 0, 0.1f); }
 END_TEST
 
+/* A forward whose logits do not fit in logits_max goes in row blocks (here
+ * blocks of B rows: the smallest allowed): the loss, the hits, the smoothed
+ * loss and every gradient are those of the forward in one block, up to the
+ * order of the float sums. */
+static void blocks_match(model_cell cell, int layers, int E, float drop, int tie)
+{
+    fixture one, blocks;
+    setup(&one, cell, layers, E, 6, drop, tie);
+    setup(&blocks, cell, layers, E, 6, drop, tie);
+    blocks.m->logits_max = (size_t)V;           /* rows: max(1, B) = B */
+    for (int train = 0; train <= 1; train++) {
+        model *m[2] = {one.m, blocks.m};
+        fixture *f[2] = {&one, &blocks};
+        double loss[2], smoothed[2];
+        long hits[2];
+        for (int k = 0; k < 2; k++) {
+            size_t n = (size_t)layers * B * 6 * sizeof(float);
+            memcpy(f[k]->st.h, f[k]->h0, n);
+            if (f[k]->st.c)
+                memcpy(f[k]->st.c, f[k]->c0, n);
+            m[k]->label_smoothing = 0.1f;
+            hits[k] = 0;
+            loss[k] = model_forward(m[k], &f[k]->st, f[k]->ids, T, B, train, 99, &hits[k]);
+            smoothed[k] = m[k]->last_smoothed;
+            if (train)
+                model_backward(m[k]);
+        }
+        ck_assert_msg(fabs(loss[0] - loss[1]) <= 1e-5 * fabs(loss[0]),
+                      "train=%d: loss %.9g in one block, %.9g in blocks", train, loss[0],
+                      loss[1]);
+        ck_assert_int_eq(hits[0], hits[1]);
+        if (train) {
+            ck_assert_msg(fabs(smoothed[0] - smoothed[1]) <= 1e-5 * fabs(smoothed[0]),
+                          "smoothed %.9g vs %.9g", smoothed[0], smoothed[1]);
+            for (size_t i = 0; i < one.m->n_params; i++)
+                ck_assert_msg(fabsf(one.m->grads[i] - blocks.m->grads[i]) <= 1e-6f +
+                              1e-5f * fabsf(one.m->grads[i]),
+                              "%s: gradient %zu: %g in one block, %g in blocks",
+                              model_cell_name(cell), i, (double)one.m->grads[i],
+                              (double)blocks.m->grads[i]);
+        }
+    }
+    teardown(&one);
+    teardown(&blocks);
+}
+
+START_TEST(logit_blocks_lstm) { blocks_match(CELL_LSTM, 2, 5, 0.0f, 0); }
+END_TEST
+START_TEST(logit_blocks_gru_dropout_tied) { blocks_match(CELL_GRU, 1, 6, 0.3f, 1); }
+END_TEST
+
 START_TEST(grad_rnn_1) { gradcheck(CELL_RNN, 1, 5, 6, 0.0f, 0); }
 END_TEST
 START_TEST(grad_rnn_2) { gradcheck(CELL_RNN, 2, 5, 6, 0.0f, 0); }
@@ -324,6 +375,8 @@ int main(void)
     tcase_add_test(tc, grad_rnn_1);
     tcase_add_test(tc, label_smoothing_is_pytorchs);
     tcase_add_test(tc, grad_lstm_smoothed);
+    tcase_add_test(tc, logit_blocks_lstm);
+    tcase_add_test(tc, logit_blocks_gru_dropout_tied);
     tcase_add_test(tc, grad_rnn_2);
     tcase_add_test(tc, grad_gru_1);
     tcase_add_test(tc, grad_gru_2);

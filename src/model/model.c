@@ -247,6 +247,18 @@ void model_state_zero(model *m, model_state *s)
         m->be->zero(m->be, s->c, n);
 }
 
+/* Rows of logits the arena holds for chunks of R rows of B streams: all R
+ * when R*V fits in logits_max, else as many as fit, but never fewer than
+ * B (a generation step's rows come in one block). */
+static size_t logit_rows(const model *m, size_t R, size_t B)
+{
+    size_t V = (size_t)m->cfg.vocab, max = m->logits_max ? m->logits_max : MODEL_LOGITS_MAX;
+    size_t rows = V ? max / V : R;
+    if (rows < B) rows = B;
+    if (rows < 1) rows = 1;
+    return rows < R ? rows : R;
+}
+
 /* Carves the arena for R rows of B streams; with base NULL only counts.
  * Returns the number of floats needed. */
 static size_t carve(model *m, act_arena *a, float *base, size_t R, size_t B)
@@ -280,7 +292,7 @@ static size_t carve(model *m, act_arena *a, float *base, size_t R, size_t B)
         TAKE(a->dec_mask, R * H);
     else
         a->dec_mask = NULL;
-    TAKE(m->logits, R * V);
+    TAKE(m->logits, logit_rows(m, R, B) * V);
     TAKE(a->dgx, R * GH);
     if (c->cell == CELL_GRU)
         TAKE(a->dgh, R * GH);
@@ -423,9 +435,33 @@ static void forward_logits(model *m, model_state *st, int T, int train, uint64_t
         be->copy(be, next, out, (size_t)R * H * sizeof(float));
         maybe_drop(m, next, mask, T, B, H, train, key, l + 1);
     }
-    be->fill_rows(be, m->logits, R, c->vocab, m->dec_b, NULL);
-    be->gemm(be, 0, 1, R, c->vocab, H, 1.0f, a->dec_in, H, m->dec_w, H, 1.0f,
-             m->logits, c->vocab);
+}
+
+/* The logits of decoder rows r0 .. r0+n-1 (n <= the arena's logit rows)
+ * into m->logits. */
+static void decode_rows(model *m, int r0, int n)
+{
+    be_backend *be = m->be;
+    const act_arena *a = m->act;
+    int H = m->cfg.hidden, V = m->cfg.vocab;
+    be->fill_rows(be, m->logits, n, V, m->dec_b, NULL);
+    be->gemm(be, 0, 1, n, V, H, 1.0f, a->dec_in + (size_t)r0 * H, H, m->dec_w, H,
+             1.0f, m->logits, V);
+}
+
+/* The decoder's backward for rows r0 .. r0+n-1, whose dL/dlogits the loss
+ * left in m->logits: adds to the decoder's gradients and writes those
+ * rows of dL/d(decoder input) into a->dH. */
+static void decoder_backward(model *m, int r0, int n)
+{
+    be_backend *be = m->be;
+    act_arena *a = m->act;
+    int H = m->cfg.hidden, V = m->cfg.vocab;
+    be->gemm(be, 1, 0, V, H, n, 1.0f, m->logits, V, a->dec_in + (size_t)r0 * H, H, 1.0f,
+             m->g_dec_w, H);
+    be->colsum_add(be, m->logits, n, V, m->g_dec_b);
+    be->gemm(be, 0, 0, n, H, V, 1.0f, m->logits, V, m->dec_w, H, 0.0f,
+             a->dH + (size_t)r0 * H, H);
 }
 
 double model_forward(model *m, model_state *st, const uint32_t *ids, int T,
@@ -434,16 +470,35 @@ double model_forward(model *m, model_state *st, const uint32_t *ids, int T,
     (void)B; /* the state's stream count rules; B documents the ids shape */
     int R = T * st->B;
     int whole = train && m->batch_total > 0 ? m->batch_total : st->B;
+    float scale = 1.0f / (float)((size_t)T * (size_t)whole);
     if (model_reserve(m, st->B, T) < 0)
         return NAN;
     m->be->upload(m->be, m->ids_dev, ids, (size_t)(R + st->B) * sizeof(uint32_t));
     forward_logits(m, st, T, train, dropout_key);
     m->last_T = T;
     m->last_B = st->B;
-    return m->be->xent(m->be, m->logits, m->ids_dev + st->B, R, m->cfg.vocab,
-                       1.0f / (float)((size_t)T * (size_t)whole), train,
-                       train ? m->label_smoothing : 0.0f,
-                       &m->last_smoothed, correct);
+    if (train)
+        m->be->zero(m->be, m->grads, m->n_params * sizeof(float));
+    /* the decoder, the loss and its gradient block by block: the logits
+     * of a block are gone once its gradient has been used */
+    int rows = (int)logit_rows(m, (size_t)R, (size_t)st->B);
+    double loss = 0;
+    m->last_smoothed = 0;
+    for (int r0 = 0; r0 < R; r0 += rows) {
+        int n = R - r0 < rows ? R - r0 : rows;
+        double smoothed = 0;
+        long hits = 0;
+        decode_rows(m, r0, n);
+        loss += m->be->xent(m->be, m->logits, m->ids_dev + st->B + r0, n, m->cfg.vocab,
+                            scale, train, train ? m->label_smoothing : 0.0f,
+                            &smoothed, correct ? &hits : NULL);
+        m->last_smoothed += smoothed;
+        if (correct)
+            *correct += hits;
+        if (train)
+            decoder_backward(m, r0, n);
+    }
+    return loss;
 }
 
 /* Backward through layer l: a->dH holds dL/d(output h_1..h_T) on entry
@@ -494,13 +549,10 @@ void model_backward(model *m)
     be_backend *be = m->be;
     const model_config *c = &m->cfg;
     act_arena *a = m->act;
-    int T = m->last_T, B = m->last_B, R = T * B, H = c->hidden, V = c->vocab;
+    int T = m->last_T, B = m->last_B, R = T * B, H = c->hidden;
 
-    be->zero(be, m->grads, m->n_params * sizeof(float));
-    /* decoder: m->logits holds dL/dlogits after the training forward */
-    be->gemm(be, 1, 0, V, H, R, 1.0f, m->logits, V, a->dec_in, H, 1.0f, m->g_dec_w, H);
-    be->colsum_add(be, m->logits, R, V, m->g_dec_b);
-    be->gemm(be, 0, 0, R, H, V, 1.0f, m->logits, V, m->dec_w, H, 0.0f, a->dH, H);
+    /* the training forward zeroed the gradients, did the decoder's part
+     * and left dL/d(decoder input) in a->dH */
     if (a->dec_mask)
         be->mul(be, a->dH, a->dec_mask, (size_t)R * H);
     for (int l = c->layers - 1; l >= 0; l--) {
@@ -520,5 +572,6 @@ void model_step(model *m, model_state *st, const uint32_t *ids, float *out)
         return;
     m->be->upload(m->be, m->ids_dev, ids, (size_t)st->B * sizeof(uint32_t));
     forward_logits(m, st, 1, 0, 0);
+    decode_rows(m, 0, st->B);
     m->be->download(m->be, out, m->logits, (size_t)st->B * m->cfg.vocab * sizeof(float));
 }

@@ -28,6 +28,11 @@ typedef struct model_tensor {
     int ndim, shape[2];
 } model_tensor;
 
+/* Logits held at once by default: 64 MiB of floats.  Chunks of a char or
+ * small-vocabulary model stay whole (one block: the order of the sums is
+ * that of one product); a 33k or 267k vocabulary goes in row blocks. */
+#define MODEL_LOGITS_MAX ((size_t)1 << 24)
+
 typedef struct model {
     model_config cfg;
     be_backend *be;
@@ -43,7 +48,12 @@ typedef struct model {
     size_t act_rows;        /* T*B rows the activation arena holds */
     int act_B;              /* and streams (initial-state rows) */
     void *act;              /* activation arena (model.c) */
-    float *logits;          /* [T*B, V] after forward */
+    float *logits;          /* [rows, V]: a block of the decoder's rows */
+    /* The most logits held at once (floats; 0: MODEL_LOGITS_MAX).  A
+     * forward whose T*B rows of V logits are more computes the decoder, the
+     * loss and (training) the decoder's backward in blocks of rows, so that
+     * memory does not grow with T*B*V.  Set before the first forward. */
+    size_t logits_max;
     uint32_t *ids_dev;      /* [(T+1)*B] inputs and targets on the device */
     int last_T, last_B;     /* shape of the last training forward */
     float label_smoothing;  /* training forwards: the target's smoothing
@@ -101,7 +111,9 @@ int model_reserve(model *m, int B, int T);
  * applies dropout (masks keyed by dropout_key and the place of each
  * element in the whole batch, batch_total) and leaves the activations for
  * model_backward.  Advances the state st (B streams).  *correct (may be NULL)
- * counts argmax hits.  Returns the summed loss in nats over T*B targets. */
+ * counts argmax hits.  Returns the summed loss in nats over T*B targets.
+ * A training forward already does the decoder's part of the backward
+ * (block by block, see logits_max): it starts the gradients. */
 double model_forward(model *m, model_state *st, const uint32_t *ids, int T,
                      int B, int train,
                      uint64_t dropout_key, long *correct);
