@@ -682,8 +682,9 @@ static const cmd_def commands[] = {
      "<unk>), max-vocab=N (2 to 16777216, default no limit),\n"
      "lowercase=on|off, word-letters=on|off (default off: on keeps only\n"
      "words made of letters).  bpe: bpe-vocab=N (257 to 65536, default\n"
-     "1024).  A session saved keeps its tokenizer.",
-     1, 7, c_load, CMPL_FILE},
+     "1024), bpe-sample=BYTES (learn from at most this much of the\n"
+     "training text, default 1 GiB).  A session saved keeps its tokenizer.",
+     1, 8, c_load, CMPL_FILE},
     {"model", "TYPE [layers=N] [hidden=N] [embed=N] [dropout=P] [tie=on|off]",
      "a new model: lstm, gru or rnn",
      "Builds a new model on the current corpus.  Options not given keep\n"
