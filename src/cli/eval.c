@@ -191,7 +191,7 @@ int cli_eval(int argc, char **argv)
     if ((be = cli_open_backend(&a.dev, !a.json)) == NULL)
         return STATUS_FAIL;
     cli_prep prep;
-    cli_prep_init(&prep, !a.no_cache, a.json);
+    cli_prep_init(&prep, !a.no_cache, 0);
     t = cli_load_session_prep(be, dir, a.corpus, NULL, &prep.p);
     rc = !t ? STATUS_FAIL : a.best ? cli_use_best(t, dir) : STATUS_OK;
     if (rc == STATUS_OK)

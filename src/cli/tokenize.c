@@ -107,7 +107,7 @@ static tok_vocab *get_tokenizer(const tokenize_args *a, const char *dir)
     }
     corpus c;
     cli_prep prep;
-    cli_prep_init(&prep, 1, a->json);
+    cli_prep_init(&prep, 1, 0);
     if (corpus_open(&c, a->corpus, NULL, &a->tok, a->val_frac, a->test_frac, &prep.p,
                     err, sizeof err) != 0) {
         cli_fail("%s", err);

@@ -620,7 +620,7 @@ static int train_new(be_backend *be, const train_config *cfg_in,
         return cli_fail("no --corpus given and the bundled corpus is missing "
                     "(looked for ./%s and %s)", CORPUS_BUNDLED_LOCAL, CORPUS_BUNDLED_INSTALLED);
     cli_prep prep;
-    cli_prep_init(&prep, !GIVEN(a, TO_NO_CACHE), GIVEN(a, TO_QUIET) || GIVEN(a, TO_JSON));
+    cli_prep_init(&prep, !GIVEN(a, TO_NO_CACHE), GIVEN(a, TO_QUIET));
     /* Ctrl-C while preparing stops it, leaving no cache file behind */
     prep.p.cancel = &stop_requested;
     catch_stop_signals(on_prep_signal);
@@ -639,7 +639,7 @@ static int train_new(be_backend *be, const train_config *cfg_in,
 static int train_resume(be_backend *be, train_args *a, trainer **out)
 {
     cli_prep prep;
-    cli_prep_init(&prep, !GIVEN(a, TO_NO_CACHE), GIVEN(a, TO_QUIET) || GIVEN(a, TO_JSON));
+    cli_prep_init(&prep, !GIVEN(a, TO_NO_CACHE), GIVEN(a, TO_QUIET));
     trainer *t = cli_load_session_prep(be, a->resume, a->corpus, &a->sample, &prep.p);
     if (!t)
         return STATUS_FAIL;
