@@ -65,8 +65,9 @@ run() {
         # the stage lines of a preparation: "rnnlab: STAGE: X in S s (R/s)"
         / in [0-9.]+ s \(/ { for (i = 1; i < NF; i++) if ($i == "in") prep += $(i + 1) }
         END {
-            printf "%.0f %.1f %s\n", rss, wall,
-                   prep > 0 ? sprintf("%.0f", bytes / 1e6 / prep) : "-"
+            rate = "-"
+            if (prep > 0) rate = sprintf("%.0f", bytes / 1e6 / prep)
+            printf "%.0f %.1f %s\n", rss, wall, rate
         }' "$log"
 }
 

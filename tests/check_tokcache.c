@@ -275,41 +275,34 @@ static void expect_rebuilt(const char *path, const char *text, size_t len, watch
     corpus_free(&c);
 }
 
-START_TEST(test_truncated_rebuilt)
-{
-    size_t len;
-    char *text, *path = write_text("trunc.txt", &len, &text);
-    watch w;
-    struct stat st;
-    watch_init(&w, "trunc");
-    char *file = build_char(path, &w);
-    ck_assert_int_eq(stat(file, &st), 0);
-    ck_assert_int_eq(truncate(file, st.st_size - 4096), 0);
-    expect_rebuilt(path, text, len, &w, "truncated");
-    ck_assert_int_eq(truncate(file, 100), 0);
-    expect_rebuilt(path, text, len, &w, "truncated");
-    free(file);
-    free(text);
-    free(path);
-}
-END_TEST
+/* Damages a char cache of a new text as damage says, then expects the
+ * next open to rebuild it with a note saying why. */
+enum { CUT_END, CUT_HEADER, BAD_ID };
 
-START_TEST(test_bad_id_rebuilt)
+START_TEST(test_damaged_rebuilt)
 {
+    static const char *const why[] = { "truncated", "truncated", "out of range" };
     size_t len;
-    char *text, *path = write_text("badid.txt", &len, &text);
+    char name[32], *text, *path;
     watch w;
     struct stat st;
-    watch_init(&w, "badid");
+    snprintf(name, sizeof name, "damaged%d.txt", _i);
+    path = write_text(name, &len, &text);
+    snprintf(name, sizeof name, "damaged%d", _i);
+    watch_init(&w, name);
     char *file = build_char(path, &w);
     ck_assert_int_eq(stat(file, &st), 0);
-    /* the last id (2 bytes, a vocabulary of fewer than 200 characters)
-     * made one no character has */
-    int fd = open(file, O_WRONLY);
-    uint16_t bad = 60000;
-    ck_assert_int_eq(pwrite(fd, &bad, 2, st.st_size - 2), 2);
-    close(fd);
-    expect_rebuilt(path, text, len, &w, "out of range");
+    if (_i == BAD_ID) {
+        /* the last id (2 bytes; the vocabulary has fewer than 100
+         * characters) made one no character has */
+        int fd = open(file, O_WRONLY);
+        uint16_t bad = 60000;
+        ck_assert_int_eq(pwrite(fd, &bad, 2, st.st_size - 2), 2);
+        close(fd);
+    } else {
+        ck_assert_int_eq(truncate(file, _i == CUT_END ? st.st_size - 4096 : 100), 0);
+    }
+    expect_rebuilt(path, text, len, &w, why[_i]);
     free(file);
     free(text);
     free(path);
@@ -425,8 +418,7 @@ static Suite *tokcache_suite(void)
     TCase *tc = tcase_create("cache");
     tcase_add_loop_test(tc, test_ids_as_whole_text, 0, 3);
     tcase_add_test(tc, test_key_changes_rebuild);
-    tcase_add_test(tc, test_truncated_rebuilt);
-    tcase_add_test(tc, test_bad_id_rebuilt);
+    tcase_add_loop_test(tc, test_damaged_rebuilt, CUT_END, BAD_ID + 1);
     tcase_add_test(tc, test_unwritable_dir_in_memory);
     tcase_add_test(tc, test_interrupted_leaves_nothing);
     tcase_add_test(tc, test_stale_temporary_removed);

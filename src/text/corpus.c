@@ -183,7 +183,7 @@ static int each_chunk(prep_text *t, size_t b, size_t e, chunk_fn fn, void *arg,
             return -1;
         release_text(t, b, end);
         t->done += end - b;
-        if (t->report && t->p->progress)
+        if (t->report && t->p->progress && t->done < t->total)  /* stage_end ends it */
             t->p->progress(t->p->ctx, t->stage, t->done, t->total);
         b = end;
     }
