@@ -81,7 +81,7 @@ START_TEST(test_split_sizes)
     /* ids decode back to the text */
     for (size_t i = 0; i < c.n; i++) {
         size_t len;
-        const uint8_t *p = tok_bytes(c.vocab, c.ids[i], &len);
+        const uint8_t *p = tok_bytes(c.vocab, corpus_id(&c, i), &len);
         ck_assert_ptr_nonnull(p);
         ck_assert_uint_eq(len, 1);
         ck_assert_int_eq(p[0], (uint8_t)s[i]);
@@ -160,7 +160,8 @@ START_TEST(test_load_file)
     ck_assert_msg(corpus_from_buffer(&d, (const uint8_t *)s, 5000, NULL, 0.1, 0.1,
                                      err, sizeof err) == 0, "%s", err);
     ck_assert_uint_eq(c.n, d.n);
-    ck_assert(memcmp(c.ids, d.ids, c.n * sizeof *c.ids) == 0);
+    ck_assert_uint_eq(c.id_width, d.id_width);
+    ck_assert(memcmp(c.ids, d.ids, c.n * c.id_width) == 0);
     ck_assert_uint_eq(c.val_begin, d.val_begin);
     ck_assert_uint_eq(c.test_begin, d.test_begin);
     corpus_free(&c);
@@ -200,7 +201,7 @@ START_TEST(test_given_vocab)
     ck_assert_ptr_ne(c.vocab, v);       /* a copy, owned by the corpus */
     ck_assert_uint_eq(tok_size(c.vocab), 4);
     tok_free(v);                        /* the corpus vocabulary survives */
-    ck_assert_uint_eq(c.ids[0], 1);     /* ' ' = 0, a = 1 */
+    ck_assert_uint_eq(corpus_id(&c, 0), 1);     /* ' ' = 0, a = 1 */
     size_t len;
     ck_assert_ptr_nonnull(tok_bytes(c.vocab, 3, &len));
     corpus_free(&c);
@@ -390,7 +391,8 @@ START_TEST(test_bytes_split)
         uint32_t *ids = malloc((len + 1) * sizeof *ids);
         size_t n = tok_encode(c.vocab, (const uint8_t *)s, len, ids, NULL, NULL);
         ck_assert_uint_eq(n, c.n);
-        ck_assert(memcmp(ids, c.ids, n * sizeof *ids) == 0);
+        for (size_t i = 0; i < n; i++)
+            ck_assert_uint_eq(ids[i], corpus_id(&c, i));
         free(ids);
         corpus_free(&c);
     }
@@ -409,12 +411,12 @@ START_TEST(test_word_vocab_from_train)
     corpus c;
     learn(&c, t, len, TOK_WORD);
     ck_assert_uint_eq(c.unknown, 2);
-    ck_assert_uint_eq(c.ids[c.n - 2], tok_unk(c.vocab));
-    ck_assert_uint_eq(c.ids[c.n - 1], tok_eos(c.vocab));
+    ck_assert_uint_eq(corpus_id(&c, c.n - 2), tok_unk(c.vocab));
+    ck_assert_uint_eq(corpus_id(&c, c.n - 1), tok_eos(c.vocab));
     corpus_free(&c);
     /* A last line without a newline still ends with <eos>. */
     learn(&c, t, len - 1, TOK_WORD);
-    ck_assert_uint_eq(c.ids[c.n - 1], tok_eos(c.vocab));
+    ck_assert_uint_eq(corpus_id(&c, c.n - 1), tok_eos(c.vocab));
     corpus_free(&c);
     free(t);
     free(s);

@@ -339,7 +339,8 @@ static void tokenizer_round_trip(tok_kind kind)
     ck_assert_uint_eq(u->corp.n, t->corp.n);
     ck_assert_uint_eq(u->corp.val_begin, t->corp.val_begin);
     ck_assert_uint_eq(u->corp.val_bytes, t->corp.val_bytes);
-    ck_assert(memcmp(u->corp.ids, t->corp.ids, t->corp.n * sizeof *t->corp.ids) == 0);
+    ck_assert_uint_eq(u->corp.id_width, t->corp.id_width);
+    ck_assert(memcmp(u->corp.ids, t->corp.ids, t->corp.n * t->corp.id_width) == 0);
     cJSON_Delete(a);
     cJSON_Delete(b);
     cJSON_Delete(d);

@@ -113,13 +113,14 @@ START_TEST(eval_exact)
     float *z = malloc(V * sizeof(float));
     double total = 0;
     for (size_t i = b; i + 1 < e; i++) {
-        model_step(m, &st, &t->corp.ids[i], z);
+        uint32_t id = corpus_id(&t->corp, i);
+        model_step(m, &st, &id, z);
         double mx = z[0], s = 0;
         for (int j = 1; j < V; j++)
             mx = z[j] > mx ? z[j] : mx;
         for (int j = 0; j < V; j++)
             s += exp(z[j] - mx);
-        total += mx + log(s) - z[t->corp.ids[i + 1]];
+        total += mx + log(s) - z[corpus_id(&t->corp, i + 1)];
     }
     double ref = total / (double)(e - b - 1);
     ck_assert_msg(fabs(ref - r1.loss) < 1e-4, "exact eval %f, stepwise %f", r1.loss, ref);

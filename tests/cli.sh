@@ -770,6 +770,61 @@ if [ "$status" -eq 0 ] && grep -q 'embed-init: 6 of 9 tokens' "$tmp/out" \
     pass "load ... embed-init=FILE freeze-embed=on in a script"
 else
     flunk "load with embed-init" "$tmp/out"
+# The token cache: a corpus of 8 MiB or more is tokenized into a cache file
+# that a second run and eval reuse (the file untouched, the losses equal),
+# and --no-cache trains the same without it.
+cache=$tmp/tokcache
+i=0
+while [ $i -lt 7 ]; do cat "${top_srcdir:-$(dirname "$0")/..}/data/tiny-plays.txt"; i=$((i + 1)); done >"$tmp/big.txt"
+cache_train() {
+    env RNNLAB_CACHE_DIR="$cache" "$RNNLAB" train --corpus "$tmp/big.txt" --steps 2 \
+        --eval-every 0 --val-frac 0.001 --layers 1 --hidden 16 --batch 4 --seq-len 16 \
+        --threads 1 --json "$@" 2>"$tmp/err" | grep '"val_loss"' | sed 's/"tokens_per_s":[^,]*,//'
+}
+first=$(cache_train --save "$tmp/cached") && cached=$(ls "$cache"/big.txt-*.tok 2>/dev/null)
+if [ -n "$first" ] && [ "$(echo "$cached" | wc -l)" -eq 1 ] && [ ! -s "$tmp/err" ]; then
+    pass "train: a large corpus goes to the token cache, silently"
+else
+    flunk "train: token cache built" "$tmp/err"
+fi
+before=$(stat -c %Y.%y "$cached" 2>/dev/null)
+second=$(cache_train)
+if [ -n "$second" ] && [ "$second" = "$first" ] && [ "$(stat -c %Y.%y "$cached")" = "$before" ]; then
+    pass "train again: the cache reused (unchanged), the same losses"
+else
+    flunk "train again with the cache: '$first' vs '$second'" "$tmp/err"
+fi
+nocache=$(cache_train --no-cache)
+if [ "$nocache" = "$first" ] && [ "$(stat -c %Y.%y "$cached")" = "$before" ]; then
+    pass "train --no-cache: the same losses, the cache untouched"
+else
+    flunk "train --no-cache: '$first' vs '$nocache'" "$tmp/err"
+fi
+env RNNLAB_CACHE_DIR="$cache" "$RNNLAB" eval "$tmp/cached" --json >"$tmp/out" 2>"$tmp/err"
+e1=$?
+env RNNLAB_CACHE_DIR=off "$RNNLAB" eval "$tmp/cached" --json >"$tmp/out2" 2>>"$tmp/err"
+if [ $e1 -eq 0 ] && [ $? -eq 0 ] && cmp -s "$tmp/out" "$tmp/out2" \
+    && [ "$(stat -c %Y.%y "$cached")" = "$before" ]; then
+    pass "eval reuses the cache train made, as without it"
+else
+    flunk "eval with the token cache" "$tmp/err"
+fi
+touch "$tmp/big.txt"
+third=$(cache_train)
+if [ "$third" = "$first" ] && [ "$(stat -c %Y.%y "$cached")" != "$before" ] \
+    && [ "$(ls "$cache" | wc -l)" -eq 1 ]; then
+    pass "train after touching the corpus: the cache rebuilt in place"
+else
+    flunk "token cache after touch" "$tmp/err"
+fi
+mkdir -p "$tmp/ro" && : >"$tmp/ro/file"
+env RNNLAB_CACHE_DIR="$tmp/ro/file/cache" "$RNNLAB" train --corpus "$tmp/big.txt" --steps 1 \
+    --eval-every 0 --val-frac 0.001 --layers 1 --hidden 16 --batch 4 --seq-len 16 \
+    --threads 1 --json >/dev/null 2>"$tmp/err"
+if [ $? -eq 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q 'no token cache (.*); the tokens stay in memory' "$tmp/err"; then
+    pass "train with an unwritable cache directory: one line, tokens in memory"
+else
+    flunk "train with an unwritable cache directory" "$tmp/err"
 fi
 
 echo "$passed passed, $failed failed"

@@ -16,6 +16,7 @@
 #include "engine/settings.h"
 #include "text/tok.h"
 #include "text/tok_opt.h"
+#include "text/corpus.h"
 
 /* The commands: argv[0] is the command's name.  Each returns an exit
  * status (util/status.h). */
@@ -37,11 +38,31 @@ PRINTF_LIKE(1, 2) void cli_warn(const char *fmt, ...);
  * cli_held_message's (empty when none). */
 void cli_hold_messages(void);
 const char *cli_held_message(void);
+/* Whether messages are held (this process does not speak for the run). */
+int cli_messages_held(void);
+
+/* --- preparing a corpus file (prep.c) --- */
+
+/* The token cache and a long preparation's progress on stderr: p for
+ * corpus_open and session_load_prep; the rest is the progress's own. */
+typedef struct cli_prep {
+    corpus_prep p;
+    int tty;
+    char stage[64];
+    double start, drawn;
+} cli_prep;
+/* The cache as the environment says (corpus_prep_default), none when
+ * cache is 0; progress unless quiet (notes always). */
+void cli_prep_init(cli_prep *c, int cache, int quiet);
+
 /* The session in dir (session_load: corpus as there), its settings checked
  * by the settings table; sample (may be NULL) gets its sampling settings.
  * Returns NULL after a one-line message. */
 trainer *cli_load_session(be_backend *be, const char *dir, const char *corpus,
                           sample_config *sample);
+/* The same, the corpus prepared as prep says (NULL: the default cache). */
+trainer *cli_load_session_prep(be_backend *be, const char *dir, const char *corpus,
+                               sample_config *sample, const corpus_prep *prep);
 /* --best: the session's best checkpoint in place of its last weights.
  * Returns STATUS_OK, or STATUS_FAIL after a message (it has none). */
 int cli_use_best(trainer *t, const char *dir);
@@ -147,9 +168,10 @@ int cli_opt_setting(const cli_opt_ctx *c, int id, const char *arg,
     {"max-vocab", required_argument, NULL, (first) + TOK_OPT_MAX_VOCAB}, \
     {"lowercase", no_argument, NULL, (first) + TOK_OPT_LOWERCASE}, \
     {"word-letters", no_argument, NULL, (first) + TOK_OPT_LETTERS}, \
-    {"bpe-vocab", required_argument, NULL, (first) + TOK_OPT_BPE_VOCAB}
+    {"bpe-vocab", required_argument, NULL, (first) + TOK_OPT_BPE_VOCAB}, \
+    {"bpe-sample", required_argument, NULL, (first) + TOK_OPT_BPE_SAMPLE}
 /* a tokenizer option (--tokens, --min-count, --max-vocab, --lowercase,
- * --word-letters, --bpe-vocab, named as in text/tok_opt.h): */
+ * --word-letters, --bpe-vocab, --bpe-sample, named as in text/tok_opt.h): */
 int cli_opt_tok(const cli_opt_ctx *c, int id, const char *arg, tok_options *o);
 /* The help lines of the tokenizer options (train and tokenize). */
 void cli_tok_help(FILE *f);

@@ -34,7 +34,7 @@
 #include "store/session.h"
 
 enum { EO_CORPUS = 256, EO_SPLIT, EO_STREAMS, EO_JSON, EO_DEVICE, EO_WEIGHTS,
-       EO_BEST };
+       EO_BEST, EO_NO_CACHE };
 
 static const struct option eval_opts[] = {
     {"corpus", required_argument, NULL, EO_CORPUS},
@@ -44,6 +44,7 @@ static const struct option eval_opts[] = {
     {"device", required_argument, NULL, EO_DEVICE},
     {"weights", required_argument, NULL, EO_WEIGHTS},
     {"best", no_argument, NULL, EO_BEST},
+    {"no-cache", no_argument, NULL, EO_NO_CACHE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
 };
@@ -56,6 +57,7 @@ typedef struct eval_args {
     long streams;
     int has_streams, weights;       /* weights: -1 = the training path */
     int best;                       /* --best: the best checkpoint */
+    int no_cache;                   /* --no-cache */
     cli_device dev;
 } eval_args;
 
@@ -66,6 +68,7 @@ static int eval_set(void *args, int id, const char *arg)
     case EO_CORPUS: a->corpus = arg; return 0;
     case EO_JSON: a->json = 1; return 0;
     case EO_BEST: a->best = 1; return 0;
+    case EO_NO_CACHE: a->no_cache = 1; return 0;
     case EO_SPLIT:
         a->split_name = arg;
         return cli_opt_choice(&a->oc, id, arg, corpus_split_parse,
@@ -111,6 +114,8 @@ static void eval_help(FILE *f)
 "  --device DEV         auto, cpu or cuda (default auto, or $RNNLAB_DEVICE)\n"
 "  --best               measure the session's best checkpoint (train\n"
 "                       --keep-best) instead of its last weights\n"
+"  --no-cache           tokenize a large corpus into memory, without the\n"
+"                       token cache train made (README \"Large corpora\")\n"
 "  -h, --help           show this help and exit\n", f);
 }
 
@@ -146,7 +151,7 @@ static int eval_run(trainer *t, eval_args *a)
     if (a->weights >= 0) {
         size_t b, e;
         corpus_range(&t->corp, (corpus_split)a->split, &b, &e);
-        if (sample_eval(t->m, t->corp.ids + b, e - b, (be_weights)a->weights, &ev, err,
+        if (sample_eval(t->m, &t->corp, b, e - b, (be_weights)a->weights, &ev, err,
                         sizeof err) != 0)
             return cli_fail("%s split: %s", a->split_name, err);
     } else if (trainer_eval(t, (corpus_split)a->split, (int)a->streams, &ev, err,
@@ -185,7 +190,9 @@ int cli_eval(int argc, char **argv)
         return cli_usage_error(a.oc.cmd, "--weights scores one stream: leave out --streams");
     if ((be = cli_open_backend(&a.dev, !a.json)) == NULL)
         return STATUS_FAIL;
-    t = cli_load_session(be, dir, a.corpus, NULL);
+    cli_prep prep;
+    cli_prep_init(&prep, !a.no_cache, 0);
+    t = cli_load_session_prep(be, dir, a.corpus, NULL, &prep.p);
     rc = !t ? STATUS_FAIL : a.best ? cli_use_best(t, dir) : STATUS_OK;
     if (rc == STATUS_OK)
         rc = eval_run(t, &a);

@@ -42,6 +42,11 @@ void cli_hold_messages(void)
     held.on = 1;
 }
 
+int cli_messages_held(void)
+{
+    return held.on;
+}
+
 const char *cli_held_message(void)
 {
     return held.last;
@@ -402,12 +407,18 @@ int cli_use_best(trainer *t, const char *dir)
 trainer *cli_load_session(be_backend *be, const char *dir, const char *corpus,
                           sample_config *sample)
 {
+    return cli_load_session_prep(be, dir, corpus, sample, NULL);
+}
+
+trainer *cli_load_session_prep(be_backend *be, const char *dir, const char *corpus,
+                               sample_config *sample, const corpus_prep *prep)
+{
     char err[1024];
     sample_config own;
     trainer *t;
     if (!sample)
         sample = &own;
-    if ((t = session_load(be, dir, corpus, sample, err, sizeof err)) == NULL) {
+    if ((t = session_load_prep(be, dir, corpus, sample, prep, err, sizeof err)) == NULL) {
         cli_fail("%s", err);
         return NULL;
     }
@@ -452,7 +463,11 @@ void cli_tok_help(FILE *f)
 "  --word-letters       word: keep only words made of letters (others are\n"
 "                       dropped; <unk> and <eos> stay)\n"
 "  --bpe-vocab N        bpe: 256 byte tokens plus N - 256 merges; N from\n"
+"                       %s\n"
+"  --bpe-sample BYTES   bpe: learn the merges from at most BYTES of the\n"
+"                       training text, evenly spaced windows of it when it\n"
+"                       is longer (a line says so); BYTES from\n"
 "                       %s\n",
             tok_opt_range(TOK_OPT_MIN_COUNT), tok_opt_range(TOK_OPT_MAX_VOCAB),
-            tok_opt_range(TOK_OPT_BPE_VOCAB));
+            tok_opt_range(TOK_OPT_BPE_VOCAB), tok_opt_range(TOK_OPT_BPE_SAMPLE));
 }

@@ -106,8 +106,10 @@ static tok_vocab *get_tokenizer(const tokenize_args *a, const char *dir)
         return v;
     }
     corpus c;
-    if (corpus_learn(&c, a->corpus, &a->tok, a->val_frac, a->test_frac, err,
-                     sizeof err) != 0) {
+    cli_prep prep;
+    cli_prep_init(&prep, 1, 0);
+    if (corpus_open(&c, a->corpus, NULL, &a->tok, a->val_frac, a->test_frac, &prep.p,
+                    err, sizeof err) != 0) {
         cli_fail("%s", err);
         return NULL;
     }

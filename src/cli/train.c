@@ -55,10 +55,11 @@ enum {
     TO_TEST_FRAC, TO_SEED, TO_THREADS, TO_SAVE, TO_RESUME, TO_JSON,
     TO_QUIET,
     TO_DEVICE, TO_PRECISION, TO_PATIENCE, TO_MIN_DELTA, TO_SAVE_EVERY,
-    TO_KEEP_BEST, TO_LABEL_SMOOTHING,
+    TO_KEEP_BEST, TO_LABEL_SMOOTHING, TO_NO_CACHE,
     TO_EMBED_INIT, TO_EMBED_FORMAT, TO_EMBED_LOWER, TO_FREEZE_EMBED,
     TO_TOKENS,                  /* then the tokenizer's, in TOK_OPT_* order */
     TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB,
+    TO_BPE_SAMPLE,
     TO_END
 };
 
@@ -110,6 +111,7 @@ static const struct option train_opts[] = {
     {"embed-format", required_argument, NULL, TO_EMBED_FORMAT},
     {"embed-init-lower", optional_argument, NULL, TO_EMBED_LOWER},
     {"freeze-embed", optional_argument, NULL, TO_FREEZE_EMBED},
+    {"no-cache", no_argument, NULL, TO_NO_CACHE},
     CLI_TOK_OPTIONS(TO_TOKENS),
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
@@ -122,7 +124,8 @@ static const int fixed_when_resuming[] = {
     TO_NO_FORGET_BIAS, TO_SEQ_LEN, TO_BATCH, TO_OPTIMIZER, TO_MOMENTUM,
     TO_WEIGHT_DECAY, TO_VAL_FRAC, TO_TEST_FRAC, TO_SEED, TO_EMBED_INIT,
     TO_EMBED_FORMAT, TO_EMBED_LOWER, TO_TOKENS,
-    TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB
+    TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB,
+    TO_BPE_SAMPLE
 };
 
 typedef struct train_args {
@@ -215,8 +218,10 @@ static int train_set(void *args, int id, const char *arg)
         return cli_opt_choice(&a->oc, id, arg, be_precision_parse, "fp32, tf32 or bf16",
                           &a->dev.precision);
     case TO_TOKENS: case TO_MIN_COUNT: case TO_MAX_VOCAB: case TO_LOWERCASE:
-    case TO_WORD_LETTERS: case TO_BPE_VOCAB:
+    case TO_WORD_LETTERS: case TO_BPE_VOCAB: case TO_BPE_SAMPLE:
         return cli_opt_tok(&a->oc, id, arg, &a->tok);
+    case TO_NO_CACHE:
+        return 0;                       /* GIVEN says it */
     default:
         return train_set_number(a, id, arg);
     }
@@ -277,7 +282,9 @@ static void train_help_data_model(FILE *f, const train_config *d)
 "                       the tokens for char, of the bytes (cut at a line\n"
 "                       start) for word and bpe\n"
 "  --test-frac F        share held out for testing, just before the\n"
-"                       validation part; 0 <= F < 1 (default %g)\n",
+"                       validation part; 0 <= F < 1 (default %g)\n"
+"  --no-cache           tokenize a large corpus into memory, without the\n"
+"                       token cache (README \"Large corpora\")\n",
             d->val_frac, d->test_frac);
     cli_tok_help(f);
     fprintf(f,
@@ -670,6 +677,9 @@ static int embed_init(trainer *t, emb_file *f, const train_args *a)
     return STATUS_OK;
 }
 
+static void catch_stop_signals(void (*handler)(int));
+static void on_prep_signal(int sig);
+
 static int train_new(be_backend *be, const train_config *cfg_in,
                      const train_args *a, trainer **out)
 {
@@ -681,7 +691,6 @@ static int train_new(be_backend *be, const train_config *cfg_in,
     if (!path)
         return cli_fail("no --corpus given and the bundled corpus is missing "
                     "(looked for ./%s and %s)", CORPUS_BUNDLED_LOCAL, CORPUS_BUNDLED_INSTALLED);
-    memset(&corp, 0, sizeof corp);
     if (cfg.embed_init[0]) {
         if ((ef = trainer_embed_open(&cfg, err, sizeof err)) == NULL)
             return cli_fail("%s", err);
@@ -690,15 +699,23 @@ static int train_new(be_backend *be, const train_config *cfg_in,
             return STATUS_FAIL;
         }
     }
-    if (corpus_learn(&corp, path, &a->tok, cfg.val_frac, cfg.test_frac, err,
-                     sizeof err) != 0) {
+    cli_prep prep;
+    cli_prep_init(&prep, !GIVEN(a, TO_NO_CACHE), GIVEN(a, TO_QUIET));
+    /* Ctrl-C while preparing stops it, leaving no cache file behind */
+    prep.p.cancel = &stop_requested;
+    catch_stop_signals(on_prep_signal);
+    memset(&corp, 0, sizeof corp);
+    int rc = corpus_open(&corp, path, NULL, &a->tok, cfg.val_frac, cfg.test_frac,
+                         &prep.p, err, sizeof err);
+    catch_stop_signals(NULL);
+    if (rc != 0) {
         emb_close(ef);
         return cli_fail("%s", err);
     }
     cfg.model.vocab = (int)tok_size(corp.vocab);
     *out = trainer_create(be, &cfg, &corp, err, sizeof err);
     corpus_free(&corp);         /* empty when the trainer took it */
-    int rc = *out ? STATUS_OK : cli_fail("%s", err);
+    rc = *out ? STATUS_OK : cli_fail("%s", err);
     if (rc == STATUS_OK && ef && (rc = embed_init(*out, ef, a)) != STATUS_OK) {
         trainer_free(*out);
         *out = NULL;
@@ -709,7 +726,9 @@ static int train_new(be_backend *be, const train_config *cfg_in,
 
 static int train_resume(be_backend *be, train_args *a, trainer **out)
 {
-    trainer *t = cli_load_session(be, a->resume, a->corpus, &a->sample);
+    cli_prep prep;
+    cli_prep_init(&prep, !GIVEN(a, TO_NO_CACHE), GIVEN(a, TO_QUIET));
+    trainer *t = cli_load_session_prep(be, a->resume, a->corpus, &a->sample, &prep.p);
     if (!t)
         return STATUS_FAIL;
     if (a->corpus)
@@ -761,6 +780,15 @@ static void on_stop_signal(int sig)
 {
     static const char msg[] =
         "\nrnnlab: stopping after this step (interrupt again to quit now)\n";
+    (void)sig;
+    stop_requested = 1;
+    say_from_handler(msg, sizeof msg - 1);
+}
+
+/* While preparing the corpus: stop it (no cache file is left). */
+static void on_prep_signal(int sig)
+{
+    static const char msg[] = "\nrnnlab: stopping (interrupt again to quit now)\n";
     (void)sig;
     stop_requested = 1;
     say_from_handler(msg, sizeof msg - 1);

@@ -8,8 +8,8 @@
 #include "decode/pick.h"
 #include "decode/eval.h"
 
-int sample_eval(model *m, const uint32_t *ids, size_t n, be_weights w, eval_result *out,
-                char *err, size_t errlen)
+int sample_eval(model *m, const corpus *c, size_t begin, size_t n, be_weights w,
+                eval_result *out, char *err, size_t errlen)
 {
     decoder d;
     int V = m->cfg.vocab;
@@ -28,13 +28,13 @@ int sample_eval(model *m, const uint32_t *ids, size_t n, be_weights w, eval_resu
     double loss = 0.0;
     long correct = 0;
     for (size_t i = 0; i + 1 < n; i++) {
-        uint32_t best;
+        uint32_t best, id = corpus_id(c, begin + i), next = corpus_id(c, begin + i + 1);
         float p;
         double lse;
-        decoder_step(&d, 1, ids + i, lg);
+        decoder_step(&d, 1, &id, lg);
         sample_top(lg, V, 1, &best, &p, &lse);
-        loss += lse - lg[ids[i + 1]];
-        correct += best == ids[i + 1];
+        loss += lse - lg[next];
+        correct += best == next;
     }
     free(lg);
     decoder_free(&d);

@@ -358,9 +358,11 @@ static trainer *build(eng *e, const char *path, const tok_vocab *vocab,
     emb_report rep;
     char line[TRAIN_PATH_MAX + 256];
     train_config tc = cfg->train;
+    corpus_prep prep;
+    corpus_prep_default(&prep);
     memset(&c, 0, sizeof c);
-    if ((vocab ? corpus_load(&c, path, vocab, tc.val_frac, tc.test_frac, err, errlen)
-         : corpus_learn(&c, path, tok, tc.val_frac, tc.test_frac, err, errlen)) != 0)
+    if (corpus_open(&c, path, vocab, tok, tc.val_frac, tc.test_frac, &prep, err,
+                    errlen) != 0)
         return NULL;
     tc.model.vocab = (int)tok_size(c.vocab);
     if (tc.model.tie)

@@ -1951,13 +1951,19 @@ static int ses_restore(trainer *t, const ses_load *L, char *err, size_t errlen)
     return 0;
 }
 
-static int ses_open_corpus(const ses_load *L, const char *override, corpus *c,
-                           char *err, size_t errlen)
+static int ses_open_corpus(const ses_load *L, const char *override,
+                           const corpus_prep *prep, corpus *c, char *err, size_t errlen)
 {
     const char *path = override ? override : L->corpus_path;
+    corpus_prep def;
     memset(c, 0, sizeof *c);
+    if (!prep) {
+        corpus_prep_default(&def);
+        prep = &def;
+    }
     if (strcmp(path, SESSION_NO_CORPUS) != 0)
-        return corpus_load(c, path, L->vocab, L->cfg.val_frac, L->cfg.test_frac, err, errlen);
+        return corpus_open(c, path, L->vocab, NULL, L->cfg.val_frac, L->cfg.test_frac,
+                           prep, err, errlen);
     /* No text: only the vocabulary, and the recorded path so that saving
      * this trainer again does not forget where its text lives. */
     c->vocab = tok_clone(L->vocab);
@@ -1973,10 +1979,10 @@ static int ses_open_corpus(const ses_load *L, const char *override, corpus *c,
 }
 
 static trainer *ses_build(ses_load *L, be_backend *be, const char *corpus_path,
-                          char *err, size_t errlen)
+                          const corpus_prep *prep, char *err, size_t errlen)
 {
     corpus c;
-    if (ses_open_corpus(L, corpus_path, &c, err, errlen))
+    if (ses_open_corpus(L, corpus_path, prep, &c, err, errlen))
         return NULL;
     trainer *t = trainer_create(be, &L->cfg, &c, err, errlen);
     if (!t) {
@@ -2018,6 +2024,13 @@ static int ses_open_best(ses_load *L, char *err, size_t errlen)
 trainer *session_load(be_backend *be, const char *dir, const char *corpus_path,
                       sample_config *sample, char *err, size_t errlen)
 {
+    return session_load_prep(be, dir, corpus_path, sample, NULL, err, errlen);
+}
+
+trainer *session_load_prep(be_backend *be, const char *dir, const char *corpus_path,
+                           sample_config *sample, const corpus_prep *prep, char *err,
+                           size_t errlen)
+{
     ses_load L;
     memset(&L, 0, sizeof L);
     L.cfg = train_defaults();
@@ -2027,7 +2040,7 @@ trainer *session_load(be_backend *be, const char *dir, const char *corpus_path,
         st_open(&L.model_f, L.model_path, err, errlen) == 0 &&
         ses_open_optim(&L, corpus_path, err, errlen) == 0 &&
         ses_open_best(&L, err, errlen) == 0)
-        t = ses_build(&L, be, corpus_path, err, errlen);
+        t = ses_build(&L, be, corpus_path, prep, err, errlen);
     if (t && sample)
         *sample = L.sample;
     ses_load_free(&L);

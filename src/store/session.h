@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include "backend/backend.h"
 #include "decode/config.h"
+#include "text/corpus.h"
 #include "train/trainer.h"
 
 #define SESSION_FORMAT 1
@@ -30,6 +31,11 @@ int session_save(const trainer *t, const sample_config *sample, const char *dir,
  * and the problem (*sample untouched then). */
 trainer *session_load(be_backend *be, const char *dir, const char *corpus_path,
                       sample_config *sample, char *err, size_t errlen);
+/* session_load with the corpus prepared as prep says (its token cache and
+ * progress; NULL: corpus_prep_default's). */
+trainer *session_load_prep(be_backend *be, const char *dir, const char *corpus_path,
+                           sample_config *sample, const corpus_prep *prep, char *err,
+                           size_t errlen);
 
 /* The tokenizer of the session in dir, from session.json alone (checked
  * as session_load checks it; no weights read).  Returns the vocabulary,

@@ -113,33 +113,115 @@ void tok_map_index_free(tok_vocab *v)
 
 /* ---- building --------------------------------------------------------- */
 
-tok_vocab *tok_build(const tok_options *o, const uint8_t *data, size_t len,
-                     char *err, size_t errlen)
+struct tok_builder {
+    const tok_ops *ops;
+    void *st;
+};
+
+/* The kind's operations for o, or NULL with err when o is out of range. */
+static const tok_ops *build_ops(const tok_options *o, char *err, size_t errlen)
 {
-    tok_vocab *v = NULL;
     switch (o->kind) {
     case TOK_CHAR:
-        v = tok_char_build(data, len);
-        if (!v)
-            snprintf(err, errlen, "char vocabulary: out of memory");
-        return v;
+        return &tok_char_ops;
     case TOK_WORD:
         if (o->max_vocab == 1 || o->max_vocab > TOK_MAX_VOCAB || o->min_count == 0) {
             snprintf(err, errlen, "word vocabulary: max-vocab %u or min-count %llu "
                      "out of range", o->max_vocab, (unsigned long long)o->min_count);
             return NULL;
         }
-        return tok_word_build(o, data, len, err, errlen);
+        return &tok_word_ops;
     case TOK_BPE:
         if (o->bpe_vocab < TOK_BPE_MIN || o->bpe_vocab > TOK_BPE_MAX) {
             snprintf(err, errlen, "bpe vocabulary: size %u is not from %u to %u",
                      o->bpe_vocab, TOK_BPE_MIN, TOK_BPE_MAX);
             return NULL;
         }
-        return tok_bpe_build(o, data, len, err, errlen);
+        return &tok_bpe_ops;
     }
     snprintf(err, errlen, "vocabulary: unknown kind %d", (int)o->kind);
     return NULL;
+}
+
+tok_builder *tok_builder_new(const tok_options *o, char *err, size_t errlen)
+{
+    const tok_ops *ops = build_ops(o, err, errlen);
+    tok_builder *b = ops ? calloc(1, sizeof *b) : NULL;
+    if (!ops)
+        return NULL;
+    if (b && !(b->st = ops->build_start(o))) {
+        free(b);
+        b = NULL;
+    }
+    if (!b) {
+        snprintf(err, errlen, "%s vocabulary: out of memory", ops->name);
+        return NULL;
+    }
+    b->ops = ops;
+    return b;
+}
+
+int tok_builder_add(tok_builder *b, const uint8_t *text, size_t len, char *err,
+                    size_t errlen)
+{
+    if (b->ops->build_add(b->st, text, len) == 0)
+        return 0;
+    snprintf(err, errlen, "%s vocabulary: out of memory", b->ops->name);
+    return -1;
+}
+
+tok_vocab *tok_builder_finish(tok_builder *b, char *err, size_t errlen)
+{
+    tok_vocab *v = b->ops->build_end(b->st, err, errlen);
+    free(b);
+    return v;
+}
+
+void tok_builder_free(tok_builder *b)
+{
+    if (!b)
+        return;
+    b->ops->build_free(b->st);
+    free(b);
+}
+
+/* The sample's windows are at least this long, so that the cuts at piece
+ * boundaries take little of each. */
+#define SAMPLE_WINDOW_MIN ((size_t)1 << 20)
+
+size_t tok_sample_spans(const tok_options *o, const uint8_t *text, size_t len,
+                        tok_span out[TOK_SAMPLE_SPANS])
+{
+    uint64_t want = o->bpe_sample ? o->bpe_sample : TOK_BPE_SAMPLE_DEFAULT;
+    if (o->kind != TOK_BPE || len <= want) {
+        out[0] = (tok_span){ text, len };
+        return 1;
+    }
+    size_t k = TOK_SAMPLE_SPANS, n = 0;
+    while (k > 1 && want / k < SAMPLE_WINDOW_MIN)
+        k--;
+    for (size_t i = 0; i < k; i++) {
+        size_t at = (size_t)((double)len * (double)i / (double)k);
+        size_t b = tok_chunk_end(TOK_BPE, text, len, at);
+        size_t e = tok_chunk_end(TOK_BPE, text, len, b + (size_t)(want / k));
+        if (e > b)
+            out[n++] = (tok_span){ text + b, e - b };
+    }
+    return n;
+}
+
+tok_vocab *tok_build(const tok_options *o, const uint8_t *data, size_t len,
+                     char *err, size_t errlen)
+{
+    tok_span spans[TOK_SAMPLE_SPANS];
+    size_t n = tok_sample_spans(o, data, len, spans);
+    tok_builder *b = tok_builder_new(o, err, errlen);
+    for (size_t i = 0; b && i < n; i++)
+        if (tok_builder_add(b, spans[i].text, spans[i].len, err, errlen) != 0) {
+            tok_builder_free(b);
+            return NULL;
+        }
+    return b ? tok_builder_finish(b, err, errlen) : NULL;
 }
 
 /* ---- what a vocabulary is --------------------------------------------- */
@@ -208,6 +290,31 @@ size_t tok_cut(tok_kind kind, const uint8_t *text, size_t len, size_t at)
     case TOK_CHAR: break;
     }
     return at;
+}
+
+/* Whether a cut at 0 < at < len is exact for kind (tok_chunk_end). */
+static int cut_exact(tok_kind kind, const uint8_t *text, size_t len, size_t at)
+{
+    switch (kind) {
+    case TOK_WORD: return tok_word_cut_exact(text, at);
+    case TOK_BPE: return tok_bpe_boundary(text, len, at);
+    case TOK_CHAR: break;
+    }
+    /* No well-formed character spans a byte that is not a continuation
+     * byte, nor one after three continuation bytes (a character has at
+     * most four bytes, its first not a continuation byte). */
+    if ((text[at] & 0xC0) != 0x80 || at < 3)
+        return (text[at] & 0xC0) != 0x80;
+    return (text[at - 1] & 0xC0) == 0x80 && (text[at - 2] & 0xC0) == 0x80 &&
+           (text[at - 3] & 0xC0) == 0x80;
+}
+
+size_t tok_chunk_end(tok_kind kind, const uint8_t *text, size_t len, size_t at)
+{
+    size_t i = tok_cut(kind, text, len, at);
+    while (i > 0 && i < len && !cut_exact(kind, text, len, i))
+        i++;
+    return i;
 }
 
 const uint8_t *tok_bytes(const tok_vocab *v, uint32_t id, size_t *len)

@@ -24,7 +24,8 @@ int tok_kind_parse(const char *s);
 const char *tok_kind_str(tok_kind k);
 
 /* Builds a vocabulary of o->kind from len bytes of text: char and word
- * take what the text holds, bpe learns merges from it.  Returns NULL with
+ * take what the text holds, bpe learns merges from it (from a sample of
+ * o->bpe_sample bytes when it is longer: tok_sample_spans).  Returns NULL with
  * a message in err (out of memory, a word vocabulary above
  * TOK_MAX_VOCAB). */
 tok_vocab *tok_build(const tok_options *o, const uint8_t *data, size_t len,
@@ -69,6 +70,35 @@ const char *tok_unknown_note(const tok_vocab *v);
  * boundary within 1 MiB; else at itself.  For the kinds whose corpus is
  * split by bytes (word, bpe); char returns at. */
 size_t tok_cut(tok_kind kind, const uint8_t *text, size_t len, size_t at);
+
+/* Where to end a chunk of text that starts before at, for tokenizing a
+ * long text piece by piece: the first offset at or after tok_cut's (len at
+ * the latest) at which encoding the two parts apart gives exactly the ids
+ * of the whole, for every kind (char: not inside a UTF-8 character; word:
+ * after whitespace; bpe: at a piece boundary). */
+size_t tok_chunk_end(tok_kind kind, const uint8_t *text, size_t len, size_t at);
+
+/* The parts of a training text (len bytes) a vocabulary is built from:
+ * the whole text, except that BPE learns from at most o->bpe_sample bytes,
+ * up to TOK_SAMPLE_SPANS evenly spaced windows cut at piece boundaries when
+ * the text is longer.  Returns the number of spans written to out. */
+#define TOK_SAMPLE_SPANS 16
+size_t tok_sample_spans(const tok_options *o, const uint8_t *text, size_t len,
+                        tok_span out[TOK_SAMPLE_SPANS]);
+
+/* Building a vocabulary from text in parts, so that a caller can stream
+ * a long text: tok_build is new, one add per span of tok_sample_spans,
+ * finish.  A part must end where tok_chunk_end cuts the text it comes
+ * from.  new returns NULL with err (options out of range, out of memory);
+ * add 0, or -1 with err (out of memory); finish the vocabulary, or NULL
+ * with err as tok_build, and frees the builder either way; free drops an
+ * unfinished builder. */
+typedef struct tok_builder tok_builder;
+tok_builder *tok_builder_new(const tok_options *o, char *err, size_t errlen);
+int tok_builder_add(tok_builder *b, const uint8_t *text, size_t len, char *err,
+                    size_t errlen);
+tok_vocab *tok_builder_finish(tok_builder *b, char *err, size_t errlen);
+void tok_builder_free(tok_builder *b);
 
 /* The bytes of token id (not NUL-terminated) and their count; NULL for an
  * id out of range.  A word token's bytes are the word ("<eos>" for the

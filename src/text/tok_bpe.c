@@ -255,21 +255,55 @@ int tok_bpe_add_merge(tok_vocab *v, uint32_t a, uint32_t b)
     return id == TOK_NO_ID ? -1 : 0;
 }
 
-tok_vocab *tok_bpe_build(const tok_options *o, const uint8_t *data,
-                         size_t len, char *err, size_t errlen)
+/* Building: the learner and the options, the vocabulary made at the end. */
+typedef struct bpe_build {
+    tok_options o;
+    bpe_learner *L;
+} bpe_build;
+
+static void bpe_build_free(void *st)
 {
+    bpe_build *b = st;
+    if (!b)
+        return;
+    tok_bpe_learner_free(b->L);
+    free(b);
+}
+
+static void *bpe_build_start(const tok_options *o)
+{
+    bpe_build *b = calloc(1, sizeof *b);
+    if (b && !(b->L = tok_bpe_learner_new())) {
+        free(b);
+        return NULL;
+    }
+    if (b)
+        b->o = *o;
+    return b;
+}
+
+static int bpe_build_add(void *st, const uint8_t *text, size_t len)
+{
+    return tok_bpe_learner_add(((bpe_build *)st)->L, text, len);
+}
+
+static tok_vocab *bpe_build_end(void *st, char *err, size_t errlen)
+{
+    bpe_build *b = st;
     tok_vocab *v = tok_alloc(&tok_bpe_ops);
-    if (!v || add_bytes(v) != 0 || alloc_merges(v, o->bpe_vocab) != 0) {
+    if (!v || add_bytes(v) != 0 || alloc_merges(v, b->o.bpe_vocab) != 0) {
         snprintf(err, errlen, "bpe vocabulary: out of memory");
         tok_free(v);
-        return NULL;
+        v = NULL;
+    } else {
+        v->opt = b->o;
+        if (tok_bpe_learner_run(b->L, v, err, errlen) != 0 ||
+            bpe_finish(v, err, errlen) != 0) {
+            tok_free(v);
+            v = NULL;
+        }
     }
-    v->opt = *o;
-    if (tok_bpe_learn(v, data, len, err, errlen) != 0 ||
-        bpe_finish(v, err, errlen) != 0) {
-        tok_free(v);
-        return NULL;
-    }
+    bpe_build_free(b);
     return v;
 }
 
@@ -350,5 +384,6 @@ static int bpe_from_json(tok_vocab *v, const cJSON *j, char *err, size_t errlen)
 
 const tok_ops tok_bpe_ops = {
     TOK_BPE, "bpe", bpe_finish, tok_map_index_free, bpe_encode,
-    bpe_to_json, bpe_from_json
+    bpe_to_json, bpe_from_json, bpe_build_start, bpe_build_add, bpe_build_end,
+    bpe_build_free
 };

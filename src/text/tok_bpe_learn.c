@@ -35,7 +35,7 @@ typedef struct bl_entry {
     uint32_t pair;
 } bl_entry;
 
-typedef struct bpe_learner {
+struct bpe_learner {
     tok_map pieces;
     uint64_t *weight;        /* per piece: its count in the text */
     size_t cap_weight;
@@ -48,7 +48,8 @@ typedef struct bpe_learner {
     size_t n_heap, cap_heap;
     uint32_t *touched;       /* pairs changed in this round */
     size_t n_touched, cap_touched;
-} bpe_learner;
+    size_t bytes;            /* text added, for messages */
+};
 
 /* ---- the heap --------------------------------------------------------- */
 
@@ -284,8 +285,21 @@ static int merge_pair(bpe_learner *L, tok_vocab *v, uint32_t i)
     return rc == 0 ? flush_touched(L) : -1;
 }
 
-static void learner_free(bpe_learner *L)
+bpe_learner *tok_bpe_learner_new(void)
 {
+    return calloc(1, sizeof(bpe_learner));
+}
+
+int tok_bpe_learner_add(bpe_learner *L, const uint8_t *text, size_t len)
+{
+    L->bytes += len;
+    return count_pieces(L, text, len);
+}
+
+void tok_bpe_learner_free(bpe_learner *L)
+{
+    if (!L)
+        return;
     for (size_t i = 0; i < L->n_pairs; i++)
         free(L->pairs[i].occ);
     tok_map_free(&L->pieces);
@@ -298,28 +312,22 @@ static void learner_free(bpe_learner *L)
     free(L->pairs);
     free(L->heap);
     free(L->touched);
+    free(L);
 }
 
-int tok_bpe_learn(tok_vocab *v, const uint8_t *text, size_t len, char *err,
-                  size_t errlen)
+int tok_bpe_learner_run(bpe_learner *L, tok_vocab *v, char *err, size_t errlen)
 {
-    bpe_learner L;
-    int rc;
-    memset(&L, 0, sizeof L);
-    rc = count_pieces(&L, text, len);
+    int rc = layout(L);
     if (rc == 0)
-        rc = layout(&L);
-    if (rc == 0)
-        rc = count_pairs(&L);
+        rc = count_pairs(L);
     while (rc == 0 && v->size < v->opt.bpe_vocab) {
-        uint32_t i = best_pair(&L);
+        uint32_t i = best_pair(L);
         if (i == NONE)
             break;
-        rc = merge_pair(&L, v, i);
+        rc = merge_pair(L, v, i);
     }
-    learner_free(&L);
     if (rc != 0)
         snprintf(err, errlen, "bpe vocabulary: out of memory while learning "
-                 "merges from %zu bytes", len);
+                 "merges from %zu bytes", L->bytes);
     return rc;
 }

@@ -164,35 +164,57 @@ static uint32_t next_key(const uint8_t *p, size_t n, int *len)
     return cp;
 }
 
-tok_vocab *tok_char_build(const uint8_t *data, size_t len)
+/* Building: a bitmap of the keys seen, 139 KB whatever the text. */
+static void *char_build_start(const tok_options *o)
 {
-    char err[64];
-    /* A bitmap over all keys: 139 KB, independent of the text length. */
-    uint8_t *seen = calloc(TOK_NKEYS / 8, 1);
-    tok_vocab *v = tok_alloc(&tok_char_ops);
-    if (!seen || !v)
-        goto fail;
+    (void)o;
+    return calloc(TOK_NKEYS / 8, 1);
+}
+
+static int char_build_add(void *st, const uint8_t *text, size_t len)
+{
+    uint8_t *seen = st;
     for (size_t i = 0; i < len;) {
         int k;
-        uint32_t key = next_key(data + i, len - i, &k);
+        uint32_t key = next_key(text + i, len - i, &k);
         seen[key >> 3] |= (uint8_t)(1u << (key & 7));
         i += (size_t)k;
     }
+    return 0;
+}
+
+static void char_build_free(void *st)
+{
+    free(st);
+}
+
+static tok_vocab *char_build_end(void *st, char *err, size_t errlen)
+{
+    uint8_t *seen = st;
+    tok_vocab *v = tok_alloc(&tok_char_ops);
+    int bad = !v;
     /* The keys in ascending order are the ids. */
-    for (uint32_t i8 = 0; i8 < TOK_NKEYS / 8; i8++)
-        for (uint32_t b = 0; seen[i8] && b < 8; b++)
-            if (((seen[i8] >> b) & 1u) && char_add_key(v, i8 * 8 + b) != 0)
-                goto fail;
+    for (uint32_t i8 = 0; !bad && i8 < TOK_NKEYS / 8; i8++)
+        for (uint32_t b = 0; !bad && seen[i8] && b < 8; b++)
+            bad = ((seen[i8] >> b) & 1u) && char_add_key(v, i8 * 8 + b) != 0;
     free(seen);
-    if (char_finish(v, err, sizeof err) != 0) {
+    if (bad)
+        snprintf(err, errlen, "char vocabulary: out of memory");
+    if (bad || char_finish(v, err, errlen) != 0) {
         tok_free(v);
         return NULL;
     }
     return v;
-fail:
-    free(seen);
-    tok_free(v);
-    return NULL;
+}
+
+tok_vocab *tok_char_build(const uint8_t *data, size_t len)
+{
+    char err[64];
+    void *st = char_build_start(NULL);
+    if (!st)
+        return NULL;
+    char_build_add(st, data, len);
+    return char_build_end(st, err, sizeof err);
 }
 
 static uint32_t char_lookup(const char_index *ix, uint32_t key)
@@ -327,5 +349,6 @@ static int char_from_json(tok_vocab *v, const cJSON *j, char *err, size_t errlen
 
 const tok_ops tok_char_ops = {
     TOK_CHAR, "char", char_finish, char_free_index, char_encode,
-    char_to_json, char_from_json
+    char_to_json, char_from_json, char_build_start, char_build_add,
+    char_build_end, char_build_free
 };

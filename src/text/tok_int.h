@@ -24,6 +24,13 @@ typedef struct tok_ops {
     int (*to_json)(const tok_vocab *v, cJSON *j);
     /* Fills v's storage (and options) from j; 0 or -1 with err. */
     int (*from_json)(tok_vocab *v, const cJSON *j, char *err, size_t errlen);
+    /* Building from text in parts (tok_builder): the kind's state, NULL
+     * when out of memory; a part added, 0 or -1 (memory); the vocabulary
+     * (NULL with err), which also frees the state; the state freed. */
+    void *(*build_start)(const tok_options *o);
+    int (*build_add)(void *st, const uint8_t *text, size_t len);
+    tok_vocab *(*build_end)(void *st, char *err, size_t errlen);
+    void (*build_free)(void *st);
 } tok_ops;
 
 extern const tok_ops tok_char_ops, tok_word_ops, tok_bpe_ops;
@@ -102,18 +109,20 @@ int tok_bpe_boundary(const uint8_t *s, size_t n, size_t i);
 /* Appends merge (a, b), both ids of v, as token 256 + its index; v->merges
  * has room for it.  Returns 0, or -1 when out of memory (tok_bpe.c). */
 int tok_bpe_add_merge(tok_vocab *v, uint32_t a, uint32_t b);
-/* Learns merges from text into v (a bpe vocabulary holding the 256 byte
- * tokens) up to o->bpe_vocab tokens (tok_bpe_learn.c).  0 or -1 with err. */
-int tok_bpe_learn(tok_vocab *v, const uint8_t *text, size_t len, char *err,
-                  size_t errlen);
-/* Builds a word vocabulary (tok_word.c). */
-tok_vocab *tok_word_build(const tok_options *o, const uint8_t *data,
-                          size_t len, char *err, size_t errlen);
-/* Learns a bpe vocabulary (tok_bpe.c). */
-tok_vocab *tok_bpe_build(const tok_options *o, const uint8_t *data,
-                         size_t len, char *err, size_t errlen);
+/* Learning merges (tok_bpe_learn.c): a learner, NULL when out of memory;
+ * the pieces of a text added (cut at piece boundaries), 0 or -1 (memory);
+ * the merges learned into v (a bpe vocabulary holding the 256 byte
+ * tokens) up to v->opt.bpe_vocab tokens, 0 or -1 with err; freed. */
+typedef struct bpe_learner bpe_learner;
+bpe_learner *tok_bpe_learner_new(void);
+int tok_bpe_learner_add(bpe_learner *L, const uint8_t *text, size_t len);
+int tok_bpe_learner_run(bpe_learner *L, tok_vocab *v, char *err, size_t errlen);
+void tok_bpe_learner_free(bpe_learner *L);
 /* The word kind's cut (tok_word.c): the first line start at or after at. */
 size_t tok_word_cut(const uint8_t *text, size_t len, size_t at);
 size_t tok_bpe_cut(const uint8_t *text, size_t len, size_t at);
+/* Whether encoding text cut at at (0 < at < len) in two gives the ids of
+ * the whole (tok_word.c): at follows whitespace. */
+int tok_word_cut_exact(const uint8_t *text, size_t at);
 
 #endif

@@ -26,6 +26,8 @@ static const opt_def defs[TOK_OPT_COUNT] = {
     {"lowercase", 1, TOK_WORD, 0, 1, "on or off (default off)"},
     {"word-letters", 1, TOK_WORD, 0, 1, "on or off (default off)"},
     {"bpe-vocab", 0, TOK_BPE, TOK_BPE_MIN, TOK_BPE_MAX, "257 to 65536 (default 1024)"},
+    {"bpe-sample", 0, TOK_BPE, TOK_BPE_SAMPLE_MIN, TOK_BPE_SAMPLE_MAX,
+     "65536 to 1099511627776 bytes (default 1073741824, 1 GiB)"},
 };
 
 tok_options tok_options_default(void)
@@ -35,6 +37,7 @@ tok_options tok_options_default(void)
     o.kind = TOK_CHAR;
     o.min_count = 1;
     o.bpe_vocab = TOK_BPE_DEFAULT;
+    o.bpe_sample = TOK_BPE_SAMPLE_DEFAULT;
     return o;
 }
 
@@ -117,8 +120,10 @@ static void put_count(tok_options *o, int opt, unsigned long long v)
         o->min_count = v;
     else if (opt == TOK_OPT_MAX_VOCAB)
         o->max_vocab = (uint32_t)v;
-    else
+    else if (opt == TOK_OPT_BPE_VOCAB)
         o->bpe_vocab = (uint32_t)v;
+    else
+        o->bpe_sample = v;
 }
 
 int tok_opt_parse(tok_options *o, int opt, const char *value, char *why,

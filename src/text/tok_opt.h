@@ -14,6 +14,7 @@ enum {
     TOK_OPT_LOWERCASE,       /* lowercase: a flag */
     TOK_OPT_LETTERS,         /* word-letters: a flag */
     TOK_OPT_BPE_VOCAB,       /* bpe-vocab: TOK_BPE_MIN to TOK_BPE_MAX */
+    TOK_OPT_BPE_SAMPLE,      /* bpe-sample: bytes to learn merges from */
     TOK_OPT_COUNT
 };
 

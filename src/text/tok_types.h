@@ -3,6 +3,7 @@
  * kinds, the id bounds, the special tokens and the build options. */
 #ifndef TEXT_TOK_TYPES_H
 #define TEXT_TOK_TYPES_H
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum { TOK_CHAR = 0, TOK_WORD, TOK_BPE } tok_kind;
@@ -16,6 +17,12 @@ typedef enum { TOK_CHAR = 0, TOK_WORD, TOK_BPE } tok_kind;
 #define TOK_BPE_MIN 257u
 #define TOK_BPE_MAX 65536u
 #define TOK_BPE_DEFAULT 1024u
+/* The training text BPE learns its merges from: at most this many bytes,
+ * taken as evenly spaced windows when the text is longer (the learner's
+ * memory grows with the distinct pieces it has seen). */
+#define TOK_BPE_SAMPLE_MIN ((uint64_t)1 << 16)
+#define TOK_BPE_SAMPLE_MAX ((uint64_t)1 << 40)
+#define TOK_BPE_SAMPLE_DEFAULT ((uint64_t)1 << 30)
 
 /* The special tokens of the word kind. */
 #define TOK_UNK_TEXT "<unk>"
@@ -31,9 +38,17 @@ typedef struct tok_options {
     int lowercase;           /* word: ASCII letters lowercased */
     int letters;             /* word: only words made of letters are kept */
     uint32_t bpe_vocab;      /* bpe: 256 + merges (default 1024) */
+    uint64_t bpe_sample;     /* bpe: learn from at most this many bytes
+                              * (default TOK_BPE_SAMPLE_DEFAULT) */
     unsigned given;          /* bit (1 << TOK_OPT_*) per option set */
 } tok_options;
 
 typedef struct tok_vocab tok_vocab;
+
+/* A part of a text (BPE learns from a sample of spans). */
+typedef struct tok_span {
+    const uint8_t *text;
+    size_t len;
+} tok_span;
 
 #endif

@@ -200,24 +200,52 @@ static tok_vocab *word_assemble(const tok_options *o, const word_count *wc,
     return v;
 }
 
-tok_vocab *tok_word_build(const tok_options *o, const uint8_t *data,
-                          size_t len, char *err, size_t errlen)
-{
+/* Building: the words counted so far. */
+typedef struct word_build {
+    tok_options o;
     tok_map m;
-    uint64_t *counts = NULL;
-    size_t cap = 0, k = SIZE_MAX;
+    uint64_t *counts;        /* per word of m */
+    size_t cap;
+} word_build;
+
+static void *word_build_start(const tok_options *o)
+{
+    word_build *b = calloc(1, sizeof *b);
+    if (b) {
+        b->o = *o;
+        tok_map_init(&b->m);
+    }
+    return b;
+}
+
+static int word_build_add(void *st, const uint8_t *text, size_t len)
+{
+    word_build *b = st;
+    return count_words(&b->o, text, len, &b->m, &b->counts, &b->cap);
+}
+
+static void word_build_free(void *st)
+{
+    word_build *b = st;
+    if (!b)
+        return;
+    free(b->counts);
+    tok_map_free(&b->m);
+    free(b);
+}
+
+static tok_vocab *word_build_end(void *st, char *err, size_t errlen)
+{
+    word_build *b = st;
     word_count *wc = NULL;
     tok_vocab *v = NULL;
-    tok_map_init(&m);
-    if (count_words(o, data, len, &m, &counts, &cap) == 0)
-        k = rank_words(o, &m, counts, &wc);
+    size_t k = rank_words(&b->o, &b->m, b->counts, &wc);
     if (k == SIZE_MAX)
         snprintf(err, errlen, "word vocabulary: out of memory");
     else
-        v = word_assemble(o, wc, k, err, errlen);
+        v = word_assemble(&b->o, wc, k, err, errlen);
     free(wc);
-    free(counts);
-    tok_map_free(&m);
+    word_build_free(b);
     return v;
 }
 
@@ -283,6 +311,11 @@ static size_t word_encode(const tok_vocab *v, const uint8_t *text, size_t len,
     if (unknown)
         *unknown = unk;
     return k;
+}
+
+int tok_word_cut_exact(const uint8_t *text, size_t at)
+{
+    return is_space(text[at - 1]);
 }
 
 size_t tok_word_cut(const uint8_t *text, size_t len, size_t at)
@@ -370,5 +403,6 @@ static int word_from_json(tok_vocab *v, const cJSON *j, char *err, size_t errlen
 
 const tok_ops tok_word_ops = {
     TOK_WORD, "word", word_finish, tok_map_index_free, word_encode,
-    word_to_json, word_from_json
+    word_to_json, word_from_json, word_build_start, word_build_add,
+    word_build_end, word_build_free
 };

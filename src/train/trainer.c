@@ -203,6 +203,9 @@ void trainer_sched_observe(trainer *t, double val_loss)
     sched_observe(&c, &t->sched, val_loss);
 }
 
+/* More ids than a page holds (4096 bytes of 2-byte ids). */
+#define RELEASE_BACK ((size_t)4096)
+
 /* Copies the next T+1 rows of this process's B streams (all of them when
  * alone) into batch_ids; returns T. */
 static int gather_chunk(trainer *t)
@@ -210,11 +213,20 @@ static int gather_chunk(trainer *t)
     int B = t->state.B;
     size_t left = t->stream_len - 1 - t->pos;
     int T = left < (size_t)t->cfg.seq_len ? (int)left : t->cfg.seq_len;
-    const uint32_t *base = t->corp.ids + t->corp.train_begin + t->pos
-                           + (size_t)t->share_first * t->stream_len;
+    size_t base = t->corp.train_begin + t->pos + (size_t)t->share_first * t->stream_len;
     for (int r = 0; r <= T; r++)
         for (int b = 0; b < B; b++)
-            t->batch_ids[(size_t)r * B + b] = base[(size_t)b * t->stream_len + r];
+            t->batch_ids[(size_t)r * B + b] =
+                corpus_id(&t->corp, base + (size_t)b * t->stream_len + r);
+    /* What the streams have left behind is not read again this epoch: the
+     * pages of a cached corpus that they finished leave the resident set.
+     * Looking RELEASE_BACK ids back covers every page finished since the
+     * last chunk. */
+    for (int b = 0; b < B; b++) {
+        size_t s = base + (size_t)b * t->stream_len, back = t->pos < RELEASE_BACK ? t->pos
+                                                                               : RELEASE_BACK;
+        corpus_release(&t->corp, s - back, s + (size_t)T);
+    }
     return T;
 }
 
@@ -354,20 +366,21 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
     return 0;
 }
 
-/* Fills the host ids of T+1 rows of S streams each L tokens apart. */
-static void gather_eval(uint32_t *ids, const uint32_t *src, int S, size_t L, size_t p,
-                        int T)
+/* Fills the host ids of T+1 rows of S streams each L tokens apart, from
+ * token src of the corpus on. */
+static void gather_eval(uint32_t *ids, const corpus *c, size_t src, int S, size_t L,
+                        size_t p, int T)
 {
     for (int r = 0; r <= T; r++)
         for (int s = 0; s < S; s++)
-            ids[(size_t)r * S + s] = src[(size_t)s * L + p + r];
+            ids[(size_t)r * S + s] = corpus_id(c, src + (size_t)s * L + p + r);
 }
 
 /* Scores predictions 1..len-1 of src with S streams of L = (len-1)/S
  * predictions each, then the leftover with the last stream's state.  This
  * process scores streams s0 .. s0+n-1 (all of them when alone), and the
  * leftover when the last is among them. */
-static int eval_run(trainer *t, const uint32_t *src, size_t len, int S, long s0,
+static int eval_run(trainer *t, size_t src, size_t len, int S, long s0,
                     int n, double *loss, long *correct)
 {
     model *m = t->m;
@@ -388,7 +401,7 @@ static int eval_run(trainer *t, const uint32_t *src, size_t len, int S, long s0,
     for (size_t p = 0; p < L;) {
         int T = L - p < (size_t)cap ? (int)(L - p) : cap;
         long c = 0;
-        gather_eval(ids, src + (size_t)s0 * L, n, L, p, T);
+        gather_eval(ids, &t->corp, src + (size_t)s0 * L, n, L, p, T);
         *loss += model_forward(m, &st, ids, T, n, 0, 0, &c);
         *correct += c;
         p += (size_t)T;
@@ -404,7 +417,7 @@ static int eval_run(trainer *t, const uint32_t *src, size_t len, int S, long s0,
     for (size_t p = done; p + 1 < len;) {
         int T = len - 1 - p < (size_t)cap ? (int)(len - 1 - p) : cap;
         long c = 0;
-        gather_eval(ids, src + p, 1, 0, 0, T);
+        gather_eval(ids, &t->corp, src + p, 1, 0, 0, T);
         *loss += model_forward(m, &one, ids, T, 1, 0, 0, &c);
         *correct += c;
         p += (size_t)T;
@@ -433,7 +446,8 @@ int trainer_eval(trainer *t, corpus_split split, int streams, eval_result *out,
     double loss = 0;
     long correct = 0, s0, mine;
     dist_part(S, dist_rank(), dist_size(), &s0, &mine);
-    int bad = eval_run(t, t->corp.ids + b, len, S, s0, (int)mine, &loss, &correct) < 0;
+    int bad = eval_run(t, b, len, S, s0, (int)mine, &loss, &correct) < 0;
+    corpus_release(&t->corp, b, e);
     const char *fault = bad ? NULL : t->be->last_error(t->be);
     if (bad)
         snprintf(err, errlen, "out of memory for evaluation");

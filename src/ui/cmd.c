@@ -714,14 +714,15 @@ static const cmd_def commands[] = {
      "<unk>), max-vocab=N (2 to 16777216, default no limit),\n"
      "lowercase=on|off, word-letters=on|off (default off: on keeps only\n"
      "words made of letters).  bpe: bpe-vocab=N (257 to 65536, default\n"
-     "1024).  A session saved keeps its tokenizer.\n"
+     "1024), bpe-sample=BYTES (learn from at most this much of the\n"
+     "training text, default 1 GiB).  A session saved keeps its tokenizer.\n"
      "embed-init=FILE starts the embedding from pretrained vectors (a\n"
      "word2vec .bin, a word2vec / fastText .vec or a GloVe text file; the\n"
      "embedding takes the file's size), embed-format=auto|bin|vec|glove,\n"
      "embed-init-lower=on also matches words ignoring case, and\n"
      "freeze-embed=on keeps the embedding fixed; these are settings too\n"
      "(show embed-init).",
-     1, 11, c_load, CMPL_FILE},
+     1, 12, c_load, CMPL_FILE},
     {"model", "TYPE [layers=N] [hidden=N] [embed=N] [dropout=P] [tie=on|off]",
      "a new model: lstm, gru or rnn",
      "Builds a new model on the current corpus.  Options not given keep\n"
