@@ -770,6 +770,8 @@ if [ "$status" -eq 0 ] && grep -q 'embed-init: 6 of 9 tokens' "$tmp/out" \
     pass "load ... embed-init=FILE freeze-embed=on in a script"
 else
     flunk "load with embed-init" "$tmp/out"
+fi
+
 # The token cache: a corpus of 8 MiB or more is tokenized into a cache file
 # that a second run and eval reuse (the file untouched, the losses equal),
 # and --no-cache trains the same without it.
