@@ -84,8 +84,8 @@ static void check_corpus(const uint8_t *data, size_t len, const tok_vocab *vocab
         c.val_end < c.val_begin || c.n + c.unknown > len)
         fz_fail("corpus: the splits do not tile %zu ids", c.n);
     for (size_t i = 0; i < c.n; i++)
-        if (c.ids[i] >= tok_size(c.vocab))
-            fz_fail("corpus: id %u of a vocabulary of %u", c.ids[i], tok_size(c.vocab));
+        if (corpus_id(&c, i) >= tok_size(c.vocab))
+            fz_fail("corpus: id %u of a vocabulary of %u", corpus_id(&c, i), tok_size(c.vocab));
     corpus_free(&c);
 }
 
