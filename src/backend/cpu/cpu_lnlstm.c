@@ -63,6 +63,29 @@ CPU_KERNEL static void sumsq2(const float *restrict x, float mx, const float *re
     }
 }
 
+/* sum_k d[k] w[k] and sum_k d[k] w[k] x[k] over n elements. */
+CPU_KERNEL static void dot2(const float *restrict d, const float *restrict w,
+                            const float *restrict x, int n, float *s1, float *s2)
+{
+    float a1[LANES] = {0}, a2[LANES] = {0};
+    int k = 0;
+    for (; k + LANES <= n; k += LANES)
+        for (int l = 0; l < LANES; l++) {
+            float u = d[k + l] * w[k + l];
+            a1[l] += u;
+            a2[l] += u * x[k + l];
+        }
+    for (; k < n; k++) {
+        a1[0] += d[k] * w[k];
+        a2[0] += d[k] * w[k] * x[k];
+    }
+    *s1 = *s2 = 0.0f;
+    for (int l = 0; l < LANES; l++) {
+        *s1 += a1[l];
+        *s2 += a2[l];
+    }
+}
+
 /* 1/sqrt(variance + eps) from a sum of squared deviations over n. */
 static float inv_std(float ss, int n) { return 1.0f / sqrtf(ss / (float)n + BE_LN_EPS); }
 
@@ -134,27 +157,20 @@ void cpu_lnlstm_fwd_rows(int b0, int b1, int H, const be_lnlstm_params *p, float
     }
 }
 
-/* Backward through h = o * tanh(y), y = cn * w + b: dy, the output gate's
- * da, and the sums LN_c's backward needs (of dn = dy * w and dn * cn). */
+/* Backward through h = o * tanh(y), y = cn * w + b: dy and the output
+ * gate's da; then the sums LN_c's backward needs (of dy * w and of
+ * dy * w * cn). */
 CPU_KERNEL static void bwd_out(int H, const float *restrict cn, const float *restrict w,
                                const float *restrict bc, const float *restrict o,
                                const float *restrict dh, float *restrict dy,
                                float *restrict dao, float *s1, float *s2)
 {
-    float a1[LANES] = {0}, a2[LANES] = {0};
     for (int j = 0; j < H; j++) {
         float t = cpu_tanh(cn[j] * w[j] + bc[j]);
-        float d = dh[j] * o[j] * (1.0f - t * t);
-        dy[j] = d;
+        dy[j] = dh[j] * o[j] * (1.0f - t * t);
         dao[j] = dh[j] * t * o[j] * (1.0f - o[j]);
-        a1[j % LANES] += d * w[j];
-        a2[j % LANES] += d * w[j] * cn[j];
     }
-    *s1 = *s2 = 0.0f;
-    for (int l = 0; l < LANES; l++) {
-        *s1 += a1[l];
-        *s2 += a2[l];
-    }
+    dot2(dy, w, cn, H, s1, s2);
 }
 
 /* The cell's gradient (carried dc plus LN_c's backward) into the gates'
@@ -181,17 +197,8 @@ CPU_KERNEL static void bwd_cell(int H, const float *restrict gt, const float *re
 CPU_KERNEL static void bwd_norm(int n, const float *restrict da, const float *restrict w,
                                 const float *restrict xn, float r, float *restrict dx)
 {
-    float a1[LANES] = {0}, a2[LANES] = {0};
-    for (int k = 0; k < n; k++) {
-        float u = da[k] * w[k];
-        a1[k % LANES] += u;
-        a2[k % LANES] += u * xn[k];
-    }
-    float m1 = 0.0f, m2 = 0.0f;
-    for (int l = 0; l < LANES; l++) {
-        m1 += a1[l];
-        m2 += a2[l];
-    }
+    float m1, m2;
+    dot2(da, w, xn, n, &m1, &m2);
     m1 /= (float)n;
     m2 /= (float)n;
     for (int k = 0; k < n; k++)
