@@ -183,9 +183,16 @@ START_TEST(each_command)
     /* model */
     posts("model gru layers=1 hidden=16 embed=8 dropout=0 tie=off");
     posts("model lstm tie=on");
+    posts("model lstm layer-norm=on layers=2");
+    refused("model gru layer-norm=on", "model: layer-norm=on is for lstm only (not "
+            "gru) (usage: model TYPE [layers=N] [hidden=N] [embed=N] [dropout=P] "
+            "[tie=on|off] [layer-norm=on|off])");
+    refused("model lstm layer-norm=yes", "model: layer-norm: 'yes' is not on or off "
+            "(usage: model TYPE [layers=N] [hidden=N] [embed=N] [dropout=P] "
+            "[tie=on|off] [layer-norm=on|off])");
     refused("model cnn", "model: unknown model type 'cnn' (choose lstm, gru or "
             "rnn) (usage: model TYPE [layers=N] [hidden=N] [embed=N] "
-            "[dropout=P] [tie=on|off])");
+            "[dropout=P] [tie=on|off] [layer-norm=on|off])");
     ck_assert_int_eq(exec("model rnn layers=0"), CMD_FAIL);
     ck_assert(strstr(cap.err, "model: layers: '0' is not a whole number from "
                      "1 to 16 (usage: model TYPE") == cap.err);

@@ -394,12 +394,16 @@ END_TEST
 
 enum { MV = 23, MT = 9, MB = 5 };
 
+/* model_parity's flags: a tied decoder, the LayerNorm LSTM */
+enum { TIE = 1, LN = 2 };
+
 static model *model_on(be_backend *be, model_cell cell, int layers, int E, int H,
-                       float drop, int tie)
+                       float drop, int flags)
 {
     char err[256];
     model_config cfg = {.cell = cell, .layers = layers, .hidden = H, .embed = E,
-                        .vocab = MV, .dropout = drop, .tie = tie, .forget_bias = 1};
+                        .vocab = MV, .dropout = drop, .tie = !!(flags & TIE),
+                        .forget_bias = 1, .layer_norm = !!(flags & LN)};
     rng_state r;
     rng_seed(&r, 42);           /* the same initial weights on both */
     model *m = model_create(be, &cfg, &r, err, sizeof err);
@@ -415,12 +419,12 @@ static void set_state(model *m, model_state *st, const float *h0, const float *c
         m->be->upload(m->be, st->c, c0, n);
 }
 
-static void model_parity(model_cell cell, int layers, float drop, int tie)
+static void model_parity(model_cell cell, int layers, float drop, int flags)
 {
     pair b = open_pair(BE_FP32);
-    int E = tie ? 40 : 17, H = 40;
-    model *mc = model_on(b.cpu, cell, layers, E, H, drop, tie);
-    model *mg = model_on(b.gpu, cell, layers, E, H, drop, tie);
+    int E = flags & TIE ? 40 : 17, H = 40;
+    model *mc = model_on(b.cpu, cell, layers, E, H, drop, flags);
+    model *mg = model_on(b.gpu, cell, layers, E, H, drop, flags);
     model_state sc, sg;
     ck_assert_int_eq(model_state_init(mc, &sc, MB), 0);
     ck_assert_int_eq(model_state_init(mg, &sg, MB), 0);
@@ -460,8 +464,8 @@ static void model_parity(model_cell cell, int layers, float drop, int tie)
     model_backward(mg);
     for (int i = 0; i < mc->n_tensors; i++) {
         const model_tensor *t = &mc->tensors[i];
-        snprintf(what, sizeof what, "%s x%d drop=%.1f tie=%d: gradient of %s", name, layers,
-                 (double)drop, tie, t->name);
+        snprintf(what, sizeof what, "%s x%d drop=%.1f flags=%d: gradient of %s", name, layers,
+                 (double)drop, flags, t->name);
         d = dev_diff(&b, mc->grads + t->offset, mg->grads + t->offset, t->numel);
         ck_assert_msg(d <= TOL_GRAD, "%s: relative difference %g", what, d);
     }
@@ -493,7 +497,13 @@ START_TEST(parity_dropout)
     model_parity(CELL_LSTM, 2, 0.3f, 0);
 }
 END_TEST
-START_TEST(parity_tied) { model_parity(CELL_LSTM, 2, 0.2f, 1); }
+START_TEST(parity_tied) { model_parity(CELL_LSTM, 2, 0.2f, TIE); }
+END_TEST
+START_TEST(parity_lnlstm)
+{
+    model_parity(CELL_LSTM, 1, 0.0f, LN);
+    model_parity(CELL_LSTM, 2, 0.2f, LN | TIE);
+}
 END_TEST
 
 /* ------------------------------------------------------------------ */
@@ -682,6 +692,7 @@ static Suite *cuda_suite(void)
     tcase_add_test(par, parity_lstm_2);
     tcase_add_test(par, parity_dropout);
     tcase_add_test(par, parity_tied);
+    tcase_add_test(par, parity_lnlstm);
     suite_add_tcase(s, par);
     TCase *tr = tcase_create("training");
     tcase_add_test(tr, train_fp32);

@@ -83,6 +83,86 @@ static void em_lstm_bwd(be_backend *be, int B, int H, const float *gates,
         cu_lstm_bwd_elem(k, H, gates, c_prev, c, dh, dc, dgates);
 }
 
+/* k_lnlstm_fwd's phases for each row, the block reductions as loops. */
+static float em_sum(const float *x, int n, float m, int squares)
+{
+    float s = 0.0f;
+    for (int k = 0; k < n; k++)
+        s += squares ? (x[k] - m) * (x[k] - m) : x[k];
+    return squares ? 1.0f / sqrtf(s / (float)n + BE_LN_EPS) : s / (float)n;
+}
+
+static void em_lnlstm_fwd(be_backend *be, int B, int H, const be_lnlstm_params *p,
+                          float *gx, float *gh, float *gates, const float *c_prev, float *c,
+                          float *h, float *cn, float *stats)
+{
+    (void)be;
+    int G = 4 * H;
+    for (size_t b = 0; b < (size_t)B; b++) {
+        float *x = gx + b * G, *y = gh + b * G, *a = gates + b * G, *cb = c + b * H;
+        float *s = stats + b * BE_LN_STATS;
+        float mx = em_sum(x, G, 0, 0), my = em_sum(y, G, 0, 0);
+        s[0] = em_sum(x, G, mx, 1);
+        s[1] = em_sum(y, G, my, 1);
+        for (int k = 0; k < G; k++)
+            cu_lnlstm_norm_elem(k, x, mx, s[0], y, my, s[1], *p, a);
+        for (int j = 0; j < H; j++)
+            cu_lnlstm_cell_elem(j, H, a, c_prev + b * H, cb);
+        float mc = em_sum(cb, H, 0, 0);
+        s[2] = em_sum(cb, H, mc, 1);
+        for (int j = 0; j < H; j++)
+            cu_lnlstm_out_elem(j, cb, mc, s[2], *p, a + 3 * H, cn + b * H, h + b * H);
+    }
+}
+
+/* The means of u = da * w and u * xn over n features. */
+static void em_means(const float *da, const float *w, const float *xn, int n, float *m1,
+                     float *m2)
+{
+    *m1 = *m2 = 0.0f;
+    for (int k = 0; k < n; k++) {
+        *m1 += da[k] * w[k];
+        *m2 += da[k] * w[k] * xn[k];
+    }
+    *m1 /= (float)n;
+    *m2 /= (float)n;
+}
+
+static void em_lnlstm_bwd(be_backend *be, int B, int H, const be_lnlstm_params *p,
+                          const float *gx, const float *gh, const float *gates,
+                          const float *c_prev, const float *cn, const float *stats,
+                          const float *dh, float *dc, float *dgx, float *dgh, float *da,
+                          float *dy)
+{
+    (void)be;
+    int G = 4 * H;
+    for (size_t b = 0; b < (size_t)B; b++) {
+        const float *xn = gx + b * G, *yn = gh + b * G, *gt = gates + b * G;
+        const float *cnb = cn + b * H, *s = stats + b * BE_LN_STATS;
+        float *dab = da + b * G, *dyb = dy + b * H, u, m1, m2;
+        for (int j = 0; j < H; j++)
+            cu_lnlstm_bwd_out_elem(j, cnb, *p, gt + 3 * H, dh + b * H, dyb, dab + 3 * H, &u);
+        em_means(dyb, p->c_w, cnb, H, &m1, &m2);
+        for (int j = 0; j < H; j++)
+            cu_lnlstm_bwd_cell_elem(j, H, gt, c_prev + b * H, cnb, dyb, p->c_w, s[2], m1,
+                                    m2, dc + b * H, dab);
+        em_means(dab, p->ih_w, xn, G, &m1, &m2);
+        for (int k = 0; k < G; k++)
+            cu_lnlstm_bwd_norm_elem(k, dab, p->ih_w, xn, s[0], m1, m2, dgx + b * G);
+        em_means(dab, p->hh_w, yn, G, &m1, &m2);
+        for (int k = 0; k < G; k++)
+            cu_lnlstm_bwd_norm_elem(k, dab, p->hh_w, yn, s[1], m1, m2, dgh + b * G);
+    }
+}
+
+static void em_colsum_mul_add(be_backend *be, const float *dY, const float *X, int M,
+                              int N, float *db)
+{
+    (void)be;
+    for (size_t j = 0; j < (size_t)N; j++)
+        cu_colsum_mul_elem(j, dY, X, M, N, db);
+}
+
 static void em_gru_fwd(be_backend *be, int B, int H, float *gx, const float *gh,
                        const float *h_prev, float *h)
 {
@@ -237,6 +317,9 @@ static be_backend *emulated_create(void)
     be->embed_fwd = em_embed_fwd;
     be->lstm_fwd = em_lstm_fwd;
     be->lstm_bwd = em_lstm_bwd;
+    be->lnlstm_fwd = em_lnlstm_fwd;
+    be->lnlstm_bwd = em_lnlstm_bwd;
+    be->colsum_mul_add = em_colsum_mul_add;
     be->gru_fwd = em_gru_fwd;
     be->gru_bwd = em_gru_bwd;
     be->rnn_fwd = em_rnn_fwd;
@@ -269,12 +352,16 @@ static double rel_diff(const float *a, const float *b, size_t n)
 
 enum { MV = 23, MT = 9, MB = 5 };
 
+/* parity's flags: a tied decoder, the LayerNorm LSTM */
+enum { TIE = 1, LN = 2 };
+
 static model *model_on(be_backend *be, model_cell cell, int layers, int E, int H,
-                       float drop, int tie)
+                       float drop, int flags)
 {
     char err[256];
     model_config cfg = {.cell = cell, .layers = layers, .hidden = H, .embed = E,
-                        .vocab = MV, .dropout = drop, .tie = tie, .forget_bias = 1};
+                        .vocab = MV, .dropout = drop, .tie = !!(flags & TIE),
+                        .forget_bias = 1, .layer_norm = !!(flags & LN)};
     rng_state r;
     rng_seed(&r, 42);
     model *m = model_create(be, &cfg, &r, err, sizeof err);
@@ -282,13 +369,13 @@ static model *model_on(be_backend *be, model_cell cell, int layers, int E, int H
     return m;
 }
 
-static void parity(model_cell cell, int layers, float drop, int tie)
+static void parity(model_cell cell, int layers, float drop, int flags)
 {
     be_backend *cpu = be_cpu_create(), *em = emulated_create();
     cpu->set_threads(cpu, 1);
-    int E = tie ? 40 : 17, H = 40;
-    model *mc = model_on(cpu, cell, layers, E, H, drop, tie);
-    model *me = model_on(em, cell, layers, E, H, drop, tie);
+    int E = flags & TIE ? 40 : 17, H = 40;
+    model *mc = model_on(cpu, cell, layers, E, H, drop, flags);
+    model *me = model_on(em, cell, layers, E, H, drop, flags);
     model_state sc, se;
     ck_assert_int_eq(model_state_init(mc, &sc, MB), 0);
     ck_assert_int_eq(model_state_init(me, &se, MB), 0);
@@ -317,8 +404,8 @@ static void parity(model_cell cell, int layers, float drop, int tie)
     for (int i = 0; i < mc->n_tensors; i++) {
         const model_tensor *t = &mc->tensors[i];
         d = rel_diff(mc->grads + t->offset, me->grads + t->offset, t->numel);
-        ck_assert_msg(d <= 1e-3, "%s x%d drop=%.1f tie=%d: gradient of %s differs by %g",
-                      name, layers, (double)drop, tie, t->name, d);
+        ck_assert_msg(d <= 1e-3, "%s x%d drop=%.1f flags=%d: gradient of %s differs by %g",
+                      name, layers, (double)drop, flags, t->name, d);
     }
     model_state_free(mc, &sc);
     model_state_free(me, &se);
@@ -334,6 +421,8 @@ START_TEST(parity_cells)
     for (int k = 0; k < 3; k++)
         for (int layers = 1; layers <= 2; layers++)
             parity(cells[k], layers, 0.0f, 0);
+    parity(CELL_LSTM, 1, 0.0f, LN);
+    parity(CELL_LSTM, 2, 0.0f, LN);
 }
 END_TEST
 
@@ -342,7 +431,8 @@ START_TEST(parity_dropout_tied)
     parity(CELL_RNN, 2, 0.3f, 0);
     parity(CELL_GRU, 2, 0.3f, 0);
     parity(CELL_LSTM, 2, 0.3f, 0);
-    parity(CELL_LSTM, 2, 0.2f, 1);
+    parity(CELL_LSTM, 2, 0.2f, TIE);
+    parity(CELL_LSTM, 2, 0.2f, TIE | LN);
 }
 END_TEST
 

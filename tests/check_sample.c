@@ -38,20 +38,31 @@ typedef struct fix {
 
 /* A random model over ALPHABET's characters, with weights scaled up so the
  * distributions are far from uniform. */
-static void fix_random(fix *f, model_cell cell, int layers, uint64_t seed)
+/* A random model; ln: the LayerNorm LSTM. */
+static void fix_random_ln(fix *f, model_cell cell, int layers, uint64_t seed, int ln)
 {
     char err[256];
     f->be = be_cpu_create();
     f->v = tok_char_build((const uint8_t *)ALPHABET, strlen(ALPHABET));
     ck_assert_ptr_nonnull(f->v);
     model_config cfg = {.cell = cell, .layers = layers, .hidden = 24, .embed = 8,
-                        .vocab = (int)tok_size(f->v), .dropout = 0.0f};
+                        .vocab = (int)tok_size(f->v), .dropout = 0.0f, .layer_norm = ln};
     rng_state r;
     rng_seed(&r, seed);
     f->m = model_create(f->be, &cfg, &r, err, sizeof err);
     ck_assert_msg(f->m != NULL, "%s", err);
-    for (size_t i = 0; i < f->m->n_params; i++)
-        f->m->params[i] *= 4.0f;
+    /* peaky distributions; the normalisations' gains stay 1, as trained
+     * ones are, for int8 weights' error not to be multiplied by 4 twice */
+    for (int k = 0; k < f->m->n_tensors; k++) {
+        const model_tensor *t = &f->m->tensors[k];
+        for (size_t i = 0; i < t->numel && strncmp(t->name, "rnn.ln_", 7); i++)
+            f->m->params[t->offset + i] *= 4.0f;
+    }
+}
+
+static void fix_random(fix *f, model_cell cell, int layers, uint64_t seed)
+{
+    fix_random_ln(f, cell, layers, seed, 0);
 }
 
 static void fix_free(fix *f)
@@ -1092,11 +1103,11 @@ END_TEST
 /* Decoders holding 16- and 8-bit weights stay close to the model, run
  * generation (beam search included), and hold the kind they were asked
  * for; fp32 through the packed path agrees with the model to rounding. */
-static void check_decoder_weights(model_cell cell)
+static void check_decoder_weights(model_cell cell, int ln)
 {
     const double tol[] = {2e-5, 2e-2, 6e-2};
     fix f;
-    fix_random(&f, cell, 2, 31);
+    fix_random_ln(&f, cell, 2, 31, ln);
     int V = f.m->cfg.vocab;
     for (int w = BE_WEIGHTS_FP32; w <= BE_WEIGHTS_INT8; w++) {
         decoder d;
@@ -1104,8 +1115,9 @@ static void check_decoder_weights(model_cell cell)
         ck_assert_int_eq(decoder_init(&d, f.m, 2, DECODER_TABLE_AUTO, (be_weights)w), 0);
         ck_assert_int_eq(d.weights, w);
         ck_assert_ptr_nonnull(d.p_in[1]);
-        /* layers above 0 multiply [W_ih | W_hh] in one pass, but the GRU */
-        ck_assert(cell == CELL_GRU ? d.p_hh[1] != NULL : d.p_hh[1] == NULL);
+        /* layers above 0 multiply [W_ih | W_hh] in one pass, but the GRU
+         * and LayerNorm LSTM */
+        ck_assert(cell == CELL_GRU || ln ? d.p_hh[1] != NULL : d.p_hh[1] == NULL);
         ck_assert_ptr_nonnull(d.p_hh[0]);
         ck_assert_int_eq(model_state_init(f.m, &st, 2), 0);
         float a[2 * 16], b[2 * 16];
@@ -1116,8 +1128,8 @@ static void check_decoder_weights(model_cell cell)
             model_step(f.m, &st, ids, b);
             for (int i = 0; i < 2 * V; i++) {
                 double e = fabs((double)a[i] - b[i]);
-                ck_assert_msg(e < tol[w] * (1.0 + fabs(b[i])), "%s %s step %d: %g vs %g",
-                              model_cell_name(cell), be_weights_name(w), t,
+                ck_assert_msg(e < tol[w] * (1.0 + fabs(b[i])), "%s%s %s step %d: %g vs %g",
+                              model_cell_name(cell), ln ? " ln" : "", be_weights_name(w), t,
                               a[i], b[i]);
                 if (e > maxd)
                     maxd = e;
@@ -1184,7 +1196,8 @@ END_TEST
 START_TEST(decoder_weights)
 {
     for (int cell = 0; cell < 3; cell++)
-        check_decoder_weights((model_cell)cell);
+        check_decoder_weights((model_cell)cell, 0);
+    check_decoder_weights(CELL_LSTM, 1);
 }
 END_TEST
 

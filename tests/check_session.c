@@ -55,15 +55,20 @@ static void path_in(char *buf, size_t len, const char *name)
     snprintf(buf, len, "%s/%s", tmpdir, name);
 }
 
+/* tiny_config's and make_trainer's tie: 1 ties the decoder, LN (or'ed
+ * in) makes a LayerNorm LSTM. */
+enum { LN = 2 };
+
 static train_config tiny_config(model_cell cell, int tie)
 {
     train_config cfg = train_defaults();
     cfg.model.cell = cell;
     cfg.model.layers = 1;
     cfg.model.hidden = 8;
-    cfg.model.embed = tie ? 8 : 4;
+    cfg.model.embed = tie & 1 ? 8 : 4;
     cfg.model.dropout = 0.0f;
-    cfg.model.tie = tie;
+    cfg.model.tie = tie & 1;
+    cfg.model.layer_norm = !!(tie & LN);
     cfg.seq_len = 8;
     cfg.batch = 2;
     cfg.val_frac = 0.1;
@@ -307,6 +312,8 @@ END_TEST
 START_TEST(test_round_trip_gru_file) { round_trip(CELL_GRU, 0, 1); }
 END_TEST
 START_TEST(test_round_trip_rnn_tied) { round_trip(CELL_RNN, 1, 1); }
+END_TEST
+START_TEST(test_round_trip_lnlstm) { round_trip(CELL_LSTM, LN, 0); }
 END_TEST
 
 /* A word and a BPE tokenizer (merges included) come back from a session
@@ -794,6 +801,66 @@ static void se_dec_zero(st_entry *e, int *n, float *s)
     e[find_entry(e, *n, "decoder.weight")].data = s;
 }
 
+/* Edits dir's model.safetensors (at p) by fn, expects its load to fail
+ * with want, then puts back the original (model, len bytes). */
+static void model_edit_fails(const char *dir, const char *p, const char *model, size_t len,
+                             st_edit fn, const char *want)
+{
+    edit_st(dir, "model.safetensors", fn);
+    load_fails(dir, want);
+    fx_write_file(p, model, len);
+}
+
+static void se_drop_ln(st_entry *e, int *n, float *s)
+{
+    int i = find_entry(e, *n, "rnn.ln_c_l0.bias");
+    e[i] = e[--*n];
+    (void)s;
+}
+
+static void se_ln_shape(st_entry *e, int *n, float *s)
+{
+    e[find_entry(e, *n, "rnn.ln_hh_l0.weight")].shape[0] = 8;   /* [32] -> [8] */
+    (void)s;
+}
+
+static void se_ln_nan(st_entry *e, int *n, float *s)
+{
+    int i = find_entry(e, *n, "rnn.ln_ih_l0.bias");
+    s[3] = NAN;
+    e[i].data = s;
+}
+
+static void ed_no_ln(cJSON *r)
+{
+    cJSON_DeleteItemFromObject(sect(r, "model"), "layer_norm");
+}
+
+/* A LayerNorm session's normalisations are checked like the other
+ * tensors, each named; session.json without layer_norm (as before it
+ * existed) is a plain LSTM, which the file's LN tensors then contradict. */
+START_TEST(test_ln_tensors_checked)
+{
+    trainer *a = make_trainer(CELL_LSTM, LN, 1);
+    char dir[128], p[192];
+    path_in(dir, sizeof dir, "ln");
+    save_ok(a, dir);
+    trainer_free(a);
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    size_t len;
+    char *model = fx_read_file(p, &len);
+    model_edit_fails(dir, p, model, len, se_drop_ln,
+                     "model.safetensors: tensor rnn.ln_c_l0.bias is missing");
+    model_edit_fails(dir, p, model, len, se_ln_shape,
+                     "rnn.ln_hh_l0.weight has shape [8], expected [32]");
+    model_edit_fails(dir, p, model, len, se_ln_nan, "rnn.ln_ih_l0.bias");
+    trainer_free(load_ok(dir, corpus_file));
+    edit_json(dir, ed_no_ln);
+    load_fails(dir, "unexpected tensor rnn.ln_");
+    free(model);
+}
+END_TEST
+
 START_TEST(test_tied_decoder_checked)
 {
     trainer *a = make_trainer(CELL_GRU, 1, 1);
@@ -883,19 +950,14 @@ START_TEST(test_corrupt_tensors)
     hdr[1] = 'F';
     fx_write_file(p, model, len);
 
-    edit_st(dir, "model.safetensors", se_shape);
-    load_fails(dir, "model.safetensors: rnn.weight_hh_l0 has shape [16,8], expected [32,8]");
-    fx_write_file(p, model, len);
+    model_edit_fails(dir, p, model, len, se_shape,
+                     "model.safetensors: rnn.weight_hh_l0 has shape [16,8], expected [32,8]");
     edit_st(dir, "model.safetensors", se_vocab);
     load_fails(dir, "model.safetensors: ");
     load_fails(dir, "has shape");
     fx_write_file(p, model, len);
-    edit_st(dir, "model.safetensors", se_drop_bias);
-    load_fails(dir, "decoder.bias is missing");
-    fx_write_file(p, model, len);
-    edit_st(dir, "model.safetensors", se_extra);
-    load_fails(dir, "unexpected tensor rnn.weight_ih_l1");
-    fx_write_file(p, model, len);
+    model_edit_fails(dir, p, model, len, se_drop_bias, "decoder.bias is missing");
+    model_edit_fails(dir, p, model, len, se_extra, "unexpected tensor rnn.weight_ih_l1");
     unlink(p);
     load_fails(dir, "model.safetensors");
     fx_write_file(p, model, len);
@@ -1184,6 +1246,8 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_round_trip_lstm);
     tcase_add_test(tc, test_round_trip_gru_file);
     tcase_add_test(tc, test_round_trip_rnn_tied);
+    tcase_add_test(tc, test_round_trip_lnlstm);
+    tcase_add_test(tc, test_ln_tensors_checked);
     tcase_add_test(tc, test_files_and_json);
     tcase_add_test(tc, test_tied_decoder_copy);
     tcase_add_test(tc, test_no_corpus);

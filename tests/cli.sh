@@ -110,6 +110,9 @@ usage_error "--optimizer: unknown value 'lion'" "unknown optimizer" train --opti
 usage_error "exclude each other" "two stopping options" train --steps 5 --time 5
 usage_error "--tie needs --embed equal to --hidden" "--tie with a different --embed" train --tie --embed 8 --hidden 16
 usage_error "--momentum applies only to sgd and rmsprop" "--momentum with adam" train --momentum 0.9
+usage_error "--layer-norm is for --model lstm only (the model is gru)" "--layer-norm with a GRU" \
+    train --model gru --layer-norm
+usage_error "option '--layer-norm' takes no value" "--layer-norm given a value" train --layer-norm=on
 usage_error "together must be below 1" "--val-frac + --test-frac >= 1" train --val-frac 0.6 --test-frac 0.4
 usage_error "--schedule: unknown value 'linear' (choose constant, step, cosine, onecycle or plateau)" \
     "unknown schedule" train --schedule linear
@@ -487,6 +490,21 @@ expect 0 "" "eval --best" eval "$tmp/best" --best
 expect 0 "" "sample --best" sample "$tmp/best" --best --length 5
 runtime_error "no best weights kept (train with --keep-best)" \
     "eval --best without a best checkpoint" eval "$tmp/patient" --best
+
+# A LayerNorm LSTM: saved as such, sampled (fp32 and int8), evaluated,
+# resumed as such; the flag is fixed when resuming.
+run train --corpus "$tmp/corpus.txt" --layers 2 --hidden 8 --embed 4 --seq-len 8 \
+    --batch 2 --eval-every 0 --steps 4 --layer-norm --save "$tmp/ln" --quiet
+if [ "$status" -eq 0 ] && grep -q '"layer_norm":.*true' "$tmp/ln/session.json"; then
+    pass "--layer-norm trains and the session says layer_norm"
+else
+    flunk "--layer-norm trains and the session says layer_norm" "$tmp/err"
+fi
+expect 0 "" "sample of a layer-norm session" sample "$tmp/ln" --length 5 --weights int8
+expect 0 "" "eval of a layer-norm session" eval "$tmp/ln"
+expect 0 "" "resume a layer-norm session" train --resume "$tmp/ln" --steps 2 --quiet
+usage_error "--layer-norm cannot change when resuming" "--layer-norm with --resume" \
+    train --resume "$tmp/ln" --layer-norm
 
 # A session's values pass the settings table's ranges, as set would: an
 # edited session.json is refused in one line and left as it was.

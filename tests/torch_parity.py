@@ -31,12 +31,47 @@ def load_safetensors(path):
     return tensors
 
 
+class LayerNormLSTM(nn.Module):
+    """rnnlab's LSTM with --layer-norm (the README's module): nn.LSTM's
+    parameter names plus ln_ih_l{k}, ln_hh_l{k} and ln_c_l{k}."""
+    def __init__(self, embed, hidden, layers):
+        super().__init__()
+        self.hidden, self.layers = hidden, layers
+        for k in range(layers):
+            n = embed if k == 0 else hidden
+            for name, shape in (("weight_ih", (4 * hidden, n)),
+                                ("weight_hh", (4 * hidden, hidden)),
+                                ("bias_ih", (4 * hidden,)), ("bias_hh", (4 * hidden,))):
+                self.register_parameter(f"{name}_l{k}", nn.Parameter(torch.empty(shape)))
+            setattr(self, f"ln_ih_l{k}", nn.LayerNorm(4 * hidden))
+            setattr(self, f"ln_hh_l{k}", nn.LayerNorm(4 * hidden))
+            setattr(self, f"ln_c_l{k}", nn.LayerNorm(hidden))
+
+    def forward(self, x):                       # x [T, B, embed], zero state
+        for k in range(self.layers):
+            def p(name):
+                return getattr(self, f"{name}_l{k}")
+            h = x.new_zeros(x.shape[1], self.hidden)
+            c = torch.zeros_like(h)
+            gx = p("ln_ih")(x @ p("weight_ih").T + p("bias_ih"))
+            out = []
+            for t in range(x.shape[0]):
+                a = gx[t] + p("ln_hh")(h @ p("weight_hh").T + p("bias_hh"))
+                i, f, g, o = a.chunk(4, 1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(p("ln_c")(c))
+                out.append(h)
+            x = torch.stack(out)
+        return x, None
+
+
 class LanguageModel(nn.Module):
-    def __init__(self, cell, vocab, embed, hidden, layers):
+    def __init__(self, cell, vocab, embed, hidden, layers, layer_norm=False):
         super().__init__()
         rnn = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell]
         self.encoder = nn.Embedding(vocab, embed)
-        self.rnn = rnn(embed, hidden, layers)
+        self.rnn = (LayerNormLSTM(embed, hidden, layers) if layer_norm
+                    else rnn(embed, hidden, layers))
         self.decoder = nn.Linear(hidden, vocab)
 
     def forward(self, ids):
@@ -129,7 +164,8 @@ def main():
     with open(session + "/session.json") as f:
         cfg = json.load(f)
     m = cfg["model"]
-    net = LanguageModel(m["cell"], m["vocab"], m["embed"], m["hidden"], m["layers"])
+    net = LanguageModel(m["cell"], m["vocab"], m["embed"], m["hidden"], m["layers"],
+                        m.get("layer_norm", False))
     state = load_safetensors(session + "/model.safetensors")
     if "decoder.weight" not in state:      # a tied model may store it once
         state["decoder.weight"] = state["encoder.weight"]

@@ -1,6 +1,7 @@
 #!/bin/sh
 # torch_parity.sh - a session saved by rnnlab loads into PyTorch (nn.LSTM,
-# nn.GRU, nn.RNN with the word_language_model parameter names), its
+# nn.GRU, nn.RNN with the word_language_model parameter names; the
+# README's LayerNorm LSTM module for --layer-norm), its
 # tokenizer (char, word, BPE) rebuilt in Python from session.json, and gives
 # the same loss as `rnnlab eval` on the same text; and every step's learning
 # rate, for each schedule and for runs resumed half-way through a plan, is
@@ -62,6 +63,9 @@ PY
 
 check lstm-2 --model lstm --layers 2 --hidden 24 --embed 12
 check lstm-nofb --model lstm --layers 1 --hidden 16 --embed 8 --no-forget-bias
+check lnlstm-2 --model lstm --layers 2 --hidden 24 --embed 12 --layer-norm
+check lnlstm-tied --model lstm --layers 2 --hidden 16 --embed 16 --tie --layer-norm \
+    --dropout 0.2
 check gru-2-tied --model gru --layers 2 --hidden 16 --embed 16 --tie
 check rnn-1 --model rnn --layers 1 --hidden 20 --embed 10
 check rnn-3 --model rnn --layers 3 --hidden 8 --embed 8 --dropout 0.3

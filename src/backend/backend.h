@@ -72,6 +72,19 @@ typedef struct be_adam_step {
     float step;             /* lr / (1 - b1^t) */
 } be_adam_step;
 
+/* The normalisations of one LayerNorm LSTM layer (model.h gives the
+ * equations): the affine weight and bias of LN_ih and LN_hh [4H] and of
+ * LN_c [H], device pointers. */
+typedef struct be_lnlstm_params {
+    const float *ih_w, *ih_b, *hh_w, *hh_b, *c_w, *c_b;
+} be_lnlstm_params;
+
+/* LayerNorm's epsilon (PyTorch nn.LayerNorm's default) and the floats of
+ * statistics a LayerNorm LSTM step keeps per row for its backward:
+ * 1/sqrt(var + eps) of the ih sum, the hh sum and the cell. */
+#define BE_LN_EPS 1e-5f
+#define BE_LN_STATS 3
+
 struct be_backend {
     const char *name;               /* "cpu", "cuda" */
     void *impl;                     /* backend private state */
@@ -125,6 +138,28 @@ struct be_backend {
     /* dg = dh * (1 - h^2). */
     void (*rnn_bwd)(be_backend *be, int B, int H, const float *h,
                     const float *dh, float *dg);
+    /* LayerNorm LSTM step, the whole row in one pass: on entry gx = W_ih x
+     * + b_ih and gh = W_hh h_prev + b_hh [B,4H]; on exit they hold their
+     * normalised values (before the affine), gates the activations
+     * i,f,g,o [B,4H], c and h the new state and cn LN_c's normalised c
+     * [B,H], stats BE_LN_STATS floats per row. */
+    void (*lnlstm_fwd)(be_backend *be, int B, int H, const be_lnlstm_params *p,
+                       float *gx, float *gh, float *gates, const float *c_prev,
+                       float *c, float *h, float *cn, float *stats);
+    /* Its adjoint, from forward's outputs: dh and dc as lstm_bwd's; dgx,
+     * dgh the gradients of gx and gh as they were on entry to forward
+     * (written); da that of the pre-activations [B,4H] and dy that of
+     * LN_c's output [B,H] (written), whose column sums (times gx, gh and
+     * cn) are the normalisations' parameter gradients. */
+    void (*lnlstm_bwd)(be_backend *be, int B, int H, const be_lnlstm_params *p,
+                       const float *gx, const float *gh, const float *gates,
+                       const float *c_prev, const float *cn, const float *stats,
+                       const float *dh, float *dc, float *dgx, float *dgh,
+                       float *da, float *dy);
+    /* db[j] += sum_i dY[i,j] * X[i,j] (the gradient of an elementwise
+     * scale). */
+    void (*colsum_mul_add)(be_backend *be, const float *dY, const float *X, int M,
+                           int N, float *db);
     /* a[i] += b[i]. */
     void (*add)(be_backend *be, float *a, const float *b, size_t n);
 

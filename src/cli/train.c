@@ -47,7 +47,7 @@ static volatile sig_atomic_t stop_requested;
 enum {
     TO_FIRST = 256,
     TO_CORPUS = TO_FIRST, TO_MODEL, TO_LAYERS, TO_HIDDEN, TO_EMBED,
-    TO_DROPOUT, TO_TIE, TO_NO_FORGET_BIAS, TO_SEQ_LEN, TO_BATCH,
+    TO_DROPOUT, TO_TIE, TO_NO_FORGET_BIAS, TO_LAYER_NORM, TO_SEQ_LEN, TO_BATCH,
     TO_OPTIMIZER, TO_LR, TO_MOMENTUM, TO_WEIGHT_DECAY, TO_CLIP,
     TO_CLIP_VALUE, TO_LR_DECAY, TO_LR_DECAY_EVERY, TO_WARMUP, TO_STEPS,
     TO_SCHEDULE, TO_MIN_LR, TO_PLATEAU_FACTOR, TO_PLATEAU_PATIENCE,
@@ -72,6 +72,7 @@ static const struct option train_opts[] = {
     {"dropout", required_argument, NULL, TO_DROPOUT},
     {"tie", no_argument, NULL, TO_TIE},
     {"no-forget-bias", no_argument, NULL, TO_NO_FORGET_BIAS},
+    {"layer-norm", no_argument, NULL, TO_LAYER_NORM},
     {"seq-len", required_argument, NULL, TO_SEQ_LEN},
     {"batch", required_argument, NULL, TO_BATCH},
     {"optimizer", required_argument, NULL, TO_OPTIMIZER},
@@ -121,7 +122,7 @@ static const struct option train_opts[] = {
  * optimizer's saved state depends on. */
 static const int fixed_when_resuming[] = {
     TO_MODEL, TO_LAYERS, TO_HIDDEN, TO_EMBED, TO_DROPOUT, TO_TIE,
-    TO_NO_FORGET_BIAS, TO_SEQ_LEN, TO_BATCH, TO_OPTIMIZER, TO_MOMENTUM,
+    TO_NO_FORGET_BIAS, TO_LAYER_NORM, TO_SEQ_LEN, TO_BATCH, TO_OPTIMIZER, TO_MOMENTUM,
     TO_WEIGHT_DECAY, TO_VAL_FRAC, TO_TEST_FRAC, TO_SEED, TO_EMBED_INIT,
     TO_EMBED_FORMAT, TO_EMBED_LOWER, TO_TOKENS,
     TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB,
@@ -210,6 +211,8 @@ static int train_set(void *args, int id, const char *arg)
         return train_set_setting(a, id, arg);
     case TO_EMBED_LOWER: case TO_FREEZE_EMBED:   /* --flag or --flag=on|off */
         return train_set_setting(a, id, arg ? arg : "on");
+    case TO_LAYER_NORM:         /* a flag for the setting's "on" */
+        return train_set_setting(a, id, "on");
     case TO_DEVICE:
         a->dev.given = 1;
         return cli_opt_choice(&a->oc, id, arg, cli_device_parse, "auto, cpu or cuda",
@@ -298,7 +301,10 @@ static void train_help_data_model(FILE *f, const train_config *d)
 "  --tie                use the embedding as the decoder's weight; needs\n"
 "                       --embed equal to --hidden (set so when --embed is\n"
 "                       not given)\n"
-"  --no-forget-bias     LSTM: start the forget-gate bias at 0 instead of 1\n",
+"  --no-forget-bias     LSTM: start the forget-gate bias at 0 instead of 1\n"
+"  --layer-norm         LSTM: a LayerNorm LSTM (Ba et al. 2016): the input and\n"
+"                       recurrent gate sums and the cell normalised per step\n"
+"                       (see the README for the equations)\n",
             model_cell_name(d->model.cell),
             MODEL_MAX_LAYERS, d->model.layers, d->model.hidden,
             d->model.embed, setting_range_of("dropout", r1, sizeof r1),
@@ -578,6 +584,7 @@ static void train_apply_new_settings(const train_args *a, train_config *c)
     if (GIVEN(a, TO_TIE)) c->model.tie = 1;
     if (GIVEN(a, TO_TIE) && !GIVEN(a, TO_EMBED)) c->model.embed = c->model.hidden;
     if (GIVEN(a, TO_NO_FORGET_BIAS)) c->model.forget_bias = 0;
+    if (GIVEN(a, TO_LAYER_NORM)) c->model.layer_norm = a->sv.train.model.layer_norm;
     if (GIVEN(a, TO_SEQ_LEN)) c->seq_len = (int)a->seq_len;
     if (GIVEN(a, TO_BATCH)) c->batch = (int)a->batch;
     if (GIVEN(a, TO_MOMENTUM)) c->optim.momentum = (float)a->momentum;
@@ -600,6 +607,9 @@ static int train_build_config(const train_args *a, train_config *out)
     if (c.model.tie && c.model.embed != c.model.hidden)
         return cli_usage_error(cmd, "--tie needs --embed equal to --hidden "
                            "(they are %d and %d)", c.model.embed, c.model.hidden);
+    if (c.model.layer_norm && c.model.cell != CELL_LSTM)
+        return cli_usage_error(cmd, "--layer-norm is for --model lstm only (the "
+                               "model is %s)", model_cell_name(c.model.cell));
     if (GIVEN(a, TO_MOMENTUM) && c.optim.kind != OPT_SGD
         && c.optim.kind != OPT_RMSPROP)
         return cli_usage_error(cmd, "--momentum applies only to sgd and rmsprop "

@@ -18,6 +18,14 @@
  * the product it saves is worth. */
 #define DECODER_TABLE_MAX ((size_t)1 << 22)
 
+/* Whether a layer's recurrent sum is needed apart from its input sum: the
+ * GRU's b_hn sits inside r * (W_hn h + b_hn), the LayerNorm LSTM
+ * normalises the two sums apart. */
+static int dec_apart(const model_config *c)
+{
+    return c->cell == CELL_GRU || c->layer_norm;
+}
+
 /* Allocates n floats (or uint32s) on the device; NULL when out of memory. */
 static void *dec_alloc(model *m, size_t n)
 {
@@ -34,7 +42,7 @@ static void dec_precompute(decoder *d)
     int GH = model_gates(c->cell) * c->hidden;
     for (int l = 0; l < c->layers; l++)
         be->fill_rows(be, d->bias + (size_t)l * GH, 1, GH, m->b_ih[l],
-                      c->cell == CELL_GRU ? NULL : m->b_hh[l]);
+                      dec_apart(c) ? NULL : m->b_hh[l]);
     if (d->table) {
         be->fill_rows(be, d->table, c->vocab, GH, d->bias, NULL);
         be->gemm(be, 0, 1, c->vocab, GH, c->embed, 1.0f, m->enc, c->embed,
@@ -77,7 +85,7 @@ static void dec_unpack(decoder *d)
 /* Packs the matrices a step multiplies by as d->weights: above layer 0
  * the input and recurrent weights side by side (one pass per layer; both
  * inputs are hidden states, so int8 can round them with one scale),
- * except the GRU's, whose recurrent product is needed on its own.  Layer
+ * except where the recurrent product is needed on its own.  Layer
  * 0's input (an embedding row) is packed apart, or not at all when the
  * table replaces it.  -1 when the backend cannot. */
 static int dec_pack(decoder *d)
@@ -88,7 +96,7 @@ static int dec_pack(decoder *d)
     int H = c->hidden, GH = model_gates(c->cell) * H;
     for (int l = 0; l < c->layers; l++) {
         int in = l ? H : c->embed, has_in = l || !d->table;
-        if (c->cell == CELL_GRU || l == 0) {
+        if (dec_apart(c) || l == 0) {
             d->p_hh[l] = be->pack(be, d->weights, GH, m->w_hh[l], H, NULL, 0, d->B);
             if (!d->p_hh[l])
                 return -1;
@@ -133,7 +141,11 @@ int decoder_init(decoder *d, model *m, int B, int table, be_weights weights)
     d->ids = dec_alloc(m, (size_t)B);
     if (!d->bias || !d->gates || !d->logits || !d->ids)
         goto oom;
-    if (c->cell == CELL_GRU && !(d->gh = dec_alloc(m, (size_t)B * GH)))
+    if (dec_apart(c) && !(d->gh = dec_alloc(m, (size_t)B * GH)))
+        goto oom;
+    if (c->layer_norm && (!(d->act = dec_alloc(m, (size_t)B * GH)) ||
+                          !(d->cn = dec_alloc(m, (size_t)B * c->hidden)) ||
+                          !(d->stats = dec_alloc(m, (size_t)B * BE_LN_STATS))))
         goto oom;
     if (table ? !(d->table = dec_alloc(m, V * GH))
               : !(d->x = dec_alloc(m, (size_t)B * c->embed)))
@@ -185,6 +197,9 @@ void decoder_free(decoder *d)
     be->free(be, d->x);
     be->free(be, d->gates);
     be->free(be, d->gh);
+    be->free(be, d->act);
+    be->free(be, d->cn);
+    be->free(be, d->stats);
     be->free(be, d->logits);
     be->free(be, d->ids);
     dec_unpack(d);
@@ -211,12 +226,18 @@ static void dec_layer(decoder *d, int l, int n, const float *in,
     } else {
         be->fill_rows(be, d->gates, n, GH, d->bias + (size_t)l * GH, NULL);
     }
-    if (c->cell == CELL_GRU) {
+    if (dec_apart(c)) {
         if (!table)
             dec_product(d, n, GH, d->p_in[l], in, inw, m->w_ih[l], d->gates);
         be->fill_rows(be, d->gh, n, GH, m->b_hh[l], NULL);
         dec_product(d, n, GH, d->p_hh[l], hp, H, m->w_hh[l], d->gh);
-        be->gru_fwd(be, n, H, d->gates, d->gh, hp, hn);
+        if (c->cell == CELL_GRU) {
+            be->gru_fwd(be, n, H, d->gates, d->gh, hp, hn);
+        } else {
+            be_lnlstm_params ln = model_ln_params(m, l);
+            be->lnlstm_fwd(be, n, H, &ln, d->gates, d->gh, d->act, cur->c + so,
+                           nxt->c + so, hn, d->cn, d->stats);
+        }
         return;
     }
     if (d->p_in[l] && !d->p_hh[l]) {

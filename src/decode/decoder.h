@@ -18,13 +18,15 @@ typedef struct decoder {
     float *table;            /* layer-0 gate inputs per token [V, G*H], or NULL */
     float *bias;             /* fused input+recurrent biases [layers, G*H] */
     float *x;                /* embedding rows [B, E] (no table) */
-    float *gates, *gh;       /* [B, G*H]; gh for the GRU only */
+    float *gates, *gh;       /* [B, G*H]; gh for the GRU and LayerNorm LSTM */
+    float *act, *cn, *stats; /* LayerNorm LSTM: its step's other outputs */
     float *logits;           /* [B, V] */
     uint32_t *ids;           /* [B] on the device */
     be_weights weights;      /* how the packed matrices hold the weights */
     /* Packed matrices (backend pack), or NULL where gemm multiplies:
      * p_in[l] is layer l's input weights, with the recurrent ones beside
-     * them unless p_hh[l] holds those apart (GRU; layer 0). */
+     * them unless p_hh[l] holds those apart (GRU, LayerNorm LSTM; layer
+     * 0). */
     void *p_in[MODEL_MAX_LAYERS], *p_hh[MODEL_MAX_LAYERS], *p_dec;
 } decoder;
 

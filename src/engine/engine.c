@@ -74,8 +74,9 @@ void eng_model_desc(const eng_status *s, char *buf, size_t len)
     const model_config *m = &s->cfg.train.model;
     double p = (double)s->n_params;
     char params[32];
+    const char *ln = m->layer_norm ? " layer-norm" : "";
     if (!s->loaded) {
-        snprintf(buf, len, "%s %dx%d (no corpus)", model_cell_name(m->cell),
+        snprintf(buf, len, "%s%s %dx%d (no corpus)", model_cell_name(m->cell), ln,
                  m->layers, m->hidden);
         return;
     }
@@ -85,7 +86,7 @@ void eng_model_desc(const eng_status *s, char *buf, size_t len)
         snprintf(params, sizeof params, "%.1fk", p / 1e3);
     else
         snprintf(params, sizeof params, "%.0f", p);
-    snprintf(buf, len, "%s %dx%d, %s params", model_cell_name(m->cell),
+    snprintf(buf, len, "%s%s %dx%d, %s params", model_cell_name(m->cell), ln,
              m->layers, m->hidden, params);
 }
 

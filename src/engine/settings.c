@@ -54,6 +54,11 @@ static const setting table[] = {
      .lo = 0, .hi = 1, .open = SETTING_HI_OPEN, .def = "0.1",
      .effect = SETTING_LIVE, .summary = "dropout probability",
      .option = "train --dropout"},
+    {.name = "layer-norm", .type = SETTING_CHOICE, .field = AT(train.model.layer_norm),
+     .choices = "off on", .def = "off", .effect = SETTING_RESET,
+     .summary = "LSTM only: layer normalisation of the input and recurrent "
+                "gate sums and of the cell (Ba et al. 2016); on the command "
+                "line the flag train --layer-norm"},
     {.name = "label-smoothing", .type = SETTING_FLOAT,
      .field = AT(train.label_smoothing), .lo = 0, .hi = 1, .open = SETTING_HI_OPEN,
      .def = "0", .effect = SETTING_LIVE,

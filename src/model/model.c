@@ -21,6 +21,10 @@ typedef struct layer_act {
     float *hs;      /* hidden states [(T+1)*B, H], block 0 = initial */
     float *cs;      /* LSTM cells [(T+1)*B, H] */
     float *mask;    /* dropout mask on this layer's input [R,in] */
+    /* LayerNorm LSTM: gx and gh hold the normalised ih and hh sums */
+    float *ga;      /* gate activations [R,4H] */
+    float *cn;      /* LN_c's normalised cells [R,H] */
+    float *stats;   /* [R,BE_LN_STATS] */
 } layer_act;
 
 typedef struct act_arena {
@@ -30,6 +34,7 @@ typedef struct act_arena {
     float *dgx, *dgh;           /* backward scratch [R,G*H] */
     float *dH, *dX;             /* [R,max(E,H)] each */
     float *dh_rec, *dc;         /* [B,H] */
+    float *da, *dy;             /* LayerNorm LSTM: [R,4H], [R,H] */
 } act_arena;
 
 const char *model_cell_name(model_cell c)
@@ -59,6 +64,9 @@ int model_config_check(const model_config *c, char *err, size_t errlen)
     else if (c->vocab < 1 || c->vocab > (1 << 24)) bad = "vocabulary size must be 1..16777216";
     else if (!(c->dropout >= 0.0f && c->dropout < 1.0f)) bad = "dropout must be in [0,1)";
     else if (c->tie && c->embed != c->hidden) bad = "tie needs embed equal to hidden";
+    else if (c->layer_norm != 0 && c->layer_norm != 1) bad = "layer-norm must be on or off";
+    else if (c->layer_norm && c->cell != CELL_LSTM)
+        bad = "layer-norm is for the lstm model only";
     if (bad) {
         snprintf(err, errlen, "model: %s", bad);
         return -1;
@@ -96,6 +104,12 @@ static size_t layout(model *m)
         add_tensor(m, name, &off, GH, 0);
         snprintf(name, sizeof name, "rnn.bias_hh_l%d", l);
         add_tensor(m, name, &off, GH, 0);
+        for (int k = 0; c->layer_norm && k < MODEL_LN_N; k++) {
+            static const char *const part[] = {"ih", "ih", "hh", "hh", "c", "c"};
+            snprintf(name, sizeof name, "rnn.ln_%s_l%d.%s", part[k], l,
+                     k % 2 ? "bias" : "weight");
+            add_tensor(m, name, &off, k < MODEL_LN_C_W ? GH : c->hidden, 0);
+        }
     }
     if (!c->tie)
         add_tensor(m, "decoder.weight", &off, c->vocab, c->hidden);
@@ -116,6 +130,10 @@ static void bind_views(model *m)
             *v[i] = m->params + m->tensors[k].offset;
             *g[i] = m->grads + m->tensors[k].offset;
         }
+        for (int i = 0; c->layer_norm && i < MODEL_LN_N; i++, k++) {
+            m->ln[l][i] = m->params + m->tensors[k].offset;
+            m->g_ln[l][i] = m->grads + m->tensors[k].offset;
+        }
     }
     if (c->tie) {
         m->dec_w = m->enc;
@@ -126,6 +144,13 @@ static void bind_views(model *m)
     }
     m->dec_b = m->params + m->tensors[k].offset;
     m->g_dec_b = m->grads + m->tensors[k].offset;
+}
+
+be_lnlstm_params model_ln_params(const model *m, int l)
+{
+    float *const *v = m->ln[l];
+    return (be_lnlstm_params){v[MODEL_LN_IH_W], v[MODEL_LN_IH_B], v[MODEL_LN_HH_W],
+                              v[MODEL_LN_HH_B], v[MODEL_LN_C_W], v[MODEL_LN_C_B]};
 }
 
 static void fill_uniform(float *p, size_t n, float bound, rng_state *r)
@@ -149,9 +174,19 @@ static int init_params(model *m, rng_state *r)
         float bound = strncmp(t->name, "rnn.", 4) == 0 ? kr : 0.1f;
         if (strcmp(t->name, "decoder.bias") == 0)
             bound = 0.0f;
-        fill_uniform(h + t->offset, t->numel, bound, r);
+        if (strncmp(t->name, "rnn.ln_", 7) == 0)    /* nn.LayerNorm's: 1 and 0 */
+            for (size_t k = 0; k < t->numel; k++)
+                h[t->offset + k] = strstr(t->name, ".weight") ? 1.0f : 0.0f;
+        else
+            fill_uniform(h + t->offset, t->numel, bound, r);
     }
-    if (c->cell == CELL_LSTM && c->forget_bias)
+    if (c->layer_norm && c->forget_bias)
+        for (int l = 0; l < c->layers; l++) {
+            size_t bi = (size_t)(m->ln[l][MODEL_LN_IH_B] - m->params);
+            for (int j = 0; j < c->hidden; j++)
+                h[bi + c->hidden + j] = 1.0f;
+        }
+    else if (c->cell == CELL_LSTM && c->forget_bias)
         for (int l = 0; l < c->layers; l++) {
             /* forget gate is the second block of H; total bias = 1 */
             size_t bi = (size_t)(m->b_ih[l] - m->params), bh = (size_t)(m->b_hh[l] - m->params);
@@ -273,10 +308,16 @@ static size_t carve(model *m, act_arena *a, float *base, size_t R, size_t B)
         size_t in = l ? H : E;
         TAKE(L->x, R * in);
         TAKE(L->gx, R * GH);
-        if (c->cell == CELL_GRU)
+        if (c->cell == CELL_GRU || c->layer_norm)
             TAKE(L->gh, R * GH);
         else
             L->gh = NULL;
+        L->ga = L->cn = L->stats = NULL;
+        if (c->layer_norm) {
+            TAKE(L->ga, R * GH);
+            TAKE(L->cn, R * H);
+            TAKE(L->stats, R * BE_LN_STATS);
+        }
         TAKE(L->hs, (R + B) * H);
         if (c->cell == CELL_LSTM)
             TAKE(L->cs, (R + B) * H);
@@ -294,10 +335,15 @@ static size_t carve(model *m, act_arena *a, float *base, size_t R, size_t B)
         a->dec_mask = NULL;
     TAKE(m->logits, logit_rows(m, R, B) * V);
     TAKE(a->dgx, R * GH);
-    if (c->cell == CELL_GRU)
+    if (c->cell == CELL_GRU || c->layer_norm)
         TAKE(a->dgh, R * GH);
     else
         a->dgh = a->dgx;
+    a->da = a->dy = NULL;
+    if (c->layer_norm) {
+        TAKE(a->da, R * GH);
+        TAKE(a->dy, R * H);
+    }
     TAKE(a->dH, R * wide);
     TAKE(a->dX, R * wide);
     TAKE(a->dh_rec, B * H);
@@ -391,14 +437,24 @@ static void layer_forward(model *m, model_state *st, int l, int T, int B)
     be->copy(be, L->hs, st->h + so, sb * sizeof(float));
     if (c->cell == CELL_LSTM)
         be->copy(be, L->cs, st->c + so, sb * sizeof(float));
-    /* all T input projections at once; both biases folded in except for
-     * the GRU, whose b_hn sits inside r * (W_hn h + b_hn) */
-    be->fill_rows(be, L->gx, R, GH, m->b_ih[l], c->cell == CELL_GRU ? NULL : m->b_hh[l]);
+    /* all T input projections at once; both biases folded in except where
+     * the recurrent sum is needed apart: the GRU's b_hn sits inside r *
+     * (W_hn h + b_hn), the LayerNorm LSTM normalises the two sums apart */
+    int apart = c->cell == CELL_GRU || c->layer_norm;
+    be->fill_rows(be, L->gx, R, GH, m->b_ih[l], apart ? NULL : m->b_hh[l]);
     be->gemm(be, 0, 1, R, GH, in, 1.0f, L->x, in, m->w_ih[l], in, 1.0f, L->gx, GH);
+    be_lnlstm_params ln = c->layer_norm ? model_ln_params(m, l) : (be_lnlstm_params){0};
     for (int t = 0; t < T; t++) {
         float *hp = L->hs + t * sb, *hn = hp + sb;
-        float *g = L->gx + (size_t)t * B * GH;
-        if (c->cell == CELL_GRU) {
+        size_t go = (size_t)t * B * GH;
+        float *g = L->gx + go;
+        if (c->layer_norm) {
+            be->fill_rows(be, L->gh + go, B, GH, m->b_hh[l], NULL);
+            be->gemm(be, 0, 1, B, GH, H, 1.0f, hp, H, m->w_hh[l], H, 1.0f, L->gh + go, GH);
+            be->lnlstm_fwd(be, B, H, &ln, g, L->gh + go, L->ga + go, L->cs + t * sb,
+                           L->cs + (t + 1) * sb, hn, L->cn + t * sb,
+                           L->stats + (size_t)t * B * BE_LN_STATS);
+        } else if (c->cell == CELL_GRU) {
             float *gh = L->gh + (size_t)t * B * GH;
             be->fill_rows(be, gh, B, GH, m->b_hh[l], NULL);
             be->gemm(be, 0, 1, B, GH, H, 1.0f, hp, H, m->w_hh[l], H, 1.0f, gh, GH);
@@ -501,6 +557,24 @@ double model_forward(model *m, model_state *st, const uint32_t *ids, int T,
     return loss;
 }
 
+/* The normalisations' gradients of layer l from the chunk's da and dy:
+ * both sums' LN biases get the column sums of da (the grads start at 0,
+ * so ln_hh's is a copy of ln_ih's), the weights those of da times the
+ * normalised sums; LN_c's the same with dy and the normalised cells. */
+static void ln_param_grads(model *m, const layer_act *L, int l, int R)
+{
+    be_backend *be = m->be;
+    act_arena *a = m->act;
+    int H = m->cfg.hidden, GH = 4 * H;
+    float **g = m->g_ln[l];
+    be->colsum_mul_add(be, a->da, L->gx, R, GH, g[MODEL_LN_IH_W]);
+    be->colsum_mul_add(be, a->da, L->gh, R, GH, g[MODEL_LN_HH_W]);
+    be->colsum_add(be, a->da, R, GH, g[MODEL_LN_IH_B]);
+    be->add(be, g[MODEL_LN_HH_B], g[MODEL_LN_IH_B], (size_t)GH);
+    be->colsum_mul_add(be, a->dy, L->cn, R, H, g[MODEL_LN_C_W]);
+    be->colsum_add(be, a->dy, R, H, g[MODEL_LN_C_B]);
+}
+
 /* Backward through layer l: a->dH holds dL/d(output h_1..h_T) on entry
  * (consumed); on exit a->dX holds dL/d(layer input x). */
 static void layer_backward(model *m, int l, int T, int B)
@@ -513,6 +587,7 @@ static void layer_backward(model *m, int l, int T, int B)
     int R = T * B;
     size_t sb = (size_t)B * H;
 
+    be_lnlstm_params ln = c->layer_norm ? model_ln_params(m, l) : (be_lnlstm_params){0};
     be->zero(be, a->dh_rec, sb * sizeof(float));
     be->zero(be, a->dc, sb * sizeof(float));
     for (int t = T - 1; t >= 0; t--) {
@@ -520,7 +595,14 @@ static void layer_backward(model *m, int l, int T, int B)
         const float *hp = L->hs + t * sb;
         size_t go = (size_t)t * B * GH;
         be->add(be, dh, a->dh_rec, sb);
-        if (c->cell == CELL_LSTM) {
+        if (c->layer_norm) {
+            be->lnlstm_bwd(be, B, H, &ln, L->gx + go, L->gh + go, L->ga + go,
+                           L->cs + t * sb, L->cn + t * sb,
+                           L->stats + (size_t)t * B * BE_LN_STATS, dh, a->dc,
+                           a->dgx + go, a->dgh + go, a->da + go, a->dy + t * sb);
+            be->gemm(be, 0, 0, B, H, GH, 1.0f, a->dgh + go, GH, m->w_hh[l], H, 0.0f,
+                     a->dh_rec, H);
+        } else if (c->cell == CELL_LSTM) {
             be->lstm_bwd(be, B, H, L->gx + go, L->cs + t * sb, L->cs + (t + 1) * sb,
                          dh, a->dc, a->dgx + go);
             be->gemm(be, 0, 0, B, H, GH, 1.0f, a->dgx + go, GH, m->w_hh[l], H, 0.0f,
@@ -542,6 +624,8 @@ static void layer_backward(model *m, int l, int T, int B)
     be->colsum_add(be, a->dgx, R, GH, m->g_b_ih[l]);
     be->colsum_add(be, a->dgh, R, GH, m->g_b_hh[l]);
     be->gemm(be, 0, 0, R, in, GH, 1.0f, a->dgx, GH, m->w_ih[l], in, 0.0f, a->dX, in);
+    if (c->layer_norm)
+        ln_param_grads(m, L, l, R);
 }
 
 void model_backward(model *m)

@@ -1,7 +1,20 @@
 /* model.h - recurrent language model: embedding, N recurrent layers (tanh
  * RNN, GRU or LSTM, numerics as PyTorch), dropout, linear decoder.
  * Parameters live in one backend allocation, gradients in another, and the
- * activations of one training chunk in a third. */
+ * activations of one training chunk in a third.
+ *
+ * The LayerNorm LSTM (layer_norm, Ba et al. 2016), layer k, step t, with
+ * LN PyTorch's nn.LayerNorm (eps 1e-5, affine) over the 4H gate features
+ * or the H cell units:
+ *   a   = LN_ih(W_ih x_t + b_ih) + LN_hh(W_hh h_{t-1} + b_hh)
+ *   i,f,g,o = sigmoid(a_i), sigmoid(a_f), tanh(a_g), sigmoid(a_o)
+ *   c_t = f * c_{t-1} + i * g
+ *   h_t = o * tanh(LN_c(c_t))
+ * Its extra tensors are rnn.ln_ih_l{k}.weight|bias and
+ * rnn.ln_hh_l{k}.weight|bias [4H], rnn.ln_c_l{k}.weight|bias [H].  The
+ * forget-gate bias of 1 is in rnn.ln_ih_l{k}.bias[H:2H]: LN_ih removes
+ * the mean over the 4H features and divides by their deviation, so a 1 in
+ * b_ih would not reach a_f as 1, while LN's own bias is added after. */
 #ifndef MODEL_H
 #define MODEL_H
 #include <stddef.h>
@@ -16,11 +29,16 @@ typedef struct model_config {
     int layers, hidden, embed, vocab;
     float dropout;
     int tie;               /* decoder.weight is encoder.weight (embed == hidden) */
-    int forget_bias;       /* LSTM: initialise forget-gate bias_ih to 1 */
+    int forget_bias;       /* LSTM: initialise forget-gate bias_ih to 1
+                            * (with layer_norm: ln_ih's bias) */
+    int layer_norm;        /* LSTM: the LayerNorm LSTM above */
 } model_config;
 
 #define MODEL_MAX_LAYERS 16
-#define MODEL_MAX_TENSORS (3 + 4 * MODEL_MAX_LAYERS)
+/* A LayerNorm layer's normalisation tensors, in this order. */
+enum { MODEL_LN_IH_W, MODEL_LN_IH_B, MODEL_LN_HH_W, MODEL_LN_HH_B, MODEL_LN_C_W,
+       MODEL_LN_C_B, MODEL_LN_N };
+#define MODEL_MAX_TENSORS (3 + (4 + MODEL_LN_N) * MODEL_MAX_LAYERS)
 
 typedef struct model_tensor {
     char name[32];          /* PyTorch state_dict name */
@@ -45,6 +63,8 @@ typedef struct model {
           *b_ih[MODEL_MAX_LAYERS], *b_hh[MODEL_MAX_LAYERS];
     float *g_enc, *g_dec_w, *g_dec_b, *g_w_ih[MODEL_MAX_LAYERS],
           *g_w_hh[MODEL_MAX_LAYERS], *g_b_ih[MODEL_MAX_LAYERS], *g_b_hh[MODEL_MAX_LAYERS];
+    /* layer_norm: the normalisations' tensors (MODEL_LN_*), else NULL */
+    float *ln[MODEL_MAX_LAYERS][MODEL_LN_N], *g_ln[MODEL_MAX_LAYERS][MODEL_LN_N];
     size_t act_rows;        /* T*B rows the activation arena holds */
     int act_B;              /* and streams (initial-state rows) */
     void *act;              /* activation arena (model.c) */
@@ -77,7 +97,11 @@ int model_gates(model_cell c);
 /* Checks a configuration; returns 0 or -1 with a message in err. */
 int model_config_check(const model_config *cfg, char *err, size_t errlen);
 
-/* Allocates a model with PyTorch's default initialisation drawn from rng.
+/* Layer l's normalisations (layer_norm) as the backend takes them. */
+be_lnlstm_params model_ln_params(const model *m, int l);
+
+/* Allocates a model with PyTorch's default initialisation drawn from rng
+ * (LayerNorm weights 1, biases 0).
  * Returns NULL with a message in err on failure. */
 model *model_create(be_backend *be, const model_config *cfg, rng_state *rng,
                     char *err, size_t errlen);

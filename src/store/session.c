@@ -259,6 +259,8 @@ static cJSON *ses_json_model(const model_config *c, int *bad)
     ses_addf(o, "dropout", c->dropout, bad);
     ses_addb(o, "tie", c->tie, bad);
     ses_addb(o, "forget_bias", c->forget_bias, bad);
+    if (c->layer_norm)      /* absent: off, as in sessions from before it */
+        ses_addb(o, "layer_norm", c->layer_norm, bad);
     return o;
 }
 
@@ -1143,6 +1145,10 @@ static int ses_read_model(const ses_rd *r, const cJSON *root, model_config *c)
         ses_get_flt(r, o, "model", "dropout", 0, 1, &c->dropout) ||
         ses_get_bool(r, o, "model", "tie", &c->tie) ||
         ses_get_bool(r, o, "model", "forget_bias", &c->forget_bias))
+        return -1;
+    c->layer_norm = 0;
+    if (cJSON_GetObjectItemCaseSensitive(o, "layer_norm") &&
+        ses_get_bool(r, o, "model", "layer_norm", &c->layer_norm))
         return -1;
     char msg[256] = "";
     if (model_config_check(c, msg, sizeof msg) != 0) {

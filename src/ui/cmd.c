@@ -294,14 +294,14 @@ static int model_option(cmd_env *env, const cmd_def *d, model_config *m,
             return bad_usage(env, d, "dropout: '%s' is not a number with "
                              "0 <= P < 1", value);
         m->dropout = (float)x;
-    } else if (!strcmp(key, "tie")) {
+    } else if (!strcmp(key, "tie") || !strcmp(key, "layer-norm")) {
         if (strcmp(value, "on") && strcmp(value, "off"))
-            return bad_usage(env, d, "tie: '%s' is not on or off", value);
-        m->tie = !strcmp(value, "on");
+            return bad_usage(env, d, "%s: '%s' is not on or off", key, value);
+        *(key[0] == 't' ? &m->tie : &m->layer_norm) = !strcmp(value, "on");
     } else {
         static const char *const keys[] = {"layers", "hidden", "embed",
-                                           "dropout", "tie"};
-        const char *near = suggest_closest(key, keys, 5);
+                                           "dropout", "tie", "layer-norm"};
+        const char *near = suggest_closest(key, keys, 6);
         if (near)
             return bad_usage(env, d, "unknown option '%s'; did you mean '%s'?",
                              key, near);
@@ -322,6 +322,7 @@ static int c_model(cmd_env *env, const cmd_def *d, int argc, char **argv)
     c.model = s.cfg.train.model;
     c.model.cell = (model_cell)cell;
     c.model.tie = 0;
+    c.model.layer_norm = 0;
     for (int i = 2; i < argc; i++) {
         embed_given |= strncmp(argv[i], "embed=", 6) == 0;
         if (model_option(env, d, &c.model, argv[i]) != CMD_OK)
@@ -332,6 +333,9 @@ static int c_model(cmd_env *env, const cmd_def *d, int argc, char **argv)
     if (c.model.tie && c.model.embed != c.model.hidden)
         return bad_usage(env, d, "tie=on needs embed equal to hidden (they "
                          "are %d and %d)", c.model.embed, c.model.hidden);
+    if (c.model.layer_norm && c.model.cell != CELL_LSTM)
+        return bad_usage(env, d, "layer-norm=on is for lstm only (not %s)",
+                         model_cell_name(c.model.cell));
     if (!may_discard(env, "a new model starts training over"))
         return refuse(env, d, "cancelled");
     return post(env, &c);
@@ -723,19 +727,22 @@ static const cmd_def commands[] = {
      "freeze-embed=on keeps the embedding fixed; these are settings too\n"
      "(show embed-init).",
      1, 12, c_load, CMPL_FILE},
-    {"model", "TYPE [layers=N] [hidden=N] [embed=N] [dropout=P] [tie=on|off]",
+    {"model", "TYPE [layers=N] [hidden=N] [embed=N] [dropout=P] [tie=on|off] "
+     "[layer-norm=on|off]",
      "a new model: lstm, gru or rnn",
      "Builds a new model on the current corpus.  Options not given keep\n"
-     "their current values; tie=on uses the embedding as the decoder\n"
-     "(embed must equal hidden, and is set so when not given).",
-     1, 6, c_model, CMPL_MODEL},
+     "their current values, but tie and layer-norm are off unless given;\n"
+     "tie=on uses the embedding as the decoder (embed must equal hidden,\n"
+     "and is set so when not given); layer-norm=on (lstm only) makes it\n"
+     "a LayerNorm LSTM (see the README; `set layer-norm on` does too).",
+     1, 7, c_model, CMPL_MODEL},
     {"set", "KEY VALUE", "change a setting (show lists them)",
      "Live settings (lr, the schedule's, clip, dropout, sampling, weights,\n"
      "eval-every, threads, freeze-embed) take effect at once, schedule\n"
      "planning itself afresh over the rest of the run; optimizer restarts\n"
      "the optimizer's state; device moves the model and its optimizer\n"
-     "state; batch, seq-len, seed, embed-init, embed-format and\n"
-     "embed-init-lower rebuild the model (you are asked).",
+     "state; batch, seq-len, seed, layer-norm, embed-init, embed-format\n"
+     "and embed-init-lower rebuild the model (you are asked).",
      2, 2, c_set, CMPL_SETTING},
     {"show", "[KEY]", "current settings and model summary",
      "Lists each setting and its value; show KEY adds what it does, its\n"
@@ -1046,10 +1053,11 @@ char **cmd_complete(cmd_env *env, const char *before, const char *word,
     } else if (d->completion == CMPL_MODEL) {
         static const char *const types[] = {"lstm", "gru", "rnn"};
         static const char *const opts[] = {"layers=", "hidden=", "embed=",
-                                           "dropout=", "tie=on", "tie=off"};
+                                           "dropout=", "tie=on", "tie=off",
+                                           "layer-norm=on", "layer-norm=off"};
         for (int i = 0; argc == 1 && i < 3; i++)
             add(&c, word, types[i]);
-        for (int i = 0; argc > 1 && i < 6; i++)
+        for (int i = 0; argc > 1 && i < 8; i++)
             add(&c, word, opts[i]);
     } else if (d->completion == CMPL_TRAIN) {
         add(&c, word, "steps=");

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "backend/cpu/cpu_lnlstm.h"
+#include "backend/cpu/cpu_math.h"
 #include "backend/cpu/cpu_pack.h"
 #include "backend/cpu/cpu_pool.h"
 #include "backend/cpu/cpu_simd.h"
@@ -26,71 +28,6 @@
 #ifndef CPU_FEW_ROWS
 #define CPU_FEW_ROWS 64
 #endif
-
-/* The hot loops are compiled for AVX-512, AVX2 and baseline x86-64, and
- * the dynamic loader picks the clone for the CPU it runs on (GNU ifunc),
- * so one binary is fast everywhere.  Not under ThreadSanitizer: its
- * instrumented ifunc resolvers run before it is set up, and crash. */
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CPU_NO_CLONES 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define CPU_NO_CLONES 1
-#endif
-#if defined(__x86_64__) && defined(__gnu_linux__) && defined(__has_attribute) && \
-    !defined(CPU_NO_CLONES)
-#if __has_attribute(target_clones)
-#define CPU_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-#endif
-#ifndef CPU_KERNEL
-#define CPU_KERNEL
-#endif
-
-/* exp(x) for |x| < 88 to within about 2 ulp: x = n ln2 + r, exp(r) by a
- * degree-6 polynomial, 2^n by building the exponent bits.  libm's expf is
- * a function call per element and does not vectorise; this does. */
-static inline float cpu_exp(float x)
-{
-    /* comparisons, not fminf/fmaxf: those are libm calls unless NaNs may
-     * be ignored, and a call stops the loop from vectorising */
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
-    /* round to nearest by adding 1.5*2^23: floorf would be a libm call
-     * without SSE4.1 and stop the loop from vectorising; t then holds n
-     * in the low bits of its mantissa */
-    float t = x * 1.44269504088896341f + 12582912.0f;
-    float n = t - 12582912.0f;
-    float r = x - n * 0.693145751953125f;
-    r = r - n * 1.428606765330187045e-06f;
-    float p = 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    /* 2^n from those bits, in unsigned arithmetic: converting n to an
-     * integer would be undefined for a NaN (a diverged model), which then
-     * gets some power of two here and stays NaN through p */
-    union { float f; uint32_t i; } u = { t };
-    u.i = (u.i - 0x4B400000u + 127u) << 23;
-    return p * u.f;
-}
-
-static inline float cpu_sigmoid(float x) { return 1.0f / (1.0f + cpu_exp(-x)); }
-
-/* tanh through exp of a non-positive argument, so no overflow and good
- * relative accuracy for large |x|; near 0 the absolute error is ~1e-7. */
-static inline float cpu_tanh(float x)
-{
-    float e = cpu_exp(-2.0f * fabsf(x));
-    float t = (1.0f - e) / (1.0f + e);
-    return copysignf(t, x);
-}
-
 
 /* ---- splitting work across the pool ---------------------------------- */
 
@@ -353,6 +290,25 @@ static void colsum_body(range_job *j, int part, size_t i0, size_t i1)
     }
 }
 
+/* Columns i0..i1 of db += the column sums of dY * X. */
+static void colsum_mul_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const rows_args *a = j->args;
+    for (int i = 0; i < a->M; i++) {
+        const float *d = a->dY + (size_t)i * a->N, *x = a->b1 + (size_t)i * a->N;
+        for (size_t k = i0; k < i1; k++)
+            a->Y[k] += d[k] * x[k];
+    }
+}
+
+static void cpu_colsum_mul_add(be_backend *be, const float *dY, const float *X, int M,
+                               int N, float *db)
+{
+    rows_args a = { .Y = db, .dY = dY, .b1 = X, .M = M, .N = N };
+    cpu_par_for(be, (size_t)N, 64, FLAT_WORK((size_t)M * N, 2), colsum_mul_body, &a);
+}
+
 static void cpu_colsum_add(be_backend *be, const float *dY, int M, int N, float *db)
 {
     rows_args a = { .Y = db, .dY = dY, .M = M, .N = N };
@@ -546,6 +502,53 @@ static void cpu_gru_bwd(be_backend *be, int B, int H, const float *gx, const flo
     cell_args a = { .H = H, .cgates = gx, .gh = gh, .h_prev = h_prev, .dh = dh,
                     .dh_prev = dh_prev, .dgx = dgx, .dgh = dgh };
     cpu_par_for(be, (size_t)B, 1, CELL_WORK(B, H), gru_bwd_body, &a);
+}
+
+/* Arguments of the LayerNorm LSTM steps. */
+typedef struct lnlstm_args {
+    int H;
+    const be_lnlstm_params *p;
+    float *gx, *gh, *gates, *c, *h, *cn, *stats, *dc, *dgx, *dgh, *da, *dy;
+    const float *cgx, *cgh, *cgates, *c_prev, *ccn, *cstats, *dh;
+} lnlstm_args;
+
+/* The LayerNorm cell costs about twice the plain one per unit. */
+static void lnlstm_fwd_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const lnlstm_args *a = j->args;
+    cpu_lnlstm_fwd_rows((int)i0, (int)i1, a->H, a->p, a->gx, a->gh, a->gates, a->c_prev,
+                        a->c, a->h, a->cn, a->stats);
+}
+
+static void cpu_lnlstm_fwd(be_backend *be, int B, int H, const be_lnlstm_params *p,
+                           float *gx, float *gh, float *gates, const float *c_prev,
+                           float *c, float *h, float *cn, float *stats)
+{
+    lnlstm_args a = { .H = H, .p = p, .gx = gx, .gh = gh, .gates = gates,
+                      .c_prev = c_prev, .c = c, .h = h, .cn = cn, .stats = stats };
+    cpu_par_for(be, (size_t)B, 1, 2 * CELL_WORK(B, H), lnlstm_fwd_body, &a);
+}
+
+static void lnlstm_bwd_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const lnlstm_args *a = j->args;
+    cpu_lnlstm_bwd_rows((int)i0, (int)i1, a->H, a->p, a->cgx, a->cgh, a->cgates,
+                        a->c_prev, a->ccn, a->cstats, a->dh, a->dc, a->dgx, a->dgh,
+                        a->da, a->dy);
+}
+
+static void cpu_lnlstm_bwd(be_backend *be, int B, int H, const be_lnlstm_params *p,
+                           const float *gx, const float *gh, const float *gates,
+                           const float *c_prev, const float *cn, const float *stats,
+                           const float *dh, float *dc, float *dgx, float *dgh,
+                           float *da, float *dy)
+{
+    lnlstm_args a = { .H = H, .p = p, .cgx = gx, .cgh = gh, .cgates = gates,
+                      .c_prev = c_prev, .ccn = cn, .cstats = stats, .dh = dh, .dc = dc,
+                      .dgx = dgx, .dgh = dgh, .da = da, .dy = dy };
+    cpu_par_for(be, (size_t)B, 1, 2 * CELL_WORK(B, H), lnlstm_bwd_body, &a);
 }
 
 /* Arguments of the elementwise operations over flat arrays. */
@@ -958,6 +961,9 @@ static const be_backend cpu_table = {
     .gru_bwd = cpu_gru_bwd,
     .rnn_fwd = cpu_rnn_fwd,
     .rnn_bwd = cpu_rnn_bwd,
+    .lnlstm_fwd = cpu_lnlstm_fwd,
+    .lnlstm_bwd = cpu_lnlstm_bwd,
+    .colsum_mul_add = cpu_colsum_mul_add,
     .add = cpu_add,
     .dropout_fwd = cpu_dropout_fwd,
     .mul = cpu_mul,

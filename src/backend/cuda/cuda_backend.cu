@@ -268,6 +268,96 @@ __global__ void k_lstm_bwd(size_t n, int H, const float *gates, const float *c_p
     GRID_STRIDE(k, n) cu_lstm_bwd_elem(k, H, gates, c_prev, c, dh, dc, dgates);
 }
 
+/* The LayerNorm LSTM: one block per row, its threads striding over the
+ * row's features between the block reductions of the statistics. */
+__device__ static float row_inv_std(float ss, int n, float *shared)
+{
+    return 1.0f / sqrtf(block_sum(ss, shared) / (float)n + BE_LN_EPS);
+}
+
+__global__ void k_lnlstm_fwd(int H, be_lnlstm_params p, float *gx, float *gh,
+                             float *gates, const float *c_prev, float *c, float *h,
+                             float *cn, float *stats)
+{
+    __shared__ float sh[32];
+    int G = 4 * H;
+    size_t b = blockIdx.x;
+    float *x = gx + b * G, *y = gh + b * G, *a = gates + b * G, *cb = c + b * H;
+    float sx = 0.0f, sy = 0.0f, vx = 0.0f, vy = 0.0f, sc = 0.0f, vc = 0.0f;
+    for (int k = threadIdx.x; k < G; k += blockDim.x) {
+        sx += x[k];
+        sy += y[k];
+    }
+    float mx = block_sum(sx, sh) / (float)G, my = block_sum(sy, sh) / (float)G;
+    for (int k = threadIdx.x; k < G; k += blockDim.x) {
+        vx += (x[k] - mx) * (x[k] - mx);
+        vy += (y[k] - my) * (y[k] - my);
+    }
+    float rx = row_inv_std(vx, G, sh), ry = row_inv_std(vy, G, sh);
+    for (int k = threadIdx.x; k < G; k += blockDim.x)
+        cu_lnlstm_norm_elem(k, x, mx, rx, y, my, ry, p, a);
+    __syncthreads();
+    for (int j = threadIdx.x; j < H; j += blockDim.x) {
+        cu_lnlstm_cell_elem(j, H, a, c_prev + b * H, cb);
+        sc += cb[j];
+    }
+    float mc = block_sum(sc, sh) / (float)H;
+    for (int j = threadIdx.x; j < H; j += blockDim.x)
+        vc += (cb[j] - mc) * (cb[j] - mc);
+    float rc = row_inv_std(vc, H, sh);
+    for (int j = threadIdx.x; j < H; j += blockDim.x)
+        cu_lnlstm_out_elem(j, cb, mc, rc, p, a + 3 * H, cn + b * H, h + b * H);
+    if (threadIdx.x == 0) {
+        stats[b * BE_LN_STATS] = rx;
+        stats[b * BE_LN_STATS + 1] = ry;
+        stats[b * BE_LN_STATS + 2] = rc;
+    }
+}
+
+__global__ void k_lnlstm_bwd(int H, be_lnlstm_params p, const float *gx, const float *gh,
+                             const float *gates, const float *c_prev, const float *cn,
+                             const float *stats, const float *dh, float *dc, float *dgx,
+                             float *dgh, float *da, float *dy)
+{
+    __shared__ float sh[32];
+    int G = 4 * H;
+    size_t b = blockIdx.x;
+    const float *xn = gx + b * G, *yn = gh + b * G, *gt = gates + b * G, *cnb = cn + b * H;
+    const float *s = stats + b * BE_LN_STATS;
+    float *dab = da + b * G, *dyb = dy + b * H;
+    float u1 = 0.0f, u2 = 0.0f, x1 = 0.0f, x2 = 0.0f, y1 = 0.0f, y2 = 0.0f, u;
+    for (int j = threadIdx.x; j < H; j += blockDim.x) {
+        cu_lnlstm_bwd_out_elem(j, cnb, p, gt + 3 * H, dh + b * H, dyb, dab + 3 * H, &u);
+        u1 += u;
+        u2 += u * cnb[j];
+    }
+    float m1 = block_sum(u1, sh) / (float)H, m2 = block_sum(u2, sh) / (float)H;
+    for (int j = threadIdx.x; j < H; j += blockDim.x)
+        cu_lnlstm_bwd_cell_elem(j, H, gt, c_prev + b * H, cnb, dyb, p.c_w, s[2], m1, m2,
+                                dc + b * H, dab);
+    __syncthreads();
+    for (int k = threadIdx.x; k < G; k += blockDim.x) {
+        float ux = dab[k] * p.ih_w[k], uy = dab[k] * p.hh_w[k];
+        x1 += ux;
+        x2 += ux * xn[k];
+        y1 += uy;
+        y2 += uy * yn[k];
+    }
+    x1 = block_sum(x1, sh) / (float)G;
+    x2 = block_sum(x2, sh) / (float)G;
+    y1 = block_sum(y1, sh) / (float)G;
+    y2 = block_sum(y2, sh) / (float)G;
+    for (int k = threadIdx.x; k < G; k += blockDim.x) {
+        cu_lnlstm_bwd_norm_elem(k, dab, p.ih_w, xn, s[0], x1, x2, dgx + b * G);
+        cu_lnlstm_bwd_norm_elem(k, dab, p.hh_w, yn, s[1], y1, y2, dgh + b * G);
+    }
+}
+
+__global__ void k_colsum_mul(const float *dY, const float *X, int M, int N, float *db)
+{
+    GRID_STRIDE(j, (size_t)N) cu_colsum_mul_elem(j, dY, X, M, N, db);
+}
+
 __global__ void k_gru_fwd(size_t n, int H, float *gx, const float *gh, const float *h_prev,
                           float *h)
 {
@@ -625,6 +715,42 @@ static void cu_lstm_bwd(be_backend *be, int B, int H, const float *gates,
     launched(I, "lstm_bwd");
 }
 
+static void cu_lnlstm_fwd(be_backend *be, int B, int H, const be_lnlstm_params *p,
+                          float *gx, float *gh, float *gates, const float *c_prev,
+                          float *c, float *h, float *cn, float *stats)
+{
+    cu_impl *I = impl_of(be);
+    if (B <= 0)
+        return;
+    k_lnlstm_fwd<<<(unsigned)B, 256, 0, I->stream>>>(H, *p, gx, gh, gates, c_prev, c, h,
+                                                     cn, stats);
+    launched(I, "lnlstm_fwd");
+}
+
+static void cu_lnlstm_bwd(be_backend *be, int B, int H, const be_lnlstm_params *p,
+                          const float *gx, const float *gh, const float *gates,
+                          const float *c_prev, const float *cn, const float *stats,
+                          const float *dh, float *dc, float *dgx, float *dgh, float *da,
+                          float *dy)
+{
+    cu_impl *I = impl_of(be);
+    if (B <= 0)
+        return;
+    k_lnlstm_bwd<<<(unsigned)B, 256, 0, I->stream>>>(H, *p, gx, gh, gates, c_prev, cn,
+                                                     stats, dh, dc, dgx, dgh, da, dy);
+    launched(I, "lnlstm_bwd");
+}
+
+static void cu_colsum_mul_add(be_backend *be, const float *dY, const float *X, int M,
+                              int N, float *db)
+{
+    cu_impl *I = impl_of(be);
+    if (M <= 0 || N <= 0)
+        return;
+    k_colsum_mul<<<grid_for(I, (size_t)N, 256), 256, 0, I->stream>>>(dY, X, M, N, db);
+    launched(I, "colsum_mul_add");
+}
+
 static void cu_gru_fwd(be_backend *be, int B, int H, float *gx, const float *gh,
                        const float *h_prev, float *h)
 {
@@ -895,6 +1021,9 @@ static const be_backend cu_table = {
     .gru_bwd = cu_gru_bwd,
     .rnn_fwd = cu_rnn_fwd,
     .rnn_bwd = cu_rnn_bwd,
+    .lnlstm_fwd = cu_lnlstm_fwd,
+    .lnlstm_bwd = cu_lnlstm_bwd,
+    .colsum_mul_add = cu_colsum_mul_add,
     .add = cu_add,
     .dropout_fwd = cu_dropout_fwd,
     .mul = cu_mul,

@@ -76,6 +76,85 @@ CU_HD void cu_lstm_bwd_elem(size_t k, int H, const float *gates, const float *c_
     dc[k] = dcj * f;
 }
 
+/* The LayerNorm LSTM, one row in phases between the row reductions the
+ * caller does (a block's on the GPU, a loop on the host); formulas as
+ * cpu_lnlstm.c.  Feature k of the 4H: the ih and hh sums normalised in
+ * place (means mx, my, inverse deviations rx, ry) and their affine sum
+ * into a. */
+CU_HD void cu_lnlstm_norm_elem(size_t k, float *x, float mx, float rx, float *y, float my,
+                               float ry, const be_lnlstm_params p, float *a)
+{
+    float nx = (x[k] - mx) * rx, ny = (y[k] - my) * ry;
+    x[k] = nx;
+    y[k] = ny;
+    a[k] = nx * p.ih_w[k] + p.ih_b[k] + ny * p.hh_w[k] + p.hh_b[k];
+}
+
+/* Unit j of the row: the gates in place of a, the new cell. */
+CU_HD void cu_lnlstm_cell_elem(size_t j, int H, float *a, const float *cp, float *c)
+{
+    float *gi = a, *gf = a + H, *gg = a + 2 * H, *go = a + 3 * H;
+    float i = cu_sigmoid(gi[j]), f = cu_sigmoid(gf[j]);
+    float g = tanhf(gg[j]), o = cu_sigmoid(go[j]);
+    gi[j] = i; gf[j] = f; gg[j] = g; go[j] = o;
+    c[j] = f * cp[j] + i * g;
+}
+
+/* Unit j: LN_c's normalised cell (mean mc, inverse deviation rc), h. */
+CU_HD void cu_lnlstm_out_elem(size_t j, const float *c, float mc, float rc,
+                              const be_lnlstm_params p, const float *o, float *cn, float *h)
+{
+    float n = (c[j] - mc) * rc;
+    cn[j] = n;
+    h[j] = o[j] * tanhf(n * p.c_w[j] + p.c_b[j]);
+}
+
+/* Backward, unit j: dy, the output gate's da; returns dy * w into *u (the
+ * caller sums u and u * cn over the row). */
+CU_HD void cu_lnlstm_bwd_out_elem(size_t j, const float *cn, const be_lnlstm_params p,
+                                  const float *o, const float *dh, float *dy, float *dao,
+                                  float *u)
+{
+    float t = tanhf(cn[j] * p.c_w[j] + p.c_b[j]);
+    float d = dh[j] * o[j] * (1.0f - t * t);
+    dy[j] = d;
+    dao[j] = dh[j] * t * o[j] * (1.0f - o[j]);
+    *u = d * p.c_w[j];
+}
+
+/* Unit j: the cell's gradient (m1, m2: the row means of dy * w and
+ * dy * w * cn) into the gates' da and dc_prev. */
+CU_HD void cu_lnlstm_bwd_cell_elem(size_t j, int H, const float *gt, const float *cp,
+                                   const float *cn, const float *dy, const float *w,
+                                   float rc, float m1, float m2, float *dc, float *da)
+{
+    float d = dc[j] + rc * (dy[j] * w[j] - m1 - cn[j] * m2);
+    float i = gt[j], f = gt[H + j], g = gt[2 * H + j];
+    da[j] = d * g * i * (1.0f - i);
+    da[H + j] = d * cp[j] * f * (1.0f - f);
+    da[2 * H + j] = d * i * (1.0f - g * g);
+    dc[j] = d * f;
+}
+
+/* Feature k of a normalisation's backward (m1, m2: the row means of
+ * da * w and da * w * xn). */
+CU_HD void cu_lnlstm_bwd_norm_elem(size_t k, const float *da, const float *w,
+                                   const float *xn, float r, float m1, float m2, float *dx)
+{
+    dx[k] = r * (da[k] * w[k] - m1 - xn[k] * m2);
+}
+
+/* Column j of db += the column sums of dY * X ([M,N]); rows in order, so
+ * the sum is deterministic. */
+CU_HD void cu_colsum_mul_elem(size_t j, const float *dY, const float *X, int M, int N,
+                              float *db)
+{
+    float s = 0.0f;
+    for (int i = 0; i < M; i++)
+        s += dY[(size_t)i * N + j] * X[(size_t)i * N + j];
+    db[j] += s;
+}
+
 /* Unit k of a GRU step (gates r,z,n; gx and gh rows of 3H). */
 CU_HD void cu_gru_fwd_elem(size_t k, int H, float *gx, const float *gh,
                            const float *h_prev, float *h)
