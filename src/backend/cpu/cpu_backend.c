@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "backend/cpu/cpu_gemm512.h"
 #include "backend/cpu/cpu_pack.h"
 #include "backend/cpu/cpu_pool.h"
 #include "backend/cpu/cpu_simd.h"
@@ -235,11 +236,18 @@ typedef struct gemm_args {
     float *C;
     int lda, ldb, ldc;
     int split_n;             /* split the columns of C (else its rows) */
+    int own;                 /* our AVX-512 kernels (cpu_gemm512_wanted) */
 } gemm_args;
 
+/* One block of C: our AVX-512 sgemm when the call's shape was given to
+ * it (falling back only if its packing buffer cannot be allocated),
+ * OpenBLAS otherwise. */
 static void cpu_sgemm(const gemm_args *g, int M, int N, const float *A,
                       const float *B, float *C)
 {
+    if (g->own && cpu_gemm512(g->ta, g->tb, M, N, g->K, g->alpha, A, g->lda, B, g->ldb,
+                              g->beta, C, g->ldc) == 0)
+        return;
     cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans,
                 g->tb ? CblasTrans : CblasNoTrans, M, N, g->K, g->alpha, A,
                 g->lda, B, g->ldb, g->beta, C, g->ldc);
@@ -297,15 +305,17 @@ static void gemm_body(range_job *j, int part, size_t i0, size_t i1)
                   g->C + i0 * g->ldc);
 }
 
-/* Each thread multiplies a block of C with single-threaded OpenBLAS:
- * OpenBLAS's own threading costs too much on the small per-time-step
- * products (32 x 2048 x 512), and this way the split is ours, fixed, and
- * the elementwise work shares the same threads. */
+/* Each thread multiplies a block of C single-threaded, in our AVX-512
+ * sgemm or OpenBLAS (chosen once for the whole call from its shape, so all
+ * blocks agree): OpenBLAS's own threading costs too much on the small
+ * per-time-step products (32 x 2048 x 512), and this way the split is
+ * ours, fixed, and the elementwise work shares the same threads. */
 static void cpu_gemm(be_backend *be, int ta, int tb, int M, int N, int K,
                      float alpha, const float *A, int lda, const float *B, int ldb,
                      float beta, float *C, int ldc)
 {
-    gemm_args g = { ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, N >= M };
+    gemm_args g = { ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, N >= M,
+                    cpu_gemm512_wanted(M, N, K) };
     if (M <= 0 || N <= 0)
         return;
     size_t n = g.split_n ? (size_t)N : (size_t)M;

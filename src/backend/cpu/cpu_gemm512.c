@@ -1,0 +1,260 @@
+/* cpu_gemm512.c - single-threaded AVX-512 sgemm for the large products of
+ * training: C[M,N] = alpha * op(A) op(B) + beta * C, row-major, A and B
+ * either way round (the trainer issues NT for the input projections and
+ * the decoder, TN for the weight gradients, NN for the input gradients).
+ *
+ * Why our own: OpenBLAS may be held to its AVX2 kernels on AVX-512 CPUs
+ * (OPENBLAS_CORETYPE, set where old builds misbehave), which halves its
+ * speed; these products are most of a training step.
+ *
+ * How: the classic packed scheme.  For each block of NC columns and KC
+ * steps of k, op(B) is copied into panels of G5_NR = 32 columns, k-major
+ * (KC x NC floats, 512 KiB: held in L2); for each G5_MR = 12 rows, op(A) is
+ * copied into a panel of 12 x KC, k-major (12 KiB: held in L1).  The
+ * micro-kernel keeps a 12 x 32 tile of C in 24 zmm registers and, per k,
+ * loads two vectors of B and broadcasts 12 values of A: 24 FMAs per 14
+ * loads, so it is bound by the two FMA ports, not by memory.  Tails are
+ * zero-padded in the panels and stored under masks, so any M, N, K works.
+ * The transposes are handled only by the packing.
+ *
+ * Summation order: each element of C is the sum over k in order, in one
+ * accumulator per KC block, each block's sum added to C in turn.  That
+ * does not depend on where the element sits in the block or on M and N,
+ * so a block of C computed alone equals the same block of a larger call:
+ * the backend's split across threads never changes the results.
+ *
+ * When it runs (cpu_gemm512_wanted, decided once per shape of a whole
+ * cpu_gemm call, never per block, so all blocks of a call agree):
+ *
+ *   | CPU             | shape (M x N x K)                  | path      |
+ *   | --------------- | ---------------------------------- | --------- |
+ *   | no AVX-512F     | any                                | OpenBLAS  |
+ *   | AVX-512F        | M*N*K < 64^3 (packing would not pay)| OpenBLAS |
+ *   | AVX-512F        | the rest                           | here      |
+ *
+ * The backend's few-row path (per-step recurrent products, generation)
+ * comes before this one and is unchanged. */
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "backend/cpu/cpu_gemm512.h"
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#include <immintrin.h>
+#define G5_X86 1
+#endif
+
+#define G5_MR 12                  /* rows of the register tile */
+#define G5_NR 32                  /* columns of the register tile: two zmm */
+#define G5_KC 256                 /* k steps per packed block */
+#define G5_NC 512                 /* columns per packed block of op(B) */
+#define G5_MIN_WORK (64.0 * 64.0 * 64.0)
+
+int cpu_gemm512_wanted(int M, int N, int K)
+{
+#ifdef G5_X86
+    return M > 0 && N > 0 && K > 0 && (double)M * N * K >= G5_MIN_WORK &&
+           __builtin_cpu_supports("avx512f");
+#else
+    (void)M; (void)N; (void)K;
+    return 0;
+#endif
+}
+
+#ifdef G5_X86
+
+#define G5_SIMD __attribute__((target("avx512f")))
+
+static int g5_min(int a, int b) { return a < b ? a : b; }
+
+/* Rows i0..i0+mr of op(A), steps k0..k0+kc, into Ap[k * G5_MR + i]; rows
+ * past mr are zero (they are computed and never stored: zeros keep them
+ * free of NaN and denormal slow paths). */
+static void g5_pack_a(int ta, const float *A, int lda, int i0, int mr, int k0, int kc,
+                      float *restrict Ap)
+{
+    if (ta) {
+        /* op(A)[i][k] = A[k][i]: each k is a contiguous run of mr values */
+        for (int k = 0; k < kc; k++) {
+            const float *a = A + (size_t)(k0 + k) * lda + i0;
+            float *d = Ap + (size_t)k * G5_MR;
+            for (int i = 0; i < G5_MR; i++)
+                d[i] = i < mr ? a[i] : 0.0f;
+        }
+        return;
+    }
+    for (int i = 0; i < G5_MR; i++) {
+        const float *a = A + (size_t)(i0 + i) * lda + k0;
+        for (int k = 0; k < kc; k++)
+            Ap[(size_t)k * G5_MR + i] = i < mr ? a[k] : 0.0f;
+    }
+}
+
+/* One panel of nr <= G5_NR columns j0.. of op(B), steps k0..k0+kc, into
+ * Bp[k * G5_NR + j], columns past nr zero. */
+static void g5_pack_b_panel(int tb, const float *B, int ldb, int k0, int kc, int j0,
+                            int nr, float *restrict Bp)
+{
+    if (!tb) {
+        /* op(B)[k][j] = B[k][j]: each k is a contiguous run */
+        for (int k = 0; k < kc; k++) {
+            const float *b = B + (size_t)(k0 + k) * ldb + j0;
+            float *d = Bp + (size_t)k * G5_NR;
+            for (int j = 0; j < G5_NR; j++)
+                d[j] = j < nr ? b[j] : 0.0f;
+        }
+        return;
+    }
+    /* op(B)[k][j] = B[j][k]: read rows of B contiguously, scatter by k */
+    for (int j = 0; j < G5_NR; j++) {
+        const float *b = B + (size_t)(j0 + j) * ldb + k0;
+        for (int k = 0; k < kc; k++)
+            Bp[(size_t)k * G5_NR + j] = j < nr ? b[k] : 0.0f;
+    }
+}
+
+static inline G5_SIMD __mmask16 g5_mask(int n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
+/* C[mr, nr] = alpha * Ap Bp + beta * C over kc steps, for a compile-time
+ * number of vectors NV (2: nr up to 32; 1: nr up to 16, the last panel of
+ * a narrow N).  beta 0 does not read C. */
+static inline __attribute__((always_inline)) G5_SIMD void
+g5_tile(const int NV, int kc, const float *restrict Ap, const float *restrict Bp,
+        float *C, int ldc, int mr, int nr, float alpha, float beta)
+{
+    __m512 c0[G5_MR], c1[G5_MR];
+#pragma GCC unroll 16
+    for (int i = 0; i < G5_MR; i++) {
+        c0[i] = _mm512_setzero_ps();
+        c1[i] = _mm512_setzero_ps();
+    }
+    for (int k = 0; k < kc; k++) {
+        const float *a = Ap + (size_t)k * G5_MR;
+        __m512 b0 = _mm512_load_ps(Bp + (size_t)k * G5_NR);
+        __m512 b1 = NV > 1 ? _mm512_load_ps(Bp + (size_t)k * G5_NR + 16) : b0;
+#pragma GCC unroll 16
+        for (int i = 0; i < G5_MR; i++) {
+            __m512 av = _mm512_set1_ps(a[i]);
+            c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
+            if (NV > 1)
+                c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
+        }
+    }
+    __mmask16 m0 = g5_mask(nr), m1 = g5_mask(nr - 16);
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < G5_MR; i++) {
+        if (i >= mr)
+            break;
+        float *c = C + (size_t)i * ldc;
+        __m512 r0 = _mm512_mul_ps(va, c0[i]);
+        if (beta != 0.0f)
+            r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), r0);
+        _mm512_mask_storeu_ps(c, m0, r0);
+        if (NV > 1) {
+            __m512 r1 = _mm512_mul_ps(va, c1[i]);
+            if (beta != 0.0f)
+                r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), r1);
+            _mm512_mask_storeu_ps(c + 16, m1, r1);
+        }
+    }
+}
+
+static G5_SIMD void g5_tile_wide(int kc, const float *Ap, const float *Bp, float *C,
+                                 int ldc, int mr, int nr, float alpha, float beta)
+{
+    g5_tile(2, kc, Ap, Bp, C, ldc, mr, nr, alpha, beta);
+}
+
+static G5_SIMD void g5_tile_narrow(int kc, const float *Ap, const float *Bp, float *C,
+                                   int ldc, int mr, int nr, float alpha, float beta)
+{
+    g5_tile(1, kc, Ap, Bp, C, ldc, mr, nr, alpha, beta);
+}
+
+/* The arguments of one product, passed down the loop nest. */
+typedef struct g5_args {
+    const float *A, *B;           /* as stored; ta, tb say how to read them */
+    float *C;
+    int ta, tb, lda, ldb, ldc;
+    int M, N, K;
+    float alpha, beta;
+} g5_args;
+
+/* Every row of C against the packed columns j0..j0+nc, steps k0..k0+kc;
+ * beta is C's factor for this block (the caller's beta for the first
+ * block of k, 1 after). */
+static void g5_block(const g5_args *g, const float *Bp, int j0, int nc, int k0, int kc,
+                     float beta)
+{
+    float Ap[G5_MR * G5_KC] __attribute__((aligned(64)));
+    for (int i0 = 0; i0 < g->M; i0 += G5_MR) {
+        int mr = g5_min(G5_MR, g->M - i0);
+        g5_pack_a(g->ta, g->A, g->lda, i0, mr, k0, kc, Ap);
+        float *Ci = g->C + (size_t)i0 * g->ldc + j0;
+        for (int jp = 0; jp < nc; jp += G5_NR) {
+            int nr = g5_min(G5_NR, nc - jp);
+            const float *panel = Bp + (size_t)jp * kc;
+            if (nr > 16)
+                g5_tile_wide(kc, Ap, panel, Ci + jp, g->ldc, mr, nr, g->alpha, beta);
+            else
+                g5_tile_narrow(kc, Ap, panel, Ci + jp, g->ldc, mr, nr, g->alpha, beta);
+        }
+    }
+}
+
+/* K = 0: C = beta * C (op(A) op(B) is empty). */
+static void g5_scale(const g5_args *g)
+{
+    for (int i = 0; i < g->M; i++)
+        for (int j = 0; j < g->N; j++) {
+            float *c = g->C + (size_t)i * g->ldc + j;
+            *c = g->beta == 0.0f ? 0.0f : g->beta * *c;
+        }
+}
+
+static int g5_run(const g5_args *g)
+{
+    if (g->K == 0) {
+        g5_scale(g);
+        return 0;
+    }
+    float *Bp = aligned_alloc(64, sizeof(float) * G5_KC * G5_NC);
+    if (!Bp)
+        return -1;
+    for (int j0 = 0; j0 < g->N; j0 += G5_NC) {
+        int nc = g5_min(G5_NC, g->N - j0);
+        for (int k0 = 0; k0 < g->K; k0 += G5_KC) {
+            int kc = g5_min(G5_KC, g->K - k0);
+            for (int jp = 0; jp < nc; jp += G5_NR)
+                g5_pack_b_panel(g->tb, g->B, g->ldb, k0, kc, j0 + jp,
+                                g5_min(G5_NR, nc - jp), Bp + (size_t)jp * kc);
+            g5_block(g, Bp, j0, nc, k0, kc, k0 == 0 ? g->beta : 1.0f);
+        }
+    }
+    free(Bp);
+    return 0;
+}
+
+#endif
+
+int cpu_gemm512(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+#ifdef G5_X86
+    if (M < 0 || N < 0 || K < 0 || !__builtin_cpu_supports("avx512f"))
+        return -1;
+    if (M == 0 || N == 0)
+        return 0;
+    g5_args g = { .A = A, .B = B, .C = C, .ta = ta, .tb = tb, .lda = lda, .ldb = ldb,
+                  .ldc = ldc, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta };
+    return g5_run(&g);
+#else
+    (void)ta; (void)tb; (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)lda;
+    (void)B; (void)ldb; (void)beta; (void)C; (void)ldc;
+    return -1;
+#endif
+}
