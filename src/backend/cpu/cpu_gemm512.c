@@ -67,55 +67,109 @@ int cpu_gemm512_wanted(int M, int N, int K)
 
 static int g5_min(int a, int b) { return a < b ? a : b; }
 
+static inline G5_SIMD __mmask16 g5_mask(int n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
+/* Transposes the 16 x 16 block r in place (r[i][j] becomes r[j][i]): pairs
+ * of rows interleaved, then groups of four within each 128-bit lane, then
+ * the lanes themselves moved, 64 shuffles in all. */
+static inline __attribute__((always_inline)) G5_SIMD void g5_transpose16(__m512 r[16])
+{
+    __m512 t[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* r[4g + c], 128-bit lane L: column 4L + c of rows 4g..4g+3 */
+#pragma GCC unroll 4
+    for (int g = 0; g < 4; g++) {
+        r[4 * g] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        r[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+        r[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        r[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    /* whole 128-bit lanes: column j = 4L + c gathers lane L of r[c],
+     * r[4 + c], r[8 + c], r[12 + c] */
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) {
+        __m512 even0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88);
+        __m512 odd0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xDD);
+        __m512 even1 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88);
+        __m512 odd1 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xDD);
+        t[c] = _mm512_shuffle_f32x4(even0, even1, 0x88);
+        t[8 + c] = _mm512_shuffle_f32x4(even0, even1, 0xDD);
+        t[4 + c] = _mm512_shuffle_f32x4(odd0, odd1, 0x88);
+        t[12 + c] = _mm512_shuffle_f32x4(odd0, odd1, 0xDD);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++)
+        r[i] = t[i];
+}
+
+/* Copies `rows` rows (at most 16) of n <= 16 values, row i at src + i * ld,
+ * transposed: value k of row i lands at dst[k * dstride + i], for k < n and
+ * i < width (rows <= width <= 16); lanes rows..width are zero. */
+static G5_SIMD void g5_transpose_block(const float *src, size_t ld, int rows, int n,
+                                       float *dst, int dstride, int width)
+{
+    __m512 r[16];
+    __mmask16 m = g5_mask(n), out = g5_mask(width);
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++)
+        r[i] = i < rows ? _mm512_maskz_loadu_ps(m, src + i * ld) : _mm512_setzero_ps();
+    g5_transpose16(r);
+    for (int k = 0; k < n; k++)
+        _mm512_mask_storeu_ps(dst + (size_t)k * dstride, out, r[k]);
+}
+
 /* Rows i0..i0+mr of op(A), steps k0..k0+kc, into Ap[k * G5_MR + i]; rows
  * past mr are zero (they are computed and never stored: zeros keep them
  * free of NaN and denormal slow paths). */
-static void g5_pack_a(int ta, const float *A, int lda, int i0, int mr, int k0, int kc,
-                      float *restrict Ap)
+static G5_SIMD void g5_pack_a(int ta, const float *A, int lda, int i0, int mr, int k0,
+                              int kc, float *restrict Ap)
 {
     if (ta) {
         /* op(A)[i][k] = A[k][i]: each k is a contiguous run of mr values */
-        for (int k = 0; k < kc; k++) {
-            const float *a = A + (size_t)(k0 + k) * lda + i0;
-            float *d = Ap + (size_t)k * G5_MR;
-            for (int i = 0; i < G5_MR; i++)
-                d[i] = i < mr ? a[i] : 0.0f;
-        }
+        __mmask16 m = g5_mask(mr);
+        for (int k = 0; k < kc; k++)
+            _mm512_mask_storeu_ps(Ap + (size_t)k * G5_MR, g5_mask(G5_MR),
+                                  _mm512_maskz_loadu_ps(m, A + (size_t)(k0 + k) * lda + i0));
         return;
     }
-    for (int i = 0; i < G5_MR; i++) {
-        const float *a = A + (size_t)(i0 + i) * lda + k0;
-        for (int k = 0; k < kc; k++)
-            Ap[(size_t)k * G5_MR + i] = i < mr ? a[k] : 0.0f;
-    }
+    /* op(A)[i][k] = A[i][k]: 16 steps of k of every row at a time, turned */
+    const float *a = A + (size_t)i0 * lda + k0;
+    for (int k = 0; k < kc; k += 16)
+        g5_transpose_block(a + k, (size_t)lda, mr, g5_min(16, kc - k), Ap + (size_t)k * G5_MR,
+                           G5_MR, G5_MR);
 }
 
 /* One panel of nr <= G5_NR columns j0.. of op(B), steps k0..k0+kc, into
  * Bp[k * G5_NR + j], columns past nr zero. */
-static void g5_pack_b_panel(int tb, const float *B, int ldb, int k0, int kc, int j0,
-                            int nr, float *restrict Bp)
+static G5_SIMD void g5_pack_b_panel(int tb, const float *B, int ldb, int k0, int kc,
+                                    int j0, int nr, float *restrict Bp)
 {
     if (!tb) {
         /* op(B)[k][j] = B[k][j]: each k is a contiguous run */
+        __mmask16 m0 = g5_mask(nr), m1 = g5_mask(nr - 16);
         for (int k = 0; k < kc; k++) {
             const float *b = B + (size_t)(k0 + k) * ldb + j0;
-            float *d = Bp + (size_t)k * G5_NR;
-            for (int j = 0; j < G5_NR; j++)
-                d[j] = j < nr ? b[j] : 0.0f;
+            _mm512_store_ps(Bp + (size_t)k * G5_NR, _mm512_maskz_loadu_ps(m0, b));
+            _mm512_store_ps(Bp + (size_t)k * G5_NR + 16, _mm512_maskz_loadu_ps(m1, b + 16));
         }
         return;
     }
-    /* op(B)[k][j] = B[j][k]: read rows of B contiguously, scatter by k */
-    for (int j = 0; j < G5_NR; j++) {
-        const float *b = B + (size_t)(j0 + j) * ldb + k0;
-        for (int k = 0; k < kc; k++)
-            Bp[(size_t)k * G5_NR + j] = j < nr ? b[k] : 0.0f;
+    /* op(B)[k][j] = B[j][k]: 16 rows of B by 16 steps of k at a time,
+     * turned; rows past nr come out zero */
+    for (int half = 0; half < 2; half++) {
+        const float *b = B + (size_t)(j0 + 16 * half) * ldb + k0;
+        int rows = nr - 16 * half < 0 ? 0 : g5_min(16, nr - 16 * half);
+        for (int k = 0; k < kc; k += 16)
+            g5_transpose_block(b + k, (size_t)ldb, rows, g5_min(16, kc - k),
+                               Bp + (size_t)k * G5_NR + 16 * half, G5_NR, 16);
     }
-}
-
-static inline G5_SIMD __mmask16 g5_mask(int n)
-{
-    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
 }
 
 /* C[mr, nr] = alpha * Ap Bp + beta * C over kc steps, for a compile-time
