@@ -48,6 +48,7 @@
 #define G5_NR 32                  /* columns of the register tile: two zmm */
 #define G5_KC 256                 /* k steps per packed block */
 #define G5_NC 512                 /* columns per packed block of op(B) */
+#define G5_MC 96                  /* rows per packed block of op(A) */
 #define G5_MIN_WORK (64.0 * 64.0 * 64.0)
 
 int cpu_gemm512_wanted(int M, int N, int K)
@@ -125,25 +126,35 @@ static G5_SIMD void g5_transpose_block(const float *src, size_t ld, int rows, in
         _mm512_mask_storeu_ps(dst + (size_t)k * dstride, out, r[k]);
 }
 
-/* Rows i0..i0+mr of op(A), steps k0..k0+kc, into Ap[k * G5_MR + i]; rows
- * past mr are zero (they are computed and never stored: zeros keep them
- * free of NaN and denormal slow paths). */
-static G5_SIMD void g5_pack_a(int ta, const float *A, int lda, int i0, int mr, int k0,
+/* Rows i0..i0+mc of op(A), steps k0..k0+kc, into panels of G5_MR rows,
+ * panel p at Ap + p * G5_MR * kc holding Ap[k * G5_MR + i]; rows past mc in
+ * the last panel are zero (they are computed and never stored: zeros keep
+ * them free of NaN and denormal slow paths). */
+static G5_SIMD void g5_pack_a(int ta, const float *A, int lda, int i0, int mc, int k0,
                               int kc, float *restrict Ap)
 {
     if (ta) {
-        /* op(A)[i][k] = A[k][i]: each k is a contiguous run of mr values */
-        __mmask16 m = g5_mask(mr);
-        for (int k = 0; k < kc; k++)
-            _mm512_mask_storeu_ps(Ap + (size_t)k * G5_MR, g5_mask(G5_MR),
-                                  _mm512_maskz_loadu_ps(m, A + (size_t)(k0 + k) * lda + i0));
+        /* op(A)[i][k] = A[k][i]: each k is a contiguous run of mc values,
+         * read whole (A's rows are far apart: one pass over them) */
+        for (int k = 0; k < kc; k++) {
+            const float *a = A + (size_t)(k0 + k) * lda + i0;
+            for (int ip = 0; ip < mc; ip += G5_MR)
+                _mm512_mask_storeu_ps(Ap + (size_t)ip * kc + (size_t)k * G5_MR,
+                                      g5_mask(G5_MR),
+                                      _mm512_maskz_loadu_ps(g5_mask(mc - ip), a + ip));
+        }
         return;
     }
-    /* op(A)[i][k] = A[i][k]: 16 steps of k of every row at a time, turned */
-    const float *a = A + (size_t)i0 * lda + k0;
-    for (int k = 0; k < kc; k += 16)
-        g5_transpose_block(a + k, (size_t)lda, mr, g5_min(16, kc - k), Ap + (size_t)k * G5_MR,
-                           G5_MR, G5_MR);
+    /* op(A)[i][k] = A[i][k]: 16 steps of k of a panel's rows at a time,
+     * turned */
+    for (int ip = 0; ip < mc; ip += G5_MR) {
+        const float *a = A + (size_t)(i0 + ip) * lda + k0;
+        float *d = Ap + (size_t)ip * kc;
+        int mr = g5_min(G5_MR, mc - ip);
+        for (int k = 0; k < kc; k += 16)
+            g5_transpose_block(a + k, (size_t)lda, mr, g5_min(16, kc - k),
+                               d + (size_t)k * G5_MR, G5_MR, G5_MR);
+    }
 }
 
 /* One panel of nr <= G5_NR columns j0.. of op(B), steps k0..k0+kc, into
@@ -184,6 +195,10 @@ g5_tile(const int NV, int kc, const float *restrict Ap, const float *restrict Bp
     for (int i = 0; i < G5_MR; i++) {
         c0[i] = _mm512_setzero_ps();
         c1[i] = _mm512_setzero_ps();
+        /* the tile of C is read and written after the k loop: ask for it
+         * now, so its misses overlap the arithmetic */
+        _mm_prefetch((const char *)(C + (size_t)(i < mr ? i : 0) * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(C + (size_t)(i < mr ? i : 0) * ldc + 16), _MM_HINT_T0);
     }
     for (int k = 0; k < kc; k++) {
         const float *a = Ap + (size_t)k * G5_MR;
@@ -241,21 +256,26 @@ typedef struct g5_args {
 /* Every row of C against the packed columns j0..j0+nc, steps k0..k0+kc;
  * beta is C's factor for this block (the caller's beta for the first
  * block of k, 1 after). */
-static void g5_block(const g5_args *g, const float *Bp, int j0, int nc, int k0, int kc,
-                     float beta)
+static void g5_block(const g5_args *g, float *Ap, const float *Bp, int j0, int nc,
+                     int k0, int kc, float beta)
 {
-    float Ap[G5_MR * G5_KC] __attribute__((aligned(64)));
-    for (int i0 = 0; i0 < g->M; i0 += G5_MR) {
-        int mr = g5_min(G5_MR, g->M - i0);
-        g5_pack_a(g->ta, g->A, g->lda, i0, mr, k0, kc, Ap);
-        float *Ci = g->C + (size_t)i0 * g->ldc + j0;
-        for (int jp = 0; jp < nc; jp += G5_NR) {
-            int nr = g5_min(G5_NR, nc - jp);
-            const float *panel = Bp + (size_t)jp * kc;
-            if (nr > 16)
-                g5_tile_wide(kc, Ap, panel, Ci + jp, g->ldc, mr, nr, g->alpha, beta);
-            else
-                g5_tile_narrow(kc, Ap, panel, Ci + jp, g->ldc, mr, nr, g->alpha, beta);
+    for (int i0 = 0; i0 < g->M; i0 += G5_MC) {
+        int mc = g5_min(G5_MC, g->M - i0);
+        g5_pack_a(g->ta, g->A, g->lda, i0, mc, k0, kc, Ap);
+        for (int ip = 0; ip < mc; ip += G5_MR) {
+            int mr = g5_min(G5_MR, mc - ip);
+            const float *panel_a = Ap + (size_t)ip * kc;
+            float *Ci = g->C + (size_t)(i0 + ip) * g->ldc + j0;
+            for (int jp = 0; jp < nc; jp += G5_NR) {
+                int nr = g5_min(G5_NR, nc - jp);
+                const float *panel_b = Bp + (size_t)jp * kc;
+                if (nr > 16)
+                    g5_tile_wide(kc, panel_a, panel_b, Ci + jp, g->ldc, mr, nr, g->alpha,
+                                 beta);
+                else
+                    g5_tile_narrow(kc, panel_a, panel_b, Ci + jp, g->ldc, mr, nr, g->alpha,
+                                   beta);
+            }
         }
     }
 }
@@ -276,9 +296,15 @@ static int g5_run(const g5_args *g)
         g5_scale(g);
         return 0;
     }
-    float *Bp = aligned_alloc(64, sizeof(float) * G5_KC * G5_NC);
+    /* op(B)'s block, then op(A)'s, no larger than the shape needs (a
+     * small product should not pay for touching 600 KiB) */
+    size_t kc = (size_t)g5_min(G5_KC, g->K);
+    size_t nc = (size_t)g5_min(G5_NC, (g->N + G5_NR - 1) / G5_NR * G5_NR);
+    size_t mc = (size_t)g5_min(G5_MC, (g->M + G5_MR - 1) / G5_MR * G5_MR);
+    float *Bp = aligned_alloc(64, sizeof(float) * kc * (nc + mc));
     if (!Bp)
         return -1;
+    float *Ap = Bp + kc * nc;
     for (int j0 = 0; j0 < g->N; j0 += G5_NC) {
         int nc = g5_min(G5_NC, g->N - j0);
         for (int k0 = 0; k0 < g->K; k0 += G5_KC) {
@@ -286,7 +312,7 @@ static int g5_run(const g5_args *g)
             for (int jp = 0; jp < nc; jp += G5_NR)
                 g5_pack_b_panel(g->tb, g->B, g->ldb, k0, kc, j0 + jp,
                                 g5_min(G5_NR, nc - jp), Bp + (size_t)jp * kc);
-            g5_block(g, Bp, j0, nc, k0, kc, k0 == 0 ? g->beta : 1.0f);
+            g5_block(g, Ap, Bp, j0, nc, k0, kc, k0 == 0 ? g->beta : 1.0f);
         }
     }
     free(Bp);
