@@ -821,6 +821,10 @@ CPU_KERNEL static void adam_body(range_job *j, int part, size_t i0, size_t i1)
     int decoupled = s->decoupled, nadam = s->nadam;
     float *w = a->x, *m = a->y, *v = a->z;
     const float *g = a->a;
+    /* the same operations in AVX-512 where the CPU has it: this loop keeps
+     * sqrtf a call (errno) and does not vectorise */
+    if (cpu_simd_adam(w + i0, g + i0, m + i0, v + i0, i1 - i0, s) == 0)
+        return;
     for (size_t i = i0; i < i1; i++) {
         float gi = g[i];
         if (decoupled)
