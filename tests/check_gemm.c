@@ -262,8 +262,11 @@ START_TEST(threads_give_same_bits)
     three->set_threads(three, 3);
     rng_state r;
     rng_seed(&r, 21);
-    static const int shapes[][3] = { { 400, 130, 200 }, { 90, 700, 150 }, { 65, 512, 320 } };
-    for (int s = 0; s < 3; s++)
+    /* the last: a training step's recurrent product, few rows and B in
+     * blocks of columns */
+    static const int shapes[][3] = { { 400, 130, 200 }, { 90, 700, 150 }, { 65, 512, 320 },
+                                     { 32, 700, 90 } };
+    for (int s = 0; s < 4; s++)
         for (int op = 0; op < 4; op++) {
             gm_case c = gm_make(&r, op & 1, op >> 1, shapes[s][0], shapes[s][1], shapes[s][2],
                                 0, 1.0f, 1.0f);

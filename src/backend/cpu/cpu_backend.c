@@ -27,6 +27,9 @@
 #ifndef CPU_FEW_ROWS
 #define CPU_FEW_ROWS 64
 #endif
+/* Rows of a transposed B per block in those products (256 of K = 512:
+ * 512 KiB, held in L2 across the passes over A's rows). */
+#define CPU_FEW_COLS 256
 
 /* The hot loops are compiled for AVX-512, AVX2 and baseline x86-64, and
  * the dynamic loader picks the clone for the CPU it runs on (GNU ifunc),
@@ -279,13 +282,21 @@ static void cpu_gemm_few_rows(const gemm_args *g, int N, const float *B, float *
                     g->beta == 0.0f ? 1.0f : g->beta, C, 1);
         return;
     }
-    for (int m = 0; m < g->M; m += CPU_SMALL_MAX_M) {
-        int rows = g->M - m < CPU_SMALL_MAX_M ? g->M - m : CPU_SMALL_MAX_M;
-        const float *A = g->A + (size_t)m * g->lda;
-        float *Cm = C + (size_t)m * g->ldc;
-        if (cpu_small_gemm_nt(rows, N, g->K, g->alpha, A, g->lda, B, g->ldb, g->beta,
-                              Cm, g->ldc) != 0)
-            cpu_sgemm(g, rows, N, A, B, Cm);
+    /* more than one pass of rows (a training step's 32 streams) goes over
+     * B in blocks of CPU_FEW_COLS rows, so the later passes find them in L2
+     * instead of reading this thread's whole share (2 MiB for 4H = 2048, H =
+     * 512) again from L3; each element's sum is computed alike either way */
+    for (int n0 = 0; n0 < N; n0 += CPU_FEW_COLS) {
+        int w = N - n0 < CPU_FEW_COLS ? N - n0 : CPU_FEW_COLS;
+        for (int m = 0; m < g->M; m += CPU_SMALL_MAX_M) {
+            int rows = g->M - m < CPU_SMALL_MAX_M ? g->M - m : CPU_SMALL_MAX_M;
+            const float *A = g->A + (size_t)m * g->lda;
+            float *Cm = C + (size_t)m * g->ldc + n0;
+            const float *Bn = B + (size_t)n0 * g->ldb;
+            if (cpu_small_gemm_nt(rows, w, g->K, g->alpha, A, g->lda, Bn, g->ldb, g->beta,
+                                  Cm, g->ldc) != 0)
+                cpu_sgemm(g, rows, w, A, Bn, Cm);
+        }
     }
 }
 
