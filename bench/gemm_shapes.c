@@ -19,7 +19,7 @@
  *
  * Build (from the repository root):
  *   cc -O2 -std=c11 -pthread -Isrc bench/gemm_shapes.c \
- *      src/backend/cpu/cpu_gemm512.c $(pkg-config --cflags --libs openblas) \
+ *      src/backend/cpu/cpu_gemm512.c $(pkg-config --cflags --libs openblas) -lm \
  *      -o bench/gemm_shapes
  */
 #define _POSIX_C_SOURCE 200809L
