@@ -49,6 +49,8 @@
 #define G5_KC 256                 /* k steps per packed block */
 #define G5_NC 512                 /* columns per packed block of op(B) */
 #define G5_MC 96                  /* rows per packed block of op(A) */
+/* whole panels per block: the packing buffer is sized on it */
+_Static_assert(G5_MC % G5_MR == 0 && G5_NC % G5_NR == 0, "blocks of whole panels");
 #define G5_MIN_WORK (64.0 * 64.0 * 64.0)
 
 int cpu_gemm512_wanted(int M, int N, int K)
