@@ -263,6 +263,13 @@ static void cpu_sgemm(const gemm_args *g, int M, int N, const float *A,
  * in place.  N is this block's width (C's columns). */
 static void cpu_gemm_few_rows(const gemm_args *g, int N, const float *B, float *C)
 {
+    if (!g->tb && g->own && g->M > CPU_SMALL_MAX_M) {
+        /* the backward step's product with more rows than one pass of the
+         * small kernels (a training step's 32 streams): cpu_gemm512 reads
+         * B in place with a 12-row tile, 3 passes over B instead of 4 */
+        cpu_sgemm(g, g->M, N, g->A, B, C);
+        return;
+    }
     if (!g->tb) {
         /* the backward step's product: rows of A times B as it is */
         for (int m = 0; m < g->M; m += CPU_SMALL_MAX_M) {

@@ -33,7 +33,9 @@
  *   | AVX-512F        | the rest                           | here      |
  *
  * The backend's few-row path (per-step recurrent products, generation)
- * comes before this one and is unchanged. */
+ * comes before this one, but hands over the backward step's product
+ * (C = A B, more than 8 rows): B is then read in place, not packed, since
+ * a single block of rows passes over it (see g5_run). */
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -190,9 +192,10 @@ static G5_SIMD void g5_pack_b_panel(int tb, const float *B, int ldb, int k0, int
  * a narrow N).  beta 0 does not read C. */
 static inline __attribute__((always_inline)) G5_SIMD void
 g5_tile(const int NV, int kc, const float *restrict Ap, const float *restrict Bp,
-        float *C, int ldc, int mr, int nr, float alpha, float beta)
+        size_t ldbp, float *C, int ldc, int mr, int nr, float alpha, float beta)
 {
     __m512 c0[G5_MR], c1[G5_MR];
+    __mmask16 m0 = g5_mask(nr), m1 = g5_mask(nr - 16);
 #pragma GCC unroll 16
     for (int i = 0; i < G5_MR; i++) {
         c0[i] = _mm512_setzero_ps();
@@ -204,8 +207,9 @@ g5_tile(const int NV, int kc, const float *restrict Ap, const float *restrict Bp
     }
     for (int k = 0; k < kc; k++) {
         const float *a = Ap + (size_t)k * G5_MR;
-        __m512 b0 = _mm512_load_ps(Bp + (size_t)k * G5_NR);
-        __m512 b1 = NV > 1 ? _mm512_load_ps(Bp + (size_t)k * G5_NR + 16) : b0;
+        /* masked: B read in place has no zero columns past nr */
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, Bp + (size_t)k * ldbp);
+        __m512 b1 = NV > 1 ? _mm512_maskz_loadu_ps(m1, Bp + (size_t)k * ldbp + 16) : b0;
 #pragma GCC unroll 16
         for (int i = 0; i < G5_MR; i++) {
             __m512 av = _mm512_set1_ps(a[i]);
@@ -214,7 +218,6 @@ g5_tile(const int NV, int kc, const float *restrict Ap, const float *restrict Bp
                 c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
         }
     }
-    __mmask16 m0 = g5_mask(nr), m1 = g5_mask(nr - 16);
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 16
     for (int i = 0; i < G5_MR; i++) {
@@ -234,16 +237,17 @@ g5_tile(const int NV, int kc, const float *restrict Ap, const float *restrict Bp
     }
 }
 
-static G5_SIMD void g5_tile_wide(int kc, const float *Ap, const float *Bp, float *C,
-                                 int ldc, int mr, int nr, float alpha, float beta)
+static G5_SIMD void g5_tile_wide(int kc, const float *Ap, const float *Bp, size_t ldbp,
+                                 float *C, int ldc, int mr, int nr, float alpha, float beta)
 {
-    g5_tile(2, kc, Ap, Bp, C, ldc, mr, nr, alpha, beta);
+    g5_tile(2, kc, Ap, Bp, ldbp, C, ldc, mr, nr, alpha, beta);
 }
 
-static G5_SIMD void g5_tile_narrow(int kc, const float *Ap, const float *Bp, float *C,
-                                   int ldc, int mr, int nr, float alpha, float beta)
+static G5_SIMD void g5_tile_narrow(int kc, const float *Ap, const float *Bp, size_t ldbp,
+                                   float *C, int ldc, int mr, int nr, float alpha,
+                                   float beta)
 {
-    g5_tile(1, kc, Ap, Bp, C, ldc, mr, nr, alpha, beta);
+    g5_tile(1, kc, Ap, Bp, ldbp, C, ldc, mr, nr, alpha, beta);
 }
 
 /* The arguments of one product, passed down the loop nest. */
@@ -255,10 +259,19 @@ typedef struct g5_args {
     float alpha, beta;
 } g5_args;
 
-/* Every row of C against the packed columns j0..j0+nc, steps k0..k0+kc;
+/* op(B)'s block as the tiles read it: panel p (columns p * G5_NR..) at
+ * base + p * step, k row after k row ld floats apart.  Packed: step
+ * G5_NR * kc, ld G5_NR; read in place (NN with few rows): step G5_NR, ld
+ * ldb. */
+typedef struct g5_panels {
+    const float *base;
+    size_t step, ld;
+} g5_panels;
+
+/* Every row of C against op(B)'s columns j0..j0+nc, steps k0..k0+kc;
  * beta is C's factor for this block (the caller's beta for the first
  * block of k, 1 after). */
-static void g5_block(const g5_args *g, float *Ap, const float *Bp, int j0, int nc,
+static void g5_block(const g5_args *g, float *Ap, const g5_panels *bp, int j0, int nc,
                      int k0, int kc, float beta)
 {
     for (int i0 = 0; i0 < g->M; i0 += G5_MC) {
@@ -270,13 +283,13 @@ static void g5_block(const g5_args *g, float *Ap, const float *Bp, int j0, int n
             float *Ci = g->C + (size_t)(i0 + ip) * g->ldc + j0;
             for (int jp = 0; jp < nc; jp += G5_NR) {
                 int nr = g5_min(G5_NR, nc - jp);
-                const float *panel_b = Bp + (size_t)jp * kc;
+                const float *panel_b = bp->base + (size_t)(jp / G5_NR) * bp->step;
                 if (nr > 16)
-                    g5_tile_wide(kc, panel_a, panel_b, Ci + jp, g->ldc, mr, nr, g->alpha,
-                                 beta);
+                    g5_tile_wide(kc, panel_a, panel_b, bp->ld, Ci + jp, g->ldc, mr, nr,
+                                 g->alpha, beta);
                 else
-                    g5_tile_narrow(kc, panel_a, panel_b, Ci + jp, g->ldc, mr, nr, g->alpha,
-                                   beta);
+                    g5_tile_narrow(kc, panel_a, panel_b, bp->ld, Ci + jp, g->ldc, mr, nr,
+                                   g->alpha, beta);
             }
         }
     }
@@ -298,23 +311,32 @@ static int g5_run(const g5_args *g)
         g5_scale(g);
         return 0;
     }
+    /* B as it is stored serves when its k rows are contiguous and few
+     * panels of A pass over it (one block of rows: a training step's
+     * backward product, 32 x H x 4H); packing would cost as much as the
+     * reads it saves.  The sums are the same either way. */
+    int in_place = !g->tb && g->M <= G5_MC;
     /* op(B)'s block, then op(A)'s, no larger than the shape needs (a
      * small product should not pay for touching 600 KiB) */
     size_t kc = (size_t)g5_min(G5_KC, g->K);
-    size_t nc = (size_t)g5_min(G5_NC, (g->N + G5_NR - 1) / G5_NR * G5_NR);
+    size_t nc = in_place ? 0 : (size_t)g5_min(G5_NC, (g->N + G5_NR - 1) / G5_NR * G5_NR);
     size_t mc = (size_t)g5_min(G5_MC, (g->M + G5_MR - 1) / G5_MR * G5_MR);
     float *Bp = aligned_alloc(64, sizeof(float) * kc * (nc + mc));
     if (!Bp)
         return -1;
     float *Ap = Bp + kc * nc;
     for (int j0 = 0; j0 < g->N; j0 += G5_NC) {
-        int nc = g5_min(G5_NC, g->N - j0);
+        int ncb = g5_min(G5_NC, g->N - j0);
         for (int k0 = 0; k0 < g->K; k0 += G5_KC) {
-            int kc = g5_min(G5_KC, g->K - k0);
-            for (int jp = 0; jp < nc; jp += G5_NR)
-                g5_pack_b_panel(g->tb, g->B, g->ldb, k0, kc, j0 + jp,
-                                g5_min(G5_NR, nc - jp), Bp + (size_t)jp * kc);
-            g5_block(g, Ap, Bp, j0, nc, k0, kc, k0 == 0 ? g->beta : 1.0f);
+            int kcb = g5_min(G5_KC, g->K - k0);
+            g5_panels bp = { Bp, (size_t)G5_NR * kcb, G5_NR };
+            if (in_place)
+                bp = (g5_panels){ g->B + (size_t)k0 * g->ldb + j0, G5_NR, (size_t)g->ldb };
+            else
+                for (int jp = 0; jp < ncb; jp += G5_NR)
+                    g5_pack_b_panel(g->tb, g->B, g->ldb, k0, kcb, j0 + jp,
+                                    g5_min(G5_NR, ncb - jp), Bp + (size_t)jp * kcb);
+            g5_block(g, Ap, &bp, j0, ncb, k0, kcb, k0 == 0 ? g->beta : 1.0f);
         }
     }
     free(Bp);
