@@ -9,8 +9,9 @@
  *
  * How: the classic packed scheme.  For each block of NC columns and KC
  * steps of k, op(B) is copied into panels of G5_NR = 32 columns, k-major
- * (KC x NC floats, 512 KiB: held in L2); for each G5_MR = 12 rows, op(A) is
- * copied into a panel of 12 x KC, k-major (12 KiB: held in L1).  The
+ * (KC x NC floats, 512 KiB: held in L2); for each G5_MC = 96 rows, op(A)
+ * is copied into panels of G5_MR = 12 rows x KC, k-major (12 KiB each: the
+ * one in use is held in L1).  The
  * micro-kernel keeps a 12 x 32 tile of C in 24 zmm registers and, per k,
  * loads two vectors of B and broadcasts 12 values of A: 24 FMAs per 14
  * loads, so it is bound by the two FMA ports, not by memory.  Tails are
@@ -26,11 +27,11 @@
  * When it runs (cpu_gemm512_wanted, decided once per shape of a whole
  * cpu_gemm call, never per block, so all blocks of a call agree):
  *
- *   | CPU             | shape (M x N x K)                  | path      |
- *   | --------------- | ---------------------------------- | --------- |
- *   | no AVX-512F     | any                                | OpenBLAS  |
- *   | AVX-512F        | M*N*K < 64^3 (packing would not pay)| OpenBLAS |
- *   | AVX-512F        | the rest                           | here      |
+ *   | CPU         | shape (M x N x K)                     | path     |
+ *   | ----------- | ------------------------------------- | -------- |
+ *   | no AVX-512F | any                                   | OpenBLAS |
+ *   | AVX-512F    | M*N*K < 64^3 (packing would not pay)  | OpenBLAS |
+ *   | AVX-512F    | the rest                              | here     |
  *
  * The backend's few-row path (per-step recurrent products, generation)
  * comes before this one, but hands over the backward step's product
