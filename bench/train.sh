@@ -70,6 +70,19 @@ echo "== sgemm_peak $THREADS threads" >&2
 bench/sgemm_peak "$THREADS" > "$OUT/sgemm.json"
 cat "$OUT/sgemm.json" >&2
 
+# The AVX-512 FMA peak of the same machine, in the same run: the ceiling
+# every peer's achieved GFLOP/s is held against (no peak where the CPU
+# lacks AVX-512F: the report leaves those ratios out).
+echo "== building bench/fma_peak" >&2
+cc -O2 -pthread bench/fma_peak.c -o bench/fma_peak
+echo "== fma_peak $THREADS threads" >&2
+if bench/fma_peak "$THREADS" > "$OUT/fma.json"; then
+    cat "$OUT/fma.json" >&2
+else
+    echo "train.sh: no AVX-512 FMA peak on this CPU" >&2
+    : > "$OUT/fma.json"
+fi
+
 # ------------------------------------------------------------------- PyTorch
 # Debian's torch runs its GEMMs in OpenBLAS (own thread pool, sized from
 # OPENBLAS_NUM_THREADS, else OMP_NUM_THREADS) under its OpenMP intra-op pool.
@@ -196,6 +209,8 @@ def load_lines(path):
         return []
 
 sgemm = load_json(os.path.join(out, "sgemm.json"))
+fma = load_json(os.path.join(out, "fma.json"))
+fma_peak = fma["gflops_n"] if fma else None
 peak = sgemm["gflops_square"] if sgemm else float("nan")
 bound_tps = peak * 1e9 / flops_tok
 
@@ -270,6 +285,7 @@ report = {
     "flops_per_token": flops_tok,
     "flops_formula": formula,
     "sgemm": sgemm,
+    "fma_peak": fma,
     "sgemm_bound_tokens_per_s": rnd(bound_tps),
     "rnnlab": {"tokens_per_s": rnd(rn_tps), "mean_step_tokens_per_s": rnd(rn_mean),
                "gflops": rnd(gfl(rn_tps), 2), "peak_rss_mb": rnd(rn_rss),
@@ -286,6 +302,10 @@ report = {
     "targets": targets,
     "pass": passed,
 }
+report["ratios"]["gflops_vs_fma_peak"] = rnd(ratio(gfl(rn_tps), fma_peak), 3)
+if onednn and onednn.get("tokens_per_s"):
+    report["ratios"]["onednn_gflops_vs_fma_peak"] = rnd(
+        ratio(gfl(onednn["tokens_per_s"]), fma_peak), 3)
 if onednn and onednn.get("tokens_per_s"):
     report["ratios"]["speed_vs_onednn"] = rnd(ratio(rn_tps, onednn["tokens_per_s"]), 3)
 with open(os.path.join(out, "train.json"), "w") as f:
@@ -301,8 +321,10 @@ print("LSTM %dx%d embed %d vocab %d, T=%d B=%d, Adam, clip %s, %s threads"
 print("flops/token = %s = %.2f MFLOP" % (formula, flops_tok / 1e6))
 print("sgemm peak (2048^3) %s GFLOP/s (OpenBLAS %s kernels) -> sgemm-bound %s tokens/s"
       % (fmt(peak, ".1f"), sgemm.get("core") if sgemm else "?", fmt(bound_tps, ".0f")))
+print("AVX-512 FMA peak %s GFLOP/s on 1 thread, %s on %s (bench/fma_peak)"
+      % (fmt(fma["gflops_1"] if fma else None, ".1f"), fmt(fma_peak, ".1f"), env["THREADS"]))
 print()
-print("%-34s %12s %9s %10s" % ("peer", "tokens/s", "GFLOP/s", "RSS MB"))
+print("%-34s %12s %9s %10s %8s" % ("peer", "tokens/s", "GFLOP/s", "RSS MB", "of peak"))
 rows = [("rnnlab", rn_tps, rn_rss)]
 if torch_best:
     rows.append(("torch (OMP %s, torch %s, BLAS %s thr)"
@@ -314,9 +336,12 @@ if onednn and onednn.get("tokens_per_s"):
                  onednn["tokens_per_s"], onednn.get("peak_rss_mb")))
 rows.append(("sgemm bound", bound_tps, None))
 for name, tps, rss in rows:
-    print("%-34s %12s %9s %10s" % (name, fmt(tps, ".0f"),
-                                   fmt(gfl(tps) if tps is not None else None, ".1f"),
-                                   fmt(rss, ".1f")))
+    g = gfl(tps) if tps is not None else None
+    print("%-34s %12s %9s %10s %8s" % (name, fmt(tps, ".0f"), fmt(g, ".1f"),
+                                       fmt(rss, ".1f"), fmt(ratio(g, fma_peak), ".3f")))
+if "speed_vs_onednn" in report["ratios"]:
+    print()
+    print("rnnlab / oneDNN tokens/s       %8s" % fmt(report["ratios"]["speed_vs_onednn"], ".3f"))
 print()
 def verdict(p):
     return "-" if p is None else ("ok" if p else "MISSED")

@@ -89,6 +89,51 @@ START_TEST(adam_scalars)
 }
 END_TEST
 
+/* The CPU backend's Adam (AVX-512 where the CPU has it) gives the bits of
+ * the update written as plain float expressions, the order optim.c's
+ * formulas and the scalar loop use, on a length with a vector tail, for
+ * Adam with L2 decay, AdamW and NAdam: a vectorised kernel must not change
+ * training results. */
+START_TEST(adam_bits_match_scalar)
+{
+    enum { N = 1000 + 13 };
+    be_backend *be = be_cpu_create();
+    float *w = malloc(N * 4), *g = malloc(N * 4), *m = malloc(N * 4), *v = malloc(N * 4);
+    float *rw = malloc(N * 4), *rm = malloc(N * 4), *rv = malloc(N * 4);
+    for (int i = 0; i < N; i++) {
+        w[i] = rw[i] = sinf(0.37f * (float)i);
+        g[i] = 0.01f * cosf(1.3f * (float)i);
+        m[i] = rm[i] = 0.001f * (float)(i % 7);
+        v[i] = rv[i] = 1e-6f * (float)(i % 5);
+    }
+    for (int variant = 0; variant < 3; variant++) {
+        be_adam_step s = {.lr = 2e-3f, .b1 = 0.9f, .b2 = 0.999f, .eps = 1e-8f, .wd = 0.01f,
+                          .decoupled = variant == 1, .nadam = variant == 2, .c1 = 0.04f,
+                          .c2 = 0.83f, .sbc2 = 0.0447f, .step = 0.0105f};
+        be->adam(be, w, g, m, v, N, &s);
+        for (int i = 0; i < N; i++) {
+            float gi = g[i];
+            if (s.decoupled)
+                rw[i] *= 1.0f - s.lr * s.wd;
+            else
+                gi += s.wd * rw[i];
+            rm[i] = s.b1 * rm[i] + (1.0f - s.b1) * gi;
+            rv[i] = s.b2 * rv[i] + (1.0f - s.b2) * gi * gi;
+            float denom = sqrtf(rv[i]) / s.sbc2 + s.eps;
+            if (s.nadam)
+                rw[i] -= s.lr * (s.c1 * gi + s.c2 * rm[i]) / denom;
+            else
+                rw[i] -= s.step * rm[i] / denom;
+        }
+        ck_assert_msg(memcmp(w, rw, N * 4) == 0, "variant %d: weights differ", variant);
+        ck_assert_msg(memcmp(m, rm, N * 4) == 0, "variant %d: exp_avg differs", variant);
+        ck_assert_msg(memcmp(v, rv, N * 4) == 0, "variant %d: exp_avg_sq differs", variant);
+    }
+    free(w); free(g); free(m); free(v); free(rw); free(rm); free(rv);
+    be->destroy(be);
+}
+END_TEST
+
 START_TEST(names)
 {
     for (int k = 0; k <= OPT_RMSPROP; k++)
@@ -122,6 +167,7 @@ int main(void)
     tcase_add_test(tc, rmsprop);
     tcase_add_test(tc, rmsprop_momentum_wd);
     tcase_add_test(tc, adam_scalars);
+    tcase_add_test(tc, adam_bits_match_scalar);
     tcase_add_test(tc, names);
     suite_add_tcase(s, tc);
     return fx_run_suite(s);

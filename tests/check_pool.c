@@ -94,15 +94,16 @@ END_TEST
 
 /* Products with few rows (training and generation steps) take their own
  * kernels: they agree with a plain double-precision product for every
- * row count up to and past the kernels' block of 8, odd widths and both
- * layouts of B, with beta 0 ignoring NaN in C. */
+ * row count up to and past the kernels' block of 8, odd widths (past the
+ * backend's blocks of 256 columns) and both layouts of B, with beta 0
+ * ignoring NaN in C. */
 START_TEST(few_rows_match_reference)
 {
     be_backend *be = be_cpu_create();
     rng_state r;
     rng_seed(&r, 21);
     int rows[] = { 1, 2, 7, 8, 9, 32, 37 };
-    int N = 77, K = 45;
+    int N = 333, K = 45;        /* past one block of B rows (CPU_FEW_COLS) */
     for (int t = 0; t < 2; t++)
         for (size_t ri = 0; ri < sizeof rows / sizeof rows[0]; ri++) {
             be->set_threads(be, 1 + (int)ri % 3);

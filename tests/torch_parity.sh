@@ -62,6 +62,11 @@ PY
 }
 
 check lstm-2 --model lstm --layers 2 --hidden 24 --embed 12
+# wide enough (T*B = 192 rows, 4H = 320, E = 32) that the input
+# projections, weight gradients and decoder take the AVX-512 sgemm
+# (cpu_gemm512) where the CPU has it, and with more streams (12) than the
+# small kernels take in one pass, so the backward step's product does too
+check lstm-wide --model lstm --layers 2 --hidden 80 --embed 32 --batch 12
 check lstm-nofb --model lstm --layers 1 --hidden 16 --embed 8 --no-forget-bias
 check lnlstm-2 --model lstm --layers 2 --hidden 24 --embed 12 --layer-norm
 check lnlstm-tied --model lstm --layers 2 --hidden 16 --embed 16 --tie --layer-norm \

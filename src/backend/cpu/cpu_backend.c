@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "backend/cpu/cpu_gemm512.h"
 #include "backend/cpu/cpu_lnlstm.h"
 #include "backend/cpu/cpu_math.h"
 #include "backend/cpu/cpu_pack.h"
@@ -28,6 +29,9 @@
 #ifndef CPU_FEW_ROWS
 #define CPU_FEW_ROWS 64
 #endif
+/* Rows of a transposed B per block in those products (256 of K = 512:
+ * 512 KiB, held in L2 across the passes over A's rows). */
+#define CPU_FEW_COLS 256
 
 /* ---- splitting work across the pool ---------------------------------- */
 
@@ -172,11 +176,18 @@ typedef struct gemm_args {
     float *C;
     int lda, ldb, ldc;
     int split_n;             /* split the columns of C (else its rows) */
+    int own;                 /* our AVX-512 kernels (cpu_gemm512_wanted) */
 } gemm_args;
 
+/* One block of C: our AVX-512 sgemm when the call's shape was given to
+ * it (falling back only if its packing buffer cannot be allocated),
+ * OpenBLAS otherwise. */
 static void cpu_sgemm(const gemm_args *g, int M, int N, const float *A,
                       const float *B, float *C)
 {
+    if (g->own && cpu_gemm512(g->ta, g->tb, M, N, g->K, g->alpha, A, g->lda, B, g->ldb,
+                              g->beta, C, g->ldc) == 0)
+        return;
     cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans,
                 g->tb ? CblasTrans : CblasNoTrans, M, N, g->K, g->alpha, A,
                 g->lda, B, g->ldb, g->beta, C, g->ldc);
@@ -189,6 +200,13 @@ static void cpu_sgemm(const gemm_args *g, int M, int N, const float *A,
  * in place.  N is this block's width (C's columns). */
 static void cpu_gemm_few_rows(const gemm_args *g, int N, const float *B, float *C)
 {
+    if (!g->tb && g->own && g->M > CPU_SMALL_MAX_M) {
+        /* the backward step's product with more rows than one pass of the
+         * small kernels (a training step's 32 streams): cpu_gemm512 reads
+         * B in place with a 12-row tile, 3 passes over B instead of 4 */
+        cpu_sgemm(g, g->M, N, g->A, B, C);
+        return;
+    }
     if (!g->tb) {
         /* the backward step's product: rows of A times B as it is */
         for (int m = 0; m < g->M; m += CPU_SMALL_MAX_M) {
@@ -208,13 +226,21 @@ static void cpu_gemm_few_rows(const gemm_args *g, int N, const float *B, float *
                     g->beta == 0.0f ? 1.0f : g->beta, C, 1);
         return;
     }
-    for (int m = 0; m < g->M; m += CPU_SMALL_MAX_M) {
-        int rows = g->M - m < CPU_SMALL_MAX_M ? g->M - m : CPU_SMALL_MAX_M;
-        const float *A = g->A + (size_t)m * g->lda;
-        float *Cm = C + (size_t)m * g->ldc;
-        if (cpu_small_gemm_nt(rows, N, g->K, g->alpha, A, g->lda, B, g->ldb, g->beta,
-                              Cm, g->ldc) != 0)
-            cpu_sgemm(g, rows, N, A, B, Cm);
+    /* more than one pass of rows (a training step's 32 streams) goes over
+     * B in blocks of CPU_FEW_COLS rows, so the later passes find them in L2
+     * instead of reading this thread's whole share (2 MiB for 4H = 2048, H =
+     * 512) again from L3; each element's sum is computed alike either way */
+    for (int n0 = 0; n0 < N; n0 += CPU_FEW_COLS) {
+        int w = N - n0 < CPU_FEW_COLS ? N - n0 : CPU_FEW_COLS;
+        for (int m = 0; m < g->M; m += CPU_SMALL_MAX_M) {
+            int rows = g->M - m < CPU_SMALL_MAX_M ? g->M - m : CPU_SMALL_MAX_M;
+            const float *A = g->A + (size_t)m * g->lda;
+            float *Cm = C + (size_t)m * g->ldc + n0;
+            const float *Bn = B + (size_t)n0 * g->ldb;
+            if (cpu_small_gemm_nt(rows, w, g->K, g->alpha, A, g->lda, Bn, g->ldb, g->beta,
+                                  Cm, g->ldc) != 0)
+                cpu_sgemm(g, rows, w, A, Bn, Cm);
+        }
     }
 }
 
@@ -234,15 +260,17 @@ static void gemm_body(range_job *j, int part, size_t i0, size_t i1)
                   g->C + i0 * g->ldc);
 }
 
-/* Each thread multiplies a block of C with single-threaded OpenBLAS:
- * OpenBLAS's own threading costs too much on the small per-time-step
- * products (32 x 2048 x 512), and this way the split is ours, fixed, and
- * the elementwise work shares the same threads. */
+/* Each thread multiplies a block of C single-threaded, in our AVX-512
+ * sgemm or OpenBLAS (chosen once for the whole call from its shape, so all
+ * blocks agree): OpenBLAS's own threading costs too much on the small
+ * per-time-step products (32 x 2048 x 512), and this way the split is
+ * ours, fixed, and the elementwise work shares the same threads. */
 static void cpu_gemm(be_backend *be, int ta, int tb, int M, int N, int K,
                      float alpha, const float *A, int lda, const float *B, int ldb,
                      float beta, float *C, int ldc)
 {
-    gemm_args g = { ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, N >= M };
+    gemm_args g = { ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, N >= M,
+                    cpu_gemm512_wanted(M, N, K) };
     if (M <= 0 || N <= 0)
         return;
     size_t n = g.split_n ? (size_t)N : (size_t)M;
@@ -814,6 +842,10 @@ CPU_KERNEL static void adam_body(range_job *j, int part, size_t i0, size_t i1)
     int decoupled = s->decoupled, nadam = s->nadam;
     float *w = a->x, *m = a->y, *v = a->z;
     const float *g = a->a;
+    /* the same operations in AVX-512 where the CPU has it: this loop keeps
+     * sqrtf a call (errno) and does not vectorise */
+    if (cpu_simd_adam(w + i0, g + i0, m + i0, v + i0, i1 - i0, s) == 0)
+        return;
     for (size_t i = i0; i < i1; i++) {
         float gi = g[i];
         if (decoupled)

@@ -1,4 +1,4 @@
-/* cpu_simd.c - the cells in AVX-512: 16 hidden units at a time, the
+/* cpu_simd.c - the cells and Adam in AVX-512: 16 hidden units at a time, the
  * tail of H under a mask.  exp is cpu_backend.c's cpu_exp step for step
  * (clamp, n = round(x / ln 2), the two-part reduction, the degree-6
  * polynomial, 2^n from the exponent bits); without contraction, as the
@@ -115,7 +115,55 @@ SIMD static void vs_rnn(size_t n, const float *g, float *h)
     }
 }
 
+/* One Adam/AdamW/NAdam update of 16 lanes under mask k, as adam_body in
+ * cpu_backend.c writes it. */
+SIMD static inline void vs_adam16(__mmask16 k, float *w, const float *g, float *m,
+                                  float *v, const be_adam_step *s)
+{
+    __m512 wi = _mm512_maskz_loadu_ps(k, w), gi = _mm512_maskz_loadu_ps(k, g);
+    __m512 mi = _mm512_maskz_loadu_ps(k, m), vi = _mm512_maskz_loadu_ps(k, v);
+    if (s->decoupled)
+        wi = _mm512_mul_ps(wi, K(1.0f - s->lr * s->wd));
+    else
+        gi = _mm512_add_ps(gi, _mm512_mul_ps(K(s->wd), wi));
+    mi = _mm512_add_ps(_mm512_mul_ps(K(s->b1), mi), _mm512_mul_ps(K(1.0f - s->b1), gi));
+    vi = _mm512_add_ps(_mm512_mul_ps(K(s->b2), vi),
+                       _mm512_mul_ps(_mm512_mul_ps(K(1.0f - s->b2), gi), gi));
+    __m512 denom = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(vi), K(s->sbc2)), K(s->eps));
+    __m512 num = s->nadam
+        ? _mm512_mul_ps(K(s->lr), _mm512_add_ps(_mm512_mul_ps(K(s->c1), gi),
+                                                _mm512_mul_ps(K(s->c2), mi)))
+        : _mm512_mul_ps(K(s->step), mi);
+    _mm512_mask_storeu_ps(w, k, _mm512_sub_ps(wi, _mm512_div_ps(num, denom)));
+    _mm512_mask_storeu_ps(m, k, mi);
+    _mm512_mask_storeu_ps(v, k, vi);
+}
+
+SIMD static void vs_adam(float *w, const float *g, float *m, float *v, size_t n,
+                         const be_adam_step *s)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        vs_adam16((__mmask16)0xFFFF, w + i, g + i, m + i, v + i, s);
+    if (i < n)
+        vs_adam16((__mmask16)((1u << (n - i)) - 1u), w + i, g + i, m + i, v + i, s);
+}
+
 #endif
+
+int cpu_simd_adam(float *w, const float *g, float *m, float *v, size_t n,
+                  const be_adam_step *s)
+{
+#ifdef CPU_SIMD_X86
+    if (__builtin_cpu_supports("avx512f")) {
+        vs_adam(w, g, m, v, n, s);
+        return 0;
+    }
+#else
+    (void)w; (void)g; (void)m; (void)v; (void)n; (void)s;
+#endif
+    return -1;
+}
 
 int cpu_simd_gru_fwd(int B, int H, float *gx, const float *gh, const float *h_prev,
                      float *h)

@@ -1,0 +1,365 @@
+/* cpu_gemm512.c - single-threaded AVX-512 sgemm for the large products of
+ * training: C[M,N] = alpha * op(A) op(B) + beta * C, row-major, A and B
+ * either way round (the trainer issues NT for the input projections and
+ * the decoder, TN for the weight gradients, NN for the input gradients).
+ *
+ * Why our own: OpenBLAS may be held to its AVX2 kernels on AVX-512 CPUs
+ * (OPENBLAS_CORETYPE, set where old builds misbehave), which halves its
+ * speed; these products are most of a training step.
+ *
+ * How: the classic packed scheme.  For each block of NC columns and KC
+ * steps of k, op(B) is copied into panels of G5_NR = 32 columns, k-major
+ * (KC x NC floats, 512 KiB: held in L2); for each G5_MC = 96 rows, op(A)
+ * is copied into panels of G5_MR = 12 rows x KC, k-major (12 KiB each: the
+ * one in use is held in L1).  The
+ * micro-kernel keeps a 12 x 32 tile of C in 24 zmm registers and, per k,
+ * loads two vectors of B and broadcasts 12 values of A: 24 FMAs per 14
+ * loads, so it is bound by the two FMA ports, not by memory.  Tails are
+ * zero-padded in the panels and stored under masks, so any M, N, K works.
+ * The transposes are handled only by the packing.
+ *
+ * Summation order: each element of C is the sum over k in order, in one
+ * accumulator per KC block, each block's sum added to C in turn.  That
+ * does not depend on where the element sits in the block or on M and N,
+ * so a block of C computed alone equals the same block of a larger call:
+ * the backend's split across threads never changes the results.
+ *
+ * When it runs (cpu_gemm512_wanted, decided once per shape of a whole
+ * cpu_gemm call, never per block, so all blocks of a call agree):
+ *
+ *   | CPU         | shape (M x N x K)                     | path     |
+ *   | ----------- | ------------------------------------- | -------- |
+ *   | no AVX-512F | any                                   | OpenBLAS |
+ *   | AVX-512F    | M*N*K < 64^3 (packing would not pay)  | OpenBLAS |
+ *   | AVX-512F    | the rest                              | here     |
+ *
+ * The backend's few-row path (per-step recurrent products, generation)
+ * comes before this one, but hands over the backward step's product
+ * (C = A B, more than 8 rows): B is then read in place, not packed, since
+ * a single block of rows passes over it (see g5_run). */
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "backend/cpu/cpu_gemm512.h"
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#include <immintrin.h>
+#define G5_X86 1
+#endif
+
+#define G5_MR 12                  /* rows of the register tile */
+#define G5_NR 32                  /* columns of the register tile: two zmm */
+#define G5_KC 256                 /* k steps per packed block */
+#define G5_NC 512                 /* columns per packed block of op(B) */
+#define G5_MC 96                  /* rows per packed block of op(A) */
+/* whole panels per block: the packing buffer is sized on it */
+_Static_assert(G5_MC % G5_MR == 0 && G5_NC % G5_NR == 0, "blocks of whole panels");
+#define G5_MIN_WORK (64.0 * 64.0 * 64.0)
+
+int cpu_gemm512_wanted(int M, int N, int K)
+{
+#ifdef G5_X86
+    return M > 0 && N > 0 && K > 0 && (double)M * N * K >= G5_MIN_WORK &&
+           __builtin_cpu_supports("avx512f");
+#else
+    (void)M; (void)N; (void)K;
+    return 0;
+#endif
+}
+
+#ifdef G5_X86
+
+#define G5_SIMD __attribute__((target("avx512f")))
+
+static int g5_min(int a, int b) { return a < b ? a : b; }
+
+static inline G5_SIMD __mmask16 g5_mask(int n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
+/* Transposes the 16 x 16 block r in place (r[i][j] becomes r[j][i]): pairs
+ * of rows interleaved, then groups of four within each 128-bit lane, then
+ * the lanes themselves moved, 64 shuffles in all. */
+static inline __attribute__((always_inline)) G5_SIMD void g5_transpose16(__m512 r[16])
+{
+    __m512 t[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* r[4g + c], 128-bit lane L: column 4L + c of rows 4g..4g+3 */
+#pragma GCC unroll 4
+    for (int g = 0; g < 4; g++) {
+        r[4 * g] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        r[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+        r[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        r[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    /* whole 128-bit lanes: column j = 4L + c gathers lane L of r[c],
+     * r[4 + c], r[8 + c], r[12 + c] */
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) {
+        __m512 even0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88);
+        __m512 odd0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xDD);
+        __m512 even1 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88);
+        __m512 odd1 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xDD);
+        t[c] = _mm512_shuffle_f32x4(even0, even1, 0x88);
+        t[8 + c] = _mm512_shuffle_f32x4(even0, even1, 0xDD);
+        t[4 + c] = _mm512_shuffle_f32x4(odd0, odd1, 0x88);
+        t[12 + c] = _mm512_shuffle_f32x4(odd0, odd1, 0xDD);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++)
+        r[i] = t[i];
+}
+
+/* Copies `rows` rows (at most 16) of n <= 16 values, row i at src + i * ld,
+ * transposed: value k of row i lands at dst[k * dstride + i], for k < n and
+ * i < width (rows <= width <= 16); lanes rows..width are zero. */
+static G5_SIMD void g5_transpose_block(const float *src, size_t ld, int rows, int n,
+                                       float *dst, int dstride, int width)
+{
+    __m512 r[16];
+    __mmask16 m = g5_mask(n), out = g5_mask(width);
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++)
+        r[i] = i < rows ? _mm512_maskz_loadu_ps(m, src + i * ld) : _mm512_setzero_ps();
+    g5_transpose16(r);
+    for (int k = 0; k < n; k++)
+        _mm512_mask_storeu_ps(dst + (size_t)k * dstride, out, r[k]);
+}
+
+/* Rows i0..i0+mc of op(A), steps k0..k0+kc, into panels of G5_MR rows,
+ * panel p at Ap + p * G5_MR * kc holding Ap[k * G5_MR + i]; rows past mc in
+ * the last panel are zero (they are computed and never stored: zeros keep
+ * them free of NaN and denormal slow paths). */
+static G5_SIMD void g5_pack_a(int ta, const float *A, int lda, int i0, int mc, int k0,
+                              int kc, float *restrict Ap)
+{
+    if (ta) {
+        /* op(A)[i][k] = A[k][i]: each k is a contiguous run of mc values,
+         * read whole (A's rows are far apart: one pass over them) */
+        for (int k = 0; k < kc; k++) {
+            const float *a = A + (size_t)(k0 + k) * lda + i0;
+            for (int ip = 0; ip < mc; ip += G5_MR)
+                _mm512_mask_storeu_ps(Ap + (size_t)ip * kc + (size_t)k * G5_MR,
+                                      g5_mask(G5_MR),
+                                      _mm512_maskz_loadu_ps(g5_mask(mc - ip), a + ip));
+        }
+        return;
+    }
+    /* op(A)[i][k] = A[i][k]: 16 steps of k of a panel's rows at a time,
+     * turned */
+    for (int ip = 0; ip < mc; ip += G5_MR) {
+        const float *a = A + (size_t)(i0 + ip) * lda + k0;
+        float *d = Ap + (size_t)ip * kc;
+        int mr = g5_min(G5_MR, mc - ip);
+        for (int k = 0; k < kc; k += 16)
+            g5_transpose_block(a + k, (size_t)lda, mr, g5_min(16, kc - k),
+                               d + (size_t)k * G5_MR, G5_MR, G5_MR);
+    }
+}
+
+/* One panel of nr <= G5_NR columns j0.. of op(B), steps k0..k0+kc, into
+ * Bp[k * G5_NR + j], columns past nr zero. */
+static G5_SIMD void g5_pack_b_panel(int tb, const float *B, int ldb, int k0, int kc,
+                                    int j0, int nr, float *restrict Bp)
+{
+    if (!tb) {
+        /* op(B)[k][j] = B[k][j]: each k is a contiguous run */
+        __mmask16 m0 = g5_mask(nr), m1 = g5_mask(nr - 16);
+        for (int k = 0; k < kc; k++) {
+            const float *b = B + (size_t)(k0 + k) * ldb + j0;
+            _mm512_store_ps(Bp + (size_t)k * G5_NR, _mm512_maskz_loadu_ps(m0, b));
+            _mm512_store_ps(Bp + (size_t)k * G5_NR + 16, _mm512_maskz_loadu_ps(m1, b + 16));
+        }
+        return;
+    }
+    /* op(B)[k][j] = B[j][k]: 16 rows of B by 16 steps of k at a time,
+     * turned; rows past nr come out zero */
+    for (int half = 0; half < 2; half++) {
+        const float *b = B + (size_t)(j0 + 16 * half) * ldb + k0;
+        int rows = nr - 16 * half < 0 ? 0 : g5_min(16, nr - 16 * half);
+        for (int k = 0; k < kc; k += 16)
+            g5_transpose_block(b + k, (size_t)ldb, rows, g5_min(16, kc - k),
+                               Bp + (size_t)k * G5_NR + 16 * half, G5_NR, 16);
+    }
+}
+
+/* C[mr, nr] = alpha * Ap Bp + beta * C over kc steps, for a compile-time
+ * number of vectors NV (2: nr up to 32; 1: nr up to 16, the last panel of
+ * a narrow N).  beta 0 does not read C. */
+static inline __attribute__((always_inline)) G5_SIMD void
+g5_tile(const int NV, int kc, const float *restrict Ap, const float *restrict Bp,
+        size_t ldbp, float *C, int ldc, int mr, int nr, float alpha, float beta)
+{
+    __m512 c0[G5_MR], c1[G5_MR];
+    __mmask16 m0 = g5_mask(nr), m1 = g5_mask(nr - 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < G5_MR; i++) {
+        c0[i] = _mm512_setzero_ps();
+        c1[i] = _mm512_setzero_ps();
+        /* the tile of C is read and written after the k loop: ask for it
+         * now, so its misses overlap the arithmetic */
+        _mm_prefetch((const char *)(C + (size_t)(i < mr ? i : 0) * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(C + (size_t)(i < mr ? i : 0) * ldc + 16), _MM_HINT_T0);
+    }
+    for (int k = 0; k < kc; k++) {
+        const float *a = Ap + (size_t)k * G5_MR;
+        /* masked: B read in place has no zero columns past nr */
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, Bp + (size_t)k * ldbp);
+        __m512 b1 = NV > 1 ? _mm512_maskz_loadu_ps(m1, Bp + (size_t)k * ldbp + 16) : b0;
+#pragma GCC unroll 16
+        for (int i = 0; i < G5_MR; i++) {
+            __m512 av = _mm512_set1_ps(a[i]);
+            c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
+            if (NV > 1)
+                c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
+        }
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < G5_MR; i++) {
+        if (i >= mr)
+            break;
+        float *c = C + (size_t)i * ldc;
+        __m512 r0 = _mm512_mul_ps(va, c0[i]);
+        if (beta != 0.0f)
+            r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), r0);
+        _mm512_mask_storeu_ps(c, m0, r0);
+        if (NV > 1) {
+            __m512 r1 = _mm512_mul_ps(va, c1[i]);
+            if (beta != 0.0f)
+                r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), r1);
+            _mm512_mask_storeu_ps(c + 16, m1, r1);
+        }
+    }
+}
+
+static G5_SIMD void g5_tile_wide(int kc, const float *Ap, const float *Bp, size_t ldbp,
+                                 float *C, int ldc, int mr, int nr, float alpha, float beta)
+{
+    g5_tile(2, kc, Ap, Bp, ldbp, C, ldc, mr, nr, alpha, beta);
+}
+
+static G5_SIMD void g5_tile_narrow(int kc, const float *Ap, const float *Bp, size_t ldbp,
+                                   float *C, int ldc, int mr, int nr, float alpha,
+                                   float beta)
+{
+    g5_tile(1, kc, Ap, Bp, ldbp, C, ldc, mr, nr, alpha, beta);
+}
+
+/* The arguments of one product, passed down the loop nest. */
+typedef struct g5_args {
+    const float *A, *B;           /* as stored; ta, tb say how to read them */
+    float *C;
+    int ta, tb, lda, ldb, ldc;
+    int M, N, K;
+    float alpha, beta;
+} g5_args;
+
+/* op(B)'s block as the tiles read it: panel p (columns p * G5_NR..) at
+ * base + p * step, k row after k row ld floats apart.  Packed: step
+ * G5_NR * kc, ld G5_NR; read in place (NN with few rows): step G5_NR, ld
+ * ldb. */
+typedef struct g5_panels {
+    const float *base;
+    size_t step, ld;
+} g5_panels;
+
+/* Every row of C against op(B)'s columns j0..j0+nc, steps k0..k0+kc;
+ * beta is C's factor for this block (the caller's beta for the first
+ * block of k, 1 after). */
+static void g5_block(const g5_args *g, float *Ap, const g5_panels *bp, int j0, int nc,
+                     int k0, int kc, float beta)
+{
+    for (int i0 = 0; i0 < g->M; i0 += G5_MC) {
+        int mc = g5_min(G5_MC, g->M - i0);
+        g5_pack_a(g->ta, g->A, g->lda, i0, mc, k0, kc, Ap);
+        for (int ip = 0; ip < mc; ip += G5_MR) {
+            int mr = g5_min(G5_MR, mc - ip);
+            const float *panel_a = Ap + (size_t)ip * kc;
+            float *Ci = g->C + (size_t)(i0 + ip) * g->ldc + j0;
+            for (int jp = 0; jp < nc; jp += G5_NR) {
+                int nr = g5_min(G5_NR, nc - jp);
+                const float *panel_b = bp->base + (size_t)(jp / G5_NR) * bp->step;
+                if (nr > 16)
+                    g5_tile_wide(kc, panel_a, panel_b, bp->ld, Ci + jp, g->ldc, mr, nr,
+                                 g->alpha, beta);
+                else
+                    g5_tile_narrow(kc, panel_a, panel_b, bp->ld, Ci + jp, g->ldc, mr, nr,
+                                   g->alpha, beta);
+            }
+        }
+    }
+}
+
+/* K = 0: C = beta * C (op(A) op(B) is empty). */
+static void g5_scale(const g5_args *g)
+{
+    for (int i = 0; i < g->M; i++)
+        for (int j = 0; j < g->N; j++) {
+            float *c = g->C + (size_t)i * g->ldc + j;
+            *c = g->beta == 0.0f ? 0.0f : g->beta * *c;
+        }
+}
+
+static int g5_run(const g5_args *g)
+{
+    if (g->K == 0) {
+        g5_scale(g);
+        return 0;
+    }
+    /* B as it is stored serves when its k rows are contiguous and few
+     * panels of A pass over it (one block of rows: a training step's
+     * backward product, 32 x H x 4H); packing would cost as much as the
+     * reads it saves.  The sums are the same either way. */
+    int in_place = !g->tb && g->M <= G5_MC;
+    /* op(B)'s block, then op(A)'s, no larger than the shape needs (a
+     * small product should not pay for touching 600 KiB) */
+    size_t kc = (size_t)g5_min(G5_KC, g->K);
+    size_t nc = in_place ? 0 : (size_t)g5_min(G5_NC, (g->N + G5_NR - 1) / G5_NR * G5_NR);
+    size_t mc = (size_t)g5_min(G5_MC, (g->M + G5_MR - 1) / G5_MR * G5_MR);
+    float *Bp = aligned_alloc(64, sizeof(float) * kc * (nc + mc));
+    if (!Bp)
+        return -1;
+    float *Ap = Bp + kc * nc;
+    for (int j0 = 0; j0 < g->N; j0 += G5_NC) {
+        int ncb = g5_min(G5_NC, g->N - j0);
+        for (int k0 = 0; k0 < g->K; k0 += G5_KC) {
+            int kcb = g5_min(G5_KC, g->K - k0);
+            g5_panels bp = { Bp, (size_t)G5_NR * kcb, G5_NR };
+            if (in_place)
+                bp = (g5_panels){ g->B + (size_t)k0 * g->ldb + j0, G5_NR, (size_t)g->ldb };
+            else
+                for (int jp = 0; jp < ncb; jp += G5_NR)
+                    g5_pack_b_panel(g->tb, g->B, g->ldb, k0, kcb, j0 + jp,
+                                    g5_min(G5_NR, ncb - jp), Bp + (size_t)jp * kcb);
+            g5_block(g, Ap, &bp, j0, ncb, k0, kcb, k0 == 0 ? g->beta : 1.0f);
+        }
+    }
+    free(Bp);
+    return 0;
+}
+
+#endif
+
+int cpu_gemm512(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+#ifdef G5_X86
+    if (M < 0 || N < 0 || K < 0 || !__builtin_cpu_supports("avx512f"))
+        return -1;
+    if (M == 0 || N == 0)
+        return 0;
+    g5_args g = { .A = A, .B = B, .C = C, .ta = ta, .tb = tb, .lda = lda, .ldb = ldb,
+                  .ldc = ldc, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta };
+    return g5_run(&g);
+#else
+    (void)ta; (void)tb; (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)lda;
+    (void)B; (void)ldb; (void)beta; (void)C; (void)ldc;
+    return -1;
+#endif
+}
