@@ -69,9 +69,12 @@ static char *make_text(size_t *len)
         "thou", "art", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
         "\t", "O!", "well,", "日本語",
     };
-    size_t cap = 5u << 20, n = 0;
+    size_t cap = 5u << 20, n = 0, longest = 0;
     uint32_t r = 12345;
-    char *s = malloc(cap + 64);
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        longest = strlen(words[i]) > longest ? strlen(words[i]) : longest;
+    /* past cap: one more word, its separator and "end" */
+    char *s = malloc(cap + longest + 4);
     ck_assert_ptr_nonnull(s);
     while (n < cap) {
         r = r * 1103515245u + 12345u;
@@ -146,11 +149,15 @@ static void expect_same_corpus(const corpus *a, const corpus *b)
     ck_assert_uint_eq(a->val_bytes, b->val_bytes);
     ck_assert_uint_eq(a->id_width, b->id_width);
     ck_assert(memcmp(a->ids, b->ids, a->n * a->id_width) == 0);
-    char *ja = cJSON_PrintUnformatted(tok_to_json(a->vocab));
-    char *jb = cJSON_PrintUnformatted(tok_to_json(b->vocab));
+    cJSON *va = tok_to_json(a->vocab), *vb = tok_to_json(b->vocab);
+    char *ja = cJSON_PrintUnformatted(va), *jb = cJSON_PrintUnformatted(vb);
+    ck_assert_ptr_nonnull(ja);
+    ck_assert_ptr_nonnull(jb);
     ck_assert_str_eq(ja, jb);
     free(ja);
     free(jb);
+    cJSON_Delete(va);
+    cJSON_Delete(vb);
 }
 
 static void open_ok(corpus *c, const char *path, const tok_vocab *v, tok_options o,
