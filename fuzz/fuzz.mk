@@ -25,9 +25,11 @@ ALL_LIBS = $(OPENBLAS_LIBS) $(CJSON_LIBS) -pthread -lm
 vpath %.c $(top_srcdir)
 
 # A CUDA build lists the .cu backend; the harnesses run on the CPU, with
-# the stub that answers "no device".
-ENGINE_C = $(filter %.c,$(ENGINE_SOURCES)) \
-	$(if $(filter %.cu,$(ENGINE_SOURCES)),src/backend/cuda/cuda_none.c)
+# the stub that answers "no device".  An MPI build lists dist_mpi.c; the
+# harnesses are one process, with the stub that refuses several.
+ENGINE_C = $(filter-out src/dist/dist_mpi.c,$(filter %.c,$(ENGINE_SOURCES))) \
+	$(if $(filter %.cu,$(ENGINE_SOURCES)),src/backend/cuda/cuda_none.c) \
+	$(if $(filter src/dist/dist_mpi.c,$(ENGINE_SOURCES)),src/dist/dist_none.c)
 ENGINE_O = $(patsubst %.c,$(OUT)/%.o,$(ENGINE_C))
 ENGINE_A = $(OUT)/libengine.a
 
