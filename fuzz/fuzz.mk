@@ -33,7 +33,7 @@ ENGINE_C = $(filter-out src/dist/dist_mpi.c,$(filter %.c,$(ENGINE_SOURCES))) \
 ENGINE_O = $(patsubst %.c,$(OUT)/%.o,$(ENGINE_C))
 ENGINE_A = $(OUT)/libengine.a
 
-HARNESSES = safetensors session_json session_files cmd text
+HARNESSES = safetensors session_json session_files cmd text tok serve
 PROGRAMS = $(patsubst %,$(OUT)/fuzz_%,$(HARNESSES))
 
 # What each harness links besides the engine.
@@ -42,6 +42,8 @@ session_json_O = fuzz/session_json.o fuzz/session_base.o fuzz/common.o
 session_files_O = fuzz/session_files.o fuzz/session_base.o fuzz/common.o
 cmd_O = fuzz/cmd.o src/ui/cmd.o fuzz/common.o
 text_O = fuzz/text.o fuzz/common.o
+tok_O = fuzz/tok.o fuzz/common.o
+serve_O = fuzz/serve.o src/serve/params.o fuzz/common.o
 
 HARNESS_O = $(sort $(foreach h,$(HARNESSES),$(addprefix $(OUT)/,$($(h)_O))))
 
@@ -67,6 +69,6 @@ $(OUT)/fuzz_%: $$(addprefix $(OUT)/,$$($$*_O)) $(ENGINE_A)
 	@echo "  FUZZLD   $@"
 	@$(FUZZ_CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LIBS)
 
--include $(ENGINE_O:.o=.d) $(OUT)/fuzz/*.d $(OUT)/src/ui/*.d
+-include $(ENGINE_O:.o=.d) $(OUT)/fuzz/*.d $(OUT)/src/ui/*.d $(OUT)/src/serve/*.d
 
 .PHONY: all

@@ -376,6 +376,16 @@ static int settle(pctx *c)
     return p->prompt ? 0 : copy_prompt(c, sc->prime);
 }
 
+/* The reason names what the request sent (a field, a model, a seed):
+ * its control characters become '?', so that the one line stays one
+ * line in the server's log and a terminal showing it. */
+static void printable(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 /* Parses body as one JSON object; NULL with a message in err. */
 static cJSON *parse_object(const char *body, size_t len, char *err, size_t errlen)
 {
@@ -416,8 +426,10 @@ int srv_params_parse(srv_api api, const char *body, size_t len,
     if (rc == 0)
         rc = settle(&c);
     cJSON_Delete(root);
-    if (rc != 0)
+    if (rc != 0) {
         srv_params_free(p);
+        printable(err);
+    }
     return rc;
 }
 
