@@ -60,9 +60,10 @@ $(OUT)/%.o: %.c
 	@echo "  FUZZCC   $@"
 	@$(FUZZ_CC) $(ALL_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_COVERAGE) -MMD -MP -c -o $@ $<
 
-# The tokenizer walks a bitmap of every code point for each vocabulary it
-# builds: with its comparisons traced that walk is nine tenths of a run.
-$(OUT)/src/text/tok.o: FUZZ_COVERAGE = -fno-sanitize-coverage=trace-cmp
+# The character tokenizer walks a bitmap of every code point for each
+# vocabulary it builds: with its comparisons traced that walk is nine
+# tenths of a run.
+$(OUT)/src/text/tok_char.o: FUZZ_COVERAGE = -fno-sanitize-coverage=trace-cmp
 
 .SECONDEXPANSION:
 $(OUT)/fuzz_%: $$(addprefix $(OUT)/,$$($$*_O)) $(ENGINE_A)

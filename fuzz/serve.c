@@ -1,10 +1,13 @@
-/* serve.c - libFuzzer harness for the request bodies of `rnnlab serve`: any bytes are read as a /v1/completions or a /v1/generate body by srv_params_parse, as the server does before it generates (no sockets, no model); a request is refused with 400 or 404 and a one-line reason, or accepted within the server's limits with settings the settings table takes. */
+/* serve.c - libFuzzer harness for the request bodies of `rnnlab serve`: any bytes are read as a /v1/completions or a /v1/generate body by srv_params_parse, as the server does before it generates (no sockets, no model); a request is refused with 400 or 404 and a one-line reason, or accepted within the server's limits with settings the settings table takes.  The body is also judged by util/jscan.c, which must agree with cJSON. */
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "common.h"
 #include "engine/settings.h"
 #include "serve/params.h"
+#include "util/jscan.h"
 
 /* Two models as a session would describe them: the second asks for
  * more tokens than the server gives and has a stop string, so the
@@ -67,6 +70,21 @@ static void check_accepted(srv_api api, const srv_params *p, int n_models)
         fz_fail("an accepted request has settings the table refuses: %s", err);
 }
 
+/* jscan judges any text as cJSON does, and ends the value where cJSON
+ * does: the loaders take a text it accepts and cJSON refuses for one
+ * that memory ran out on. */
+static void check_jscan(const char *s, size_t len)
+{
+    const char *end = NULL;
+    size_t at = 0;
+    cJSON *j = cJSON_ParseWithLengthOpts(s, len, &end, 0);
+    int ok = jscan_value(s, len, &at);
+    if (ok != (j != NULL) || (j && at != (size_t)(end - s)))
+        fz_fail("jscan says %d (end %zu), cJSON %d (end %zu)", ok, at, j != NULL,
+                j ? (size_t)(end - s) : 0);
+    cJSON_Delete(j);
+}
+
 /* Input: a byte (bit 0: /v1/generate, else /v1/completions; bit 1: two
  * models, else one), then the body. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -77,6 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     srv_api api = data[0] & 1 ? SRV_API_GENERATE : SRV_API_COMPLETIONS;
     int n_models = data[0] & 2 ? 2 : 1;
+    check_jscan((const char *)data + 1, size - 1);
     int rc = srv_params_parse(api, (const char *)data + 1, size - 1, models, n_models, &p, err,
                               sizeof err);
     if (rc == 0) {
