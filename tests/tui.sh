@@ -138,6 +138,10 @@ expect "the screen grows back" '^ training  step [0-9]+.{60,}$' 5
 
 keys 'set temperature 0.5' Enter
 expect "set answers in the message pane" 'temperature = 0\.5'
+# An error quoting what was typed shows a "\n" typed in quotes as typed,
+# not as a line break.
+keys 'set temperature "a\nb"' Enter
+expect "an error shows a newline typed in quotes as typed" "'a\\\\nb' is not a"
 keys 'prime "The "' Enter
 keys 'sample 80' Enter
 expect "the sample is headed with step and temperature" 'step [0-9]+ · temperature 0\.5'
