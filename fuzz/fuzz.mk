@@ -34,7 +34,7 @@ ENGINE_C = $(filter-out src/dist/dist_mpi.c,$(filter %.c,$(ENGINE_SOURCES))) \
 ENGINE_O = $(patsubst %.c,$(OUT)/%.o,$(ENGINE_C))
 ENGINE_A = $(OUT)/libengine.a
 
-HARNESSES = safetensors session_json session_files cmd text embfile
+HARNESSES = safetensors session_json session_files cmd text tok serve embfile
 PROGRAMS = $(patsubst %,$(OUT)/fuzz_%,$(HARNESSES))
 
 # What each harness links besides the engine.
@@ -43,6 +43,8 @@ session_json_O = fuzz/session_json.o fuzz/session_base.o fuzz/common.o
 session_files_O = fuzz/session_files.o fuzz/session_base.o fuzz/common.o
 cmd_O = fuzz/cmd.o src/ui/cmd.o fuzz/common.o
 text_O = fuzz/text.o fuzz/common.o
+tok_O = fuzz/tok.o fuzz/common.o
+serve_O = fuzz/serve.o src/serve/params.o fuzz/common.o
 embfile_O = fuzz/embfile.o fuzz/common.o
 
 # The tar reader of uploads (kept apart to merge easily).
@@ -64,15 +66,16 @@ $(OUT)/%.o: %.c
 	@echo "  FUZZCC   $@"
 	@$(FUZZ_CC) $(ALL_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_COVERAGE) -MMD -MP -c -o $@ $<
 
-# The tokenizer walks a bitmap of every code point for each vocabulary it
-# builds: with its comparisons traced that walk is nine tenths of a run.
-$(OUT)/src/text/tok.o: FUZZ_COVERAGE = -fno-sanitize-coverage=trace-cmp
+# The character tokenizer walks a bitmap of every code point for each
+# vocabulary it builds: with its comparisons traced that walk is nine
+# tenths of a run.
+$(OUT)/src/text/tok_char.o: FUZZ_COVERAGE = -fno-sanitize-coverage=trace-cmp
 
 .SECONDEXPANSION:
 $(OUT)/fuzz_%: $$(addprefix $(OUT)/,$$($$*_O)) $(ENGINE_A)
 	@echo "  FUZZLD   $@"
 	@$(FUZZ_CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LIBS)
 
--include $(ENGINE_O:.o=.d) $(OUT)/fuzz/*.d $(OUT)/src/ui/*.d
+-include $(ENGINE_O:.o=.d) $(OUT)/fuzz/*.d $(OUT)/src/ui/*.d $(OUT)/src/serve/*.d
 
 .PHONY: all

@@ -16,7 +16,7 @@ if [ $# -lt 4 ]; then
 fi
 seconds=$1 srcdir=$2 dir=$3 rnnlab=$4
 shift 4
-[ $# -gt 0 ] || set -- safetensors session_json session_files cmd text untar embfile
+[ $# -gt 0 ] || set -- safetensors session_json session_files cmd text tok serve untar embfile
 
 case $seconds in
     '' | *[!0-9]*)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# seeds.sh - fills the fuzz harnesses' seed corpora from the project's own files: the sessions of a small `rnnlab train` and of the session harness, the command scripts of tests/repl.sh, the texts of tests/data and data/.
+# seeds.sh - fills the fuzz harnesses' seed corpora from the project's own files: the sessions of a small `rnnlab train` and of the session harness, the command scripts of tests/repl.sh, the texts of tests/data and data/, the request bodies of tests/serve.sh.
 #
 #   sh fuzz/seeds.sh TOP_SRCDIR CORPUS_DIR RNNLAB HARNESS_DIR
 #
@@ -19,7 +19,7 @@ data=$srcdir/tests/data
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rnnlab-seeds.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-for h in safetensors session_json session_files cmd text embfile; do
+for h in safetensors session_json session_files cmd text tok serve embfile; do
     mkdir -p "$out/$h"
 done
 
@@ -57,6 +57,8 @@ train() {
 }
 train lstm --model lstm --hidden 8 --embed 4 --seed 1
 train gru --model gru --hidden 8 --tie --optimizer sgd --momentum 0.9 --seed 2
+train word --model gru --hidden 8 --tokens word --lowercase --seed 3
+train bpe --model gru --hidden 8 --tokens bpe --bpe-vocab 300 --seed 4
 
 for s in base lstm gru; do
     seed session_json "$tmp/$s/session.json"
@@ -114,3 +116,41 @@ seed embfile "$data/emb-small.glove" '\003\001'
 seed embfile "$data/emb-small.bin" '\001\377'
 seed embfile "$data/emb-small.bin" '\004\002'
 seed_text embfile '\000\000the 1 2\r\n. . . 3 4\n'
+
+# ---- word and BPE tokenizers: an options byte, a size byte and a cut
+# byte (fuzz/tok.c), then the text; the session.json of a word and of a
+# BPE session, whose "tokenizer" the harness loads.
+for f in "$data"/*.txt; do
+    seed tok "$f" '\000\000\200'
+    seed tok "$f" '\001\020\200'
+done
+seed tok "$tmp/plays" '\016\010\100'
+seed tok "$tmp/plays" '\001\100\300'
+seed_text tok '\000\000\000<unk> a <eos> b\r\n\n\tc\377 \303\251t\303\251 A1 a\n'
+seed_text tok '\001\000\177x  y (z) 42 \342\202\254\n\n  \t\n'
+for s in word bpe; do
+    seed tok "$tmp/$s/session.json"
+    seed session_json "$tmp/$s/session.json"
+done
+
+# ---- request bodies of rnnlab serve: those tests/serve.sh posts, after
+# the byte of fuzz/serve.c (bit 0: /v1/generate; bit 1: two models).
+awk -v dir="$tmp" '
+    /^post \/v1\/(completions|generate) \x27/ {
+        api = $2 ~ /generate/ ? "generate" : "completions"
+        body = substr($0, index($0, "\x27") + 1)
+        while (index(body, "\x27") == 0 && (getline line) > 0)
+            body = body "\n" line
+        n++
+        printf "%s", substr(body, 1, index(body, "\x27") - 1) > (dir "/req-" api "-" n)
+        close(dir "/req-" api "-" n)
+    }
+' "$srcdir/tests/serve.sh"
+for f in "$tmp"/req-completions-*; do
+    [ -f "$f" ] && seed serve "$f" '\000' && seed serve "$f" '\002'
+done
+for f in "$tmp"/req-generate-*; do
+    [ -f "$f" ] && seed serve "$f" '\001' && seed serve "$f" '\003'
+done
+seed_text serve '\000{"model":"garden","prompt":["x"],"stop":["a","b","c","d"],"logprobs":5,"n":8,"seed":"18446744073709551615","user":"u","echo":false,"best_of":1,"logit_bias":{},"suffix":null}'
+seed_text serve '\003{"model":"plays","prime":null,"beam":4,"n_best":4,"greedy":true,"top_k":0,"top_p":0.9,"repetition_window":0}'

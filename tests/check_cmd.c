@@ -364,6 +364,28 @@ START_TEST(completion)
 }
 END_TEST
 
+/* What was typed comes back in errors on one line: a newline or a tab
+ * typed inside quotes as the escape that typed it, other control
+ * characters in hex; the engine's errors likewise. */
+START_TEST(errors_one_line)
+{
+    refused("set temperature \"a\\nb\"",
+            "set: temperature: 'a\\nb' is not a number (usage: set KEY VALUE)");
+    refused("show \"x\\ty\"", "show: unknown setting 'x\\ty' (usage: show [KEY])");
+    refused("help \"\x1b[2J\"", "help: unknown command '\\x1b[2J'");
+    refused("sample \"1\\n\"",
+            "sample: '1\\n' is not a whole number from 1 to 100000 (usage: sample [N])");
+    eng_event ev = {.type = ENG_EV_ERROR, .text = "load: no\nfile\r: gone"};
+    char line[256];
+    ck_assert(cmd_event_line(&ev, line, sizeof line));
+    ck_assert_str_eq(line, "error: load: no\\nfile\\r: gone");
+    ev.type = ENG_EV_MESSAGE;
+    ev.text = "a\tb\x7f";
+    ck_assert(cmd_event_line(&ev, line, sizeof line));
+    ck_assert_str_eq(line, "a\\tb\\x7f");
+}
+END_TEST
+
 START_TEST(settings_table)
 {
     size_t n;
@@ -625,6 +647,7 @@ int main(void)
     tcase_add_test(tc, help);
     tcase_add_test(tc, completion);
     tcase_add_test(tc, settings_table);
+    tcase_add_test(tc, errors_one_line);
     tcase_add_test(tc, edit_distance);
     tcase_add_test(tc, confirmations);
     tcase_add_test(tc, load_tokenizers);

@@ -401,6 +401,11 @@ START_TEST(request_errors)
     expect(G, 1, "{\"repetition_penalty\":0}", 400, "repetition_penalty: '0' is out of range");
     expect(G, 1, "{\"stop\":[\"a\"]}", 400, "stop: expected a string, not an array");
     expect(G, 1, "{\"n\":2}", 400, "unknown field 'n'");
+    /* what the request sent, echoed, keeps the reason one printable line
+     * (found by fuzz/serve.c) */
+    expect(G, 1, "{\"prim\\u000b\\n\\u001b\":1}", 400, "unknown field 'prim\?\?\?'");
+    expect(C, 2, "{\"model\":\"a\\tb\"}", 404, "model 'a?b' not found");
+    expect(C, 1, "{\"seed\":\"1\\r2\"}", 400, "seed: '1?2' is not");
 
     char *big = malloc(SRV_MAX_PROMPT + 64);
     strcpy(big, "{\"prime\":\"");

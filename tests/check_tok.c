@@ -90,6 +90,12 @@ START_TEST(test_empty_input)
     size_t unk = 7;
     ck_assert_uint_eq(tok_encode(v, (const uint8_t *)"", 0, &id, &unk, NULL), 0);
     ck_assert_uint_eq(unk, 0);
+    /* a clone of the empty vocabulary (a corpus clones the one it is
+     * given) copies no bytes from none; found by fuzz/text.c */
+    tok_vocab *c = tok_clone(v);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(tok_size(c), 0);
+    tok_free(c);
     tok_free(v);
 }
 END_TEST

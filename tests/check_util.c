@@ -14,6 +14,8 @@
 #include "fixture.h"
 #include "util/buf.h"
 #include "util/durable.h"
+#include "util/jscan.h"
+#include <cjson/cJSON.h>
 #include "util/mem.h"
 
 /* ---- grow_array ---------------------------------------------------------- */
@@ -292,6 +294,90 @@ START_TEST(test_sync_pipe_fails)
 }
 END_TEST
 
+/* ---- jscan: the same verdict and end as cJSON on len bytes at s */
+
+static void same_as_cjson(const char *s, size_t len)
+{
+    const char *end = NULL;
+    size_t at = 0;
+    cJSON *j = cJSON_ParseWithLengthOpts(s, len, &end, 0);
+    int ok = jscan_value(s, len, &at);
+    ck_assert_msg(ok == (j != NULL), "'%.*s': jscan %d, cJSON %d", (int)len, s, ok, j != NULL);
+    if (j)
+        ck_assert_msg(at == (size_t)(end - s), "'%.*s': jscan ends at %zu, cJSON at %zu",
+                      (int)len, s, at, (size_t)(end - s));
+    cJSON_Delete(j);
+}
+
+START_TEST(test_jscan_cases)
+{
+    static const char *cases[] = {
+        "{}", "[]", "{\"a\":[1,2,{\"b\":null}],\"c\":\"x\"} ", " \t\n 12 ", "\"s\" ",
+        "true ", "false ", "null ", "null", "true", "false", "nul ", "[1,]", "[,1]", "{\"a\" 1}",
+        "{\"a\":}", "{a:1}", "{\"a\":1,}", "[1 2]", "[", "{", "]", "\"", "\"\\", "\"\\\"",
+        "-", "-.5", "0123", "1.", "1e", "1e+", ".5", "+1", "1.5e3x", "0x10", "-0", "1e999",
+        "\"\\u00e9\\n\\/\"", "\"\\uZZZZ\"", "\"\\u12\"", "\"\\ud83d\\ude00\"",
+        "\"\\ud83d\"", "\"\\ude00\"", "\"\\ud83d\\u0041\"", "\"\\ud83dx\\ude00\"",
+        "\"\\q\"", "\"a\x01b\"", "\xef\xbb\xbf{} ", "\xef\xbb\xbf{}", "\x01[\x1f1\x02]",
+        "[1]   ", "{\"k\":[[[]]]}x", "   ", "",
+        "123456789012345678901234567890123456789012345678901234567890123",
+        "1234567890123456789012345678901234567890123456789012345678901234",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        same_as_cjson(cases[i], strlen(cases[i]));
+    same_as_cjson("[0]\0", 4);                 /* a NUL is whitespace too */
+    same_as_cjson("\"a\0b\"", 5);
+}
+END_TEST
+
+START_TEST(test_jscan_nesting)
+{
+    /* cJSON takes 1000 levels of arrays and objects, not 1001 */
+    static char s[7 * 1001 + 16];
+    for (int depth = 999; depth <= 1001; depth++) {
+        size_t n = 0;
+        for (int d = 0; d < depth; d++)
+            n += (size_t)sprintf(s + n, d % 2 ? "{\"k\":" : "[");
+        s[n++] = '1';
+        for (int d = depth - 1; d >= 0; d--)
+            s[n++] = d % 2 ? '}' : ']';
+        same_as_cjson(s, n);
+    }
+}
+END_TEST
+
+START_TEST(test_jscan_mutations)
+{
+    /* Texts near JSON: a session-like object with bytes replaced,
+     * inserted or removed; every one judged as cJSON judges it. */
+    static const char base[] = "{\"a\":[1,-2.5e3,true,false,null],\"s\":\"x\\u00e9\\ud83d"
+                               "\\ude00\\\"\",\"o\":{\"k\":[[],{}]}}";
+    static const char alphabet[] = "{}[]\",:\\u0123456789abcdefABCDEF-+.eE tnrsul\x01\xef";
+    char s[sizeof base + 8];
+    uint32_t r = 12345;
+    for (int iter = 0; iter < 50000; iter++) {
+        size_t n = sizeof base - 1;
+        memcpy(s, base, n);
+        for (int k = 0; k < 1 + iter % 3; k++) {
+            r = r * 1664525u + 1013904223u;
+            size_t pos = (r >> 8) % n, op = (r >> 4) % 3;
+            char c = alphabet[(r >> 20) % (sizeof alphabet - 1)];
+            if (op == 0) {
+                s[pos] = c;
+            } else if (op == 1 && n + 1 < sizeof s) {
+                memmove(s + pos + 1, s + pos, n - pos);
+                s[pos] = c;
+                n++;
+            } else if (n > 1) {
+                memmove(s + pos, s + pos + 1, n - pos - 1);
+                n--;
+            }
+        }
+        same_as_cjson(s, (size_t)(r >> 28) % 2 ? n : n - n / 3);
+    }
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
     Suite *s = suite_create("util");
@@ -319,6 +405,12 @@ static Suite *util_suite(void)
     tcase_add_test(td, test_sync_missing_keeps_errno);
     tcase_add_test(td, test_sync_pipe_fails);
     suite_add_tcase(s, td);
+
+    TCase *tj = tcase_create("jscan");
+    tcase_add_test(tj, test_jscan_cases);
+    tcase_add_test(tj, test_jscan_nesting);
+    tcase_add_test(tj, test_jscan_mutations);
+    suite_add_tcase(s, tj);
     return s;
 }
 

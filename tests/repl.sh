@@ -277,5 +277,29 @@ else
 fi
 check "... and still samples" has '^--- sample'
 
+# SIGHUP (the terminal of a script closed): training pauses, the session
+# is saved where it was saved before, at the latest step, and rnnlab ends.
+script hup <<EOF
+load $corpus
+$small
+save $tmp/hup
+train steps=100000000
+EOF
+(cd "$tmp" && exec "$RNNLAB" -x "$tmp/hup.rnn") >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+i=0
+while [ $i -lt 300 ] && ! grep -q '^training' "$tmp/out"; do sleep 0.1; i=$((i + 1)); done
+sleep 1
+kill -HUP "$pid"
+wait "$pid"
+status=$?
+step=$(sed -n 's/^[[:space:]]*"step":[[:space:]]*\([0-9]*\).*/\1/p' "$tmp/hup/session.json" | head -n 1)
+check "SIGHUP ends a script with status 0" test "$status" -eq 0
+check "... after saving the session at the latest step ($step)" \
+    has_err "^rnnlab: saved session to $tmp/hup (step ${step:-none})\$"
+check "... past the first save" test "${step:-0}" -gt 0
+check "... leaving no temporary directory" \
+    test -z "$(ls -a "$tmp" | grep -e '^hup\.tmp' -e '^hup\.old')"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

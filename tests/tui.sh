@@ -1,7 +1,8 @@
 #!/bin/sh
 # tui.sh - the terminal interface driven through tmux: start rnnlab on the
 # small text with a small model, see the plot and the step count advance,
-# type `set temperature 0.5` and `sample 80`, see the sample, save, quit.
+# type `set temperature 0.5` and `sample 80`, see the sample, save, quit;
+# then close the terminals of a TUI and a REPL that have a session.
 # Skips (77) when tmux is missing.  Run by `make check` or by hand:
 #   RNNLAB=src/rnnlab srcdir=. sh tests/tui.sh
 
@@ -137,6 +138,10 @@ expect "the screen grows back" '^ training  step [0-9]+.{60,}$' 5
 
 keys 'set temperature 0.5' Enter
 expect "set answers in the message pane" 'temperature = 0\.5'
+# An error quoting what was typed shows a "\n" typed in quotes as typed,
+# not as a line break.
+keys 'set temperature "a\nb"' Enter
+expect "an error shows a newline typed in quotes as typed" "'a\\\\nb' is not a"
 keys 'prime "The "' Enter
 keys 'sample 80' Enter
 expect "the sample is headed with step and temperature" 'step [0-9]+ · temperature 0\.5'
@@ -201,6 +206,79 @@ if [ "$(cat "$tmp/status" 2>/dev/null)" = 0 ]; then
     pass "Ctrl-D quits"
 else
     flunk "Ctrl-D quits (status '$(cat "$tmp/status" 2>/dev/null)')"
+fi
+
+# ---- Hang-up.  Closing the terminal (tmux's kill-server sends SIGHUP and
+# closes the pane's terminal) saves a session that has a save path at the
+# latest step and leaves no temporary directory: the TUI and the REPL,
+# each in its own pane of a server of their own.
+hsock=$tmp/hup.sock
+# start_pane NAME ARGS [MORE]: rnnlab ARGS, the small model's options and
+# MORE in a new pane; its pid in NAME.pid, its standard error in NAME.err
+# (the terminal's own goes with it).
+start_pane() {
+    tmux -S "$hsock" new-session -d -s "$1" -x 100 -y 32 \
+        "cd '$tmp/work' && echo \$\$ >'$tmp/$1.pid' && HOME='$tmp/home' \
+         XDG_STATE_HOME='$tmp/state' LANG=C.UTF-8 LC_ALL=C.UTF-8 exec '$RNNLAB' $2 \
+         -e 'model gru layers=1 hidden=32 embed=16' -e 'set batch 4' \
+         -e 'set seq-len 32' -e 'set threads 1' ${3:-} 2>'$tmp/$1.err'"
+}
+hscreen() { tmux -S "$hsock" capture-pane -p -t "$1" >"$tmp/screen" 2>/dev/null; }
+# hwait PANE PATTERN: until the pane shows the pattern (60 s at most).
+hwait() {
+    i=0
+    while [ $i -lt 300 ]; do
+        hscreen "$1"
+        LC_ALL=C grep -E -q -e "$2" "$tmp/screen" && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    return 1
+}
+start_pane thup "--corpus '$srcdir/tests/data/garden.txt'"
+start_pane rhup "repl --corpus '$srcdir/tests/data/garden.txt'" "-e train"
+hwait thup '^ training  step [0-9]+' && tmux -S "$hsock" send-keys -t thup 'save tui-hup' Enter
+hwait rhup 'rnnlab>' && tmux -S "$hsock" send-keys -t rhup 'save repl-hup' Enter
+hwait thup 'saved session to sessions/tui-hup' || flunk "the TUI saves before the hang-up"
+hwait rhup 'saved session to sessions/repl-hup' || flunk "the REPL saves before the hang-up"
+# training goes on past the save before the terminal goes
+saved_step() { sed -n 's/^[[:space:]]*"step":[[:space:]]*\([0-9]*\).*/\1/p' "$1/session.json" | head -n 1; }
+first_t=$(saved_step "$tmp/work/sessions/tui-hup")
+first_r=$(saved_step "$tmp/work/sessions/repl-hup")
+sleep 1
+hscreen thup
+shown=$(sed -n '1s/.* step \([0-9]*\).*/\1/p' "$tmp/screen")
+tmux -S "$hsock" kill-server
+for name in thup rhup; do
+    pid=$(cat "$tmp/$name.pid")
+    i=0
+    while [ $i -lt 150 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.2; i=$((i + 1)); done
+    kill -0 "$pid" 2>/dev/null && flunk "$name: rnnlab ends after the hang-up"
+done
+# hup_check WHAT DIR FIRST [SHOWN]: the session in DIR was saved again at
+# the hang-up, past FIRST (and SHOWN, the last step on the screen), at the
+# step its message names; nothing else (a write error) is on its stderr.
+hup_check() {
+    step=$(saved_step "$2")
+    said=$(sed -n 's/.*saved session to .* (step \([0-9]*\))$/\1/p' "$tmp/$1.err" | tail -n 1)
+    cp "$tmp/$1.err" "$tmp/screen"
+    if grep -v -e "^rnnlab: paused at step" -e "^rnnlab: saved session to" "$tmp/$1.err" | grep -q .; then
+        flunk "$1: nothing but the pause and the save on standard error"
+    fi
+    if [ -n "$step" ] && [ -n "$3" ] && [ "$step" -gt "$3" ] && [ "$step" = "$said" ] &&
+        [ "$step" -ge "${4:-0}" ]; then
+        pass "$1: the hang-up saves the latest step ($3 saved before, $step at the hang-up)"
+    else
+        flunk "$1: the hang-up saves the latest step ('$3' before, '$step' after, '$said' said, '${4:-}' shown)"
+    fi
+}
+hup_check thup "$tmp/work/sessions/tui-hup" "$first_t" "$shown"
+hup_check rhup "$tmp/work/sessions/repl-hup" "$first_r"
+ls -a "$tmp/work/sessions" >"$tmp/screen"
+if grep -q -e '\.tmp' -e '\.old' "$tmp/screen"; then
+    flunk "the hang-up leaves no temporary directory"
+else
+    pass "the hang-up leaves no temporary directory"
 fi
 
 echo "$passed passed, $failed failed"

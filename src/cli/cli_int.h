@@ -109,8 +109,9 @@ int cli_print_json(cJSON *o);
  * the program. */
 void cli_catch_sigpipe(void);
 /* Nonzero once a write to standard output failed because its reader has
- * gone (`rnnlab sample ... | head`): the command then stops its work as if
- * interrupted, writes nothing more and exits quietly with status 0. */
+ * gone (`rnnlab sample ... | head`, or a terminal closed): the command
+ * then stops its work as if interrupted, writes nothing more and exits
+ * quietly with status 0. */
 int cli_output_gone(void);
 
 /* Writes a token's bytes to f as a JSON string, escaped as cJSON does;

@@ -9,12 +9,14 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -217,9 +219,17 @@ void cli_catch_sigpipe(void)
     sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* A terminal that hung up (closed) reads POLLHUP; a pipe whose reader
+ * left, POLLERR, also where SIGPIPE is ignored (the front ends). */
+static int stdout_hung_up(void)
+{
+    struct pollfd p = {STDOUT_FILENO, POLLOUT, 0};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)) != 0;
+}
+
 int cli_output_gone(void)
 {
-    return pipe_broken && ferror(stdout);
+    return ferror(stdout) && (pipe_broken || stdout_hung_up());
 }
 
 /* ------------------------------------------------------------------ */

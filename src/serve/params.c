@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "util/compat.h"
+#include "util/jscan.h"
 #include "engine/settings.h"
 #include "serve/params.h"
 
@@ -381,11 +382,29 @@ static int settle(pctx *c)
     return p->prompt ? 0 : copy_prompt(c, sc->prime);
 }
 
-/* Parses body as one JSON object; NULL with a message in err. */
-static cJSON *parse_object(const char *body, size_t len, char *err, size_t errlen)
+/* The reason names what the request sent (a field, a model, a seed):
+ * its control characters become '?', so that the one line stays one
+ * line in the server's log and a terminal showing it. */
+static void printable(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
+/* Parses body as one JSON object; NULL with a message in err and the
+ * status in *status (500: JSON that memory did not suffice for). */
+static cJSON *parse_object(const char *body, size_t len, int *status, char *err,
+                           size_t errlen)
 {
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    *status = 400;
+    if (!root && jscan_value(body, len, NULL)) {
+        *status = 500;
+        snprintf(err, errlen, "out of memory reading the body");
+        return NULL;
+    }
     if (!root) {
         size_t at = end && end >= body ? (size_t)(end - body) : 0;
         snprintf(err, errlen, "the body is not valid JSON (at byte %zu)", at);
@@ -408,11 +427,12 @@ int srv_params_parse(srv_api api, const char *body, size_t len,
                      char *err, size_t errlen)
 {
     pctx c = {.p = p, .err = err, .errlen = errlen, .field = ""};
+    int rc;
     memset(p, 0, sizeof *p);
-    cJSON *root = parse_object(body, len, err, errlen);
+    cJSON *root = parse_object(body, len, &rc, err, errlen);
     if (!root)
-        return 400;
-    int rc = find_model(&c, root, models, n_models);
+        return rc;
+    rc = find_model(&c, root, models, n_models);
     if (rc == 0) {
         start_from(&c, api, models[p->model]);
         rc = read_fields(&c, root,
@@ -421,8 +441,10 @@ int srv_params_parse(srv_api api, const char *body, size_t len,
     if (rc == 0)
         rc = settle(&c);
     cJSON_Delete(root);
-    if (rc != 0)
+    if (rc != 0) {
         srv_params_free(p);
+        printable(err);
+    }
     return rc;
 }
 

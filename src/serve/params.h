@@ -39,7 +39,8 @@ typedef struct srv_params {
 
 /* Reads body (len bytes, any JSON) as a request to api, for one of the
  * models.  Returns 0, or the HTTP status to answer (400; 404 for an
- * unknown model) with a one-line reason naming the field in err. */
+ * unknown model; 500 when memory ran out) with a one-line reason naming
+ * the field in err. */
 int srv_params_parse(srv_api api, const char *body, size_t len,
                      const srv_model_desc *const *models, int n_models, srv_params *p,
                      char *err, size_t errlen);

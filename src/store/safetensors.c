@@ -22,6 +22,7 @@
 
 #include "util/buf.h"
 #include "util/durable.h"
+#include "util/jscan.h"
 
 /* The reference implementation refuses headers above 100 MB; so do we. */
 #define ST_MAX_HEADER (100u * 1024u * 1024u)
@@ -384,6 +385,10 @@ static int st_parse_json(const st_ctx *c, const uint8_t *hdr, size_t hlen,
     }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts((const char *)hdr, hlen, &end, 0);
+    if (!root && jscan_value((const char *)hdr, hlen, NULL)) {
+        st_msg(c->err, c->errlen, c->what, "out of memory reading the header");
+        return -1;
+    }
     if (!root) {
         size_t at = end ? (size_t)(end - (const char *)hdr) : 0;
         st_msg(c->err, c->errlen, c->what, "header is not valid JSON (near byte %zu)", at);

@@ -28,6 +28,7 @@
 
 #include "store/safetensors.h"
 #include "util/durable.h"
+#include "util/jscan.h"
 #include "util/num.h"
 
 #define SES_JSON "session.json"
@@ -1602,7 +1603,11 @@ static int ses_read_json(ses_load *L, char *err, size_t errlen)
     const char *end = NULL;
     L->root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     int rc = 0;
-    if (!L->root) {
+    if (!L->root && jscan_value(text, len, NULL)) {
+        /* the text is JSON: the parser ran out of memory */
+        ses_msg(err, errlen, "%s: out of memory reading its JSON", L->json_path);
+        rc = -1;
+    } else if (!L->root) {
         int line = 1;
         for (const char *p = text; end && p < end && p < text + len; p++)
             line += *p == '\n';

@@ -68,7 +68,8 @@ static int copy_storage(tok_vocab *c, const tok_vocab *v)
         GROW_ARRAY(&c->bytes, &c->cap_bytes, v->n_bytes + 1, 256) < 0)
         return -1;
     memcpy(c->off, v->off, ((size_t)v->size + 1) * sizeof *c->off);
-    memcpy(c->bytes, v->bytes, v->n_bytes);
+    if (v->n_bytes)                 /* an empty vocabulary has no bytes */
+        memcpy(c->bytes, v->bytes, v->n_bytes);
     if (nm) {
         if (!(c->merges = malloc(nm * sizeof *c->merges)))
             return -1;

@@ -29,14 +29,34 @@
 /* ------------------------------------------------------------------ */
 /* Output */
 
+/* Writes text into buf (len bytes) as one line: its control characters
+ * (a newline typed as \n inside quotes and named back in an error, say)
+ * as the escapes that type them, so that a message pane or a log shows
+ * what was typed, on one line. */
+static void one_line(const char *text, char *buf, size_t len)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p && o + 5 < len; p++) {
+        if (*p >= 0x20 && *p != 0x7f)
+            buf[o++] = (char)*p;
+        else if (*p == '\n' || *p == '\t' || *p == '\r')
+            o += (size_t)snprintf(buf + o, len - o, "\\%c",
+                                  *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r');
+        else
+            o += (size_t)snprintf(buf + o, len - o, "\\x%02x", *p);
+    }
+    buf[o] = '\0';
+}
+
 PRINTF_LIKE(3, 4)
 static void out(cmd_env *env, cmd_stream s, const char *fmt, ...)
 {
-    char buf[4096];
+    char text[4096], buf[4096];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    one_line(text, buf, sizeof buf);
     if (env->ui.print)
         env->ui.print(env->ui.ctx, s, buf);
 }
@@ -1100,10 +1120,11 @@ int cmd_event_line(const eng_event *ev, char *buf, size_t len)
                  ev->eval.ppl, ev->eval.bpt, ev->bpb, ev->eval.acc);
         return 1;
     case ENG_EV_MESSAGE:
-        snprintf(buf, len, "%s", ev->text ? ev->text : "");
+        one_line(ev->text ? ev->text : "", buf, len);
         return 1;
     case ENG_EV_ERROR:
-        snprintf(buf, len, "error: %s", ev->text ? ev->text : "");
+        snprintf(buf, len, "error: ");
+        one_line(ev->text ? ev->text : "", buf + strlen(buf), len - strlen(buf));
         return 1;
     default:
         return 0;

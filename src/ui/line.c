@@ -1,10 +1,12 @@
 /* line.c - what the REPL and the TUI share below them: the signals they
- * poll through a signalfd, and readline's completion, history and
- * callback-mode prompt. */
+ * poll through a signalfd, the save when their terminal hangs up, and
+ * readline's completion, history and callback-mode prompt. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,16 +33,39 @@ static struct {
 /* ------------------------------------------------------------------ */
 /* Signals */
 
+/* The thread that reads the signals.  A handler gets no context pointer,
+ * so forward() finds it here; it is set before the handlers go in. */
+static pthread_t sig_reader;
+
+/* Threads started before main (OpenBLAS starts its workers in a
+ * constructor) do not block the signals, and the kernel hands a
+ * process's signal to any thread that does not, where the default action
+ * would end the process.  Such a thread passes the signal on to the
+ * reader, which blocks it, so it waits for the signalfd. */
+static void forward(int sig)
+{
+    int saved = errno;
+    pthread_kill(sig_reader, sig);
+    errno = saved;
+}
+
 int line_signals(void)
 {
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH};
+    struct sigaction sa;
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGWINCH);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaddset(&set, sigs[i]);
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
         return -1;
+    sig_reader = pthread_self();
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = forward;
+    sa.sa_mask = set;
+    sa.sa_flags = SA_RESTART;
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaction(sigs[i], &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
@@ -51,6 +76,66 @@ int line_read_signal(int fd)
     if (read(fd, &si, sizeof si) != (ssize_t)sizeof si)
         return 0;
     return (int)si.ssi_signo;
+}
+
+int line_hung_up(void)
+{
+    struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+    return poll(&p, 1, 0) > 0 && (p.revents & POLLHUP) != 0;
+}
+
+/* Waits for the DONE of id, printing the engine's messages and errors
+ * on the way.  Returns its status, or -1 when a signal stops the wait. */
+static int await_done(eng *e, int sigfd, long id)
+{
+    char line[4800];
+    for (;;) {
+        struct pollfd p[2] = {{eng_fd(e), POLLIN, 0}, {sigfd, POLLIN, 0}};
+        eng_event *ev;
+        int sig;
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            return -1;
+        if ((p[1].revents & POLLIN) && (sig = line_read_signal(sigfd)) != 0
+            && (sig == SIGINT || sig == SIGTERM))
+            return -1;
+        if (!(p[0].revents & POLLIN))
+            continue;
+        eng_drain_fd(e);
+        while ((ev = eng_next(e)) != NULL) {
+            int done = ev->type == ENG_EV_DONE && ev->id == id, rc = ev->status;
+            int said = ev->type == ENG_EV_MESSAGE || ev->type == ENG_EV_ERROR;
+            if (said && cmd_event_line(ev, line, sizeof line))
+                fprintf(stderr, "rnnlab: %s\n", line);
+            eng_event_free(ev);
+            if (done)
+                return rc;
+        }
+    }
+}
+
+int line_hangup_save(cmd_env *env, int sigfd)
+{
+    eng_status s;
+    eng_cmd c;
+    long id;
+    eng_snapshot(env->e, &s);
+    if (!s.loaded || !s.dirty || !s.session[0])
+        return 0;
+    eng_cancel_sample(env->e);
+    memset(&c, 0, sizeof c);
+    if (s.state == ENG_TRAINING) {
+        /* a pause that comes too late (the run just ended) only errs */
+        c.type = ENG_CMD_PAUSE;
+        eng_post(env->e, &c);
+    }
+    c.type = ENG_CMD_SAVE;
+    snprintf(c.str, sizeof c.str, "%s", s.session);
+    if ((id = eng_post(env->e, &c)) < 0) {
+        fprintf(stderr, "rnnlab: hang-up: out of memory; %s is not saved\n",
+                s.session);
+        return -1;
+    }
+    return await_done(env->e, sigfd, id) == 0 ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------ */

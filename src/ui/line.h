@@ -21,6 +21,17 @@ typedef struct front_opts {
 int line_signals(void);
 /* Reads one pending signal from fd; returns its number or 0. */
 int line_read_signal(int fd);
+/* Whether the terminal on stdin hung up (it was closed), for the front
+ * ends that read a terminal: 1 or 0. */
+int line_hung_up(void);
+/* What a front end does when its terminal hangs up (SIGHUP, or stdin
+ * closed), after leaving the screen: a session with a save path (saved
+ * or opened) and unsaved training is saved there, training paused first
+ * so that the save holds the latest step.  Waits for the save; SIGINT or
+ * SIGTERM on sigfd stops waiting (a save under way still ends whole, as
+ * eng_free waits for it).  Its message or error goes to stderr, which
+ * may be a log.  Returns 0 (saved, or nothing to save) or -1. */
+int line_hangup_save(cmd_env *env, int sigfd);
 
 /* Readline's completion, history file and settings for a front end whose
  * commands go to env.  readline keeps its state in globals, so env is

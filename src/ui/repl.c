@@ -34,6 +34,7 @@ typedef struct repl {
     int failed;              /* a command failed */
     int interrupted;         /* Ctrl-C while a command ran */
     int quit;                /* quit, end of input, SIGTERM or SIGHUP */
+    int hung_up;             /* SIGHUP, or the terminal closed: save */
     long wait_id;            /* the DONE awaited ... */
     int wait_done, wait_status;   /* ... and its arrival */
     int in_sample;
@@ -189,6 +190,7 @@ static void on_signal(repl *r, int sig)
         eng_cancel_sample(r->env->e);
     } else if (sig) {
         r->quit = r->interrupted = 1;
+        r->hung_up |= sig == SIGHUP;
         eng_cancel_sample(r->env->e);
     }
 }
@@ -214,7 +216,9 @@ static void pump(repl *r, int timeout_ms)
             eng_event_free(ev);
         }
     }
-    if (r->prompt_shown && (p[2].revents & (POLLIN | POLLHUP)))
+    if (r->prompt_shown && (p[2].revents & (POLLHUP | POLLERR)))
+        on_signal(r, SIGHUP);           /* the terminal was closed */
+    else if (r->prompt_shown && (p[2].revents & POLLIN))
         rl_callback_read_char();
 }
 
@@ -330,7 +334,8 @@ static void finish_script(repl *r)
         return;
     if (s.state == ENG_TRAINING && (s.goal_step >= 0 || s.goal_epoch >= 0 || s.goal_seconds >= 0)) {
         printf("(end of script: waiting for training to finish)\n");
-        if (wait_training(r) != 0)
+        /* a stop by SIGTERM or SIGHUP is no failure, as in rnnlab train */
+        if (wait_training(r) != 0 && !r->quit)
             r->failed = 1;
         return;
     }
@@ -373,6 +378,8 @@ int repl_script_file(cmd_env *env, int sigfd, const front_opts *o)
     r.line_no = 0;
     if (!r.quit)
         finish_script(&r);
+    if (r.hung_up && line_hangup_save(env, sigfd) != 0)
+        r.failed = 1;
     free(r.held);
     return r.failed ? STATUS_FAIL : STATUS_OK;
 }
@@ -415,6 +422,8 @@ int repl_interactive(cmd_env *env, int sigfd, const front_opts *o)
         last = run_line(&r, line);
         free(line);
     }
+    if ((r.hung_up || line_hung_up()) && line_hangup_save(env, sigfd) != 0)
+        last = CMD_FAIL;
     line_history_save();
     free(r.held);
     return last == CMD_OK ? STATUS_OK : STATUS_FAIL;

@@ -67,6 +67,7 @@ typedef struct tui {
     int sigfd;
     int utf8, colour;
     int quit;
+    int hung_up;              /* the terminal was closed: quit, then save */
     long quit_after;          /* quit when this DONE (a save) arrives */
     textpane *samples, *messages;
     series train, val;
@@ -646,6 +647,7 @@ static void resize(tui *t)
 }
 
 static void on_signal(tui *t, int sig);
+static void on_stdin(tui *t, short revents);
 
 /* `wait`: the command line shows that it waits until a bounded run or a
  * sample ends; any key stops waiting. */
@@ -671,6 +673,7 @@ static void wait_training(tui *t)
         wint_t ch;
         int r, key = 0;
         poll(p, 3, 100);
+        on_stdin(t, p[0].revents);
         if (p[2].revents & POLLIN)
             on_signal(t, line_read_signal(t->sigfd));
         if (p[1].revents & POLLIN)
@@ -797,6 +800,16 @@ static void on_signal(tui *t, int sig)
         eng_cancel_sample(t->env->e);
     else if (sig)
         t->quit = 1;
+    if (sig == SIGHUP)
+        t->hung_up = 1;
+}
+
+/* A closed terminal reads as POLLHUP on stdin, with or without the
+ * SIGHUP (which goes to the session's leader): quit as on SIGHUP. */
+static void on_stdin(tui *t, short revents)
+{
+    if (revents & (POLLHUP | POLLERR))
+        t->quit = t->hung_up = 1;
 }
 
 /* Waits for input, events or the next frame, and handles them. */
@@ -823,11 +836,9 @@ static void step_loop(tui *t)
         on_signal(t, line_read_signal(t->sigfd));
     if (p[1].revents & POLLIN)
         drain_events(t);
-    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-        if (p[0].revents & (POLLHUP | POLLERR) && !(p[0].revents & POLLIN))
-            t->quit = 1;
+    on_stdin(t, p[0].revents);
+    if (!t->quit && (p[0].revents & POLLIN))
         read_keys(t);
-    }
     if (timeout == 1000 && !t->dirty)
         t->dirty = 1;
     if (t->dirty && clock_now() - t->last_draw >= FRAME_S)
@@ -851,6 +862,7 @@ static int ask_cb(void *ctx, const char *q)
         wint_t ch;
         int r;
         poll(p, 3, 250);
+        on_stdin(t, p[0].revents);
         if (p[2].revents & POLLIN)
             on_signal(t, line_read_signal(t->sigfd));
         if (p[1].revents & POLLIN)
@@ -939,6 +951,7 @@ static void startup(tui *t, const front_opts *o)
 int tui_run(cmd_env *env, int sigfd, const front_opts *o)
 {
     tui t;
+    int rc = 0;
     memset(&t, 0, sizeof t);
     t.env = env;
     t.sigfd = sigfd;
@@ -979,11 +992,13 @@ int tui_run(cmd_env *env, int sigfd, const front_opts *o)
         step_loop(&t);
     tline_end();
     endwin();
+    if ((t.hung_up || line_hung_up()) && line_hangup_save(env, sigfd) != 0)
+        rc = 1;
     line_history_save();
     free_help(&t);
     textpane_free(t.samples);
     textpane_free(t.messages);
     series_free(&t.train);
     series_free(&t.val);
-    return 0;
+    return rc;
 }
