@@ -251,7 +251,9 @@ int serve_main(const serve_options *o, char *err, size_t errlen)
         return -1;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int share = cores > o->threads ? (int)(cores / o->threads) : 1;
-    srv_sched_config sc = {o->threads, share, o->max_batch, o->max_queue};
+    srv_sched_config sc = {.workers = o->threads, .worker_threads = share,
+                           .max_batch = o->max_batch, .max_queue = o->max_queue,
+                           .ask_every = SRV_GONE_SECONDS};
     /* every thread started from here on leaves these to sigwait */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
