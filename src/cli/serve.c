@@ -1,5 +1,6 @@
 /* serve.c - `rnnlab serve`: its options and help, the sessions named on
- * the command line, then src/serve/ takes over until a signal. */
+ * the command line, then src/serve/ takes over until a signal.  Also the
+ * server the TUI and REPL's `serve` command starts (cli_server). */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -236,4 +237,41 @@ int cli_serve(int argc, char **argv)
     }
     free(a);
     return rc;
+}
+
+/* ---- `serve` in the TUI and REPL: the model being trained */
+
+/* The request lines would land on the TUI's screen or the REPL's prompt:
+ * /metrics counts the requests instead. */
+static void discard_line(void *ctx, const char *line)
+{
+    (void)ctx, (void)line;
+}
+
+/* One worker stepping up to SRV_MAX_BATCH streams with one thread: the
+ * cores are training's. */
+static void *follow_start(eng *e, int port, int *bound, char *err, size_t errlen)
+{
+    serve_options o = {.host = "127.0.0.1", .port = port, .threads = 1,
+                       .worker_threads = 1, .max_batch = SRV_MAX_BATCH, .max_queue = 64,
+                       .grace = 0, .max_upload = SERVE_DEFAULT_MAX_UPLOAD, .follow = e,
+                       .log = discard_line};
+    return serve_start(&o, bound, err, errlen);
+}
+
+static void follow_stop(void *handle)
+{
+    serve_stop(handle);
+}
+
+static unsigned long follow_requests(void *handle)
+{
+    return serve_requests(handle);
+}
+
+const cmd_server *cli_server(void)
+{
+    static const cmd_server server = {.start = follow_start, .stop = follow_stop,
+                                      .requests = follow_requests};
+    return serve_unavailable() ? NULL : &server;
 }

@@ -297,9 +297,14 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
         srv_gen_detach(c->a.gen);
     if (c->up)
         srv_upload_release(c->up);
-    fprintf(stderr, "%s %s %d %zu tokens %.1f ms%s\n", c->method, c->path, c->a.status,
-            tokens, s * 1e3, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
-            : c->a.gen ? " (client gone: cancelled)" : " (not completed)");
+    char line[700];
+    snprintf(line, sizeof line, "%s %s %d %zu tokens %.1f ms%s", c->method, c->path,
+             c->a.status, tokens, s * 1e3, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+             : c->a.gen ? " (client gone: cancelled)" : " (not completed)");
+    if (h->sv->log)
+        h->sv->log(h->sv->log_ctx, line);
+    else
+        fprintf(stderr, "%s\n", line);
     srv_metrics_request(&h->sv->metrics, srv_route_label(c->path), c->a.status,
                         c->a.gen != NULL, s, tokens, prompt);
     if (c->streaming)
