@@ -324,8 +324,11 @@ print(a == b and len(a) > 0)' "$tmp/completion" "$tmp/sample.json" 2>/dev/null)
     check "a completion is the text rnnlab sample gives the model saved then" \
         test "$same" = True
     say "train steps=10" "wait"
-    sleep 1
-    http "$base/v1/models" >"$tmp/models"
+    for _ in $(seq 1 100); do      # the server looks for a new copy every 0.25 s
+        http "$base/v1/models" >"$tmp/models"
+        grep -q '"step":30' "$tmp/models" && break
+        sleep 0.1
+    done
     check "after more training the server has the new weights" \
         grep -q '"id":"live".*"step":30' "$tmp/models"
     say "serve 0"
@@ -333,7 +336,9 @@ print(a == b and len(a) > 0)' "$tmp/completion" "$tmp/sample.json" 2>/dev/null)
     say "show"
     check "show says it is serving" has "^serving: $base, model \"live\""
     say "serve stop"
-    check "serve stop stops it, counting the requests" has '^stopped serving (3 requests answered)$'
+    answered=$(sed -n 's/^stopped serving (\([0-9]*\) requests answered)$/\1/p' "$tmp/out")
+    check "serve stop stops it, counting the requests (3 or more made)" \
+        test "${answered:-0}" -ge 3
     http -o /dev/null "$base/health"
     check "... and the port is closed" test $? -ne 0
     say "serve stop"

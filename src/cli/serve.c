@@ -106,6 +106,8 @@ static void serve_help(FILE *f)
 "rnnlab sample.  stream: true sends server-sent events, then data: [DONE].\n"
 "A session saved again into its directory (rnnlab train --resume) is\n"
 "reloaded within a second; requests in flight finish on the old weights.\n"
+"To serve a model while it trains, use the serve command of the terminal\n"
+"or line interface (rnnlab, rnnlab repl: help serve).\n"
 "\n"
 "  --host ADDR        address to listen on (default 127.0.0.1: this machine\n"
 "                     only; 0.0.0.0 or :: for every interface)\n"
