@@ -349,7 +349,7 @@ START_TEST(completion)
 {
     int files = 0;
     completes("", "sa", "sample save");
-    completes("", "s", "set show stop sample save sessions status");
+    completes("", "s", "set show stop sample save sessions status serve");
     completes("set ", "te", "temperature");
     completes("show ", "m", "min-lr model");
     completes("set optimizer ", "ad", "adam adamw");

@@ -119,6 +119,8 @@ typedef struct tjob {
     waiter *w;
     int cancel_after;        /* set the job's cancel flag after this many */
     size_t seen;
+    int gone_at;             /* the client "leaves" at this question */
+    int asked;               /* questions so far */
 } tjob;
 
 static int tj_token(void *ctx, const sample_token *t)
@@ -128,6 +130,12 @@ static int tj_token(void *ctx, const sample_token *t)
     if (j->cancel_after && ++j->seen == (size_t)j->cancel_after)
         atomic_store(&j->job.cancel, 1);
     return 0;
+}
+
+static int tj_gone(void *ctx)
+{
+    tjob *j = ctx;
+    return ++j->asked >= j->gone_at;
 }
 
 static void tj_done(void *ctx, srv_job *job)
@@ -334,6 +342,41 @@ START_TEST(cancel_and_full_queue)
 }
 END_TEST
 
+/* A client that leaves during a long prompt: the scheduler (asking at
+ * every step here) cancels its job then, not at the prompt's end; one
+ * gone while queued is over when taken, without a step. */
+START_TEST(client_gone_in_prompt)
+{
+    waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    tjob jobs[2];
+    srv_sched *s = open_sched(1, 2, 2);
+    sample_config c = sample_defaults();
+    c.length = 5;
+    for (int i = 0; i < 2; i++) {
+        tj_init(&jobs[i], &w, &c, "", (uint64_t)i);
+        memset(jobs[i].prime, 'a', sizeof jobs[i].prime - 1);
+        jobs[i].job.gone = tj_gone;
+    }
+    jobs[0].gone_at = 10;    /* taken (1), then 8 prompt steps */
+    jobs[1].gone_at = 1;
+    srv_job *p0 = &jobs[0].job, *p1 = &jobs[1].job;
+    ck_assert_int_eq(srv_sched_submit(s, &p0, 1), 0);
+    wait_done(&w, 1);
+    ck_assert_int_eq(jobs[0].job.stop, SAMPLE_STOP_CANCEL);
+    ck_assert_uint_eq(jobs[0].job.stats.generated, 0);
+    ck_assert_uint_eq(jobs[0].job.stats.prime_tokens, sizeof jobs[0].prime - 1);
+    ck_assert_int_eq(jobs[0].asked, 10);
+    ck_assert_int_eq(srv_sched_submit(s, &p1, 1), 0);
+    wait_done(&w, 2);
+    ck_assert_int_eq(jobs[1].job.stop, SAMPLE_STOP_CANCEL);
+    ck_assert_uint_eq(jobs[1].job.stats.generated, 0);
+    ck_assert_int_eq(jobs[1].asked, 1);
+    srv_sched_free(s);
+    for (int i = 0; i < 2; i++)
+        strbuf_free(&jobs[i].text);
+}
+END_TEST
+
 /* ---- requests */
 
 static srv_model_desc models[2];
@@ -465,7 +508,7 @@ static void run_gen(srv_sched *s, const char *body, strbuf *out)
     ck_assert_int_eq(srv_params_parse(SRV_API_COMPLETIONS, body, strlen(body), m, 1, &p, err,
                                       sizeof err), 0);
     srv_gen *g = srv_gen_new(&p, ver, 1, 2);
-    srv_waker w = {no_sleep, no_wake, NULL};
+    srv_waker w = {.sleep = no_sleep, .wake = no_wake};
     srv_gen_watch(g, &w);
     ck_assert_int_eq(srv_gen_start(g, s), 0);
     size_t n;
@@ -537,6 +580,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, batch_matches_sample_decode);
     tcase_add_test(tc, cancel_and_full_queue);
+    tcase_add_test(tc, client_gone_in_prompt);
     tcase_add_test(tc, version_swap);
     tcase_add_test(tc, stream_holds_back_stop);
     suite_add_tcase(s, tc);

@@ -301,5 +301,77 @@ check "... past the first save" test "${step:-0}" -gt 0
 check "... leaving no temporary directory" \
     test -z "$(ls -a "$tmp" | grep -e '^hup\.tmp' -e '^hup\.old')"
 
+# ---------------------------------------------------------------- serve
+
+# serve PORT: the model being trained over HTTP.  The commands go through
+# a FIFO so that the test can ask the server between them.  Skipped in a
+# build without libmicrohttpd, or without curl.
+http() { curl -s -m 30 "$@"; }
+if ! command -v curl >/dev/null 2>&1; then
+    echo "skip - serve: needs curl"
+elif printf 'serve 0\n' | "$RNNLAB" 2>&1 | grep -q 'without libmicrohttpd'; then
+    echo "skip - serve: this rnnlab was built without libmicrohttpd"
+else
+    mkfifo "$tmp/cmds"
+    (cd "$tmp" && "$RNNLAB" <"$tmp/cmds" >"$tmp/out" 2>"$tmp/err") &
+    rnnlab_pid=$!
+    exec 3>"$tmp/cmds"
+    # say COMMAND...: sends the lines, then waits for the last one's echo
+    # and for what it prints (the next command's echo, or 30 s)
+    say() {
+        printf '%s\n' "$@" "status" >&3
+        n=$(grep -c '^> status$' "$tmp/out")
+        for _ in $(seq 1 300); do
+            [ "$(grep -c '^> status$' "$tmp/out")" -gt "$n" ] && grep -q '^> status$' "$tmp/out" \
+                && tail -n 1 "$tmp/out" | grep -q '^[a-z]* .*step' && return 0
+            sleep 0.1
+        done
+    }
+    printf 'serve 0\n' >&3
+    say "load $corpus" "$small" "set seed 3" "train steps=20" "wait" "save $tmp/s2" "serve 0"
+    port=$(sed -n 's|^serving the model being trained on http://127\.0\.0\.1:\([0-9][0-9]*\) .*|\1|p' "$tmp/out")
+    check "serve before a model is loaded is refused" has_err 'serve: no model yet'
+    check "serve 0 serves on a free port, told in the messages" test -n "$port"
+    check "status says it is serving" has "^idle  step 20 .*serving :$port\$"
+    base=http://127.0.0.1:$port
+    http "$base/v1/models" >"$tmp/models"
+    check "GET /v1/models lists the model being trained at its step" \
+        grep -q '"id":"live".*"step":20' "$tmp/models"
+    http "$base/v1/completions" -d '{"prompt": "The ", "max_tokens": 30, "seed": 5}' \
+        >"$tmp/completion"
+    "$RNNLAB" sample "$tmp/s2" --prime "The " --length 30 --seed 5 --threads 1 --json \
+        2>/dev/null | tail -n 1 >"$tmp/sample.json"
+    same=$(/usr/bin/python3 -c 'import json, sys
+a = json.load(open(sys.argv[1]))["choices"][0]["text"]
+b = json.load(open(sys.argv[2]))["text"]
+print(a == b and len(a) > 0)' "$tmp/completion" "$tmp/sample.json" 2>/dev/null)
+    check "a completion is the text rnnlab sample gives the model saved then" \
+        test "$same" = True
+    say "train steps=10" "wait"
+    for _ in $(seq 1 100); do      # the server looks for a new copy every 0.25 s
+        http "$base/v1/models" >"$tmp/models"
+        grep -q '"step":30' "$tmp/models" && break
+        sleep 0.1
+    done
+    check "after more training the server has the new weights" \
+        grep -q '"id":"live".*"step":30' "$tmp/models"
+    say "serve 0"
+    check "serve while serving is refused" has_err "serve: already serving on $base"
+    say "show"
+    check "show says it is serving" has "^serving: $base, model \"live\""
+    say "serve stop"
+    answered=$(sed -n 's/^stopped serving (\([0-9]*\) requests answered)$/\1/p' "$tmp/out")
+    check "serve stop stops it, counting the requests (3 or more made)" \
+        test "${answered:-0}" -ge 3
+    http -o /dev/null "$base/health"
+    check "... and the port is closed" test $? -ne 0
+    say "serve stop"
+    check "serve stop when not serving is an error" has_err 'serve stop: not serving'
+    exec 3>&-
+    wait "$rnnlab_pid"
+    check "serve bad port is a usage error" sh -c \
+        "printf 'serve 70000\n' | '$RNNLAB' 2>&1 | grep -q \"'70000' is not a port\""
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -2,7 +2,8 @@
 # serve.sh - tests of `rnnlab serve` over HTTP on 127.0.0.1 (free ports):
 # every endpoint, an OpenAI-style body, streaming, fixed seeds giving the
 # text `rnnlab sample` gives (concurrent requests too), the error answers
-# (400 naming the field, 401, 404, 405, 413, 429), a client gone mid-stream,
+# (400 naming the field, 401, 404, 405, 413, 429), a client gone during its
+# prompt and one gone mid-stream,
 # SIGTERM during a stream, live models (a session trained on is picked up,
 # one that does not load leaves the old weights serving) and uploads (off
 # without --allow-upload, the key, plain names, the size limit, hostile
@@ -528,6 +529,28 @@ wait_metric() {
     done
     return 1
 }
+# a client that leaves while its long prompt (16,000 steps) is still being
+# read: cancelled then, before its one token (the workers ask whether the
+# client is there every 50 ms; a waiting connection is not watched)
+"$PY" -c 'import json; print(json.dumps({"prompt": "the " * 4000, "max_tokens": 1}))' \
+    >"$tmp/prompt.json"
+req_bg "$tmp/p1" POST /v1/completions "$tmp/prompt.json" "$auth"
+p1_pid=$bg_pid
+wait_metric rnnlab_running_generations 1
+sleep 0.3
+kill "$p1_pid" 2>/dev/null
+t0=$(date +%s)
+for _ in $(seq 1 100); do
+    grep -q 'client gone: cancelled' "$tmp/big.err" && break
+    sleep 0.1
+done
+t1=$(date +%s)
+wait "$p1_pid" 2>/dev/null
+cp "$tmp/big.err" "$tmp/evidence"
+check "a client gone during its prompt is cancelled at once, before its first token" \
+    'grep -q " 0 tokens .*client gone: cancelled" "$tmp/big.err" && [ $((t1 - t0)) -le 5 ]'
+wait_metric rnnlab_running_generations 0
+
 # a long answer: 5,120 steps of the 2x512 model, the first 1,024 the
 # prompt's (tokens flow soon, also in a slow build on a loaded machine)
 "$PY" -c 'import json; print(json.dumps({"prompt": "the " * 256, "max_tokens": 4096, "stream": True}))' \
@@ -541,20 +564,20 @@ wait_metric rnnlab_queue_depth 1
 post /v1/completions '{"max_tokens": 5}' "$auth"
 expect_status 429 "queue is full" "the queue full: 429"
 
-# the first client goes away mid-stream: its generation is cancelled.
-# A connection waiting for its first token is not watched, so the client
-# leaves once tokens flow.
+# the first client goes away mid-stream, once tokens flow: its generation
+# is cancelled.
 for _ in $(seq 1 500); do
     grep -q '^data: ' "$tmp/s1" 2>/dev/null && break
     sleep 0.1
 done
 kill "$s1_pid" 2>/dev/null
+gone() { grep -c 'client gone: cancelled' "$tmp/big.err"; }
 for _ in $(seq 1 200); do
-    grep -q 'client gone: cancelled' "$tmp/big.err" && break
+    [ "$(gone)" -ge 2 ] && break
     sleep 0.1
 done
 cp "$tmp/big.err" "$tmp/evidence"
-check "a client gone mid-stream has its generation cancelled" 'grep -q "client gone: cancelled" "$tmp/big.err"'
+check "a client gone mid-stream has its generation cancelled" '[ "$(gone)" -ge 2 ]'
 
 # SIGTERM while the second streams: it ends within the grace time (1 s)
 for _ in $(seq 1 500); do

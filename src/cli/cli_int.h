@@ -14,6 +14,7 @@
 #include "device/open.h"
 #include "train/trainer.h"
 #include "engine/settings.h"
+#include "ui/cmd.h"
 #include "text/tok.h"
 #include "text/tok_opt.h"
 #include "text/corpus.h"
@@ -25,6 +26,9 @@ int cli_sample(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);
 int cli_serve(int argc, char **argv);
+/* What the TUI and REPL's serve command starts; NULL in a build without
+ * libmicrohttpd. */
+const cmd_server *cli_server(void);
 
 /* --- messages (options.c), each one line "rnnlab: ..." on stderr --- */
 

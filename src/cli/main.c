@@ -94,7 +94,7 @@ static int cli_main(int argc, char **argv)
     /* No command, repl, open and their options: the interactive front
      * ends (src/ui/launch.c). */
     if (launch_wants(argc, argv))
-        return finish_output(launch_main(argc, argv));
+        return finish_output(launch_main(argc, argv, cli_server()));
     cli_catch_sigpipe();
     if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
         main_help(stdout);

@@ -1,5 +1,6 @@
 /* serve.c - `rnnlab serve`: its options and help, the sessions named on
- * the command line, then src/serve/ takes over until a signal. */
+ * the command line, then src/serve/ takes over until a signal.  Also the
+ * server the TUI and REPL's `serve` command starts (cli_server). */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -105,6 +106,8 @@ static void serve_help(FILE *f)
 "rnnlab sample.  stream: true sends server-sent events, then data: [DONE].\n"
 "A session saved again into its directory (rnnlab train --resume) is\n"
 "reloaded within a second; requests in flight finish on the old weights.\n"
+"To serve a model while it trains, use the serve command of the terminal\n"
+"or line interface (rnnlab, rnnlab repl: help serve).\n"
 "\n"
 "  --host ADDR        address to listen on (default 127.0.0.1: this machine\n"
 "                     only; 0.0.0.0 or :: for every interface)\n"
@@ -236,4 +239,41 @@ int cli_serve(int argc, char **argv)
     }
     free(a);
     return rc;
+}
+
+/* ---- `serve` in the TUI and REPL: the model being trained */
+
+/* The request lines would land on the TUI's screen or the REPL's prompt:
+ * /metrics counts the requests instead. */
+static void discard_line(void *ctx, const char *line)
+{
+    (void)ctx, (void)line;
+}
+
+/* One worker stepping up to SRV_MAX_BATCH streams with one thread: the
+ * cores are training's. */
+static void *follow_start(eng *e, int port, int *bound, char *err, size_t errlen)
+{
+    serve_options o = {.host = "127.0.0.1", .port = port, .threads = 1,
+                       .worker_threads = 1, .max_batch = SRV_MAX_BATCH, .max_queue = 64,
+                       .grace = 0, .max_upload = SERVE_DEFAULT_MAX_UPLOAD, .follow = e,
+                       .log = discard_line};
+    return serve_start(&o, bound, err, errlen);
+}
+
+static void follow_stop(void *handle)
+{
+    serve_stop(handle);
+}
+
+static unsigned long follow_requests(void *handle)
+{
+    return serve_requests(handle);
+}
+
+const cmd_server *cli_server(void)
+{
+    static const cmd_server server = {.start = follow_start, .stop = follow_stop,
+                                      .requests = follow_requests};
+    return serve_unavailable() ? NULL : &server;
 }

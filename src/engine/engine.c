@@ -44,6 +44,10 @@ struct eng {
     int cancel_sample;                  /* under mu */
     long next_id;                       /* under mu */
     eng_status pub;                     /* under mu */
+    int watchers;                       /* weight readers; under mu */
+    int copy_asked;                     /* a new watcher wants a copy
+                                         * now; under mu */
+    eng_weights *copy;                  /* the newest copy; under mu */
     int wake[2];                        /* pipe: engine writes, UI polls */
     pthread_t thread;
 
@@ -60,6 +64,10 @@ struct eng {
     char session[4096];
     int keep_saved;                     /* session was saved here: runs
                                          * keep it up to date (save-every) */
+    long installs;                      /* trainers installed so far */
+    long copy_installs, copy_step;      /* what the newest copy is of ... */
+    double copy_time;                   /* ... and when it was taken */
+    long copies;                        /* copies taken so far */
 };
 
 const char *eng_state_name(eng_state s)
@@ -183,6 +191,31 @@ void eng_snapshot(eng *e, eng_status *out)
     pthread_mutex_lock(&e->mu);
     *out = e->pub;
     pthread_mutex_unlock(&e->mu);
+}
+
+void eng_weights_watch(eng *e, int on)
+{
+    eng_weights *drop = NULL;
+    pthread_mutex_lock(&e->mu);
+    e->watchers += on ? 1 : -1;
+    if (on) {
+        e->copy_asked = 1;
+        pthread_cond_signal(&e->cv);
+    } else if (e->watchers <= 0) {
+        e->watchers = 0;
+        drop = e->copy;
+        e->copy = NULL;
+    }
+    pthread_mutex_unlock(&e->mu);
+    eng_weights_release(drop);
+}
+
+eng_weights *eng_weights_get(eng *e)
+{
+    pthread_mutex_lock(&e->mu);
+    eng_weights *w = e->copy ? eng_weights_ref(e->copy) : NULL;
+    pthread_mutex_unlock(&e->mu);
+    return w;
 }
 
 void eng_cancel_sample(eng *e)
@@ -313,6 +346,7 @@ static void install(eng *e, trainer *nt)
 {
     trainer_free(e->t);
     e->t = nt;
+    e->installs++;
     memset(&e->r, 0, sizeof e->r);
     e->keep_saved = 0;
     e->dirty = 0;
@@ -698,6 +732,49 @@ static void train_one(eng *e)
 }
 
 /* ------------------------------------------------------------------ */
+/* Engine thread: copies of the weights for readers (eng_weights_get) */
+
+/* Whether the newest copy is out of date enough to take another. */
+static int copy_due(eng *e, int asked)
+{
+    if (!e->t)
+        return 0;
+    if (asked || e->copy_installs != e->installs)
+        return 1;
+    if (e->copy_step == e->t->step)
+        return 0;
+    return e->state != ENG_TRAINING || clock_now() - e->copy_time >= ENG_WEIGHTS_PERIOD;
+}
+
+/* Takes and publishes a copy when readers watch and it is due. */
+static void refresh_copy(eng *e)
+{
+    pthread_mutex_lock(&e->mu);
+    int watched = e->watchers > 0, asked = e->copy_asked;
+    e->copy_asked = 0;
+    eng_weights *same = e->copy && e->copy_installs == e->installs
+                        ? eng_weights_ref(e->copy) : NULL;
+    pthread_mutex_unlock(&e->mu);
+    eng_weights *w = NULL;
+    if (watched && copy_due(e, asked))
+        w = eng_weights_take(e->t, &e->cfg.sample, ++e->copies, same);
+    eng_weights_release(same);
+    if (!w)
+        return;                 /* none due, or out of memory: the old one serves */
+    e->copy_installs = e->installs;
+    e->copy_step = e->t->step;
+    e->copy_time = clock_now();
+    pthread_mutex_lock(&e->mu);
+    eng_weights *old = e->copy;
+    if (e->watchers > 0)        /* else the last reader left meanwhile */
+        e->copy = w;
+    else
+        old = w;
+    pthread_mutex_unlock(&e->mu);
+    eng_weights_release(old);
+}
+
+/* ------------------------------------------------------------------ */
 /* Engine thread: commands */
 
 static int need_trainer(eng *e, const char *what)
@@ -1058,7 +1135,7 @@ static cmd_node *next_command(eng *e)
 {
     cmd_node *n;
     pthread_mutex_lock(&e->mu);
-    while (!e->cmd_head && e->state != ENG_TRAINING)
+    while (!e->cmd_head && e->state != ENG_TRAINING && !e->copy_asked)
         pthread_cond_wait(&e->cv, &e->mu);
     n = e->cmd_head;
     if (n) {
@@ -1076,7 +1153,9 @@ static void *engine_main(void *arg)
     for (;;) {
         cmd_node *n = next_command(e);
         if (!n) {
-            train_one(e);
+            if (e->state == ENG_TRAINING)
+                train_one(e);
+            refresh_copy(e);
             continue;
         }
         int quit = n->cmd.type == ENG_CMD_QUIT;
@@ -1091,6 +1170,7 @@ static void *engine_main(void *arg)
         free(n);
         if (quit)
             return NULL;
+        refresh_copy(e);
     }
 }
 
@@ -1162,6 +1242,7 @@ void eng_free(eng *e)
     pthread_join(e->thread, NULL);
     while ((ev = eng_next(e)) != NULL)
         eng_event_free(ev);
+    eng_weights_release(e->copy);
     trainer_free(e->t);
     e->be->destroy(e->be);
     close(e->wake[0]);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include "model/model.h"
 #include "engine/settings.h"
+#include "engine/weights.h"
 #include "train/trainer.h"
 #include "text/tok.h"
 
@@ -159,6 +160,22 @@ void eng_drain_fd(eng *e);
 void eng_snapshot(eng *e, eng_status *out);
 /* Asks a running sample to end early; handled at its next token. */
 void eng_cancel_sample(eng *e);
+
+/* Copies of the weights for readers on other threads (a server of the
+ * model being trained).  While at least one reader watches, the engine
+ * thread copies its model between steps: at once when watching starts,
+ * when the model is replaced (load, model, open, a rebuilding set) and
+ * when the weights changed while it is not training (a run ended, a
+ * step), and every ENG_WEIGHTS_PERIOD seconds while it trains.  A copy
+ * costs a host copy of the weights (13 MB for the default LSTM 2x512),
+ * taken on the engine thread; readers never hold it up. */
+#define ENG_WEIGHTS_PERIOD 2.0
+/* Starts (on nonzero) or ends (0) one reader's watch; the last end drops
+ * the copy. */
+void eng_weights_watch(eng *e, int on);
+/* The newest copy (a reference, the caller's to release), or NULL when
+ * there is none: nobody watches, nothing is loaded, or out of memory. */
+eng_weights *eng_weights_get(eng *e);
 
 /* A short description of the model: "lstm 2x512, 3.3M params". */
 void eng_model_desc(const eng_status *s, char *buf, size_t len);

@@ -15,10 +15,14 @@
 #include "serve/version.h"
 
 /* How the reader waits: sleep is called under the gen's lock when there
- * is nothing to read yet; wake later, without the lock, once there is. */
+ * is nothing to read yet; wake later, without the lock, once there is.
+ * gone (may be NULL), called under the gen's lock from a worker, says
+ * whether the reader's client has closed its connection: a sleeping
+ * reader sees nothing, so the workers ask. */
 typedef struct srv_waker {
     void (*sleep)(void *ctx);
     void (*wake)(void *ctx);
+    int (*gone)(void *ctx);
     void *ctx;
 } srv_waker;
 
@@ -64,6 +68,7 @@ struct srv_gen {
     size_t sent;
     srv_waker waker;
     int sleeping, watched;
+    int gone;                /* the client went away: choices cancelled */
 };
 
 #endif

@@ -83,6 +83,18 @@ static void on_done(void *ctx, srv_job *job)
     srv_gen_release(g);
 }
 
+/* The workers' question: whether the client went away. */
+static int client_gone(void *ctx)
+{
+    srv_gen *g = ((srv_choice *)ctx)->g;
+    pthread_mutex_lock(&g->mu);
+    if (!g->gone && g->watched && g->waker.gone)
+        g->gone = g->waker.gone(g->waker.ctx);
+    int gone = g->gone;
+    pthread_mutex_unlock(&g->mu);
+    return gone;
+}
+
 srv_gen *srv_gen_new(srv_params *p, srv_version *v, uint64_t seed, uint64_t nonce)
 {
     srv_gen *g = calloc(1, sizeof *g);
@@ -108,7 +120,7 @@ srv_gen *srv_gen_new(srv_params *p, srv_version *v, uint64_t seed, uint64_t nonc
         c->job = (srv_job){.ver = v, .cfg = &g->p.cfg, .stops = &g->p.stops,
                            .prime = g->p.prompt, .seed = base + (uint64_t)i,
                            .n_alts = g->p.n_alts, .on_token = on_token,
-                           .on_done = on_done, .ctx = c, .stop_index = -1};
+                           .gone = client_gone, .on_done = on_done, .ctx = c, .stop_index = -1};
     }
     return g;
 }
@@ -177,6 +189,14 @@ char *srv_gen_answer(srv_gen *g)
     char *s = g->failed ? NULL : srv_reply_answer(g);
     pthread_mutex_unlock(&g->mu);
     return s;
+}
+
+int srv_gen_gone(srv_gen *g)
+{
+    pthread_mutex_lock(&g->mu);
+    int gone = g->gone;
+    pthread_mutex_unlock(&g->mu);
+    return gone;
 }
 
 size_t srv_gen_tokens(srv_gen *g)

@@ -34,6 +34,8 @@ int srv_gen_read(srv_gen *g, char *buf, size_t max, size_t *n);
 /* The whole answer of a finished request that does not stream, as JSON
  * (malloc'd), or NULL when out of memory. */
 char *srv_gen_answer(srv_gen *g);
+/* Whether the workers found the client gone (its choices cancelled). */
+int srv_gen_gone(srv_gen *g);
 /* Tokens generated so far over all choices; prompt tokens of choice 0. */
 size_t srv_gen_tokens(srv_gen *g);
 size_t srv_gen_prompt_tokens(srv_gen *g);

@@ -1,15 +1,19 @@
 /* http.c - the server's connections on libmicrohttpd (http.h): one
  * polling thread; a connection that waits for a generation is suspended
- * and the workers resume it when there is something to send. */
+ * and the workers resume it when there is something to send, and ask now
+ * and then whether its client is still there. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
 
+#include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -56,6 +60,27 @@ static void conn_wake(void *ctx)
     MHD_resume_connection(((conn *)ctx)->mc);
 }
 
+/* Whether the client closed its side or reset the connection.  libmicrohttpd
+ * does not poll a suspended connection, so a worker peeks at the socket
+ * itself (under the gen's lock: the connection cannot complete meanwhile).
+ * Bytes waiting (a pipelined request) are not an end; a client that only
+ * shuts down its sending side counts as gone. */
+static int conn_gone(void *ctx)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(((conn *)ctx)->mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci)
+        return 0;
+    struct pollfd p = {.fd = ci->connect_fd, .events = POLLIN};
+    if (poll(&p, 1, 0) <= 0)
+        return 0;
+    if (p.revents & (POLLHUP | POLLERR | POLLNVAL))
+        return 1;
+    char b;
+    ssize_t n = recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 /* ---- answers */
 
 static enum MHD_Result queue(conn *c, struct MHD_Response *r)
@@ -86,6 +111,8 @@ static ssize_t read_events(void *cls, uint64_t pos, char *buf, size_t max)
     conn *c = cls;
     size_t n = 0;
     (void)pos;
+    if (srv_gen_gone(c->a.gen))
+        return MHD_CONTENT_READER_END_WITH_ERROR;   /* nobody to send to */
     int st = srv_gen_read(c->a.gen, buf, max, &n);
     if (st == SRV_GEN_DATA)
         return (ssize_t)n;
@@ -113,6 +140,8 @@ static enum MHD_Result send_when_done(conn *c)
     size_t n;
     if (srv_gen_read(c->a.gen, &none, 0, &n) == SRV_GEN_WAIT)
         return MHD_YES;
+    if (srv_gen_gone(c->a.gen))
+        return MHD_NO;                  /* nobody to answer: closed */
     free(c->a.body);
     if (!(c->a.body = srv_gen_answer(c->a.gen)))
         srv_answer_error(&c->a, 500, "out of memory");
@@ -133,7 +162,7 @@ static enum MHD_Result answer(conn *c)
     }
     if (!c->a.gen)
         return send_body(c);
-    srv_waker w = {conn_sleep, conn_wake, c};
+    srv_waker w = {.sleep = conn_sleep, .wake = conn_wake, .gone = conn_gone, .ctx = c};
     c->waiting = 1;
     atomic_fetch_add(&c->h->in_flight, 1);
     srv_gen_watch(c->a.gen, &w);
@@ -166,7 +195,7 @@ static enum MHD_Result upload_end(conn *c)
     int status;
     char *body;
     if (!c->waiting) {
-        srv_waker w = {conn_sleep, conn_wake, c};
+        srv_waker w = {.sleep = conn_sleep, .wake = conn_wake, .ctx = c};
         c->waiting = 1;
         atomic_fetch_add(&c->h->in_flight, 1);
         srv_upload_finish(c->up, c->h->sv->live, &w);
@@ -268,9 +297,14 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
         srv_gen_detach(c->a.gen);
     if (c->up)
         srv_upload_release(c->up);
-    fprintf(stderr, "%s %s %d %zu tokens %.1f ms%s\n", c->method, c->path, c->a.status,
-            tokens, s * 1e3, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
-            : c->a.gen ? " (client gone: cancelled)" : " (not completed)");
+    char line[700];
+    snprintf(line, sizeof line, "%s %s %d %zu tokens %.1f ms%s", c->method, c->path,
+             c->a.status, tokens, s * 1e3, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+             : c->a.gen ? " (client gone: cancelled)" : " (not completed)");
+    if (h->sv->log)
+        h->sv->log(h->sv->log_ctx, line);
+    else
+        fprintf(stderr, "%s\n", line);
     srv_metrics_request(&h->sv->metrics, srv_route_label(c->path), c->a.status,
                         c->a.gen != NULL, s, tokens, prompt);
     if (c->streaming)

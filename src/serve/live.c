@@ -11,7 +11,8 @@
 #include "serve/live.h"
 
 struct srv_live {
-    srv_models *ms;
+    void (*look)(void *ctx);
+    void *ctx;
     double period;
     pthread_t th;
     pthread_mutex_t mu;
@@ -62,12 +63,13 @@ static void *live_main(void *arg)
         }
         if (quit)
             return NULL;
-        srv_models_poll(l->ms);
+        l->look(l->ctx);
         look = after(l->period);
     }
 }
 
-srv_live *srv_live_start(srv_models *ms, double period, char *err, size_t errlen)
+srv_live *srv_live_start(double period, void (*look)(void *ctx), void *ctx, char *err,
+                         size_t errlen)
 {
     pthread_condattr_t ca;
     srv_live *l = calloc(1, sizeof *l);
@@ -75,7 +77,8 @@ srv_live *srv_live_start(srv_models *ms, double period, char *err, size_t errlen
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    l->ms = ms;
+    l->look = look;
+    l->ctx = ctx;
     l->period = period;
     pthread_mutex_init(&l->mu, NULL);
     pthread_condattr_init(&ca);

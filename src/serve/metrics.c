@@ -61,6 +61,17 @@ void srv_metrics_request(srv_metrics *m, const char *path, int status, int gener
     pthread_mutex_unlock(&m->mu);
 }
 
+uint64_t srv_metrics_total(srv_metrics *m)
+{
+    uint64_t n = 0;
+    pthread_mutex_lock(&m->mu);
+    for (int p = 0; p < SRV_METRIC_PATHS; p++)
+        for (int c = 0; c < SRV_METRIC_CODES; c++)
+            n += m->count[p][c];
+    pthread_mutex_unlock(&m->mu);
+    return n;
+}
+
 void srv_metrics_stream(srv_metrics *m, int delta)
 {
     pthread_mutex_lock(&m->mu);

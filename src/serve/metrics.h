@@ -31,6 +31,8 @@ void srv_metrics_destroy(srv_metrics *m);
  * duration and tokens (generation 0: not one). */
 void srv_metrics_request(srv_metrics *m, const char *path, int status, int generation,
                          double seconds, size_t tokens, size_t prompt_tokens);
+/* Requests counted so far, all paths and statuses. */
+uint64_t srv_metrics_total(srv_metrics *m);
 /* An event stream starts (+1) or ends (-1). */
 void srv_metrics_stream(srv_metrics *m, int delta);
 /* The text for GET /metrics (malloc'd), or NULL when out of memory. */

@@ -312,6 +312,8 @@ int srv_server_init(srv_server *sv, srv_sched *sched, srv_models *models, srv_li
     sv->model_dir = o->model_dir;
     sv->allow_upload = o->allow_upload;
     sv->max_upload = o->max_upload;
+    sv->log = o->log;
+    sv->log_ctx = o->log_ctx;
     sv->started = clock_now();
     srv_metrics_init(&sv->metrics);
     pthread_mutex_init(&sv->rng_mu, NULL);

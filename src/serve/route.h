@@ -33,6 +33,8 @@ typedef struct srv_server {
     char key[SRV_KEY_MAX];   /* "" : no key asked */
     double started;          /* clock_now() at the start */
     atomic_int draining;     /* shutting down: no new generations */
+    serve_log_fn log;        /* the request lines; NULL: stderr */
+    void *log_ctx;
     pthread_mutex_t rng_mu;
     rng_state rng;           /* seeds of requests that bring none */
 } srv_server;

@@ -33,6 +33,7 @@ typedef struct batch {
     uint32_t ids[SRV_MAX_BATCH], rows[SRV_MAX_BATCH];
     slot slots[SRV_MAX_BATCH];
     int n;
+    double asked;             /* when its jobs' clients were last asked for */
 } batch;
 
 /* A worker's copy of a model version (holding a reference to it). */
@@ -254,10 +255,18 @@ static void run_beam(worker *w, copy *c, srv_job *job)
     finish_job(w->s, job);
 }
 
+/* A job whose client left is cancelled. */
+static void ask_gone(srv_job *job)
+{
+    if (job->gone && job->gone(job->ctx))
+        atomic_store(&job->cancel, 1);
+}
+
 /* Starts a taken job: a new stream at the end of its model's batch, at
  * zero state (or finished at once: cancelled, nothing to generate). */
 static void admit(worker *w, srv_job *job)
 {
+    ask_gone(job);
     copy *c = copy_for(w, job->ver);
     if (!c) {
         job->failed = 1;
@@ -317,11 +326,18 @@ static void compact(worker *w, batch *b)
 }
 
 /* One decoder step for every stream of the batch, each then taking its
- * row of logits. */
+ * row of logits.  Now and then the clients are asked whether they are
+ * still there: one waiting for its answer is not watched otherwise, and a
+ * long prompt would run to its end for nobody. */
 static void step(worker *w, batch *b)
 {
     int V = b->dec.m->cfg.vocab;
-    double c0 = thread_cpu();
+    double c0 = thread_cpu(), now = clock_now();
+    if (now - b->asked >= w->s->cfg.ask_every) {
+        b->asked = now;
+        for (int i = 0; i < b->n; i++)
+            ask_gone(b->slots[i].job);
+    }
     for (int i = 0; i < b->n; i++)
         srv_stream_input(&b->slots[i].st, &b->ids[i]);
     decoder_step(&b->dec, b->n, b->ids, b->logits);

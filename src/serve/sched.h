@@ -21,6 +21,7 @@
 
 #define SRV_MAX_BATCH 16     /* streams per batch: exact fp32 packed steps */
 #define SRV_MAX_WORKERS 64
+#define SRV_GONE_SECONDS 0.05 /* the server's ask_every */
 
 typedef struct srv_version srv_version;
 
@@ -39,6 +40,10 @@ struct srv_job {
     uint64_t seed;
     int n_alts;
     sample_token_fn on_token;/* worker thread; nonzero stops the job */
+    int (*gone)(void *ctx);  /* NULL, or (worker thread) whether the client
+                              * left: asked when the job is taken and every
+                              * ask_every seconds of its steps, nonzero
+                              * cancels it (beam jobs: when taken only) */
     srv_done_fn on_done;
     void *ctx;
     atomic_int cancel;       /* nonzero: stop before the next token */
@@ -61,6 +66,9 @@ typedef struct srv_sched_config {
     int worker_threads;      /* threads of each worker's backend, >= 1 */
     int max_batch;           /* 1..SRV_MAX_BATCH */
     int max_queue;           /* jobs waiting for a stream, >= 1 */
+    double ask_every;        /* seconds between asking whether the clients
+                              * of a batch's jobs are still there; 0: at
+                              * every step */
 } srv_sched_config;
 
 /* Counters for /metrics. */

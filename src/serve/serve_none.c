@@ -16,3 +16,21 @@ int serve_main(const serve_options *o, char *err, size_t errlen)
     snprintf(err, errlen, "%s", serve_unavailable());
     return -1;
 }
+
+serve_running *serve_start(const serve_options *o, int *port, char *err, size_t errlen)
+{
+    (void)o, (void)port;
+    snprintf(err, errlen, "%s", serve_unavailable());
+    return NULL;
+}
+
+void serve_stop(serve_running *r)
+{
+    (void)r;
+}
+
+unsigned long serve_requests(serve_running *r)
+{
+    (void)r;
+    return 0;
+}

@@ -1,7 +1,8 @@
-/* server.c - serve_main (serve.h): the listening socket, the scheduler
- * and the HTTP daemon started in order, then signals waited for and the
- * shutdown: stop accepting, let requests finish within the grace time,
- * cancel the rest. */
+/* server.c - serve_main, serve_start and serve_stop (serve.h): the
+ * scheduler, the models, the loading thread, the listening socket and the
+ * HTTP daemon started in order; then (serve_main) signals waited for; and
+ * the shutdown: stop accepting, let requests finish within the grace
+ * time, cancel the rest. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -14,12 +15,14 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "util/clock.h"
+#include "serve/follow.h"
 #include "serve/http.h"
 #include "serve/live.h"
 #include "serve/route.h"
@@ -104,14 +107,18 @@ static int wait_signal(const sigset_t *sigs, double seconds)
     return sig > 0 ? sig : 0;
 }
 
-/* Waits until test(arg) is 0, for at most seconds; a signal of sigs ends
- * the wait early.  Returns 1 when it was a signal. */
+/* Waits until test(arg) is 0, for at most seconds; a signal of sigs (if
+ * not NULL) ends the wait early.  Returns 1 when it was a signal. */
 static int wait_until(int (*test)(void *), void *arg, double seconds, const sigset_t *sigs)
 {
+    struct timespec tick = {0, 10000000};
     double end = clock_now() + seconds;
-    while (test(arg) > 0 && clock_now() < end)
+    while (test(arg) > 0 && clock_now() < end) {
         if (sigs && wait_signal(sigs, 0.05))
             return 1;
+        if (!sigs)
+            nanosleep(&tick, NULL);
+    }
     return 0;
 }
 
@@ -126,17 +133,19 @@ static int http_busy(void *arg)
 }
 
 /* The shutdown: no new connections or generations, the grace time for
- * those in flight, then the rest cancelled and their last events sent. */
+ * those in flight, then the rest cancelled and their last events sent.
+ * Said on stderr when signals (sigs) stop it. */
 static void drain(srv_server *sv, srv_http *h, double grace, const sigset_t *sigs)
 {
     atomic_store(&sv->draining, 1);
     srv_http_quiesce(h);
     srv_sched_close(sv->sched);
     int busy = srv_sched_busy(sv->sched);
-    if (busy > 0)
+    if (busy > 0 && sigs)
         fprintf(stderr, "rnnlab: stopping: %d generations in flight get up to %g s "
                 "(signal again to cancel them now)\n", busy, grace);
-    if (wait_until(sched_busy, sv->sched, grace, sigs) || srv_sched_busy(sv->sched) > 0)
+    if ((wait_until(sched_busy, sv->sched, grace, sigs) || srv_sched_busy(sv->sched) > 0)
+        && sigs)
         fprintf(stderr, "rnnlab: stopping: cancelling %d generations\n",
                 srv_sched_busy(sv->sched));
     srv_sched_cancel(sv->sched);
@@ -168,26 +177,18 @@ static void announce(srv_server *sv, const serve_options *o, int port, int loopb
                 "key: anyone who can reach port %d can use it\n", port);
 }
 
-/* Starts the HTTP side of a loaded server, serves until a signal, and
- * drains.  Returns 0, or -1 with err set. */
-static int serve_loaded(srv_server *sv, const serve_options *o, const sigset_t *sigs,
-                        char *err, size_t errlen)
-{
-    int port = o->port, loopback = 0, sig;
-    int fd = listen_on(o->host, &port, &loopback, err, errlen);
-    if (fd < 0)
-        return -1;
-    srv_http *h = srv_http_start(sv, fd, err, errlen);
-    if (!h)
-        return -1;
-    announce(sv, o, port, loopback);
-    while (sigwait(sigs, &sig) != 0)
-        ;
-    fprintf(stderr, "rnnlab: %s: stopping\n", sig == SIGINT ? "interrupted" : "terminated");
-    drain(sv, h, o->grace, sigs);
-    srv_http_stop(h);
-    return 0;
-}
+struct serve_running {
+    serve_options o;         /* the caller's, copied: sv reads it */
+    srv_sched *sched;
+    srv_models *ms;
+    srv_follow follow;
+    int following;
+    srv_live *live;
+    srv_server sv;
+    int have_sv;
+    srv_http *h;
+    int port, loopback;
+};
 
 /* The model table: the sessions named, then those in the model directory.
  * Returns it, or NULL with a message. */
@@ -195,37 +196,76 @@ static srv_models *load_models(const serve_options *o, srv_sched *sched, char *e
                                size_t errlen)
 {
     srv_models *ms = srv_models_new(sched, err, errlen);
-    for (int i = 0; ms && i < o->n_models; i++)
+    for (int i = 0; ms && !o->follow && i < o->n_models; i++)
         if (srv_models_add(ms, o->names[i], o->dirs[i], err, errlen) < 0) {
             srv_models_free(ms);
             return NULL;
         }
-    if (ms && o->model_dir && srv_models_scan(ms, o->model_dir, err, errlen) < 0) {
+    if (ms && !o->follow && o->model_dir &&
+        srv_models_scan(ms, o->model_dir, err, errlen) < 0) {
         srv_models_free(ms);
         return NULL;
     }
     return ms;
 }
 
-/* Runs the server over a started scheduler.  Returns 0, or -1 with err. */
-static int serve_sched(const serve_options *o, srv_sched *sched, const sigset_t *sigs,
-                       char *err, size_t errlen)
+static void poll_sessions(void *ctx)
 {
-    srv_server sv;
-    int rc = -1;
-    srv_models *ms = load_models(o, sched, err, errlen);
-    srv_live *live = ms ? srv_live_start(ms, SRV_LIVE_PERIOD, err, errlen) : NULL;
-    if (live && srv_server_init(&sv, sched, ms, live, o, err, errlen) == 0) {
-        rc = serve_loaded(&sv, o, sigs, err, errlen);
-        srv_live_stop(live);
-        live = NULL;
-        srv_sched_cancel(sched);
-        srv_server_destroy(&sv);
+    srv_models_poll(ctx);
+}
+
+/* Following an engine: its first copy, waited for a while (it comes
+ * between two steps) so that the first requests find the model. */
+static void follow_first(serve_running *r)
+{
+    struct timespec tick = {0, 20000000};
+    double end = clock_now() + 2.0;
+    srv_follow_begin(&r->follow, r->ms, r->o.follow);
+    r->following = 1;
+    for (srv_follow_look(&r->follow); !srv_follow_serving(&r->follow) && clock_now() < end;
+         srv_follow_look(&r->follow))
+        nanosleep(&tick, NULL);
+}
+
+/* The loading thread: the followed engine's copies, or the sessions'
+ * files.  Returns 0, or -1 with a message. */
+static int start_live(serve_running *r, char *err, size_t errlen)
+{
+    if (r->o.follow) {
+        follow_first(r);
+        r->live = srv_live_start(SRV_FOLLOW_PERIOD, srv_follow_look, &r->follow, err,
+                                 errlen);
+    } else {
+        r->live = srv_live_start(SRV_LIVE_PERIOD, poll_sessions, r->ms, err, errlen);
     }
-    srv_live_stop(live);
-    srv_sched_free(sched);      /* first: its workers hold versions */
-    srv_models_free(ms);
-    return rc;
+    return r->live ? 0 : -1;
+}
+
+/* Everything but the HTTP side, which must be stopped first. */
+static void free_running(serve_running *r)
+{
+    srv_live_stop(r->live);
+    if (r->sched)
+        srv_sched_cancel(r->sched);
+    if (r->have_sv)
+        srv_server_destroy(&r->sv);
+    srv_sched_free(r->sched);      /* first: its workers hold versions */
+    if (r->following)
+        srv_follow_end(&r->follow);
+    srv_models_free(r->ms);
+    free(r);
+}
+
+/* The scheduler's shape for o on this machine. */
+static srv_sched_config sched_shape(const serve_options *o)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int share = cores > o->threads ? (int)(cores / o->threads) : 1;
+    if (o->worker_threads > 0)
+        share = o->worker_threads;
+    return (srv_sched_config){.workers = o->threads, .worker_threads = share,
+                              .max_batch = o->max_batch, .max_queue = o->max_queue,
+                              .ask_every = SRV_GONE_SECONDS};
 }
 
 /* Uploads only with a key to check and a directory to put them in. */
@@ -244,24 +284,70 @@ static int check_upload(const serve_options *o, char *err, size_t errlen)
     return -1;
 }
 
+serve_running *serve_start(const serve_options *o, int *port, char *err, size_t errlen)
+{
+    if (check_upload(o, err, errlen) < 0)
+        return NULL;
+    serve_running *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    r->o = *o;
+    r->port = o->port;
+    srv_sched_config sc = sched_shape(o);
+    int fd = -1;
+    if ((r->sched = srv_sched_create(&sc, err, errlen)) &&
+        (r->ms = load_models(o, r->sched, err, errlen)) && start_live(r, err, errlen) == 0 &&
+        srv_server_init(&r->sv, r->sched, r->ms, r->live, &r->o, err, errlen) == 0 &&
+        (r->have_sv = 1) &&
+        (fd = listen_on(o->host, &r->port, &r->loopback, err, errlen)) >= 0 &&
+        (r->h = srv_http_start(&r->sv, fd, err, errlen))) {
+        *port = r->port;
+        return r;
+    }
+    free_running(r);
+    return NULL;
+}
+
+/* Stops r's HTTP side after the drain (grace seconds; sigs: see drain),
+ * then frees it all. */
+static void stop_running(serve_running *r, double grace, const sigset_t *sigs)
+{
+    drain(&r->sv, r->h, grace, sigs);
+    srv_http_stop(r->h);
+    free_running(r);
+}
+
+void serve_stop(serve_running *r)
+{
+    if (r)
+        stop_running(r, 0, NULL);
+}
+
+unsigned long serve_requests(serve_running *r)
+{
+    return (unsigned long)srv_metrics_total(&r->sv.metrics);
+}
+
 int serve_main(const serve_options *o, char *err, size_t errlen)
 {
     sigset_t sigs, old;
-    if (check_upload(o, err, errlen) < 0)
-        return -1;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int share = cores > o->threads ? (int)(cores / o->threads) : 1;
-    srv_sched_config sc = {o->threads, share, o->max_batch, o->max_queue};
+    int port, sig;
     /* every thread started from here on leaves these to sigwait */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, &old);
     signal(SIGPIPE, SIG_IGN);
-    int rc = -1;
-    srv_sched *sched = srv_sched_create(&sc, err, errlen);
-    if (sched)
-        rc = serve_sched(o, sched, &sigs, err, errlen);
+    serve_running *r = serve_start(o, &port, err, errlen);
+    if (r) {
+        announce(&r->sv, o, port, r->loopback);
+        while (sigwait(&sigs, &sig) != 0)
+            ;
+        fprintf(stderr, "rnnlab: %s: stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+        stop_running(r, o->grace, &sigs);
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return rc;
+    return r ? 0 : -1;
 }

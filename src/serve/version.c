@@ -103,6 +103,30 @@ srv_version *srv_version_load(be_backend *be, const char *dir, const char *name,
     return NULL;
 }
 
+srv_version *srv_version_copy(const eng_weights *w, const char *name, char *err,
+                              size_t errlen)
+{
+    srv_version *v = calloc(1, sizeof *v);
+    if (v && (v->params = malloc((w->n_params ? w->n_params : 1) * sizeof(float))) &&
+        (v->vocab = tok_clone(w->vocab))) {
+        snprintf(v->desc.name, sizeof v->desc.name, "%s", name);
+        v->desc.cfg = w->cfg;
+        v->desc.sample = w->sample;
+        v->desc.step = w->step;
+        v->desc.val_loss = w->val_loss;
+        v->desc.best_val_loss = w->best_val_loss;
+        v->n_params = w->n_params;
+        memcpy(v->params, w->params, w->n_params * sizeof(float));
+        atomic_init(&v->refs, 1);
+        return v;
+    }
+    if (v)
+        free(v->params);
+    free(v);
+    snprintf(err, errlen, "%s: out of memory", name);
+    return NULL;
+}
+
 srv_version *srv_version_ref(srv_version *v)
 {
     atomic_fetch_add(&v->refs, 1);

@@ -15,6 +15,7 @@
 #include "model/model.h"
 #include "decode/config.h"
 #include "text/tok.h"
+#include "engine/weights.h"
 
 #define SRV_NAME_MAX 128
 
@@ -65,6 +66,11 @@ int srv_ident_same(const srv_ident *a, const srv_ident *b);
  * (one reference, the caller's), or NULL with a one-line message. */
 srv_version *srv_version_load(be_backend *be, const char *dir, const char *name,
                               char *err, size_t errlen);
+/* A version of the engine's copy w (a model being trained), named name;
+ * its identity is none (no files).  Returns it (one reference), or NULL
+ * with a message when out of memory. */
+srv_version *srv_version_copy(const eng_weights *w, const char *name, char *err,
+                              size_t errlen);
 srv_version *srv_version_ref(srv_version *v);
 void srv_version_release(srv_version *v);
 

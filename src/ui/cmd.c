@@ -459,6 +459,11 @@ static int c_show(cmd_env *env, const cmd_def *d, int argc, char **argv)
     out(env, CMD_OUT, "corpus: %s", s.corpus[0] ? s.corpus : "(none)");
     out(env, CMD_OUT, "session: %s%s", s.session[0] ? s.session : "(not saved)",
         s.dirty ? " (unsaved changes)" : "");
+    if (env->serving)
+        out(env, CMD_OUT, "serving: http://127.0.0.1:%d, model \"live\" (%lu requests "
+            "so far)", env->serving_port, env->server->requests(env->serving));
+    else
+        out(env, CMD_OUT, "serving: no (serve [PORT] starts)");
     out(env, CMD_OUT, "settings (show KEY explains one):");
     for (size_t i = 0; i < n; i++)
         show_one(env, (int)i, &s.cfg, 0);
@@ -695,8 +700,60 @@ static int c_status(cmd_env *env, const cmd_def *d, int argc, char **argv)
     char line[1024];
     (void)d, (void)argc, (void)argv;
     eng_snapshot(env->e, &s);
-    cmd_status_line(&s, line, sizeof line);
+    cmd_status_line(&s, env->serving ? env->serving_port : 0, line, sizeof line);
     out(env, CMD_OUT, "%s", line);
+    return CMD_OK;
+}
+
+void cmd_serve_stop(cmd_env *env)
+{
+    if (!env->serving)
+        return;
+    env->server->stop(env->serving);
+    env->serving = NULL;
+    env->serving_port = 0;
+}
+
+static int c_serve(cmd_env *env, const cmd_def *d, int argc, char **argv)
+{
+    eng_status s;
+    char err[512];
+    long port = CMD_SERVE_PORT;
+    if (argc == 2 && !strcmp(argv[1], "stop")) {
+        if (!env->serving) {
+            out(env, CMD_ERR, "serve stop: not serving");
+            return CMD_FAIL;
+        }
+        unsigned long n = env->server->requests(env->serving);
+        cmd_serve_stop(env);
+        out(env, CMD_OUT, "stopped serving (%lu request%s answered)", n, n == 1 ? "" : "s");
+        return CMD_OK;
+    }
+    if (argc == 2 && parse_long(argv[1], 0, 65535, &port) != 0)
+        return bad_usage(env, d, "'%s' is not a port (0 to 65535) or stop", argv[1]);
+    if (!env->server) {
+        out(env, CMD_ERR, "serve: this rnnlab was built without libmicrohttpd (Debian: "
+            "apt-get install libmicrohttpd-dev, then ./configure and make again)");
+        return CMD_FAIL;
+    }
+    if (env->serving) {
+        out(env, CMD_ERR, "serve: already serving on http://127.0.0.1:%d (serve stop "
+            "first)", env->serving_port);
+        return CMD_FAIL;
+    }
+    eng_snapshot(env->e, &s);
+    if (!s.loaded) {
+        out(env, CMD_ERR, "serve: no model yet (load a corpus or open a session)");
+        return CMD_FAIL;
+    }
+    if (!(env->serving = env->server->start(env->e, (int)port, &env->serving_port, err,
+                                            sizeof err))) {
+        out(env, CMD_ERR, "serve: %s", err);
+        return CMD_FAIL;
+    }
+    out(env, CMD_OUT, "serving the model being trained on http://127.0.0.1:%d (model "
+        "\"live\", its weights copied every %g s of training; serve stop ends it)",
+        env->serving_port, ENG_WEIGHTS_PERIOD);
     return CMD_OK;
 }
 
@@ -807,6 +864,18 @@ static const cmd_def commands[] = {
     {"sessions", "", "list saved sessions", NULL, 0, 0, c_sessions, CMPL_NONE},
     {"status", "", "state, step, loss and speed in one line", NULL,
      0, 0, c_status, CMPL_NONE},
+    {"serve", "[PORT | stop]", "serve the model being trained over HTTP",
+     "Answers rnnlab serve's endpoints (/v1/completions, /v1/generate,\n"
+     "/v1/models, /health, /metrics) on 127.0.0.1:PORT (default 8080; 0\n"
+     "picks a free port, told in the messages) while training goes on.\n"
+     "The model is \"live\"; requests get a copy of its weights taken\n"
+     "between training steps (every 2 s of training, and at once when the\n"
+     "model changes or training stops), generate on the server's own\n"
+     "thread and never hold training up.  Settings a request leaves out\n"
+     "are the sampling settings (set temperature ...).  Loopback only, no\n"
+     "key; requests are not logged (GET /metrics counts them).  serve stop\n"
+     "ends it, cancelling generations in flight; quit ends it too.",
+     0, 1, c_serve, CMPL_NONE},
     {"help", "[COMMAND]", "list the commands, or explain one", NULL,
      0, 1, c_help, CMPL_COMMAND},
     {"quit", "", "leave rnnlab (asks to save unsaved training)", NULL,
@@ -1131,13 +1200,15 @@ int cmd_event_line(const eng_event *ev, char *buf, size_t len)
     }
 }
 
-void cmd_status_line(const eng_status *s, char *buf, size_t len)
+void cmd_status_line(const eng_status *s, int serving_port, char *buf, size_t len)
 {
-    char model[128], val[48] = "", goal[48] = "";
+    char model[128], val[48] = "", goal[48] = "", serving[32] = "";
     eng_model_desc(s, model, sizeof model);
+    if (serving_port > 0)
+        snprintf(serving, sizeof serving, "  serving :%d", serving_port);
     if (!s->loaded) {
-        snprintf(buf, len, "%s; no corpus loaded; model %s",
-                 eng_state_name(s->state), model);
+        snprintf(buf, len, "%s; no corpus loaded; model %s%s",
+                 eng_state_name(s->state), model, serving);
         return;
     }
     if (isfinite(s->val_loss))
@@ -1145,8 +1216,8 @@ void cmd_status_line(const eng_status *s, char *buf, size_t len)
     if (s->goal_step >= 0)
         snprintf(goal, sizeof goal, " of %ld", s->goal_step);
     snprintf(buf, len, "%s  step %ld%s  epoch %.2f  loss %.4f%s  %.0f tok/s  "
-             "lr %.2g  %.0f s  %s  %s%s", eng_state_name(s->state), s->step,
+             "lr %.2g  %.0f s  %s  %s%s%s", eng_state_name(s->state), s->step,
              goal, s->epoch, (double)s->loss, val, s->tokens_per_s,
              (double)s->lr, s->elapsed, s->cfg.device, model,
-             s->dirty ? "  [unsaved]" : "");
+             s->dirty ? "  [unsaved]" : "", serving);
 }

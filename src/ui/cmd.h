@@ -31,9 +31,27 @@ typedef struct cmd_ui {
     int (*ask)(void *ctx, const char *question);
 } cmd_ui;
 
+/* Serving the model being trained over HTTP (`serve`): the layer that
+ * links the server in provides it, so this module needs none of it. */
+typedef struct cmd_server {
+    /* Starts serving e's model on 127.0.0.1:port (0: a free one), from
+     * copies of its weights; generation runs on the server's threads.
+     * Returns the handle with *bound the port, or NULL with a message. */
+    void *(*start)(eng *e, int port, int *bound, char *err, size_t errlen);
+    /* Stops it (generations in flight cancelled) and frees the handle. */
+    void (*stop)(void *handle);
+    /* Requests answered so far. */
+    unsigned long (*requests)(void *handle);
+} cmd_server;
+
+#define CMD_SERVE_PORT 8080       /* serve's default port */
+
 typedef struct cmd_env {
     eng *e;
     cmd_ui ui;
+    const cmd_server *server; /* NULL: this build cannot serve */
+    void *serving;            /* the server running, or NULL */
+    int serving_port;
     char sessions_dir[4096];
     int interactive;          /* a person is typing (confirmations make sense) */
     /* Set by the last cmd_execute: */
@@ -105,7 +123,11 @@ void cmd_default_sessions_dir(char *buf, size_t len);
  * line (steps, samples, done). */
 int cmd_event_line(const eng_event *ev, char *buf, size_t len);
 
-/* One line of status: state, step, epoch, loss, tokens/s, model... */
-void cmd_status_line(const eng_status *s, char *buf, size_t len);
+/* One line of status: state, step, epoch, loss, tokens/s, model...,
+ * and the port served on (serving_port 0: not serving). */
+void cmd_status_line(const eng_status *s, int serving_port, char *buf, size_t len);
+
+/* Stops the server `serve` started, if any (before the engine goes). */
+void cmd_serve_stop(cmd_env *env);
 
 #endif

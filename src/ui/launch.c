@@ -89,7 +89,7 @@ static void print_line(void *ctx, cmd_stream s, const char *line)
     fprintf(s == CMD_ERR ? stderr : stdout, "%s\n", line);
 }
 
-int launch_main(int argc, char **argv)
+int launch_main(int argc, char **argv, const cmd_server *server)
 {
     front_opts o;
     cmd_env env;
@@ -104,6 +104,7 @@ int launch_main(int argc, char **argv)
     }
     memset(&env, 0, sizeof env);
     env.ui.print = print_line;
+    env.server = server;
     cmd_default_sessions_dir(env.sessions_dir, sizeof env.sessions_dir);
     if ((env.e = eng_new(err, sizeof err)) == NULL) {
         fprintf(stderr, "rnnlab: %s\n", err);
@@ -119,6 +120,7 @@ int launch_main(int argc, char **argv)
                                   : repl_script_file(&env, sigfd, &o);
     else
         rc = tui_run(&env, sigfd, &o);
+    cmd_serve_stop(&env);       /* it reads the engine */
     eng_free(env.e);
     close(sigfd);
     return rc;

@@ -497,9 +497,12 @@ static void draw_status(tui *t, const eng_status *s)
     if (s->loaded && s->trainable)
         snprintf(ep, sizeof ep, "  epoch %ld %.0f%%", (long)floor(s->epoch),
                  100 * (s->epoch - floor(s->epoch)));
+    char serving[32] = "";
+    if (t->env->serving)
+        snprintf(serving, sizeof serving, "  serving :%d", t->env->serving_port);
     snprintf(left, sizeof left, " %s  step %s%s  %s tok/s  lr %.1e  |g| %.2f"
-             "  %s", eng_state_name(s->state), step, ep, tps, (double)s->lr,
-             isfinite(s->grad_norm) ? (double)s->grad_norm : 0.0, el);
+             "  %s%s", eng_state_name(s->state), step, ep, tps, (double)s->lr,
+             isfinite(s->grad_norm) ? (double)s->grad_norm : 0.0, el, serving);
     snprintf(right[0], sizeof right[0], "%s%s  %s %dx%d, %s params ", mark,
              s->cfg.device, model_cell_name(m->cell), m->layers, m->hidden,
              params);
