@@ -224,7 +224,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc != CMD_OK && rc != CMD_FAIL)
             fz_fail("cmd_execute returned %d", rc);
         complete(line);
-        cmd_status_line(&status, status_line, sizeof status_line);
+        cmd_status_line(&status, 0, status_line, sizeof status_line);
     }
     free(text);
     return 0;

@@ -13,6 +13,7 @@
  * more tokens than the server gives and has a stop string, so the
  * requests that name it start from those. */
 static srv_model_desc models[2];
+static const srv_model_desc *const served[2] = {&models[0], &models[1]};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -96,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     srv_api api = data[0] & 1 ? SRV_API_GENERATE : SRV_API_COMPLETIONS;
     int n_models = data[0] & 2 ? 2 : 1;
     check_jscan((const char *)data + 1, size - 1);
-    int rc = srv_params_parse(api, (const char *)data + 1, size - 1, models, n_models, &p, err,
+    int rc = srv_params_parse(api, (const char *)data + 1, size - 1, served, n_models, &p, err,
                               sizeof err);
     if (rc == 0) {
         check_accepted(api, &p, n_models);
