@@ -1,5 +1,7 @@
 /* embfile.c - libFuzzer harness for the word-vector reader: any bytes as a vector file (after a byte choosing the format and case folding, and one choosing the buffer), streamed into a small word vocabulary's rows; read again through the default buffer, an accepted file must give the same rows. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -15,7 +15,10 @@ OUT ?= fuzz/build
 FUZZ_CFLAGS ?= -g -O1
 
 SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=undefined
-ALL_CFLAGS = -std=c11 -Wall -Wextra -fno-omit-frame-pointer $(FUZZ_CFLAGS) \
+# A harness calling a function whose signature moved on must not build.
+ALL_CFLAGS = -std=c11 -Wall -Wextra -Werror=incompatible-pointer-types \
+	-Werror=implicit-function-declaration -Werror=int-conversion \
+	-fno-omit-frame-pointer $(FUZZ_CFLAGS) \
 	$(SANITIZE) -I$(top_srcdir)/src -I$(top_srcdir)/fuzz $(DEFS) \
 	-DRNNLAB_DATADIR='"/nonexistent"' \
 	-DFUZZ_DATA_DIR='"$(abspath $(top_srcdir))/tests/data"' \
