@@ -56,6 +56,7 @@ enum {
     TO_QUIET,
     TO_DEVICE, TO_PRECISION, TO_PATIENCE, TO_MIN_DELTA, TO_SAVE_EVERY,
     TO_KEEP_BEST, TO_LABEL_SMOOTHING, TO_NO_CACHE,
+    TO_DROPOUT_EMBED, TO_LOCKED_DROPOUT, TO_WEIGHT_DROP, TO_AR, TO_TAR,
     TO_EMBED_INIT, TO_EMBED_FORMAT, TO_EMBED_LOWER, TO_FREEZE_EMBED,
     TO_TOKENS,                  /* then the tokenizer's, in TOK_OPT_* order */
     TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB,
@@ -108,6 +109,11 @@ static const struct option train_opts[] = {
     {"save-every", required_argument, NULL, TO_SAVE_EVERY},
     {"keep-best", no_argument, NULL, TO_KEEP_BEST},
     {"label-smoothing", required_argument, NULL, TO_LABEL_SMOOTHING},
+    {"dropout-embed", required_argument, NULL, TO_DROPOUT_EMBED},
+    {"locked-dropout", optional_argument, NULL, TO_LOCKED_DROPOUT},
+    {"weight-drop", required_argument, NULL, TO_WEIGHT_DROP},
+    {"ar", required_argument, NULL, TO_AR},
+    {"tar", required_argument, NULL, TO_TAR},
     {"embed-init", required_argument, NULL, TO_EMBED_INIT},
     {"embed-format", required_argument, NULL, TO_EMBED_FORMAT},
     {"embed-init-lower", optional_argument, NULL, TO_EMBED_LOWER},
@@ -205,11 +211,13 @@ static int train_set(void *args, int id, const char *arg)
     case TO_LR: case TO_BATCH: case TO_SEQ_LEN: case TO_CLIP: case TO_DROPOUT:
     case TO_SEED: case TO_EVAL_EVERY: case TO_THREADS: case TO_SAVE_EVERY:
     case TO_LABEL_SMOOTHING:
+    case TO_DROPOUT_EMBED: case TO_WEIGHT_DROP: case TO_AR: case TO_TAR:
     case TO_EMBED_INIT: case TO_EMBED_FORMAT:
     case TO_SCHEDULE: case TO_WARMUP: case TO_MIN_LR: case TO_LR_DECAY:
     case TO_LR_DECAY_EVERY: case TO_PLATEAU_FACTOR: case TO_PLATEAU_PATIENCE:
         return train_set_setting(a, id, arg);
     case TO_EMBED_LOWER: case TO_FREEZE_EMBED:   /* --flag or --flag=on|off */
+    case TO_LOCKED_DROPOUT:
         return train_set_setting(a, id, arg ? arg : "on");
     case TO_LAYER_NORM:         /* a flag for the setting's "on" */
         return train_set_setting(a, id, "on");
@@ -469,10 +477,37 @@ static void train_help_mpi(FILE *f)
 "  with one line.  See \"Scaling out\" in the README.\n", f);
 }
 
+static void train_help_awd(FILE *f)
+{
+    char r1[64], r2[64], r3[64];
+    fprintf(f,
+"\n"
+"AWD-LSTM regularisers (Merity et al. 2017; training chunks only, masks\n"
+"drawn once per chunk; a resumed run may change them):\n"
+"  --dropout-embed P    drop whole rows of the embedding matrix, the others\n"
+"                       scaled by 1/(1-P), P %s (default 0: off)\n"
+"  --locked-dropout     --dropout's masks (embedding output, between layers,\n"
+"                       decoder input) drawn once per stream and shared by\n"
+"                       the chunk's time steps; needs --dropout > 0\n"
+"                       (--locked-dropout=off on --resume undoes it)\n"
+"  --weight-drop P      DropConnect on each layer's weight_hh: one mask per\n"
+"                       chunk, kept weights scaled by 1/(1-P), P %s\n"
+"                       (default 0: off)\n"
+"  --ar A               add A * mean(y^2) of the last layer's output after\n"
+"                       dropout to the objective, A %s (default 0)\n"
+"  --tar B              add B * mean((h_t - h_t-1)^2) of the last layer's\n"
+"                       output before dropout (default 0); the losses printed\n"
+"                       stay cross-entropy, --json adds \"objective\"\n",
+            setting_range_of("dropout-embed", r1, sizeof r1),
+            setting_range_of("weight-drop", r2, sizeof r2),
+            setting_range_of("ar", r3, sizeof r3));
+}
+
 static void train_help(FILE *f)
 {
     train_config d = train_defaults();
     train_help_data_model(f, &d);
+    train_help_awd(f);
     train_help_optim(f, &d);
     train_help_schedule(f, &d);
     train_help_run(f, &d);
@@ -557,6 +592,17 @@ static int train_check_args(const train_args *a)
     return 0;
 }
 
+/* The AWD-LSTM regularisers given (a resumed session may change them). */
+static void train_apply_awd(const train_args *a, train_config *c)
+{
+    const train_config *v = &a->sv.train;
+    if (GIVEN(a, TO_DROPOUT_EMBED)) c->model.dropout_embed = v->model.dropout_embed;
+    if (GIVEN(a, TO_LOCKED_DROPOUT)) c->model.locked = v->model.locked;
+    if (GIVEN(a, TO_WEIGHT_DROP)) c->model.weight_drop = v->model.weight_drop;
+    if (GIVEN(a, TO_AR)) c->ar = v->ar;
+    if (GIVEN(a, TO_TAR)) c->tar = v->tar;
+}
+
 /* Settings a resumed session may take from the command line too. */
 static void train_apply_run_settings(const train_args *a, train_config *c)
 {
@@ -567,6 +613,7 @@ static void train_apply_run_settings(const train_args *a, train_config *c)
     if (GIVEN(a, TO_EVAL_EVERY)) c->eval_every = (int)a->eval_every;
     if (GIVEN(a, TO_LABEL_SMOOTHING))
         c->label_smoothing = a->sv.train.label_smoothing;
+    train_apply_awd(a, c);
     if (GIVEN(a, TO_EVAL_STREAMS)) c->eval_streams = (int)a->eval_streams;
     if (GIVEN(a, TO_THREADS)) c->threads = (int)a->threads;
     if (GIVEN(a, TO_FREEZE_EMBED)) c->freeze_embed = a->sv.train.freeze_embed;

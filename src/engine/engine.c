@@ -810,6 +810,13 @@ static void apply_live(eng *e, int restart)
     t->m->cfg.dropout = e->cfg.train.model.dropout;
     t->cfg.eval_every = e->cfg.train.eval_every;
     t->cfg.label_smoothing = e->cfg.train.label_smoothing;
+    t->cfg.ar = e->cfg.train.ar;
+    t->cfg.tar = e->cfg.train.tar;
+    /* the AWD regularisers change no shape: the model carves what they
+     * need on its next forward */
+    t->cfg.model.dropout_embed = t->m->cfg.dropout_embed = e->cfg.train.model.dropout_embed;
+    t->cfg.model.locked = t->m->cfg.locked = e->cfg.train.model.locked;
+    t->cfg.model.weight_drop = t->m->cfg.weight_drop = e->cfg.train.model.weight_drop;
     t->cfg.freeze_embed = e->cfg.train.freeze_embed;
     if (t->cfg.threads != e->cfg.train.threads) {
         t->cfg.threads = e->cfg.train.threads;
@@ -893,6 +900,10 @@ static int do_set(eng *e, int key, const char *value)
     case SETTING_MOVE:
         return apply_device(e, &cfg);
     default:
+        if (train_config_check(&cfg.train, err, sizeof err) != 0) {
+            say(e, ENG_EV_ERROR, "set %s: %s", tab[key].name, err);
+            return -1;
+        }
         e->cfg = cfg;
         apply_live(e, strcmp(tab[key].name, "schedule") == 0);
         publish(e);

@@ -261,6 +261,12 @@ static cJSON *ses_json_model(const model_config *c, int *bad)
     ses_addb(o, "forget_bias", c->forget_bias, bad);
     if (c->layer_norm)      /* absent: off, as in sessions from before it */
         ses_addb(o, "layer_norm", c->layer_norm, bad);
+    if (c->dropout_embed > 0)   /* the AWD regularisers: absent, off */
+        ses_addf(o, "dropout_embed", c->dropout_embed, bad);
+    if (c->locked)
+        ses_addb(o, "locked_dropout", c->locked, bad);
+    if (c->weight_drop > 0)
+        ses_addf(o, "weight_drop", c->weight_drop, bad);
     return o;
 }
 
@@ -292,6 +298,10 @@ static cJSON *ses_json_train(const train_config *c, int *bad)
     ses_addi(o, "warmup", c->warmup, bad);
     if (c->label_smoothing > 0)
         ses_addf(o, "label_smoothing", c->label_smoothing, bad);
+    if (c->ar > 0)
+        ses_addf(o, "ar", c->ar, bad);
+    if (c->tar > 0)
+        ses_addf(o, "tar", c->tar, bad);
     ses_adds(o, "schedule", sched_name(c->schedule), bad);
     ses_addf(o, "min_lr", c->min_lr, bad);
     ses_addf(o, "plateau_factor", c->plateau_factor, bad);
@@ -1146,10 +1156,17 @@ static int ses_read_model(const ses_rd *r, const cJSON *root, model_config *c)
         ses_get_bool(r, o, "model", "tie", &c->tie) ||
         ses_get_bool(r, o, "model", "forget_bias", &c->forget_bias))
         return -1;
-    c->layer_norm = 0;
-    if (cJSON_GetObjectItemCaseSensitive(o, "layer_norm") &&
-        ses_get_bool(r, o, "model", "layer_norm", &c->layer_norm))
+    c->layer_norm = c->locked = 0;
+    c->dropout_embed = c->weight_drop = 0;
+#define HAS(k) (cJSON_GetObjectItemCaseSensitive(o, k) != NULL)
+    if ((HAS("layer_norm") && ses_get_bool(r, o, "model", "layer_norm", &c->layer_norm)) ||
+        (HAS("dropout_embed") &&
+         ses_get_flt(r, o, "model", "dropout_embed", 0, 0.999999f, &c->dropout_embed)) ||
+        (HAS("locked_dropout") && ses_get_bool(r, o, "model", "locked_dropout", &c->locked)) ||
+        (HAS("weight_drop") &&
+         ses_get_flt(r, o, "model", "weight_drop", 0, 0.999999f, &c->weight_drop)))
         return -1;
+#undef HAS
     char msg[256] = "";
     if (model_config_check(c, msg, sizeof msg) != 0) {
         ses_msg(r->err, r->errlen, "%s: model: %s", r->file, msg);
@@ -1252,6 +1269,11 @@ static int ses_read_train(const ses_rd *r, const cJSON *root, train_config *c)
     if (cJSON_GetObjectItemCaseSensitive(o, "label_smoothing")
         && ses_get_flt(r, o, "train", "label_smoothing", 0, 0.999999f,
                        &c->label_smoothing))
+        return -1;
+    if ((cJSON_GetObjectItemCaseSensitive(o, "ar")
+         && ses_get_flt(r, o, "train", "ar", 0, FLT_MAX, &c->ar)) ||
+        (cJSON_GetObjectItemCaseSensitive(o, "tar")
+         && ses_get_flt(r, o, "train", "tar", 0, FLT_MAX, &c->tar)))
         return -1;
     const cJSON *s = ses_item(r, o, "train", "seed");
     if (!s)

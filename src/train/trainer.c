@@ -36,8 +36,7 @@ train_config train_defaults(void)
     return c;
 }
 
-/* Returns 0, or -1 with a message naming the bad setting. */
-static int check_config(const train_config *c, char *err, size_t errlen)
+int train_config_check(const train_config *c, char *err, size_t errlen)
 {
     const char *bad = NULL;
     if (c->seq_len < 1 || c->seq_len > 100000) bad = "seq-len must be 1..100000";
@@ -58,6 +57,12 @@ static int check_config(const train_config *c, char *err, size_t errlen)
     else if ((unsigned)c->optim.kind > OPT_RMSPROP) bad = "unknown optimizer";
     else if ((unsigned)c->embed_format > EMB_GLOVE) bad = "unknown embed-format";
     else if (!memchr(c->embed_init, '\0', sizeof c->embed_init)) bad = "embed-init is too long";
+    else if (!(c->ar >= 0.0f && isfinite(c->ar)) || !(c->tar >= 0.0f && isfinite(c->tar)))
+        bad = "ar and tar must be >= 0";
+    else if (c->model.locked && !(c->model.dropout > 0.0f))
+        bad = "locked-dropout needs dropout above 0 (its masks are dropout's)";
+    else if (c->tar > 0.0f && c->seq_len < 2)
+        bad = "tar needs seq-len of 2 or more (it compares neighbouring steps)";
     if (bad) {
         snprintf(err, errlen, "%s", bad);
         return -1;
@@ -113,7 +118,7 @@ static int check_memory(be_backend *be, const train_config *cfg, char *err,
 trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
                         char *err, size_t errlen)
 {
-    if (check_config(cfg, err, errlen) < 0)
+    if (train_config_check(cfg, err, errlen) < 0)
         return NULL;
     trainer *t = calloc(1, sizeof *t);
     if (!t) {
@@ -312,11 +317,14 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
     uint64_t key = t->cfg.seed * 0x2545F4914F6CDD1DULL + (uint64_t)t->step;
     long correct = 0;
     t->m->label_smoothing = t->cfg.label_smoothing;
-    /* the whole batch's figures: loss, hits, smoothed loss */
+    t->m->ar = t->cfg.ar;
+    t->m->tar = t->cfg.tar;
+    /* the whole batch's figures: loss, hits, objective (smoothed loss
+     * plus AR and TAR) */
     double sums[3];
     sums[0] = model_forward(t->m, &t->state, t->batch_ids, T, t->state.B, 1, key, &correct);
     sums[1] = (double)correct;
-    sums[2] = t->m->last_smoothed;
+    sums[2] = t->m->last_smoothed + t->m->last_penalty;
     if (dist_sum_agree(sums, 3, backend_failed(t, err, errlen) < 0, err, errlen) < 0)
         return -1;
     double loss = sums[0] / ((double)T * B);

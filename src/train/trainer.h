@@ -35,6 +35,8 @@ typedef struct train_config {
     int warmup;              /* linear warm-up steps */
     float label_smoothing;   /* training target: 1-e on the label, e/V on
                               * every token (as PyTorch's); 0: off */
+    float ar, tar;           /* AWD-LSTM's activation regularisation and
+                              * temporal AR (model.h); 0: off */
     sched_kind schedule;     /* the learning-rate schedule (train/sched.h) */
     float min_lr;            /* cosine's and plateau's floor */
     float plateau_factor;    /* plateau: multiply the rate by this after */
@@ -49,6 +51,11 @@ typedef struct train_config {
                               * gradient, no optimizer state, no decay
                               * (tied: the decoder's weight with it) */
 } train_config;
+
+/* Checks a configuration's training settings and the combinations that
+ * mean nothing (locked dropout without dropout, TAR over one step).
+ * Returns 0, or -1 with a message naming the setting. */
+int train_config_check(const train_config *c, char *err, size_t errlen);
 
 /* Defaults: LSTM 2x512, embed 64, dropout 0.1, T 100, B 32, Adam 2e-3,
  * clip 5, eval every 500 steps, val 0.1, seed 1337, a constant rate
