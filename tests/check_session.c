@@ -56,8 +56,9 @@ static void path_in(char *buf, size_t len, const char *name)
 }
 
 /* tiny_config's and make_trainer's tie: 1 ties the decoder, LN (or'ed
- * in) makes a LayerNorm LSTM. */
-enum { LN = 2 };
+ * in) makes a LayerNorm LSTM, AWD switches on every AWD-LSTM regulariser
+ * (with dropout, and seq-len 10 for the jitter). */
+enum { LN = 2, AWD = 4 };
 
 static train_config tiny_config(model_cell cell, int tie)
 {
@@ -76,6 +77,16 @@ static train_config tiny_config(model_cell cell, int tie)
     cfg.eval_streams = 1;
     cfg.threads = 1;
     cfg.seed = 18446744073709551557ULL;    /* does not fit a double */
+    if (tie & AWD) {
+        cfg.model.dropout = 0.3f;
+        cfg.model.locked = 1;
+        cfg.model.dropout_embed = 0.2f;
+        cfg.model.weight_drop = 0.4f;
+        cfg.ar = 1.5f;
+        cfg.tar = 0.7f;
+        cfg.bptt_jitter = 1;
+        cfg.seq_len = 10;
+    }
     return cfg;
 }
 
@@ -136,6 +147,12 @@ static void assert_config_eq(const train_config *a, const train_config *b)
     ck_assert(a->model.dropout == b->model.dropout);
     ck_assert_int_eq(a->model.tie, b->model.tie);
     ck_assert_int_eq(a->model.forget_bias, b->model.forget_bias);
+    ck_assert(a->model.dropout_embed == b->model.dropout_embed);
+    ck_assert_int_eq(a->model.locked, b->model.locked);
+    ck_assert(a->model.weight_drop == b->model.weight_drop);
+    ck_assert(a->ar == b->ar);
+    ck_assert(a->tar == b->tar);
+    ck_assert_int_eq(a->bptt_jitter, b->bptt_jitter);
     ck_assert_int_eq(a->optim.kind, b->optim.kind);
     ck_assert(a->optim.lr == b->optim.lr);
     ck_assert(a->optim.momentum == b->optim.momentum);
@@ -314,6 +331,8 @@ END_TEST
 START_TEST(test_round_trip_rnn_tied) { round_trip(CELL_RNN, 1, 1); }
 END_TEST
 START_TEST(test_round_trip_lnlstm) { round_trip(CELL_LSTM, LN, 0); }
+END_TEST
+START_TEST(test_round_trip_awd) { round_trip(CELL_LSTM, AWD, 0); }
 END_TEST
 
 /* A word and a BPE tokenizer (merges included) come back from a session
@@ -1247,6 +1266,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_round_trip_gru_file);
     tcase_add_test(tc, test_round_trip_rnn_tied);
     tcase_add_test(tc, test_round_trip_lnlstm);
+    tcase_add_test(tc, test_round_trip_awd);
     tcase_add_test(tc, test_ln_tensors_checked);
     tcase_add_test(tc, test_files_and_json);
     tcase_add_test(tc, test_tied_decoder_copy);

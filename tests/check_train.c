@@ -92,6 +92,58 @@ START_TEST(deterministic)
 }
 END_TEST
 
+/* BPTT jitter draws awd-lstm-lm's lengths: a function of the seed and
+ * the step, within 5 .. T+20, about 95% around T and 5% around T/2, with
+ * the spread of a deviation of 5; a step trains on the drawn length with
+ * the learning rate scaled by length/T. */
+START_TEST(bptt_jitter)
+{
+    train_config c = train_defaults();
+    c.seq_len = 70;
+    ck_assert_int_eq(trainer_chunk_len(&c, 3), 70);        /* off: T */
+    c.bptt_jitter = 1;
+    ck_assert_int_eq(train_max_len(&c), 90);
+    enum { N = 20000 };
+    int low = 0, differ = 0;
+    double sum = 0, sq = 0;
+    for (long s = 0; s < N; s++) {
+        int L = trainer_chunk_len(&c, s);
+        ck_assert(L >= 5 && L <= 90);
+        ck_assert_int_eq(L, trainer_chunk_len(&c, s));
+        if (L < 52) {           /* the T/2 draws (35 +- 17 is 3.4 sd) */
+            low++;
+            continue;
+        }
+        sum += L;
+        sq += (double)L * L;
+    }
+    double n = N - low, mean = sum / n, sd = sqrt(sq / n - mean * mean);
+    ck_assert_msg(low > 0.04 * N && low < 0.06 * N, "%d of %d short", low, N);
+    /* int() truncates toward zero: the mean sits half a step below T */
+    ck_assert_msg(fabs(mean - 69.5) < 0.2, "mean %g", mean);
+    ck_assert_msg(fabs(sd - 5.0) < 0.2, "deviation %g", sd);
+    c.seed++;
+    for (long s = 0; s < 100; s++)
+        differ += trainer_chunk_len(&c, s) != trainer_chunk_len(&(train_config){
+                      .seq_len = 70, .bptt_jitter = 1, .seed = c.seed - 1}, s);
+    ck_assert(differ > 50);
+
+    be_backend *be = be_cpu_create();
+    trainer *t = make_trainer(be, CELL_LSTM, 0.0f, 5);
+    t->cfg.bptt_jitter = 1;
+    char err[256];
+    for (int i = 0; i < 5; i++) {
+        train_info inf;
+        int L = trainer_chunk_len(&t->cfg, t->step);
+        ck_assert_msg(trainer_step(t, &inf, err, sizeof err) == 0, "%s", err);
+        ck_assert_int_eq(inf.tokens, (long)L * t->cfg.batch);
+        ck_assert_float_eq_tol(inf.lr, 1e-2f * (float)L / 32.0f, 1e-7f);
+    }
+    trainer_free(t);
+    be->destroy(be);
+}
+END_TEST
+
 /* Exact evaluation equals feeding the split one token at a time. */
 START_TEST(eval_exact)
 {
@@ -332,6 +384,7 @@ int main(void)
     tcase_add_test(tc, loss_falls);
     tcase_add_test(tc, deterministic);
     tcase_add_test(tc, eval_exact);
+    tcase_add_test(tc, bptt_jitter);
     tcase_add_test(tc, schedule_and_epochs);
     tcase_add_test(tc, clipping);
     tcase_add_test(tc, history_bounded);

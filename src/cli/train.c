@@ -57,6 +57,7 @@ enum {
     TO_DEVICE, TO_PRECISION, TO_PATIENCE, TO_MIN_DELTA, TO_SAVE_EVERY,
     TO_KEEP_BEST, TO_LABEL_SMOOTHING, TO_NO_CACHE,
     TO_DROPOUT_EMBED, TO_LOCKED_DROPOUT, TO_WEIGHT_DROP, TO_AR, TO_TAR,
+    TO_BPTT_JITTER,
     TO_EMBED_INIT, TO_EMBED_FORMAT, TO_EMBED_LOWER, TO_FREEZE_EMBED,
     TO_TOKENS,                  /* then the tokenizer's, in TOK_OPT_* order */
     TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB,
@@ -114,6 +115,7 @@ static const struct option train_opts[] = {
     {"weight-drop", required_argument, NULL, TO_WEIGHT_DROP},
     {"ar", required_argument, NULL, TO_AR},
     {"tar", required_argument, NULL, TO_TAR},
+    {"bptt-jitter", optional_argument, NULL, TO_BPTT_JITTER},
     {"embed-init", required_argument, NULL, TO_EMBED_INIT},
     {"embed-format", required_argument, NULL, TO_EMBED_FORMAT},
     {"embed-init-lower", optional_argument, NULL, TO_EMBED_LOWER},
@@ -217,7 +219,7 @@ static int train_set(void *args, int id, const char *arg)
     case TO_LR_DECAY_EVERY: case TO_PLATEAU_FACTOR: case TO_PLATEAU_PATIENCE:
         return train_set_setting(a, id, arg);
     case TO_EMBED_LOWER: case TO_FREEZE_EMBED:   /* --flag or --flag=on|off */
-    case TO_LOCKED_DROPOUT:
+    case TO_LOCKED_DROPOUT: case TO_BPTT_JITTER:
         return train_set_setting(a, id, arg ? arg : "on");
     case TO_LAYER_NORM:         /* a flag for the setting's "on" */
         return train_set_setting(a, id, "on");
@@ -497,7 +499,11 @@ static void train_help_awd(FILE *f)
 "                       dropout to the objective, A %s (default 0)\n"
 "  --tar B              add B * mean((h_t - h_t-1)^2) of the last layer's\n"
 "                       output before dropout (default 0); the losses printed\n"
-"                       stay cross-entropy, --json adds \"objective\"\n",
+"                       stay cross-entropy, --json adds \"objective\"\n"
+"  --bptt-jitter        each chunk's length drawn as awd-lstm-lm does: T\n"
+"                       (--seq-len), one time in 20 T/2, plus normal noise\n"
+"                       of deviation 5, kept within 5 and T+20; the step's\n"
+"                       learning rate scaled by length/T; needs T >= 10\n",
             setting_range_of("dropout-embed", r1, sizeof r1),
             setting_range_of("weight-drop", r2, sizeof r2),
             setting_range_of("ar", r3, sizeof r3));
@@ -601,6 +607,7 @@ static void train_apply_awd(const train_args *a, train_config *c)
     if (GIVEN(a, TO_WEIGHT_DROP)) c->model.weight_drop = v->model.weight_drop;
     if (GIVEN(a, TO_AR)) c->ar = v->ar;
     if (GIVEN(a, TO_TAR)) c->tar = v->tar;
+    if (GIVEN(a, TO_BPTT_JITTER)) c->bptt_jitter = v->bptt_jitter;
 }
 
 /* Settings a resumed session may take from the command line too. */

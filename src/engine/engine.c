@@ -812,6 +812,7 @@ static void apply_live(eng *e, int restart)
     t->cfg.label_smoothing = e->cfg.train.label_smoothing;
     t->cfg.ar = e->cfg.train.ar;
     t->cfg.tar = e->cfg.train.tar;
+    t->cfg.bptt_jitter = e->cfg.train.bptt_jitter;
     /* the AWD regularisers change no shape: the model carves what they
      * need on its next forward */
     t->cfg.model.dropout_embed = t->m->cfg.dropout_embed = e->cfg.train.model.dropout_embed;

@@ -86,6 +86,12 @@ static const setting table[] = {
      .summary = "AWD: add tar * mean((h_t - h_t-1)^2) of the last layer's "
                 "output to the objective (0: off)",
      .option = "train --tar"},
+    {.name = "bptt-jitter", .type = SETTING_CHOICE, .field = AT(train.bptt_jitter),
+     .choices = "off on", .def = "off", .effect = SETTING_LIVE,
+     .summary = "AWD: each chunk's length drawn around seq-len (T, or T/2 "
+                "one time in 20, plus normal noise of 5; 5 to T+20), the "
+                "rate scaled by length/T (needs seq-len >= 10)",
+     .option = "train --bptt-jitter"},
     {.name = "label-smoothing", .type = SETTING_FLOAT,
      .field = AT(train.label_smoothing), .lo = 0, .hi = 1, .open = SETTING_HI_OPEN,
      .def = "0", .effect = SETTING_LIVE,

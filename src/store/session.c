@@ -302,6 +302,8 @@ static cJSON *ses_json_train(const train_config *c, int *bad)
         ses_addf(o, "ar", c->ar, bad);
     if (c->tar > 0)
         ses_addf(o, "tar", c->tar, bad);
+    if (c->bptt_jitter)
+        ses_addb(o, "bptt_jitter", c->bptt_jitter, bad);
     ses_adds(o, "schedule", sched_name(c->schedule), bad);
     ses_addf(o, "min_lr", c->min_lr, bad);
     ses_addf(o, "plateau_factor", c->plateau_factor, bad);
@@ -1273,7 +1275,9 @@ static int ses_read_train(const ses_rd *r, const cJSON *root, train_config *c)
     if ((cJSON_GetObjectItemCaseSensitive(o, "ar")
          && ses_get_flt(r, o, "train", "ar", 0, FLT_MAX, &c->ar)) ||
         (cJSON_GetObjectItemCaseSensitive(o, "tar")
-         && ses_get_flt(r, o, "train", "tar", 0, FLT_MAX, &c->tar)))
+         && ses_get_flt(r, o, "train", "tar", 0, FLT_MAX, &c->tar)) ||
+        (cJSON_GetObjectItemCaseSensitive(o, "bptt_jitter")
+         && ses_get_bool(r, o, "train", "bptt_jitter", &c->bptt_jitter)))
         return -1;
     const cJSON *s = ses_item(r, o, "train", "seed");
     if (!s)

@@ -36,6 +36,27 @@ train_config train_defaults(void)
     return c;
 }
 
+int train_max_len(const train_config *c)
+{
+    return c->seq_len + (c->bptt_jitter ? TRAIN_JITTER_EXTRA : 0);
+}
+
+int trainer_chunk_len(const train_config *c, long step)
+{
+    if (!c->bptt_jitter)
+        return c->seq_len;
+    uint64_t key = c->seed * 0x9E3779B97F4A7C15ULL ^ 0xB7E151628AED2A6BULL;
+    double base = rng_hash_uniform(key, 3 * (uint64_t)step) < 0.95f ? c->seq_len
+                                                                   : c->seq_len / 2.0;
+    /* Box-Muller from two more uniforms; 1 - u keeps the log finite */
+    double u1 = 1.0 - rng_hash_uniform(key, 3 * (uint64_t)step + 1);
+    double u2 = rng_hash_uniform(key, 3 * (uint64_t)step + 2);
+    double z = sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+    int len = (int)(base + 5.0 * z);        /* truncated, as int() in Python */
+    int max = train_max_len(c);
+    return len < 5 ? 5 : len > max ? max : len;
+}
+
 int train_config_check(const train_config *c, char *err, size_t errlen)
 {
     const char *bad = NULL;
@@ -63,6 +84,8 @@ int train_config_check(const train_config *c, char *err, size_t errlen)
         bad = "locked-dropout needs dropout above 0 (its masks are dropout's)";
     else if (c->tar > 0.0f && c->seq_len < 2)
         bad = "tar needs seq-len of 2 or more (it compares neighbouring steps)";
+    else if (c->bptt_jitter && c->seq_len < TRAIN_JITTER_MIN_T)
+        bad = "bptt-jitter needs seq-len of 10 or more (its lengths are at least 5)";
     if (bad) {
         snprintf(err, errlen, "%s", bad);
         return -1;
@@ -76,7 +99,7 @@ int train_config_check(const train_config *c, char *err, size_t errlen)
 static double train_bytes(const train_config *cfg)
 {
     size_t B = (size_t)cfg->batch, S = (size_t)cfg->eval_streams;
-    size_t R = (size_t)cfg->seq_len * B;
+    size_t R = (size_t)train_max_len(cfg) * B;
     double params, acts;
     model_size(&cfg->model, B > S ? B : S, R > S ? R : S, &params, &acts);
     return sizeof(float) * (params * (2 + optim_buffers(&cfg->optim)) + acts + (double)(R + B));
@@ -147,8 +170,11 @@ trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
         !(t->m = model_create(be, &t->cfg.model, &init, err, errlen)))
         goto fail;
     rng_seed(&t->rng, cfg->seed ^ 0x5A3E5A3E5A3E5A3EULL);
-    t->batch_ids = malloc((size_t)(cfg->seq_len + 1) * cfg->batch * sizeof(uint32_t));
-    if (!t->batch_ids || model_reserve(t->m, cfg->batch, cfg->seq_len) < 0 ||
+    /* room for the longest chunk bptt-jitter may draw, switched on or not
+     * (it is a live setting) */
+    size_t rows = (size_t)cfg->seq_len + TRAIN_JITTER_EXTRA + 1;
+    t->batch_ids = malloc(rows * cfg->batch * sizeof(uint32_t));
+    if (!t->batch_ids || model_reserve(t->m, cfg->batch, train_max_len(cfg)) < 0 ||
         model_state_init(t->m, &t->state, cfg->batch) < 0 ||
         optim_init(&t->opt, be, &cfg->optim, t->m->n_params) < 0) {
         snprintf(err, errlen, "out of memory for the model's buffers");
@@ -217,7 +243,8 @@ static int gather_chunk(trainer *t)
 {
     int B = t->state.B;
     size_t left = t->stream_len - 1 - t->pos;
-    int T = left < (size_t)t->cfg.seq_len ? (int)left : t->cfg.seq_len;
+    int L = trainer_chunk_len(&t->cfg, t->step);
+    int T = left < (size_t)L ? (int)left : L;
     size_t base = t->corp.train_begin + t->pos + (size_t)t->share_first * t->stream_len;
     for (int r = 0; r <= T; r++)
         for (int b = 0; b < B; b++)
@@ -347,7 +374,9 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
     /* the norm waited for backward */
     if (dist_agree(backend_failed(t, err, errlen) < 0, err, errlen) < 0)
         return -1;
-    float lr = trainer_lr(t, t->step);
+    /* a jittered chunk's rate scaled by its drawn length, as awd-lstm-lm */
+    float lr = trainer_lr(t, t->step) * (float)trainer_chunk_len(&t->cfg, t->step)
+               / (float)t->cfg.seq_len;
     optim_step_from(&t->opt, frozen, t->m->params, t->m->grads, lr);
 
     t->pos += (size_t)T;

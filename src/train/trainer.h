@@ -37,6 +37,8 @@ typedef struct train_config {
                               * every token (as PyTorch's); 0: off */
     float ar, tar;           /* AWD-LSTM's activation regularisation and
                               * temporal AR (model.h); 0: off */
+    int bptt_jitter;         /* chunk lengths drawn per step as
+                              * awd-lstm-lm's (trainer_chunk_len) */
     sched_kind schedule;     /* the learning-rate schedule (train/sched.h) */
     float min_lr;            /* cosine's and plateau's floor */
     float plateau_factor;    /* plateau: multiply the rate by this after */
@@ -56,6 +58,14 @@ typedef struct train_config {
  * mean nothing (locked dropout without dropout, TAR over one step).
  * Returns 0, or -1 with a message naming the setting. */
 int train_config_check(const train_config *c, char *err, size_t errlen);
+
+/* BPTT jitter: the most steps a chunk may have beyond seq-len (4 standard
+ * deviations of the draw), and the fewest seq-len it needs. */
+#define TRAIN_JITTER_EXTRA 20
+#define TRAIN_JITTER_MIN_T 10
+/* The longest chunk a configuration trains on: seq-len, or with
+ * bptt_jitter seq-len + TRAIN_JITTER_EXTRA (what the buffers hold). */
+int train_max_len(const train_config *c);
 
 /* Defaults: LSTM 2x512, embed 64, dropout 0.1, T 100, B 32, Adam 2e-3,
  * clip 5, eval every 500 steps, val 0.1, seed 1337, a constant rate
@@ -134,6 +144,14 @@ typedef struct trainer {
 trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
                         char *err, size_t errlen);
 void trainer_free(trainer *t);
+
+/* The steps of the chunk at step (from 0) before the end of an epoch cuts
+ * it: seq-len T, or with bptt_jitter awd-lstm-lm's draw, a function of
+ * the seed and the step: T with probability 0.95, else T/2, plus normal
+ * noise of deviation 5, truncated to a whole number, at least 5 and at
+ * most train_max_len.  Training scales the learning rate of that step by
+ * its length / T, as awd-lstm-lm does. */
+int trainer_chunk_len(const train_config *c, long step);
 
 /* One optimizer step on the next chunk.  Returns 0, or -1 with err set
  * (the backend's failure, "cuda: WHAT: WHY (at step N)", or else a
