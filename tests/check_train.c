@@ -144,6 +144,45 @@ START_TEST(bptt_jitter)
 }
 END_TEST
 
+/* NTASGD: SGD until the trigger, then the model shows the running mean of
+ * the SGD iterates of the steps since (the optimizer's "iterate" is the
+ * last of them), and the iterates move as plain SGD. */
+START_TEST(ntasgd_averages)
+{
+    be_backend *be = be_cpu_create();
+    trainer *t = make_trainer(be, CELL_GRU, 0.0f, 9);
+    optim_free(&t->opt);
+    t->cfg.optim = optim_defaults(OPT_NTASGD);
+    t->cfg.optim.nonmono = 1;
+    ck_assert_int_eq(optim_init(&t->opt, be, &t->cfg.optim, t->m->n_params), 0);
+    train_steps(t, 3, NULL);
+    trainer_note_val(t, 2.0);
+    trainer_note_val(t, 2.5);
+    ck_assert(!t->opt.averaging);
+    trainer_note_val(t, 3.0);                   /* above 2.0: switch */
+    ck_assert(t->opt.averaging);
+    ck_assert_int_eq(t->ntasgd_step, 3);
+    size_t n = t->m->n_params;
+    double *sum = calloc(n, sizeof(double));
+    enum { K = 4 };
+    for (int k = 1; k <= K; k++) {
+        train_steps(t, 1, NULL);
+        for (size_t i = 0; i < n; i++)
+            sum[i] += t->opt.iter[i];
+        double worst = 0;
+        for (size_t i = 0; i < n; i++)
+            worst = fmax(worst, fabs(t->m->params[i] - sum[i] / k));
+        ck_assert_msg(worst < 1e-6, "after %d averaged steps: off by %g", k, worst);
+    }
+    ck_assert_int_eq(t->opt.avg_n, K);
+    /* a validation now sees the average, which differs from the iterate */
+    ck_assert(memcmp(t->m->params, t->opt.iter, n * sizeof(float)) != 0);
+    free(sum);
+    trainer_free(t);
+    be->destroy(be);
+}
+END_TEST
+
 /* Exact evaluation equals feeding the split one token at a time. */
 START_TEST(eval_exact)
 {
@@ -385,6 +424,7 @@ int main(void)
     tcase_add_test(tc, deterministic);
     tcase_add_test(tc, eval_exact);
     tcase_add_test(tc, bptt_jitter);
+    tcase_add_test(tc, ntasgd_averages);
     tcase_add_test(tc, schedule_and_epochs);
     tcase_add_test(tc, clipping);
     tcase_add_test(tc, history_bounded);

@@ -57,7 +57,7 @@ enum {
     TO_DEVICE, TO_PRECISION, TO_PATIENCE, TO_MIN_DELTA, TO_SAVE_EVERY,
     TO_KEEP_BEST, TO_LABEL_SMOOTHING, TO_NO_CACHE,
     TO_DROPOUT_EMBED, TO_LOCKED_DROPOUT, TO_WEIGHT_DROP, TO_AR, TO_TAR,
-    TO_BPTT_JITTER,
+    TO_BPTT_JITTER, TO_NONMONO,
     TO_EMBED_INIT, TO_EMBED_FORMAT, TO_EMBED_LOWER, TO_FREEZE_EMBED,
     TO_TOKENS,                  /* then the tokenizer's, in TOK_OPT_* order */
     TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB,
@@ -116,6 +116,7 @@ static const struct option train_opts[] = {
     {"ar", required_argument, NULL, TO_AR},
     {"tar", required_argument, NULL, TO_TAR},
     {"bptt-jitter", optional_argument, NULL, TO_BPTT_JITTER},
+    {"nonmono", required_argument, NULL, TO_NONMONO},
     {"embed-init", required_argument, NULL, TO_EMBED_INIT},
     {"embed-format", required_argument, NULL, TO_EMBED_FORMAT},
     {"embed-init-lower", optional_argument, NULL, TO_EMBED_LOWER},
@@ -213,7 +214,7 @@ static int train_set(void *args, int id, const char *arg)
     case TO_LR: case TO_BATCH: case TO_SEQ_LEN: case TO_CLIP: case TO_DROPOUT:
     case TO_SEED: case TO_EVAL_EVERY: case TO_THREADS: case TO_SAVE_EVERY:
     case TO_LABEL_SMOOTHING:
-    case TO_DROPOUT_EMBED: case TO_WEIGHT_DROP: case TO_AR: case TO_TAR:
+    case TO_DROPOUT_EMBED: case TO_WEIGHT_DROP: case TO_AR: case TO_TAR: case TO_NONMONO:
     case TO_EMBED_INIT: case TO_EMBED_FORMAT:
     case TO_SCHEDULE: case TO_WARMUP: case TO_MIN_LR: case TO_LR_DECAY:
     case TO_LR_DECAY_EVERY: case TO_PLATEAU_FACTOR: case TO_PLATEAU_PATIENCE:
@@ -245,7 +246,7 @@ static void lr_defaults_text(char *buf, size_t n, optim_kind except)
 {
     size_t o = 0;
     buf[0] = '\0';
-    for (int k = OPT_SGD; k <= OPT_RMSPROP && o < n; k++) {
+    for (int k = OPT_SGD; k <= OPT_LAST && o < n; k++) {
         if (k == (int)except)
             continue;
         o += (size_t)snprintf(buf + o, n - o, "%s%s %g", o ? ", " : "",
@@ -333,7 +334,11 @@ static void train_help_optim(FILE *f, const train_config *d)
 "                       time, %s (default %d)\n"
 "  --batch B            parallel streams through the text, %s\n"
 "                       (default %d)\n"
-"  --optimizer NAME     sgd, adam, adamw, nadam or rmsprop (default %s)\n"
+"  --optimizer NAME     sgd, adam, adamw, nadam, rmsprop or ntasgd (default\n"
+"                       %s); ntasgd: SGD until a validation is worse than\n"
+"                       the best before the last --nonmono N (default 5),\n"
+"                       then the weights evaluated, sampled and saved are\n"
+"                       the average of the SGD steps since (awd-lstm-lm)\n"
 "  --lr X               learning rate, X %s (default %g; another\n"
 "                       --optimizer brings its own default:\n"
 "                       %s)\n"
@@ -608,6 +613,7 @@ static void train_apply_awd(const train_args *a, train_config *c)
     if (GIVEN(a, TO_AR)) c->ar = v->ar;
     if (GIVEN(a, TO_TAR)) c->tar = v->tar;
     if (GIVEN(a, TO_BPTT_JITTER)) c->bptt_jitter = v->bptt_jitter;
+    if (GIVEN(a, TO_NONMONO)) c->optim.nonmono = v->optim.nonmono;
 }
 
 /* Settings a resumed session may take from the command line too. */
@@ -799,7 +805,12 @@ static int train_resume(be_backend *be, train_args *a, trainer **out)
         cli_warn_unknown_corpus(t);
     sched_kind was = t->cfg.schedule;
     train_apply_run_settings(a, &t->cfg);
-    t->opt.cfg.lr = t->cfg.optim.lr;
+    char err[256];
+    if (train_config_check(&t->cfg, err, sizeof err) < 0) {
+        trainer_free(t);
+        return cli_usage_error(a->oc.cmd, "%s", err);
+    }
+    trainer_apply_live(t);
     if (GIVEN(a, TO_SCHEDULE) || t->cfg.schedule != was)
         trainer_sched_reset(t);      /* planned afresh over this run */
     *out = t;
@@ -988,6 +999,8 @@ static int print_json_step(const train_out *t, const train_info *in,
     cJSON_AddNumberToObject(o, "tokens_per_s", cli_tidy(round(in->tokens_per_s)));
     if (in->objective != in->loss)      /* label smoothing: what was trained on */
         cJSON_AddNumberToObject(o, "objective", cli_tidy(in->objective));
+    if (in->averaging)                  /* ntasgd has switched */
+        cJSON_AddTrueToObject(o, "averaging");
     if (in->reduce_s > 0)               /* several processes: the all-reduce */
         cJSON_AddNumberToObject(o, "allreduce_s", cli_tidy(in->reduce_s));
     if (ev) {

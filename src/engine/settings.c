@@ -34,7 +34,7 @@ static const setting table[] = {
      .effect = SETTING_LIVE, .summary = "learning rate",
      .option = "train --lr"},
     {.name = "optimizer", .type = SETTING_CHOICE, .field = AT(train.optim.kind),
-     .choices = "sgd adam adamw nadam rmsprop", .def = "adam",
+     .choices = "sgd adam adamw nadam rmsprop ntasgd", .def = "adam",
      .effect = SETTING_OPTIM, .then = optimizer_defaults,
      .summary = "optimizer (restarts its state and takes its default lr)",
      .option = "train --optimizer"},
@@ -92,6 +92,11 @@ static const setting table[] = {
                 "one time in 20, plus normal noise of 5; 5 to T+20), the "
                 "rate scaled by length/T (needs seq-len >= 10)",
      .option = "train --bptt-jitter"},
+    {.name = "nonmono", .type = SETTING_INT, .field = AT(train.optim.nonmono),
+     .lo = 1, .hi = OPTIM_MAX_NONMONO, .def = "5", .effect = SETTING_LIVE,
+     .summary = "ntasgd: switch to averaging the weights when a validation "
+                "is worse than the best before the last N",
+     .option = "train --nonmono"},
     {.name = "label-smoothing", .type = SETTING_FLOAT,
      .field = AT(train.label_smoothing), .lo = 0, .hi = 1, .open = SETTING_HI_OPEN,
      .def = "0", .effect = SETTING_LIVE,

@@ -264,6 +264,14 @@ void model_free(model *m)
 
 size_t model_param_count(const model *m) { return m->n_params; }
 
+float *model_swap_params(model *m, float *p)
+{
+    float *old = m->params;
+    m->params = p;
+    bind_views(m);
+    return old;
+}
+
 const model_tensor *model_find_tensor(const model *m, const char *name)
 {
     for (int i = 0; i < m->n_tensors; i++)

@@ -143,6 +143,11 @@ void model_state_zero(model *m, model_state *s);
 void model_size(const model_config *cfg, size_t B, size_t R, double *params,
                 double *acts);
 
+/* Makes p (n_params floats on the model's backend) the parameters, the
+ * views following; returns the buffer that held them (the caller owns it
+ * now).  NTASGD shows its average this way without copying. */
+float *model_swap_params(model *m, float *p);
+
 /* Sizes the activation arena for T*B rows (grows only).  Returns 0, or -1
  * when out of memory. */
 int model_reserve(model *m, int B, int T);

@@ -283,6 +283,8 @@ static cJSON *ses_json_train(const train_config *c, int *bad)
     ses_addf(o, "weight_decay", p->weight_decay, bad);
     ses_addf(o, "alpha", p->alpha, bad);
     ses_addb(o, "nesterov", p->nesterov, bad);
+    if (p->kind == OPT_NTASGD)
+        ses_addi(o, "nonmono", p->nonmono, bad);
     ses_addi(o, "seq_len", c->seq_len, bad);
     ses_addi(o, "batch", c->batch, bad);
     ses_addf(o, "clip_norm", c->clip_norm, bad);
@@ -334,6 +336,27 @@ static cJSON *ses_json_sched(const sched_state *s, int *bad)
     return o;
 }
 
+/* NTASGD's switch and its window of validations (the iterate is the
+ * optimizer file's "iterate"; model.safetensors holds the average). */
+static cJSON *ses_json_ntasgd(const trainer *t, int *bad)
+{
+    const optim *p = &t->opt;
+    cJSON *o = cJSON_CreateObject(), *a = cJSON_CreateArray();
+    ses_addb(o, "averaging", p->averaging, bad);
+    ses_addi(o, "averaged_steps", (double)p->avg_n, bad);
+    ses_addi(o, "switch_step", (double)t->ntasgd_step, bad);
+    for (int i = 0; i < p->n_recent && a; i++) {
+        cJSON *v = ses_exact(p->recent[i]);
+        if (!v || !cJSON_AddItemToArray(a, v)) {
+            cJSON_Delete(v);
+            *bad = 1;
+        }
+    }
+    ses_add(o, "recent", a, bad);
+    ses_add(o, "best_before", ses_exact(isinf(p->best_before) ? NAN : p->best_before), bad);
+    return o;
+}
+
 static cJSON *ses_json_progress(const trainer *t, int *bad)
 {
     cJSON *o = cJSON_CreateObject();
@@ -348,6 +371,8 @@ static cJSON *ses_json_progress(const trainer *t, int *bad)
         ses_add(o, "best_val_loss", ses_exact(t->best_val_loss), bad);
         ses_addi(o, "best_step", (double)t->best_step, bad);
     }
+    if (t->opt.cfg.kind == OPT_NTASGD)
+        ses_add(o, "ntasgd", ses_json_ntasgd(t, bad), bad);
     return o;
 }
 
@@ -1195,7 +1220,11 @@ static int ses_read_optim(const ses_rd *r, const cJSON *o, optim_config *p)
            ses_get_flt(r, o, "train", "eps", 0, FLT_MAX, &p->eps) ||
            ses_get_flt(r, o, "train", "weight_decay", 0, FLT_MAX, &p->weight_decay) ||
            ses_get_flt(r, o, "train", "alpha", 0, 1, &p->alpha) ||
-           ses_get_bool(r, o, "train", "nesterov", &p->nesterov) ? -1 : 0;
+           ses_get_bool(r, o, "train", "nesterov", &p->nesterov) ||
+           /* added with ntasgd: absent in older files, the default */
+           (cJSON_GetObjectItemCaseSensitive(o, "nonmono")
+            && ses_get_int(r, o, "train", "nonmono", 1, OPTIM_MAX_NONMONO, &p->nonmono))
+           ? -1 : 0;
 }
 
 /* The schedule's settings, newer than the first format: a file without
@@ -1964,10 +1993,54 @@ static void ses_restore_position(trainer *t, const ses_load *L)
     }
 }
 
+/* NTASGD's progress.ntasgd (ses_json_ntasgd) into t; absent: not
+ * switched, no validations yet. */
+static int ses_restore_ntasgd(trainer *t, const ses_load *L, char *err, size_t errlen)
+{
+    optim *p = &t->opt;
+    const cJSON *prog = cJSON_GetObjectItemCaseSensitive(L->root, "progress");
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(prog, "ntasgd");
+    if (p->cfg.kind != OPT_NTASGD || !o)
+        return 0;
+    const cJSON *on = cJSON_GetObjectItemCaseSensitive(o, "averaging"),
+                *n = cJSON_GetObjectItemCaseSensitive(o, "averaged_steps"),
+                *sw = cJSON_GetObjectItemCaseSensitive(o, "switch_step"),
+                *rec = cJSON_GetObjectItemCaseSensitive(o, "recent"),
+                *bb = cJSON_GetObjectItemCaseSensitive(o, "best_before");
+    int count = cJSON_GetArraySize(rec);
+    double best;
+    if (!cJSON_IsBool(on) || !cJSON_IsNumber(n) || n->valuedouble < 0
+        || n->valuedouble > (double)SES_MAX_EXACT || !cJSON_IsNumber(sw)
+        || sw->valuedouble < -1 || sw->valuedouble > (double)SES_MAX_EXACT
+        || !cJSON_IsArray(rec) || count > OPTIM_MAX_NONMONO || !bb
+        || ses_get_opt_num(bb, &best)) {
+        ses_msg(err, errlen, "%s: progress.ntasgd: needs averaging (true or false), "
+                "averaged_steps, switch_step, recent (up to %d losses) and best_before",
+                L->json_path, OPTIM_MAX_NONMONO);
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        const cJSON *v = cJSON_GetArrayItem(rec, i);
+        if (!cJSON_IsNumber(v)) {
+            ses_msg(err, errlen, "%s: progress.ntasgd.recent: must hold numbers",
+                    L->json_path);
+            return -1;
+        }
+        p->recent[i] = v->valuedouble;
+    }
+    p->n_recent = count;
+    p->averaging = cJSON_IsTrue(on);
+    p->avg_n = (long)n->valuedouble;
+    p->best_before = isnan(best) ? INFINITY : best;
+    t->ntasgd_step = (long)sw->valuedouble;
+    return 0;
+}
+
 static int ses_restore(trainer *t, const ses_load *L, char *err, size_t errlen)
 {
     if (ses_restore_model(t, L, err, errlen) ||
         (!L->no_optim && (ses_restore_optim(t, L, err, errlen) ||
+                          ses_restore_ntasgd(t, L, err, errlen) ||
                           ses_restore_state(t, L, err, errlen))) ||
         ses_restore_history(t, L, err, errlen))
         return -1;

@@ -75,7 +75,9 @@ int train_config_check(const train_config *c, char *err, size_t errlen)
     else if (!(c->plateau_factor > 0.0f && c->plateau_factor < 1.0f))
         bad = "plateau-factor must be in (0,1)";
     else if (c->plateau_patience < 0) bad = "plateau-patience must be >= 0";
-    else if ((unsigned)c->optim.kind > OPT_RMSPROP) bad = "unknown optimizer";
+    else if ((unsigned)c->optim.kind > OPT_LAST) bad = "unknown optimizer";
+    else if (c->optim.nonmono < 1 || c->optim.nonmono > OPTIM_MAX_NONMONO)
+        bad = "nonmono must be 1..1000";
     else if ((unsigned)c->embed_format > EMB_GLOVE) bad = "unknown embed-format";
     else if (!memchr(c->embed_init, '\0', sizeof c->embed_init)) bad = "embed-init is too long";
     else if (!(c->ar >= 0.0f && isfinite(c->ar)) || !(c->tar >= 0.0f && isfinite(c->tar)))
@@ -154,6 +156,7 @@ trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
     t->corp = *corp;
     memset(corp, 0, sizeof *corp);
     t->last_val_loss = NAN;
+    t->ntasgd_step = -1;
     t->best_val_loss = NAN;
     t->best_step = -1;
     sched_state_init(&t->sched);
@@ -327,7 +330,38 @@ static size_t frozen_params(const trainer *t)
     return t->cfg.freeze_embed ? t->m->tensors[0].numel : 0;
 }
 
-int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
+/* NTASGD: the model's parameters and the optimizer's other buffer trade
+ * places (the iterate in for a step, the average back after it). */
+static void ntasgd_swap(trainer *t)
+{
+    t->opt.iter = model_swap_params(t->m, t->opt.iter);
+}
+
+/* NTASGD's switch: from now on the model shows the average of the
+ * iterates, which starts as the weights of now. */
+static void ntasgd_start(trainer *t)
+{
+    t->be->copy(t->be, t->opt.iter, t->m->params, t->m->n_params * sizeof(float));
+    t->opt.averaging = 1;
+    t->opt.avg_n = 0;
+    t->ntasgd_step = t->step;
+}
+
+/* NTASGD after a step on the iterate (swapped in): average += (iterate -
+ * average) / n, the gradients (spent) holding iterate / n. */
+static void ntasgd_average(trainer *t)
+{
+    be_backend *be = t->be;
+    size_t n = t->m->n_params;
+    float *avg = t->opt.iter, k = (float)++t->opt.avg_n;
+    be->copy(be, t->m->grads, t->m->params, n * sizeof(float));
+    be->scale(be, t->m->grads, n, 1.0f / k);
+    be->scale(be, avg, n, 1.0f - 1.0f / k);
+    be->add(be, avg, t->m->grads, n);
+}
+
+/* One step on the model's parameters as they are. */
+static int step_on(trainer *t, train_info *out, char *err, size_t errlen)
 {
     if (t->stream_len < 2) {
         snprintf(err, errlen, "no training data loaded");
@@ -401,6 +435,21 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
             .epoch_end = epoch_end};
     }
     return 0;
+}
+
+int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
+{
+    if (!t->opt.averaging)
+        return step_on(t, out, err, errlen);
+    /* NTASGD averaging: the step moves the iterate, then the average */
+    ntasgd_swap(t);
+    int rc = step_on(t, out, err, errlen);
+    if (rc == 0)
+        ntasgd_average(t);
+    ntasgd_swap(t);
+    if (rc == 0 && out)
+        out->averaging = 1;
+    return rc;
 }
 
 /* Fills the host ids of T+1 rows of S streams each L tokens apart, from
@@ -502,9 +551,23 @@ int trainer_eval(trainer *t, corpus_split split, int streams, eval_result *out,
     return 0;
 }
 
+void trainer_apply_live(trainer *t)
+{
+    model_config *m = &t->m->cfg;
+    const model_config *c = &t->cfg.model;
+    m->dropout = c->dropout;
+    m->dropout_embed = c->dropout_embed;
+    m->locked = c->locked;
+    m->weight_drop = c->weight_drop;
+    t->opt.cfg.lr = t->cfg.optim.lr;
+    t->opt.cfg.nonmono = t->cfg.optim.nonmono;
+}
+
 void trainer_note_val(trainer *t, double val_loss)
 {
     t->last_val_loss = val_loss;
+    if (optim_ntasgd_observe(&t->opt, val_loss))
+        ntasgd_start(t);
     if (t->n_hist > 0 && t->hist[t->n_hist - 1].step == t->step)
         t->hist[t->n_hist - 1].val_loss = (float)val_loss;
 }

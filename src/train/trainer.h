@@ -84,6 +84,8 @@ typedef struct train_info {
                               * 0 alone */
     long tokens;             /* targets in this step */
     int epoch_end;           /* this step finished an epoch */
+    int averaging;           /* NTASGD has switched: the model shows the
+                              * average of the iterates */
 } train_info;
 
 typedef struct eval_result {
@@ -122,6 +124,8 @@ typedef struct trainer {
     size_t n_hist, cap_hist;
     long hist_stride;        /* steps between recorded points (1, 2, 4, ...) */
     double last_val_loss;    /* NAN until evaluated */
+    long ntasgd_step;        /* NTASGD: the step it switched to averaging
+                              * at (-1: not yet, or another optimizer) */
     double best_val_loss;    /* the best validation so far (NAN: none) ... */
     long best_step;          /* ... made at this step; -1: none */
     float *best_params;      /* host copy of the weights at best_step
@@ -184,6 +188,10 @@ int trainer_eval(trainer *t, corpus_split split, int streams, eval_result *out,
 /* Records a validation loss in the history for the current step (its
  * point, the last, is then kept whatever the stride). */
 void trainer_note_val(trainer *t, double val_loss);
+/* After a change of t->cfg's live settings: the model takes its
+ * regularisers (dropout, the AWD ones) and the optimizer its rate and
+ * nonmono; none changes a shape. */
+void trainer_apply_live(trainer *t);
 /* Records step's training loss in the history, which trainer_step does
  * for each step.  The newest step is always the last point; the points
  * kept are every hist_stride-th step and the validated ones, the history

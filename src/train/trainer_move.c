@@ -56,8 +56,13 @@ static int build_on(trainer *t, be_backend *to, model **m_out, optim *o_out,
         snprintf(err, errlen, "out of memory moving the model to the %s backend", to->name);
         goto fail;
     }
-    o_out->t = t->opt.t;
-    o_out->cfg = t->opt.cfg;
+    /* the scalars: steps, NTASGD's switch and window (its buffers were
+     * copied above) */
+    float *m_, *v_, *buf_, *iter_;
+    m_ = o_out->m, v_ = o_out->v, buf_ = o_out->buf, iter_ = o_out->iter;
+    *o_out = t->opt;
+    o_out->be = to;
+    o_out->m = m_, o_out->v = v_, o_out->buf = buf_, o_out->iter = iter_;
     *m_out = m;
     return 0;
 fail:
