@@ -57,7 +57,7 @@ enum {
     TO_DEVICE, TO_PRECISION, TO_PATIENCE, TO_MIN_DELTA, TO_SAVE_EVERY,
     TO_KEEP_BEST, TO_LABEL_SMOOTHING, TO_NO_CACHE,
     TO_DROPOUT_EMBED, TO_LOCKED_DROPOUT, TO_WEIGHT_DROP, TO_AR, TO_TAR,
-    TO_BPTT_JITTER, TO_NONMONO,
+    TO_BPTT_JITTER, TO_NONMONO, TO_AWD,
     TO_EMBED_INIT, TO_EMBED_FORMAT, TO_EMBED_LOWER, TO_FREEZE_EMBED,
     TO_TOKENS,                  /* then the tokenizer's, in TOK_OPT_* order */
     TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB,
@@ -117,6 +117,7 @@ static const struct option train_opts[] = {
     {"tar", required_argument, NULL, TO_TAR},
     {"bptt-jitter", optional_argument, NULL, TO_BPTT_JITTER},
     {"nonmono", required_argument, NULL, TO_NONMONO},
+    {"awd", no_argument, NULL, TO_AWD},
     {"embed-init", required_argument, NULL, TO_EMBED_INIT},
     {"embed-format", required_argument, NULL, TO_EMBED_FORMAT},
     {"embed-init-lower", optional_argument, NULL, TO_EMBED_LOWER},
@@ -133,7 +134,7 @@ static const int fixed_when_resuming[] = {
     TO_MODEL, TO_LAYERS, TO_HIDDEN, TO_EMBED, TO_DROPOUT, TO_TIE,
     TO_NO_FORGET_BIAS, TO_LAYER_NORM, TO_SEQ_LEN, TO_BATCH, TO_OPTIMIZER, TO_MOMENTUM,
     TO_WEIGHT_DECAY, TO_VAL_FRAC, TO_TEST_FRAC, TO_SEED, TO_EMBED_INIT,
-    TO_EMBED_FORMAT, TO_EMBED_LOWER, TO_TOKENS,
+    TO_EMBED_FORMAT, TO_EMBED_LOWER, TO_TOKENS, TO_AWD,
     TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB,
     TO_BPE_SAMPLE
 };
@@ -505,6 +506,15 @@ static void train_help_awd(FILE *f)
 "  --tar B              add B * mean((h_t - h_t-1)^2) of the last layer's\n"
 "                       output before dropout (default 0); the losses printed\n"
 "                       stay cross-entropy, --json adds \"objective\"\n"
+"  --awd                awd-lstm-lm's word-level settings (its Penn Treebank\n"
+"                       run) as the starting point; options given override\n"
+"                       them: --model lstm --layers 3 --hidden 1150 --embed\n"
+"                       400 --seq-len 70 --batch 80 --optimizer ntasgd --lr\n"
+"                       30 --nonmono 5 --weight-decay 1.2e-6 --clip 0.25\n"
+"                       --dropout 0.4 --locked-dropout --dropout-embed 0.1\n"
+"                       --weight-drop 0.5 --ar 2 --tar 1 --bptt-jitter (use\n"
+"                       it with --tokens word; not tied: the layers share\n"
+"                       one size here)\n"
 "  --bptt-jitter        each chunk's length drawn as awd-lstm-lm does: T\n"
 "                       (--seq-len), one time in 20 T/2, plus normal noise\n"
 "                       of deviation 5, kept within 5 and T+20; the step's\n"
@@ -661,7 +671,8 @@ static void train_apply_new_settings(const train_args *a, train_config *c)
 static int train_build_config(const train_args *a, train_config *out)
 {
     const char *cmd = a->oc.cmd;
-    train_config c = train_defaults();
+    /* the options given override the preset */
+    train_config c = GIVEN(a, TO_AWD) ? train_awd_preset() : train_defaults();
     train_apply_new_settings(a, &c);
     train_apply_run_settings(a, &c);
     if (c.model.tie && c.model.embed != c.model.hidden)
@@ -670,6 +681,9 @@ static int train_build_config(const train_args *a, train_config *out)
     if (c.model.layer_norm && c.model.cell != CELL_LSTM)
         return cli_usage_error(cmd, "--layer-norm is for --model lstm only (the "
                                "model is %s)", model_cell_name(c.model.cell));
+    char err[256];
+    if (train_config_check(&c, err, sizeof err) < 0)       /* combinations */
+        return cli_usage_error(cmd, "%s", err);
     if (GIVEN(a, TO_MOMENTUM) && c.optim.kind != OPT_SGD
         && c.optim.kind != OPT_RMSPROP)
         return cli_usage_error(cmd, "--momentum applies only to sgd and rmsprop "

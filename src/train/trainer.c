@@ -36,6 +36,30 @@ train_config train_defaults(void)
     return c;
 }
 
+train_config train_awd_preset(void)
+{
+    train_config c = train_defaults();
+    c.model.cell = CELL_LSTM;
+    c.model.layers = 3;
+    c.model.hidden = 1150;
+    c.model.embed = 400;
+    c.model.dropout = 0.4f;
+    c.model.locked = 1;
+    c.model.dropout_embed = 0.1f;
+    c.model.weight_drop = 0.5f;
+    c.optim = optim_defaults(OPT_NTASGD);
+    c.optim.lr = 30.0f;
+    c.optim.weight_decay = 1.2e-6f;
+    c.optim.nonmono = 5;
+    c.clip_norm = 0.25f;
+    c.seq_len = 70;
+    c.batch = 80;
+    c.ar = 2.0f;
+    c.tar = 1.0f;
+    c.bptt_jitter = 1;
+    return c;
+}
+
 int train_max_len(const train_config *c)
 {
     return c->seq_len + (c->bptt_jitter ? TRAIN_JITTER_EXTRA : 0);
