@@ -894,6 +894,23 @@ static void on_late_signal(int sig)
     say_from_handler(msg, sizeof msg - 1);
 }
 
+/* The AWD-LSTM regularisers that are on, in one line. */
+static void print_awd(const train_config *c)
+{
+    const model_config *m = &c->model;
+    if (!m->locked && !(m->dropout_embed > 0) && !(m->weight_drop > 0) && !(c->ar > 0)
+        && !(c->tar > 0) && !c->bptt_jitter)
+        return;
+    printf("regularisers:%s", m->locked ? " locked dropout" : "");
+    if (m->dropout_embed > 0)
+        printf(" dropout-embed %g", (double)m->dropout_embed);
+    if (m->weight_drop > 0)
+        printf(" weight-drop %g", (double)m->weight_drop);
+    if (c->ar > 0 || c->tar > 0)
+        printf(" ar %g tar %g", (double)c->ar, (double)c->tar);
+    printf("%s\n", c->bptt_jitter ? " bptt-jitter" : "");
+}
+
 /* Installs handler for SIGINT and SIGTERM (NULL: the default action).
  * SA_RESETHAND: the first signal asks for a clean stop, a second one gets
  * the default action. */
@@ -933,6 +950,7 @@ static void print_header(const trainer *t)
     printf("optimizer %s, lr %.1e, batch %d x %d, clip %g\n",
            optim_name(c->optim.kind), (double)c->optim.lr, c->batch,
            c->seq_len, (double)c->clip_norm);
+    print_awd(c);
 }
 
 /* The schedule, when it is more than a constant rate. */
