@@ -222,7 +222,7 @@ START_TEST(each_command)
     refused("set top-p 0", "set: top-p: '0' is out of range (> 0 and <= 1) "
             "(usage: set KEY VALUE)");
     refused("set optimizer adagrad", "set: optimizer: unknown value 'adagrad' "
-            "(choose sgd, adam, adamw, nadam or rmsprop) (usage: set KEY VALUE)");
+            "(choose sgd, adam, adamw, nadam, rmsprop or ntasgd) (usage: set KEY VALUE)");
     refused("set seed -1", "set: seed: '-1' is not a whole number from 0 to "
             "18446744073709551615 (usage: set KEY VALUE)");
     refused("set temprature 1", "set: unknown setting 'temprature'; did you "

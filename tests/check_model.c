@@ -1,8 +1,9 @@
 /* check_model.c - finite-difference gradient checks of the forward and
  * backward pass for every cell type with 1 and 2 layers, tied and untied,
  * with and without dropout (masks depend only on the key, so the loss is a
- * deterministic function of the parameters either way), and the
- * LayerNorm LSTM with its normalisations' parameters. */
+ * deterministic function of the parameters either way), the
+ * LayerNorm LSTM with its normalisations' parameters, and the AWD-LSTM
+ * regularisers (locked dropout, embedding dropout, weight drop, AR/TAR). */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,8 +16,10 @@
 #include "util/rng.h"
 
 enum { V = 7, T = 4, B = 3 };
-/* setup's flags: a tied decoder, the LayerNorm LSTM */
-enum { TIE = 1, LN = 2 };
+/* setup's flags: a tied decoder, the LayerNorm LSTM, locked dropout,
+ * embedding dropout 0.4, weight drop 0.5, AR 2 and TAR 1 */
+enum { TIE = 1, LN = 2, LOCK = 4, EDROP = 8, WDROP = 16, ARTAR = 32 };
+#define AWD (LOCK | EDROP | WDROP | ARTAR)
 
 typedef struct fixture {
     be_backend *be;
@@ -32,12 +35,19 @@ static void setup(fixture *f, model_cell cell, int layers, int E, int H, float d
     char err[256];
     model_config cfg = {.cell = cell, .layers = layers, .hidden = H, .embed = E,
                         .vocab = V, .dropout = drop, .tie = !!(flags & TIE),
-                        .forget_bias = 1, .layer_norm = !!(flags & LN)};
+                        .forget_bias = 1, .layer_norm = !!(flags & LN),
+                        .locked = !!(flags & LOCK),
+                        .dropout_embed = flags & EDROP ? 0.4f : 0.0f,
+                        .weight_drop = flags & WDROP ? 0.5f : 0.0f};
     rng_state r;
     rng_seed(&r, 42);
     f->be = be_cpu_create();
     f->m = model_create(f->be, &cfg, &r, err, sizeof err);
     ck_assert_msg(f->m != NULL, "%s", err);
+    if (flags & ARTAR) {
+        f->m->ar = 2.0f;
+        f->m->tar = 1.0f;
+    }
     ck_assert_int_eq(model_state_init(f->m, &f->st, B), 0);
     size_t n = (size_t)layers * B * H;
     f->h0 = malloc(n * sizeof(float));
@@ -63,7 +73,7 @@ static void teardown(fixture *f)
 }
 
 /* The mean loss trained on: the cross-entropy, or with the model's label
- * smoothing the smoothed loss. */
+ * smoothing the smoothed loss, plus AR and TAR. */
 static double loss_at(fixture *f, int train)
 {
     size_t n = (size_t)f->m->cfg.layers * B * f->m->cfg.hidden * sizeof(float);
@@ -71,7 +81,10 @@ static double loss_at(fixture *f, int train)
     if (f->st.c)
         memcpy(f->st.c, f->c0, n);
     double ce = model_forward(f->m, &f->st, f->ids, T, B, train, 99, NULL) / (T * B);
-    return train && f->m->label_smoothing > 0 ? f->m->last_smoothed / (T * B) : ce;
+    if (!train)
+        return ce;
+    double obj = f->m->label_smoothing > 0 ? f->m->last_smoothed / (T * B) : ce;
+    return obj + f->m->last_penalty / (T * B);
 }
 
 /* The relative error of the analytic gradient g of parameter i against a
@@ -255,6 +268,76 @@ END_TEST
 START_TEST(grad_lstm_dropout) { gradcheck(CELL_LSTM, 2, 5, 6, 0.3f, 0); }
 END_TEST
 
+START_TEST(grad_lstm_locked) { gradcheck(CELL_LSTM, 2, 5, 6, 0.3f, LOCK); }
+END_TEST
+START_TEST(grad_lstm_embed_drop) { gradcheck(CELL_LSTM, 2, 5, 6, 0.0f, EDROP); }
+END_TEST
+START_TEST(grad_lstm_weight_drop) { gradcheck(CELL_LSTM, 2, 5, 6, 0.0f, WDROP); }
+END_TEST
+START_TEST(grad_gru_weight_drop) { gradcheck(CELL_GRU, 1, 5, 6, 0.0f, WDROP); }
+END_TEST
+START_TEST(grad_lnlstm_weight_drop) { gradcheck(CELL_LSTM, 1, 5, 6, 0.0f, LN | WDROP); }
+END_TEST
+START_TEST(grad_lstm_ar_tar) { gradcheck(CELL_LSTM, 2, 5, 6, 0.3f, ARTAR); }
+END_TEST
+START_TEST(grad_rnn_awd_tied) { gradcheck(CELL_RNN, 2, 6, 6, 0.3f, AWD | TIE); }
+END_TEST
+
+/* Weight drop: a dropped weight of W_hh gets no gradient, and about half
+ * (p = 0.5) are dropped; the other matrices keep all theirs. */
+START_TEST(weight_drop_zeroes_dropped)
+{
+    fixture f;
+    setup(&f, CELL_LSTM, 1, 5, 6, 0.0f, WDROP);
+    model *m = f.m;
+    loss_at(&f, 1);
+    model_backward(m);
+    size_t n = 4 * 6 * 6, zero = 0, zero_ih = 0;
+    for (size_t i = 0; i < n; i++)
+        zero += m->g_w_hh[0][i] == 0.0f;
+    for (size_t i = 0; i < 4 * 6 * 5; i++)
+        zero_ih += m->g_w_ih[0][i] == 0.0f;
+    ck_assert_msg(zero > n / 4 && zero < 3 * n / 4, "%zu of %zu dropped", zero, n);
+    ck_assert_uint_eq(zero_ih, 0);
+    teardown(&f);
+}
+END_TEST
+
+/* AR and TAR worked out by hand: with no dropout the decoder input is the
+ * last layer's output, whose states model_step leaves in st.h step by
+ * step; the penalty is ar * mean(h^2) + tar * mean((h_t - h_{t-1})^2)
+ * over t = 2..T.  Evaluation leaves it out. */
+START_TEST(ar_tar_by_hand)
+{
+    fixture f;
+    setup(&f, CELL_LSTM, 1, 5, 6, 0.0f, 0);
+    model *m = f.m;
+    enum { H = 6 };
+    double base = loss_at(&f, 1), sq = 0, dsq = 0;
+    ck_assert(m->last_penalty == 0.0);
+    float prev[B * H], logits[B * V];
+    memcpy(f.st.h, f.h0, sizeof prev);      /* the chunk's initial state */
+    memcpy(f.st.c, f.c0, sizeof prev);
+    for (int t = 0; t < T; t++) {
+        model_step(m, &f.st, f.ids + t * B, logits);
+        for (int i = 0; i < B * H; i++) {
+            sq += (double)f.st.h[i] * f.st.h[i];
+            if (t > 0)
+                dsq += ((double)f.st.h[i] - prev[i]) * ((double)f.st.h[i] - prev[i]);
+            prev[i] = f.st.h[i];
+        }
+    }
+    m->ar = 3.0f;
+    m->tar = 2.0f;
+    double got = loss_at(&f, 1) - base;
+    double want = 3.0 * sq / (T * B * H) + 2.0 * dsq / ((T - 1) * B * H);
+    ck_assert(want > 1e-3);
+    ck_assert_double_eq_tol(got, want, 1e-6);
+    ck_assert_double_eq_tol(loss_at(&f, 0), base, 1e-12);
+    teardown(&f);
+}
+END_TEST
+
 /* Evaluation mode ignores dropout: the same loss with and without it. */
 START_TEST(eval_no_dropout)
 {
@@ -298,25 +381,30 @@ static double share_step(fixture *f, int s0, int n)
 
 /* A batch cut into shares (as processes of a data-parallel run hold it):
  * the shares' losses and gradients add up to the whole batch's, dropout
- * included (each share draws the masks of its streams in the batch). */
+ * included (each share draws the masks of its streams in the batch; the
+ * embedding's and W_hh's masks are the batch's), with every AWD
+ * regulariser on. */
 START_TEST(shares_add_up)
 {
     fixture f;
-    setup(&f, CELL_LSTM, 2, 5, 6, 0.3f, 0);
+    setup(&f, CELL_LSTM, 2, 5, 6, 0.3f, AWD);
     model *m = f.m;
     size_t P = m->n_params;
     double whole = loss_at(&f, 1);
     model_backward(m);
     float *g = malloc(P * sizeof(float)), *sum = calloc(P, sizeof(float));
     memcpy(g, m->grads, P * sizeof(float));
-    double parts = 0;
+    double parts = 0, whole_pen = m->last_penalty, pen = 0;
+    ck_assert(whole_pen > 0);
     int cuts[] = {0, 1, B};                     /* streams {0} and {1, 2} */
     for (int k = 0; k < 2; k++) {
         parts += share_step(&f, cuts[k], cuts[k + 1] - cuts[k]);
+        pen += m->last_penalty;
         for (size_t i = 0; i < P; i++)
             sum[i] += m->grads[i];
     }
-    ck_assert_double_eq_tol(parts / (T * B), whole, 1e-6);
+    ck_assert_double_eq_tol(parts / (T * B), whole - whole_pen / (T * B), 1e-6);
+    ck_assert_double_eq_tol(pen, whole_pen, 1e-6);
     double worst = 0;
     for (size_t i = 0; i < P; i++)
         worst = fmax(worst, fabs((double)sum[i] - g[i]));
@@ -453,6 +541,15 @@ int main(void)
     tcase_add_test(tc, grad_lnlstm_dropout_tied);
     tcase_add_test(tc, grad_gru_dropout);
     tcase_add_test(tc, grad_lstm_dropout);
+    tcase_add_test(tc, grad_lstm_locked);
+    tcase_add_test(tc, grad_lstm_embed_drop);
+    tcase_add_test(tc, grad_lstm_weight_drop);
+    tcase_add_test(tc, grad_gru_weight_drop);
+    tcase_add_test(tc, grad_lnlstm_weight_drop);
+    tcase_add_test(tc, grad_lstm_ar_tar);
+    tcase_add_test(tc, grad_rnn_awd_tied);
+    tcase_add_test(tc, weight_drop_zeroes_dropped);
+    tcase_add_test(tc, ar_tar_by_hand);
     tcase_add_test(tc, eval_no_dropout);
     tcase_add_test(tc, step_matches_chunk);
     tcase_add_test(tc, step_matches_chunk_ln);

@@ -136,7 +136,7 @@ END_TEST
 
 START_TEST(names)
 {
-    for (int k = 0; k <= OPT_RMSPROP; k++)
+    for (int k = 0; k <= OPT_LAST; k++)
         ck_assert_int_eq(optim_parse(optim_name((optim_kind)k)), k);
     ck_assert_int_eq(optim_parse("adagrad"), -1);
     const char *names[4];
@@ -148,6 +148,39 @@ START_TEST(names)
     ck_assert_int_eq(optim_state(&o, names, bufs, 4), 2);
     ck_assert_str_eq(names[0], "exp_avg");
     ck_assert_str_eq(names[1], "exp_avg_sq");
+    optim_free(&o);
+    be->destroy(be);
+}
+END_TEST
+
+/* NTASGD's trigger is awd-lstm-lm's: with history h of the earlier
+ * validations, switch when len(h) > nonmono and the loss is above
+ * min(h[:-nonmono]); here against that rule written out directly. */
+START_TEST(ntasgd_trigger)
+{
+    be_backend *be = be_cpu_create();
+    optim o;
+    optim_config c = optim_defaults(OPT_NTASGD);
+    c.nonmono = 2;
+    ck_assert_int_eq(optim_init(&o, be, &c, 3), 0);
+    const char *names[4];
+    float *bufs[4];
+    ck_assert_int_eq(optim_state(&o, names, bufs, 4), 1);
+    ck_assert_str_eq(names[0], "iterate");
+    double vals[] = {5, 4, 3, 4.5, 3.9, 4.2}, hist[8];
+    int fired = -1;
+    for (int k = 0; k < 6 && fired < 0; k++) {
+        double least = INFINITY;
+        for (int i = 0; i < k - c.nonmono; i++)
+            least = fmin(least, hist[i]);
+        int want = k > c.nonmono && vals[k] > least;
+        int got = optim_ntasgd_observe(&o, vals[k]);
+        ck_assert_msg(got == want, "validation %d: %d, the rule says %d", k, got, want);
+        hist[k] = vals[k];
+        if (got)
+            fired = k;
+    }
+    ck_assert_int_eq(fired, 5);        /* 4.2 > min(5, 4, 3); 3.9 < min(5, 4) */
     optim_free(&o);
     be->destroy(be);
 }
@@ -169,6 +202,7 @@ int main(void)
     tcase_add_test(tc, adam_scalars);
     tcase_add_test(tc, adam_bits_match_scalar);
     tcase_add_test(tc, names);
+    tcase_add_test(tc, ntasgd_trigger);
     suite_add_tcase(s, tc);
     return fx_run_suite(s);
 }

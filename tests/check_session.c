@@ -56,8 +56,9 @@ static void path_in(char *buf, size_t len, const char *name)
 }
 
 /* tiny_config's and make_trainer's tie: 1 ties the decoder, LN (or'ed
- * in) makes a LayerNorm LSTM. */
-enum { LN = 2 };
+ * in) makes a LayerNorm LSTM, AWD switches on every AWD-LSTM regulariser
+ * (with dropout, and seq-len 10 for the jitter). */
+enum { LN = 2, AWD = 4, NTASGD = 8 };
 
 static train_config tiny_config(model_cell cell, int tie)
 {
@@ -76,6 +77,20 @@ static train_config tiny_config(model_cell cell, int tie)
     cfg.eval_streams = 1;
     cfg.threads = 1;
     cfg.seed = 18446744073709551557ULL;    /* does not fit a double */
+    if (tie & NTASGD) {
+        cfg.optim = optim_defaults(OPT_NTASGD);
+        cfg.optim.nonmono = 1;
+    }
+    if (tie & AWD) {
+        cfg.model.dropout = 0.3f;
+        cfg.model.locked = 1;
+        cfg.model.dropout_embed = 0.2f;
+        cfg.model.weight_drop = 0.4f;
+        cfg.ar = 1.5f;
+        cfg.tar = 0.7f;
+        cfg.bptt_jitter = 1;
+        cfg.seq_len = 10;
+    }
     return cfg;
 }
 
@@ -99,6 +114,12 @@ static trainer *make_trainer(model_cell cell, int tie, int from_file)
     cfg.model.vocab = (int)tok_size(c.vocab);
     trainer *t = trainer_create(be, &cfg, &c, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
+    if (tie & NTASGD) {         /* switched to averaging (nonmono 1) */
+        trainer_note_val(t, 2.0);
+        trainer_note_val(t, 2.25);
+        trainer_note_val(t, 2.375);
+        ck_assert(t->opt.averaging);
+    }
     for (int i = 0; i < 5; i++) {
         train_info info;
         ck_assert_msg(trainer_step(t, &info, err, sizeof err) == 0, "%s", err);
@@ -136,6 +157,12 @@ static void assert_config_eq(const train_config *a, const train_config *b)
     ck_assert(a->model.dropout == b->model.dropout);
     ck_assert_int_eq(a->model.tie, b->model.tie);
     ck_assert_int_eq(a->model.forget_bias, b->model.forget_bias);
+    ck_assert(a->model.dropout_embed == b->model.dropout_embed);
+    ck_assert_int_eq(a->model.locked, b->model.locked);
+    ck_assert(a->model.weight_drop == b->model.weight_drop);
+    ck_assert(a->ar == b->ar);
+    ck_assert(a->tar == b->tar);
+    ck_assert_int_eq(a->bptt_jitter, b->bptt_jitter);
     ck_assert_int_eq(a->optim.kind, b->optim.kind);
     ck_assert(a->optim.lr == b->optim.lr);
     ck_assert(a->optim.momentum == b->optim.momentum);
@@ -176,6 +203,14 @@ static void assert_optim_eq(const trainer *a, const trainer *b)
         assert_dev_eq(ba[i], bb[i], a->opt.n, na[i]);
     }
     ck_assert_int_eq(a->opt.t, b->opt.t);
+    ck_assert_int_eq(a->opt.averaging, b->opt.averaging);
+    ck_assert_int_eq(a->opt.avg_n, b->opt.avg_n);
+    ck_assert_int_eq(a->opt.n_recent, b->opt.n_recent);
+    for (int i = 0; i < a->opt.n_recent; i++)
+        ck_assert(a->opt.recent[i] == b->opt.recent[i]);
+    ck_assert(a->opt.best_before == b->opt.best_before);
+    ck_assert_int_eq(a->ntasgd_step, b->ntasgd_step);
+    ck_assert_int_eq(a->opt.cfg.nonmono, b->opt.cfg.nonmono);
 }
 
 static void assert_trainers_eq(const trainer *a, const trainer *b, int with_position)
@@ -314,6 +349,10 @@ END_TEST
 START_TEST(test_round_trip_rnn_tied) { round_trip(CELL_RNN, 1, 1); }
 END_TEST
 START_TEST(test_round_trip_lnlstm) { round_trip(CELL_LSTM, LN, 0); }
+END_TEST
+START_TEST(test_round_trip_awd) { round_trip(CELL_LSTM, AWD, 0); }
+END_TEST
+START_TEST(test_round_trip_ntasgd) { round_trip(CELL_LSTM, AWD | NTASGD, 0); }
 END_TEST
 
 /* A word and a BPE tokenizer (merges included) come back from a session
@@ -1247,6 +1286,8 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_round_trip_gru_file);
     tcase_add_test(tc, test_round_trip_rnn_tied);
     tcase_add_test(tc, test_round_trip_lnlstm);
+    tcase_add_test(tc, test_round_trip_awd);
+    tcase_add_test(tc, test_round_trip_ntasgd);
     tcase_add_test(tc, test_ln_tensors_checked);
     tcase_add_test(tc, test_files_and_json);
     tcase_add_test(tc, test_tied_decoder_copy);

@@ -92,6 +92,97 @@ START_TEST(deterministic)
 }
 END_TEST
 
+/* BPTT jitter draws awd-lstm-lm's lengths: a function of the seed and
+ * the step, within 5 .. T+20, about 95% around T and 5% around T/2, with
+ * the spread of a deviation of 5; a step trains on the drawn length with
+ * the learning rate scaled by length/T. */
+START_TEST(bptt_jitter)
+{
+    train_config c = train_defaults();
+    c.seq_len = 70;
+    ck_assert_int_eq(trainer_chunk_len(&c, 3), 70);        /* off: T */
+    c.bptt_jitter = 1;
+    ck_assert_int_eq(train_max_len(&c), 90);
+    enum { N = 20000 };
+    int low = 0, differ = 0;
+    double sum = 0, sq = 0;
+    for (long s = 0; s < N; s++) {
+        int L = trainer_chunk_len(&c, s);
+        ck_assert(L >= 5 && L <= 90);
+        ck_assert_int_eq(L, trainer_chunk_len(&c, s));
+        if (L < 52) {           /* the T/2 draws (35 +- 17 is 3.4 sd) */
+            low++;
+            continue;
+        }
+        sum += L;
+        sq += (double)L * L;
+    }
+    double n = N - low, mean = sum / n, sd = sqrt(sq / n - mean * mean);
+    ck_assert_msg(low > 0.04 * N && low < 0.06 * N, "%d of %d short", low, N);
+    /* int() truncates toward zero: the mean sits half a step below T */
+    ck_assert_msg(fabs(mean - 69.5) < 0.2, "mean %g", mean);
+    ck_assert_msg(fabs(sd - 5.0) < 0.2, "deviation %g", sd);
+    c.seed++;
+    for (long s = 0; s < 100; s++)
+        differ += trainer_chunk_len(&c, s) != trainer_chunk_len(&(train_config){
+                      .seq_len = 70, .bptt_jitter = 1, .seed = c.seed - 1}, s);
+    ck_assert(differ > 50);
+
+    be_backend *be = be_cpu_create();
+    trainer *t = make_trainer(be, CELL_LSTM, 0.0f, 5);
+    t->cfg.bptt_jitter = 1;
+    char err[256];
+    for (int i = 0; i < 5; i++) {
+        train_info inf;
+        int L = trainer_chunk_len(&t->cfg, t->step);
+        ck_assert_msg(trainer_step(t, &inf, err, sizeof err) == 0, "%s", err);
+        ck_assert_int_eq(inf.tokens, (long)L * t->cfg.batch);
+        ck_assert_float_eq_tol(inf.lr, 1e-2f * (float)L / 32.0f, 1e-7f);
+    }
+    trainer_free(t);
+    be->destroy(be);
+}
+END_TEST
+
+/* NTASGD: SGD until the trigger, then the model shows the running mean of
+ * the SGD iterates of the steps since (the optimizer's "iterate" is the
+ * last of them), and the iterates move as plain SGD. */
+START_TEST(ntasgd_averages)
+{
+    be_backend *be = be_cpu_create();
+    trainer *t = make_trainer(be, CELL_GRU, 0.0f, 9);
+    optim_free(&t->opt);
+    t->cfg.optim = optim_defaults(OPT_NTASGD);
+    t->cfg.optim.nonmono = 1;
+    ck_assert_int_eq(optim_init(&t->opt, be, &t->cfg.optim, t->m->n_params), 0);
+    train_steps(t, 3, NULL);
+    trainer_note_val(t, 2.0);
+    trainer_note_val(t, 2.5);
+    ck_assert(!t->opt.averaging);
+    trainer_note_val(t, 3.0);                   /* above 2.0: switch */
+    ck_assert(t->opt.averaging);
+    ck_assert_int_eq(t->ntasgd_step, 3);
+    size_t n = t->m->n_params;
+    double *sum = calloc(n, sizeof(double));
+    enum { K = 4 };
+    for (int k = 1; k <= K; k++) {
+        train_steps(t, 1, NULL);
+        for (size_t i = 0; i < n; i++)
+            sum[i] += t->opt.iter[i];
+        double worst = 0;
+        for (size_t i = 0; i < n; i++)
+            worst = fmax(worst, fabs(t->m->params[i] - sum[i] / k));
+        ck_assert_msg(worst < 1e-6, "after %d averaged steps: off by %g", k, worst);
+    }
+    ck_assert_int_eq(t->opt.avg_n, K);
+    /* a validation now sees the average, which differs from the iterate */
+    ck_assert(memcmp(t->m->params, t->opt.iter, n * sizeof(float)) != 0);
+    free(sum);
+    trainer_free(t);
+    be->destroy(be);
+}
+END_TEST
+
 /* Exact evaluation equals feeding the split one token at a time. */
 START_TEST(eval_exact)
 {
@@ -332,6 +423,8 @@ int main(void)
     tcase_add_test(tc, loss_falls);
     tcase_add_test(tc, deterministic);
     tcase_add_test(tc, eval_exact);
+    tcase_add_test(tc, bptt_jitter);
+    tcase_add_test(tc, ntasgd_averages);
     tcase_add_test(tc, schedule_and_epochs);
     tcase_add_test(tc, clipping);
     tcase_add_test(tc, history_bounded);

@@ -506,6 +506,38 @@ expect 0 "" "resume a layer-norm session" train --resume "$tmp/ln" --steps 2 --q
 usage_error "--layer-norm cannot change when resuming" "--layer-norm with --resume" \
     train --resume "$tmp/ln" --layer-norm
 
+# The AWD-LSTM regularisers: --awd's values under the options given, in
+# the session; a resumed run may change them; meaningless combinations
+# are refused in one line.
+run train --corpus "$tmp/corpus.txt" --awd --layers 1 --hidden 8 --embed 4 --seq-len 12 \
+    --batch 2 --eval-every 2 --steps 4 --json --save "$tmp/awd"
+if [ "$status" -eq 0 ] && grep -q '"weight_drop":.*0.5' "$tmp/awd/session.json" \
+    && grep -q '"optimizer":.*"ntasgd"' "$tmp/awd/session.json" \
+    && grep -q '"bptt_jitter":.*true' "$tmp/awd/session.json" \
+    && grep -q '"seq_len":.*12' "$tmp/awd/session.json" \
+    && grep -q '"objective"' "$tmp/out"; then
+    pass "--awd trains with its settings under the options given"
+else
+    flunk "--awd trains with its settings under the options given" "$tmp/err"
+fi
+expect 0 "" "resume an awd session with --weight-drop 0.2" \
+    train --resume "$tmp/awd" --steps 2 --weight-drop 0.2 --quiet
+if grep -q '"weight_drop":.*0.2' "$tmp/awd/session.json"; then
+    pass "... and the session keeps the new rate"
+else
+    flunk "... and the session keeps the new rate" "$tmp/awd/session.json"
+fi
+usage_error "locked-dropout needs dropout above 0" "--locked-dropout without dropout" \
+    train --corpus "$tmp/corpus.txt" --dropout 0 --locked-dropout --steps 1
+usage_error "tar needs seq-len of 2 or more" "--tar with --seq-len 1" \
+    train --corpus "$tmp/corpus.txt" --seq-len 1 --tar 1 --steps 1
+usage_error "bptt-jitter needs seq-len of 10 or more" "--bptt-jitter with --seq-len 5" \
+    train --corpus "$tmp/corpus.txt" --seq-len 5 --bptt-jitter --steps 1
+usage_error "bptt-jitter needs seq-len of 10 or more" "--resume turning bptt-jitter on with seq-len 8" \
+    train --resume "$tmp/ln" --bptt-jitter --steps 1
+usage_error "--awd cannot change when resuming" "--awd with --resume" \
+    train --resume "$tmp/awd" --awd
+
 # A session's values pass the settings table's ranges, as set would: an
 # edited session.json is refused in one line and left as it was.
 rm -rf "$tmp/edited" && cp -r "$s" "$tmp/edited"

@@ -167,6 +167,24 @@ if compare losses "$tmp/d1.json" "$tmp/d3.json" 1e-5 &&
 else
     bad "dropout 0.3: 3 processes differ from one"
 fi
+# --- 2b. the AWD-LSTM regularisers: every mask (locked, embedding rows,
+# weight drop) and jittered length of one process, AR/TAR summed, and
+# NT-ASGD switching on the same validations ---
+awd="train --corpus $tmp/corpus.txt --model lstm --layers 2 --hidden 24 --embed 8
+     --seq-len 16 --batch 9 --dropout 0.3 --locked-dropout --dropout-embed 0.2
+     --weight-drop 0.4 --ar 1 --tar 1 --bptt-jitter --optimizer ntasgd --lr 10 --clip 0.25
+     --nonmono 1 --eval-every 4 --threads 1 --seed 5 --steps 24"
+# shellcheck disable=SC2086
+"$RNNLAB" $awd --json --save "$tmp/a1" >"$tmp/a1.json" 2>/dev/null &&
+    mpi 3 $awd --json --save "$tmp/a3" >"$tmp/a3.json" 2>/dev/null ||
+    bad "awd runs failed"
+if compare losses "$tmp/a1.json" "$tmp/a3.json" 1e-5 &&
+   compare weights "$tmp/a1" "$tmp/a3" 1e-5; then
+    ok "AWD regularisers and ntasgd: 3 processes agree with one ($(grep -c averaging "$tmp/a1.json") steps averaged)"
+else
+    bad "AWD regularisers and ntasgd: 3 processes differ from one"
+fi
+
 if cmp -s "$tmp/d3/model.safetensors" "$tmp/d3b/model.safetensors" &&
    cmp -s "$tmp/d3/optimizer.safetensors" "$tmp/d3b/optimizer.safetensors" &&
    compare losses "$tmp/d3.json" "$tmp/d3b.json" 0 >/dev/null; then

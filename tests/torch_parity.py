@@ -159,6 +159,19 @@ def encode(data, tok):
     return {"char": encode_char, "word": encode_word, "bpe": encode_bpe}[tok["kind"]](data, tok)
 
 
+def awd_objective(net, ids, T, ar, tar):
+    """awd-lstm-lm's training objective of the chunk ids[0..T] (one stream,
+    zero state, no dropout): cross-entropy + ar * mean(y^2) of the last
+    layer's output + tar * mean((h_t - h_{t-1})^2) of it."""
+    x = ids[:T].unsqueeze(1)
+    h, _ = net.rnn(net.encoder(x))
+    logits = net.decoder(h).squeeze(1).double()
+    h = h.double()
+    loss = nn.functional.cross_entropy(logits, ids[1:T + 1])
+    loss = loss + ar * h.pow(2).mean() + tar * (h[1:] - h[:-1]).pow(2).mean()
+    return loss.item()
+
+
 def main():
     session, corpus = sys.argv[1], sys.argv[2]
     with open(session + "/session.json") as f:
@@ -174,6 +187,10 @@ def main():
     with open(corpus, "rb") as f:
         ids = torch.tensor(encode(f.read(), cfg["tokenizer"]))
     with torch.no_grad():
+        if len(sys.argv) > 3:           # --objective T AR TAR
+            T, ar, tar = int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
+            print(json.dumps({"objective": awd_objective(net, ids, T, ar, tar)}))
+            return
         logits = net(ids[:-1].unsqueeze(1)).squeeze(1).double()
         loss = nn.functional.cross_entropy(logits, ids[1:])
     print(json.dumps({"loss": loss.item(), "tokens": len(ids) - 1}))

@@ -78,6 +78,37 @@ check word-lstm --tokens word --lowercase --max-vocab 30 --model lstm --layers 1
     --hidden 16 --embed 8
 check bpe-gru --tokens bpe --bpe-vocab 320 --model gru --layers 2 --hidden 16 --embed 8
 
+# objective NAME OPTIONS...: AR and TAR as awd-lstm-lm adds them.  One
+# step of one stream with a learning rate too small to move the weights:
+# the --json objective of that step (the chunk's cross-entropy + AR + TAR)
+# against PyTorch's from the saved weights on the corpus' first 17 tokens.
+objective() {
+    name=$1
+    shift
+    if ! "$RNNLAB" train --corpus "$tmp/corpus.txt" --seq-len 16 --batch 1 --val-frac 0 \
+        --optimizer sgd --lr 1e-30 --steps 1 --eval-every 0 --threads 1 --dropout 0 \
+        --ar 2 --tar 1 --json --save "$tmp/$name" "$@" >"$tmp/$name.train" 2>&1; then
+        echo "FAIL $name: rnnlab train failed:"; cat "$tmp/$name.train"
+        fail=1; return
+    fi
+    theirs=$("$python" "$srcdir/tests/torch_parity.py" "$tmp/$name" "$tmp/corpus.txt" \
+        --objective 16 2 1) || {
+        echo "FAIL $name: PyTorch could not load the session"; fail=1; return; }
+    if "$python" - "$(grep '"objective"' "$tmp/$name.train")" "$theirs" <<'PY'
+import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+rel = abs(a["objective"] - b["objective"]) / b["objective"]
+print("rnnlab %.7f  pytorch %.7f  rel %.1e" % (a["objective"], b["objective"], rel))
+sys.exit(0 if rel < 1e-5 else 1)
+PY
+    then echo "ok   $name"
+    else echo "FAIL $name: objectives differ"; fail=1
+    fi
+}
+
+objective ar-tar-lstm --model lstm --layers 2 --hidden 24 --embed 12
+objective ar-tar-gru --model gru --layers 1 --hidden 16 --embed 8
+
 # lrs NAME OPTIONS...: a small run on garden.txt, its --json lines added to
 # $tmp/NAME.jsonl and the session saved to $tmp/NAME; its step count is
 # left in $steps.

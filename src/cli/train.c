@@ -56,6 +56,8 @@ enum {
     TO_QUIET,
     TO_DEVICE, TO_PRECISION, TO_PATIENCE, TO_MIN_DELTA, TO_SAVE_EVERY,
     TO_KEEP_BEST, TO_LABEL_SMOOTHING, TO_NO_CACHE,
+    TO_DROPOUT_EMBED, TO_LOCKED_DROPOUT, TO_WEIGHT_DROP, TO_AR, TO_TAR,
+    TO_BPTT_JITTER, TO_NONMONO, TO_AWD,
     TO_EMBED_INIT, TO_EMBED_FORMAT, TO_EMBED_LOWER, TO_FREEZE_EMBED,
     TO_TOKENS,                  /* then the tokenizer's, in TOK_OPT_* order */
     TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB,
@@ -108,6 +110,14 @@ static const struct option train_opts[] = {
     {"save-every", required_argument, NULL, TO_SAVE_EVERY},
     {"keep-best", no_argument, NULL, TO_KEEP_BEST},
     {"label-smoothing", required_argument, NULL, TO_LABEL_SMOOTHING},
+    {"dropout-embed", required_argument, NULL, TO_DROPOUT_EMBED},
+    {"locked-dropout", optional_argument, NULL, TO_LOCKED_DROPOUT},
+    {"weight-drop", required_argument, NULL, TO_WEIGHT_DROP},
+    {"ar", required_argument, NULL, TO_AR},
+    {"tar", required_argument, NULL, TO_TAR},
+    {"bptt-jitter", optional_argument, NULL, TO_BPTT_JITTER},
+    {"nonmono", required_argument, NULL, TO_NONMONO},
+    {"awd", no_argument, NULL, TO_AWD},
     {"embed-init", required_argument, NULL, TO_EMBED_INIT},
     {"embed-format", required_argument, NULL, TO_EMBED_FORMAT},
     {"embed-init-lower", optional_argument, NULL, TO_EMBED_LOWER},
@@ -124,7 +134,7 @@ static const int fixed_when_resuming[] = {
     TO_MODEL, TO_LAYERS, TO_HIDDEN, TO_EMBED, TO_DROPOUT, TO_TIE,
     TO_NO_FORGET_BIAS, TO_LAYER_NORM, TO_SEQ_LEN, TO_BATCH, TO_OPTIMIZER, TO_MOMENTUM,
     TO_WEIGHT_DECAY, TO_VAL_FRAC, TO_TEST_FRAC, TO_SEED, TO_EMBED_INIT,
-    TO_EMBED_FORMAT, TO_EMBED_LOWER, TO_TOKENS,
+    TO_EMBED_FORMAT, TO_EMBED_LOWER, TO_TOKENS, TO_AWD,
     TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB,
     TO_BPE_SAMPLE
 };
@@ -205,11 +215,13 @@ static int train_set(void *args, int id, const char *arg)
     case TO_LR: case TO_BATCH: case TO_SEQ_LEN: case TO_CLIP: case TO_DROPOUT:
     case TO_SEED: case TO_EVAL_EVERY: case TO_THREADS: case TO_SAVE_EVERY:
     case TO_LABEL_SMOOTHING:
+    case TO_DROPOUT_EMBED: case TO_WEIGHT_DROP: case TO_AR: case TO_TAR: case TO_NONMONO:
     case TO_EMBED_INIT: case TO_EMBED_FORMAT:
     case TO_SCHEDULE: case TO_WARMUP: case TO_MIN_LR: case TO_LR_DECAY:
     case TO_LR_DECAY_EVERY: case TO_PLATEAU_FACTOR: case TO_PLATEAU_PATIENCE:
         return train_set_setting(a, id, arg);
     case TO_EMBED_LOWER: case TO_FREEZE_EMBED:   /* --flag or --flag=on|off */
+    case TO_LOCKED_DROPOUT: case TO_BPTT_JITTER:
         return train_set_setting(a, id, arg ? arg : "on");
     case TO_LAYER_NORM:         /* a flag for the setting's "on" */
         return train_set_setting(a, id, "on");
@@ -235,7 +247,7 @@ static void lr_defaults_text(char *buf, size_t n, optim_kind except)
 {
     size_t o = 0;
     buf[0] = '\0';
-    for (int k = OPT_SGD; k <= OPT_RMSPROP && o < n; k++) {
+    for (int k = OPT_SGD; k <= OPT_LAST && o < n; k++) {
         if (k == (int)except)
             continue;
         o += (size_t)snprintf(buf + o, n - o, "%s%s %g", o ? ", " : "",
@@ -323,7 +335,11 @@ static void train_help_optim(FILE *f, const train_config *d)
 "                       time, %s (default %d)\n"
 "  --batch B            parallel streams through the text, %s\n"
 "                       (default %d)\n"
-"  --optimizer NAME     sgd, adam, adamw, nadam or rmsprop (default %s)\n"
+"  --optimizer NAME     sgd, adam, adamw, nadam, rmsprop or ntasgd (default\n"
+"                       %s); ntasgd: SGD until a validation is worse than\n"
+"                       the best before the last --nonmono N (default 5),\n"
+"                       then the weights evaluated, sampled and saved are\n"
+"                       the average of the SGD steps since (awd-lstm-lm)\n"
 "  --lr X               learning rate, X %s (default %g; another\n"
 "                       --optimizer brings its own default:\n"
 "                       %s)\n"
@@ -469,10 +485,50 @@ static void train_help_mpi(FILE *f)
 "  with one line.  See \"Scaling out\" in the README.\n", f);
 }
 
+static void train_help_awd(FILE *f)
+{
+    char r1[64], r2[64], r3[64];
+    fprintf(f,
+"\n"
+"AWD-LSTM regularisers (Merity et al. 2017; training chunks only, masks\n"
+"drawn once per chunk; a resumed run may change them):\n"
+"  --dropout-embed P    drop whole rows of the embedding matrix, the others\n"
+"                       scaled by 1/(1-P), P %s (default 0: off)\n"
+"  --locked-dropout     --dropout's masks (embedding output, between layers,\n"
+"                       decoder input) drawn once per stream and shared by\n"
+"                       the chunk's time steps; needs --dropout > 0\n"
+"                       (--locked-dropout=off on --resume undoes it)\n"
+"  --weight-drop P      DropConnect on each layer's weight_hh: one mask per\n"
+"                       chunk, kept weights scaled by 1/(1-P), P %s\n"
+"                       (default 0: off)\n"
+"  --ar A               add A * mean(y^2) of the last layer's output after\n"
+"                       dropout to the objective, A %s (default 0)\n"
+"  --tar B              add B * mean((h_t - h_t-1)^2) of the last layer's\n"
+"                       output before dropout (default 0); the losses printed\n"
+"                       stay cross-entropy, --json adds \"objective\"\n"
+"  --awd                awd-lstm-lm's word-level settings (its Penn Treebank\n"
+"                       run) as the starting point; options given override\n"
+"                       them: --model lstm --layers 3 --hidden 1150 --embed\n"
+"                       400 --seq-len 70 --batch 80 --optimizer ntasgd --lr\n"
+"                       30 --nonmono 5 --weight-decay 1.2e-6 --clip 0.25\n"
+"                       --dropout 0.4 --locked-dropout --dropout-embed 0.1\n"
+"                       --weight-drop 0.5 --ar 2 --tar 1 --bptt-jitter (use\n"
+"                       it with --tokens word; not tied: the layers share\n"
+"                       one size here)\n"
+"  --bptt-jitter        each chunk's length drawn as awd-lstm-lm does: T\n"
+"                       (--seq-len), one time in 20 T/2, plus normal noise\n"
+"                       of deviation 5, kept within 5 and T+20; the step's\n"
+"                       learning rate scaled by length/T; needs T >= 10\n",
+            setting_range_of("dropout-embed", r1, sizeof r1),
+            setting_range_of("weight-drop", r2, sizeof r2),
+            setting_range_of("ar", r3, sizeof r3));
+}
+
 static void train_help(FILE *f)
 {
     train_config d = train_defaults();
     train_help_data_model(f, &d);
+    train_help_awd(f);
     train_help_optim(f, &d);
     train_help_schedule(f, &d);
     train_help_run(f, &d);
@@ -557,6 +613,19 @@ static int train_check_args(const train_args *a)
     return 0;
 }
 
+/* The AWD-LSTM regularisers given (a resumed session may change them). */
+static void train_apply_awd(const train_args *a, train_config *c)
+{
+    const train_config *v = &a->sv.train;
+    if (GIVEN(a, TO_DROPOUT_EMBED)) c->model.dropout_embed = v->model.dropout_embed;
+    if (GIVEN(a, TO_LOCKED_DROPOUT)) c->model.locked = v->model.locked;
+    if (GIVEN(a, TO_WEIGHT_DROP)) c->model.weight_drop = v->model.weight_drop;
+    if (GIVEN(a, TO_AR)) c->ar = v->ar;
+    if (GIVEN(a, TO_TAR)) c->tar = v->tar;
+    if (GIVEN(a, TO_BPTT_JITTER)) c->bptt_jitter = v->bptt_jitter;
+    if (GIVEN(a, TO_NONMONO)) c->optim.nonmono = v->optim.nonmono;
+}
+
 /* Settings a resumed session may take from the command line too. */
 static void train_apply_run_settings(const train_args *a, train_config *c)
 {
@@ -567,6 +636,7 @@ static void train_apply_run_settings(const train_args *a, train_config *c)
     if (GIVEN(a, TO_EVAL_EVERY)) c->eval_every = (int)a->eval_every;
     if (GIVEN(a, TO_LABEL_SMOOTHING))
         c->label_smoothing = a->sv.train.label_smoothing;
+    train_apply_awd(a, c);
     if (GIVEN(a, TO_EVAL_STREAMS)) c->eval_streams = (int)a->eval_streams;
     if (GIVEN(a, TO_THREADS)) c->threads = (int)a->threads;
     if (GIVEN(a, TO_FREEZE_EMBED)) c->freeze_embed = a->sv.train.freeze_embed;
@@ -601,7 +671,8 @@ static void train_apply_new_settings(const train_args *a, train_config *c)
 static int train_build_config(const train_args *a, train_config *out)
 {
     const char *cmd = a->oc.cmd;
-    train_config c = train_defaults();
+    /* the options given override the preset */
+    train_config c = GIVEN(a, TO_AWD) ? train_awd_preset() : train_defaults();
     train_apply_new_settings(a, &c);
     train_apply_run_settings(a, &c);
     if (c.model.tie && c.model.embed != c.model.hidden)
@@ -610,6 +681,9 @@ static int train_build_config(const train_args *a, train_config *out)
     if (c.model.layer_norm && c.model.cell != CELL_LSTM)
         return cli_usage_error(cmd, "--layer-norm is for --model lstm only (the "
                                "model is %s)", model_cell_name(c.model.cell));
+    char err[256];
+    if (train_config_check(&c, err, sizeof err) < 0)       /* combinations */
+        return cli_usage_error(cmd, "%s", err);
     if (GIVEN(a, TO_MOMENTUM) && c.optim.kind != OPT_SGD
         && c.optim.kind != OPT_RMSPROP)
         return cli_usage_error(cmd, "--momentum applies only to sgd and rmsprop "
@@ -745,7 +819,12 @@ static int train_resume(be_backend *be, train_args *a, trainer **out)
         cli_warn_unknown_corpus(t);
     sched_kind was = t->cfg.schedule;
     train_apply_run_settings(a, &t->cfg);
-    t->opt.cfg.lr = t->cfg.optim.lr;
+    char err[256];
+    if (train_config_check(&t->cfg, err, sizeof err) < 0) {
+        trainer_free(t);
+        return cli_usage_error(a->oc.cmd, "%s", err);
+    }
+    trainer_apply_live(t);
     if (GIVEN(a, TO_SCHEDULE) || t->cfg.schedule != was)
         trainer_sched_reset(t);      /* planned afresh over this run */
     *out = t;
@@ -815,6 +894,23 @@ static void on_late_signal(int sig)
     say_from_handler(msg, sizeof msg - 1);
 }
 
+/* The AWD-LSTM regularisers that are on, in one line. */
+static void print_awd(const train_config *c)
+{
+    const model_config *m = &c->model;
+    if (!m->locked && !(m->dropout_embed > 0) && !(m->weight_drop > 0) && !(c->ar > 0)
+        && !(c->tar > 0) && !c->bptt_jitter)
+        return;
+    printf("regularisers:%s", m->locked ? " locked dropout" : "");
+    if (m->dropout_embed > 0)
+        printf(" dropout-embed %g", (double)m->dropout_embed);
+    if (m->weight_drop > 0)
+        printf(" weight-drop %g", (double)m->weight_drop);
+    if (c->ar > 0 || c->tar > 0)
+        printf(" ar %g tar %g", (double)c->ar, (double)c->tar);
+    printf("%s\n", c->bptt_jitter ? " bptt-jitter" : "");
+}
+
 /* Installs handler for SIGINT and SIGTERM (NULL: the default action).
  * SA_RESETHAND: the first signal asks for a clean stop, a second one gets
  * the default action. */
@@ -854,6 +950,7 @@ static void print_header(const trainer *t)
     printf("optimizer %s, lr %.1e, batch %d x %d, clip %g\n",
            optim_name(c->optim.kind), (double)c->optim.lr, c->batch,
            c->seq_len, (double)c->clip_norm);
+    print_awd(c);
 }
 
 /* The schedule, when it is more than a constant rate. */
@@ -934,6 +1031,8 @@ static int print_json_step(const train_out *t, const train_info *in,
     cJSON_AddNumberToObject(o, "tokens_per_s", cli_tidy(round(in->tokens_per_s)));
     if (in->objective != in->loss)      /* label smoothing: what was trained on */
         cJSON_AddNumberToObject(o, "objective", cli_tidy(in->objective));
+    if (in->averaging)                  /* ntasgd has switched */
+        cJSON_AddTrueToObject(o, "averaging");
     if (in->reduce_s > 0)               /* several processes: the all-reduce */
         cJSON_AddNumberToObject(o, "allreduce_s", cli_tidy(in->reduce_s));
     if (ev) {

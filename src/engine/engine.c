@@ -881,12 +881,20 @@ static void apply_live(eng *e, int restart)
         return;
     apply_schedule(e, restart);
     t->cfg.optim.lr = e->cfg.train.optim.lr;
-    t->opt.cfg.lr = e->cfg.train.optim.lr;
+    t->cfg.optim.nonmono = e->cfg.train.optim.nonmono;
     t->cfg.clip_norm = e->cfg.train.clip_norm;
     t->cfg.model.dropout = e->cfg.train.model.dropout;
-    t->m->cfg.dropout = e->cfg.train.model.dropout;
     t->cfg.eval_every = e->cfg.train.eval_every;
     t->cfg.label_smoothing = e->cfg.train.label_smoothing;
+    t->cfg.ar = e->cfg.train.ar;
+    t->cfg.tar = e->cfg.train.tar;
+    t->cfg.bptt_jitter = e->cfg.train.bptt_jitter;
+    /* the AWD regularisers change no shape: the model carves what they
+     * need on its next forward */
+    t->cfg.model.dropout_embed = e->cfg.train.model.dropout_embed;
+    t->cfg.model.locked = e->cfg.train.model.locked;
+    t->cfg.model.weight_drop = e->cfg.train.model.weight_drop;
+    trainer_apply_live(t);
     t->cfg.freeze_embed = e->cfg.train.freeze_embed;
     if (t->cfg.threads != e->cfg.train.threads) {
         t->cfg.threads = e->cfg.train.threads;
@@ -970,6 +978,10 @@ static int do_set(eng *e, int key, const char *value)
     case SETTING_MOVE:
         return apply_device(e, &cfg);
     default:
+        if (train_config_check(&cfg.train, err, sizeof err) != 0) {
+            say(e, ENG_EV_ERROR, "set %s: %s", tab[key].name, err);
+            return -1;
+        }
         e->cfg = cfg;
         apply_live(e, strcmp(tab[key].name, "schedule") == 0);
         publish(e);

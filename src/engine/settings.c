@@ -34,7 +34,7 @@ static const setting table[] = {
      .effect = SETTING_LIVE, .summary = "learning rate",
      .option = "train --lr"},
     {.name = "optimizer", .type = SETTING_CHOICE, .field = AT(train.optim.kind),
-     .choices = "sgd adam adamw nadam rmsprop", .def = "adam",
+     .choices = "sgd adam adamw nadam rmsprop ntasgd", .def = "adam",
      .effect = SETTING_OPTIM, .then = optimizer_defaults,
      .summary = "optimizer (restarts its state and takes its default lr)",
      .option = "train --optimizer"},
@@ -59,6 +59,44 @@ static const setting table[] = {
      .summary = "LSTM only: layer normalisation of the input and recurrent "
                 "gate sums and of the cell (Ba et al. 2016); on the command "
                 "line the flag train --layer-norm"},
+    {.name = "dropout-embed", .type = SETTING_FLOAT,
+     .field = AT(train.model.dropout_embed), .lo = 0, .hi = 1, .open = SETTING_HI_OPEN,
+     .def = "0", .effect = SETTING_LIVE,
+     .summary = "AWD: drop whole rows of the embedding per chunk, the rest "
+                "scaled by 1/(1-p) (0: off)",
+     .option = "train --dropout-embed"},
+    {.name = "locked-dropout", .type = SETTING_CHOICE, .field = AT(train.model.locked),
+     .choices = "off on", .def = "off", .effect = SETTING_LIVE,
+     .summary = "AWD: dropout's masks drawn once per stream per chunk and "
+                "shared by its time steps (variational; needs dropout > 0)",
+     .option = "train --locked-dropout"},
+    {.name = "weight-drop", .type = SETTING_FLOAT,
+     .field = AT(train.model.weight_drop), .lo = 0, .hi = 1, .open = SETTING_HI_OPEN,
+     .def = "0", .effect = SETTING_LIVE,
+     .summary = "AWD: DropConnect on each layer's recurrent weights, one "
+                "mask per chunk (0: off)",
+     .option = "train --weight-drop"},
+    {.name = "ar", .type = SETTING_FLOAT, .field = AT(train.ar),
+     .lo = 0, .hi = INFINITY, .def = "0", .effect = SETTING_LIVE,
+     .summary = "AWD: add ar * mean(y^2) of the last layer's dropped output "
+                "to the objective (0: off)",
+     .option = "train --ar"},
+    {.name = "tar", .type = SETTING_FLOAT, .field = AT(train.tar),
+     .lo = 0, .hi = INFINITY, .def = "0", .effect = SETTING_LIVE,
+     .summary = "AWD: add tar * mean((h_t - h_t-1)^2) of the last layer's "
+                "output to the objective (0: off)",
+     .option = "train --tar"},
+    {.name = "bptt-jitter", .type = SETTING_CHOICE, .field = AT(train.bptt_jitter),
+     .choices = "off on", .def = "off", .effect = SETTING_LIVE,
+     .summary = "AWD: each chunk's length drawn around seq-len (T, or T/2 "
+                "one time in 20, plus normal noise of 5; 5 to T+20), the "
+                "rate scaled by length/T (needs seq-len >= 10)",
+     .option = "train --bptt-jitter"},
+    {.name = "nonmono", .type = SETTING_INT, .field = AT(train.optim.nonmono),
+     .lo = 1, .hi = OPTIM_MAX_NONMONO, .def = "5", .effect = SETTING_LIVE,
+     .summary = "ntasgd: switch to averaging the weights when a validation "
+                "is worse than the best before the last N",
+     .option = "train --nonmono"},
     {.name = "label-smoothing", .type = SETTING_FLOAT,
      .field = AT(train.label_smoothing), .lo = 0, .hi = 1, .open = SETTING_HI_OPEN,
      .def = "0", .effect = SETTING_LIVE,

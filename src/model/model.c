@@ -27,9 +27,22 @@ typedef struct layer_act {
     float *stats;   /* [R,BE_LN_STATS] */
 } layer_act;
 
+/* What an arena was carved for beyond its rows (model_reserve carves
+ * again when a regulariser is switched on later). */
+enum { NEED_DROP = 1, NEED_EMBED_DROP = 2, NEED_WEIGHT_DROP = 4 };
+
 typedef struct act_arena {
     float *base;
+    int carved;                 /* NEED_* */
     layer_act layer[MODEL_MAX_LAYERS];
+    /* dropout_embed: the row mask [V] (and its draw's scratch [V]), its
+     * rows gathered per input [R], ones [E] and the mask on the
+     * embedding output [R,E] */
+    float *row_mask, *row_tmp, *row_gather, *ones, *emb_mask;
+    /* weight_drop: W_hh times its mask, the mask, per layer [GH,H]; whh
+     * is the matrix the last forward used (dropped or W_hh itself) */
+    float *whh_drop[MODEL_MAX_LAYERS], *whh_mask[MODEL_MAX_LAYERS];
+    const float *whh[MODEL_MAX_LAYERS];
     float *dec_in, *dec_mask;   /* decoder input after dropout, its mask */
     float *dgx, *dgh;           /* backward scratch [R,G*H] */
     float *dH, *dX;             /* [R,max(E,H)] each */
@@ -67,6 +80,11 @@ int model_config_check(const model_config *c, char *err, size_t errlen)
     else if (c->layer_norm != 0 && c->layer_norm != 1) bad = "layer-norm must be on or off";
     else if (c->layer_norm && c->cell != CELL_LSTM)
         bad = "layer-norm is for the lstm model only";
+    else if (!(c->dropout_embed >= 0.0f && c->dropout_embed < 1.0f))
+        bad = "dropout-embed must be in [0,1)";
+    else if (!(c->weight_drop >= 0.0f && c->weight_drop < 1.0f))
+        bad = "weight-drop must be in [0,1)";
+    else if (c->locked != 0 && c->locked != 1) bad = "locked-dropout must be on or off";
     if (bad) {
         snprintf(err, errlen, "model: %s", bad);
         return -1;
@@ -246,6 +264,14 @@ void model_free(model *m)
 
 size_t model_param_count(const model *m) { return m->n_params; }
 
+float *model_swap_params(model *m, float *p)
+{
+    float *old = m->params;
+    m->params = p;
+    bind_views(m);
+    return old;
+}
+
 const model_tensor *model_find_tensor(const model *m, const char *name)
 {
     for (int i = 0; i < m->n_tensors; i++)
@@ -294,15 +320,52 @@ static size_t logit_rows(const model *m, size_t R, size_t B)
     return rows < R ? rows : R;
 }
 
+/* Fills n floats of device memory with 1; returns 0 or -1 (out of
+ * memory). */
+static int upload_ones(be_backend *be, float *dst, size_t n)
+{
+    float *h = malloc(n * sizeof(float));
+    if (!h)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        h[i] = 1.0f;
+    be->upload(be, dst, h, n * sizeof(float));
+    free(h);
+    return 0;
+}
+
 /* Carves the arena for R rows of B streams; with base NULL only counts.
  * Returns the number of floats needed. */
+/* The parts of an arena the configuration needs (NEED_*). */
+static int arena_needs(const model_config *c)
+{
+    return (c->dropout > 0.0f ? NEED_DROP : 0) | (c->dropout_embed > 0.0f ? NEED_EMBED_DROP : 0)
+           | (c->weight_drop > 0.0f ? NEED_WEIGHT_DROP : 0);
+}
+
 static size_t carve(model *m, act_arena *a, float *base, size_t R, size_t B)
 {
     const model_config *c = &m->cfg;
     size_t H = c->hidden, E = c->embed, V = c->vocab, GH = model_gates(c->cell) * H;
     size_t wide = E > H ? E : H, off = 0;
-    int drop = c->dropout > 0.0f;
+    int need = arena_needs(c), drop = need & NEED_DROP;
 #define TAKE(ptr, n) do { (ptr) = base ? base + off : NULL; off += ((n) + 15) & ~(size_t)15; } while (0)
+    a->carved = need;
+    a->row_mask = a->row_tmp = a->row_gather = a->ones = a->emb_mask = NULL;
+    if (need & NEED_EMBED_DROP) {
+        TAKE(a->row_mask, V);
+        TAKE(a->row_tmp, V);
+        TAKE(a->row_gather, R);
+        TAKE(a->ones, E);
+        TAKE(a->emb_mask, R * E);
+    }
+    for (int l = 0; l < c->layers; l++) {
+        a->whh_drop[l] = a->whh_mask[l] = NULL;
+        if (need & NEED_WEIGHT_DROP) {
+            TAKE(a->whh_drop[l], GH * H);
+            TAKE(a->whh_mask[l], GH * H);
+        }
+    }
     for (int l = 0; l < c->layers; l++) {
         layer_act *L = &a->layer[l];
         size_t in = l ? H : E;
@@ -367,7 +430,8 @@ int model_reserve(model *m, int B, int T)
 {
     size_t R = (size_t)B * T;
     act_arena *a = m->act;
-    if (a && R <= m->act_rows && (size_t)B <= (size_t)m->act_B)
+    int needs = arena_needs(&m->cfg);
+    if (a && R <= m->act_rows && (size_t)B <= (size_t)m->act_B && (a->carved & needs) == needs)
         return 0;
     if (a && R < m->act_rows)
         R = m->act_rows;
@@ -389,13 +453,16 @@ int model_reserve(model *m, int B, int T)
     a->base = base;
     m->ids_dev = ids;
     carve(m, a, base, R, (size_t)B);
+    if (a->ones && upload_ones(m->be, a->ones, (size_t)m->cfg.embed) < 0)
+        return -1;
     m->act_rows = R;
     m->act_B = B;
     return 0;
 }
 
 /* Dropout key for one site of one chunk: sites are the embedding (0), the
- * input of layer l (l), and the decoder input (layers). */
+ * input of layer l (l), the decoder input (layers), the embedding's row
+ * mask (layers + 1) and the weight drop of layer l (layers + 2 + l). */
 static uint64_t site_key(uint64_t key, int site)
 {
     return key * 0x9E3779B97F4A7C15ULL + (uint64_t)site * 0xC2B2AE3D27D4EB4FULL + 1;
@@ -407,12 +474,23 @@ static uint64_t site_key(uint64_t key, int site)
 static void maybe_drop(model *m, float *x, float *mask, int T, int B, int width,
                        int train, uint64_t key, int site)
 {
+    /* locked (variational) dropout keys the masks of row 0 as a plain
+     * one does, so the two agree on the first step */
     be_backend *be = m->be;
     float p = m->cfg.dropout;
     size_t row = (size_t)B * width;
     if (!train || !(p > 0.0f))
         return;
     key = site_key(key, site);
+    if (m->cfg.locked) {
+        /* one row of masks per stream, the batch's row 0, for every step */
+        be->dropout_fwd(be, x, mask, row, p, key, (size_t)m->batch_first * width);
+        for (int t = 1; t < T; t++) {
+            be->copy(be, mask + t * row, mask, row * sizeof(float));
+            be->mul(be, x + t * row, mask, row);
+        }
+        return;
+    }
     if (m->batch_total <= 0 || m->batch_total == B) {
         be->dropout_fwd(be, x, mask, (size_t)T * row, p, key, 0);
         return;
@@ -421,6 +499,43 @@ static void maybe_drop(model *m, float *x, float *mask, int T, int B, int width,
         size_t first = ((size_t)t * m->batch_total + m->batch_first) * width;
         be->dropout_fwd(be, x + t * row, mask + t * row, row, p, key, first);
     }
+}
+
+/* Embedding dropout (awd-lstm-lm's embedded_dropout): a mask over the V
+ * rows of encoder.weight, 0 or 1/(1-p) per row and the same for the whole
+ * batch; the chunk's embedding rows are multiplied by the masks of their
+ * ids (gathered as a one-column table, spread over E columns by a rank-1
+ * product) and the mask kept for the backward. */
+static void embed_drop(model *m, int R, int train, uint64_t key)
+{
+    be_backend *be = m->be;
+    act_arena *a = m->act;
+    int E = m->cfg.embed, V = m->cfg.vocab;
+    if (!train || !(m->cfg.dropout_embed > 0.0f))
+        return;
+    be->zero(be, a->row_tmp, (size_t)V * sizeof(float));
+    be->dropout_fwd(be, a->row_tmp, a->row_mask, (size_t)V, m->cfg.dropout_embed,
+                    site_key(key, m->cfg.layers + 1), 0);
+    be->embed_fwd(be, m->ids_dev, R, a->row_mask, 1, a->row_gather);
+    be->gemm(be, 0, 0, R, E, 1, 1.0f, a->row_gather, 1, a->ones, E, 0.0f, a->emb_mask, E);
+    be->mul(be, a->layer[0].x, a->emb_mask, (size_t)R * E);
+}
+
+/* Weight drop (DropConnect) on layer l's W_hh for a training chunk: the
+ * layer's recurrence uses W_hh times a mask drawn once for the chunk (the
+ * same for every stream of the batch); otherwise W_hh itself. */
+static void weight_drop(model *m, int l, int train, uint64_t key)
+{
+    be_backend *be = m->be;
+    act_arena *a = m->act;
+    size_t n = (size_t)model_gates(m->cfg.cell) * m->cfg.hidden * m->cfg.hidden;
+    a->whh[l] = m->w_hh[l];
+    if (!train || !(m->cfg.weight_drop > 0.0f))
+        return;
+    be->copy(be, a->whh_drop[l], m->w_hh[l], n * sizeof(float));
+    be->dropout_fwd(be, a->whh_drop[l], a->whh_mask[l], n, m->cfg.weight_drop,
+                    site_key(key, m->cfg.layers + 2 + l), 0);
+    a->whh[l] = a->whh_drop[l];
 }
 
 /* Runs layer l over T steps; its input is in L->x, output in L->hs. */
@@ -433,6 +548,7 @@ static void layer_forward(model *m, model_state *st, int l, int T, int B)
     int H = c->hidden, in = l ? H : c->embed, GH = model_gates(c->cell) * H;
     int R = T * B;
     size_t sb = (size_t)B * H, so = (size_t)l * sb;
+    const float *W = a->whh[l];     /* W_hh, or its weight-dropped copy */
 
     be->copy(be, L->hs, st->h + so, sb * sizeof(float));
     if (c->cell == CELL_LSTM)
@@ -450,17 +566,17 @@ static void layer_forward(model *m, model_state *st, int l, int T, int B)
         float *g = L->gx + go;
         if (c->layer_norm) {
             be->fill_rows(be, L->gh + go, B, GH, m->b_hh[l], NULL);
-            be->gemm(be, 0, 1, B, GH, H, 1.0f, hp, H, m->w_hh[l], H, 1.0f, L->gh + go, GH);
+            be->gemm(be, 0, 1, B, GH, H, 1.0f, hp, H, W, H, 1.0f, L->gh + go, GH);
             be->lnlstm_fwd(be, B, H, &ln, g, L->gh + go, L->ga + go, L->cs + t * sb,
                            L->cs + (t + 1) * sb, hn, L->cn + t * sb,
                            L->stats + (size_t)t * B * BE_LN_STATS);
         } else if (c->cell == CELL_GRU) {
             float *gh = L->gh + (size_t)t * B * GH;
             be->fill_rows(be, gh, B, GH, m->b_hh[l], NULL);
-            be->gemm(be, 0, 1, B, GH, H, 1.0f, hp, H, m->w_hh[l], H, 1.0f, gh, GH);
+            be->gemm(be, 0, 1, B, GH, H, 1.0f, hp, H, W, H, 1.0f, gh, GH);
             be->gru_fwd(be, B, H, g, gh, hp, hn);
         } else {
-            be->gemm(be, 0, 1, B, GH, H, 1.0f, hp, H, m->w_hh[l], H, 1.0f, g, GH);
+            be->gemm(be, 0, 1, B, GH, H, 1.0f, hp, H, W, H, 1.0f, g, GH);
             if (c->cell == CELL_LSTM)
                 be->lstm_fwd(be, B, H, g, L->cs + t * sb, L->cs + (t + 1) * sb, hn);
             else
@@ -482,6 +598,9 @@ static void forward_logits(model *m, model_state *st, int T, int train, uint64_t
     int B = st->B, R = T * B, H = c->hidden;
 
     be->embed_fwd(be, m->ids_dev, R, m->enc, c->embed, a->layer[0].x);
+    embed_drop(m, R, train, key);
+    for (int l = 0; l < c->layers; l++)
+        weight_drop(m, l, train, key);
     maybe_drop(m, a->layer[0].x, a->layer[0].mask, T, B, c->embed, train, key, 0);
     for (int l = 0; l < c->layers; l++) {
         layer_forward(m, st, l, T, B);
@@ -520,6 +639,66 @@ static void decoder_backward(model *m, int r0, int n)
              a->dH + (size_t)r0 * H, H);
 }
 
+/* TAR's differences h_t - h_{t-1} of the last layer's outputs, t = 2..T
+ * of the chunk, into a->dX [(T-1)*B, H]. */
+static void tar_diffs(model *m, int T, int B)
+{
+    be_backend *be = m->be;
+    act_arena *a = m->act;
+    size_t sb = (size_t)B * m->cfg.hidden, n = (size_t)(T - 1) * sb;
+    const float *out = a->layer[m->cfg.layers - 1].hs + sb;      /* h_1 .. h_T */
+    be->copy(be, a->dX, out, n * sizeof(float));
+    be->scale(be, a->dX, n, -1.0f);
+    be->add(be, a->dX, out + sb, n);
+}
+
+/* AR and TAR of the last training forward (B streams of a batch)
+ * in the units of a summed loss: mean * T * whole. */
+static double penalties(model *m, int T, int B)
+{
+    be_backend *be = m->be;
+    act_arena *a = m->act;
+    double H = m->cfg.hidden, sum = 0;
+    if (m->ar > 0.0f)
+        sum += m->ar * be->sumsq(be, a->dec_in, (size_t)T * B * m->cfg.hidden) / H;
+    if (m->tar > 0.0f && T > 1) {
+        tar_diffs(m, T, B);
+        sum += m->tar * be->sumsq(be, a->dX, (size_t)(T - 1) * B * m->cfg.hidden) * T
+               / ((T - 1) * H);
+    }
+    return sum;
+}
+
+/* AR's gradient, 2 ar y / (T whole H), added to a->dH = dL/dy of the
+ * decoder input y (a->dX is scratch). */
+static void ar_backward(model *m, int T, int B, int whole)
+{
+    be_backend *be = m->be;
+    act_arena *a = m->act;
+    size_t n = (size_t)T * B * m->cfg.hidden;
+    if (!(m->ar > 0.0f))
+        return;
+    be->copy(be, a->dX, a->dec_in, n * sizeof(float));
+    be->scale(be, a->dX, n, 2.0f * m->ar / ((float)T * whole * m->cfg.hidden));
+    be->add(be, a->dH, a->dX, n);
+}
+
+/* TAR's gradient, with d_t = h_t - h_{t-1} and c = 2 tar / ((T-1) whole
+ * H): c d_t on h_t, -c d_t on h_{t-1}, added to a->dH = dL/dh_1..h_T. */
+static void tar_backward(model *m, int T, int B, int whole)
+{
+    be_backend *be = m->be;
+    act_arena *a = m->act;
+    size_t sb = (size_t)B * m->cfg.hidden, n = (size_t)(T - 1) * sb;
+    if (!(m->tar > 0.0f) || T < 2)
+        return;
+    tar_diffs(m, T, B);
+    be->scale(be, a->dX, n, 2.0f * m->tar / ((float)(T - 1) * whole * m->cfg.hidden));
+    be->add(be, a->dH + sb, a->dX, n);
+    be->scale(be, a->dX, n, -1.0f);
+    be->add(be, a->dH, a->dX, n);
+}
+
 double model_forward(model *m, model_state *st, const uint32_t *ids, int T,
                      int B, int train, uint64_t dropout_key, long *correct)
 {
@@ -554,6 +733,7 @@ double model_forward(model *m, model_state *st, const uint32_t *ids, int T,
         if (train)
             decoder_backward(m, r0, n);
     }
+    m->last_penalty = train ? penalties(m, T, st->B) : 0.0;
     return loss;
 }
 
@@ -586,6 +766,7 @@ static void layer_backward(model *m, int l, int T, int B)
     int H = c->hidden, in = l ? H : c->embed, GH = model_gates(c->cell) * H;
     int R = T * B;
     size_t sb = (size_t)B * H;
+    const float *W = a->whh[l];
 
     be_lnlstm_params ln = c->layer_norm ? model_ln_params(m, l) : (be_lnlstm_params){0};
     be->zero(be, a->dh_rec, sb * sizeof(float));
@@ -600,27 +781,29 @@ static void layer_backward(model *m, int l, int T, int B)
                            L->cs + t * sb, L->cn + t * sb,
                            L->stats + (size_t)t * B * BE_LN_STATS, dh, a->dc,
                            a->dgx + go, a->dgh + go, a->da + go, a->dy + t * sb);
-            be->gemm(be, 0, 0, B, H, GH, 1.0f, a->dgh + go, GH, m->w_hh[l], H, 0.0f,
+            be->gemm(be, 0, 0, B, H, GH, 1.0f, a->dgh + go, GH, W, H, 0.0f,
                      a->dh_rec, H);
         } else if (c->cell == CELL_LSTM) {
             be->lstm_bwd(be, B, H, L->gx + go, L->cs + t * sb, L->cs + (t + 1) * sb,
                          dh, a->dc, a->dgx + go);
-            be->gemm(be, 0, 0, B, H, GH, 1.0f, a->dgx + go, GH, m->w_hh[l], H, 0.0f,
+            be->gemm(be, 0, 0, B, H, GH, 1.0f, a->dgx + go, GH, W, H, 0.0f,
                      a->dh_rec, H);
         } else if (c->cell == CELL_GRU) {
             be->gru_bwd(be, B, H, L->gx + go, L->gh + go, hp, dh, a->dh_rec,
                         a->dgx + go, a->dgh + go);
-            be->gemm(be, 0, 0, B, H, GH, 1.0f, a->dgh + go, GH, m->w_hh[l], H, 1.0f,
+            be->gemm(be, 0, 0, B, H, GH, 1.0f, a->dgh + go, GH, W, H, 1.0f,
                      a->dh_rec, H);
         } else {
             be->rnn_bwd(be, B, H, hp + sb, dh, a->dgx + go);
-            be->gemm(be, 0, 0, B, H, GH, 1.0f, a->dgx + go, GH, m->w_hh[l], H, 0.0f,
+            be->gemm(be, 0, 0, B, H, GH, 1.0f, a->dgx + go, GH, W, H, 0.0f,
                      a->dh_rec, H);
         }
     }
     /* weight gradients: one GEMM per matrix for the whole chunk */
     be->gemm(be, 1, 0, GH, in, R, 1.0f, a->dgx, GH, L->x, in, 1.0f, m->g_w_ih[l], in);
     be->gemm(be, 1, 0, GH, H, R, 1.0f, a->dgh, GH, L->hs, H, 1.0f, m->g_w_hh[l], H);
+    if (W != m->w_hh[l])        /* weight drop: the kept weights' share */
+        be->mul(be, m->g_w_hh[l], a->whh_mask[l], (size_t)GH * H);
     be->colsum_add(be, a->dgx, R, GH, m->g_b_ih[l]);
     be->colsum_add(be, a->dgh, R, GH, m->g_b_hh[l]);
     be->gemm(be, 0, 0, R, in, GH, 1.0f, a->dgx, GH, m->w_ih[l], in, 0.0f, a->dX, in);
@@ -634,11 +817,14 @@ void model_backward(model *m)
     const model_config *c = &m->cfg;
     act_arena *a = m->act;
     int T = m->last_T, B = m->last_B, R = T * B, H = c->hidden;
+    int whole = m->batch_total > 0 ? m->batch_total : B;
 
     /* the training forward zeroed the gradients, did the decoder's part
      * and left dL/d(decoder input) in a->dH */
+    ar_backward(m, T, B, whole);
     if (a->dec_mask)
         be->mul(be, a->dH, a->dec_mask, (size_t)R * H);
+    tar_backward(m, T, B, whole);
     for (int l = c->layers - 1; l >= 0; l--) {
         layer_backward(m, l, T, B);
         int in = l ? H : c->embed;
@@ -647,6 +833,8 @@ void model_backward(model *m)
         /* the layer below's output gradient is this layer's input gradient */
         float *t = a->dH; a->dH = a->dX; a->dX = t;
     }
+    if (c->dropout_embed > 0.0f)
+        be->mul(be, a->dH, a->emb_mask, (size_t)R * c->embed);
     be->embed_bwd(be, m->ids_dev, R, a->dH, c->embed, m->g_enc);
 }
 

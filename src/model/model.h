@@ -32,6 +32,15 @@ typedef struct model_config {
     int forget_bias;       /* LSTM: initialise forget-gate bias_ih to 1
                             * (with layer_norm: ln_ih's bias) */
     int layer_norm;        /* LSTM: the LayerNorm LSTM above */
+    /* AWD-LSTM's regularisers (Merity et al. 2017), training forwards
+     * only, every mask drawn once per chunk from the dropout key: */
+    float dropout_embed;   /* drop whole rows of encoder.weight, the rest
+                            * scaled by 1/(1-p) (one mask over the V rows) */
+    int locked;            /* the dropout masks (embedding output, between
+                            * layers, decoder input) drawn once per stream
+                            * and shared by the T steps (variational) */
+    float weight_drop;     /* DropConnect on every weight_hh_l{k}: one mask
+                            * over the matrix, kept weights / (1-p) */
 } model_config;
 
 #define MODEL_MAX_LAYERS 16
@@ -79,6 +88,15 @@ typedef struct model {
     float label_smoothing;  /* training forwards: the target's smoothing
                              * (xent), 0 off; set by the trainer */
     double last_smoothed;   /* the last forward's summed smoothed loss */
+    /* Training forwards: activation regularisation ar * mean(y^2) of the
+     * decoder input y (the last layer's output after dropout) and temporal
+     * ar tar * mean((h_t - h_{t-1})^2) of the last layer's output before
+     * dropout, over the chunk's pairs of steps (awd-lstm-lm's AR and TAR);
+     * 0 off; set by the trainer.  last_penalty is their sum times T*batch
+     * (in the units of a summed loss, so that (last_smoothed +
+     * last_penalty) / (T*batch) is the objective). */
+    float ar, tar;
+    double last_penalty;
     /* A training forward's streams as a share of a larger batch (one
      * process's of a data-parallel run): streams batch_first, ... of
      * batch_total.  The gradients are then of the whole batch's mean loss
@@ -124,6 +142,11 @@ void model_state_zero(model *m, model_state *s);
  * state. */
 void model_size(const model_config *cfg, size_t B, size_t R, double *params,
                 double *acts);
+
+/* Makes p (n_params floats on the model's backend) the parameters, the
+ * views following; returns the buffer that held them (the caller owns it
+ * now).  NTASGD shows its average this way without copying. */
+float *model_swap_params(model *m, float *p);
 
 /* Sizes the activation arena for T*B rows (grows only).  Returns 0, or -1
  * when out of memory. */

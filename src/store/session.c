@@ -262,6 +262,12 @@ static cJSON *ses_json_model(const model_config *c, int *bad)
     ses_addb(o, "forget_bias", c->forget_bias, bad);
     if (c->layer_norm)      /* absent: off, as in sessions from before it */
         ses_addb(o, "layer_norm", c->layer_norm, bad);
+    if (c->dropout_embed > 0)   /* the AWD regularisers: absent, off */
+        ses_addf(o, "dropout_embed", c->dropout_embed, bad);
+    if (c->locked)
+        ses_addb(o, "locked_dropout", c->locked, bad);
+    if (c->weight_drop > 0)
+        ses_addf(o, "weight_drop", c->weight_drop, bad);
     return o;
 }
 
@@ -278,6 +284,8 @@ static cJSON *ses_json_train(const train_config *c, int *bad)
     ses_addf(o, "weight_decay", p->weight_decay, bad);
     ses_addf(o, "alpha", p->alpha, bad);
     ses_addb(o, "nesterov", p->nesterov, bad);
+    if (p->kind == OPT_NTASGD)
+        ses_addi(o, "nonmono", p->nonmono, bad);
     ses_addi(o, "seq_len", c->seq_len, bad);
     ses_addi(o, "batch", c->batch, bad);
     ses_addf(o, "clip_norm", c->clip_norm, bad);
@@ -293,6 +301,12 @@ static cJSON *ses_json_train(const train_config *c, int *bad)
     ses_addi(o, "warmup", c->warmup, bad);
     if (c->label_smoothing > 0)
         ses_addf(o, "label_smoothing", c->label_smoothing, bad);
+    if (c->ar > 0)
+        ses_addf(o, "ar", c->ar, bad);
+    if (c->tar > 0)
+        ses_addf(o, "tar", c->tar, bad);
+    if (c->bptt_jitter)
+        ses_addb(o, "bptt_jitter", c->bptt_jitter, bad);
     ses_adds(o, "schedule", sched_name(c->schedule), bad);
     ses_addf(o, "min_lr", c->min_lr, bad);
     ses_addf(o, "plateau_factor", c->plateau_factor, bad);
@@ -323,6 +337,27 @@ static cJSON *ses_json_sched(const sched_state *s, int *bad)
     return o;
 }
 
+/* NTASGD's switch and its window of validations (the iterate is the
+ * optimizer file's "iterate"; model.safetensors holds the average). */
+static cJSON *ses_json_ntasgd(const trainer *t, int *bad)
+{
+    const optim *p = &t->opt;
+    cJSON *o = cJSON_CreateObject(), *a = cJSON_CreateArray();
+    ses_addb(o, "averaging", p->averaging, bad);
+    ses_addi(o, "averaged_steps", (double)p->avg_n, bad);
+    ses_addi(o, "switch_step", (double)t->ntasgd_step, bad);
+    for (int i = 0; i < p->n_recent && a; i++) {
+        cJSON *v = ses_exact(p->recent[i]);
+        if (!v || !cJSON_AddItemToArray(a, v)) {
+            cJSON_Delete(v);
+            *bad = 1;
+        }
+    }
+    ses_add(o, "recent", a, bad);
+    ses_add(o, "best_before", ses_exact(isinf(p->best_before) ? NAN : p->best_before), bad);
+    return o;
+}
+
 static cJSON *ses_json_progress(const trainer *t, int *bad)
 {
     cJSON *o = cJSON_CreateObject();
@@ -337,6 +372,8 @@ static cJSON *ses_json_progress(const trainer *t, int *bad)
         ses_add(o, "best_val_loss", ses_exact(t->best_val_loss), bad);
         ses_addi(o, "best_step", (double)t->best_step, bad);
     }
+    if (t->opt.cfg.kind == OPT_NTASGD)
+        ses_add(o, "ntasgd", ses_json_ntasgd(t, bad), bad);
     return o;
 }
 
@@ -1147,10 +1184,17 @@ static int ses_read_model(const ses_rd *r, const cJSON *root, model_config *c)
         ses_get_bool(r, o, "model", "tie", &c->tie) ||
         ses_get_bool(r, o, "model", "forget_bias", &c->forget_bias))
         return -1;
-    c->layer_norm = 0;
-    if (cJSON_GetObjectItemCaseSensitive(o, "layer_norm") &&
-        ses_get_bool(r, o, "model", "layer_norm", &c->layer_norm))
+    c->layer_norm = c->locked = 0;
+    c->dropout_embed = c->weight_drop = 0;
+#define HAS(k) (cJSON_GetObjectItemCaseSensitive(o, k) != NULL)
+    if ((HAS("layer_norm") && ses_get_bool(r, o, "model", "layer_norm", &c->layer_norm)) ||
+        (HAS("dropout_embed") &&
+         ses_get_flt(r, o, "model", "dropout_embed", 0, 0.999999f, &c->dropout_embed)) ||
+        (HAS("locked_dropout") && ses_get_bool(r, o, "model", "locked_dropout", &c->locked)) ||
+        (HAS("weight_drop") &&
+         ses_get_flt(r, o, "model", "weight_drop", 0, 0.999999f, &c->weight_drop)))
         return -1;
+#undef HAS
     char msg[256] = "";
     if (model_config_check(c, msg, sizeof msg) != 0) {
         ses_msg(r->err, r->errlen, "%s: model: %s", r->file, msg);
@@ -1177,7 +1221,11 @@ static int ses_read_optim(const ses_rd *r, const cJSON *o, optim_config *p)
            ses_get_flt(r, o, "train", "eps", 0, FLT_MAX, &p->eps) ||
            ses_get_flt(r, o, "train", "weight_decay", 0, FLT_MAX, &p->weight_decay) ||
            ses_get_flt(r, o, "train", "alpha", 0, 1, &p->alpha) ||
-           ses_get_bool(r, o, "train", "nesterov", &p->nesterov) ? -1 : 0;
+           ses_get_bool(r, o, "train", "nesterov", &p->nesterov) ||
+           /* added with ntasgd: absent in older files, the default */
+           (cJSON_GetObjectItemCaseSensitive(o, "nonmono")
+            && ses_get_int(r, o, "train", "nonmono", 1, OPTIM_MAX_NONMONO, &p->nonmono))
+           ? -1 : 0;
 }
 
 /* The schedule's settings, newer than the first format: a file without
@@ -1253,6 +1301,13 @@ static int ses_read_train(const ses_rd *r, const cJSON *root, train_config *c)
     if (cJSON_GetObjectItemCaseSensitive(o, "label_smoothing")
         && ses_get_flt(r, o, "train", "label_smoothing", 0, 0.999999f,
                        &c->label_smoothing))
+        return -1;
+    if ((cJSON_GetObjectItemCaseSensitive(o, "ar")
+         && ses_get_flt(r, o, "train", "ar", 0, FLT_MAX, &c->ar)) ||
+        (cJSON_GetObjectItemCaseSensitive(o, "tar")
+         && ses_get_flt(r, o, "train", "tar", 0, FLT_MAX, &c->tar)) ||
+        (cJSON_GetObjectItemCaseSensitive(o, "bptt_jitter")
+         && ses_get_bool(r, o, "train", "bptt_jitter", &c->bptt_jitter)))
         return -1;
     const cJSON *s = ses_item(r, o, "train", "seed");
     if (!s)
@@ -1943,10 +1998,54 @@ static void ses_restore_position(trainer *t, const ses_load *L)
     }
 }
 
+/* NTASGD's progress.ntasgd (ses_json_ntasgd) into t; absent: not
+ * switched, no validations yet. */
+static int ses_restore_ntasgd(trainer *t, const ses_load *L, char *err, size_t errlen)
+{
+    optim *p = &t->opt;
+    const cJSON *prog = cJSON_GetObjectItemCaseSensitive(L->root, "progress");
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(prog, "ntasgd");
+    if (p->cfg.kind != OPT_NTASGD || !o)
+        return 0;
+    const cJSON *on = cJSON_GetObjectItemCaseSensitive(o, "averaging"),
+                *n = cJSON_GetObjectItemCaseSensitive(o, "averaged_steps"),
+                *sw = cJSON_GetObjectItemCaseSensitive(o, "switch_step"),
+                *rec = cJSON_GetObjectItemCaseSensitive(o, "recent"),
+                *bb = cJSON_GetObjectItemCaseSensitive(o, "best_before");
+    int count = cJSON_GetArraySize(rec);
+    double best;
+    if (!cJSON_IsBool(on) || !cJSON_IsNumber(n) || n->valuedouble < 0
+        || n->valuedouble > (double)SES_MAX_EXACT || !cJSON_IsNumber(sw)
+        || sw->valuedouble < -1 || sw->valuedouble > (double)SES_MAX_EXACT
+        || !cJSON_IsArray(rec) || count > OPTIM_MAX_NONMONO || !bb
+        || ses_get_opt_num(bb, &best)) {
+        ses_msg(err, errlen, "%s: progress.ntasgd: needs averaging (true or false), "
+                "averaged_steps, switch_step, recent (up to %d losses) and best_before",
+                L->json_path, OPTIM_MAX_NONMONO);
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        const cJSON *v = cJSON_GetArrayItem(rec, i);
+        if (!cJSON_IsNumber(v)) {
+            ses_msg(err, errlen, "%s: progress.ntasgd.recent: must hold numbers",
+                    L->json_path);
+            return -1;
+        }
+        p->recent[i] = v->valuedouble;
+    }
+    p->n_recent = count;
+    p->averaging = cJSON_IsTrue(on);
+    p->avg_n = (long)n->valuedouble;
+    p->best_before = isnan(best) ? INFINITY : best;
+    t->ntasgd_step = (long)sw->valuedouble;
+    return 0;
+}
+
 static int ses_restore(trainer *t, const ses_load *L, char *err, size_t errlen)
 {
     if (ses_restore_model(t, L, err, errlen) ||
         (!L->no_optim && (ses_restore_optim(t, L, err, errlen) ||
+                          ses_restore_ntasgd(t, L, err, errlen) ||
                           ses_restore_state(t, L, err, errlen))) ||
         ses_restore_history(t, L, err, errlen))
         return -1;

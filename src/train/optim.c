@@ -7,16 +7,16 @@
 
 #include "train/optim.h"
 
-static const char *optim_names[] = {"sgd", "adam", "adamw", "nadam", "rmsprop"};
+static const char *optim_names[] = {"sgd", "adam", "adamw", "nadam", "rmsprop", "ntasgd"};
 
 const char *optim_name(optim_kind k)
 {
-    return (unsigned)k <= OPT_RMSPROP ? optim_names[k] : "?";
+    return (unsigned)k <= OPT_LAST ? optim_names[k] : "?";
 }
 
 int optim_parse(const char *s)
 {
-    for (int k = 0; k <= OPT_RMSPROP; k++)
+    for (int k = 0; k <= OPT_LAST; k++)
         if (strcmp(s, optim_names[k]) == 0)
             return k;
     return -1;
@@ -26,8 +26,8 @@ optim_config optim_defaults(optim_kind k)
 {
     optim_config c = {.kind = k, .lr = 1e-3f, .momentum = 0.0f, .beta1 = 0.9f,
                       .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.0f,
-                      .alpha = 0.99f, .nesterov = 0};
-    if (k == OPT_SGD)
+                      .alpha = 0.99f, .nesterov = 0, .nonmono = 5};
+    if (k == OPT_SGD || k == OPT_NTASGD)
         c.lr = 0.1f;
     else if (k == OPT_ADAMW)
         c.weight_decay = 0.01f;
@@ -42,8 +42,10 @@ optim_config optim_defaults(optim_kind k)
  * momentum buffer), v (second moment), buf (RMSprop's momentum). */
 static void needs(const optim_config *c, int *m, int *v, int *buf)
 {
+    int sgd = c->kind == OPT_SGD || c->kind == OPT_NTASGD;
     *m = c->kind == OPT_ADAM || c->kind == OPT_ADAMW || c->kind == OPT_NADAM ||
-         (c->kind == OPT_SGD && c->momentum != 0.0f);
+         (sgd && c->momentum != 0.0f);
+    /* NTASGD's iterate takes v's place */
     *v = c->kind != OPT_SGD;
     *buf = c->kind == OPT_RMSPROP && c->momentum != 0.0f;
 }
@@ -64,11 +66,13 @@ int optim_init(optim *o, be_backend *be, const optim_config *cfg, size_t n)
     o->n = n;
     needs(cfg, &nm, &nv, &nb);
     size_t bytes = n * sizeof(float);
-    if ((nm && !(o->m = be->alloc(be, bytes))) || (nv && !(o->v = be->alloc(be, bytes))) ||
+    float **second = cfg->kind == OPT_NTASGD ? &o->iter : &o->v;
+    if ((nm && !(o->m = be->alloc(be, bytes))) || (nv && !(*second = be->alloc(be, bytes))) ||
         (nb && !(o->buf = be->alloc(be, bytes)))) {
         optim_free(o);
         return -1;
     }
+    o->best_before = INFINITY;
     return 0;
 }
 
@@ -79,7 +83,8 @@ void optim_free(optim *o)
     o->be->free(o->be, o->m);
     o->be->free(o->be, o->v);
     o->be->free(o->be, o->buf);
-    o->m = o->v = o->buf = NULL;
+    o->be->free(o->be, o->iter);
+    o->m = o->v = o->buf = o->iter = NULL;
 }
 
 /* NAdam's weights of the gradient (c1) and of the moment (c2) at step t.
@@ -130,6 +135,7 @@ void optim_step_from(optim *o, size_t first, float *w, const float *g, float lr)
     g += first;
     switch (c->kind) {
     case OPT_SGD:
+    case OPT_NTASGD:
         be->sgd(be, w, g, m, n, lr, c->momentum, c->weight_decay, c->nesterov,
                 o->t == 1);
         break;
@@ -147,14 +153,32 @@ void optim_step_from(optim *o, size_t first, float *w, const float *g, float lr)
     }
 }
 
+int optim_ntasgd_observe(optim *o, double val_loss)
+{
+    int nm = o->cfg.nonmono;
+    if (o->cfg.kind != OPT_NTASGD || o->averaging || nm < 1 || nm > OPTIM_MAX_NONMONO)
+        return 0;
+    int fire = val_loss > o->best_before;   /* false while none are older */
+    while (o->n_recent >= nm) {             /* the oldest leave the window */
+        if (o->recent[0] < o->best_before)
+            o->best_before = o->recent[0];
+        memmove(o->recent, o->recent + 1, (size_t)(nm - 1) * sizeof o->recent[0]);
+        o->n_recent--;
+    }
+    o->recent[o->n_recent++] = val_loss;
+    return fire;
+}
+
 int optim_state(const optim *o, const char **names, float **bufs, int max)
 {
     int k = 0;
+    int sgd = o->cfg.kind == OPT_SGD || o->cfg.kind == OPT_NTASGD;
     /* PyTorch's state names: SGD keeps its momentum in m */
     if (o->m && k < max) {
-        names[k] = o->cfg.kind == OPT_SGD ? "momentum_buffer" : "exp_avg";
+        names[k] = sgd ? "momentum_buffer" : "exp_avg";
         bufs[k++] = o->m;
     }
+    if (o->iter && k < max) { names[k] = "iterate"; bufs[k++] = o->iter; }
     if (o->v && k < max) { names[k] = "exp_avg_sq"; bufs[k++] = o->v; }
     if (o->buf && k < max) { names[k] = "momentum_buffer"; bufs[k++] = o->buf; }
     return k;

@@ -50,7 +50,8 @@ static double steps_to_epochs(const run *r)
             ep += skip + 1;
             pos = 0;
         }
-        pos += len - pos < T ? len - pos : T;
+        size_t L = (size_t)trainer_chunk_len(&t->cfg, t->step + (long)n);
+        pos += len - pos < L ? len - pos : L;
         n++;
     }
     return n;

@@ -36,8 +36,52 @@ train_config train_defaults(void)
     return c;
 }
 
-/* Returns 0, or -1 with a message naming the bad setting. */
-static int check_config(const train_config *c, char *err, size_t errlen)
+train_config train_awd_preset(void)
+{
+    train_config c = train_defaults();
+    c.model.cell = CELL_LSTM;
+    c.model.layers = 3;
+    c.model.hidden = 1150;
+    c.model.embed = 400;
+    c.model.dropout = 0.4f;
+    c.model.locked = 1;
+    c.model.dropout_embed = 0.1f;
+    c.model.weight_drop = 0.5f;
+    c.optim = optim_defaults(OPT_NTASGD);
+    c.optim.lr = 30.0f;
+    c.optim.weight_decay = 1.2e-6f;
+    c.optim.nonmono = 5;
+    c.clip_norm = 0.25f;
+    c.seq_len = 70;
+    c.batch = 80;
+    c.ar = 2.0f;
+    c.tar = 1.0f;
+    c.bptt_jitter = 1;
+    return c;
+}
+
+int train_max_len(const train_config *c)
+{
+    return c->seq_len + (c->bptt_jitter ? TRAIN_JITTER_EXTRA : 0);
+}
+
+int trainer_chunk_len(const train_config *c, long step)
+{
+    if (!c->bptt_jitter)
+        return c->seq_len;
+    uint64_t key = c->seed * 0x9E3779B97F4A7C15ULL ^ 0xB7E151628AED2A6BULL;
+    double base = rng_hash_uniform(key, 3 * (uint64_t)step) < 0.95f ? c->seq_len
+                                                                   : c->seq_len / 2.0;
+    /* Box-Muller from two more uniforms; 1 - u keeps the log finite */
+    double u1 = 1.0 - rng_hash_uniform(key, 3 * (uint64_t)step + 1);
+    double u2 = rng_hash_uniform(key, 3 * (uint64_t)step + 2);
+    double z = sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+    int len = (int)(base + 5.0 * z);        /* truncated, as int() in Python */
+    int max = train_max_len(c);
+    return len < 5 ? 5 : len > max ? max : len;
+}
+
+int train_config_check(const train_config *c, char *err, size_t errlen)
 {
     const char *bad = NULL;
     if (c->seq_len < 1 || c->seq_len > 100000) bad = "seq-len must be 1..100000";
@@ -55,9 +99,19 @@ static int check_config(const train_config *c, char *err, size_t errlen)
     else if (!(c->plateau_factor > 0.0f && c->plateau_factor < 1.0f))
         bad = "plateau-factor must be in (0,1)";
     else if (c->plateau_patience < 0) bad = "plateau-patience must be >= 0";
-    else if ((unsigned)c->optim.kind > OPT_RMSPROP) bad = "unknown optimizer";
+    else if ((unsigned)c->optim.kind > OPT_LAST) bad = "unknown optimizer";
+    else if (c->optim.nonmono < 1 || c->optim.nonmono > OPTIM_MAX_NONMONO)
+        bad = "nonmono must be 1..1000";
     else if ((unsigned)c->embed_format > EMB_GLOVE) bad = "unknown embed-format";
     else if (!memchr(c->embed_init, '\0', sizeof c->embed_init)) bad = "embed-init is too long";
+    else if (!(c->ar >= 0.0f && isfinite(c->ar)) || !(c->tar >= 0.0f && isfinite(c->tar)))
+        bad = "ar and tar must be >= 0";
+    else if (c->model.locked && !(c->model.dropout > 0.0f))
+        bad = "locked-dropout needs dropout above 0 (its masks are dropout's)";
+    else if (c->tar > 0.0f && c->seq_len < 2)
+        bad = "tar needs seq-len of 2 or more (it compares neighbouring steps)";
+    else if (c->bptt_jitter && c->seq_len < TRAIN_JITTER_MIN_T)
+        bad = "bptt-jitter needs seq-len of 10 or more (its lengths are at least 5)";
     if (bad) {
         snprintf(err, errlen, "%s", bad);
         return -1;
@@ -71,7 +125,7 @@ static int check_config(const train_config *c, char *err, size_t errlen)
 static double train_bytes(const train_config *cfg)
 {
     size_t B = (size_t)cfg->batch, S = (size_t)cfg->eval_streams;
-    size_t R = (size_t)cfg->seq_len * B;
+    size_t R = (size_t)train_max_len(cfg) * B;
     double params, acts;
     model_size(&cfg->model, B > S ? B : S, R > S ? R : S, &params, &acts);
     return sizeof(float) * (params * (2 + optim_buffers(&cfg->optim)) + acts + (double)(R + B));
@@ -113,7 +167,7 @@ static int check_memory(be_backend *be, const train_config *cfg, char *err,
 trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
                         char *err, size_t errlen)
 {
-    if (check_config(cfg, err, errlen) < 0)
+    if (train_config_check(cfg, err, errlen) < 0)
         return NULL;
     trainer *t = calloc(1, sizeof *t);
     if (!t) {
@@ -126,6 +180,7 @@ trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
     t->corp = *corp;
     memset(corp, 0, sizeof *corp);
     t->last_val_loss = NAN;
+    t->ntasgd_step = -1;
     t->best_val_loss = NAN;
     t->best_step = -1;
     sched_state_init(&t->sched);
@@ -142,8 +197,11 @@ trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
         !(t->m = model_create(be, &t->cfg.model, &init, err, errlen)))
         goto fail;
     rng_seed(&t->rng, cfg->seed ^ 0x5A3E5A3E5A3E5A3EULL);
-    t->batch_ids = malloc((size_t)(cfg->seq_len + 1) * cfg->batch * sizeof(uint32_t));
-    if (!t->batch_ids || model_reserve(t->m, cfg->batch, cfg->seq_len) < 0 ||
+    /* room for the longest chunk bptt-jitter may draw, switched on or not
+     * (it is a live setting) */
+    size_t rows = (size_t)cfg->seq_len + TRAIN_JITTER_EXTRA + 1;
+    t->batch_ids = malloc(rows * cfg->batch * sizeof(uint32_t));
+    if (!t->batch_ids || model_reserve(t->m, cfg->batch, train_max_len(cfg)) < 0 ||
         model_state_init(t->m, &t->state, cfg->batch) < 0 ||
         optim_init(&t->opt, be, &cfg->optim, t->m->n_params) < 0) {
         snprintf(err, errlen, "out of memory for the model's buffers");
@@ -212,7 +270,8 @@ static int gather_chunk(trainer *t)
 {
     int B = t->state.B;
     size_t left = t->stream_len - 1 - t->pos;
-    int T = left < (size_t)t->cfg.seq_len ? (int)left : t->cfg.seq_len;
+    int L = trainer_chunk_len(&t->cfg, t->step);
+    int T = left < (size_t)L ? (int)left : L;
     size_t base = t->corp.train_begin + t->pos + (size_t)t->share_first * t->stream_len;
     for (int r = 0; r <= T; r++)
         for (int b = 0; b < B; b++)
@@ -295,7 +354,38 @@ static size_t frozen_params(const trainer *t)
     return t->cfg.freeze_embed ? t->m->tensors[0].numel : 0;
 }
 
-int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
+/* NTASGD: the model's parameters and the optimizer's other buffer trade
+ * places (the iterate in for a step, the average back after it). */
+static void ntasgd_swap(trainer *t)
+{
+    t->opt.iter = model_swap_params(t->m, t->opt.iter);
+}
+
+/* NTASGD's switch: from now on the model shows the average of the
+ * iterates, which starts as the weights of now. */
+static void ntasgd_start(trainer *t)
+{
+    t->be->copy(t->be, t->opt.iter, t->m->params, t->m->n_params * sizeof(float));
+    t->opt.averaging = 1;
+    t->opt.avg_n = 0;
+    t->ntasgd_step = t->step;
+}
+
+/* NTASGD after a step on the iterate (swapped in): average += (iterate -
+ * average) / n, the gradients (spent) holding iterate / n. */
+static void ntasgd_average(trainer *t)
+{
+    be_backend *be = t->be;
+    size_t n = t->m->n_params;
+    float *avg = t->opt.iter, k = (float)++t->opt.avg_n;
+    be->copy(be, t->m->grads, t->m->params, n * sizeof(float));
+    be->scale(be, t->m->grads, n, 1.0f / k);
+    be->scale(be, avg, n, 1.0f - 1.0f / k);
+    be->add(be, avg, t->m->grads, n);
+}
+
+/* One step on the model's parameters as they are. */
+static int step_on(trainer *t, train_info *out, char *err, size_t errlen)
 {
     if (t->stream_len < 2) {
         snprintf(err, errlen, "no training data loaded");
@@ -312,11 +402,14 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
     uint64_t key = t->cfg.seed * 0x2545F4914F6CDD1DULL + (uint64_t)t->step;
     long correct = 0;
     t->m->label_smoothing = t->cfg.label_smoothing;
-    /* the whole batch's figures: loss, hits, smoothed loss */
+    t->m->ar = t->cfg.ar;
+    t->m->tar = t->cfg.tar;
+    /* the whole batch's figures: loss, hits, objective (smoothed loss
+     * plus AR and TAR) */
     double sums[3];
     sums[0] = model_forward(t->m, &t->state, t->batch_ids, T, t->state.B, 1, key, &correct);
     sums[1] = (double)correct;
-    sums[2] = t->m->last_smoothed;
+    sums[2] = t->m->last_smoothed + t->m->last_penalty;
     if (dist_sum_agree(sums, 3, backend_failed(t, err, errlen) < 0, err, errlen) < 0)
         return -1;
     double loss = sums[0] / ((double)T * B);
@@ -339,7 +432,9 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
     /* the norm waited for backward */
     if (dist_agree(backend_failed(t, err, errlen) < 0, err, errlen) < 0)
         return -1;
-    float lr = trainer_lr(t, t->step);
+    /* a jittered chunk's rate scaled by its drawn length, as awd-lstm-lm */
+    float lr = trainer_lr(t, t->step) * (float)trainer_chunk_len(&t->cfg, t->step)
+               / (float)t->cfg.seq_len;
     optim_step_from(&t->opt, frozen, t->m->params, t->m->grads, lr);
 
     t->pos += (size_t)T;
@@ -364,6 +459,21 @@ int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
             .epoch_end = epoch_end};
     }
     return 0;
+}
+
+int trainer_step(trainer *t, train_info *out, char *err, size_t errlen)
+{
+    if (!t->opt.averaging)
+        return step_on(t, out, err, errlen);
+    /* NTASGD averaging: the step moves the iterate, then the average */
+    ntasgd_swap(t);
+    int rc = step_on(t, out, err, errlen);
+    if (rc == 0)
+        ntasgd_average(t);
+    ntasgd_swap(t);
+    if (rc == 0 && out)
+        out->averaging = 1;
+    return rc;
 }
 
 /* Fills the host ids of T+1 rows of S streams each L tokens apart, from
@@ -465,9 +575,23 @@ int trainer_eval(trainer *t, corpus_split split, int streams, eval_result *out,
     return 0;
 }
 
+void trainer_apply_live(trainer *t)
+{
+    model_config *m = &t->m->cfg;
+    const model_config *c = &t->cfg.model;
+    m->dropout = c->dropout;
+    m->dropout_embed = c->dropout_embed;
+    m->locked = c->locked;
+    m->weight_drop = c->weight_drop;
+    t->opt.cfg.lr = t->cfg.optim.lr;
+    t->opt.cfg.nonmono = t->cfg.optim.nonmono;
+}
+
 void trainer_note_val(trainer *t, double val_loss)
 {
     t->last_val_loss = val_loss;
+    if (optim_ntasgd_observe(&t->opt, val_loss))
+        ntasgd_start(t);
     if (t->n_hist > 0 && t->hist[t->n_hist - 1].step == t->step)
         t->hist[t->n_hist - 1].val_loss = (float)val_loss;
 }

@@ -35,6 +35,10 @@ typedef struct train_config {
     int warmup;              /* linear warm-up steps */
     float label_smoothing;   /* training target: 1-e on the label, e/V on
                               * every token (as PyTorch's); 0: off */
+    float ar, tar;           /* AWD-LSTM's activation regularisation and
+                              * temporal AR (model.h); 0: off */
+    int bptt_jitter;         /* chunk lengths drawn per step as
+                              * awd-lstm-lm's (trainer_chunk_len) */
     sched_kind schedule;     /* the learning-rate schedule (train/sched.h) */
     float min_lr;            /* cosine's and plateau's floor */
     float plateau_factor;    /* plateau: multiply the rate by this after */
@@ -49,6 +53,28 @@ typedef struct train_config {
                               * gradient, no optimizer state, no decay
                               * (tied: the decoder's weight with it) */
 } train_config;
+
+/* Checks a configuration's training settings and the combinations that
+ * mean nothing (locked dropout without dropout, TAR over one step).
+ * Returns 0, or -1 with a message naming the setting. */
+int train_config_check(const train_config *c, char *err, size_t errlen);
+
+/* The --awd preset: train_defaults with awd-lstm-lm's word-level
+ * settings (its README's Penn Treebank run): LSTM 3 layers of 1150,
+ * embed 400 (untied: rnnlab's layers share one size), seq-len 70, batch
+ * 80, ntasgd lr 30 nonmono 5, weight decay 1.2e-6, clip 0.25, dropout 0.4
+ * locked, dropout-embed 0.1, weight-drop 0.5, ar 2, tar 1, bptt-jitter.
+ * awd-lstm-lm's separate input and between-layer rates (0.4, 0.25) are
+ * rnnlab's one dropout rate, 0.4. */
+train_config train_awd_preset(void);
+
+/* BPTT jitter: the most steps a chunk may have beyond seq-len (4 standard
+ * deviations of the draw), and the fewest seq-len it needs. */
+#define TRAIN_JITTER_EXTRA 20
+#define TRAIN_JITTER_MIN_T 10
+/* The longest chunk a configuration trains on: seq-len, or with
+ * bptt_jitter seq-len + TRAIN_JITTER_EXTRA (what the buffers hold). */
+int train_max_len(const train_config *c);
 
 /* Defaults: LSTM 2x512, embed 64, dropout 0.1, T 100, B 32, Adam 2e-3,
  * clip 5, eval every 500 steps, val 0.1, seed 1337, a constant rate
@@ -67,6 +93,8 @@ typedef struct train_info {
                               * 0 alone */
     long tokens;             /* targets in this step */
     int epoch_end;           /* this step finished an epoch */
+    int averaging;           /* NTASGD has switched: the model shows the
+                              * average of the iterates */
 } train_info;
 
 typedef struct eval_result {
@@ -105,6 +133,8 @@ typedef struct trainer {
     size_t n_hist, cap_hist;
     long hist_stride;        /* steps between recorded points (1, 2, 4, ...) */
     double last_val_loss;    /* NAN until evaluated */
+    long ntasgd_step;        /* NTASGD: the step it switched to averaging
+                              * at (-1: not yet, or another optimizer) */
     double best_val_loss;    /* the best validation so far (NAN: none) ... */
     long best_step;          /* ... made at this step; -1: none */
     float *best_params;      /* host copy of the weights at best_step
@@ -127,6 +157,14 @@ typedef struct trainer {
 trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
                         char *err, size_t errlen);
 void trainer_free(trainer *t);
+
+/* The steps of the chunk at step (from 0) before the end of an epoch cuts
+ * it: seq-len T, or with bptt_jitter awd-lstm-lm's draw, a function of
+ * the seed and the step: T with probability 0.95, else T/2, plus normal
+ * noise of deviation 5, truncated to a whole number, at least 5 and at
+ * most train_max_len.  Training scales the learning rate of that step by
+ * its length / T, as awd-lstm-lm does. */
+int trainer_chunk_len(const train_config *c, long step);
 
 /* One optimizer step on the next chunk.  Returns 0, or -1 with err set
  * (the backend's failure, "cuda: WHAT: WHY (at step N)", or else a
@@ -159,6 +197,10 @@ int trainer_eval(trainer *t, corpus_split split, int streams, eval_result *out,
 /* Records a validation loss in the history for the current step (its
  * point, the last, is then kept whatever the stride). */
 void trainer_note_val(trainer *t, double val_loss);
+/* After a change of t->cfg's live settings: the model takes its
+ * regularisers (dropout, the AWD ones) and the optimizer its rate and
+ * nonmono; none changes a shape. */
+void trainer_apply_live(trainer *t);
 /* Records step's training loss in the history, which trainer_step does
  * for each step.  The newest step is always the last point; the points
  * kept are every hist_stride-th step and the validated ones, the history

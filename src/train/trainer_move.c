@@ -36,7 +36,7 @@ static int build_on(trainer *t, be_backend *to, model **m_out, optim *o_out,
     model *m = model_create(to, &old->cfg, &unused, err, errlen);
     if (!m)
         return -1;
-    if (model_reserve(m, t->cfg.batch, t->cfg.seq_len) < 0 ||
+    if (model_reserve(m, t->cfg.batch, train_max_len(&t->cfg)) < 0 ||
         model_state_init(m, s_out, t->state.B) < 0 ||
         optim_init(o_out, to, &t->opt.cfg, m->n_params) < 0) {
         snprintf(err, errlen, "out of memory on the %s backend", to->name);
@@ -56,8 +56,13 @@ static int build_on(trainer *t, be_backend *to, model **m_out, optim *o_out,
         snprintf(err, errlen, "out of memory moving the model to the %s backend", to->name);
         goto fail;
     }
-    o_out->t = t->opt.t;
-    o_out->cfg = t->opt.cfg;
+    /* the scalars: steps, NTASGD's switch and window (its buffers were
+     * copied above) */
+    float *m_, *v_, *buf_, *iter_;
+    m_ = o_out->m, v_ = o_out->v, buf_ = o_out->buf, iter_ = o_out->iter;
+    *o_out = t->opt;
+    o_out->be = to;
+    o_out->m = m_, o_out->v = v_, o_out->buf = buf_, o_out->iter = iter_;
     *m_out = m;
     return 0;
 fail:
