@@ -322,7 +322,10 @@ static int g5_run(const g5_args *g)
     size_t kc = (size_t)g5_min(G5_KC, g->K);
     size_t nc = in_place ? 0 : (size_t)g5_min(G5_NC, (g->N + G5_NR - 1) / G5_NR * G5_NR);
     size_t mc = (size_t)g5_min(G5_MC, (g->M + G5_MR - 1) / G5_MR * G5_MR);
-    float *Bp = aligned_alloc(64, sizeof(float) * kc * (nc + mc));
+    /* aligned_alloc takes whole multiples of the alignment only (glibc
+     * is lenient, AddressSanitizer's allocator returns NULL) */
+    size_t bytes = (sizeof(float) * kc * (nc + mc) + 63) & ~(size_t)63;
+    float *Bp = aligned_alloc(64, bytes);
     if (!Bp)
         return -1;
     float *Ap = Bp + kc * nc;
