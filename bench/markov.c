@@ -2,11 +2,13 @@
  * (a-z and space) and prints the source's entropy rate, so a benchmark can
  * say how close a trained model comes to the best possible loss.
  *
- *   markov [-n CHARS] [-s SEED] [-a ALPHA] -o FILE
+ *   markov [-n CHARS] [-s SEED] [-c CONC] -o FILE
  *
  * Each context (the two previous symbols) gets its own next-symbol
- * distribution, drawn once from a symmetric Dirichlet(ALPHA) (default
- * 0.5: peaked but not near-deterministic).  The entropy rate is
+ * distribution, drawn once (see draw_source) with Dirichlet draws whose
+ * concentration CONC (default 8) says how far a context's row strays from
+ * its previous symbol's, and that from the symbol frequencies: smaller is
+ * more peaked and more context-dependent.  The entropy rate is
  * sum over contexts of pi(context) * H(next | context), with pi the
  * chain's stationary distribution over the 27^2 contexts (power
  * iteration).  Also printed: the true model's cross-entropy on the last
@@ -64,15 +66,31 @@ static double rng_gamma(double a)
     }
 }
 
-static void draw_source(double p[C][S], double alpha)
+/* one draw from Dirichlet(conc * mean): a distribution around mean */
+static void draw_around(double *out, const double *mean, double conc)
 {
-    for (int c = 0; c < C; c++) {
-        double sum = 0;
-        for (int s = 0; s < S; s++)
-            sum += p[c][s] = rng_gamma(alpha) + 1e-12;
-        for (int s = 0; s < S; s++)
-            p[c][s] /= sum;
-    }
+    double sum = 0;
+    for (int s = 0; s < S; s++)
+        sum += out[s] = rng_gamma(conc * mean[s]) + 1e-12;
+    for (int s = 0; s < S; s++)
+        out[s] /= sum;
+}
+
+/* Built like text, from the bottom up: a symbol frequency profile, each
+ * previous symbol's row around it, each context's row around its previous
+ * symbol's row.  (Rows drawn independently of each other would leave no
+ * structure in the one- and two-symbol statistics, and a learner would
+ * first see only noise: unlike any text.) */
+static void draw_source(double p[C][S], double conc)
+{
+    double flat[S], uni[S], bi[S][S];
+    for (int s = 0; s < S; s++)
+        flat[s] = 1.0 / S;
+    draw_around(uni, flat, S * 4.0);
+    for (int b = 0; b < S; b++)
+        draw_around(bi[b], uni, conc);
+    for (int c = 0; c < C; c++)
+        draw_around(p[c], bi[c % S], conc);
 }
 
 /* context (a, b) followed by s moves to context (b, s) */
@@ -118,23 +136,23 @@ static int draw_symbol(const double *row)
 int main(int argc, char **argv)
 {
     long n = 1000000;
-    double alpha = 0.5;
+    double conc = 8.0;
     const char *out = NULL;
     rng_state = 1;
     int opt;
-    while ((opt = getopt(argc, argv, "n:s:a:o:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:s:c:o:")) != -1) {
         switch (opt) {
         case 'n': n = atol(optarg); break;
         case 's': rng_state = strtoull(optarg, NULL, 10); break;
-        case 'a': alpha = atof(optarg); break;
+        case 'c': conc = atof(optarg); break;
         case 'o': out = optarg; break;
         default: goto usage;
         }
     }
-    if (!out || n < 3 || alpha <= 0)
+    if (!out || n < 3 || conc <= 0)
         goto usage;
     static double p[C][S];
-    draw_source(p, alpha);
+    draw_source(p, conc);
     FILE *f = fopen(out, "w");
     if (!f) {
         perror(out);
@@ -163,6 +181,6 @@ int main(int argc, char **argv)
            val_nll / (double)(n - 1 - val_from));
     return 0;
 usage:
-    fprintf(stderr, "usage: markov [-n CHARS] [-s SEED] [-a ALPHA] -o FILE\n");
+    fprintf(stderr, "usage: markov [-n CHARS] [-s SEED] [-c CONC] -o FILE\n");
     return 2;
 }
