@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "train/auto.h"
 #include "train/run.h"
 
 /* A small trainer on a short rotation of sentences (val 20%). */
@@ -312,6 +313,82 @@ START_TEST(periodic_saves)
 }
 END_TEST
 
+/* Auto-sizing: the chosen width's compute fits the tokens the run sees,
+ * and the next size up would not; a bigger budget never picks a smaller
+ * model; no budget keeps the default; the corpus caps what a long run
+ * counts. */
+static train_config auto_config(int vocab)
+{
+    train_config c = train_defaults();
+    c.model.vocab = vocab;
+    return c;
+}
+
+static double auto_need(train_config c, int h)
+{
+    c.model.hidden = h;
+    return TRAIN_AUTO_TOKENS_PER_PARAM * train_auto_compute_params(&c.model);
+}
+
+START_TEST(auto_width_fits_the_budget)
+{
+    train_config c = auto_config(65);
+    train_budget b = {.steps = 2000, .corpus_tokens = 1e9, .threads = 2};
+    int h = train_auto_hidden(&c, &b);
+    double tokens = 2000.0 * c.batch * c.seq_len;
+    ck_assert_int_eq(h % TRAIN_AUTO_STEP, 0);
+    ck_assert(h > TRAIN_AUTO_MIN && h < TRAIN_AUTO_MAX);
+    ck_assert(auto_need(c, h) <= tokens);
+    ck_assert(auto_need(c, h + TRAIN_AUTO_STEP) > tokens);
+    /* epochs count the corpus; seconds the expected throughput */
+    b = (train_budget){.epochs = 2, .corpus_tokens = 5e6, .threads = 2};
+    h = train_auto_hidden(&c, &b);
+    ck_assert(auto_need(c, h) <= 1e7 && auto_need(c, h + TRAIN_AUTO_STEP) > 1e7);
+    int last = 0;
+    for (double secs = 10; secs < 1e6; secs *= 2) {
+        b = (train_budget){.seconds = secs, .corpus_tokens = 1e12, .threads = 2};
+        h = train_auto_hidden(&c, &b);
+        ck_assert_msg(h >= last, "%g s: %d after %d", secs, h, last);
+        last = h;
+    }
+    ck_assert_int_eq(last, TRAIN_AUTO_MAX);
+    /* more threads, or a GPU, afford a wider model in the same time */
+    b = (train_budget){.seconds = 300, .corpus_tokens = 1e12, .threads = 1};
+    int one = train_auto_hidden(&c, &b);
+    b.threads = 8;
+    ck_assert(train_auto_hidden(&c, &b) > one);
+    b.gpu = 1;
+    ck_assert(train_auto_hidden(&c, &b) > one);
+}
+END_TEST
+
+START_TEST(auto_width_limits)
+{
+    train_config c = auto_config(65);
+    train_budget none = {.corpus_tokens = 1e6, .threads = 2};
+    ck_assert_int_eq(train_auto_hidden(&c, &none), 0);
+    /* a tiny run gets the smallest size, a huge one the largest */
+    train_budget tiny = {.steps = 1, .corpus_tokens = 1e6, .threads = 2};
+    ck_assert_int_eq(train_auto_hidden(&c, &tiny), TRAIN_AUTO_MIN);
+    train_budget huge = {.epochs = 1, .corpus_tokens = 1e12, .threads = 2};
+    ck_assert_int_eq(train_auto_hidden(&c, &huge), TRAIN_AUTO_MAX);
+    /* a small corpus caps a long run: no more than TRAIN_AUTO_EPOCHS */
+    train_budget small = {.epochs = 1000, .corpus_tokens = 1e5, .threads = 2};
+    train_budget capped = {.epochs = TRAIN_AUTO_EPOCHS, .corpus_tokens = 1e5, .threads = 2};
+    ck_assert_int_eq(train_auto_hidden(&c, &small), train_auto_hidden(&c, &capped));
+    ck_assert(train_auto_tokens(&c, &small) == TRAIN_AUTO_EPOCHS * 1e5);
+    /* a large vocabulary's decoder counts: the same budget, a narrower model */
+    train_budget b = {.steps = 2000, .corpus_tokens = 1e9, .threads = 2};
+    train_config words = auto_config(33278);
+    ck_assert(train_auto_hidden(&words, &b) < train_auto_hidden(&c, &b));
+    /* the embedding table is a lookup, not compute */
+    c.model.hidden = 256;
+    double params, acts;
+    model_size(&c.model, 1, 1, &params, &acts);
+    ck_assert(train_auto_compute_params(&c.model) == params - 65.0 * c.model.embed);
+}
+END_TEST
+
 static Suite *run_suite(void)
 {
     Suite *s = suite_create("run");
@@ -325,6 +402,8 @@ static Suite *run_suite(void)
     tcase_add_test(tc, failed_save_is_reported);
     tcase_add_test(tc, early_stopping);
     tcase_add_test(tc, periodic_saves);
+    tcase_add_test(tc, auto_width_fits_the_budget);
+    tcase_add_test(tc, auto_width_limits);
     suite_add_tcase(s, tc);
     return s;
 }

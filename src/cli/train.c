@@ -26,6 +26,7 @@
 #include "util/num.h"
 #include "util/status.h"
 #include "dist/dist.h"
+#include "train/auto.h"
 #include "backend/backend.h"
 #include "text/corpus.h"
 #include "text/tok.h"
@@ -33,6 +34,7 @@
 #include "model/model.h"
 #include "train/optim.h"
 #include "train/trainer.h"
+#include "train/auto.h"
 #include "train/run.h"
 #include "decode/sample.h"
 #include "store/session.h"
@@ -764,6 +766,37 @@ static int embed_init(trainer *t, emb_file *f, const train_args *a)
 static void catch_stop_signals(void (*handler)(int));
 static void on_prep_signal(int sig);
 
+/* A new model whose width was not given is sized for the run (train/auto.h);
+ * an embedding not given follows a tied decoder's width. */
+static int train_sizes_model(const train_args *a)
+{
+    /* a tied decoder takes the width of an embedding that is given */
+    int tied_width = GIVEN(a, TO_TIE) && (GIVEN(a, TO_EMBED) || a->sv.train.embed_init[0]);
+    return !a->resume && !GIVEN(a, TO_HIDDEN) && !GIVEN(a, TO_AWD) && !tied_width
+           && (GIVEN(a, TO_STEPS) || GIVEN(a, TO_EPOCHS) || GIVEN(a, TO_TIME));
+}
+
+static void train_size_model(const train_args *a, const be_backend *be,
+                             const corpus *corp, train_config *cfg)
+{
+    if (!train_sizes_model(a))
+        return;
+    train_budget b = {
+        .steps = GIVEN(a, TO_STEPS) ? a->steps : 0,
+        .epochs = GIVEN(a, TO_EPOCHS) ? a->epochs : 0,
+        .seconds = GIVEN(a, TO_TIME) ? a->seconds : 0,
+        .corpus_tokens = (double)(corp->train_end - corp->train_begin),
+        .threads = cfg->threads,
+        .gpu = strcmp(be->name, "cpu") != 0,
+    };
+    int h = train_auto_hidden(cfg, &b);
+    if (h <= 0)
+        return;
+    cfg->model.hidden = h;
+    if (cfg->model.tie && !GIVEN(a, TO_EMBED))
+        cfg->model.embed = h;
+}
+
 static int train_new(be_backend *be, const train_config *cfg_in,
                      const train_args *a, trainer **out)
 {
@@ -797,6 +830,7 @@ static int train_new(be_backend *be, const train_config *cfg_in,
         return cli_fail("%s", err);
     }
     cfg.model.vocab = (int)tok_size(corp.vocab);
+    train_size_model(a, be, &corp, &cfg);
     *out = trainer_create(be, &cfg, &corp, err, sizeof err);
     corpus_free(&corp);         /* empty when the trainer took it */
     rc = *out ? STATUS_OK : cli_fail("%s", err);
@@ -927,7 +961,7 @@ static void catch_stop_signals(void (*handler)(int))
         sigaction(SIGUSR1, &sa, NULL);
 }
 
-static void print_header(const trainer *t)
+static void print_header(const trainer *t, int sized)
 {
     const train_config *c = &t->cfg;
     char n1[32], n2[32], n3[32], n4[32];
@@ -942,11 +976,12 @@ static void print_header(const trainer *t)
            cli_grouped(n3, (double)(ve - vb)));
     if (se > sb)
         printf(", test %s", cli_grouped(n4, (double)(se - sb)));
-    printf(")\nmodel %s %dx%d, embed %d%s, dropout %g%s: %s parameters\n",
+    printf(")\nmodel %s %dx%d, embed %d%s, dropout %g%s: %s parameters%s\n",
            model_cell_name(c->model.cell), c->model.layers, c->model.hidden,
            c->model.embed, c->freeze_embed ? " (frozen)" : "", (double)c->model.dropout,
            c->model.tie ? ", tied" : "",
-           cli_grouped(n1, (double)model_param_count(t->m)));
+           cli_grouped(n1, (double)model_param_count(t->m)),
+           sized ? " (width sized for this run; --hidden sets it)" : "");
     printf("optimizer %s, lr %.1e, batch %d x %d, clip %g\n",
            optim_name(c->optim.kind), (double)c->optim.lr, c->batch,
            c->seq_len, (double)c->clip_norm);
@@ -1179,7 +1214,7 @@ static int train_session(trainer *t, train_args *a, const char *save)
     stop_requested = 0;
     train_out_init(&o, t, a, save);
     if (!o.json && !o.quiet) {
-        print_header(t);
+        print_header(t, train_sizes_model(a));
         print_plan(&o);
     }
     catch_stop_signals(on_stop_signal);
