@@ -327,7 +327,7 @@ static train_config auto_config(int vocab)
 static double auto_need(train_config c, int h)
 {
     c.model.hidden = h;
-    return TRAIN_AUTO_TOKENS_PER_PARAM * train_auto_compute_params(&c.model);
+    return TRAIN_AUTO_TOKENS_PER_PARAM * train_auto_core_params(&c.model);
 }
 
 START_TEST(auto_width_fits_the_budget)
@@ -377,15 +377,20 @@ START_TEST(auto_width_limits)
     train_budget capped = {.epochs = TRAIN_AUTO_EPOCHS, .corpus_tokens = 1e5, .threads = 2};
     ck_assert_int_eq(train_auto_hidden(&c, &small), train_auto_hidden(&c, &capped));
     ck_assert(train_auto_tokens(&c, &small) == TRAIN_AUTO_EPOCHS * 1e5);
-    /* a large vocabulary's decoder counts: the same budget, a narrower model */
-    train_budget b = {.steps = 2000, .corpus_tokens = 1e9, .threads = 2};
+    /* a large vocabulary's decoder costs time: the same seconds, a
+     * narrower model; with the same tokens, the same width */
+    train_budget b = {.seconds = 300, .corpus_tokens = 1e9, .threads = 2};
     train_config words = auto_config(33278);
     ck_assert(train_auto_hidden(&words, &b) < train_auto_hidden(&c, &b));
+    b = (train_budget){.steps = 2000, .corpus_tokens = 1e9, .threads = 2};
+    ck_assert_int_eq(train_auto_hidden(&words, &b), train_auto_hidden(&c, &b));
     /* the embedding table is a lookup, not compute */
     c.model.hidden = 256;
     double params, acts;
     model_size(&c.model, 1, 1, &params, &acts);
     ck_assert(train_auto_compute_params(&c.model) == params - 65.0 * c.model.embed);
+    ck_assert(train_auto_core_params(&c.model)
+              == params - 65.0 * c.model.embed - 65.0 * (c.model.hidden + 1));
 }
 END_TEST
 

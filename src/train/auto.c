@@ -45,6 +45,16 @@ double train_auto_tokens(const train_config *c, const train_budget *b)
     return tokens;
 }
 
+double train_auto_core_params(const model_config *m)
+{
+    double params, acts;
+    model_size(m, 1, 1, &params, &acts);
+    params -= (double)m->vocab * (m->hidden + 1);     /* decoder */
+    if (!m->tie)
+        params -= (double)m->vocab * m->embed;        /* encoder */
+    return params;
+}
+
 int train_auto_hidden(const train_config *c, const train_budget *b)
 {
     if (b->steps <= 0 && b->epochs <= 0 && b->seconds <= 0)
@@ -54,7 +64,7 @@ int train_auto_hidden(const train_config *c, const train_budget *b)
         t.model.hidden = h;
         if (t.model.tie)
             t.model.embed = h;
-        double need = TRAIN_AUTO_TOKENS_PER_PARAM * train_auto_compute_params(&t.model);
+        double need = TRAIN_AUTO_TOKENS_PER_PARAM * train_auto_core_params(&t.model);
         if (train_auto_tokens(&t, b) >= need)
             return h;
     }

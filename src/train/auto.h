@@ -31,15 +31,20 @@ typedef struct train_budget {
 double train_auto_tokens(const train_config *c, const train_budget *b);
 
 /* The hidden width for c's other settings (cell, layers, embedding,
- * vocabulary) and budget b: the widest of the sizes above whose
- * multiply-adds per token, times TRAIN_AUTO_TOKENS_PER_PARAM, fit in the
- * tokens the run will see.  Returns 0 when b has no budget (keep the
- * default). */
-#define TRAIN_AUTO_TOKENS_PER_PARAM 10.0
+ * vocabulary) and budget b: the widest of the sizes above whose core
+ * weights (train_auto_core_params), times TRAIN_AUTO_TOKENS_PER_PARAM,
+ * fit in the tokens the run will see.  Returns 0 when b has no budget
+ * (keep the default). */
+#define TRAIN_AUTO_TOKENS_PER_PARAM 8.0
 int train_auto_hidden(const train_config *c, const train_budget *b);
 
 /* The weights a token's forward pass multiplies by (the embedding lookup
  * excluded): the model's parameters less an untied embedding table. */
 double train_auto_compute_params(const model_config *m);
+/* The recurrent layers' weights: the model's less the embedding and the
+ * decoder, the vocabulary-sized matrices (scaling laws count a model's
+ * size without them: they hold what each token is, not how to combine
+ * them). */
+double train_auto_core_params(const model_config *m);
 
 #endif
