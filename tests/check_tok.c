@@ -721,9 +721,10 @@ START_TEST(test_lower_table)
         i += (size_t)w;
     }
     ck_assert_uint_gt(count, 700);
+    /* (ck_assert marks a point per call, too slow for a million) */
     for (uint32_t c = 0; c < 0x110000; c++)
-        if (!(cap[c / 8] >> (c % 8) & 1))
-            ck_assert_msg(tok_lower_cp(c) == c, "U+%04X changes to U+%04X", c, tok_lower_cp(c));
+        if (!(cap[c / 8] >> (c % 8) & 1) && tok_lower_cp(c) != c)
+            ck_abort_msg("U+%04X changes to U+%04X", c, tok_lower_cp(c));
     free(cap);
     free(out);
     free(text);
