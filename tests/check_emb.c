@@ -240,7 +240,9 @@ START_TEST(test_hostile_text)
     REFUSED("3 4\nthe 1.0 2.0 3.0 4.0\ncat 1.0 2.0 3.0 4.0\n", EMB_AUTO, "ends after 2 of the 3");
     REFUSED("1 4\nthe 1 2 3 4\ncat 1 2 3 4\n", EMB_AUTO, "line 3", "more vectors than the 1");
     REFUSED("2 4\nthe 1 2 3 4\ncat 1 2 3\n", EMB_AUTO, "line 3", "3 values after the word 'cat', not 4");
-    REFUSED("2 4\nthe 1 2 3 4\ncat 1 2 3 4 5\n", EMB_AUTO, "line 3", "more than 4 values", "'cat'");
+    /* without a header a word ending in a number reads as a value too many
+     * (with one it is a word: test_vec_number_word) */
+    REFUSED("the 1 2 3 4\ncat 1 2 3 4 5\n", EMB_AUTO, "line 2", "more than 4 values", "'cat'");
     REFUSED("the 1 2 3 4\ncat 1 x 3 4\n", EMB_AUTO, "line 2", "value 2 of 'cat' ('x') is not a number");
     REFUSED("the 1 2 3 4\ncat 1 2 nan 4\n", EMB_AUTO, "line 2", "value 3 of 'cat' is NaN");
     REFUSED("the 1 2 3 -inf\n", EMB_AUTO, "line 1", "value 4 of 'the' is infinite");
@@ -331,19 +333,28 @@ START_TEST(test_hostile_bin)
 }
 END_TEST
 
+/* Writes text (len bytes) to tmpdir/name and opens it; it must read as
+ * a .vec file. */
+static emb_file *open_vec_text(const char *name, const char *text, size_t len)
+{
+    char path[4200], err[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    fx_write_file(path, text, len);
+    emb_file *f = emb_open(path, EMB_AUTO, 0, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    ck_assert_int_eq(emb_format_of(f), EMB_VEC);
+    return f;
+}
+
 /* Line ends in "\r\n", blank lines and tabs are taken. */
 START_TEST(test_text_variants)
 {
     static const char text[] = "2 4\r\n\r\nthe\t1 2 3 4 \r\n\n. . .  5 6 7 8\r\n";
-    char path[4200], err[512];
+    char err[512];
     const uint8_t *w;
     size_t len;
     float v[4];
-    snprintf(path, sizeof path, "%s/crlf.vec", tmpdir);
-    fx_write_file(path, text, sizeof text - 1);
-    emb_file *f = emb_open(path, EMB_AUTO, 0, err, sizeof err);
-    ck_assert_msg(f != NULL, "%s", err);
-    ck_assert_int_eq(emb_format_of(f), EMB_VEC);
+    emb_file *f = open_vec_text("crlf.vec", text, sizeof text - 1);
     ck_assert_int_eq(emb_next(f, &w, &len, err, sizeof err), 1);
     ck_assert(len == 3 && memcmp(w, "the", 3) == 0);
     ck_assert_int_eq(emb_vector(f, v, err, sizeof err), 0);
@@ -354,6 +365,61 @@ START_TEST(test_text_variants)
     ck_assert(v[0] == 5 && v[3] == 8);
     ck_assert_int_eq(emb_next(f, &w, &len, err, sizeof err), 0);
     emb_close(f);
+}
+END_TEST
+
+/* A .vec header gives DIM, so a line is split from the right: a word
+ * whose last part looks like a number ("page 2", fastText's words with
+ * spaces) is a word, and so is a word that is a number alone. */
+START_TEST(test_vec_number_word)
+{
+    static const char text[] = "3 2\npage 2 0.5 1.5\n7 3 4\nx y 1e3 5 6\n";
+    static const char *const want[] = {"page 2", "7", "x y 1e3"};
+    static const float first[] = {0.5f, 3, 5};
+    char err[512];
+    const uint8_t *w;
+    size_t len;
+    float v[2];
+    emb_file *f = open_vec_text("numword.vec", text, sizeof text - 1);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_msg(emb_next(f, &w, &len, err, sizeof err) == 1, "%s", err);
+        ck_assert_msg(len == strlen(want[i]) && memcmp(w, want[i], len) == 0,
+                      "word %d: '%.*s'", i, (int)len, (const char *)w);
+        ck_assert_msg(emb_vector(f, v, err, sizeof err) == 0, "%s", err);
+        ck_assert(v[0] == first[i] && v[1] == first[i] + 1);
+    }
+    ck_assert_int_eq(emb_next(f, &w, &len, err, sizeof err), 0);
+    emb_close(f);
+}
+END_TEST
+
+/* Folding lowers both sides with the word tokenizer's Unicode map: ÉCOLE
+ * meets école, Дом meets ДОМ; Georgian, which the map leaves alone, only
+ * matches exactly. */
+START_TEST(test_fold_unicode)
+{
+    static const char text[] = "3 4\n\xc3\xa9" "cole 1 2 3 4\n\xd0\x94\xd0\x9e\xd0\x9c 5 6 7 8\n"
+                               "\xe1\x82\xa0 9 9 9 9\n";
+    static const float ecole[] = {1, 2, 3, 4}, dom[] = {5, 6, 7, 8}, none[] = {42, 42, 42, 42};
+    char path[4200], err[512];
+    tok_options o = tok_options_default();
+    o.kind = TOK_WORD;
+    const char *vt = "\xc3\x89" "COLE \xd0\x94\xd0\xbe\xd0\xbc \xe2\xb4\x80\n";
+    tok_vocab *v = tok_build(&o, (const uint8_t *)vt, strlen(vt), err, sizeof err);
+    ck_assert_msg(v != NULL, "%s", err);
+    snprintf(path, sizeof path, "%s/fold.vec", tmpdir);
+    fx_write_file(path, text, sizeof text - 1);
+    float *rows;
+    emb_report rep;
+    ck_assert_msg(fill_from(path, EMB_AUTO, 0, v, 1, &rows, &rep, err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert_uint_eq(rep.found, 2);
+    ck_assert_uint_eq(rep.folded, 2);
+    check_row(rows, id_of(v, "\xc3\x89" "COLE"), ecole);
+    check_row(rows, id_of(v, "\xd0\x94\xd0\xbe\xd0\xbc"), dom);
+    check_row(rows, id_of(v, "\xe2\xb4\x80"), none);
+    free(rows);
+    tok_free(v);
 }
 END_TEST
 
@@ -436,6 +502,8 @@ static Suite *emb_suite(void)
     tcase_add_test(th, test_hostile_long);
     tcase_add_test(th, test_hostile_bin);
     tcase_add_test(th, test_text_variants);
+    tcase_add_test(th, test_vec_number_word);
+    tcase_add_test(th, test_fold_unicode);
     tcase_add_test(th, test_char_and_bpe);
     suite_add_tcase(s, th);
     return s;

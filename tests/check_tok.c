@@ -1,6 +1,6 @@
 /* check_tok.c - unit tests for the tokenizers: char (tok_char.c), word
  * (tok_word.c), byte-level BPE (tok_bpe.c, tok_bpe_learn.c), their JSON
- * forms and options (tok_opt.c). */
+ * forms and options (tok_opt.c), and lowercasing (tok_case.c). */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,6 +9,7 @@
 
 #include "fixture.h"
 #include "text/tok.h"
+#include "text/tok_case.h"
 #include "text/tok_opt.h"
 #include "util/buf.h"
 
@@ -665,7 +666,8 @@ END_TEST
 START_TEST(test_word_lowercase)
 {
     tok_options o = tok_options_default();
-    o.lowercase = 1;
+    char why[64];
+    ck_assert_int_eq(tok_opt_parse(&o, TOK_OPT_LOWERCASE, "on", why, sizeof why), 0);
     tok_vocab *v = build_kind(TOK_WORD, "The THE the <UNK>\n", &o);
     ck_assert_uint_eq(tok_size(v), 3);     /* <unk> <eos> the */
     uint32_t ids[16];
@@ -673,6 +675,130 @@ START_TEST(test_word_lowercase)
     ck_assert_uint_eq(enc(v, "tHe", ids, &unk), 1);
     ck_assert_uint_eq(ids[0], 2);
     ck_assert_uint_eq(unk, 0);
+    tok_free(v);
+}
+END_TEST
+
+/* The code point of the well-formed UTF-8 at p; its length to *w. */
+static uint32_t utf8_at(const uint8_t *p, int *w)
+{
+    *w = p[0] < 0x80 ? 1 : p[0] < 0xE0 ? 2 : p[0] < 0xF0 ? 3 : 4;
+    uint32_t c = *w == 1 ? p[0] : p[0] & (0x3Fu >> (*w - 1));
+    for (int k = 1; k < *w; k++)
+        c = c << 6 | (p[k] & 0x3Fu);
+    return c;
+}
+
+/* tests/data/case.txt: line 6 lowers to line 7 (every mapping of the
+ * table, against Python's str.lower), and no other code point changes. */
+START_TEST(test_lower_table)
+{
+    char path[4096];
+    size_t len;
+    char *text = fx_read_file(fx_data_file(path, sizeof path, "case.txt"), &len);
+    char *line[8] = {0};
+    int n = 0;
+    for (char *p = text; n < 8 && p && *p; n++) {
+        line[n] = p;
+        if ((p = strchr(p, '\n')) != NULL)
+            *p++ = 0;
+    }
+    ck_assert_int_ge(n, 7);
+    const uint8_t *up = (const uint8_t *)line[5], *low = (const uint8_t *)line[6];
+    size_t nu = strlen(line[5]), nl = strlen(line[6]);
+    uint8_t *out = malloc(TOK_LOWER_ROOM(nu));
+    ck_assert_ptr_nonnull(out);
+    size_t k = tok_lower(TOK_LOWER_UNICODE, up, nu, out);
+    ck_assert_msg(k == nl && memcmp(out, low, nl) == 0, "line 6 lowered differs from line 7");
+    /* the capitals of line 6, as a bitmap of code points */
+    uint8_t *cap = calloc(0x110000 / 8, 1);
+    ck_assert_ptr_nonnull(cap);
+    size_t count = 0;
+    for (size_t i = 0; i < nu; count++) {
+        int w;
+        uint32_t c = utf8_at(up + i, &w);
+        cap[c / 8] |= (uint8_t)(1u << (c % 8));
+        i += (size_t)w;
+    }
+    ck_assert_uint_gt(count, 700);
+    /* (ck_assert marks a point per call, too slow for a million) */
+    for (uint32_t c = 0; c < 0x110000; c++)
+        if (!(cap[c / 8] >> (c % 8) & 1) && tok_lower_cp(c) != c)
+            ck_abort_msg("U+%04X changes to U+%04X", c, tok_lower_cp(c));
+    free(cap);
+    free(out);
+    free(text);
+}
+END_TEST
+
+/* A vocabulary says which map it lowers with: "unicode" for new ones; a
+ * session saved before the map (no "lowercase_map") keeps ASCII, so it
+ * encodes its texts as it did. */
+START_TEST(test_lower_json)
+{
+    tok_options o = tok_options_default();
+    o.lowercase = TOK_LOWER_UNICODE;
+    const char *text = "\xc3\xa9" "cole cat\n";
+    tok_vocab *v = build_kind(TOK_WORD, text, &o);
+    cJSON *j = tok_to_json(v);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(j, "lowercase_map")), "unicode");
+    tok_vocab *w = json_copy(v, (const uint8_t *)text, strlen(text));
+    ck_assert_int_eq(tok_options_of(w).lowercase, TOK_LOWER_UNICODE);
+    uint32_t ids[4];
+    size_t unk;
+    ck_assert_uint_eq(enc(w, "\xc3\x89" "COLE", ids, &unk), 1);
+    ck_assert_uint_eq(unk, 0);
+    tok_free(w);
+    cJSON_DeleteItemFromObject(j, "lowercase_map");
+    char err[256] = "", *doc = cJSON_PrintUnformatted(j);
+    w = from_json_text(doc, err, sizeof err);
+    ck_assert_msg(w != NULL, "%s", err);
+    ck_assert_int_eq(tok_options_of(w).lowercase, TOK_LOWER_ASCII);
+    ck_assert_uint_eq(enc(w, "\xc3\x89" "COLE", ids, &unk), 1);
+    ck_assert_uint_eq(unk, 1);            /* "École" is no token */
+    tok_free(w);
+    free(doc);
+    cJSON_AddStringToObject(j, "lowercase_map", "turkish");
+    doc = cJSON_PrintUnformatted(j);
+    ck_assert_ptr_null(from_json_text(doc, err, sizeof err));
+    ck_assert_msg(strstr(err, "\"lowercase_map\" is not"), "%s", err);
+    free(doc);
+    cJSON_Delete(j);
+    tok_free(v);
+}
+END_TEST
+
+/* Words of several scripts meet whatever their case; invalid UTF-8 passes
+ * through byte by byte; the result may be longer or shorter. */
+START_TEST(test_lower_words)
+{
+    static const struct { const char *in, *want; } cases[] = {
+        {"\xc3\x89" "COLE", "\xc3\xa9" "cole"},                         /* ÉCOLE */
+        {"\xce\xa3\xce\x9f\xce\xa6\xce\x8a\xce\x91", "\xcf\x83\xce\xbf\xcf\x86\xce\xaf\xce\xb1"}, /* ΣΟΦΊΑ */
+        {"\xd0\x94\xd0\x9e\xd0\x9c", "\xd0\xb4\xd0\xbe\xd0\xbc"},   /* ДОМ */
+        {"A\xff\xc3" "B\xe2\x82", "a\xff\xc3" "b\xe2\x82"},          /* bad bytes kept */
+        {"\xc8\xba\xc8\xbe", "\xe2\xb1\xa5\xe2\xb1\xa6"},         /* 2 bytes to 3 */
+        {"\xe2\x84\xaa\xe2\x84\xa6", "k\xcf\x89"},                /* Kelvin, Ohm */
+        {"\xe1\x83\x90\xe4\xb8\xad", "\xe1\x83\x90\xe4\xb8\xad"},   /* not covered */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = strlen(cases[i].in);
+        uint8_t out[64];
+        size_t k = tok_lower(TOK_LOWER_UNICODE, (const uint8_t *)cases[i].in, n, out);
+        ck_assert_msg(k == strlen(cases[i].want) && memcmp(out, cases[i].want, k) == 0,
+                      "case %zu: '%.*s'", i, (int)k, (const char *)out);
+        k = tok_lower(TOK_LOWER_ASCII, (const uint8_t *)cases[i].in, n, out);
+        ck_assert_uint_eq(k, n);          /* ASCII only: non-ASCII bytes kept */
+        for (size_t j = 0; j < n; j++)
+            ck_assert(out[j] == (cases[i].in[j] >= 'A' && cases[i].in[j] <= 'Z'
+                                 ? cases[i].in[j] + 32 : (uint8_t)cases[i].in[j]));
+    }
+    tok_options o = tok_options_default();
+    o.lowercase = TOK_LOWER_UNICODE;
+    tok_vocab *v = build_kind(TOK_WORD, "\xc3\x89" "cole \xc3\x89" "COLE \xc3\xa9" "cole A\xff" "B\n", &o);
+    ck_assert_uint_eq(tok_size(v), 4);     /* <unk> <eos> école a\xffb */
+    ck_assert(id_of(v, "\xc3\xa9" "cole") != TOK_NO_ID && id_of(v, "a\xff" "b") != TOK_NO_ID);
     tok_free(v);
 }
 END_TEST
@@ -701,13 +827,13 @@ END_TEST
 START_TEST(test_word_json)
 {
     tok_options o = tok_options_default();
-    o.lowercase = 1;
+    o.lowercase = TOK_LOWER_ASCII;
     o.max_vocab = 100;
     const char *text = "Hello w\xff rld \"q\" back\\slash\nhello\n";
     tok_vocab *v = build_kind(TOK_WORD, text, &o);
     tok_vocab *w = json_copy(v, (const uint8_t *)text, strlen(text));
     tok_options p = tok_options_of(w);
-    ck_assert_int_eq(p.lowercase, 1);
+    ck_assert_int_eq(p.lowercase, TOK_LOWER_ASCII);
     ck_assert_int_eq(p.letters, 0);
     ck_assert_uint_eq(p.max_vocab, 100);
     ck_assert_uint_eq(tok_eos(w), tok_eos(v));
@@ -924,7 +1050,7 @@ START_TEST(test_options)
     ck_assert_str_eq(why, "min-count applies only to word tokens (tokens is bpe)");
     ck_assert_int_eq(tok_opt_parse(&o, TOK_OPT_TOKENS, "words", why, sizeof why), -1);
     ck_assert_int_eq(tok_opt_parse(&o, TOK_OPT_LOWERCASE, NULL, why, sizeof why), 0);
-    ck_assert_int_eq(o.lowercase, 1);
+    ck_assert_int_eq(o.lowercase, TOK_LOWER_UNICODE);
     ck_assert_int_eq(tok_opt_parse(&o, TOK_OPT_LOWERCASE, "off", why, sizeof why), 0);
     ck_assert_int_eq(o.lowercase, 0);
     ck_assert_int_eq(tok_opt_parse(&o, TOK_OPT_LETTERS, "yes", why, sizeof why), -1);
@@ -939,6 +1065,9 @@ static Suite *tok_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_ascii_roundtrip);
+    tcase_add_test(tc, test_lower_table);
+    tcase_add_test(tc, test_lower_words);
+    tcase_add_test(tc, test_lower_json);
     tcase_add_test(tc, test_multibyte_roundtrip);
     tcase_add_test(tc, test_empty_input);
     tcase_add_loop_test(tc, test_invalid_roundtrip, 0,

@@ -5,7 +5,10 @@ encodes the corpus with the session's tokenizer rebuilt from session.json
 (char, word or bpe), scores it from a zero state and prints the mean
 cross-entropy of predicting token i+1 from tokens 0..i, as JSON:
 {"loss": L, "tokens": N}.  rnnlab eval SESSION --split all must print the
-same loss over the same number of tokens."""
+same loss over the same number of tokens.
+torch_parity.py S0 CORPUS --train S1 T B LR CLIP STEPS replays S1's SGD
+steps from S0 with the embedding frozen (see train_frozen).
+torch_parity.py SESSION CORPUS --objective T AR TAR: awd_objective."""
 import json
 import struct
 import sys
@@ -96,6 +99,27 @@ def encode_char(text_bytes, tok):
     return out
 
 
+# The blocks whose simple lowercase mappings rnnlab's "unicode" map takes
+# (README "Words"); str.lower() there, but for U+0130 (simple mapping "i").
+LOWER_BLOCKS = ((0x41, 0x24F), (0x370, 0x3FF), (0x400, 0x52F), (0x531, 0x556),
+                (0x1E00, 0x1FFF), (0x2126, 0x212B), (0x2C60, 0x2C7F),
+                (0xA640, 0xA69F), (0xFF21, 0xFF3A))
+
+
+def lower_word(w, how):
+    """A word lowercased as the session's lowercase_map says."""
+    if how == "ascii":
+        return w.lower()
+    def one(ch):
+        low = ch.lower()
+        if ch == "\u0130":
+            return "i"
+        ok = len(low) == 1 and any(a <= ord(ch) <= b for a, b in LOWER_BLOCKS)
+        return low if ok else ch
+    text = w.decode("utf-8", errors="surrogateescape")
+    return "".join(map(one, text)).encode("utf-8", errors="surrogateescape")
+
+
 def encode_word(data, tok):
     """The word tokenizer: words split on ASCII whitespace, <eos> at each
     line end (and after a last line without a newline), <unk> for the rest."""
@@ -107,7 +131,9 @@ def encode_word(data, tok):
     out = []
     for k, line in enumerate(lines):
         for w in line.split():
-            out.append(ids.get(w.lower() if tok["lowercase"] else w, tok["unk"]))
+            if tok["lowercase"]:
+                w = lower_word(w, tok.get("lowercase_map", "ascii"))
+            out.append(ids.get(w, tok["unk"]))
         if k < len(lines) - 1 or not data.endswith(b"\n"):
             out.append(tok["eos"])
     return out
@@ -172,6 +198,44 @@ def awd_objective(net, ids, T, ar, tar):
     return loss.item()
 
 
+def train_frozen(net, s0, s1, ids, T, B, lr, clip, steps):
+    """--train: the session s1 is s0 resumed for `steps` SGD steps at lr
+    with --freeze-embed; s0 made one step at a negligible rate (so its
+    weights are those the steps start from, and its stream positions one
+    chunk in).  Replays the chunks as rnnlab's trainer cuts them (B streams
+    of len(ids) // B tokens side by side, T steps a chunk, the state
+    carried and detached) with the embedding's requires_grad off, SGD and
+    clip_grad_norm_ over the trainable parameters, and returns how far the
+    weights are from s1's, and whether encoder.weight stayed bit for bit."""
+    L = len(ids) // B
+    data = ids[:L * B].view(B, L).t().contiguous()       # [L, B]
+    net.encoder.weight.requires_grad_(False)
+    start = net.encoder.weight.detach().clone()
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=lr)
+    h = None
+    for k in range(steps + 1):
+        x, y = data[k * T:(k + 1) * T], data[k * T + 1:(k + 1) * T + 1]
+        out, h = net.rnn(net.encoder(x), h)
+        h = tuple(t.detach() for t in h) if isinstance(h, tuple) else h.detach()
+        if k == 0:                     # s0's step: only the state moves on
+            continue
+        loss = nn.functional.cross_entropy(net.decoder(out).view(-1, net.decoder.out_features),
+                                           y.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(params, clip)
+        opt.step()
+    want = load_safetensors(s1 + "/model.safetensors")
+    diff = 0.0
+    for name, t in net.state_dict().items():
+        if name in want:
+            diff = max(diff, ((t - want[name]).abs().max() / want[name].abs().max()).item())
+    return {"max_rel_diff": diff,
+            "encoder_kept": bool(torch.equal(want["encoder.weight"], start)),
+            "torch_encoder_kept": bool(torch.equal(net.encoder.weight, start))}
+
+
 def main():
     session, corpus = sys.argv[1], sys.argv[2]
     with open(session + "/session.json") as f:
@@ -183,9 +247,17 @@ def main():
     if "decoder.weight" not in state:      # a tied model may store it once
         state["decoder.weight"] = state["encoder.weight"]
     net.load_state_dict(state)
+    if m.get("tie"):
+        net.decoder.weight = net.encoder.weight
     net.eval()
     with open(corpus, "rb") as f:
         ids = torch.tensor(encode(f.read(), cfg["tokenizer"]))
+    if len(sys.argv) > 3 and sys.argv[3] == "--train":   # --train S1 T B LR CLIP STEPS
+        a = sys.argv[4:]
+        net.train()
+        print(json.dumps(train_frozen(net, session, a[0], ids, int(a[1]), int(a[2]),
+                                      float(a[3]), float(a[4]), int(a[5]))))
+        return
     with torch.no_grad():
         if len(sys.argv) > 3:           # --objective T AR TAR
             T, ar, tar = int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])

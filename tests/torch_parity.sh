@@ -3,7 +3,8 @@
 # nn.GRU, nn.RNN with the word_language_model parameter names; the
 # README's LayerNorm LSTM module for --layer-norm), its
 # tokenizer (char, word, BPE) rebuilt in Python from session.json, and gives
-# the same loss as `rnnlab eval` on the same text; and every step's learning
+# the same loss as `rnnlab eval` on the same text; --freeze-embed's steps
+# are PyTorch's with the embedding's requires_grad off; and every step's learning
 # rate, for each schedule and for runs resumed half-way through a plan, is
 # the one PyTorch's scheduler gives (tests/schedule_parity.py).  Skips (77)
 # without PyTorch, except in continuous integration (CI set and not empty),
@@ -30,6 +31,8 @@ trap 'rm -rf "$tmp"' EXIT
 i=0
 while [ $i -lt 60 ]; do
     echo "The café's owner said — quietly — that line $i was the best; ÿes, naïve."
+    # capitals beyond ASCII, for the word tokenizer's --lowercase
+    [ $((i % 3)) -eq 0 ] && echo "ÉCOLE École école — ΣΟΦΊΑ Σοφία ДОМ дом."
     i=$((i + 1))
 done >"$tmp/corpus.txt"
 
@@ -108,6 +111,43 @@ PY
 
 objective ar-tar-lstm --model lstm --layers 2 --hidden 24 --embed 12
 objective ar-tar-gru --model gru --layers 1 --hidden 16 --embed 8
+
+# frozen NAME OPTIONS...: --freeze-embed against requires_grad=False.  One
+# SGD step at a rate too small to move the weights (session NAME-0: the
+# weights the steps start from, the streams one chunk in), then 3 steps at
+# lr 0.5 with clipping at 0.2 (their norms are 0.25-0.28, so clipped;
+# the norm leaves the embedding out)
+# resumed from it (NAME-1).  PyTorch replays the 3 steps from NAME-0's
+# weights: encoder.weight must be NAME-0's bit for bit, the rest NAME-1's.
+frozen() {
+    name=$1
+    shift
+    if ! "$RNNLAB" train --corpus "$tmp/corpus.txt" --seq-len 12 --batch 3 --val-frac 0 \
+        --optimizer sgd --lr 1e-30 --clip 0.2 --steps 1 --eval-every 0 --threads 1 \
+        --dropout 0 --freeze-embed --save "$tmp/$name-0" "$@" >"$tmp/$name.train" 2>&1 ||
+       ! cp -R "$tmp/$name-0" "$tmp/$name-1" ||
+       ! "$RNNLAB" train --resume "$tmp/$name-1" --lr 0.5 --steps 3 --threads 1 \
+        >>"$tmp/$name.train" 2>&1; then
+        echo "FAIL $name: rnnlab train failed:"; cat "$tmp/$name.train"
+        fail=1; return
+    fi
+    theirs=$("$python" "$srcdir/tests/torch_parity.py" "$tmp/$name-0" "$tmp/corpus.txt" \
+        --train "$tmp/$name-1" 12 3 0.5 0.2 3) || {
+        echo "FAIL $name: PyTorch could not replay the steps"; fail=1; return; }
+    if "$python" - "$theirs" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+print("encoder kept: rnnlab %s, pytorch %s; other weights max rel diff %.1e"
+      % (r["encoder_kept"], r["torch_encoder_kept"], r["max_rel_diff"]))
+sys.exit(0 if r["encoder_kept"] and r["torch_encoder_kept"] and r["max_rel_diff"] < 1e-5 else 1)
+PY
+    then echo "ok   $name"
+    else echo "FAIL $name: the frozen embedding's steps differ"; fail=1
+    fi
+}
+
+frozen frozen-lstm --tokens word --model lstm --layers 2 --hidden 16 --embed 8
+frozen frozen-gru-tied --model gru --layers 1 --hidden 12 --embed 12 --tie
 
 # lrs NAME OPTIONS...: a small run on garden.txt, its --json lines added to
 # $tmp/NAME.jsonl and the session saved to $tmp/NAME; its step count is

@@ -202,7 +202,7 @@ static const setting table[] = {
      .field = AT(train.embed_lower), .choices = "off on", .def = "off",
      .effect = SETTING_RESET,
      .summary = "embed-init: a token without an exact match takes the first "
-                "word equal to it but for ASCII case",
+                "word equal to it once both are lowercased as lowercase does",
      .option = "train --embed-init-lower"},
     {.name = "freeze-embed", .type = SETTING_CHOICE, .field = AT(train.freeze_embed),
      .choices = "off on", .def = "off", .effect = SETTING_LIVE,

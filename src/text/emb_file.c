@@ -564,14 +564,19 @@ static int split_line(emb_file *f, const uint8_t *p, size_t n, char *err,
         w0++;
     if (w0 == e)
         return fail(f, 1, err, errlen, "%d values and no word", f->dim);
-    /* more values than DIM would read as a word ending in a number */
+    /* With a header (vec) DIM is given, so the last DIM fields are the
+     * values and all before them the word, even one whose last part is a
+     * number ("page 2").  Without one (GloVe) DIM came from the first line,
+     * and a line whose word ends in a number reads as one with more values
+     * than that: refused, as the likelier fault. */
     size_t last = e, before;
     while (last > w0 && !is_sep(p[last - 1]))
         last--;
     for (before = last; before > w0 && is_sep(p[before - 1]);)
         before--;
     float v;
-    if (last > w0 && emb_parse_float((const char *)p + last, e - last, &v) == 0) {
+    if (f->declared < 0 && last > w0 &&
+        emb_parse_float((const char *)p + last, e - last, &v) == 0) {
         char w[64];
         return fail(f, 1, err, errlen, "more than %d values after the word '%s'",
                     f->dim, emb_show_word(p + w0, before - w0, w, sizeof w));

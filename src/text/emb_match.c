@@ -1,10 +1,11 @@
 /* emb_match.c - a vocabulary's rows filled from a vector file (emb_match.h):
- * the tokens' keys in hash maps (exact, and ASCII-folded), each key
+ * the tokens' keys in hash maps (exact, and lowercased), each key
  * chained to the tokens it stands for, and the file streamed past them. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "text/emb_match.h"
+#include "text/tok_case.h"
 #include "text/tok_map.h"
 #include "util/buf.h"
 
@@ -62,15 +63,12 @@ static int table_add(matcher *m, key_table *t, const uint8_t *key, size_t n,
     return 0;
 }
 
-static void ascii_lower(uint8_t *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] >= 'A' && s[i] <= 'Z')
-            s[i] = (uint8_t)(s[i] + 32);
-}
+/* The longest key: a word, or a BPE token's alias (U+2581 for its space). */
+#define KEY_MAX (EMB_MAX_WORD + 8)
 
-/* Adds a key of token id: exact, and folded when fold is on.  scratch
- * holds at least n bytes. */
+/* Adds a key of token id: exact, and lowercased (the word tokenizer's
+ * Unicode map, so that a token and a file word meet whatever their case)
+ * when fold is on.  scratch holds TOK_LOWER_ROOM(n) bytes. */
 static int add_key(matcher *m, const uint8_t *key, size_t n, uint32_t id,
                    int fold, uint8_t *scratch)
 {
@@ -78,16 +76,15 @@ static int add_key(matcher *m, const uint8_t *key, size_t n, uint32_t id,
         return -1;
     if (!fold)
         return 0;
-    memcpy(scratch, key, n);
-    ascii_lower(scratch, n);
-    return table_add(m, &m->folded, scratch, n, id);
+    size_t k = tok_lower(TOK_LOWER_UNICODE, key, n, scratch);
+    return table_add(m, &m->folded, scratch, k, id);
 }
 
 /* The keys of every token (emb_match.h says which). */
 static int add_vocab(matcher *m, const tok_vocab *v, int fold)
 {
     static const uint8_t start[] = {0xE2, 0x96, 0x81};     /* U+2581 */
-    uint8_t scratch[EMB_MAX_WORD + 8];
+    uint8_t scratch[TOK_LOWER_ROOM(KEY_MAX)];
     int bpe = tok_kind_of(v) == TOK_BPE;
     for (uint32_t id = 0; id < tok_size(v); id++) {
         size_t n;
@@ -97,7 +94,7 @@ static int add_vocab(matcher *m, const tok_vocab *v, int fold)
         if (add_key(m, b, n, id, fold, scratch) != 0)
             return -1;
         if (bpe && b[0] == ' ') {
-            uint8_t alias[EMB_MAX_WORD + 8];
+            uint8_t alias[KEY_MAX];
             memcpy(alias, start, sizeof start);
             memcpy(alias + sizeof start, b + 1, n - 1);
             if (add_key(m, alias, n - 1 + sizeof start, id, fold, scratch) != 0)
@@ -148,7 +145,7 @@ static int give(matcher *m, emb_file *f, uint32_t e, int rank, float *rows,
 static int stream(matcher *m, emb_file *f, int fold, float *rows,
                   emb_report *rep, char *err, size_t errlen)
 {
-    uint8_t low[EMB_MAX_WORD];
+    uint8_t low[TOK_LOWER_ROOM(EMB_MAX_WORD)];
     const uint8_t *w;
     size_t n;
     int r;
@@ -159,11 +156,10 @@ static int stream(matcher *m, emb_file *f, int fold, float *rows,
         if ((e = lookup(&m->exact, w, n))
             && give(m, f, e, MATCH_EXACT, rows, &have, rep, w, n, err, errlen) != 0)
             return -1;
-        if (!fold || n > sizeof low)
+        if (!fold || n > EMB_MAX_WORD)
             continue;
-        memcpy(low, w, n);
-        ascii_lower(low, n);
-        if ((e = lookup(&m->folded, low, n))
+        size_t k = tok_lower(TOK_LOWER_UNICODE, w, n, low);
+        if ((e = lookup(&m->folded, low, k))
             && give(m, f, e, MATCH_FOLDED, rows, &have, rep, w, n, err, errlen) != 0)
             return -1;
     }

@@ -10,7 +10,8 @@
  *     cannot hold a word with a space), and <eos> also as "</s>"
  *     (word2vec's end of sentence); these count as exact;
  *   - with fold on, a token that has no exact match takes the vector of
- *     the first word of the file equal to it but for ASCII case.
+ *     the first word of the file equal to it once both are lowercased
+ *     (text/tok_case.h's Unicode map: "École" matches "école").
  * Of several words that match one token, an exact one wins over a folded
  * one, and then the first in the file.  A word met again after its token
  * took its vector is counted as a duplicate and skipped (the first
@@ -33,7 +34,7 @@ typedef struct emb_report {
 
 /* Reads f to its end and writes the vector of each token of v found in it
  * to rows + id * emb_dim(f) (rows holds tok_size(v) rows; the others are
- * left as they are).  fold: also match ignoring ASCII case.  Returns 0 with
+ * left as they are).  fold: also match ignoring case.  Returns 0 with
  * *rep filled in, or -1 with a one-line message (the file's, or out of
  * memory); rows may then be partly written. */
 int emb_fill(emb_file *f, const tok_vocab *v, int fold, float *rows,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "text/tok.h"
+#include "text/tok_case.h"
 
 #define MIN_COUNT_MAX 4294967295ull
 
@@ -146,6 +147,8 @@ int tok_opt_parse(tok_options *o, int opt, const char *value, char *why,
         if (parse_flag(value, opt == TOK_OPT_LOWERCASE ? &o->lowercase
                                                        : &o->letters, why, len))
             return -1;
+        if (opt == TOK_OPT_LOWERCASE && o->lowercase)
+            o->lowercase = TOK_LOWER_UNICODE;      /* new vocabularies */
     } else {
         if (!value || parse_count(&defs[opt], value, &v, why, len) != 0) {
             if (!value)

@@ -35,7 +35,8 @@ typedef struct tok_options {
     uint64_t min_count;      /* word: rarer words become <unk> (default 1) */
     uint32_t max_vocab;      /* word: at most this many tokens, <unk> and
                               * <eos> included; 0: up to TOK_MAX_VOCAB */
-    int lowercase;           /* word: ASCII letters lowercased */
+    int lowercase;           /* word: a tok_lower_map (text/tok_case.h):
+                              * off, ascii (older sessions) or unicode */
     int letters;             /* word: only words made of letters are kept */
     uint32_t bpe_vocab;      /* bpe: 256 + merges (default 1024) */
     uint64_t bpe_sample;     /* bpe: learn from at most this many bytes

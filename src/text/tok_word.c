@@ -5,7 +5,9 @@
  * tokens, are left out and encode as <unk>.  Ids: 0 <unk>, 1 <eos>, then
  * the words by descending count, ties in byte order (shorter first).  A
  * "<unk>" or "<eos>" in the text is that token (WikiText marks its rare
- * words with <unk>).  Options: lowercase (ASCII A-Z to a-z), and letters:
+ * words with <unk>).  Options: lowercase (text/tok_case.h: Unicode's simple
+ * lowercase mappings of the scripts it covers; sessions saved before it
+ * keep ASCII A-Z to a-z), and letters:
  * words that are not made of letters alone are dropped (<unk> and <eos>
  * stay).  Letters are ASCII A-Z, a-z and the characters from U+00C0 up
  * but for U+00D7, U+00F7, U+2000-U+2BFF (punctuation, symbols),
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "text/tok.h"
+#include "text/tok_case.h"
 #include "text/tok_int.h"
 #include "text/tok_map.h"
 #include "util/buf.h"
@@ -62,23 +65,23 @@ typedef struct word_reader {
     size_t cap;
 } word_reader;
 
-/* The word w (n bytes) after the options: *out points at it (w itself or
- * r->buf).  Returns 1 to keep it, 0 when dropped, -1 when out of memory. */
-static int word_norm(word_reader *r, const uint8_t *w, size_t n,
+/* The word w (*n bytes) after the options: *out points at it (w itself or
+ * r->buf) and *n is its length (lowercasing may change it).  Returns 1 to
+ * keep it, 0 when dropped, -1 when out of memory. */
+static int word_norm(word_reader *r, const uint8_t *w, size_t *n,
                      const uint8_t **out)
 {
     *out = w;
     if (r->o->lowercase) {
-        if (GROW_ARRAY(&r->buf, &r->cap, n + 1, 64) < 0)
+        if (GROW_ARRAY(&r->buf, &r->cap, TOK_LOWER_ROOM(*n), 64) < 0)
             return -1;
-        for (size_t i = 0; i < n; i++)
-            r->buf[i] = (uint8_t)(w[i] >= 'A' && w[i] <= 'Z' ? w[i] | 0x20 : w[i]);
+        *n = tok_lower((tok_lower_map)r->o->lowercase, w, *n, r->buf);
         *out = r->buf;
     }
-    if (!r->o->letters || is_special(*out, n, TOK_UNK_TEXT) ||
-        is_special(*out, n, TOK_EOS_TEXT))
+    if (!r->o->letters || is_special(*out, *n, TOK_UNK_TEXT) ||
+        is_special(*out, *n, TOK_EOS_TEXT))
         return 1;
-    return all_letters(*out, n);
+    return all_letters(*out, *n);
 }
 
 /* The next word or newline from *pos: returns its length (*start set),
@@ -120,7 +123,7 @@ static int count_words(const tok_options *o, const uint8_t *t, size_t len,
     int rc = 0;
     while (rc == 0 && (n = next_word(t, len, &pos, &start)) != SIZE_MAX) {
         const uint8_t *w;
-        int keep = n ? word_norm(&r, t + start, n, &w) : 0;
+        int keep = n ? word_norm(&r, t + start, &n, &w) : 0;
         if (keep < 0 || !keep || is_special(w, n, TOK_UNK_TEXT) ||
             is_special(w, n, TOK_EOS_TEXT)) {
             rc = keep < 0 ? -1 : 0;
@@ -299,7 +302,7 @@ static size_t word_encode(const tok_vocab *v, const uint8_t *text, size_t len,
     size_t pos = 0, start, n, k = 0, unk = 0;
     while ((n = next_word(text, len, &pos, &start)) != SIZE_MAX) {
         const uint8_t *w;
-        int keep = n ? word_norm(&r, text + start, n, &w) : 1;
+        int keep = n ? word_norm(&r, text + start, &n, &w) : 1;
         if (keep < 0)
             break;                      /* out of memory: the text so far */
         if (!n)
@@ -349,7 +352,10 @@ static int word_to_json(const tok_vocab *v, cJSON *j)
     }
     return !cJSON_AddNumberToObject(j, "unk", v->unk) ||
            !cJSON_AddNumberToObject(j, "eos", v->eos) ||
-           !cJSON_AddBoolToObject(j, "lowercase", v->opt.lowercase) ||
+           !cJSON_AddBoolToObject(j, "lowercase", v->opt.lowercase != TOK_LOWER_OFF) ||
+           (v->opt.lowercase != TOK_LOWER_OFF &&
+            !cJSON_AddStringToObject(j, "lowercase_map", v->opt.lowercase == TOK_LOWER_ASCII
+                                     ? "ascii" : "unicode")) ||
            !cJSON_AddBoolToObject(j, "word_letters", v->opt.letters) ||
            !cJSON_AddNumberToObject(j, "min_count", (double)v->opt.min_count) ||
            !cJSON_AddNumberToObject(j, "max_vocab", v->opt.max_vocab) ? -1 : 0;
@@ -372,6 +378,24 @@ static int word_add_json(tok_vocab *v, const cJSON *t, size_t i, char *err,
     return 0;
 }
 
+/* lowercase_map: "unicode", or "ascii", which a session without it (saved
+ * before the Unicode map) means.  0 or -1 with err. */
+static int lower_from_json(tok_vocab *v, const cJSON *j, char *err, size_t errlen)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "lowercase_map");
+    if (!v->opt.lowercase)
+        return 0;
+    v->opt.lowercase = TOK_LOWER_ASCII;
+    if (!m || (cJSON_IsString(m) && strcmp(m->valuestring, "ascii") == 0))
+        return 0;
+    if (cJSON_IsString(m) && strcmp(m->valuestring, "unicode") == 0) {
+        v->opt.lowercase = TOK_LOWER_UNICODE;
+        return 0;
+    }
+    snprintf(err, errlen, "vocabulary: \"lowercase_map\" is not \"ascii\" or \"unicode\"");
+    return -1;
+}
+
 static int word_from_json(tok_vocab *v, const cJSON *j, char *err, size_t errlen)
 {
     uint64_t unk, eos, mc = 1, mv = 0;
@@ -387,6 +411,7 @@ static int word_from_json(tok_vocab *v, const cJSON *j, char *err, size_t errlen
         tok_json_uint(j, "min_count", 1, 4294967295ull, 1, &mc, err, errlen) ||
         tok_json_uint(j, "max_vocab", 0, TOK_MAX_VOCAB, 1, &mv, err, errlen) ||
         tok_json_bool(j, "lowercase", &v->opt.lowercase, err, errlen) ||
+        lower_from_json(v, j, err, errlen) ||
         tok_json_bool(j, "word_letters", &v->opt.letters, err, errlen))
         return -1;
     if (unk == eos) {
