@@ -35,7 +35,7 @@ seed=()
 [ -n "${SEED:-}" ] && seed=(--seed "$SEED")
 
 # The README's "Results" flags: keep the two in step.
-RECOMMENDED=(--hidden 512 --layer-norm)
+RECOMMENDED=(--hidden 320)
 
 runs=("$@")
 [ ${#runs[@]} -eq 0 ] && runs=(defaults recommended markov)

@@ -112,7 +112,8 @@ usage_error "--tie needs --embed equal to --hidden" "--tie with a different --em
 usage_error "--momentum applies only to sgd and rmsprop" "--momentum with adam" train --momentum 0.9
 usage_error "--layer-norm is for --model lstm only (the model is gru)" "--layer-norm with a GRU" \
     train --model gru --layer-norm
-usage_error "option '--layer-norm' takes no value" "--layer-norm given a value" train --layer-norm=on
+usage_error "--layer-norm: unknown value 'maybe' (choose off or on)" "--layer-norm given a bad value" \
+    train --layer-norm=maybe
 usage_error "together must be below 1" "--val-frac + --test-frac >= 1" train --val-frac 0.6 --test-frac 0.4
 usage_error "--schedule: unknown value 'linear' (choose constant, step, cosine, onecycle or plateau)" \
     "unknown schedule" train --schedule linear

@@ -18,6 +18,9 @@
  * measurement: it makes a GPU run about 30 CPU cores wide. */
 #define AUTO_CPU_FLOPS_PER_THREAD 63e9
 #define AUTO_GPU_FLOPS 2e12
+/* A LayerNorm LSTM's step takes this much longer (the normalisations are
+ * passes over the gate sums that the plain cell does not make). */
+#define AUTO_LN_COST 1.25
 
 double train_auto_compute_params(const model_config *m)
 {
@@ -38,6 +41,8 @@ double train_auto_tokens(const train_config *c, const train_budget *b)
     else if (b->seconds > 0) {
         double rate = b->gpu ? AUTO_GPU_FLOPS
                              : AUTO_CPU_FLOPS_PER_THREAD * (b->threads > 0 ? b->threads : 1);
+        if (c->model.layer_norm)     /* 2x256: 19,300 against 24,600 tokens/s */
+            rate /= AUTO_LN_COST;
         tokens = b->seconds * rate / (6.0 * train_auto_compute_params(&c->model));
     }
     if (b->corpus_tokens > 0 && tokens > TRAIN_AUTO_EPOCHS * b->corpus_tokens)

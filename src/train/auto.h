@@ -35,8 +35,12 @@ double train_auto_tokens(const train_config *c, const train_budget *b);
  * weights (train_auto_core_params), times TRAIN_AUTO_TOKENS_PER_PARAM,
  * fit in the tokens the run will see.  Returns 0 when b has no budget
  * (keep the default). */
-#define TRAIN_AUTO_TOKENS_PER_PARAM 8.0
+#define TRAIN_AUTO_TOKENS_PER_PARAM 6.0
 int train_auto_hidden(const train_config *c, const train_budget *b);
+
+/* Adam's peak learning rate for a model sized for its run, annealed to 0
+ * by cosine over the run (README "train" has the measurements). */
+#define TRAIN_AUTO_ADAM_LR 5e-3f
 
 /* The weights a token's forward pass multiplies by (the embedding lookup
  * excluded): the model's parameters less an untied embedding table. */
