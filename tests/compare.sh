@@ -149,6 +149,8 @@ fails 2 "configuration 2 '--hidden x': --hidden: 'x' is not a whole number" \
 fails 2 "configuration 1 '--frobnicate': unknown option '--frobnicate'" \
     "an unknown option in a configuration is refused" \
     compare $tiny --steps 2 "--frobnicate" "--model gru"
+fails 2 "configuration 1 '--lr=x': --lr: " "--opt=value is a configuration" \
+    compare $tiny --steps 2 "--lr=x"
 fails 2 "configuration 2 '--model gru --save x': --save cannot be given here" \
     "--save in a configuration is refused" \
     compare $tiny --steps 2 "" "--model gru --save x"

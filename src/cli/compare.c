@@ -58,10 +58,11 @@ static void compare_help(FILE *f)
 "A CONFIG is one argument holding `rnnlab train` options, split at blanks:\n"
 "  rnnlab compare --steps 500 \"--model gru\" \"--model lstm --layer-norm\"\n"
 "\"\" is train's defaults.  Options of train that take a value, given as\n"
-"their own arguments (--time 60, --corpus FILE, --seed 3, --hidden 64),\n"
-"apply to every configuration, which may override them; anything else is\n"
-"a configuration (so \"--layer-norm\" alone is one).  Every configuration\n"
-"is checked before any training: a bad one is refused with one line.\n"
+"two arguments (--time 60, --corpus FILE, --seed 3, --hidden 64), apply\n"
+"to every configuration, which may override them; any other argument is\n"
+"a configuration (so \"--layer-norm\" is one, and --lr=0.01 too).  Every\n"
+"configuration is checked before any training: a bad one is refused with\n"
+"one line.\n"
 "--save, --resume, --json and --quiet are compare's to set.\n"
 "\n"
 "Options:\n"
@@ -81,24 +82,12 @@ static void compare_help(FILE *f)
 
 /* ---- the command line -------------------------------------------------- */
 
-/* Whether word is an option of train given with its value in the next
- * argument (--time 60) or after '=' (--time=60): 1 and 2 arguments,
- * respectively 1; 0 when it is not. */
-static int common_option(const char *word, int *takes)
+/* Whether word is an option of train that takes a value, its value to
+ * come in the next argument (--time 60): a common option.  One argument
+ * (--lr=0.01, "--lr 0.01") is a configuration. */
+static int common_option(const char *word)
 {
-    char name[64];
-    size_t n;
-    if (strncmp(word, "--", 2) != 0 || strpbrk(word, " \t\n"))
-        return 0;
-    n = strcspn(word + 2, "=");
-    if (n == 0 || n >= sizeof name)
-        return 0;
-    memcpy(name, word + 2, n);
-    name[n] = '\0';
-    if (cli_train_option_arg(name) != 1)
-        return 0;
-    *takes = word[2 + n] == '=' ? 1 : 2;
-    return 1;
+    return strncmp(word, "--", 2) == 0 && cli_train_option_arg(word + 2) == 1;
 }
 
 /* compare's own option at argv[*i] (its value taken too).  Returns 1 when
@@ -132,7 +121,7 @@ static int own_option(compare_args *a, int argc, char **argv, int *i)
  * and the configurations.  Returns 0, CLI_PARSE_HELP, or STATUS_USAGE. */
 static int compare_parse(compare_args *a, int argc, char **argv)
 {
-    int takes, rc;
+    int rc;
     a->common = calloc((size_t)argc, sizeof *a->common);
     a->configs = calloc((size_t)argc, sizeof *a->configs);
     if (!a->common || !a->configs)
@@ -143,12 +132,11 @@ static int compare_parse(compare_args *a, int argc, char **argv)
         if ((rc = own_option(a, argc, argv, &i)) != 0) {
             if (rc != 1)
                 return rc;
-        } else if (common_option(argv[i], &takes)) {
-            if (i + takes > argc)
+        } else if (common_option(argv[i])) {
+            if (i + 1 == argc)
                 return cli_usage_error("compare", "option '%s' needs a value", argv[i]);
-            for (int k = 0; k < takes; k++)
-                a->common[a->n_common++] = argv[i + k];
-            i += takes - 1;
+            a->common[a->n_common++] = argv[i];
+            a->common[a->n_common++] = argv[++i];
         } else {
             a->configs[a->n_configs++] = argv[i];
         }
@@ -317,9 +305,11 @@ static int train_one(compare_run *r, int i, int n)
     if (rc != STATUS_OK)
         return rc;
     r->done = 1;
-    fprintf(stderr, "compare %d/%d: %ld step%s in %.1f s (%s), val loss %.4f\n",
-            i + 1, n, r->res.steps, r->res.steps == 1 ? "" : "s", r->res.seconds,
-            r->res.why, r->res.val_loss);
+    char val[48];
+    snprintf(val, sizeof val, isfinite(r->res.val_loss) ? "val loss %.4f"
+             : "no validation split", r->res.val_loss);
+    fprintf(stderr, "compare %d/%d: %ld step%s in %.1f s (%s), %s\n", i + 1, n,
+            r->res.steps, r->res.steps == 1 ? "" : "s", r->res.seconds, r->res.why, val);
     return STATUS_OK;
 }
 
