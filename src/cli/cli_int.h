@@ -26,6 +26,8 @@ int cli_sample(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);
 int cli_serve(int argc, char **argv);
+int cli_compare(int argc, char **argv);
+int cli_plot(int argc, char **argv);
 /* What the TUI and REPL's serve command starts; NULL in a build without
  * libmicrohttpd. */
 const cmd_server *cli_server(void);
@@ -35,6 +37,11 @@ const cmd_server *cli_server(void);
 /* A bad command line, then "Try 'rnnlab CMD --help'." (cmd NULL: the top
  * level).  Returns STATUS_USAGE. */
 PRINTF_LIKE(2, 3) int cli_usage_error(const char *cmd, const char *fmt, ...);
+/* Messages from now on are kept (the last one, as for cli_hold_messages)
+ * until cli_release_messages: a command that reports them in its own
+ * words. */
+void cli_capture_messages(void);
+void cli_release_messages(void);
 /* A runtime error.  Returns STATUS_FAIL. */
 PRINTF_LIKE(1, 2) int cli_fail(const char *fmt, ...);
 PRINTF_LIKE(1, 2) void cli_warn(const char *fmt, ...);
@@ -72,6 +79,56 @@ trainer *cli_load_session_prep(be_backend *be, const char *dir, const char *corp
 int cli_use_best(trainer *t, const char *dir);
 /* Warns when loading the corpus skipped characters outside the vocabulary. */
 void cli_warn_unknown_corpus(const trainer *t);
+
+/* --- `rnnlab train` for another command (train.c; compare.c) --- */
+
+/* What one run measured. */
+typedef struct cli_train_result {
+    double val_loss, val_bpt, val_bpb;  /* the last validation: nats, bits
+                                         * per token, per byte; NAN: none */
+    double seconds;                     /* training time of the run */
+    double tokens_per_s;                /* targets trained on per second */
+    long steps, params;
+    const char *tokens;                 /* the tokenizer's kind (static) */
+    char why[160];                      /* why it stopped (run_why) */
+    int interrupted;                    /* stopped by Ctrl-C or SIGTERM */
+    metric_point *hist;                 /* the session's loss history, a
+                                         * copy for the caller to free */
+    size_t n_hist;
+} cli_train_result;
+
+/* Whether name is an option of train that needs a value: 1; a flag (or a
+ * value optional): 0; no option of train: -1. */
+int cli_train_option_arg(const char *name);
+/* Parses argv (argv[0]: "train") as `rnnlab train` does and checks the
+ * new run it describes, opening nothing: the options, their
+ * combinations, save (not NULL: the run's session directory, as --save)
+ * and none of the options named in refused (NULL-terminated; NULL: none)
+ * given.  --resume and --help are refused too.  Returns STATUS_OK, or
+ * STATUS_USAGE / STATUS_FAIL after a message. */
+int cli_train_check(int argc, char **argv, const char *save,
+                    const char *const *refused);
+/* Runs `rnnlab train` with argv (checked by cli_train_check), saving to
+ * save when not NULL; prints nothing but warnings and errors, and fills
+ * *result (its history then the caller's).  Returns an exit status. */
+int cli_train_measure(int argc, char **argv, const char *save,
+                      cli_train_result *result);
+
+/* --- pictures of loss histories (plot.c) --- */
+
+/* The loss histories hist[i] (n[i] points) of count sessions named
+ * names[i], drawn to path (.png or .svg): each session's training loss
+ * thin and its validations bold, in a colour of its own; log_y: a log
+ * axis; title may be NULL.  Returns STATUS_OK, or STATUS_FAIL after a
+ * one-line message. */
+int cli_plot_histories(const char *path, const char *const *names,
+                       metric_point *const *hist, const size_t *n, int count,
+                       int log_y, const char *title);
+/* Whether path can be a picture: a build with cairo, a name ending .png
+ * or .svg, a directory to write it in.  Returns STATUS_OK, or
+ * STATUS_USAGE (the name, a usage error for cmd) or STATUS_FAIL (the rest)
+ * after a message naming option (NULL: none) and path. */
+int cli_plot_check(const char *cmd, const char *option, const char *path);
 
 /* --- a data-parallel run (dist.c): `rnnlab train` under mpirun --- */
 
@@ -128,6 +185,9 @@ void cli_put_json_string(FILE *f, const uint8_t *bytes, size_t len);
 typedef struct cli_opt_ctx {
     const char *cmd;                /* subcommand, for messages */
     const struct option *opts;      /* its long options */
+    const char *shorts;             /* its short options besides -h, as
+                                     * getopt spells them (NULL: none);
+                                     * each is also the val of a long one */
 } cli_opt_ctx;
 
 /* Stores one option; returns 0 or STATUS_USAGE after a message. */

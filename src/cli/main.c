@@ -1,6 +1,7 @@
 /* main.c - rnnlab entry point: the interactive front ends, or one of the
- * commands train, sample, eval, tokenize and serve (src/cli/train.c,
- * sample.c, eval.c, tokenize.c, serve.c). */
+ * commands train, sample, eval, compare, plot, tokenize and serve
+ * (src/cli/train.c, sample.c, eval.c, compare.c, plot.c, tokenize.c,
+ * serve.c). */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -30,6 +31,8 @@ static const command commands[] = {
     {"train", "train a model on a text file, printing progress", cli_train},
     {"sample", "generate text from a saved session", cli_sample},
     {"eval", "measure a saved session's loss on its corpus", cli_eval},
+    {"compare", "train several configurations alike and tabulate them", cli_compare},
+    {"plot", "draw saved sessions' loss curves to a PNG or SVG", cli_plot},
     {"tokenize", "show how a tokenizer splits a text", cli_tokenize},
     {"serve", "serve generation from saved sessions over HTTP", cli_serve},
 };

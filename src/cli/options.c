@@ -44,6 +44,17 @@ void cli_hold_messages(void)
     held.on = 1;
 }
 
+void cli_capture_messages(void)
+{
+    held.on = 1;
+    held.last[0] = '\0';
+}
+
+void cli_release_messages(void)
+{
+    held.on = 0;
+}
+
 int cli_messages_held(void)
 {
     return held.on;
@@ -287,10 +298,12 @@ int cli_parse_command(const cli_opt_ctx *c, int argc, char **argv,
                          cli_opt_setter set, void *args, char **pos, int max_pos,
                          int *n_pos)
 {
+    char shorts[32];
     int id, rc;
+    snprintf(shorts, sizeof shorts, ":h%s", c->shorts ? c->shorts : "");
     opterr = 0;
     optind = 1;
-    while ((id = getopt_long(argc, argv, ":h", c->opts, NULL)) != -1) {
+    while ((id = getopt_long(argc, argv, shorts, c->opts, NULL)) != -1) {
         if (id == 'h')
             return CLI_PARSE_HELP;
         if (id == '?' || id == ':')

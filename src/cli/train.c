@@ -157,9 +157,15 @@ typedef struct train_args {
     setting_values sv;              /* options that mirror settings, as
                                      * the settings table reads them */
     tok_options tok;                /* --tokens and its options */
+    cli_train_result *result;       /* a run for another command (compare):
+                                     * nothing printed, the figures here */
 } train_args;
 
 #define GIVEN(a, id) ((a)->given[(id) - TO_FIRST])
+/* No progress output: --quiet, --json or a run for another command. */
+#define QUIET(a) (GIVEN(a, TO_QUIET) || GIVEN(a, TO_JSON) || (a)->result)
+/* JSON lines on standard output. */
+#define JSON_OUT(a) (GIVEN(a, TO_JSON) && !(a)->result)
 
 static int train_set_number(train_args *a, int id, const char *arg)
 {
@@ -760,7 +766,7 @@ static int embed_init(trainer *t, emb_file *f, const train_args *a)
     if (trainer_embed_init(t, f, &rep, err, sizeof err) != 0)
         return cli_fail("%s", err);
     trainer_embed_summary(&rep, emb_name(f), line, sizeof line);
-    if (GIVEN(a, TO_JSON))
+    if (JSON_OUT(a) || a->result)
         cli_warn("%s", line);
     else if (dist_rank() == 0)
         printf("%s\n", line);
@@ -830,7 +836,7 @@ static int train_new(be_backend *be, const train_config *cfg_in,
         }
     }
     cli_prep prep;
-    cli_prep_init(&prep, !GIVEN(a, TO_NO_CACHE), GIVEN(a, TO_QUIET));
+    cli_prep_init(&prep, !GIVEN(a, TO_NO_CACHE), GIVEN(a, TO_QUIET) || a->result);
     /* Ctrl-C while preparing stops it, leaving no cache file behind */
     prep.p.cancel = &stop_requested;
     catch_stop_signals(on_prep_signal);
@@ -858,7 +864,7 @@ static int train_new(be_backend *be, const train_config *cfg_in,
 static int train_resume(be_backend *be, train_args *a, trainer **out)
 {
     cli_prep prep;
-    cli_prep_init(&prep, !GIVEN(a, TO_NO_CACHE), GIVEN(a, TO_QUIET));
+    cli_prep_init(&prep, !GIVEN(a, TO_NO_CACHE), GIVEN(a, TO_QUIET) || a->result);
     trainer *t = cli_load_session_prep(be, a->resume, a->corpus, &a->sample, &prep.p);
     if (!t)
         return STATUS_FAIL;
@@ -879,15 +885,14 @@ static int train_resume(be_backend *be, train_args *a, trainer **out)
 }
 
 /* A schedule that runs over a length has one: the run's, or the plan it
- * goes on with. */
-static int train_check_length(const train_args *a, const trainer *t)
+ * goes on with.  needs: whether the run needs one (run_needs_length) for
+ * schedule k. */
+static int train_check_length(const train_args *a, int needs, sched_kind k)
 {
-    if (GIVEN(a, TO_STEPS) || GIVEN(a, TO_EPOCHS) || GIVEN(a, TO_TIME)
-        || !run_needs_length(t))
+    if (GIVEN(a, TO_STEPS) || GIVEN(a, TO_EPOCHS) || GIVEN(a, TO_TIME) || !needs)
         return STATUS_OK;
     return cli_usage_error(a->oc.cmd, "the %s schedule needs the run's length: "
-                           "give --steps, --epochs or --time",
-                           sched_name(t->cfg.schedule));
+                           "give --steps, --epochs or --time", sched_name(k));
 }
 
 /* --- the training loop: train/run.c's policy, printed --- */
@@ -899,6 +904,7 @@ typedef struct train_out {
     int json, quiet;
     double last_print;       /* monotonic seconds */
     long steps;              /* steps reported */
+    double tokens;           /* targets trained on in this run */
     run r;
 } train_out;
 
@@ -1116,6 +1122,7 @@ static int on_step(void *ctx, const train_info *in, const eval_result *val,
     (void)err;
     (void)len;
     o->steps++;
+    o->tokens += (double)in->tokens;
     if (cli_output_gone())
         stop_requested = 1;     /* stdout's reader has gone: stop, as on Ctrl-C */
     if (o->quiet)
@@ -1132,12 +1139,46 @@ static int on_step(void *ctx, const train_info *in, const eval_result *val,
     return 0;
 }
 
+/* What a run for another command measured: its last validation (val,
+ * NULL: none), its speed and a copy of the loss history.  Returns 0, or -1
+ * with err set when out of memory. */
+static int fill_result(const train_out *o, const eval_result *val, char *err,
+                       size_t len)
+{
+    cli_train_result *r = o->a->result;
+    const trainer *t = o->t;
+    r->val_loss = r->val_bpt = r->val_bpb = NAN;
+    if (val) {
+        r->val_loss = val->loss;
+        r->val_bpt = val->bpt;
+        r->val_bpb = corpus_bits_per_byte(&t->corp, SPLIT_VAL, val->loss);
+    }
+    r->seconds = run_seconds(&o->r);
+    r->tokens_per_s = r->seconds > 0 ? o->tokens / r->seconds : 0;
+    r->steps = o->steps;
+    r->params = (long)model_param_count(t->m);
+    r->tokens = tok_kind_name(t->corp.vocab);
+    snprintf(r->why, sizeof r->why, "%s", run_why(&o->r) ? run_why(&o->r) : "");
+    r->interrupted = stop_requested != 0;
+    r->hist = malloc((t->n_hist ? t->n_hist : 1) * sizeof *r->hist);
+    if (!r->hist) {
+        snprintf(err, len, "out of memory for the loss history");
+        return -1;
+    }
+    if (t->n_hist)
+        memcpy(r->hist, t->hist, t->n_hist * sizeof *t->hist);
+    r->n_hist = t->n_hist;
+    return 0;
+}
+
 /* The summary; with --quiet the last step (and its validation) too. */
 static int on_end(void *ctx, const eval_result *val, int fresh, char *err,
                   size_t len)
 {
     train_out *o = ctx;
     int human = !o->json && !o->quiet;
+    if (o->a->result)
+        return fill_result(o, val, err, len);
     (void)err;
     (void)len;
     if (human)
@@ -1161,7 +1202,7 @@ static int on_save(void *ctx, char *err, size_t len)
     int final = run_why(&o->r) != NULL;
     if (cli_dist_save(o->t, &o->a->sample, o->save, err, len) != 0)
         return -1;
-    if (final && !o->json)
+    if (final && !o->json && !o->a->result)
         printf("saved session to %s\n", o->save);
     return 0;
 }
@@ -1183,8 +1224,8 @@ static void train_out_init(train_out *o, trainer *t, const train_args *a,
     o->t = t;
     o->a = a;
     o->save = save;
-    o->json = GIVEN(a, TO_JSON);
-    o->quiet = GIVEN(a, TO_QUIET);
+    o->json = JSON_OUT(a);
+    o->quiet = GIVEN(a, TO_QUIET) || a->result;
     o->last_print = -1e30;
     if (GIVEN(a, TO_STEPS))
         goal.steps = a->steps;
@@ -1250,7 +1291,40 @@ static int train_parse(train_args *a, int argc, char **argv)
     return rc != 0 ? rc : train_check_args(a);
 }
 
-int cli_train(int argc, char **argv)
+/* The options of refused (NULL-terminated names) may not be given. */
+static int train_refuse(const train_args *a, const char *const *refused)
+{
+    for (; refused && *refused; refused++)
+        for (const struct option *o = train_opts; o->name; o++)
+            if (o->val >= TO_FIRST && strcmp(o->name, *refused) == 0 && GIVEN(a, o->val))
+                return cli_usage_error(a->oc.cmd, "--%s cannot be given here", o->name);
+    return 0;
+}
+
+/* Parses argv, refusing the options named in refused, and builds the
+ * configuration of a new run into *cfg (of a session resumed: nothing);
+ * save, when not NULL, is where the session goes in place of --save.
+ * Returns 0, CLI_PARSE_HELP, or STATUS_USAGE / STATUS_FAIL after a
+ * message. */
+static int train_prepare(train_args *a, int argc, char **argv, const char *save,
+                         const char *const *refused, train_config *cfg)
+{
+    int rc = train_parse(a, argc, argv);
+    if (rc == 0)
+        rc = train_refuse(a, refused);
+    if (rc == 0 && save)
+        a->save = save;
+    if (rc == 0 && !a->resume)
+        rc = train_build_config(a, cfg);
+    if (rc == 0 && a->save)
+        rc = check_save_dir(a->save);
+    return rc;
+}
+
+/* `rnnlab train` with argv, for the shell (result NULL) or for another
+ * command (see cli_train_measure). */
+static int train_run(int argc, char **argv, const char *save,
+                     cli_train_result *result)
 {
     train_args a;
     train_config cfg;
@@ -1260,21 +1334,18 @@ int cli_train(int argc, char **argv)
      * setup (cli_dist_start) before training */
     int rc = cli_dist_begin();
     if (rc == STATUS_OK)
-        rc = train_parse(&a, argc, argv);
+        rc = train_prepare(&a, argc, argv, save, NULL, &cfg);
+    a.result = result;
     if (rc == CLI_PARSE_HELP)
         train_help(stdout);
-    if (rc == 0 && !a.resume)
-        rc = train_build_config(&a, &cfg);
-    if (rc == 0 && a.save)
-        rc = check_save_dir(a.save);
-    if (rc == 0 && (be = cli_open_backend(&a.dev, !GIVEN(&a, TO_JSON) && !GIVEN(&a, TO_QUIET))) == NULL)
+    if (rc == 0 && (be = cli_open_backend(&a.dev, !QUIET(&a))) == NULL)
         rc = STATUS_FAIL;
     if (rc == 0)
         rc = a.resume ? train_resume(be, &a, &t) : train_new(be, &cfg, &a, &t);
     if (rc != CLI_PARSE_HELP)
         rc = cli_dist_start(t, rc);
     if (rc == STATUS_OK)
-        rc = train_check_length(&a, t);
+        rc = train_check_length(&a, run_needs_length(t), t->cfg.schedule);
     if (rc == STATUS_OK)
         rc = train_session(t, &a, a.save ? a.save : a.resume);
     if (t)
@@ -1283,4 +1354,38 @@ int cli_train(int argc, char **argv)
         be->destroy(be);
     cli_dist_end();
     return rc == CLI_PARSE_HELP ? STATUS_OK : rc;
+}
+
+int cli_train(int argc, char **argv)
+{
+    return train_run(argc, argv, NULL, NULL);
+}
+
+int cli_train_option_arg(const char *name)
+{
+    for (const struct option *o = train_opts; o->name; o++)
+        if (strcmp(o->name, name) == 0)
+            return o->has_arg == required_argument;
+    return -1;
+}
+
+int cli_train_check(int argc, char **argv, const char *save,
+                    const char *const *refused)
+{
+    train_args a;
+    train_config cfg;
+    int rc = train_prepare(&a, argc, argv, save, refused, &cfg);
+    if (rc == 0 && a.resume)
+        rc = cli_usage_error(a.oc.cmd, "--resume cannot be given here");
+    if (rc == 0)        /* a new run has no plan to go on with */
+        rc = train_check_length(&a, sched_needs_plan(cfg.schedule), cfg.schedule);
+    return rc == CLI_PARSE_HELP
+        ? cli_usage_error(a.oc.cmd, "--help cannot be given here") : rc;
+}
+
+int cli_train_measure(int argc, char **argv, const char *save,
+                      cli_train_result *result)
+{
+    memset(result, 0, sizeof *result);
+    return train_run(argc, argv, save, result);
 }

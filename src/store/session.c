@@ -2157,17 +2157,38 @@ trainer *session_load_prep(be_backend *be, const char *dir, const char *corpus_p
     return t;
 }
 
+/* session.json alone, read and checked into L (ses_load_free it in any
+ * case).  Returns 0, or -1 with a message. */
+static int ses_read_alone(ses_load *L, const char *dir, char *err, size_t errlen)
+{
+    memset(L, 0, sizeof *L);
+    L->cfg = train_defaults();
+    return ses_resolve(L, dir, err, errlen) == 0 && ses_read_json(L, err, errlen) == 0 &&
+           ses_parse_all(L, err, errlen) == 0 ? 0 : -1;
+}
+
 tok_vocab *session_tokenizer(const char *dir, char *err, size_t errlen)
 {
     ses_load L;
     tok_vocab *v = NULL;
-    memset(&L, 0, sizeof L);
-    L.cfg = train_defaults();
-    if (ses_resolve(&L, dir, err, errlen) == 0 && ses_read_json(&L, err, errlen) == 0 &&
-        ses_parse_all(&L, err, errlen) == 0) {
+    if (ses_read_alone(&L, dir, err, errlen) == 0) {
         v = L.vocab;
         L.vocab = NULL;
     }
     ses_load_free(&L);
     return v;
+}
+
+int session_history(const char *dir, metric_point **hist, size_t *n, char *err,
+                    size_t errlen)
+{
+    ses_load L;
+    int rc = ses_read_alone(&L, dir, err, errlen);
+    if (rc == 0) {
+        *hist = L.hist;
+        *n = L.n_hist;
+        L.hist = NULL;
+    }
+    ses_load_free(&L);
+    return rc;
 }

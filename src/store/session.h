@@ -42,4 +42,12 @@ trainer *session_load_prep(be_backend *be, const char *dir, const char *corpus_p
  * the caller's to free with tok_free, or NULL with a one-line message. */
 tok_vocab *session_tokenizer(const char *dir, char *err, size_t errlen);
 
+/* The loss history of the session in dir (training loss of the steps kept
+ * and validation losses, NAN where none), from session.json alone (checked
+ * as session_load checks it; no weights read): *hist (the caller's to
+ * free; non-NULL even when *n is 0) and *n points.  Returns 0, or -1 with a
+ * one-line message naming the file or directory and the problem. */
+int session_history(const char *dir, metric_point **hist, size_t *n, char *err,
+                    size_t errlen);
+
 #endif

@@ -118,16 +118,14 @@ static void put_text(plot_grid *g, int row, int col, const char *s)
 
 /* ---- numbers ----------------------------------------------------------- */
 
-/* The smallest 1, 2 or 5 x 10^k not below raw (> 0). */
-static double nice_step(double raw)
+double plot_nice_step(double raw)
 {
     double mag = pow(10, floor(log10(raw)));
     double f = raw / mag;
     return (f <= 1 + 1e-9 ? 1 : f <= 2 + 1e-9 ? 2 : f <= 5 + 1e-9 ? 5 : 10) * mag;
 }
 
-/* The nice step after step: 1 -> 2 -> 5 -> 10. */
-static double next_step(double step)
+double plot_next_step(double step)
 {
     double mag = pow(10, floor(log10(step) + 1e-9));
     double f = step / mag;
@@ -266,8 +264,8 @@ static int set_ticks(ticks *t, double A, double B, const int *set, int nset)
  * t->n = 0 when none fits. */
 static void y_ticks_linear(ticks *t, double a, double b, int rows)
 {
-    double step = nice_step((b - a) / (rows / 3 > 1 ? rows / 3 : 1));
-    for (int tries = 0; tries < 40; tries++, step = next_step(step))
+    double step = plot_nice_step((b - a) / (rows / 3 > 1 ? rows / 3 : 1));
+    for (int tries = 0; tries < 40; tries++, step = plot_next_step(step))
         if (linear_ticks(t, a, b, step, 0) && ticks_fit(t, rows))
             return;
     t->n = 0;
@@ -284,7 +282,7 @@ static void y_ticks_log(ticks *t, double la, double lb, int rows)
         (set_ticks(t, A, B, some, 3) && ticks_fit(t, rows)))
         return;
     if (lb - la >= 1) {
-        for (double d = 1; d < 1000; d = next_step(d)) {
+        for (double d = 1; d < 1000; d = plot_next_step(d)) {
             double k0 = floor(la / d + 1e-9), k1 = ceil(lb / d - 1e-9);
             if (!(k1 - k0 + 1 <= MAX_TICKS))
                 continue;
@@ -301,8 +299,8 @@ static void y_ticks_log(ticks *t, double la, double lb, int rows)
                 return;
         }
     } else {
-        double step = nice_step((B - A) / (rows / 3 > 1 ? rows / 3 : 1));
-        for (int tries = 0; tries < 40; tries++, step = next_step(step))
+        double step = plot_nice_step((B - A) / (rows / 3 > 1 ? rows / 3 : 1));
+        for (int tries = 0; tries < 40; tries++, step = plot_next_step(step))
             if (linear_ticks(t, A, B, step, 1) && ticks_fit(t, rows))
                 return;
     }
@@ -323,8 +321,8 @@ static void draw_x_ticks(plot_grid *g, const canvas *c, int utf8)
 {
     ticks t;
     int start[MAX_TICKS];
-    double step = nice_step((c->xhi - c->xlo) / (c->cols / 10 > 1 ? c->cols / 10 : 1));
-    for (int tries = 0; tries < 40; tries++, step = next_step(step)) {
+    double step = plot_nice_step((c->xhi - c->xlo) / (c->cols / 10 > 1 ? c->cols / 10 : 1));
+    for (int tries = 0; tries < 40; tries++, step = plot_next_step(step)) {
         double k0 = ceil(c->xlo / step - 1e-9), k1 = floor(c->xhi / step + 1e-9);
         if (!(k1 - k0 + 1 <= MAX_TICKS))
             continue;

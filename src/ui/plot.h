@@ -57,4 +57,9 @@ int plot_render(plot_grid *g, const plot_series *s, int n,
  * 15k, 1.5M (the x labels; also for step counts elsewhere). */
 void plot_format_number(char *buf, size_t size, double v);
 
+/* Tick steps: the smallest 1, 2 or 5 x 10^k not below raw (> 0), and the
+ * nice step after step (1 -> 2 -> 5 -> 10); also for src/ui/chart.c. */
+double plot_nice_step(double raw);
+double plot_next_step(double step);
+
 #endif
