@@ -226,6 +226,7 @@ void trainer_free(trainer *t)
     corpus_free(&t->corp);
     free(t->batch_ids);
     free(t->staging);
+    dist_flight_free(t->flight);
     free(t->hist);
     free(t->best_params);
     free(t);
@@ -418,16 +419,12 @@ static int step_on(trainer *t, train_info *out, char *err, size_t errlen)
                  isnan(loss) ? "NaN" : "infinite", t->step + 1);
         return -1;
     }
-    model_backward(t->m);
     size_t frozen = frozen_params(t);
-    if (frozen)          /* out of the norm and the sum, as PyTorch's None grad */
-        t->be->zero(t->be, t->m->grads, frozen * sizeof(float));
-    double r0 = clock_now();
-    if (trainer_sum_across(t, t->m->grads, t->m->n_params) != 0) {
+    double reduce_s;
+    if (trainer_backward(t, frozen, &reduce_s) != 0) {
         snprintf(err, errlen, "MPI failed to sum the gradients (at step %ld)", t->step + 1);
         return -1;
     }
-    double reduce_s = dist_size() > 1 ? clock_now() - r0 : 0;
     float norm = clip_grads(t);
     /* the norm waited for backward */
     if (dist_agree(backend_failed(t, err, errlen) < 0, err, errlen) < 0)
