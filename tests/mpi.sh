@@ -1,5 +1,5 @@
 #!/bin/sh
-# mpi.sh - `rnnlab train` under mpirun: 2 and 3 processes agree with one on the same global batch, runs repeat bit for bit, gradients summed during the backward pass match one sum after it, dropout masks are the one-process ones, a session resumes with another number of processes, stop signals save once, failures end every process with one line, and a killed process leaves the last session intact.
+# mpi.sh - `rnnlab train` under mpirun: 2 and 3 processes agree with one on the same global batch, runs repeat bit for bit, gradients summed during the backward pass match one sum after it, dropout masks are the one-process ones, a session resumes with another number of processes, a token cache is built once, stop signals save once, failures end every process with one line, and a killed process leaves the last session intact.
 #
 # Skips (77) without mpirun or with an rnnlab built without MPI, except in
 # continuous integration (CI set and not empty), where it fails.
@@ -318,6 +318,29 @@ RNNLAB_ALLREDUCE=sometimes mpi 2 $tiny --corpus "$tmp/corpus.txt" --steps 2 >"$t
 rc=$?
 [ $rc -ne 0 ] && only_line "$tmp/f.out" "RNNLAB_ALLREDUCE must be overlap or after" &&
     ok "RNNLAB_ALLREDUCE=sometimes: refused" || { bad "RNNLAB_ALLREDUCE=sometimes"; cat "$tmp/f.out"; }
+
+# --- 5b. the token cache of a corpus of 8 MiB or more: built once while
+# the others wait, reused; a corpus that cannot be read: the same line from
+# every process, no process left waiting ---
+i=0
+while [ $i -lt 150 ]; do cat "$tmp/corpus.txt"; i=$((i + 1)); done >"$tmp/big.txt"
+# shellcheck disable=SC2086
+RNNLAB_CACHE_DIR="$tmp/cache" timeout 300 mpirun -q --oversubscribe -np 3 "$RNNLAB" $tiny \
+    --corpus "$tmp/big.txt" --steps 2 >"$tmp/c.out" 2>&1
+rc=$?
+left=$(find "$tmp/cache" -name '.*' -type f | wc -l)
+[ $rc -eq 0 ] && [ "$(find "$tmp/cache" -name '*.tok' | wc -l)" -eq 1 ] && [ "$left" -eq 0 ] &&
+    ok "3 processes, a corpus of $(wc -c <"$tmp/big.txt") bytes: one token cache, no lock or temporary left" ||
+    { bad "3 processes and the token cache: status $rc, $left files left"; cat "$tmp/c.out"; ls -la "$tmp/cache"; }
+printf 'binary\000' >>"$tmp/big.txt"
+# shellcheck disable=SC2086
+RNNLAB_CACHE_DIR="$tmp/cache" timeout 300 mpirun -q --oversubscribe -np 3 "$RNNLAB" $tiny \
+    --corpus "$tmp/big.txt" --steps 2 >"$tmp/c.out" 2>&1
+rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && only_line "$tmp/c.out" "big.txt: looks binary" &&
+    [ "$(find "$tmp/cache" -name '.*' -type f | wc -l)" -eq 0 ] &&
+    ok "a binary corpus under the cache's lock: one line, status $rc" ||
+    { bad "a binary corpus under the cache's lock: status $rc"; cat "$tmp/c.out"; }
 
 # --- 6. a killed process: the job fails, the last saved session is intact ---
 # shellcheck disable=SC2086
