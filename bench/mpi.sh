@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# mpi.sh - data-parallel training benchmark: on this machine, 1 process x THREADS threads against RANKS processes x 1 thread (mpirun), on the benchmark model; tokens/s, the bytes all-reduced per step, and a model of scaling to 8 and 64 nodes.
+# mpi.sh - data-parallel training benchmark: on this machine, 1 process x THREADS threads against RANKS processes x 1 thread (mpirun), the gradients summed during the backward pass and, as a peer, after it (RNNLAB_ALLREDUCE=after), on the benchmark model; tokens/s, the time waited for the sums, the bytes all-reduced per step, and a model of scaling to 8 and 64 nodes.
 #
 # The model is train.sh's: LSTM 2x512, embedding 64, T=100, B=32 streams in
 # all (each of RANKS processes takes 32/RANKS), Adam 2e-3, clip 5, dropout 0,
@@ -74,10 +74,12 @@ for round in $(seq "$ROUNDS"); do
     echo "== round $round: 1 process x $THREADS threads" >&2
     "$RNNLAB" "${ARGS[@]}" --steps "$STEPS" --threads "$THREADS" 2>/dev/null |
         sed "s/^{/{\"layout\":\"1x$THREADS\",/" >> "$OUT/mpi.jsonl"
-    echo "== round $round: $RANKS processes x 1 thread" >&2
-    mpirun -q --oversubscribe -np "$RANKS" "$RNNLAB" "${ARGS[@]}" --steps "$STEPS" \
-        --threads 1 2>/dev/null |
-        sed "s/^{/{\"layout\":\"${RANKS}x1\",/" >> "$OUT/mpi.jsonl"
+    for how in after overlap; do
+        echo "== round $round: $RANKS processes x 1 thread, gradients summed $how" >&2
+        RNNLAB_ALLREDUCE=$how mpirun -q --oversubscribe -np "$RANKS" "$RNNLAB" "${ARGS[@]}" \
+            --steps "$STEPS" --threads 1 2>/dev/null |
+            sed "s/^{/{\"layout\":\"${RANKS}x1-$how\",/" >> "$OUT/mpi.jsonl"
+    done
 done
 
 "$PY" - "$OUT/mpi.jsonl" "$OUT/mpi.json" "$WARMUP" "$STEPS" "$THREADS" "$RANKS" \
@@ -106,21 +108,27 @@ for run in runs:
     rates.setdefault(run[0]["layout"], []).append(len(timed) * T * B / secs)
     reduce.setdefault(run[0]["layout"], []).append(
         sum(r.get("allreduce_s", 0) for r in timed) / len(timed))
-one, many = "1x%d" % threads, "%dx1" % ranks
+one, many, after = "1x%d" % threads, "%dx1-overlap" % ranks, "%dx1-after" % ranks
 best = {k: max(v) for k, v in rates.items()}
 grad_bytes = 4 * params
 small_bytes = 32 + 4 + 32           # step figures, the failure check, the run's turns
 print("layout                       tokens/s (best of %d)   all rounds" % len(rates[one]))
-for k in (one, many):
-    print("%-28s %10.0f              %s" % (k.replace("x", " process(es) x ") + " thr",
-          best[k], " ".join("%.0f" % v for v in rates[k])))
+for k in (one, after, many):
+    print("%-28s %10.0f              %s" % (k, best[k], " ".join("%.0f" % v for v in rates[k])))
 print("ratio %s / %s: %.3f" % (many, one, best[many] / best[one]))
+print("ratio %s / %s: %.3f (all rounds: %s)" % (many, after, best[many] / best[after],
+      " ".join("%.3f" % (a / b) for a, b in zip(rates[many], rates[after]))))
 print("all-reduced per step and process: %d bytes of gradient (%d parameters)"
-      " in one call, + %d bytes in 3 small ones" % (grad_bytes, params, small_bytes))
-fastest = rates[many].index(best[many])
-print("gradient all-reduce here (%s, shared memory, waits included): %.1f ms a step,"
-      " %.1f%% of the step" % (many, 1e3 * reduce[many][fastest],
-                               100 * reduce[many][fastest] * best[many] / (T * B)))
+      " (after: one call; overlap: one per layer, the decoder's with the top layer's), + %d bytes in 3 small ones" % (grad_bytes, params, small_bytes))
+for k in (after, many):
+    fastest = rates[k].index(best[k])
+    print("waited for the gradient sums (%s, shared memory, the slower process included):"
+          " %.1f ms a step (rounds: %s), %.1f%% of the step" % (
+              k, 1e3 * reduce[k][fastest], " ".join("%.1f" % (1e3 * v) for v in reduce[k]),
+              100 * reduce[k][fastest] * best[k] / (T * B)))
+hidden = [1 - o / a for o, a in zip(reduce[many], reduce[after]) if a > 0]
+print("share of the wait hidden by summing during the backward pass, round by round: %s"
+      % " ".join("%.2f" % h for h in hidden))
 
 # The model: every node trains B=32 streams (global batch 32 x P: weak
 # scaling), computing a step in t_c; the gradient all-reduce is a ring,
@@ -146,6 +154,8 @@ for name, lat, bw in nets:
                   row["tokens_per_s"], row["efficiency"]))
 json.dump({"params": params, "gradient_bytes": grad_bytes, "small_bytes": small_bytes,
            "rates": rates, "best": best, "ratio": best[many] / best[one],
-           "allreduce_s": reduce[many],
+           "ratio_overlap_after": best[many] / best[after],
+           "allreduce_s": reduce[many], "allreduce_after_s": reduce[after],
+           "hidden": hidden,
            "node_step_s": t_c, "model": model}, open(dst, "w"), indent=1)
 PY

@@ -8,6 +8,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,8 @@
 #include "fixture.h"
 #include "text/corpus.h"
 #include "text/tok_opt.h"
+#include "text/tokcache.h"
+#include "util/clock.h"
 
 static char tmpdir[64];
 
@@ -419,6 +422,76 @@ START_TEST(test_small_text_not_cached)
 }
 END_TEST
 
+/* A child process that holds the lock of cache file `file` in dir for ms
+ * milliseconds (the parent goes on once it holds it), then drops it and
+ * exits. */
+static pid_t hold_lock(const char *dir, const char *file, int ms)
+{
+    int fds[2];
+    char c = 0, err[64];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        tcache_lock l;
+        int rc = tcache_lock_take(&l, dir, file, 0, NULL, err, sizeof err);
+        c = rc == 0 ? 'y' : 'n';
+        if (write(fds[1], &c, 1) != 1)
+            _exit(1);
+        usleep((useconds_t)ms * 1000);
+        tcache_lock_drop(&l);
+        _exit(0);
+    }
+    close(fds[1]);
+    ck_assert_int_eq(read(fds[0], &c, 1), 1);
+    close(fds[0]);
+    ck_assert_int_eq(c, 'y');
+    return pid;
+}
+
+/* While another process holds a cache's lock (it is building that cache)
+ * a preparation waits for it, says so, then reuses the cache; the lock
+ * file goes with its holder; a wait is cancelled as a build is. */
+START_TEST(test_lock_waits_for_builder)
+{
+    size_t len;
+    char *text, *path = write_text("lock.txt", &len, &text), err[512];
+    watch w;
+    corpus c;
+    watch_init(&w, "lock");
+    char *file = build_char(path, &w);
+    open_ok(&c, path, NULL, opts(TOK_CHAR), &w);
+    size_t n = c.n;
+    corpus_free(&c);
+    pid_t pid = hold_lock(w.p.cache_dir, file, 400);
+    double t0 = clock_now();
+    open_ok(&c, path, NULL, opts(TOK_CHAR), &w);
+    ck_assert_msg(clock_now() - t0 > 0.3, "did not wait: %.3f s", clock_now() - t0);
+    ck_assert_int_eq(c.store, CORPUS_CACHE_REUSED);
+    ck_assert_int_eq(w.notes, 1);
+    ck_assert_msg(strstr(w.last, "waiting for another process building the token cache"),
+                  "note: %s", w.last);
+    ck_assert_uint_eq(c.n, n);
+    corpus_free(&c);
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+    ck_assert_int_eq(count_files(w.p.cache_dir), 1);
+    pid = hold_lock(w.p.cache_dir, file, 2000);
+    w.stop = 1;
+    tok_options o = opts(TOK_CHAR);
+    ck_assert_int_eq(corpus_open(&c, path, NULL, &o, 0.1, 0.05, &w.p, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "interrupted") != NULL, "%s", err);
+    kill(pid, SIGKILL);             /* its lock dies with it */
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+    w.stop = 0;
+    open_ok(&c, path, NULL, opts(TOK_CHAR), &w);
+    ck_assert_int_eq(c.store, CORPUS_CACHE_REUSED);
+    corpus_free(&c);
+    free(file);
+    free(text);
+    free(path);
+}
+END_TEST
+
 static Suite *tokcache_suite(void)
 {
     Suite *s = suite_create("tokcache");
@@ -431,6 +504,7 @@ static Suite *tokcache_suite(void)
     tcase_add_test(tc, test_stale_temporary_removed);
     tcase_add_test(tc, test_bpe_sample_noted);
     tcase_add_test(tc, test_small_text_not_cached);
+    tcase_add_test(tc, test_lock_waits_for_builder);
     suite_add_tcase(s, tc);
     return s;
 }

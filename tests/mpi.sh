@@ -1,5 +1,5 @@
 #!/bin/sh
-# mpi.sh - `rnnlab train` under mpirun: 2 and 3 processes agree with one on the same global batch, runs repeat bit for bit, dropout masks are the one-process ones, a session resumes with another number of processes, stop signals save once, failures end every process with one line, and a killed process leaves the last session intact.
+# mpi.sh - `rnnlab train` under mpirun: 2 and 3 processes agree with one on the same global batch, runs repeat bit for bit, gradients summed during the backward pass match one sum after it, dropout masks are the one-process ones, a session resumes with another number of processes, a token cache is built once, stop signals save once, failures end every process with one line, and a killed process leaves the last session intact.
 #
 # Skips (77) without mpirun or with an rnnlab built without MPI, except in
 # continuous integration (CI set and not empty), where it fails.
@@ -193,6 +193,34 @@ else
     bad "3 processes: two runs differ"
 fi
 
+# --- 2c. the gradients summed during the backward pass (layer by layer,
+# several sums in flight) against one sum after it: the same bits with 2
+# processes (each float is one addition), close with 3; a tied, frozen
+# embedding exercises the last sum (its zeroed rows) ---
+ovl="train --corpus $tmp/corpus.txt --model lstm --layers 3 --hidden 48 --embed 48 --tie
+     --freeze-embed --seq-len 16 --batch 8 --dropout 0.2 --eval-every 0 --threads 1
+     --seed 11 --steps 12"
+for n in 2 3; do
+    for how in overlap after; do
+        # shellcheck disable=SC2086
+        RNNLAB_ALLREDUCE=$how mpi $n $ovl --json --save "$tmp/o$n-$how" >"$tmp/o$n-$how.json" \
+            2>"$tmp/o$n.err" || { bad "RNNLAB_ALLREDUCE=$how, $n processes failed"; cat "$tmp/o$n.err"; }
+    done
+done
+if cmp -s "$tmp/o2-overlap/model.safetensors" "$tmp/o2-after/model.safetensors" &&
+   cmp -s "$tmp/o2-overlap/optimizer.safetensors" "$tmp/o2-after/optimizer.safetensors" &&
+   compare losses "$tmp/o2-overlap.json" "$tmp/o2-after.json" 0 >/dev/null; then
+    ok "2 processes: sums during the backward pass give the bits of one sum after it"
+else
+    bad "2 processes: sums during the backward pass differ from one sum after it"
+fi
+if compare losses "$tmp/o3-overlap.json" "$tmp/o3-after.json" 1e-5 >/dev/null &&
+   compare weights "$tmp/o3-overlap" "$tmp/o3-after" 1e-5 >/dev/null; then
+    ok "3 processes: sums during the backward pass within 1e-5 of one sum after it"
+else
+    bad "3 processes: sums during the backward pass differ from one sum after it"
+fi
+
 # --- 3. saved with 2 processes, resumed with 1 and with 3 ---
 # shellcheck disable=SC2086
 mpi 2 $train --steps 20 --quiet --save "$tmp/r" >/dev/null 2>&1 || bad "2 processes: save failed"
@@ -284,6 +312,35 @@ mpi 3 $tiny --corpus "$tmp/corpus.txt" --batch 2 --steps 2 >"$tmp/f.out" 2>&1
 rc=$?
 [ $rc -ne 0 ] && only_line "$tmp/f.out" "batch 2 is smaller than the 3 processes" &&
     ok "fewer streams than processes: refused" || { bad "batch 2, 3 processes"; cat "$tmp/f.out"; }
+
+# shellcheck disable=SC2086
+RNNLAB_ALLREDUCE=sometimes mpi 2 $tiny --corpus "$tmp/corpus.txt" --steps 2 >"$tmp/f.out" 2>&1
+rc=$?
+[ $rc -ne 0 ] && only_line "$tmp/f.out" "RNNLAB_ALLREDUCE must be overlap or after" &&
+    ok "RNNLAB_ALLREDUCE=sometimes: refused" || { bad "RNNLAB_ALLREDUCE=sometimes"; cat "$tmp/f.out"; }
+
+# --- 5b. the token cache of a corpus of 8 MiB or more: built once while
+# the others wait, reused; a corpus that cannot be read: the same line from
+# every process, no process left waiting ---
+i=0
+while [ $i -lt 150 ]; do cat "$tmp/corpus.txt"; i=$((i + 1)); done >"$tmp/big.txt"
+# shellcheck disable=SC2086
+RNNLAB_CACHE_DIR="$tmp/cache" timeout 300 mpirun -q --oversubscribe -np 3 "$RNNLAB" $tiny \
+    --corpus "$tmp/big.txt" --steps 2 >"$tmp/c.out" 2>&1
+rc=$?
+left=$(find "$tmp/cache" -name '.*' -type f | wc -l)
+[ $rc -eq 0 ] && [ "$(find "$tmp/cache" -name '*.tok' | wc -l)" -eq 1 ] && [ "$left" -eq 0 ] &&
+    ok "3 processes, a corpus of $(wc -c <"$tmp/big.txt") bytes: one token cache, no lock or temporary left" ||
+    { bad "3 processes and the token cache: status $rc, $left files left"; cat "$tmp/c.out"; ls -la "$tmp/cache"; }
+printf 'binary\000' >>"$tmp/big.txt"
+# shellcheck disable=SC2086
+RNNLAB_CACHE_DIR="$tmp/cache" timeout 300 mpirun -q --oversubscribe -np 3 "$RNNLAB" $tiny \
+    --corpus "$tmp/big.txt" --steps 2 >"$tmp/c.out" 2>&1
+rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && only_line "$tmp/c.out" "big.txt: looks binary" &&
+    [ "$(find "$tmp/cache" -name '.*' -type f | wc -l)" -eq 0 ] &&
+    ok "a binary corpus under the cache's lock: one line, status $rc" ||
+    { bad "a binary corpus under the cache's lock: status $rc"; cat "$tmp/c.out"; }
 
 # --- 6. a killed process: the job fails, the last saved session is intact ---
 # shellcheck disable=SC2086

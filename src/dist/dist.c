@@ -82,6 +82,69 @@ int dist_sum_double(double *x, size_t n)
     return run_of.size > 1 ? dist_impl_sum(x, n, 1) : 0;
 }
 
+/* The most sums in flight at once; one more waits for those first. */
+#define FLIGHT_MAX 64
+
+struct dist_flight {
+    unsigned char *reqs;    /* FLIGHT_MAX requests of the implementation's */
+    int n;                  /* started and not known to be finished */
+};
+
+dist_flight *dist_flight_new(void)
+{
+    dist_flight *f = calloc(1, sizeof *f);
+    if (f && !(f->reqs = calloc(FLIGHT_MAX, dist_impl_req_bytes()))) {
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
+void dist_flight_free(dist_flight *f)
+{
+    if (!f)
+        return;
+    free(f->reqs);
+    free(f);
+}
+
+int dist_flight_sum(dist_flight *f, float *x, size_t n)
+{
+    size_t piece = dist_impl_piece(), width = dist_impl_req_bytes();
+    if (run_of.size < 2)
+        return 0;
+    for (size_t at = 0; at < n; at += piece) {
+        size_t k = n - at < piece ? n - at : piece;
+        if (f->n == FLIGHT_MAX && dist_flight_wait(f) != 0)
+            return -1;
+        if (dist_impl_isum(x + at, k, f->reqs + (size_t)f->n * width) != 0)
+            return -1;
+        f->n++;
+    }
+    return 0;
+}
+
+int dist_flight_poke(dist_flight *f)
+{
+    int done = 0;
+    if (run_of.size < 2 || f->n == 0)
+        return 0;
+    if (dist_impl_test(f->reqs, f->n, &done) != 0)
+        return -1;
+    if (done)
+        f->n = 0;
+    return 0;
+}
+
+int dist_flight_wait(dist_flight *f)
+{
+    int n = f->n;
+    if (run_of.size < 2 || n == 0)
+        return 0;
+    f->n = 0;
+    return dist_impl_wait(f->reqs, n);
+}
+
 int dist_bcast(void *buf, size_t bytes, int root)
 {
     if (root < 0 || root >= run_of.size)

@@ -38,6 +38,22 @@ int dist_size(void);
  * same bits on every process. */
 int dist_sum_float(float *x, size_t n);
 int dist_sum_double(double *x, size_t n);
+/* Sums in flight, for summing the gradients while the backward pass goes
+ * on.  dist_flight_sum starts x[0..n) becoming the sum over the processes
+ * (collective: every process starts the same sums, of the same sizes, in
+ * the same order); x must not be touched until dist_flight_wait, which
+ * finishes every sum started.  MPI moves a sum along only inside MPI
+ * calls (Open MPI has no progress thread): dist_flight_poke, cheap, is
+ * for calling often meanwhile.  Each returns 0, or -1 when MPI failed;
+ * alone they do nothing.  dist_flight_new returns NULL when out of
+ * memory. */
+typedef struct dist_flight dist_flight;
+dist_flight *dist_flight_new(void);
+void dist_flight_free(dist_flight *f);
+int dist_flight_sum(dist_flight *f, float *x, size_t n);
+int dist_flight_poke(dist_flight *f);
+int dist_flight_wait(dist_flight *f);
+
 /* Collective: the root's bytes at buf are copied to every process's. */
 int dist_bcast(void *buf, size_t bytes, int root);
 /* Collective: the root's all gets every process's `bytes` at mine, in

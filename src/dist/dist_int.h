@@ -14,6 +14,15 @@ void dist_impl_stop(void);
 /* x[0..n) summed over the processes, in place: floats, or doubles when
  * is_double. */
 int dist_impl_sum(void *x, size_t n, int is_double);
+/* Non-blocking sums of floats, each tracked by a request (storage of
+ * dist_impl_req_bytes() bytes; n at most dist_impl_piece() floats):
+ * started into req; tested (*done: all n finished) or waited for, n
+ * requests at reqs. */
+size_t dist_impl_req_bytes(void);
+size_t dist_impl_piece(void);
+int dist_impl_isum(float *x, size_t n, void *req);
+int dist_impl_test(void *reqs, int n, int *done);
+int dist_impl_wait(void *reqs, int n);
 int dist_impl_bcast(void *buf, size_t bytes, int root);
 int dist_impl_gather(const void *mine, size_t bytes, void *all, int root);
 /* *out = the least v over the processes. */

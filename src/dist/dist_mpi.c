@@ -50,6 +50,33 @@ int dist_impl_sum(void *x, size_t n, int is_double)
     return 0;
 }
 
+size_t dist_impl_req_bytes(void)
+{
+    return sizeof(MPI_Request);
+}
+
+size_t dist_impl_piece(void)
+{
+    return PIECE;
+}
+
+int dist_impl_isum(float *x, size_t n, void *req)
+{
+    return MPI_Iallreduce(MPI_IN_PLACE, x, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+                          (MPI_Request *)req) == MPI_SUCCESS ? 0 : -1;
+}
+
+int dist_impl_test(void *reqs, int n, int *done)
+{
+    return MPI_Testall(n, (MPI_Request *)reqs, done, MPI_STATUSES_IGNORE) == MPI_SUCCESS
+           ? 0 : -1;
+}
+
+int dist_impl_wait(void *reqs, int n)
+{
+    return MPI_Waitall(n, (MPI_Request *)reqs, MPI_STATUSES_IGNORE) == MPI_SUCCESS ? 0 : -1;
+}
+
 int dist_impl_bcast(void *buf, size_t bytes, int root)
 {
     for (size_t at = 0; at < bytes; at += PIECE) {

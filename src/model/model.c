@@ -755,9 +755,27 @@ static void ln_param_grads(model *m, const layer_act *L, int l, int R)
     be->colsum_add(be, a->dy, R, H, g[MODEL_LN_C_B]);
 }
 
+/* Whom a backward tells which gradients are final (model_grads_ready):
+ * grads[from ..) are. */
+typedef struct grads_notice {
+    model_grads_ready ready;
+    void *ctx;
+    size_t from;
+} grads_notice;
+
+/* Tells the callee that grads[from ..) are final (from unchanged: the
+ * pass only goes on). */
+static void notify(grads_notice *n, size_t from)
+{
+    n->from = from;
+    if (n->ready)
+        n->ready(n->ctx, from);
+}
+
 /* Backward through layer l: a->dH holds dL/d(output h_1..h_T) on entry
- * (consumed); on exit a->dX holds dL/d(layer input x). */
-static void layer_backward(model *m, int l, int T, int B)
+ * (consumed); on exit a->dX holds dL/d(layer input x).  n hears of every
+ * time step. */
+static void layer_backward(model *m, int l, int T, int B, grads_notice *n)
 {
     be_backend *be = m->be;
     const model_config *c = &m->cfg;
@@ -775,6 +793,7 @@ static void layer_backward(model *m, int l, int T, int B)
         float *dh = a->dH + t * sb;               /* dL/dh_t, direct part */
         const float *hp = L->hs + t * sb;
         size_t go = (size_t)t * B * GH;
+        notify(n, n->from);
         be->add(be, dh, a->dh_rec, sb);
         if (c->layer_norm) {
             be->lnlstm_bwd(be, B, H, &ln, L->gx + go, L->gh + go, L->ga + go,
@@ -813,20 +832,35 @@ static void layer_backward(model *m, int l, int T, int B)
 
 void model_backward(model *m)
 {
+    model_backward_notify(m, NULL, NULL);
+}
+
+/* Where the decoder's own tensors start in the buffer: decoder.weight
+ * (untied) and decoder.bias are the last ones. */
+static size_t decoder_from(const model *m)
+{
+    return m->tensors[m->n_tensors - (m->cfg.tie ? 1 : 2)].offset;
+}
+
+void model_backward_notify(model *m, model_grads_ready ready, void *ctx)
+{
     be_backend *be = m->be;
     const model_config *c = &m->cfg;
     act_arena *a = m->act;
     int T = m->last_T, B = m->last_B, R = T * B, H = c->hidden;
     int whole = m->batch_total > 0 ? m->batch_total : B;
+    grads_notice n = {ready, ctx, m->n_params};
 
     /* the training forward zeroed the gradients, did the decoder's part
      * and left dL/d(decoder input) in a->dH */
+    notify(&n, decoder_from(m));
     ar_backward(m, T, B, whole);
     if (a->dec_mask)
         be->mul(be, a->dH, a->dec_mask, (size_t)R * H);
     tar_backward(m, T, B, whole);
     for (int l = c->layers - 1; l >= 0; l--) {
-        layer_backward(m, l, T, B);
+        layer_backward(m, l, T, B, &n);
+        notify(&n, (size_t)(m->g_w_ih[l] - m->grads));
         int in = l ? H : c->embed;
         if (a->layer[l].mask)
             be->mul(be, a->dX, a->layer[l].mask, (size_t)R * in);
@@ -836,6 +870,7 @@ void model_backward(model *m)
     if (c->dropout_embed > 0.0f)
         be->mul(be, a->dH, a->emb_mask, (size_t)R * c->embed);
     be->embed_bwd(be, m->ids_dev, R, a->dH, c->embed, m->g_enc);
+    notify(&n, 0);
 }
 
 void model_step(model *m, model_state *st, const uint32_t *ids, float *out)

@@ -169,6 +169,19 @@ double model_forward(model *m, model_state *st, const uint32_t *ids, int T,
  * whole batch (batch_total). */
 void model_backward(model *m);
 
+/* Told during a backward which gradients are final: grads[from ..
+ * n_params) change no more.  from falls as the pass goes down: the
+ * decoder's tensors (at the end of the buffer) at once, each layer's as
+ * its backward finishes, from the top layer down, and 0 when
+ * encoder.weight's (tied: the decoder's weight too) are done, the last
+ * call.  In between it is called again with the same from at every time
+ * step of a layer, so that the callee can move communication along.  On
+ * a device backend "final" means queued: read them through download,
+ * which waits. */
+typedef void (*model_grads_ready)(void *ctx, size_t from);
+/* model_backward calling ready(ctx, ...) as above (ready may be NULL). */
+void model_backward_notify(model *m, model_grads_ready ready, void *ctx);
+
 /* One generation step for st->B streams: feeds ids[B] (host), advances
  * the state and writes logits [B,V] to host out. */
 void model_step(model *m, model_state *st, const uint32_t *ids, float *out);

@@ -497,6 +497,22 @@ static int cache_build(corpus *c, prep_text *t, cache_use *u, double val_frac,
     return 1;
 }
 
+/* Takes the lock on building u's cache (tokcache.h), waiting while
+ * another process holds it (it is building that cache: a note says so);
+ * without a lock to be had, goes on without.  0, or -1 with err
+ * (interrupted). */
+static int cache_lock(prep_text *t, cache_use *u, tcache_lock *l, char *err, size_t errlen)
+{
+    const corpus_prep *p = t->p;
+    int rc = tcache_lock_take(l, p->cache_dir, u->file, 0, p->cancel, err, errlen);
+    if (rc == TCACHE_LOCK_BUSY) {
+        say(t, "%s: waiting for another process building the token cache %s", t->what,
+            u->file);
+        rc = tcache_lock_take(l, p->cache_dir, u->file, 1, p->cancel, err, errlen);
+    }
+    return rc < 0 ? -1 : 0;
+}
+
 /* Prepares t into c: from a matching cache, else tokenized (into a new
  * cache when t's file may have one).  vocab and o as corpus_open takes
  * them.  0 or -1 with err; on failure c holds nothing. */
@@ -516,7 +532,10 @@ static int prepare(corpus *c, prep_text *t, const struct stat *st, const char *p
         if (cached && vocab && !(u.given_json = vocab_json(vocab)))
             cached = 0;
     }
+    tcache_lock lock = {.fd = -1};
     if (cached)
+        rc = cache_lock(t, &u, &lock, err, errlen);
+    if (rc == 0 && cached)
         rc = cache_take(c, t, &u, vocab, err, errlen);
     if (rc == 0 && check_text(t, err, errlen) != 0)
         rc = -1;
@@ -532,6 +551,7 @@ static int prepare(corpus *c, prep_text *t, const struct stat *st, const char *p
         rc = cache_build(c, t, &u, val_frac, test_frac, err, errlen);
     if (rc == 0)
         rc = tokenize(c, t, NULL, val_frac, test_frac, err, errlen) == 0 ? 1 : -1;
+    tcache_lock_drop(&lock);
     free(u.given_json);
     if (rc > 0 && c->store != CORPUS_IN_MEMORY && !(c->cache_path = strdup(u.file))) {
         snprintf(err, errlen, "%s: out of memory", t->what);

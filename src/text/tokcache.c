@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TCACHE_MAGIC "RNNLTOKC"
@@ -316,6 +318,63 @@ int tcache_read(tcache_view *out, const char *file, const tcache_key *k,
 }
 
 /* ---- writing ---------------------------------------------------------- */
+
+static int make_dirs(const char *dir);
+
+/* Tries the lock once: 0 held, TCACHE_LOCK_BUSY, or TCACHE_LOCK_NONE. */
+static int lock_once(tcache_lock *l)
+{
+    for (;;) {
+        struct stat a, b;
+        l->fd = open(l->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (l->fd < 0)
+            return TCACHE_LOCK_NONE;
+        if (flock(l->fd, LOCK_EX | LOCK_NB) != 0) {
+            int busy = errno == EWOULDBLOCK || errno == EINTR;
+            close(l->fd);
+            l->fd = -1;
+            return busy ? TCACHE_LOCK_BUSY : TCACHE_LOCK_NONE;
+        }
+        /* the file locked must still be the one named: a holder removes
+         * it when done, and whoever waited on the removed one tries the
+         * new one */
+        if (fstat(l->fd, &a) == 0 && stat(l->path, &b) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino)
+            return 0;
+        close(l->fd);
+        l->fd = -1;
+    }
+}
+
+int tcache_lock_take(tcache_lock *l, const char *dir, const char *file, int wait,
+                     volatile sig_atomic_t *cancel, char *err, size_t errlen)
+{
+    const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+    l->fd = -1;
+    if (make_dirs(dir) != 0 ||
+        snprintf(l->path, sizeof l->path, "%.*s.%s.lock", (int)(base - file), file, base)
+            >= (int)sizeof l->path)
+        return TCACHE_LOCK_NONE;
+    for (;;) {
+        int rc = lock_once(l);
+        if (rc != TCACHE_LOCK_BUSY || !wait)
+            return rc;
+        if (cancel && *cancel) {
+            snprintf(err, errlen, "interrupted");
+            return -1;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+    }
+}
+
+void tcache_lock_drop(tcache_lock *l)
+{
+    if (l->fd < 0)
+        return;
+    unlink(l->path);            /* before the release: see lock_once */
+    close(l->fd);
+    l->fd = -1;
+}
 
 /* mkdir -p; 0 or -1 with errno. */
 static int make_dirs(const char *dir)

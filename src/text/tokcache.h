@@ -72,6 +72,31 @@ int tcache_read(tcache_view *v, const char *file, const tcache_key *k,
                 const char *vocab_json, const tcache_watch *w, char *why,
                 size_t whylen, char *err, size_t errlen);
 
+/* The lock on building cache file `file` in dir: a file beside it,
+ * .NAME-HASH.tok.lock, held with flock(2).  Processes that want the same
+ * cache at once (the ranks of an mpirun, runs started together) take it
+ * in turn: the first checks the cache and builds it, the others then find
+ * it built and map it.  A lock dies with its process, so one killed while
+ * building frees it, and a corpus that cannot be read fails in each
+ * process in turn the same way.  The holder removes the file when done. */
+typedef struct tcache_lock {
+    int fd;                  /* -1: not held */
+    char path[1200];
+} tcache_lock;
+/* tcache_lock_take's answers besides 0 (held) and -1 (cancelled). */
+#define TCACHE_LOCK_BUSY 1   /* another process holds it (wait 0) */
+#define TCACHE_LOCK_NONE 2   /* no lock can be had (the directory cannot
+                              * be made or written, a file system without
+                              * flock): go on without one */
+/* Takes the lock of file in dir: with wait set, waits while another
+ * process holds it, until *cancel (may be NULL) becomes non-zero (then -1
+ * with err "interrupted").  Returns 0 when held (l->fd >= 0), else
+ * l->fd is -1. */
+int tcache_lock_take(tcache_lock *l, const char *dir, const char *file, int wait,
+                     volatile sig_atomic_t *cancel, char *err, size_t errlen);
+/* Removes and releases a held lock; nothing when not held. */
+void tcache_lock_drop(tcache_lock *l);
+
 /* A cache file being written. */
 typedef struct tcache_writer {
     int fd;

@@ -119,12 +119,28 @@ int train_config_check(const train_config *c, char *err, size_t errlen)
     return 0;
 }
 
-/* The bytes training with cfg takes: parameters, gradients and optimizer
- * state, and activations for a chunk of the batch or for the validation's
- * streams, whichever is larger, with the chunk's token ids. */
+/* The streams of the batch and of a validation this process runs: its
+ * share in a data-parallel run (trainer_share), else all of them (at
+ * least one: a run with more processes than streams is refused later).
+ * S may be NULL. */
+static void own_streams(const train_config *cfg, size_t *B, size_t *S)
+{
+    long first, b, s;
+    dist_part(cfg->batch, dist_rank(), dist_size(), &first, &b);
+    dist_part(cfg->eval_streams, dist_rank(), dist_size(), &first, &s);
+    *B = b > 0 ? (size_t)b : 1;
+    if (S)
+        *S = s > 0 ? (size_t)s : 1;
+}
+
+/* The bytes training with cfg takes in this process: parameters,
+ * gradients and optimizer state, and activations for a chunk of its
+ * streams or for its validation's streams, whichever is larger, with the
+ * chunk's token ids. */
 static double train_bytes(const train_config *cfg)
 {
-    size_t B = (size_t)cfg->batch, S = (size_t)cfg->eval_streams;
+    size_t B, S;
+    own_streams(cfg, &B, &S);
     size_t R = (size_t)train_max_len(cfg) * B;
     double params, acts;
     model_size(&cfg->model, B > S ? B : S, R > S ? R : S, &params, &acts);
@@ -199,9 +215,11 @@ trainer *trainer_create(be_backend *be, const train_config *cfg, corpus *corp,
     rng_seed(&t->rng, cfg->seed ^ 0x5A3E5A3E5A3E5A3EULL);
     /* room for the longest chunk bptt-jitter may draw, switched on or not
      * (it is a live setting) */
-    size_t rows = (size_t)cfg->seq_len + TRAIN_JITTER_EXTRA + 1;
+    size_t rows = (size_t)cfg->seq_len + TRAIN_JITTER_EXTRA + 1, own;
+    own_streams(cfg, &own, NULL);
     t->batch_ids = malloc(rows * cfg->batch * sizeof(uint32_t));
-    if (!t->batch_ids || model_reserve(t->m, cfg->batch, train_max_len(cfg)) < 0 ||
+    /* activations for this process's streams only (all of them alone) */
+    if (!t->batch_ids || model_reserve(t->m, (int)own, train_max_len(cfg)) < 0 ||
         model_state_init(t->m, &t->state, cfg->batch) < 0 ||
         optim_init(&t->opt, be, &cfg->optim, t->m->n_params) < 0) {
         snprintf(err, errlen, "out of memory for the model's buffers");
@@ -226,6 +244,7 @@ void trainer_free(trainer *t)
     corpus_free(&t->corp);
     free(t->batch_ids);
     free(t->staging);
+    dist_flight_free(t->flight);
     free(t->hist);
     free(t->best_params);
     free(t);
@@ -418,16 +437,12 @@ static int step_on(trainer *t, train_info *out, char *err, size_t errlen)
                  isnan(loss) ? "NaN" : "infinite", t->step + 1);
         return -1;
     }
-    model_backward(t->m);
     size_t frozen = frozen_params(t);
-    if (frozen)          /* out of the norm and the sum, as PyTorch's None grad */
-        t->be->zero(t->be, t->m->grads, frozen * sizeof(float));
-    double r0 = clock_now();
-    if (trainer_sum_across(t, t->m->grads, t->m->n_params) != 0) {
+    double reduce_s;
+    if (trainer_backward(t, frozen, &reduce_s) != 0) {
         snprintf(err, errlen, "MPI failed to sum the gradients (at step %ld)", t->step + 1);
         return -1;
     }
-    double reduce_s = dist_size() > 1 ? clock_now() - r0 : 0;
     float norm = clip_grads(t);
     /* the norm waited for backward */
     if (dist_agree(backend_failed(t, err, errlen) < 0, err, errlen) < 0)

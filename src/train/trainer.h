@@ -149,6 +149,8 @@ typedef struct trainer {
                               * trainer_gather_state last gathered it */
     float *staging;          /* host copy for sums of device buffers (a
                               * backend other than the CPU's), or NULL */
+    struct dist_flight *flight; /* the gradients' sums during the backward
+                              * pass (trainer_backward), or NULL: after it */
 } trainer;
 
 /* Takes ownership of corp (moved in, *corp zeroed).  With weights given
@@ -238,6 +240,22 @@ const model_state *trainer_saved_state(const trainer *t);
 /* Collective: dev[0..n), a buffer of t's backend, summed over the
  * processes.  Returns 0, or -1 when MPI failed. */
 int trainer_sum_across(trainer *t, float *dev, size_t n);
+/* Collective: the backward pass of the last training forward, the
+ * gradients then summed over the processes, the first `frozen` zeroed
+ * before (out of the sum and the norm, as PyTorch's None gradient).  On
+ * the CPU a run of several sums while the pass goes on: each layer's
+ * gradients as soon as its backward is done (the decoder's first, the
+ * top layer's next, ...), layers of fewer than TRAINER_BUCKET_MIN floats
+ * together with the next, and waits for the sums at the end;
+ * RNNLAB_ALLREDUCE=after (TRAINER_ALLREDUCE_ENV), or a device's buffers,
+ * sum all of them in one call after the pass.  With two processes either
+ * way gives the same bits (each float is one addition); with more, MPI
+ * may add in another order for another split.  *wait_s: the seconds
+ * waited for the sums after the pass (0 alone).  Returns 0, or -1 when
+ * MPI failed. */
+#define TRAINER_BUCKET_MIN 8192
+#define TRAINER_ALLREDUCE_ENV "RNNLAB_ALLREDUCE"
+int trainer_backward(trainer *t, size_t frozen, double *wait_s);
 
 /* --- pretrained embeddings (trainer_embed.c) --- */
 

@@ -36,7 +36,7 @@ static int build_on(trainer *t, be_backend *to, model **m_out, optim *o_out,
     model *m = model_create(to, &old->cfg, &unused, err, errlen);
     if (!m)
         return -1;
-    if (model_reserve(m, t->cfg.batch, train_max_len(&t->cfg)) < 0 ||
+    if (model_reserve(m, t->state.B, train_max_len(&t->cfg)) < 0 ||
         model_state_init(m, s_out, t->state.B) < 0 ||
         optim_init(o_out, to, &t->opt.cfg, m->n_params) < 0) {
         snprintf(err, errlen, "out of memory on the %s backend", to->name);

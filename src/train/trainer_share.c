@@ -9,6 +9,7 @@
 
 #include "train/trainer.h"
 #include "dist/dist.h"
+#include "util/clock.h"
 
 /* Whether t's buffers are host memory, which MPI reads as it is. */
 static int host_memory(const trainer *t)
@@ -28,6 +29,55 @@ int trainer_sum_across(trainer *t, float *dev, size_t n)
         return -1;
     be->upload(be, dev, t->staging, n * sizeof(float));
     return 0;
+}
+
+/* A backward pass's gradients being summed while it goes on. */
+typedef struct grad_sums {
+    trainer *t;
+    size_t sent;            /* grads[sent ..) are being summed */
+    size_t frozen;          /* grads[0 .. frozen) are zeroed before */
+    int failed;             /* MPI failed: nothing more is started */
+} grad_sums;
+
+/* model_grads_ready: starts the sum of what became final since the last
+ * one, when it is large enough (a smaller message costs mostly the
+ * network's latency: 32 KiB take as long as the latency on 25 GbE) or the
+ * last; otherwise lets MPI move the sums in flight along. */
+static void grads_ready(void *ctx, size_t from)
+{
+    grad_sums *g = ctx;
+    model *m = g->t->m;
+    if (g->failed)
+        return;
+    if (from > 0 && g->sent - from < TRAINER_BUCKET_MIN) {
+        g->failed = dist_flight_poke(g->t->flight) != 0;
+        return;
+    }
+    if (from == 0 && g->frozen)
+        m->be->zero(m->be, m->grads, g->frozen * sizeof(float));
+    g->failed = dist_flight_sum(g->t->flight, m->grads + from, g->sent - from) != 0;
+    g->sent = from;
+}
+
+int trainer_backward(trainer *t, size_t frozen, double *wait_s)
+{
+    model *m = t->m;
+    double t0;
+    int rc = 0;
+    if (t->flight && host_memory(t)) {
+        grad_sums g = {.t = t, .sent = m->n_params, .frozen = frozen};
+        model_backward_notify(m, grads_ready, &g);
+        t0 = clock_now();
+        rc = dist_flight_wait(t->flight) != 0 || g.failed ? -1 : 0;
+    } else {
+        model_backward(m);
+        if (frozen)
+            t->be->zero(t->be, m->grads, frozen * sizeof(float));
+        t0 = clock_now();
+        rc = trainer_sum_across(t, m->grads, m->n_params);
+    }
+    *wait_s = dist_size() > 1 ? clock_now() - t0 : 0;
+    return rc;
 }
 
 const model_state *trainer_saved_state(const trainer *t)
@@ -88,6 +138,26 @@ static void copy_streams(trainer *t, model_state *s, const model_state *whole,
     }
 }
 
+/* Reads TRAINER_ALLREDUCE_ENV: sums during the backward pass (overlap,
+ * the default: t->flight made) or after it.  Returns 0, or -1 with a
+ * message (out of memory, a value it does not know). */
+static int overlap_mode(trainer *t, char *err, size_t errlen)
+{
+    const char *v = getenv(TRAINER_ALLREDUCE_ENV);
+    if (v && strcmp(v, "after") == 0)
+        return 0;
+    if (v && *v && strcmp(v, "overlap") != 0) {
+        snprintf(err, errlen, "%s must be overlap or after, not '%.40s'",
+                 TRAINER_ALLREDUCE_ENV, v);
+        return -1;
+    }
+    if (!t->flight && !(t->flight = dist_flight_new())) {
+        snprintf(err, errlen, "out of memory for the gradients' sums");
+        return -1;
+    }
+    return 0;
+}
+
 int trainer_share(trainer *t, char *err, size_t errlen)
 {
     int rank = dist_rank(), size = dist_size(), bad;
@@ -101,11 +171,13 @@ int trainer_share(trainer *t, char *err, size_t errlen)
         return -1;
     }
     dist_part(t->cfg.batch, rank, size, &first, &n);
-    bad = model_state_init(t->m, &mine, (int)n) < 0
-          || (!host_memory(t)
-              && !(t->staging = malloc(t->m->n_params * sizeof(float))));
-    if (bad)
+    bad = overlap_mode(t, err, errlen) < 0;
+    if (!bad && (model_state_init(t->m, &mine, (int)n) < 0
+                 || (!host_memory(t)
+                     && !(t->staging = malloc(t->m->n_params * sizeof(float)))))) {
         snprintf(err, errlen, "out of memory for this process's streams");
+        bad = 1;
+    }
     if (dist_agree(bad, err, errlen) != 0) {
         if (mine.h)
             model_state_free(t->m, &mine);
