@@ -106,7 +106,7 @@ int train_config_check(const train_config *c, char *err, size_t errlen)
     else if (!memchr(c->embed_init, '\0', sizeof c->embed_init)) bad = "embed-init is too long";
     else if (!(c->ar >= 0.0f && isfinite(c->ar)) || !(c->tar >= 0.0f && isfinite(c->tar)))
         bad = "ar and tar must be >= 0";
-    else if (c->model.locked && !(c->model.dropout > 0.0f))
+    else if (c->model.locked && !model_drops(&c->model))
         bad = "locked-dropout needs dropout above 0 (its masks are dropout's)";
     else if (c->tar > 0.0f && c->seq_len < 2)
         bad = "tar needs seq-len of 2 or more (it compares neighbouring steps)";
@@ -580,6 +580,7 @@ void trainer_apply_live(trainer *t)
     model_config *m = &t->m->cfg;
     const model_config *c = &t->cfg.model;
     m->dropout = c->dropout;
+    memcpy(m->drop, c->drop, sizeof m->drop);
     m->dropout_embed = c->dropout_embed;
     m->locked = c->locked;
     m->weight_drop = c->weight_drop;
