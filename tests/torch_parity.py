@@ -5,7 +5,12 @@ encodes the corpus with the session's tokenizer rebuilt from session.json
 (char, word or bpe), scores it from a zero state and prints the mean
 cross-entropy of predicting token i+1 from tokens 0..i, as JSON:
 {"loss": L, "tokens": N}.  rnnlab eval SESSION --split all must print the
-same loss over the same number of tokens."""
+same loss over the same number of tokens.
+
+torch_parity.py SESSION CORPUS --objective T AR TAR E prints instead
+{"objective": X}: the training objective of the corpus' first T+1 tokens
+(CrossEntropyLoss with label_smoothing E, plus AR and TAR), what rnnlab
+train --json reports as "objective" for that chunk."""
 import json
 import struct
 import sys
@@ -159,15 +164,16 @@ def encode(data, tok):
     return {"char": encode_char, "word": encode_word, "bpe": encode_bpe}[tok["kind"]](data, tok)
 
 
-def awd_objective(net, ids, T, ar, tar):
-    """awd-lstm-lm's training objective of the chunk ids[0..T] (one stream,
-    zero state, no dropout): cross-entropy + ar * mean(y^2) of the last
-    layer's output + tar * mean((h_t - h_{t-1})^2) of it."""
+def train_objective(net, ids, T, ar, tar, smoothing):
+    """The training objective of the chunk ids[0..T] (one stream, zero
+    state, no dropout): PyTorch's CrossEntropyLoss(label_smoothing=E) +
+    ar * mean(y^2) of the last layer's output + tar * mean((h_t -
+    h_{t-1})^2) of it (awd-lstm-lm's AR and TAR)."""
     x = ids[:T].unsqueeze(1)
     h, _ = net.rnn(net.encoder(x))
     logits = net.decoder(h).squeeze(1).double()
     h = h.double()
-    loss = nn.functional.cross_entropy(logits, ids[1:T + 1])
+    loss = nn.CrossEntropyLoss(label_smoothing=smoothing)(logits, ids[1:T + 1])
     loss = loss + ar * h.pow(2).mean() + tar * (h[1:] - h[:-1]).pow(2).mean()
     return loss.item()
 
@@ -187,9 +193,10 @@ def main():
     with open(corpus, "rb") as f:
         ids = torch.tensor(encode(f.read(), cfg["tokenizer"]))
     with torch.no_grad():
-        if len(sys.argv) > 3:           # --objective T AR TAR
-            T, ar, tar = int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
-            print(json.dumps({"objective": awd_objective(net, ids, T, ar, tar)}))
+        if len(sys.argv) > 3:           # --objective T AR TAR E
+            T, ar, tar, e = (int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]),
+                             float(sys.argv[7]))
+            print(json.dumps({"objective": train_objective(net, ids, T, ar, tar, e)}))
             return
         logits = net(ids[:-1].unsqueeze(1)).squeeze(1).double()
         loss = nn.functional.cross_entropy(logits, ids[1:])
