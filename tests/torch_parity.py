@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """torch_parity.py SESSION CORPUS - loads an rnnlab session into PyTorch the
-way the README shows (state_dict names of PyTorch's word_language_model),
+way the README shows (state_dict names of PyTorch's word_language_model;
+the README's LayerNorm LSTM module, tests/lnlstm.py, for --layer-norm),
 encodes the corpus with the session's tokenizer rebuilt from session.json
 (char, word or bpe), scores it from a zero state and prints the mean
 cross-entropy of predicting token i+1 from tokens 0..i, as JSON:
@@ -12,11 +13,15 @@ torch_parity.py SESSION CORPUS --objective T AR TAR E prints instead
 (CrossEntropyLoss with label_smoothing E, plus AR and TAR), what rnnlab
 train --json reports as "objective" for that chunk."""
 import json
+import os
 import struct
 import sys
 
 import torch
 import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lnlstm import LayerNormLSTM     # noqa: E402  the README's module
 
 
 def load_safetensors(path):
@@ -34,40 +39,6 @@ def load_safetensors(path):
         t = torch.frombuffer(bytearray(body[a:b]), dtype=torch.float32)
         tensors[name] = t.reshape(info["shape"])
     return tensors
-
-
-class LayerNormLSTM(nn.Module):
-    """rnnlab's LSTM with --layer-norm (the README's module): nn.LSTM's
-    parameter names plus ln_ih_l{k}, ln_hh_l{k} and ln_c_l{k}."""
-    def __init__(self, embed, hidden, layers):
-        super().__init__()
-        self.hidden, self.layers = hidden, layers
-        for k in range(layers):
-            n = embed if k == 0 else hidden
-            for name, shape in (("weight_ih", (4 * hidden, n)),
-                                ("weight_hh", (4 * hidden, hidden)),
-                                ("bias_ih", (4 * hidden,)), ("bias_hh", (4 * hidden,))):
-                self.register_parameter(f"{name}_l{k}", nn.Parameter(torch.empty(shape)))
-            setattr(self, f"ln_ih_l{k}", nn.LayerNorm(4 * hidden))
-            setattr(self, f"ln_hh_l{k}", nn.LayerNorm(4 * hidden))
-            setattr(self, f"ln_c_l{k}", nn.LayerNorm(hidden))
-
-    def forward(self, x):                       # x [T, B, embed], zero state
-        for k in range(self.layers):
-            def p(name):
-                return getattr(self, f"{name}_l{k}")
-            h = x.new_zeros(x.shape[1], self.hidden)
-            c = torch.zeros_like(h)
-            gx = p("ln_ih")(x @ p("weight_ih").T + p("bias_ih"))
-            out = []
-            for t in range(x.shape[0]):
-                a = gx[t] + p("ln_hh")(h @ p("weight_hh").T + p("bias_hh"))
-                i, f, g, o = a.chunk(4, 1)
-                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                h = torch.sigmoid(o) * torch.tanh(p("ln_c")(c))
-                out.append(h)
-            x = torch.stack(out)
-        return x, None
 
 
 class LanguageModel(nn.Module):

@@ -36,6 +36,18 @@ while [ $i -lt 60 ]; do
 done >"$tmp/corpus.txt"
 
 fail=0
+# tests/lnlstm.py is the README's LayerNorm LSTM module, word for word.
+if "$python" - "$srcdir/README.md" "$srcdir/tests/lnlstm.py" <<'PY'
+import sys
+start, end = "class LayerNormLSTM(nn.Module):", "\n# as above, with rnn=LayerNormLSTM"
+readme, module = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+shown = readme[readme.index(start):readme.index(end)].rstrip()
+sys.exit(0 if module[module.index(start):].rstrip() == shown else 1)
+PY
+then echo "ok   tests/lnlstm.py is the README's module"
+else echo "FAIL tests/lnlstm.py differs from the README's LayerNorm LSTM module"; fail=1
+fi
+
 # check NAME TRAIN-OPTIONS...: trains a little, then compares the losses.
 check() {
     name=$1
