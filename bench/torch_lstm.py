@@ -8,6 +8,11 @@ truncated BPTT over B=32 contiguous streams of the training split (the
 first 1 - val_frac of the corpus), T=100 tokens per chunk, hidden state
 carried across chunks and detached, mean cross-entropy.
 
+With --layer-norm the LSTM is the README's LayerNorm LSTM module
+(tests/lnlstm.py, the one tests/torch_parity.sh checks against rnnlab's
+--layer-norm), its weights drawn as nn.LSTM draws them (uniform
++-1/sqrt(H)), its LayerNorms at nn.LayerNorm's start (1 and 0).
+
 Prints one JSON object on stdout:
     {"threads": N, "tokens_per_s": ..., "peak_rss_mb": ..., ...}
 tokens_per_s counts T*B targets per optimizer step over the timed steps
@@ -39,6 +44,21 @@ def default_corpus():
     return os.path.join(root, "..", "shared", "data", "tinyshakespeare.txt")
 
 
+def layer_norm_lstm(embed, hidden, layers):
+    """The README's LayerNorm LSTM module (tests/lnlstm.py), its weights
+    and biases drawn as nn.LSTM's: uniform +-1/sqrt(hidden)."""
+    import torch.nn as nn
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, os.path.join(root, "tests"))
+    from lnlstm import LayerNormLSTM
+    rnn = LayerNormLSTM(embed, hidden, layers)
+    bound = hidden ** -0.5
+    for name, p in rnn.named_parameters():
+        if not name.startswith("ln_"):
+            nn.init.uniform_(p, -bound, bound)
+    return rnn
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1,
@@ -58,6 +78,8 @@ def main():
     ap.add_argument("--clip", type=float, default=5.0)
     ap.add_argument("--val-frac", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=1337)
+    ap.add_argument("--layer-norm", action="store_true",
+                    help="the README's LayerNorm LSTM module instead of nn.LSTM")
     args = ap.parse_args()
 
     path = args.corpus or default_corpus()
@@ -101,8 +123,11 @@ def main():
         def __init__(self):
             super().__init__()
             self.encoder = nn.Embedding(V, args.embed)
-            self.rnn = nn.LSTM(args.embed, args.hidden, args.layers,
-                               dropout=0.0)
+            if args.layer_norm:
+                self.rnn = layer_norm_lstm(args.embed, args.hidden, args.layers)
+            else:
+                self.rnn = nn.LSTM(args.embed, args.hidden, args.layers,
+                                   dropout=0.0)
             self.decoder = nn.Linear(args.hidden, V)
 
         def forward(self, x, state):
@@ -115,8 +140,16 @@ def main():
     loss_fn = nn.CrossEntropyLoss()
 
     def zero_state():
+        if args.layer_norm:         # the module's: [(h, c)] per layer
+            return [(torch.zeros(B, args.hidden), torch.zeros(B, args.hidden))
+                    for _ in range(args.layers)]
         z = torch.zeros(args.layers, B, args.hidden)
         return (z, z.clone())
+
+    def detach(state):
+        if args.layer_norm:
+            return [tuple(s.detach() for s in hc) for hc in state]
+        return tuple(s.detach() for s in state)
 
     state = zero_state()
     pos = 0
@@ -131,7 +164,7 @@ def main():
         x = streams[pos:pos + T]
         y = streams[pos + 1:pos + 1 + T].reshape(-1)
         pos += T
-        state = tuple(s.detach() for s in state)
+        state = detach(state)
         opt.zero_grad(set_to_none=True)
         logits, state = model(x, state)
         loss = loss_fn(logits, y)
@@ -145,6 +178,7 @@ def main():
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = {
         "threads": args.threads,
+        "layer_norm": args.layer_norm,
         "blas_threads": int(blas_threads) if blas_threads else None,
         "tokens_per_s": round(tokens / elapsed, 1) if elapsed > 0 else 0.0,
         "peak_rss_mb": round(rss_kb / 1024.0, 1),

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # train.sh - training-throughput benchmark: rnnlab against PyTorch and the
 # OpenBLAS sgemm roofline, on a char-level LSTM 2x512 (embed 64, T=100,
-# B=32, Adam 2e-3, clip 5, dropout 0) over tinyshakespeare.
+# B=32, Adam 2e-3, clip 5, dropout 0) over tinyshakespeare; and the same
+# model as a LayerNorm LSTM (rnnlab --layer-norm against the README's
+# PyTorch module, tests/lnlstm.py).
 #
 # Run from anywhere (it moves to the repository root):  bench/train.sh
 #
@@ -15,6 +17,7 @@
 #   TORCH_WARMUP         PyTorch untimed steps first (default 3)
 #   THREADS              threads for rnnlab and sgemm_peak (default 2)
 #   ONEDNN               0 skips the oneDNN peer (default: run it if built)
+#   LN                   0 skips the LayerNorm LSTM pair (default 1)
 #
 # Writes bench/out/train.json and prints a table.  See bench/README.md.
 set -euo pipefail
@@ -30,6 +33,7 @@ TORCH_STEPS="${TORCH_STEPS:-20}"
 TORCH_WARMUP="${TORCH_WARMUP:-3}"
 THREADS="${THREADS:-2}"
 ONEDNN="${ONEDNN:-1}"
+LN="${LN:-1}"
 PY=/usr/bin/python3
 OUT="$ROOT/bench/out"
 
@@ -89,26 +93,36 @@ fi
 # OMP_NUM_THREADS=2 alone gives 2 x 2 oversubscribed threads, so the mixed
 # settings are tried as well and the fastest counts.
 : > "$OUT/torch.jsonl"
-run_torch() {  # OMP_NUM_THREADS torch-threads openblas-threads
-    echo "== torch: OMP_NUM_THREADS=$1 torch threads $2, OpenBLAS threads $3" >&2
+: > "$OUT/torch_ln.jsonl"
+run_torch() {  # FILE OMP_NUM_THREADS torch-threads openblas-threads [OPTION]
+    local file=$1
+    shift
+    echo "== torch${4:+ $4}: OMP_NUM_THREADS=$1 torch threads $2, OpenBLAS threads $3" >&2
     if OMP_NUM_THREADS="$1" OPENBLAS_NUM_THREADS="$3" "$PY" bench/torch_lstm.py \
             --threads "$2" --steps "$TORCH_STEPS" --warmup "$TORCH_WARMUP" \
             --corpus "$CORPUS" --layers "$LAYERS" --hidden "$HIDDEN" --embed "$EMBED" \
-            --seq-len "$SEQ" --batch "$BATCH" --lr "$LR" --clip "$CLIP" \
+            --seq-len "$SEQ" --batch "$BATCH" --lr "$LR" --clip "$CLIP" ${4:+"$4"} \
             > "$OUT/torch.tmp"; then
         cat "$OUT/torch.tmp" >&2
         "$PY" -c 'import json,sys; d=json.loads(open(sys.argv[1]).read()); d["omp_num_threads"]=int(sys.argv[2]); print(json.dumps(d))' \
-            "$OUT/torch.tmp" "$1" >> "$OUT/torch.jsonl"
+            "$OUT/torch.tmp" "$1" >> "$file"
     else
         echo "train.sh: torch run failed" >&2
     fi
     rm -f "$OUT/torch.tmp"
 }
-run_torch 1 1 1
-run_torch 2 2 2
-if [ "$THREADS" -gt 1 ]; then
-    run_torch 1 1 "$THREADS"
-    run_torch "$THREADS" "$THREADS" 1
+# the four thread settings (see bench/README.md), for a model's option
+run_torch_all() {  # FILE [OPTION]
+    run_torch "$1" 1 1 1 ${2:+"$2"}
+    run_torch "$1" 2 2 2 ${2:+"$2"}
+    if [ "$THREADS" -gt 1 ]; then
+        run_torch "$1" 1 1 "$THREADS" ${2:+"$2"}
+        run_torch "$1" "$THREADS" "$THREADS" 1 ${2:+"$2"}
+    fi
+}
+run_torch_all "$OUT/torch.jsonl"
+if [ "$LN" != 0 ]; then
+    run_torch_all "$OUT/torch_ln.jsonl" --layer-norm
 fi
 
 # ------------------------------------------------------------------- oneDNN
@@ -149,19 +163,27 @@ RNNLAB_ARGS=(train --corpus "$CORPUS" --model lstm --layers "$LAYERS"
     --hidden "$HIDDEN" --embed "$EMBED" --dropout 0 --seq-len "$SEQ" --batch "$BATCH"
     --optimizer adam --lr "$LR" --clip "$CLIP" --steps "$STEPS" --eval-every 0
     --val-frac 0.1 --threads "$THREADS" --json)
-echo "== rnnlab ${RNNLAB_ARGS[*]}" >&2
-: > "$OUT/rnnlab.time"
-rc=0
-if [ "$TIMEV" = 1 ]; then
-    /usr/bin/time -v -o "$OUT/rnnlab.time" "$RNNLAB" "${RNNLAB_ARGS[@]}" \
-        > "$OUT/rnnlab.jsonl" 2> "$OUT/rnnlab.stderr" || rc=$?
-else
-    "$RNNLAB" "${RNNLAB_ARGS[@]}" > "$OUT/rnnlab.jsonl" 2> "$OUT/rnnlab.stderr" || rc=$?
-fi
-if [ "$rc" != 0 ]; then
-    echo "train.sh: rnnlab exited with status $rc; its stderr:" >&2
-    tail -n 20 "$OUT/rnnlab.stderr" >&2
-    exit 1
+run_rnnlab() {  # NAME [OPTION]: bench/out/NAME.jsonl, .time, .stderr
+    local name=$1 rc=0
+    shift
+    echo "== rnnlab ${RNNLAB_ARGS[*]} $*" >&2
+    : > "$OUT/$name.time"
+    if [ "$TIMEV" = 1 ]; then
+        /usr/bin/time -v -o "$OUT/$name.time" "$RNNLAB" "${RNNLAB_ARGS[@]}" "$@" \
+            > "$OUT/$name.jsonl" 2> "$OUT/$name.stderr" || rc=$?
+    else
+        "$RNNLAB" "${RNNLAB_ARGS[@]}" "$@" > "$OUT/$name.jsonl" 2> "$OUT/$name.stderr" || rc=$?
+    fi
+    if [ "$rc" != 0 ]; then
+        echo "train.sh: rnnlab exited with status $rc; its stderr:" >&2
+        tail -n 20 "$OUT/$name.stderr" >&2
+        exit 1
+    fi
+}
+run_rnnlab rnnlab
+: > "$OUT/rnnlab_ln.jsonl"
+if [ "$LN" != 0 ]; then
+    run_rnnlab rnnlab_ln --layer-norm
 fi
 
 # ------------------------------------------------------------------- report
@@ -224,9 +246,13 @@ onednn = max(onednn_runs, key=lambda r: r["tokens_per_s"]) if onednn_runs else N
 # "tokens_per_s" (that step's rate).  The rate reported is total tokens over
 # total time of the steps after the first WARMUP, each step's time being
 # tokens / tokens_per_s.
-steps = {}
-with open(os.path.join(out, "rnnlab.jsonl")) as f:
-    for line in f:
+def rnnlab_run(name):
+    steps = {}
+    try:
+        lines = open(os.path.join(out, name + ".jsonl")).read().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
         line = line.strip()
         if not line.startswith("{"):
             continue
@@ -236,22 +262,30 @@ with open(os.path.join(out, "rnnlab.jsonl")) as f:
             continue
         if "step" in d and "tokens_per_s" in d and d["step"] not in steps:
             steps[d["step"]] = d
-timed = [steps[k] for k in sorted(steps)][warmup:]
-tok = sum(float(d.get("tokens", T * B)) for d in timed)
-sec = sum(float(d.get("tokens", T * B)) / d["tokens_per_s"]
-          for d in timed if d["tokens_per_s"] > 0)
-rn_tps = tok / sec if sec > 0 else float("nan")
-rn_mean = (sum(d["tokens_per_s"] for d in timed) / len(timed)) if timed else float("nan")
-last_loss = timed[-1].get("loss") if timed else None
+    timed = [steps[k] for k in sorted(steps)][warmup:]
+    tok = sum(float(d.get("tokens", T * B)) for d in timed)
+    sec = sum(float(d.get("tokens", T * B)) / d["tokens_per_s"]
+              for d in timed if d["tokens_per_s"] > 0)
+    rss = None
+    try:
+        with open(os.path.join(out, name + ".time")) as f:
+            m = re.search(r"Maximum resident set size \(kbytes\):\s*(\d+)", f.read())
+            if m:
+                rss = int(m.group(1)) / 1024.0
+    except OSError:
+        pass
+    return {"tps": tok / sec if sec > 0 else float("nan"),
+            "mean": (sum(d["tokens_per_s"] for d in timed) / len(timed))
+                    if timed else float("nan"),
+            "last_loss": timed[-1].get("loss") if timed else None,
+            "steps": len(steps), "timed": len(timed), "rss": rss}
 
-rn_rss = None
-try:
-    with open(os.path.join(out, "rnnlab.time")) as f:
-        m = re.search(r"Maximum resident set size \(kbytes\):\s*(\d+)", f.read())
-        if m:
-            rn_rss = int(m.group(1)) / 1024.0
-except OSError:
-    pass
+plain = rnnlab_run("rnnlab")
+rn_tps, rn_mean, last_loss, rn_rss = plain["tps"], plain["mean"], plain["last_loss"], plain["rss"]
+ln_run = rnnlab_run("rnnlab_ln")
+torch_ln_runs = load_lines(os.path.join(out, "torch_ln.jsonl"))
+torch_ln_best = (max(torch_ln_runs, key=lambda r: r["tokens_per_s"])
+                 if torch_ln_runs else None)
 
 def ratio(a, b):
     if a is None or b is None or not b or a != a or b != b:
@@ -289,8 +323,8 @@ report = {
     "sgemm_bound_tokens_per_s": rnd(bound_tps),
     "rnnlab": {"tokens_per_s": rnd(rn_tps), "mean_step_tokens_per_s": rnd(rn_mean),
                "gflops": rnd(gfl(rn_tps), 2), "peak_rss_mb": rnd(rn_rss),
-               "steps": len(steps), "warmup_steps": warmup,
-               "timed_steps": len(timed), "last_loss": last_loss},
+               "steps": plain["steps"], "warmup_steps": warmup,
+               "timed_steps": plain["timed"], "last_loss": last_loss},
     "torch": {"best": torch_best, "runs": torch_runs,
               "gflops": rnd(gfl(torch_best["tokens_per_s"]), 2) if torch_best else None},
     "onednn": {"best": onednn, "runs": onednn_runs,
@@ -308,6 +342,18 @@ if onednn and onednn.get("tokens_per_s"):
         ratio(gfl(onednn["tokens_per_s"]), fma_peak), 3)
 if onednn and onednn.get("tokens_per_s"):
     report["ratios"]["speed_vs_onednn"] = rnd(ratio(rn_tps, onednn["tokens_per_s"]), 3)
+if ln_run["timed"] or torch_ln_runs:
+    # the LayerNorm LSTM: rnnlab --layer-norm against the README's module
+    report["layer_norm"] = {
+        "rnnlab": {"tokens_per_s": rnd(ln_run["tps"]),
+                   "mean_step_tokens_per_s": rnd(ln_run["mean"]),
+                   "peak_rss_mb": rnd(ln_run["rss"]), "timed_steps": ln_run["timed"],
+                   "last_loss": ln_run["last_loss"]},
+        "torch": {"best": torch_ln_best, "runs": torch_ln_runs},
+        "speed_vs_torch": rnd(ratio(ln_run["tps"], torch_ln_best["tokens_per_s"]
+                                    if torch_ln_best else None), 3),
+        "rnnlab_ln_vs_plain": rnd(ratio(ln_run["tps"], rn_tps), 3),
+    }
 with open(os.path.join(out, "train.json"), "w") as f:
     json.dump(report, f, indent=2)
     f.write("\n")
@@ -342,6 +388,22 @@ for name, tps, rss in rows:
 if "speed_vs_onednn" in report["ratios"]:
     print()
     print("rnnlab / oneDNN tokens/s       %8s" % fmt(report["ratios"]["speed_vs_onednn"], ".3f"))
+if "layer_norm" in report:
+    lnr = report["layer_norm"]
+    print()
+    print("LayerNorm LSTM (rnnlab --layer-norm; PyTorch: the README's module)")
+    print("%-34s %12s %10s" % ("peer", "tokens/s", "RSS MB"))
+    print("%-34s %12s %10s" % ("rnnlab --layer-norm", fmt(ln_run["tps"], ".0f"),
+                               fmt(ln_run["rss"], ".1f")))
+    if torch_ln_best:
+        print("%-34s %12s %10s" % ("torch LN (OMP %s, torch %s, BLAS %s thr)"
+                                   % (torch_ln_best.get("omp_num_threads"),
+                                      torch_ln_best["threads"],
+                                      torch_ln_best.get("blas_threads")),
+                                   fmt(torch_ln_best["tokens_per_s"], ".0f"),
+                                   fmt(torch_ln_best["peak_rss_mb"], ".1f")))
+    print("rnnlab LN / torch LN tokens/s  %8s" % fmt(lnr["speed_vs_torch"], ".3f"))
+    print("rnnlab LN / rnnlab plain       %8s" % fmt(lnr["rnnlab_ln_vs_plain"], ".3f"))
 print()
 def verdict(p):
     return "-" if p is None else ("ok" if p else "MISSED")

@@ -353,6 +353,9 @@ START_TEST(completion)
     completes("set ", "te", "temperature");
     completes("show ", "m", "min-lr model");
     completes("set optimizer ", "ad", "adam adamw");
+    completes("set ", "dropout-", "dropout-input dropout-hidden dropout-output "
+              "dropout-embed");
+    completes("set dropout-hidden ", "", "unset");
     completes("model ", "", "lstm gru rnn");
     completes("model gru ", "h", "hidden=");
     completes("train ", "", "steps= epochs= time= patience= min-delta=");
@@ -553,6 +556,40 @@ static void run_ok(const char *line)
     ck_assert_int_eq(wait_posted(), 0);
 }
 
+/* The dropout places' own rates: set and show, unset again, the model
+ * line naming the rates that act, refusals naming "unset". */
+START_TEST(dropout_places)
+{
+    eng_status s;
+    run_ok("set dropout-input 0.65");
+    ck_assert_str_eq(cap.out, "dropout-input = 0.65");
+    run_ok("set dropout-hidden 0");
+    eng_snapshot(E, &s);
+    ck_assert_int_eq(s.cfg.train.model.drop[MODEL_DROP_INPUT].set, 1);
+    ck_assert_float_eq(s.cfg.train.model.drop[MODEL_DROP_INPUT].p, 0.65f);
+    ck_assert_int_eq(s.cfg.train.model.drop[MODEL_DROP_HIDDEN].set, 1);
+    ck_assert_int_eq(s.cfg.train.model.drop[MODEL_DROP_OUTPUT].set, 0);
+    ck_assert_int_eq(exec("show dropout-input"), CMD_OK);
+    ck_assert(strncmp(cap.out, "  dropout-input      0.65\n", 26) == 0);
+    ck_assert_ptr_nonnull(strstr(cap.out, "range >= 0 and < 1, or unset"));
+    ck_assert_ptr_nonnull(strstr(cap.out, "default unset; takes effect at once"));
+    ck_assert_ptr_nonnull(strstr(cap.out, "command line: rnnlab train --dropout-input"));
+    ck_assert_int_eq(exec("show"), CMD_OK);
+    ck_assert_ptr_nonnull(strstr(cap.out, "dropout input 0.65, hidden 0, output 0.1"));
+    ck_assert_ptr_nonnull(strstr(cap.out, "  dropout-output     unset\n"));
+    run_ok("set dropout-input unset");
+    run_ok("set dropout-hidden unset");
+    eng_snapshot(E, &s);
+    ck_assert_int_eq(s.cfg.train.model.drop[MODEL_DROP_INPUT].set, 0);
+    ck_assert_int_eq(exec("show"), CMD_OK);
+    ck_assert_ptr_nonnull(strstr(cap.out, "embed 64, dropout 0.1\n"));
+    refused("set dropout-output 1", "set: dropout-output: '1' is out of range "
+            "(>= 0 and < 1, or unset) (usage: set KEY VALUE)");
+    refused("set dropout-output half", "set: dropout-output: 'half' is not a "
+            "number or unset (usage: set KEY VALUE)");
+}
+END_TEST
+
 /* Changes that would lose trained steps ask first; "no" changes nothing. */
 START_TEST(confirmations)
 {
@@ -649,6 +686,7 @@ int main(void)
     tcase_add_test(tc, settings_table);
     tcase_add_test(tc, errors_one_line);
     tcase_add_test(tc, edit_distance);
+    tcase_add_test(tc, dropout_places);
     tcase_add_test(tc, confirmations);
     tcase_add_test(tc, load_tokenizers);
     suite_add_tcase(s, tc);

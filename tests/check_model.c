@@ -3,7 +3,9 @@
  * with and without dropout (masks depend only on the key, so the loss is a
  * deterministic function of the parameters either way), the
  * LayerNorm LSTM with its normalisations' parameters, and the AWD-LSTM
- * regularisers (locked dropout, embedding dropout, weight drop, AR/TAR). */
+ * regularisers (locked dropout, embedding dropout, weight drop, AR/TAR);
+ * dropout's rate per place (input, between layers, output): the share
+ * each place's masks drop, determinism, unset places as dropout. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -17,8 +19,10 @@
 
 enum { V = 7, T = 4, B = 3 };
 /* setup's flags: a tied decoder, the LayerNorm LSTM, locked dropout,
- * embedding dropout 0.4, weight drop 0.5, AR 2 and TAR 1 */
-enum { TIE = 1, LN = 2, LOCK = 4, EDROP = 8, WDROP = 16, ARTAR = 32 };
+ * embedding dropout 0.4, weight drop 0.5, AR 2 and TAR 1, and rates of
+ * their own at the input (0.2) and output (0.6), between layers the
+ * dropout given */
+enum { TIE = 1, LN = 2, LOCK = 4, EDROP = 8, WDROP = 16, ARTAR = 32, PLACES = 64 };
 #define AWD (LOCK | EDROP | WDROP | ARTAR)
 
 typedef struct fixture {
@@ -39,6 +43,10 @@ static void setup(fixture *f, model_cell cell, int layers, int E, int H, float d
                         .locked = !!(flags & LOCK),
                         .dropout_embed = flags & EDROP ? 0.4f : 0.0f,
                         .weight_drop = flags & WDROP ? 0.5f : 0.0f};
+    if (flags & PLACES) {
+        cfg.drop[MODEL_DROP_INPUT] = (model_rate){0.2f, 1};
+        cfg.drop[MODEL_DROP_OUTPUT] = (model_rate){0.6f, 1};
+    }
     rng_state r;
     rng_seed(&r, 42);
     f->be = be_cpu_create();
@@ -270,6 +278,10 @@ END_TEST
 
 START_TEST(grad_lstm_locked) { gradcheck(CELL_LSTM, 2, 5, 6, 0.3f, LOCK); }
 END_TEST
+START_TEST(grad_lstm_places) { gradcheck(CELL_LSTM, 3, 5, 6, 0.3f, PLACES); }
+END_TEST
+START_TEST(grad_gru_places_locked) { gradcheck(CELL_GRU, 2, 5, 6, 0.3f, PLACES | LOCK); }
+END_TEST
 START_TEST(grad_lstm_embed_drop) { gradcheck(CELL_LSTM, 2, 5, 6, 0.0f, EDROP); }
 END_TEST
 START_TEST(grad_lstm_weight_drop) { gradcheck(CELL_LSTM, 2, 5, 6, 0.0f, WDROP); }
@@ -335,6 +347,136 @@ START_TEST(ar_tar_by_hand)
     ck_assert_double_eq_tol(got, want, 1e-6);
     ck_assert_double_eq_tol(loss_at(&f, 0), base, 1e-12);
     teardown(&f);
+}
+END_TEST
+
+/* Masks big enough for their statistics: LSTM 3 x 32 (sites: the
+ * embedding output, two between layers, the decoder input). */
+enum { MS_T = 16, MS_B = 32, MS_W = 32, MS_L = 3 };
+
+/* A model of 3 layers with the given rates, trained forward once on
+ * key; its loss in *loss. */
+static model *mask_model(be_backend *be, float dropout, const model_rate *drop,
+                         int locked, uint64_t key, double *loss)
+{
+    char err[256];
+    model_config cfg = {.cell = CELL_LSTM, .layers = MS_L, .hidden = MS_W,
+                        .embed = MS_W, .vocab = V, .dropout = dropout,
+                        .forget_bias = 1, .locked = locked};
+    memcpy(cfg.drop, drop, sizeof cfg.drop);
+    rng_state r;
+    rng_seed(&r, 5);
+    model *m = model_create(be, &cfg, &r, err, sizeof err);
+    ck_assert_msg(m != NULL, "%s", err);
+    model_state st;
+    ck_assert_int_eq(model_state_init(m, &st, MS_B), 0);
+    model_state_zero(m, &st);
+    uint32_t ids[(MS_T + 1) * MS_B];
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        ids[i] = (uint32_t)(rng_next(&r) % V);
+    *loss = model_forward(m, &st, ids, MS_T, MS_B, 1, key, NULL);
+    model_state_free(m, &st);
+    return m;
+}
+
+/* The share of a site's mask elements that are 0, after checking that
+ * each is 0 or 1/(1-p) and, locked, that every step repeats the first. */
+static double drop_share(const model *m, int site, float p, int locked)
+{
+    const float *mask = model_drop_mask(m, site);
+    size_t row = (size_t)MS_B * MS_W, n = (size_t)MS_T * row, zero = 0;
+    ck_assert_msg(mask != NULL, "site %d dropped nothing", site);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(mask[i] == 0.0f || mask[i] == 1.0f / (1.0f - p),
+                      "site %d: mask %g", site, (double)mask[i]);
+        zero += mask[i] == 0.0f;
+        if (locked && i >= row)
+            ck_assert(mask[i] == mask[i % row]);
+    }
+    return (double)zero / (double)n;
+}
+
+/* Each place drops its own rate's share: the input and output theirs,
+ * between layers (unset) dropout's; a place set to 0 drops nothing, an
+ * evaluation nowhere.  Plain masks over T*B*W elements (16,384: a
+ * standard deviation of the share of at most 0.004), locked over the
+ * B*W of one step (1,024: 0.016). */
+static void mask_statistics(int locked)
+{
+    be_backend *be = be_cpu_create();
+    model_rate drop[MODEL_DROP_PLACES] = {{0.2f, 1}, {0, 0}, {0.7f, 1}};
+    double loss, tol = locked ? 0.08 : 0.02;
+    model *m = mask_model(be, 0.5f, drop, locked, 7, &loss);
+    const float want[MS_L + 1] = {0.2f, 0.5f, 0.5f, 0.7f};
+    for (int site = 0; site <= MS_L; site++) {
+        double got = drop_share(m, site, want[site], locked);
+        ck_assert_msg(fabs(got - want[site]) < tol, "site %d dropped %.4f, rate %g",
+                      site, got, (double)want[site]);
+    }
+    model_free(m);
+    drop[MODEL_DROP_HIDDEN] = (model_rate){0.0f, 1};
+    m = mask_model(be, 0.5f, drop, locked, 7, &loss);
+    ck_assert_ptr_null(model_drop_mask(m, 1));
+    ck_assert_ptr_null(model_drop_mask(m, 2));
+    ck_assert_ptr_nonnull(model_drop_mask(m, 0));
+    model_state st;
+    uint32_t ids[2 * MS_B] = {0};
+    ck_assert_int_eq(model_state_init(m, &st, MS_B), 0);
+    model_state_zero(m, &st);
+    model_forward(m, &st, ids, 1, MS_B, 0, 7, NULL);
+    for (int site = 0; site <= MS_L; site++)
+        ck_assert_ptr_null(model_drop_mask(m, site));
+    model_state_free(m, &st);
+    model_free(m);
+    be->destroy(be);
+}
+
+START_TEST(mask_statistics_plain) { mask_statistics(0); }
+END_TEST
+START_TEST(mask_statistics_locked) { mask_statistics(1); }
+END_TEST
+
+/* The masks are a function of the key alone: the same key gives the same
+ * loss to the bit, another key another loss; a place set to dropout's
+ * own rate is the place unset (the masks keyed alike), so sessions from
+ * before the places had rates train as they did. */
+START_TEST(places_deterministic)
+{
+    be_backend *be = be_cpu_create();
+    model_rate unset[MODEL_DROP_PLACES] = {{0, 0}, {0, 0}, {0, 0}};
+    model_rate same[MODEL_DROP_PLACES] = {{0.3f, 1}, {0.3f, 1}, {0.3f, 1}};
+    double a, b, c, d;
+    for (int locked = 0; locked < 2; locked++) {
+        model_free(mask_model(be, 0.3f, unset, locked, 11, &a));
+        model_free(mask_model(be, 0.3f, unset, locked, 11, &b));
+        model_free(mask_model(be, 0.3f, unset, locked, 12, &c));
+        model_free(mask_model(be, 0.0f, same, locked, 11, &d));
+        ck_assert(a == b);
+        ck_assert(a != c);
+        ck_assert(a == d);
+    }
+    be->destroy(be);
+}
+END_TEST
+
+/* A rate gone to 0 after a forward that dropped (set live): the arena
+ * keeps the old masks, but the backward applies none of them, so the
+ * gradients are those of a model that never dropped. */
+START_TEST(rate_to_zero_drops_nothing)
+{
+    fixture a, b;
+    setup(&a, CELL_LSTM, 2, 5, 6, 0.4f, LOCK);
+    setup(&b, CELL_LSTM, 2, 5, 6, 0.0f, 0);
+    loss_at(&a, 1);
+    a.m->cfg.dropout = 0.0f;
+    a.m->cfg.locked = 0;
+    double la = loss_at(&a, 1), lb = loss_at(&b, 1);
+    model_backward(a.m);
+    model_backward(b.m);
+    ck_assert(la == lb);
+    ck_assert_int_eq(memcmp(a.m->grads, b.m->grads, a.m->n_params * sizeof(float)), 0);
+    teardown(&a);
+    teardown(&b);
 }
 END_TEST
 
@@ -459,6 +601,12 @@ START_TEST(config_errors)
     ck_assert_int_eq(model_config_check(&c, err, sizeof err), -1);
     c = ok; c.dropout = 1.0f;
     ck_assert_int_eq(model_config_check(&c, err, sizeof err), -1);
+    c = ok; c.drop[MODEL_DROP_HIDDEN] = (model_rate){1.0f, 1};
+    ck_assert_int_eq(model_config_check(&c, err, sizeof err), -1);
+    ck_assert(strstr(err, "dropout-hidden") != NULL);
+    c = ok; c.drop[MODEL_DROP_OUTPUT] = (model_rate){0.5f, 2};
+    ck_assert_int_eq(model_config_check(&c, err, sizeof err), -1);
+    ck_assert(strstr(err, "dropout-output") != NULL);
     c = ok; c.tie = 1; c.embed = 3;
     ck_assert_int_eq(model_config_check(&c, err, sizeof err), -1);
     ck_assert(strstr(err, "tie") != NULL);
@@ -542,6 +690,12 @@ int main(void)
     tcase_add_test(tc, grad_gru_dropout);
     tcase_add_test(tc, grad_lstm_dropout);
     tcase_add_test(tc, grad_lstm_locked);
+    tcase_add_test(tc, grad_lstm_places);
+    tcase_add_test(tc, grad_gru_places_locked);
+    tcase_add_test(tc, mask_statistics_plain);
+    tcase_add_test(tc, mask_statistics_locked);
+    tcase_add_test(tc, places_deterministic);
+    tcase_add_test(tc, rate_to_zero_drops_nothing);
     tcase_add_test(tc, grad_lstm_embed_drop);
     tcase_add_test(tc, grad_lstm_weight_drop);
     tcase_add_test(tc, grad_gru_weight_drop);

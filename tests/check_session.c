@@ -57,7 +57,8 @@ static void path_in(char *buf, size_t len, const char *name)
 
 /* tiny_config's and make_trainer's tie: 1 ties the decoder, LN (or'ed
  * in) makes a LayerNorm LSTM, AWD switches on every AWD-LSTM regulariser
- * (with dropout, and seq-len 10 for the jitter). */
+ * (with dropout, rates of their own at two places, 2 layers, and seq-len
+ * 10 for the jitter). */
 enum { LN = 2, AWD = 4, NTASGD = 8 };
 
 static train_config tiny_config(model_cell cell, int tie)
@@ -82,7 +83,12 @@ static train_config tiny_config(model_cell cell, int tie)
         cfg.optim.nonmono = 1;
     }
     if (tie & AWD) {
+        /* two layers: every dropout place, one of them set to 0, one
+         * left to dropout's rate */
+        cfg.model.layers = 2;
         cfg.model.dropout = 0.3f;
+        cfg.model.drop[MODEL_DROP_INPUT] = (model_rate){0.5f, 1};
+        cfg.model.drop[MODEL_DROP_HIDDEN] = (model_rate){0.0f, 1};
         cfg.model.locked = 1;
         cfg.model.dropout_embed = 0.2f;
         cfg.model.weight_drop = 0.4f;
@@ -155,6 +161,10 @@ static void assert_config_eq(const train_config *a, const train_config *b)
     ck_assert_int_eq(a->model.embed, b->model.embed);
     ck_assert_int_eq(a->model.vocab, b->model.vocab);
     ck_assert(a->model.dropout == b->model.dropout);
+    for (int k = 0; k < MODEL_DROP_PLACES; k++) {
+        ck_assert_int_eq(a->model.drop[k].set, b->model.drop[k].set);
+        ck_assert(a->model.drop[k].p == b->model.drop[k].p);
+    }
     ck_assert_int_eq(a->model.tie, b->model.tie);
     ck_assert_int_eq(a->model.forget_bias, b->model.forget_bias);
     ck_assert(a->model.dropout_embed == b->model.dropout_embed);
@@ -651,6 +661,14 @@ static void ed_plateau_best(cJSON *r)
 {
     cJSON_ReplaceItemInObject(sect(r, "schedule"), "best", cJSON_CreateString("low"));
 }
+static void ed_drop_input_high(cJSON *r)
+{
+    cJSON_AddItemToObject(sect(r, "model"), "dropout_input", cJSON_CreateNumber(1.5));
+}
+static void ed_drop_output_str(cJSON *r)
+{
+    cJSON_AddItemToObject(sect(r, "model"), "dropout_output", cJSON_CreateString("half"));
+}
 /* Control characters in a refused value stay out of the message (found by
  * fuzz/session_json.c): an escape sequence would reach the terminal. */
 static void ed_weights_ctrl(cJSON *r)
@@ -687,6 +705,8 @@ static const struct { json_edit fn; const char *want; } json_cases[] = {
     { ed_schedule, "train.schedule \"linear\" is not constant, step, cosine" },
     { ed_plan, "schedule.plan must be none, steps or seconds" },
     { ed_plateau_best, "schedule.best must be a number or null" },
+    { ed_drop_input_high, "model.dropout_input must be" },
+    { ed_drop_output_str, "model.dropout_output must be a number" },
     { ed_weights_ctrl, "sample.weights is \"fp16?[2J?\", not fp32" },
 };
 

@@ -528,8 +528,53 @@ if grep -q '"weight_drop":.*0.2' "$tmp/awd/session.json"; then
 else
     flunk "... and the session keeps the new rate" "$tmp/awd/session.json"
 fi
-usage_error "locked-dropout needs dropout above 0" "--locked-dropout without dropout" \
+usage_error "locked-dropout needs a dropout rate above 0" "--locked-dropout without dropout" \
     train --corpus "$tmp/corpus.txt" --dropout 0 --locked-dropout --steps 1
+usage_error "locked-dropout needs a dropout rate above 0" \
+    "--locked-dropout with every place's own rate 0" \
+    train --corpus "$tmp/corpus.txt" --dropout 0.3 --dropout-input 0 --dropout-hidden 0 \
+    --dropout-output 0 --locked-dropout --steps 1
+
+# Dropout's rate per place: --awd's three in the session, the header names
+# the rates that act, unset gives a place back to --dropout, a resumed run
+# continues bit for bit as one run does, nonsense is refused in one line.
+if grep -q '"dropout_input":.*0.65' "$tmp/awd/session.json" \
+    && grep -q '"dropout_hidden":.*0.3' "$tmp/awd/session.json" \
+    && grep -q '"dropout_output":.*0.4' "$tmp/awd/session.json"; then
+    pass "--awd saves dropout-input 0.65, -hidden 0.3, -output 0.4"
+else
+    flunk "--awd saves dropout-input 0.65, -hidden 0.3, -output 0.4" "$tmp/awd/session.json"
+fi
+places="--corpus $tmp/corpus.txt --layers 2 --hidden 8 --embed 4 --seq-len 8 --batch 2 \
+    --eval-every 0 --dropout 0.2 --dropout-input 0.5 --dropout-output 0 --locked-dropout"
+run train $places --steps 4 --save "$tmp/places4"
+if [ "$status" -eq 0 ] && grep -q "dropout input 0.5, hidden 0.2, output 0" "$tmp/out"; then
+    pass "--dropout-input/--dropout-output: the header names each place's rate"
+else
+    flunk "--dropout-input/--dropout-output: the header names each place's rate" "$tmp/out"
+fi
+run train $places --steps 2 --save "$tmp/places2" --quiet
+run train --resume "$tmp/places2" --steps 2 --quiet
+if [ "$status" -eq 0 ] && cmp -s "$tmp/places2/model.safetensors" "$tmp/places4/model.safetensors"; then
+    pass "per-place dropout: 2 steps + 2 resumed are 4 steps, bit for bit"
+else
+    flunk "per-place dropout: 2 steps + 2 resumed are 4 steps, bit for bit" "$tmp/err"
+fi
+expect 0 "" "resume with --dropout-input unset" \
+    train --resume "$tmp/places2" --steps 1 --dropout-input unset --quiet
+if ! grep -q '"dropout_input"' "$tmp/places2/session.json" \
+    && grep -q '"dropout_output":.*0' "$tmp/places2/session.json"; then
+    pass "... the place is unset in the session, the others kept"
+else
+    flunk "... the place is unset in the session, the others kept" "$tmp/places2/session.json"
+fi
+expect 0 "--dropout-hidden does nothing with one layer" "--dropout-hidden with one layer" \
+    train --corpus "$tmp/corpus.txt" --layers 1 --hidden 8 --embed 4 --seq-len 8 --batch 2 \
+    --eval-every 0 --steps 1 --dropout-hidden 0.3 --quiet
+usage_error "^rnnlab: --dropout-input: '1' is out of range (>= 0 and < 1, or unset)$" \
+    "--dropout-input 1" train --corpus "$tmp/corpus.txt" --dropout-input 1
+usage_error "^rnnlab: --dropout-output: 'half' is not a number or unset$" \
+    "--dropout-output half" train --corpus "$tmp/corpus.txt" --dropout-output half
 usage_error "tar needs seq-len of 2 or more" "--tar with --seq-len 1" \
     train --corpus "$tmp/corpus.txt" --seq-len 1 --tar 1 --steps 1
 usage_error "bptt-jitter needs seq-len of 10 or more" "--bptt-jitter with --seq-len 5" \

@@ -37,6 +37,8 @@ keys=$(sed -n '/^  keys:/,/^  show KEY/p' "$tmp/out" | sed '$d; s/^  keys://')
 probes() {
     case $1 in
     *'|'*) echo "$1" | tr '|' ' '; echo "bogus" ;;
+    *', or unset')                       # a rate that may fall back
+        echo unset; probes "${1%, or unset}" ;;
     '0 to 18446744073709551615')
         echo 0 18446744073709551615 18446744073709551616 -1 x 7 ;;
     *' to '*)

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """torch_parity.py SESSION CORPUS - loads an rnnlab session into PyTorch the
-way the README shows (state_dict names of PyTorch's word_language_model),
+way the README shows (state_dict names of PyTorch's word_language_model;
+the README's LayerNorm LSTM module, tests/lnlstm.py, for --layer-norm),
 encodes the corpus with the session's tokenizer rebuilt from session.json
 (char, word or bpe), scores it from a zero state and prints the mean
 cross-entropy of predicting token i+1 from tokens 0..i, as JSON:
@@ -8,13 +9,21 @@ cross-entropy of predicting token i+1 from tokens 0..i, as JSON:
 same loss over the same number of tokens.
 torch_parity.py S0 CORPUS --train S1 T B LR CLIP STEPS replays S1's SGD
 steps from S0 with the embedding frozen (see train_frozen).
-torch_parity.py SESSION CORPUS --objective T AR TAR: awd_objective."""
+
+torch_parity.py SESSION CORPUS --objective T AR TAR E prints instead
+{"objective": X}: the training objective of the corpus' first T+1 tokens
+(CrossEntropyLoss with label_smoothing E, plus AR and TAR), what rnnlab
+train --json reports as "objective" for that chunk."""
 import json
+import os
 import struct
 import sys
 
 import torch
 import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lnlstm import LayerNormLSTM     # noqa: E402  the README's module
 
 
 def load_safetensors(path):
@@ -32,40 +41,6 @@ def load_safetensors(path):
         t = torch.frombuffer(bytearray(body[a:b]), dtype=torch.float32)
         tensors[name] = t.reshape(info["shape"])
     return tensors
-
-
-class LayerNormLSTM(nn.Module):
-    """rnnlab's LSTM with --layer-norm (the README's module): nn.LSTM's
-    parameter names plus ln_ih_l{k}, ln_hh_l{k} and ln_c_l{k}."""
-    def __init__(self, embed, hidden, layers):
-        super().__init__()
-        self.hidden, self.layers = hidden, layers
-        for k in range(layers):
-            n = embed if k == 0 else hidden
-            for name, shape in (("weight_ih", (4 * hidden, n)),
-                                ("weight_hh", (4 * hidden, hidden)),
-                                ("bias_ih", (4 * hidden,)), ("bias_hh", (4 * hidden,))):
-                self.register_parameter(f"{name}_l{k}", nn.Parameter(torch.empty(shape)))
-            setattr(self, f"ln_ih_l{k}", nn.LayerNorm(4 * hidden))
-            setattr(self, f"ln_hh_l{k}", nn.LayerNorm(4 * hidden))
-            setattr(self, f"ln_c_l{k}", nn.LayerNorm(hidden))
-
-    def forward(self, x):                       # x [T, B, embed], zero state
-        for k in range(self.layers):
-            def p(name):
-                return getattr(self, f"{name}_l{k}")
-            h = x.new_zeros(x.shape[1], self.hidden)
-            c = torch.zeros_like(h)
-            gx = p("ln_ih")(x @ p("weight_ih").T + p("bias_ih"))
-            out = []
-            for t in range(x.shape[0]):
-                a = gx[t] + p("ln_hh")(h @ p("weight_hh").T + p("bias_hh"))
-                i, f, g, o = a.chunk(4, 1)
-                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                h = torch.sigmoid(o) * torch.tanh(p("ln_c")(c))
-                out.append(h)
-            x = torch.stack(out)
-        return x, None
 
 
 class LanguageModel(nn.Module):
@@ -185,15 +160,16 @@ def encode(data, tok):
     return {"char": encode_char, "word": encode_word, "bpe": encode_bpe}[tok["kind"]](data, tok)
 
 
-def awd_objective(net, ids, T, ar, tar):
-    """awd-lstm-lm's training objective of the chunk ids[0..T] (one stream,
-    zero state, no dropout): cross-entropy + ar * mean(y^2) of the last
-    layer's output + tar * mean((h_t - h_{t-1})^2) of it."""
+def train_objective(net, ids, T, ar, tar, smoothing):
+    """The training objective of the chunk ids[0..T] (one stream, zero
+    state, no dropout): PyTorch's CrossEntropyLoss(label_smoothing=E) +
+    ar * mean(y^2) of the last layer's output + tar * mean((h_t -
+    h_{t-1})^2) of it (awd-lstm-lm's AR and TAR)."""
     x = ids[:T].unsqueeze(1)
     h, _ = net.rnn(net.encoder(x))
     logits = net.decoder(h).squeeze(1).double()
     h = h.double()
-    loss = nn.functional.cross_entropy(logits, ids[1:T + 1])
+    loss = nn.CrossEntropyLoss(label_smoothing=smoothing)(logits, ids[1:T + 1])
     loss = loss + ar * h.pow(2).mean() + tar * (h[1:] - h[:-1]).pow(2).mean()
     return loss.item()
 
@@ -259,9 +235,10 @@ def main():
                                       float(a[3]), float(a[4]), int(a[5]))))
         return
     with torch.no_grad():
-        if len(sys.argv) > 3:           # --objective T AR TAR
-            T, ar, tar = int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
-            print(json.dumps({"objective": awd_objective(net, ids, T, ar, tar)}))
+        if len(sys.argv) > 3:           # --objective T AR TAR E
+            T, ar, tar, e = (int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]),
+                             float(sys.argv[7]))
+            print(json.dumps({"objective": train_objective(net, ids, T, ar, tar, e)}))
             return
         logits = net(ids[:-1].unsqueeze(1)).squeeze(1).double()
         loss = nn.functional.cross_entropy(logits, ids[1:])

@@ -4,7 +4,10 @@
 # README's LayerNorm LSTM module for --layer-norm), its
 # tokenizer (char, word, BPE) rebuilt in Python from session.json, and gives
 # the same loss as `rnnlab eval` on the same text; --freeze-embed's steps
-# are PyTorch's with the embedding's requires_grad off; and every step's learning
+# are PyTorch's with the embedding's requires_grad off; the objective a
+# training step reports (--json) is PyTorch's
+# CrossEntropyLoss(label_smoothing=E) plus AR and TAR on that session's
+# model; and every step's learning
 # rate, for each schedule and for runs resumed half-way through a plan, is
 # the one PyTorch's scheduler gives (tests/schedule_parity.py).  Skips (77)
 # without PyTorch, except in continuous integration (CI set and not empty),
@@ -37,6 +40,18 @@ while [ $i -lt 60 ]; do
 done >"$tmp/corpus.txt"
 
 fail=0
+# tests/lnlstm.py is the README's LayerNorm LSTM module, word for word.
+if "$python" - "$srcdir/README.md" "$srcdir/tests/lnlstm.py" <<'PY'
+import sys
+start, end = "class LayerNormLSTM(nn.Module):", "\n# as above, with rnn=LayerNormLSTM"
+readme, module = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+shown = readme[readme.index(start):readme.index(end)].rstrip()
+sys.exit(0 if module[module.index(start):].rstrip() == shown else 1)
+PY
+then echo "ok   tests/lnlstm.py is the README's module"
+else echo "FAIL tests/lnlstm.py differs from the README's LayerNorm LSTM module"; fail=1
+fi
+
 # check NAME TRAIN-OPTIONS...: trains a little, then compares the losses.
 check() {
     name=$1
@@ -81,25 +96,29 @@ check word-lstm --tokens word --lowercase --max-vocab 30 --model lstm --layers 1
     --hidden 16 --embed 8
 check bpe-gru --tokens bpe --bpe-vocab 320 --model gru --layers 2 --hidden 16 --embed 8
 
-# objective NAME OPTIONS...: AR and TAR as awd-lstm-lm adds them.  One
-# step of one stream with a learning rate too small to move the weights:
-# the --json objective of that step (the chunk's cross-entropy + AR + TAR)
-# against PyTorch's from the saved weights on the corpus' first 17 tokens.
+# objective NAME AR TAR E OPTIONS...: the objective trained on, with AR
+# and TAR as awd-lstm-lm adds them and label smoothing E as PyTorch's
+# CrossEntropyLoss(label_smoothing=E).  One step of one stream with a
+# learning rate too small to move the weights: the --json objective of
+# that step (the chunk's smoothed cross-entropy + AR + TAR) against
+# PyTorch's from the saved weights on the corpus' first 17 tokens.
 objective() {
-    name=$1
-    shift
+    name=$1 ar=$2 tar=$3 e=$4
+    shift 4
     if ! "$RNNLAB" train --corpus "$tmp/corpus.txt" --seq-len 16 --batch 1 --val-frac 0 \
         --optimizer sgd --lr 1e-30 --steps 1 --eval-every 0 --threads 1 --dropout 0 \
-        --ar 2 --tar 1 --json --save "$tmp/$name" "$@" >"$tmp/$name.train" 2>&1; then
+        --ar "$ar" --tar "$tar" --label-smoothing "$e" --json --save "$tmp/$name" "$@" \
+        >"$tmp/$name.train" 2>&1; then
         echo "FAIL $name: rnnlab train failed:"; cat "$tmp/$name.train"
         fail=1; return
     fi
     theirs=$("$python" "$srcdir/tests/torch_parity.py" "$tmp/$name" "$tmp/corpus.txt" \
-        --objective 16 2 1) || {
+        --objective 16 "$ar" "$tar" "$e") || {
         echo "FAIL $name: PyTorch could not load the session"; fail=1; return; }
     if "$python" - "$(grep '"objective"' "$tmp/$name.train")" "$theirs" <<'PY'
 import json, sys
 a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert a["objective"] != a["loss"], "the objective is the plain loss"
 rel = abs(a["objective"] - b["objective"]) / b["objective"]
 print("rnnlab %.7f  pytorch %.7f  rel %.1e" % (a["objective"], b["objective"], rel))
 sys.exit(0 if rel < 1e-5 else 1)
@@ -109,8 +128,13 @@ PY
     fi
 }
 
-objective ar-tar-lstm --model lstm --layers 2 --hidden 24 --embed 12
-objective ar-tar-gru --model gru --layers 1 --hidden 16 --embed 8
+objective ar-tar-lstm 2 1 0 --model lstm --layers 2 --hidden 24 --embed 12
+objective ar-tar-gru 2 1 0 --model gru --layers 1 --hidden 16 --embed 8
+# label smoothing alone, with AR and TAR, and on the LayerNorm LSTM
+objective smooth-lstm 0 0 0.1 --model lstm --layers 2 --hidden 24 --embed 12
+objective smooth-gru-ar-tar 2 1 0.25 --model gru --layers 1 --hidden 16 --embed 8
+objective smooth-lnlstm 0 0 0.05 --model lstm --layers 2 --hidden 16 --embed 8 --layer-norm
+objective smooth-rnn-tied 0 0 0.5 --model rnn --layers 1 --hidden 12 --embed 12 --tie
 
 # frozen NAME OPTIONS...: --freeze-embed against requires_grad=False.  One
 # SGD step at a rate too small to move the weights (session NAME-0: the

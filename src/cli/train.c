@@ -60,6 +60,7 @@ enum {
     TO_KEEP_BEST, TO_LABEL_SMOOTHING, TO_NO_CACHE,
     TO_DROPOUT_EMBED, TO_LOCKED_DROPOUT, TO_WEIGHT_DROP, TO_AR, TO_TAR,
     TO_BPTT_JITTER, TO_NONMONO, TO_AWD,
+    TO_DROPOUT_INPUT, TO_DROPOUT_HIDDEN, TO_DROPOUT_OUTPUT,     /* MODEL_DROP_* */
     TO_EMBED_INIT, TO_EMBED_FORMAT, TO_EMBED_LOWER, TO_FREEZE_EMBED,
     TO_TOKENS,                  /* then the tokenizer's, in TOK_OPT_* order */
     TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB,
@@ -120,6 +121,9 @@ static const struct option train_opts[] = {
     {"bptt-jitter", optional_argument, NULL, TO_BPTT_JITTER},
     {"nonmono", required_argument, NULL, TO_NONMONO},
     {"awd", no_argument, NULL, TO_AWD},
+    {"dropout-input", required_argument, NULL, TO_DROPOUT_INPUT},
+    {"dropout-hidden", required_argument, NULL, TO_DROPOUT_HIDDEN},
+    {"dropout-output", required_argument, NULL, TO_DROPOUT_OUTPUT},
     {"embed-init", required_argument, NULL, TO_EMBED_INIT},
     {"embed-format", required_argument, NULL, TO_EMBED_FORMAT},
     {"embed-init-lower", optional_argument, NULL, TO_EMBED_LOWER},
@@ -224,6 +228,7 @@ static int train_set(void *args, int id, const char *arg)
     case TO_SEED: case TO_EVAL_EVERY: case TO_THREADS: case TO_SAVE_EVERY:
     case TO_LABEL_SMOOTHING:
     case TO_DROPOUT_EMBED: case TO_WEIGHT_DROP: case TO_AR: case TO_TAR: case TO_NONMONO:
+    case TO_DROPOUT_INPUT: case TO_DROPOUT_HIDDEN: case TO_DROPOUT_OUTPUT:
     case TO_EMBED_INIT: case TO_EMBED_FORMAT:
     case TO_SCHEDULE: case TO_WARMUP: case TO_MIN_LR: case TO_LR_DECAY:
     case TO_LR_DECAY_EVERY: case TO_PLATEAU_FACTOR: case TO_PLATEAU_PATIENCE:
@@ -286,7 +291,7 @@ static void train_help_embed(FILE *f)
 
 static void train_help_data_model(FILE *f, const train_config *d)
 {
-    char r1[64];
+    char r1[64], r2[64];
     fprintf(f,
 "Usage: rnnlab train [OPTION]...\n"
 "Train a recurrent language model on a text file, printing progress.\n"
@@ -318,7 +323,16 @@ static void train_help_data_model(FILE *f, const train_config *d)
 "                       --epochs or --time sized for the run, 64 to 1024,\n"
 "                       see README \"train\"; else %d)\n"
 "  --embed N            embedding size, 1 to 65536 (default %d)\n"
-"  --dropout P          dropout probability, P %s (default %g)\n"
+"  --dropout P          dropout probability at the places below that have no\n"
+"                       rate of their own, P %s (default %g)\n"
+"  --dropout-input P    dropout on the embedding output (awd-lstm-lm's\n"
+"                       dropouti)\n"
+"  --dropout-hidden P   dropout between layers, on each layer's output that\n"
+"                       feeds the next (dropouth)\n"
+"  --dropout-output P   dropout on the last layer's output, the decoder's\n"
+"                       input (awd-lstm-lm's dropout); for these three P is\n"
+"                       %s (default " SETTING_UNSET ":\n"
+"                       --dropout's rate); a resumed run may change them\n"
 "  --tie                use the embedding as the decoder's weight; needs\n"
 "                       --embed equal to --hidden (set so when --embed is\n"
 "                       not given)\n"
@@ -330,7 +344,7 @@ static void train_help_data_model(FILE *f, const train_config *d)
             model_cell_name(d->model.cell),
             MODEL_MAX_LAYERS, d->model.layers, d->model.hidden,
             d->model.embed, setting_range_of("dropout", r1, sizeof r1),
-            (double)d->model.dropout);
+            (double)d->model.dropout, setting_range_of("dropout-input", r2, sizeof r2));
     train_help_embed(f);
 }
 
@@ -506,9 +520,10 @@ static void train_help_awd(FILE *f)
 "drawn once per chunk; a resumed run may change them):\n"
 "  --dropout-embed P    drop whole rows of the embedding matrix, the others\n"
 "                       scaled by 1/(1-P), P %s (default 0: off)\n"
-"  --locked-dropout     --dropout's masks (embedding output, between layers,\n"
+"  --locked-dropout     the dropout masks (embedding output, between layers,\n"
 "                       decoder input) drawn once per stream and shared by\n"
-"                       the chunk's time steps; needs --dropout > 0\n"
+"                       the chunk's time steps; needs a rate above 0 at one\n"
+"                       of those places\n"
 "                       (--locked-dropout=off on --resume undoes it)\n"
 "  --weight-drop P      DropConnect on each layer's weight_hh: one mask per\n"
 "                       chunk, kept weights scaled by 1/(1-P), P %s\n"
@@ -518,15 +533,18 @@ static void train_help_awd(FILE *f)
 "  --tar B              add B * mean((h_t - h_t-1)^2) of the last layer's\n"
 "                       output before dropout (default 0); the losses printed\n"
 "                       stay cross-entropy, --json adds \"objective\"\n"
-"  --awd                awd-lstm-lm's word-level settings (its Penn Treebank\n"
-"                       run) as the starting point; options given override\n"
-"                       them: --model lstm --layers 3 --hidden 1150 --embed\n"
-"                       400 --seq-len 70 --batch 80 --optimizer ntasgd --lr\n"
-"                       30 --nonmono 5 --weight-decay 1.2e-6 --clip 0.25\n"
-"                       --dropout 0.4 --locked-dropout --dropout-embed 0.1\n"
-"                       --weight-drop 0.5 --ar 2 --tar 1 --bptt-jitter (use\n"
-"                       it with --tokens word; not tied: the layers share\n"
-"                       one size here)\n"
+"  --awd                awd-lstm-lm's word-level settings (its main.py's\n"
+"                       defaults, the paper's WikiText-2 run) as the starting\n"
+"                       point; options given override them: --model lstm\n"
+"                       --layers 3 --hidden 1150 --embed 400 --seq-len 70\n"
+"                       --batch 80 --optimizer ntasgd --lr 30 --nonmono 5\n"
+"                       --weight-decay 1.2e-6 --clip 0.25 --dropout 0.4\n"
+"                       --dropout-input 0.65 --dropout-hidden 0.3\n"
+"                       --dropout-output 0.4 --locked-dropout --dropout-embed\n"
+"                       0.1 --weight-drop 0.5 --ar 2 --tar 1 --bptt-jitter\n"
+"                       (use it with --tokens word; not tied: the layers\n"
+"                       share one size here; for the paper's Penn Treebank\n"
+"                       run add --dropout-input 0.4 --batch 40)\n"
 "  --bptt-jitter        each chunk's length drawn as awd-lstm-lm does: T\n"
 "                       (--seq-len), one time in 20 T/2, plus normal noise\n"
 "                       of deviation 5, kept within 5 and T+20; the step's\n"
@@ -636,6 +654,17 @@ static void train_apply_awd(const train_args *a, train_config *c)
     if (GIVEN(a, TO_TAR)) c->tar = v->tar;
     if (GIVEN(a, TO_BPTT_JITTER)) c->bptt_jitter = v->bptt_jitter;
     if (GIVEN(a, TO_NONMONO)) c->optim.nonmono = v->optim.nonmono;
+    for (int k = 0; k < MODEL_DROP_PLACES; k++)
+        if (GIVEN(a, TO_DROPOUT_INPUT + k))
+            c->model.drop[k] = v->model.drop[k];
+}
+
+/* A between-layers rate given for a model without such a place. */
+static void train_warn_places(const train_args *a, const train_config *c)
+{
+    if (GIVEN(a, TO_DROPOUT_HIDDEN) && c->model.layers == 1)
+        cli_warn("--dropout-hidden does nothing with one layer (there is no "
+                 "place between layers)");
 }
 
 /* Settings a resumed session may take from the command line too. */
@@ -696,6 +725,7 @@ static int train_build_config(const train_args *a, train_config *out)
     char err[256];
     if (train_config_check(&c, err, sizeof err) < 0)       /* combinations */
         return cli_usage_error(cmd, "%s", err);
+    train_warn_places(a, &c);
     if (GIVEN(a, TO_MOMENTUM) && c.optim.kind != OPT_SGD
         && c.optim.kind != OPT_RMSPROP)
         return cli_usage_error(cmd, "--momentum applies only to sgd and rmsprop "
@@ -877,6 +907,7 @@ static int train_resume(be_backend *be, train_args *a, trainer **out)
         trainer_free(t);
         return cli_usage_error(a->oc.cmd, "%s", err);
     }
+    train_warn_places(a, &t->cfg);
     trainer_apply_live(t);
     if (GIVEN(a, TO_SCHEDULE) || t->cfg.schedule != was)
         trainer_sched_reset(t);      /* planned afresh over this run */
@@ -983,7 +1014,7 @@ static void catch_stop_signals(void (*handler)(int))
 static void print_header(const trainer *t, int sized)
 {
     const train_config *c = &t->cfg;
-    char n1[32], n2[32], n3[32], n4[32];
+    char n1[32], n2[32], n3[32], n4[32], drops[96];
     size_t tb, te, vb, ve, sb, se;
     corpus_range(&t->corp, SPLIT_TRAIN, &tb, &te);
     corpus_range(&t->corp, SPLIT_VAL, &vb, &ve);
@@ -995,10 +1026,11 @@ static void print_header(const trainer *t, int sized)
            cli_grouped(n3, (double)(ve - vb)));
     if (se > sb)
         printf(", test %s", cli_grouped(n4, (double)(se - sb)));
-    printf(")\nmodel %s%s %dx%d, embed %d%s, dropout %g%s: %s parameters%s\n",
+    model_drop_desc(&c->model, drops, sizeof drops);
+    printf(")\nmodel %s%s %dx%d, embed %d%s, %s%s: %s parameters%s\n",
            model_cell_name(c->model.cell), c->model.layer_norm ? " (layer norm)" : "",
            c->model.layers, c->model.hidden,
-           c->model.embed, c->freeze_embed ? " (frozen)" : "", (double)c->model.dropout,
+           c->model.embed, c->freeze_embed ? " (frozen)" : "", drops,
            c->model.tie ? ", tied" : "",
            cli_grouped(n1, (double)model_param_count(t->m)),
            sized ? " (sized for this run; --hidden sets it)" : "");

@@ -884,6 +884,7 @@ static void apply_live(eng *e, int restart)
     t->cfg.optim.nonmono = e->cfg.train.optim.nonmono;
     t->cfg.clip_norm = e->cfg.train.clip_norm;
     t->cfg.model.dropout = e->cfg.train.model.dropout;
+    memcpy(t->cfg.model.drop, e->cfg.train.model.drop, sizeof t->cfg.model.drop);
     t->cfg.eval_every = e->cfg.train.eval_every;
     t->cfg.label_smoothing = e->cfg.train.label_smoothing;
     t->cfg.ar = e->cfg.train.ar;

@@ -28,6 +28,14 @@ static void optimizer_defaults(setting_values *v)
     v->train.optim = optim_defaults(v->train.optim.kind);
 }
 
+/* A dropout place's own rate; unset, it takes dropout's. */
+#define DROP_PLACE_ROW(place, row, where)                                     \
+    {.name = row, .type = SETTING_RATE, .field = AT(train.model.drop[place]), \
+     .lo = 0, .hi = 1, .open = SETTING_HI_OPEN, .def = SETTING_UNSET,         \
+     .effect = SETTING_LIVE,                                                  \
+     .summary = "dropout probability at " where "; " SETTING_UNSET ": "       \
+                "dropout's", .option = "train --" row}
+
 static const setting table[] = {
     {.name = "lr", .type = SETTING_FLOAT, .field = AT(train.optim.lr),
      .lo = 0, .hi = INFINITY, .open = SETTING_LO_OPEN, .def = "0.002",
@@ -54,6 +62,12 @@ static const setting table[] = {
      .lo = 0, .hi = 1, .open = SETTING_HI_OPEN, .def = "0.1",
      .effect = SETTING_LIVE, .summary = "dropout probability",
      .option = "train --dropout"},
+    DROP_PLACE_ROW(MODEL_DROP_INPUT, "dropout-input", "the embedding output, "
+                   "layer 0's input (awd-lstm-lm's dropouti)"),
+    DROP_PLACE_ROW(MODEL_DROP_HIDDEN, "dropout-hidden", "between layers, each "
+                   "layer's output feeding the next (dropouth)"),
+    DROP_PLACE_ROW(MODEL_DROP_OUTPUT, "dropout-output", "the last layer's "
+                   "output, the decoder's input (awd-lstm-lm's dropout)"),
     {.name = "layer-norm", .type = SETTING_CHOICE, .field = AT(train.model.layer_norm),
      .choices = "off on", .def = "off", .effect = SETTING_RESET,
      .summary = "LSTM only: layer normalisation of the input and recurrent "
@@ -264,10 +278,25 @@ static int choice_index(const char *list, const char *word)
     return -1;
 }
 
+/* A number row's range: "> 0", "0 to 100", ">= 0 and < 1". */
+static void number_range(const setting *s, char *buf, size_t len)
+{
+    char lo[32], hi[32];
+    snprintf(lo, sizeof lo, "%.15g", s->lo);
+    snprintf(hi, sizeof hi, "%.15g", s->hi);
+    if (isinf(s->hi))
+        snprintf(buf, len, "%s %s", s->open & SETTING_LO_OPEN ? ">" : ">=", lo);
+    else if (!s->open)
+        snprintf(buf, len, "%s to %s", lo, hi);
+    else
+        snprintf(buf, len, "%s %s and %s %s",
+                 s->open & SETTING_LO_OPEN ? ">" : ">=", lo,
+                 s->open & SETTING_HI_OPEN ? "<" : "<=", hi);
+}
+
 void setting_range(int i, char *buf, size_t len)
 {
     const setting *s = &table[i];
-    char lo[32], hi[32];
     switch (s->type) {
     case SETTING_CHOICE:
     case SETTING_WORD:
@@ -288,16 +317,9 @@ void setting_range(int i, char *buf, size_t len)
                  SETTING_PATH_MAX - 1);
         return;
     default:
-        snprintf(lo, sizeof lo, "%.15g", s->lo);
-        snprintf(hi, sizeof hi, "%.15g", s->hi);
-        if (isinf(s->hi))
-            snprintf(buf, len, "%s %s", s->open & SETTING_LO_OPEN ? ">" : ">=", lo);
-        else if (!s->open)
-            snprintf(buf, len, "%s to %s", lo, hi);
-        else
-            snprintf(buf, len, "%s %s and %s %s",
-                     s->open & SETTING_LO_OPEN ? ">" : ">=", lo,
-                     s->open & SETTING_HI_OPEN ? "<" : "<=", hi);
+        number_range(s, buf, len);
+        if (s->type == SETTING_RATE)
+            snprintf(buf + strlen(buf), len - strlen(buf), ", or " SETTING_UNSET);
     }
 }
 
@@ -446,6 +468,25 @@ static int parse_cadence(const setting *s, const char *text,
     return 0;
 }
 
+/* A rate, or SETTING_UNSET for none of its own; returns 0 or -1 with
+ * err. */
+static int parse_rate(const setting *s, const char *text, model_rate *out,
+                      char *err, size_t errlen)
+{
+    double x;
+    if (strcmp(text, SETTING_UNSET) == 0) {
+        *out = (model_rate){0, 0};
+        return 0;
+    }
+    if (parse_number(s, text, &x, err, errlen) != 0) {
+        if (strstr(err, "is not a number"))
+            snprintf(err, errlen, "'%s' is not a number or " SETTING_UNSET, text);
+        return -1;
+    }
+    *out = (model_rate){(float)x, 1};
+    return 0;
+}
+
 int setting_parse(int i, const char *text, setting_values *v, char *err,
                   size_t errlen)
 {
@@ -493,6 +534,10 @@ int setting_parse(int i, const char *text, setting_values *v, char *err,
         if (parse_path(text, field(s, v), err, errlen) != 0)
             return -1;
         break;
+    case SETTING_RATE:
+        if (parse_rate(s, text, field(s, v), err, errlen) != 0)
+            return -1;
+        break;
     }
     if (s->then)
         s->then(v);
@@ -521,6 +566,7 @@ static size_t field_size(const setting *s)
     case SETTING_WORD: return SETTING_WORD_MAX;
     case SETTING_CADENCE: return sizeof(sample_cadence);
     case SETTING_PATH: return SETTING_PATH_MAX;
+    case SETTING_RATE: return sizeof(model_rate);
     default: return sizeof(int);
     }
 }
@@ -537,6 +583,14 @@ void setting_format(int i, const setting_values *v, char *buf, size_t len)
     const void *f = field(s, v);
     switch (s->type) {
     case SETTING_FLOAT: snprintf(buf, len, "%g", (double)*(const float *)f); break;
+    case SETTING_RATE: {
+        const model_rate *r = f;
+        if (r->set)
+            snprintf(buf, len, "%g", (double)r->p);
+        else
+            snprintf(buf, len, SETTING_UNSET);
+        break;
+    }
     case SETTING_INT: snprintf(buf, len, "%d", *(const int *)f); break;
     case SETTING_U64:
         snprintf(buf, len, "%llu", (unsigned long long)*(const uint64_t *)f);
@@ -592,6 +646,14 @@ static int check_one(const setting *s, const setting_values *v, char *err,
         break;
     case SETTING_U64:
         break;
+    case SETTING_RATE: {
+        const model_rate *r = f;
+        snprintf(text, sizeof text, "%.9g", (double)r->p);
+        bad = (r->set != 0 && r->set != 1) || (r->set && (!isfinite(r->p) || !in_range(s, r->p)));
+        if (bad)
+            out_of_range(s, text, why, sizeof why);
+        break;
+    }
     case SETTING_PATH:
         bad = !memchr(f, '\0', SETTING_PATH_MAX)
               || (*(const char *)f && parse_path(f, (char[SETTING_PATH_MAX]){0},

@@ -18,9 +18,14 @@ typedef enum {
     SETTING_CADENCE,      /* sample_cadence field: N steps in [lo, hi], or a
                            * time Ns, Nm or Nh, up to SETTING_MAX_SECONDS
                            * of training; 0 off */
-    SETTING_PATH          /* char[SETTING_PATH_MAX] field: a file's path,
+    SETTING_PATH,         /* char[SETTING_PATH_MAX] field: a file's path,
                            * "" for none (set and show say "none") */
+    SETTING_RATE          /* model_rate field: a number in [lo, hi], or
+                           * SETTING_UNSET for none of its own */
 } setting_type;
+
+/* The word a SETTING_RATE row takes and shows for "unset". */
+#define SETTING_UNSET "unset"
 
 #define SETTING_WORD_MAX 16
 #define SETTING_PATH_MAX TRAIN_PATH_MAX

@@ -44,6 +44,10 @@ typedef struct act_arena {
     float *whh_drop[MODEL_MAX_LAYERS], *whh_mask[MODEL_MAX_LAYERS];
     const float *whh[MODEL_MAX_LAYERS];
     float *dec_in, *dec_mask;   /* decoder input after dropout, its mask */
+    /* the dropout sites (embedding output 0, layer l's input l, decoder
+     * input layers) the last forward dropped: the backward applies their
+     * masks only, a rate may have gone to 0 since the arena was carved */
+    unsigned char dropped[MODEL_MAX_LAYERS + 1];
     float *dgx, *dgh;           /* backward scratch [R,G*H] */
     float *dH, *dX;             /* [R,max(E,H)] each */
     float *dh_rec, *dc;         /* [B,H] */
@@ -66,6 +70,53 @@ int model_cell_parse(const char *s)
 
 int model_gates(model_cell c) { return c == CELL_LSTM ? 4 : c == CELL_GRU ? 3 : 1; }
 
+float model_drop_rate(const model_config *c, model_drop_place place)
+{
+    const model_rate *r = &c->drop[place];
+    return r->set ? r->p : c->dropout;
+}
+
+int model_drops(const model_config *c)
+{
+    for (int k = 0; k < MODEL_DROP_PLACES; k++)
+        if (model_drop_rate(c, (model_drop_place)k) > 0.0f)
+            return 1;
+    return 0;
+}
+
+const char *model_drop_name(model_drop_place place)
+{
+    static const char *const names[] = {"dropout-input", "dropout-hidden",
+                                        "dropout-output"};
+    return (unsigned)place < MODEL_DROP_PLACES ? names[place] : "?";
+}
+
+void model_drop_desc(const model_config *c, char *buf, size_t len)
+{
+    int own = 0;
+    for (int k = 0; k < MODEL_DROP_PLACES; k++)
+        own |= c->drop[k].set;
+    if (!own) {
+        snprintf(buf, len, "dropout %g", (double)c->dropout);
+        return;
+    }
+    snprintf(buf, len, "dropout input %g, hidden %g, output %g",
+             (double)model_drop_rate(c, MODEL_DROP_INPUT),
+             (double)model_drop_rate(c, MODEL_DROP_HIDDEN),
+             (double)model_drop_rate(c, MODEL_DROP_OUTPUT));
+}
+
+/* The first place whose own rate is malformed, or -1. */
+static int bad_place(const model_config *c)
+{
+    for (int k = 0; k < MODEL_DROP_PLACES; k++) {
+        const model_rate *r = &c->drop[k];
+        if ((r->set != 0 && r->set != 1) || (r->set && !(r->p >= 0.0f && r->p < 1.0f)))
+            return k;
+    }
+    return -1;
+}
+
 /* Returns 0, or -1 with a message naming the bad field. */
 int model_config_check(const model_config *c, char *err, size_t errlen)
 {
@@ -87,6 +138,11 @@ int model_config_check(const model_config *c, char *err, size_t errlen)
     else if (c->locked != 0 && c->locked != 1) bad = "locked-dropout must be on or off";
     if (bad) {
         snprintf(err, errlen, "model: %s", bad);
+        return -1;
+    }
+    if (bad_place(c) >= 0) {
+        snprintf(err, errlen, "model: %s must be in [0,1) or unset",
+                 model_drop_name((model_drop_place)bad_place(c)));
         return -1;
     }
     return 0;
@@ -339,7 +395,7 @@ static int upload_ones(be_backend *be, float *dst, size_t n)
 /* The parts of an arena the configuration needs (NEED_*). */
 static int arena_needs(const model_config *c)
 {
-    return (c->dropout > 0.0f ? NEED_DROP : 0) | (c->dropout_embed > 0.0f ? NEED_EMBED_DROP : 0)
+    return (model_drops(c) ? NEED_DROP : 0) | (c->dropout_embed > 0.0f ? NEED_EMBED_DROP : 0)
            | (c->weight_drop > 0.0f ? NEED_WEIGHT_DROP : 0);
 }
 
@@ -468,18 +524,29 @@ static uint64_t site_key(uint64_t key, int site)
     return key * 0x9E3779B97F4A7C15ULL + (uint64_t)site * 0xC2B2AE3D27D4EB4FULL + 1;
 }
 
-/* Applies dropout to x [T*B, width] when training with p > 0.  A mask
- * element is keyed by its place in the whole batch: row t*B + b of a share
- * is row t*batch_total + batch_first + b of the batch. */
+/* The place a dropout site is: the embedding output, between layers or
+ * the decoder input. */
+static model_drop_place site_place(const model_config *c, int site)
+{
+    return site == 0 ? MODEL_DROP_INPUT
+                     : site == c->layers ? MODEL_DROP_OUTPUT : MODEL_DROP_HIDDEN;
+}
+
+/* Applies dropout to x [T*B, width] at a site when training with the
+ * site's place's rate above 0, noting whether it did.  A mask element is
+ * keyed by its place in the whole batch: row t*B + b of a share is row
+ * t*batch_total + batch_first + b of the batch. */
 static void maybe_drop(model *m, float *x, float *mask, int T, int B, int width,
                        int train, uint64_t key, int site)
 {
     /* locked (variational) dropout keys the masks of row 0 as a plain
      * one does, so the two agree on the first step */
     be_backend *be = m->be;
-    float p = m->cfg.dropout;
+    float p = model_drop_rate(&m->cfg, site_place(&m->cfg, site));
     size_t row = (size_t)B * width;
-    if (!train || !(p > 0.0f))
+    act_arena *a = m->act;
+    a->dropped[site] = train && p > 0.0f;
+    if (!a->dropped[site])
         return;
     key = site_key(key, site);
     if (m->cfg.locked) {
@@ -855,14 +922,14 @@ void model_backward_notify(model *m, model_grads_ready ready, void *ctx)
      * and left dL/d(decoder input) in a->dH */
     notify(&n, decoder_from(m));
     ar_backward(m, T, B, whole);
-    if (a->dec_mask)
+    if (a->dropped[c->layers])
         be->mul(be, a->dH, a->dec_mask, (size_t)R * H);
     tar_backward(m, T, B, whole);
     for (int l = c->layers - 1; l >= 0; l--) {
         layer_backward(m, l, T, B, &n);
         notify(&n, (size_t)(m->g_w_ih[l] - m->grads));
         int in = l ? H : c->embed;
-        if (a->layer[l].mask)
+        if (a->dropped[l])
             be->mul(be, a->dX, a->layer[l].mask, (size_t)R * in);
         /* the layer below's output gradient is this layer's input gradient */
         float *t = a->dH; a->dH = a->dX; a->dX = t;
@@ -871,6 +938,14 @@ void model_backward_notify(model *m, model_grads_ready ready, void *ctx)
         be->mul(be, a->dH, a->emb_mask, (size_t)R * c->embed);
     be->embed_bwd(be, m->ids_dev, R, a->dH, c->embed, m->g_enc);
     notify(&n, 0);
+}
+
+const float *model_drop_mask(const model *m, int site)
+{
+    const act_arena *a = m->act;
+    if (!a || site < 0 || site > m->cfg.layers || !a->dropped[site])
+        return NULL;
+    return site == m->cfg.layers ? a->dec_mask : a->layer[site].mask;
 }
 
 void model_step(model *m, model_state *st, const uint32_t *ids, float *out)

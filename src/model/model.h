@@ -24,10 +24,27 @@
 
 typedef enum { CELL_RNN = 0, CELL_GRU = 1, CELL_LSTM = 2 } model_cell;
 
+/* A dropout rate of one place that may be left unset: then the place
+ * takes the model's dropout.  Zero-initialised means unset, so a
+ * configuration built field by field (or read from a session saved before
+ * the places had rates of their own) drops as dropout says. */
+typedef struct model_rate {
+    float p;               /* the rate when set */
+    int set;               /* 0: unset (dropout's), 1: p */
+} model_rate;
+
+/* The places dropout acts on (awd-lstm-lm's dropouti, dropouth, dropout):
+ * the embedding output (layer 0's input), the input of each layer above
+ * the first (the output of the one below), and the last layer's output
+ * (the decoder's input). */
+typedef enum { MODEL_DROP_INPUT, MODEL_DROP_HIDDEN, MODEL_DROP_OUTPUT,
+               MODEL_DROP_PLACES } model_drop_place;
+
 typedef struct model_config {
     model_cell cell;
     int layers, hidden, embed, vocab;
-    float dropout;
+    float dropout;         /* every place's rate unless its own is set */
+    model_rate drop[MODEL_DROP_PLACES];   /* per place (MODEL_DROP_*) */
     int tie;               /* decoder.weight is encoder.weight (embed == hidden) */
     int forget_bias;       /* LSTM: initialise forget-gate bias_ih to 1
                             * (with layer_norm: ln_ih's bias) */
@@ -36,9 +53,9 @@ typedef struct model_config {
      * only, every mask drawn once per chunk from the dropout key: */
     float dropout_embed;   /* drop whole rows of encoder.weight, the rest
                             * scaled by 1/(1-p) (one mask over the V rows) */
-    int locked;            /* the dropout masks (embedding output, between
-                            * layers, decoder input) drawn once per stream
-                            * and shared by the T steps (variational) */
+    int locked;            /* the dropout masks (every place above) drawn
+                            * once per stream and shared by the T steps
+                            * (variational) */
     float weight_drop;     /* DropConnect on every weight_hh_l{k}: one mask
                             * over the matrix, kept weights / (1-p) */
 } model_config;
@@ -112,6 +129,16 @@ const char *model_cell_name(model_cell c);
 int model_cell_parse(const char *s);
 /* Gates per cell type: 1, 3, 4. */
 int model_gates(model_cell c);
+/* The rate dropout acts with at place (MODEL_DROP_*): its own when set,
+ * else dropout. */
+float model_drop_rate(const model_config *cfg, model_drop_place place);
+/* Whether any place drops (a rate above 0). */
+int model_drops(const model_config *cfg);
+/* The setting name of a place: "dropout-input", "-hidden", "-output". */
+const char *model_drop_name(model_drop_place place);
+/* The rates in words: "dropout 0.1", or when a place has its own,
+ * "dropout input 0.65, hidden 0.3, output 0.4" (the rates that act). */
+void model_drop_desc(const model_config *cfg, char *buf, size_t len);
 /* Checks a configuration; returns 0 or -1 with a message in err. */
 int model_config_check(const model_config *cfg, char *err, size_t errlen);
 
@@ -181,6 +208,11 @@ void model_backward(model *m);
 typedef void (*model_grads_ready)(void *ctx, size_t from);
 /* model_backward calling ready(ctx, ...) as above (ready may be NULL). */
 void model_backward_notify(model *m, model_grads_ready ready, void *ctx);
+/* The dropout mask the last forward applied at a site (0: the embedding
+ * output, l: layer l's input, layers: the decoder input): device memory
+ * [T*B, width] of 0 and 1/(1-p), or NULL when it dropped nothing there
+ * (an evaluation, or the site's rate is 0).  For tests and inspection. */
+const float *model_drop_mask(const model *m, int site);
 
 /* One generation step for st->B streams: feeds ids[B] (host), advances
  * the state and writes logits [B,V] to host out. */

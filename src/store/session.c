@@ -249,6 +249,11 @@ static cJSON *ses_u64_json(uint64_t v)
     return cJSON_CreateString(buf);
 }
 
+/* session.json's keys of the dropout places' own rates (MODEL_DROP_*). */
+static const char *const ses_drop_keys[MODEL_DROP_PLACES] = {
+    "dropout_input", "dropout_hidden", "dropout_output"
+};
+
 static cJSON *ses_json_model(const model_config *c, int *bad)
 {
     cJSON *o = cJSON_CreateObject();
@@ -258,6 +263,9 @@ static cJSON *ses_json_model(const model_config *c, int *bad)
     ses_addi(o, "embed", c->embed, bad);
     ses_addi(o, "vocab", c->vocab, bad);
     ses_addf(o, "dropout", c->dropout, bad);
+    for (int k = 0; k < MODEL_DROP_PLACES; k++)     /* absent: dropout's */
+        if (c->drop[k].set)
+            ses_addf(o, ses_drop_keys[k], c->drop[k].p, bad);
     ses_addb(o, "tie", c->tie, bad);
     ses_addb(o, "forget_bias", c->forget_bias, bad);
     if (c->layer_norm)      /* absent: off, as in sessions from before it */
@@ -1194,6 +1202,13 @@ static int ses_read_model(const ses_rd *r, const cJSON *root, model_config *c)
         (HAS("weight_drop") &&
          ses_get_flt(r, o, "model", "weight_drop", 0, 0.999999f, &c->weight_drop)))
         return -1;
+    for (int k = 0; k < MODEL_DROP_PLACES; k++) {
+        c->drop[k] = (model_rate){0, 0};
+        if (HAS(ses_drop_keys[k]) &&
+            ses_get_flt(r, o, "model", ses_drop_keys[k], 0, 0.999999f, &c->drop[k].p))
+            return -1;
+        c->drop[k].set = HAS(ses_drop_keys[k]);
+    }
 #undef HAS
     char msg[256] = "";
     if (model_config_check(c, msg, sizeof msg) != 0) {

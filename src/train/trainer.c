@@ -43,7 +43,12 @@ train_config train_awd_preset(void)
     c.model.layers = 3;
     c.model.hidden = 1150;
     c.model.embed = 400;
+    /* awd-lstm-lm main.py's rates (its other defaults are this preset's
+     * too): dropouti 0.65, dropouth 0.3, dropout 0.4 */
     c.model.dropout = 0.4f;
+    c.model.drop[MODEL_DROP_INPUT] = (model_rate){0.65f, 1};
+    c.model.drop[MODEL_DROP_HIDDEN] = (model_rate){0.3f, 1};
+    c.model.drop[MODEL_DROP_OUTPUT] = (model_rate){0.4f, 1};
     c.model.locked = 1;
     c.model.dropout_embed = 0.1f;
     c.model.weight_drop = 0.5f;
@@ -106,8 +111,9 @@ int train_config_check(const train_config *c, char *err, size_t errlen)
     else if (!memchr(c->embed_init, '\0', sizeof c->embed_init)) bad = "embed-init is too long";
     else if (!(c->ar >= 0.0f && isfinite(c->ar)) || !(c->tar >= 0.0f && isfinite(c->tar)))
         bad = "ar and tar must be >= 0";
-    else if (c->model.locked && !(c->model.dropout > 0.0f))
-        bad = "locked-dropout needs dropout above 0 (its masks are dropout's)";
+    else if (c->model.locked && !model_drops(&c->model))
+        bad = "locked-dropout needs a dropout rate above 0 (dropout, or dropout-input, "
+              "-hidden or -output; its masks are theirs)";
     else if (c->tar > 0.0f && c->seq_len < 2)
         bad = "tar needs seq-len of 2 or more (it compares neighbouring steps)";
     else if (c->bptt_jitter && c->seq_len < TRAIN_JITTER_MIN_T)
@@ -595,6 +601,7 @@ void trainer_apply_live(trainer *t)
     model_config *m = &t->m->cfg;
     const model_config *c = &t->cfg.model;
     m->dropout = c->dropout;
+    memcpy(m->drop, c->drop, sizeof m->drop);
     m->dropout_embed = c->dropout_embed;
     m->locked = c->locked;
     m->weight_drop = c->weight_drop;

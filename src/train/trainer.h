@@ -60,12 +60,12 @@ typedef struct train_config {
 int train_config_check(const train_config *c, char *err, size_t errlen);
 
 /* The --awd preset: train_defaults with awd-lstm-lm's word-level
- * settings (its README's Penn Treebank run): LSTM 3 layers of 1150,
- * embed 400 (untied: rnnlab's layers share one size), seq-len 70, batch
- * 80, ntasgd lr 30 nonmono 5, weight decay 1.2e-6, clip 0.25, dropout 0.4
- * locked, dropout-embed 0.1, weight-drop 0.5, ar 2, tar 1, bptt-jitter.
- * awd-lstm-lm's separate input and between-layer rates (0.4, 0.25) are
- * rnnlab's one dropout rate, 0.4. */
+ * settings, its main.py's defaults (the paper's WikiText-2 run): LSTM 3
+ * layers of 1150, embed 400 (untied: rnnlab's layers share one size),
+ * seq-len 70, batch 80, ntasgd lr 30 nonmono 5, weight decay 1.2e-6,
+ * clip 0.25, locked dropout at the input 0.65 (dropouti), between layers
+ * 0.3 (dropouth) and at the output 0.4 (dropout; also --dropout),
+ * dropout-embed 0.1, weight-drop 0.5, ar 2, tar 1, bptt-jitter. */
 train_config train_awd_preset(void);
 
 /* BPTT jitter: the most steps a chunk may have beyond seq-len (4 standard

@@ -454,8 +454,10 @@ static int c_show(cmd_env *env, const cmd_def *d, int argc, char **argv)
     }
     const model_config *m = &s.cfg.train.model;
     eng_model_desc(&s, line, sizeof line);
-    out(env, CMD_OUT, "model: %s; embed %d, dropout %g%s", line, m->embed,
-        (double)m->dropout, m->tie ? ", tied" : "");
+    char drops[96];
+    model_drop_desc(m, drops, sizeof drops);
+    out(env, CMD_OUT, "model: %s; embed %d, %s%s", line, m->embed, drops,
+        m->tie ? ", tied" : "");
     out(env, CMD_OUT, "corpus: %s", s.corpus[0] ? s.corpus : "(none)");
     out(env, CMD_OUT, "session: %s%s", s.session[0] ? s.session : "(not saved)",
         s.dirty ? " (unsaved changes)" : "");
@@ -817,7 +819,10 @@ static const cmd_def commands[] = {
     {"set", "KEY VALUE", "change a setting (show lists them)",
      "Live settings (lr, the schedule's, clip, dropout, sampling, weights,\n"
      "eval-every, threads, freeze-embed) take effect at once, schedule\n"
-     "planning itself afresh over the rest of the run; optimizer restarts\n"
+     "planning itself afresh over the rest of the run.  dropout-input,\n"
+     "dropout-hidden and dropout-output give the embedding output, the\n"
+     "places between layers and the last layer's output rates of their\n"
+     "own; `set dropout-input unset` gives it back to dropout.  optimizer restarts\n"
      "the optimizer's state; device moves the model and its optimizer\n"
      "state; batch, seq-len, seed, layer-norm, embed-init, embed-format\n"
      "and embed-init-lower rebuild the model (you are asked).",
@@ -1131,6 +1136,8 @@ char **cmd_complete(cmd_env *env, const char *before, const char *word,
         }
     } else if (d->completion == CMPL_SETTING && argc == 2) {
         int k = setting_find(argv[1]);
+        if (k >= 0 && tab[k].type == SETTING_RATE)
+            add(&c, word, SETTING_UNSET);
         if (k >= 0 && tab[k].type == SETTING_CHOICE) {
             char list[128];
             snprintf(list, sizeof list, "%s", tab[k].choices);
