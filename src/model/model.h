@@ -24,6 +24,20 @@
 
 typedef enum { CELL_RNN = 0, CELL_GRU = 1, CELL_LSTM = 2 } model_cell;
 
+/* The output layer: a full softmax over the vocabulary (decoder.weight,
+ * decoder.bias), or the adaptive softmax of Grave et al. 2017 exactly as
+ * PyTorch's nn.AdaptiveLogSoftmaxWithLoss (adaptive.h). */
+typedef enum { SOFTMAX_FULL = 0, SOFTMAX_ADAPTIVE = 1 } model_softmax;
+
+/* The adaptive softmax's cutoffs: n increasing token ids, 0 < at[0] <
+ * ... < at[n-1] < vocab; the head predicts ids below at[0] and one logit
+ * per cluster [at[i], at[i+1]) (the last ending at the vocabulary). */
+#define MODEL_MAX_CUTOFFS 8
+typedef struct model_cutoffs {
+    int n;
+    int at[MODEL_MAX_CUTOFFS];
+} model_cutoffs;
+
 typedef struct model_config {
     model_cell cell;
     int layers, hidden, embed, vocab;
@@ -41,13 +55,19 @@ typedef struct model_config {
                             * and shared by the T steps (variational) */
     float weight_drop;     /* DropConnect on every weight_hh_l{k}: one mask
                             * over the matrix, kept weights / (1-p) */
+    int softmax;           /* model_softmax */
+    /* adaptive only (PyTorch's arguments of the same names): */
+    model_cutoffs cutoffs;
+    float div_value;       /* cluster i's projection has
+                            * floor(hidden / div_value^(i+1)) units */
+    int head_bias;         /* decoder.head.bias exists */
 } model_config;
 
 #define MODEL_MAX_LAYERS 16
 /* A LayerNorm layer's normalisation tensors, in this order. */
 enum { MODEL_LN_IH_W, MODEL_LN_IH_B, MODEL_LN_HH_W, MODEL_LN_HH_B, MODEL_LN_C_W,
        MODEL_LN_C_B, MODEL_LN_N };
-#define MODEL_MAX_TENSORS (3 + (4 + MODEL_LN_N) * MODEL_MAX_LAYERS)
+#define MODEL_MAX_TENSORS (3 + (4 + MODEL_LN_N) * MODEL_MAX_LAYERS + 2 * MODEL_MAX_CUTOFFS)
 
 typedef struct model_tensor {
     char name[32];          /* PyTorch state_dict name */
@@ -74,6 +94,13 @@ typedef struct model {
           *g_w_hh[MODEL_MAX_LAYERS], *g_b_ih[MODEL_MAX_LAYERS], *g_b_hh[MODEL_MAX_LAYERS];
     /* layer_norm: the normalisations' tensors (MODEL_LN_*), else NULL */
     float *ln[MODEL_MAX_LAYERS][MODEL_LN_N], *g_ln[MODEL_MAX_LAYERS][MODEL_LN_N];
+    /* adaptive softmax (dec_w, dec_b NULL): decoder.head.weight and .bias
+     * (NULL without head_bias), decoder.tail.{i}.0.weight (tail[i][0],
+     * the projection) and decoder.tail.{i}.1.weight (tail[i][1]) */
+    float *head_w, *head_b, *tail[MODEL_MAX_CUTOFFS][2];
+    float *g_head_w, *g_head_b, *g_tail[MODEL_MAX_CUTOFFS][2];
+    uint32_t *ad_host;      /* adaptive: host scratch of the targets'
+                             * clusters [3 * logit rows] */
     size_t act_rows;        /* T*B rows the activation arena holds */
     int act_B;              /* and streams (initial-state rows) */
     void *act;              /* activation arena (model.c) */
@@ -158,7 +185,9 @@ int model_reserve(model *m, int B, int T);
  * applies dropout (masks keyed by dropout_key and the place of each
  * element in the whole batch, batch_total) and leaves the activations for
  * model_backward.  Advances the state st (B streams).  *correct (may be NULL)
- * counts argmax hits.  Returns the summed loss in nats over T*B targets.
+ * counts argmax hits; a training forward through the adaptive softmax
+ * does not count them (that would take every tail on every row) and sets
+ * *correct to -1.  Returns the summed loss in nats over T*B targets.
  * A training forward already does the decoder's part of the backward
  * (block by block, see logits_max): it starts the gradients. */
 double model_forward(model *m, model_state *st, const uint32_t *ids, int T,
@@ -170,7 +199,8 @@ double model_forward(model *m, model_state *st, const uint32_t *ids, int T,
 void model_backward(model *m);
 
 /* One generation step for st->B streams: feeds ids[B] (host), advances
- * the state and writes logits [B,V] to host out. */
+ * the state and writes logits [B,V] to host out (the adaptive softmax's
+ * are the log-probabilities, whose softmax is the distribution too). */
 void model_step(model *m, model_state *st, const uint32_t *ids, float *out);
 
 #endif
