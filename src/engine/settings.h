@@ -18,8 +18,11 @@ typedef enum {
     SETTING_CADENCE,      /* sample_cadence field: N steps in [lo, hi], or a
                            * time Ns, Nm or Nh, up to SETTING_MAX_SECONDS
                            * of training; 0 off */
-    SETTING_PATH          /* char[SETTING_PATH_MAX] field: a file's path,
+    SETTING_PATH,         /* char[SETTING_PATH_MAX] field: a file's path,
                            * "" for none (set and show say "none") */
+    SETTING_CUTOFFS       /* model_cutoffs field: up to MODEL_MAX_CUTOFFS
+                           * increasing whole numbers in [lo, hi], written
+                           * "A,B,..."; "none" for none */
 } setting_type;
 
 #define SETTING_WORD_MAX 16
