@@ -31,7 +31,6 @@
 #include "text/tok.h"
 #include "text/tok_opt.h"
 #include "model/model.h"
-#include "model/adaptive.h"
 #include "train/optim.h"
 #include "train/trainer.h"
 #include "train/run.h"
@@ -944,9 +943,10 @@ static void on_late_signal(int sig)
 static void print_softmax(const model_config *m)
 {
     adaptive_dims d;
+    adaptive_config ac = model_adaptive_config(m);
     if (m->softmax != SOFTMAX_ADAPTIVE)
         return;
-    adaptive_dims_of(m, &d);
+    adaptive_dims_of(&ac, &d);
     printf("adaptive softmax: head %d (shortlist %d + %d clusters)", d.head, d.cut[0], d.K);
     for (int i = 0; i < d.K; i++)
         printf("%s %d tokens via %d", i ? "," : ";", d.size[i], d.proj[i]);

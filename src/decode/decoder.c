@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "decode/decoder.h"
-#include "model/adaptive.h"
 
 /* Above this many floats (16 MiB) the layer-0 table costs more memory than
  * the product it saves is worth. */
@@ -148,7 +147,8 @@ int decoder_init(decoder *d, model *m, int B, int table, be_weights weights)
         goto oom;
     if (c->softmax == SOFTMAX_ADAPTIVE) {
         adaptive_dims ad;
-        adaptive_dims_of(c, &ad);
+        adaptive_config ac = model_adaptive_config(c);
+        adaptive_dims_of(&ac, &ad);
         if (!(d->ad_head = dec_alloc(m, (size_t)B * ad.head)) ||
             !(d->ad_proj = dec_alloc(m, (size_t)B * ad.max_proj)))
             goto oom;
@@ -281,7 +281,8 @@ void decoder_step(decoder *d, int n, const uint32_t *ids, float *out)
         dec_layer(d, l, n, l ? nxt->h + (size_t)(l - 1) * d->B * H : d->x, cur, nxt);
     const float *top = nxt->h + (size_t)(c->layers - 1) * d->B * H;
     if (c->softmax == SOFTMAX_ADAPTIVE) {
-        adaptive_log_prob(m, top, n, d->logits, d->ad_head, d->ad_proj);
+        adaptive_config ac = model_adaptive_config(c);
+        adaptive_log_prob(be, &ac, &m->ad, top, n, d->logits, d->ad_head, d->ad_proj);
     } else {
         be->fill_rows(be, d->logits, n, V, m->dec_b, NULL);
         dec_product(d, n, V, d->p_dec, top, H, m->dec_w, d->logits);

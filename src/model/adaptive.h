@@ -22,25 +22,47 @@
 #define ADAPTIVE_H
 #include <stddef.h>
 #include <stdint.h>
-#include "model/model.h"
+#include "backend/backend.h"
+
+/* The cutoffs: n increasing token ids, 0 < at[0] < ... < at[n-1] <
+ * vocab. */
+#define ADAPTIVE_MAX_CUTOFFS 8
+typedef struct adaptive_cutoffs {
+    int n;
+    int at[ADAPTIVE_MAX_CUTOFFS];
+} adaptive_cutoffs;
+
+/* PyTorch's arguments (hidden is in_features, vocab n_classes). */
+typedef struct adaptive_config {
+    int hidden, vocab;
+    adaptive_cutoffs cutoffs;
+    float div_value;
+    int head_bias;
+} adaptive_config;
+
+/* The layer's tensors (or their gradients), device pointers: the head's
+ * weight and bias (NULL without head_bias), and per cluster the
+ * projection tail[i][0] and the cluster's map tail[i][1]. */
+typedef struct adaptive_tensors {
+    float *head_w, *head_b, *tail[ADAPTIVE_MAX_CUTOFFS][2];
+} adaptive_tensors;
 
 typedef struct adaptive_dims {
     int K;                              /* clusters */
     int head;                           /* head logits: c_0 + K */
-    int cut[MODEL_MAX_CUTOFFS + 1];     /* c_0 .. c_K (= vocab) */
-    int proj[MODEL_MAX_CUTOFFS];        /* cluster i's projection units */
-    int size[MODEL_MAX_CUTOFFS];        /* cluster i's tokens */
+    int cut[ADAPTIVE_MAX_CUTOFFS + 1];     /* c_0 .. c_K (= vocab) */
+    int proj[ADAPTIVE_MAX_CUTOFFS];        /* cluster i's projection units */
+    int size[ADAPTIVE_MAX_CUTOFFS];        /* cluster i's tokens */
     int max_proj;                       /* the largest proj */
 } adaptive_dims;
 
-/* The sizes of the adaptive configuration c (checked or not: sizes that
- * adaptive_check refuses may come out 0 or negative). */
-void adaptive_dims_of(const model_config *c, adaptive_dims *d);
+/* The sizes of configuration c (checked or not: sizes that adaptive_check
+ * refuses may come out 0 or negative). */
+void adaptive_dims_of(const adaptive_config *c, adaptive_dims *d);
 
-/* Checks the output-layer fields of c (for the full softmax: that the
- * adaptive fields are unused or harmless).  Returns NULL when good, or a
- * one-line problem written into buf. */
-const char *adaptive_check(const model_config *c, char *buf, size_t len);
+/* Checks c.  Returns NULL when good, or a one-line problem written into
+ * buf. */
+const char *adaptive_check(const adaptive_config *c, char *buf, size_t len);
 
 /* Device scratch for blocks of up to n rows. */
 typedef struct adaptive_scratch {
@@ -52,20 +74,18 @@ typedef struct adaptive_scratch {
     uint32_t *host;         /* [3n] on the host */
 } adaptive_scratch;
 
-/* Floats of device scratch (ids included) for blocks of n rows. */
-size_t adaptive_scratch_floats(const model_config *c, size_t n);
-
-/* The summed negative log-likelihood of host targets[n] given the decoder
- * inputs x [n, H] (device), through the head and the tails the targets
- * need.  With grad set it also adds scale times the gradient to the
- * layer's weight gradients and writes scale times dL/dx into dx [n, H]. */
-double adaptive_loss(model *m, const adaptive_scratch *s, const float *x,
+/* The summed negative log-likelihood of host targets[n] given the inputs
+ * x [n, H] (device), through the head and the tails the targets need,
+ * with the weights w.  With grad set it also adds scale times the
+ * gradient to g and writes scale times dL/dx into dx [n, H]. */
+double adaptive_loss(be_backend *be, const adaptive_config *c, const adaptive_tensors *w,
+                     const adaptive_tensors *g, const adaptive_scratch *s, const float *x,
                      const uint32_t *targets, int n, float scale, int grad, float *dx);
 
 /* The log-probabilities of all V tokens for the n rows x [n, H] into out
  * [n, V] (device), as PyTorch's log_prob: head [n, head] and proj [n,
  * max_proj] are scratch. */
-void adaptive_log_prob(const model *m, const float *x, int n, float *out, float *head,
-                       float *proj);
+void adaptive_log_prob(be_backend *be, const adaptive_config *c, const adaptive_tensors *w,
+                       const float *x, int n, float *out, float *head, float *proj);
 
 #endif

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/adaptive.h"
 #include "model/model.h"
 
 /* Per-layer activation views into the arena. */
@@ -68,6 +67,25 @@ int model_cell_parse(const char *s)
 
 int model_gates(model_cell c) { return c == CELL_LSTM ? 4 : c == CELL_GRU ? 3 : 1; }
 
+adaptive_config model_adaptive_config(const model_config *c)
+{
+    return (adaptive_config){.hidden = c->hidden, .vocab = c->vocab, .cutoffs = c->cutoffs,
+                             .div_value = c->div_value, .head_bias = c->head_bias};
+}
+
+const char *model_softmax_check(const model_config *c, char *buf, size_t len)
+{
+    adaptive_config a = model_adaptive_config(c);
+    if (c->softmax != SOFTMAX_FULL && c->softmax != SOFTMAX_ADAPTIVE)
+        return "softmax must be full or adaptive";
+    if (c->softmax == SOFTMAX_FULL)
+        return NULL;
+    if (c->tie)
+        return "tie is for the full softmax (the adaptive softmax has no decoder.weight "
+               "to share)";
+    return adaptive_check(&a, buf, len);
+}
+
 /* Returns 0, or -1 with a message naming the bad field. */
 int model_config_check(const model_config *c, char *err, size_t errlen)
 {
@@ -88,7 +106,7 @@ int model_config_check(const model_config *c, char *err, size_t errlen)
     else if (!(c->weight_drop >= 0.0f && c->weight_drop < 1.0f))
         bad = "weight-drop must be in [0,1)";
     else if (c->locked != 0 && c->locked != 1) bad = "locked-dropout must be on or off";
-    else bad = adaptive_check(c, why, sizeof why);
+    else bad = model_softmax_check(c, why, sizeof why);
     if (bad) {
         snprintf(err, errlen, "model: %s", bad);
         return -1;
@@ -113,9 +131,10 @@ static void add_tensor(model *m, const char *name, size_t *off, int rows, int co
 static size_t layout_adaptive(model *m, size_t off)
 {
     adaptive_dims d;
+    adaptive_config a = model_adaptive_config(&m->cfg);
     char name[32];
     int H = m->cfg.hidden;
-    adaptive_dims_of(&m->cfg, &d);
+    adaptive_dims_of(&a, &d);
     add_tensor(m, "decoder.head.weight", &off, d.head, H);
     if (m->cfg.head_bias)
         add_tensor(m, "decoder.head.bias", &off, d.head, 0);
@@ -166,17 +185,18 @@ static size_t layout(model *m)
 static void bind_adaptive(model *m, int k)
 {
     m->dec_w = m->dec_b = m->g_dec_w = m->g_dec_b = NULL;
-    m->head_b = m->g_head_b = NULL;
-    m->head_w = m->params + m->tensors[k].offset;
-    m->g_head_w = m->grads + m->tensors[k++].offset;
+    memset(&m->ad, 0, sizeof m->ad);
+    memset(&m->g_ad, 0, sizeof m->g_ad);
+    m->ad.head_w = m->params + m->tensors[k].offset;
+    m->g_ad.head_w = m->grads + m->tensors[k++].offset;
     if (m->cfg.head_bias) {
-        m->head_b = m->params + m->tensors[k].offset;
-        m->g_head_b = m->grads + m->tensors[k++].offset;
+        m->ad.head_b = m->params + m->tensors[k].offset;
+        m->g_ad.head_b = m->grads + m->tensors[k++].offset;
     }
     for (int i = 0; i < m->cfg.cutoffs.n; i++)
         for (int j = 0; j < 2; j++, k++) {
-            m->tail[i][j] = m->params + m->tensors[k].offset;
-            m->g_tail[i][j] = m->grads + m->tensors[k].offset;
+            m->ad.tail[i][j] = m->params + m->tensors[k].offset;
+            m->g_ad.tail[i][j] = m->grads + m->tensors[k].offset;
         }
 }
 
@@ -411,12 +431,13 @@ static void carve_adaptive(model *m, act_arena *a, float *base, size_t *off, siz
 {
     adaptive_scratch *s = &a->ad;
     adaptive_dims d;
+    adaptive_config ac = model_adaptive_config(&m->cfg);
     size_t H = (size_t)m->cfg.hidden;
     float *ids;
     memset(s, 0, sizeof *s);
     if (m->cfg.softmax != SOFTMAX_ADAPTIVE)
         return;
-    adaptive_dims_of(&m->cfg, &d);
+    adaptive_dims_of(&ac, &d);
     float **part[] = {&s->head, &s->x, &s->dx, &s->proj, &s->dproj, &ids};
     size_t len[] = {n * (size_t)d.head, n * H, n * H, n * (size_t)d.max_proj,
                     n * (size_t)d.max_proj, 3 * n};
@@ -717,8 +738,9 @@ static void decode_rows(model *m, int r0, int n)
     const act_arena *a = m->act;
     int H = m->cfg.hidden, V = m->cfg.vocab;
     if (m->cfg.softmax == SOFTMAX_ADAPTIVE) {
-        adaptive_log_prob(m, a->dec_in + (size_t)r0 * H, n, m->logits, a->ad.head,
-                          a->ad.proj);
+        adaptive_config ac = model_adaptive_config(&m->cfg);
+        adaptive_log_prob(be, &ac, &m->ad, a->dec_in + (size_t)r0 * H, n, m->logits,
+                          a->ad.head, a->ad.proj);
         return;
     }
     be->fill_rows(be, m->logits, n, V, m->dec_b, NULL);
@@ -733,8 +755,10 @@ static double adaptive_train_rows(model *m, const uint32_t *targets, int r0, int
                                   float scale)
 {
     act_arena *a = m->act;
+    adaptive_config ac = model_adaptive_config(&m->cfg);
     size_t at = (size_t)r0 * m->cfg.hidden;
-    return adaptive_loss(m, &a->ad, a->dec_in + at, targets, n, scale, 1, a->dH + at);
+    return adaptive_loss(m->be, &ac, &m->ad, &m->g_ad, &a->ad, a->dec_in + at, targets, n,
+                         scale, 1, a->dH + at);
 }
 
 /* The decoder's backward for rows r0 .. r0+n-1, whose dL/dlogits the loss

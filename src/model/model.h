@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "backend/backend.h"
+#include "model/adaptive.h"
 #include "util/rng.h"
 
 typedef enum { CELL_RNN = 0, CELL_GRU = 1, CELL_LSTM = 2 } model_cell;
@@ -29,14 +30,11 @@ typedef enum { CELL_RNN = 0, CELL_GRU = 1, CELL_LSTM = 2 } model_cell;
  * PyTorch's nn.AdaptiveLogSoftmaxWithLoss (adaptive.h). */
 typedef enum { SOFTMAX_FULL = 0, SOFTMAX_ADAPTIVE = 1 } model_softmax;
 
-/* The adaptive softmax's cutoffs: n increasing token ids, 0 < at[0] <
- * ... < at[n-1] < vocab; the head predicts ids below at[0] and one logit
- * per cluster [at[i], at[i+1]) (the last ending at the vocabulary). */
-#define MODEL_MAX_CUTOFFS 8
-typedef struct model_cutoffs {
-    int n;
-    int at[MODEL_MAX_CUTOFFS];
-} model_cutoffs;
+/* The adaptive softmax's cutoffs (adaptive.h): the head predicts ids
+ * below at[0] and one logit per cluster [at[i], at[i+1]) (the last ending
+ * at the vocabulary). */
+#define MODEL_MAX_CUTOFFS ADAPTIVE_MAX_CUTOFFS
+typedef adaptive_cutoffs model_cutoffs;
 
 typedef struct model_config {
     model_cell cell;
@@ -96,9 +94,9 @@ typedef struct model {
     float *ln[MODEL_MAX_LAYERS][MODEL_LN_N], *g_ln[MODEL_MAX_LAYERS][MODEL_LN_N];
     /* adaptive softmax (dec_w, dec_b NULL): decoder.head.weight and .bias
      * (NULL without head_bias), decoder.tail.{i}.0.weight (tail[i][0],
-     * the projection) and decoder.tail.{i}.1.weight (tail[i][1]) */
-    float *head_w, *head_b, *tail[MODEL_MAX_CUTOFFS][2];
-    float *g_head_w, *g_head_b, *g_tail[MODEL_MAX_CUTOFFS][2];
+     * the projection) and decoder.tail.{i}.1.weight (tail[i][1]); g_ad
+     * their gradients */
+    adaptive_tensors ad, g_ad;
     uint32_t *ad_host;      /* adaptive: host scratch of the targets'
                              * clusters [3 * logit rows] */
     size_t act_rows;        /* T*B rows the activation arena holds */
@@ -141,6 +139,10 @@ int model_cell_parse(const char *s);
 int model_gates(model_cell c);
 /* Checks a configuration; returns 0 or -1 with a message in err. */
 int model_config_check(const model_config *cfg, char *err, size_t errlen);
+/* The output layer's part of the check: NULL, or the problem in buf. */
+const char *model_softmax_check(const model_config *cfg, char *buf, size_t len);
+/* The adaptive softmax's arguments in cfg. */
+adaptive_config model_adaptive_config(const model_config *cfg);
 
 /* Layer l's normalisations (layer_norm) as the backend takes them. */
 be_lnlstm_params model_ln_params(const model *m, int l);

@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "train/trainer.h"
-#include "model/adaptive.h"
 #include "dist/dist.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -92,7 +91,7 @@ static const char *softmax_check(const train_config *c, char *buf, size_t len)
         return "label-smoothing is for the full softmax (the adaptive softmax has no "
                "smoothed loss)";
     m.vocab = 1 << 24;      /* the largest: cutoffs are checked against it later */
-    return adaptive_check(&m, buf, len);
+    return model_softmax_check(&m, buf, len);
 }
 
 int train_config_check(const train_config *c, char *err, size_t errlen)
