@@ -260,6 +260,44 @@ START_TEST(cpu_copy_overlap)
 }
 END_TEST
 
+/* log_softmax on rows with a stride, with and without a shift: each row's
+ * columns less their log-sum-exp (worked out here in double), plus the
+ * shift; the columns past V untouched.  copy_rows copies n columns of
+ * each row between strides and nothing else. */
+START_TEST(log_softmax_and_copy_rows)
+{
+    enum { N = 3, V = 5, LD = 7 };
+    be_backend *be = be_cpu_create();
+    float x[N * LD], y[N * LD], shift[2 * N], d[N * 4];
+    for (int i = 0; i < N * LD; i++)
+        x[i] = y[i] = (float)((i * 37) % 11) * 0.7f - 3.0f;
+    for (int i = 0; i < 2 * N; i++)
+        shift[i] = -0.25f * (float)i;
+    for (int pass = 0; pass < 2; pass++) {
+        memcpy(y, x, sizeof x);
+        be->log_softmax(be, y, N, V, LD, pass ? shift : NULL, 2);
+        for (int i = 0; i < N; i++) {
+            double s = 0;
+            for (int k = 0; k < V; k++)
+                s += exp((double)x[i * LD + k]);
+            for (int k = 0; k < LD; k++) {
+                double want = k < V ? x[i * LD + k] - log(s) + (pass ? shift[2 * i] : 0.0)
+                                    : x[i * LD + k];
+                ck_assert_msg(fabs(y[i * LD + k] - want) < 1e-5, "pass %d row %d col %d: "
+                              "%g, not %g", pass, i, k, (double)y[i * LD + k], want);
+            }
+        }
+    }
+    for (int i = 0; i < N * 4; i++)
+        d[i] = -1.0f;
+    be->copy_rows(be, d, 4, x + 1, LD, N, 3);
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < 4; k++)
+            ck_assert_float_eq(d[i * 4 + k], k < 3 ? x[i * LD + 1 + k] : -1.0f);
+    be->destroy(be);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("backend");
@@ -278,6 +316,7 @@ int main(void)
     suite_add_tcase(s, tc);
     TCase *mem = tcase_create("copy");
     tcase_add_test(mem, cpu_copy_overlap);
+    tcase_add_test(mem, log_softmax_and_copy_rows);
     suite_add_tcase(s, mem);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -394,8 +394,10 @@ END_TEST
 
 enum { MV = 23, MT = 9, MB = 5 };
 
-/* model_parity's flags: a tied decoder, the LayerNorm LSTM */
-enum { TIE = 1, LN = 2 };
+/* model_parity's flags: a tied decoder, the LayerNorm LSTM, the adaptive
+ * softmax (cutoffs 5,12, its head's bias; the evaluation's logits are
+ * the log-probabilities, through log_softmax and copy_rows) */
+enum { TIE = 1, LN = 2, ADA = 4 };
 
 static model *model_on(be_backend *be, model_cell cell, int layers, int E, int H,
                        float drop, int flags)
@@ -403,7 +405,10 @@ static model *model_on(be_backend *be, model_cell cell, int layers, int E, int H
     char err[256];
     model_config cfg = {.cell = cell, .layers = layers, .hidden = H, .embed = E,
                         .vocab = MV, .dropout = drop, .tie = !!(flags & TIE),
-                        .forget_bias = 1, .layer_norm = !!(flags & LN)};
+                        .forget_bias = 1, .layer_norm = !!(flags & LN),
+                        .softmax = flags & ADA ? SOFTMAX_ADAPTIVE : SOFTMAX_FULL,
+                        .cutoffs = {2, {5, 12}}, .div_value = 4.0f,
+                        .head_bias = !!(flags & ADA)};
     rng_state r;
     rng_seed(&r, 42);           /* the same initial weights on both */
     model *m = model_create(be, &cfg, &r, err, sizeof err);
@@ -498,6 +503,12 @@ START_TEST(parity_dropout)
 }
 END_TEST
 START_TEST(parity_tied) { model_parity(CELL_LSTM, 2, 0.2f, TIE); }
+END_TEST
+START_TEST(parity_adaptive)
+{
+    model_parity(CELL_LSTM, 2, 0.0f, ADA);
+    model_parity(CELL_GRU, 1, 0.3f, ADA);
+}
 END_TEST
 START_TEST(parity_lnlstm)
 {
@@ -692,6 +703,7 @@ static Suite *cuda_suite(void)
     tcase_add_test(par, parity_lstm_2);
     tcase_add_test(par, parity_dropout);
     tcase_add_test(par, parity_tied);
+    tcase_add_test(par, parity_adaptive);
     tcase_add_test(par, parity_lnlstm);
     suite_add_tcase(s, par);
     TCase *tr = tcase_create("training");

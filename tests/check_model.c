@@ -2,10 +2,11 @@
  * backward pass for every cell type with 1 and 2 layers, tied and untied,
  * with and without dropout (masks depend only on the key, so the loss is a
  * deterministic function of the parameters either way), the
- * LayerNorm LSTM with its normalisations' parameters, and the AWD-LSTM
- * regularisers (locked dropout, embedding dropout, weight drop, AR/TAR);
+ * LayerNorm LSTM with its normalisations' parameters, the AWD-LSTM
+ * regularisers (locked dropout, embedding dropout, weight drop, AR/TAR),
  * dropout's rate per place (input, between layers, output): the share
- * each place's masks drop, determinism, unset places as dropout. */
+ * each place's masks drop, determinism, unset places as dropout; and the
+ * adaptive softmax. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,10 +20,13 @@
 
 enum { V = 7, T = 4, B = 3 };
 /* setup's flags: a tied decoder, the LayerNorm LSTM, locked dropout,
- * embedding dropout 0.4, weight drop 0.5, AR 2 and TAR 1, and rates of
+ * embedding dropout 0.4, weight drop 0.5, AR 2 and TAR 1, rates of
  * their own at the input (0.2) and output (0.6), between layers the
- * dropout given */
-enum { TIE = 1, LN = 2, LOCK = 4, EDROP = 8, WDROP = 16, ARTAR = 32, PLACES = 64 };
+ * dropout given, the adaptive softmax with cutoffs 3,5 (clusters of 2
+ * tokens each; div-value 2: with H = 6 projections of 3 and 1 units), and
+ * with its head's bias */
+enum { TIE = 1, LN = 2, LOCK = 4, EDROP = 8, WDROP = 16, ARTAR = 32, PLACES = 64,
+       ADA = 128, ADA_BIAS = 256 };
 #define AWD (LOCK | EDROP | WDROP | ARTAR)
 
 typedef struct fixture {
@@ -42,7 +46,10 @@ static void setup(fixture *f, model_cell cell, int layers, int E, int H, float d
                         .forget_bias = 1, .layer_norm = !!(flags & LN),
                         .locked = !!(flags & LOCK),
                         .dropout_embed = flags & EDROP ? 0.4f : 0.0f,
-                        .weight_drop = flags & WDROP ? 0.5f : 0.0f};
+                        .weight_drop = flags & WDROP ? 0.5f : 0.0f,
+                        .softmax = flags & ADA ? SOFTMAX_ADAPTIVE : SOFTMAX_FULL,
+                        .cutoffs = {2, {3, 5}}, .div_value = 2.0f,
+                        .head_bias = !!(flags & ADA_BIAS)};
     if (flags & PLACES) {
         cfg.drop[MODEL_DROP_INPUT] = (model_rate){0.2f, 1};
         cfg.drop[MODEL_DROP_OUTPUT] = (model_rate){0.6f, 1};
@@ -204,11 +211,11 @@ END_TEST
  * blocks of B rows: the smallest allowed): the loss, the hits, the smoothed
  * loss and every gradient are those of the forward in one block, up to the
  * order of the float sums. */
-static void blocks_match(model_cell cell, int layers, int E, float drop, int tie)
+static void blocks_match(model_cell cell, int layers, int E, float drop, int flags)
 {
     fixture one, blocks;
-    setup(&one, cell, layers, E, 6, drop, tie);
-    setup(&blocks, cell, layers, E, 6, drop, tie);
+    setup(&one, cell, layers, E, 6, drop, flags);
+    setup(&blocks, cell, layers, E, 6, drop, flags);
     blocks.m->logits_max = (size_t)V;           /* rows: max(1, B) = B */
     for (int train = 0; train <= 1; train++) {
         model *m[2] = {one.m, blocks.m};
@@ -249,6 +256,8 @@ static void blocks_match(model_cell cell, int layers, int E, float drop, int tie
 START_TEST(logit_blocks_lstm) { blocks_match(CELL_LSTM, 2, 5, 0.0f, 0); }
 END_TEST
 START_TEST(logit_blocks_gru_dropout_tied) { blocks_match(CELL_GRU, 1, 6, 0.3f, 1); }
+END_TEST
+START_TEST(logit_blocks_adaptive) { blocks_match(CELL_LSTM, 2, 5, 0.3f, ADA | ADA_BIAS); }
 END_TEST
 
 START_TEST(grad_rnn_1) { gradcheck(CELL_RNN, 1, 5, 6, 0.0f, 0); }
@@ -293,6 +302,57 @@ END_TEST
 START_TEST(grad_lstm_ar_tar) { gradcheck(CELL_LSTM, 2, 5, 6, 0.3f, ARTAR); }
 END_TEST
 START_TEST(grad_rnn_awd_tied) { gradcheck(CELL_RNN, 2, 6, 6, 0.3f, AWD | TIE); }
+END_TEST
+START_TEST(grad_adaptive) { gradcheck(CELL_LSTM, 2, 5, 6, 0.0f, ADA); }
+END_TEST
+START_TEST(grad_adaptive_bias_dropout) { gradcheck(CELL_GRU, 1, 5, 6, 0.3f, ADA | ADA_BIAS); }
+END_TEST
+
+/* The fixture's targets reach both clusters: every tail's weights get a
+ * gradient (so the checks above test them), and the hits are not counted
+ * in training. */
+START_TEST(adaptive_tails_trained)
+{
+    fixture f;
+    setup(&f, CELL_LSTM, 1, 5, 6, 0.0f, ADA);
+    model *m = f.m;
+    long hits = 0;
+    model_forward(m, &f.st, f.ids, T, B, 1, 99, &hits);
+    model_backward(m);
+    ck_assert_int_eq(hits, -1);
+    static const char *const names[] = {"decoder.head.weight", "decoder.tail.0.0.weight",
+                                        "decoder.tail.0.1.weight", "decoder.tail.1.0.weight",
+                                        "decoder.tail.1.1.weight"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        const model_tensor *t = model_find_tensor(m, names[k]);
+        ck_assert_msg(t != NULL, "%s missing", names[k]);
+        size_t nonzero = 0;
+        for (size_t i = 0; i < t->numel; i++)
+            nonzero += m->grads[t->offset + i] != 0.0f;
+        ck_assert_msg(nonzero > 0, "%s has no gradient", names[k]);
+    }
+    teardown(&f);
+}
+END_TEST
+
+/* The adaptive softmax's evaluation (the log-probabilities of every
+ * token, then their cross-entropy) gives the loss its training forward
+ * (the head and one tail per target) gives; each row's probabilities sum
+ * to 1, and a chunk's rows are what model_step gives. */
+START_TEST(adaptive_eval_matches_training)
+{
+    fixture f;
+    setup(&f, CELL_LSTM, 2, 5, 6, 0.0f, ADA | ADA_BIAS);
+    double train = loss_at(&f, 1), eval = loss_at(&f, 0);
+    ck_assert_msg(fabs(train - eval) < 1e-6, "train %.9g, eval %.9g", train, eval);
+    for (int r = 0; r < T * B; r++) {
+        double p = 0;
+        for (int k = 0; k < V; k++)
+            p += exp(f.m->logits[r * V + k]);
+        ck_assert_msg(fabs(p - 1.0) < 1e-5, "row %d sums to %.9g", r, p);
+    }
+    teardown(&f);
+}
 END_TEST
 
 /* Weight drop: a dropped weight of W_hh gets no gradient, and about half
@@ -587,6 +647,8 @@ START_TEST(step_matches_chunk) { step_vs_chunk(CELL_GRU, 0); }
 END_TEST
 START_TEST(step_matches_chunk_ln) { step_vs_chunk(CELL_LSTM, LN); }
 END_TEST
+START_TEST(step_matches_chunk_adaptive) { step_vs_chunk(CELL_RNN, ADA); }
+END_TEST
 
 START_TEST(config_errors)
 {
@@ -613,6 +675,31 @@ START_TEST(config_errors)
     c = ok; c.cell = CELL_GRU; c.layer_norm = 1;
     ck_assert_int_eq(model_config_check(&c, err, sizeof err), -1);
     ck_assert(strstr(err, "layer-norm") != NULL);
+    model_config ad = ok;
+    ad.vocab = 10;
+    ad.hidden = 16;
+    ad.softmax = SOFTMAX_ADAPTIVE;
+    ad.div_value = 4.0f;
+    ad.cutoffs = (model_cutoffs){2, {4, 8}};
+    ck_assert_int_eq(model_config_check(&ad, err, sizeof err), 0);
+    static const struct { model_cutoffs k; float div; int tie; const char *says; } bad[] = {
+        {{2, {4, 10}}, 4, 0, "cutoff 10 is not below the vocabulary size 10"},
+        {{2, {4, 4}}, 4, 0, "cutoffs must increase"},
+        {{2, {0, 4}}, 4, 0, "cutoffs must increase"},
+        {{0, {0}}, 4, 0, "needs 1 to 8 cutoffs"},
+        {{3, {2, 4, 8}}, 4, 0, "cluster 2's projection would have no units"},
+        {{2, {4, 8}}, 0, 0, "div-value"},
+        {{2, {4, 8}}, 4, 1, "tie is for the full softmax"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        c = ad;
+        c.cutoffs = bad[i].k;
+        c.div_value = bad[i].div;
+        c.tie = bad[i].tie;
+        c.embed = 16;
+        ck_assert_int_eq(model_config_check(&c, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, bad[i].says) != NULL, "%zu: %s", i, err);
+    }
     ck_assert_int_eq(model_cell_parse("gru"), CELL_GRU);
     ck_assert_int_eq(model_cell_parse("transformer"), -1);
 }
@@ -631,6 +718,32 @@ START_TEST(tensor_names)
     ck_assert_ptr_nonnull(model_find_tensor(f.m, "decoder.weight"));
     ck_assert_ptr_nonnull(model_find_tensor(f.m, "rnn.bias_hh_l0"));
     ck_assert_ptr_null(model_find_tensor(f.m, "rnn.ln_ih_l0.weight"));
+    teardown(&f);
+}
+END_TEST
+
+/* The adaptive softmax's tensors: PyTorch's names and shapes, no
+ * decoder.weight or decoder.bias. */
+START_TEST(adaptive_tensor_names)
+{
+    fixture f;
+    setup(&f, CELL_LSTM, 1, 5, 6, 0.0f, ADA | ADA_BIAS);
+    static const struct { const char *name; int ndim, rows, cols; } want[] = {
+        {"decoder.head.weight", 2, 5, 6}, {"decoder.head.bias", 1, 5, 0},
+        {"decoder.tail.0.0.weight", 2, 3, 6}, {"decoder.tail.0.1.weight", 2, 2, 3},
+        {"decoder.tail.1.0.weight", 2, 1, 6}, {"decoder.tail.1.1.weight", 2, 2, 1},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const model_tensor *t = model_find_tensor(f.m, want[i].name);
+        ck_assert_msg(t != NULL, "%s missing", want[i].name);
+        ck_assert_int_eq(t->ndim, want[i].ndim);
+        ck_assert_int_eq(t->shape[0], want[i].rows);
+        if (want[i].ndim == 2)
+            ck_assert_int_eq(t->shape[1], want[i].cols);
+    }
+    ck_assert_ptr_null(model_find_tensor(f.m, "decoder.weight"));
+    ck_assert_ptr_null(model_find_tensor(f.m, "decoder.bias"));
+    ck_assert_int_eq(f.m->n_tensors, 1 + 4 + 6);
     teardown(&f);
 }
 END_TEST
@@ -711,6 +824,13 @@ int main(void)
     tcase_add_test(tc, shares_add_up);
     tcase_add_test(tc, config_errors);
     tcase_add_test(tc, tensor_names);
+    tcase_add_test(tc, grad_adaptive);
+    tcase_add_test(tc, grad_adaptive_bias_dropout);
+    tcase_add_test(tc, adaptive_tails_trained);
+    tcase_add_test(tc, adaptive_eval_matches_training);
+    tcase_add_test(tc, step_matches_chunk_adaptive);
+    tcase_add_test(tc, logit_blocks_adaptive);
+    tcase_add_test(tc, adaptive_tensor_names);
     suite_add_tcase(s, tc);
     return fx_run_suite(s);
 }

@@ -38,15 +38,19 @@ typedef struct fix {
 
 /* A random model over ALPHABET's characters, with weights scaled up so the
  * distributions are far from uniform. */
-/* A random model; ln: the LayerNorm LSTM. */
-static void fix_random_ln(fix *f, model_cell cell, int layers, uint64_t seed, int ln)
+/* A random model; ln: the LayerNorm LSTM; ada: the adaptive softmax
+ * (cutoffs 3,6 of the 10 characters, a head bias). */
+static void fix_random_model(fix *f, model_cell cell, int layers, uint64_t seed, int ln,
+                             int ada)
 {
     char err[256];
     f->be = be_cpu_create();
     f->v = tok_char_build((const uint8_t *)ALPHABET, strlen(ALPHABET));
     ck_assert_ptr_nonnull(f->v);
     model_config cfg = {.cell = cell, .layers = layers, .hidden = 24, .embed = 8,
-                        .vocab = (int)tok_size(f->v), .dropout = 0.0f, .layer_norm = ln};
+                        .vocab = (int)tok_size(f->v), .dropout = 0.0f, .layer_norm = ln,
+                        .softmax = ada ? SOFTMAX_ADAPTIVE : SOFTMAX_FULL,
+                        .cutoffs = {2, {3, 6}}, .div_value = 4.0f, .head_bias = ada};
     rng_state r;
     rng_seed(&r, seed);
     f->m = model_create(f->be, &cfg, &r, err, sizeof err);
@@ -60,9 +64,14 @@ static void fix_random_ln(fix *f, model_cell cell, int layers, uint64_t seed, in
     }
 }
 
+static void fix_random_ln(fix *f, model_cell cell, int layers, uint64_t seed, int ln)
+{
+    fix_random_model(f, cell, layers, seed, ln, 0);
+}
+
 static void fix_random(fix *f, model_cell cell, int layers, uint64_t seed)
 {
-    fix_random_ln(f, cell, layers, seed, 0);
+    fix_random_model(f, cell, layers, seed, 0, 0);
 }
 
 static void fix_free(fix *f)
@@ -165,16 +174,18 @@ static void greedy_by_model_step(fix *f, const char *prime, int length, char *ou
     free(z);
 }
 
-/* B streams: up to 16 go through packed fp32 matrices, more through gemm */
-static void check_decoder_cell(model_cell cell, int layers, int table, int B)
+/* B streams: up to 16 go through packed fp32 matrices, more through gemm
+ * (the adaptive softmax's always through gemm); ada: the adaptive
+ * softmax, whose rows are log-probabilities */
+static void check_decoder_model(model_cell cell, int layers, int table, int B, int ada)
 {
     fix f;
-    fix_random(&f, cell, layers, 7 + cell);
+    fix_random_model(&f, cell, layers, 7 + cell, 0, ada);
     int V = f.m->cfg.vocab;
     decoder d;
     model_state st;
     ck_assert_int_eq(decoder_init(&d, f.m, B, table, BE_WEIGHTS_FP32), 0);
-    ck_assert(B > 16 ? d.p_dec == NULL : d.p_dec != NULL);
+    ck_assert(B > 16 || ada ? d.p_dec == NULL : d.p_dec != NULL);
     ck_assert_int_eq(model_state_init(f.m, &st, B), 0);
     float *a = malloc((size_t)B * V * sizeof *a), *b = malloc((size_t)B * V * sizeof *b);
     uint32_t ids[32], rows[32], same[32];
@@ -190,6 +201,12 @@ static void check_decoder_cell(model_cell cell, int layers, int table, int B)
         for (int i = 0; i < B * V; i++)
             ck_assert_msg(fabsf(a[i] - b[i]) < 1e-4f, "%s table %d step %d: %g vs %g",
                           model_cell_name(cell), table, t, a[i], b[i]);
+        for (int i = 0; ada && i < B; i++) {
+            double p = 0;
+            for (int j = 0; j < V; j++)
+                p += exp(a[i * V + j]);
+            ck_assert_msg(fabs(p - 1) < 1e-5, "stream %d: probabilities sum to %g", i, p);
+        }
         for (int i = 0; i < B; i++)
             ids[i] = (ids[i] * 3 + 1) % (uint32_t)V;
     }
@@ -207,6 +224,48 @@ static void check_decoder_cell(model_cell cell, int layers, int table, int B)
     decoder_free(&d);
     fix_free(&f);
 }
+
+static void check_decoder_cell(model_cell cell, int layers, int table, int B)
+{
+    check_decoder_model(cell, layers, table, B, 0);
+}
+
+START_TEST(decoder_matches_model_step_adaptive)
+{
+    check_decoder_model(CELL_LSTM, 2, DECODER_TABLE_ON, 3, 1);
+    check_decoder_model(CELL_GRU, 1, DECODER_TABLE_OFF, 20, 1);
+}
+END_TEST
+
+/* The adaptive softmax's matrices stay 32-bit under 16- and 8-bit
+ * weights: the layers' round, the rows stay log-probabilities close to
+ * fp32's. */
+START_TEST(adaptive_reduced_weights)
+{
+    fix f;
+    fix_random_model(&f, CELL_LSTM, 2, 9, 0, 1);
+    int V = f.m->cfg.vocab;
+    float want[16], got[16];
+    uint32_t id = 4;
+    ck_assert_int_le(V, 16);
+    for (int w = BE_WEIGHTS_FP32; w <= BE_WEIGHTS_INT8; w++) {
+        decoder d;
+        ck_assert_int_eq(decoder_init(&d, f.m, 1, DECODER_TABLE_AUTO, (be_weights)w), 0);
+        ck_assert_ptr_null(d.p_dec);
+        decoder_step(&d, 1, &id, w == BE_WEIGHTS_FP32 ? want : got);
+        decoder_step(&d, 1, &id, w == BE_WEIGHTS_FP32 ? want : got);
+        double p = 0;
+        for (int j = 0; w != BE_WEIGHTS_FP32 && j < V; j++) {
+            p += exp(got[j]);
+            ck_assert_msg(fabsf(got[j] - want[j]) < 0.1f, "%s: token %d: %g vs %g",
+                          be_weights_name(w), j, (double)got[j], (double)want[j]);
+        }
+        ck_assert(w == BE_WEIGHTS_FP32 || fabs(p - 1) < 1e-5);
+        decoder_free(&d);
+    }
+    fix_free(&f);
+}
+END_TEST
 
 START_TEST(decoder_matches_model_step)
 {
@@ -1351,6 +1410,8 @@ int main(void)
     Suite *s = suite_create("sample");
     TCase *tc = tcase_create("decode");
     tcase_add_test(tc, decoder_matches_model_step);
+    tcase_add_test(tc, decoder_matches_model_step_adaptive);
+    tcase_add_test(tc, adaptive_reduced_weights);
     tcase_add_test(tc, greedy_deterministic);
     tcase_add_test(tc, reductions_to_greedy);
     tcase_add_test(tc, beam_beats_greedy);

@@ -58,8 +58,9 @@ static void path_in(char *buf, size_t len, const char *name)
 /* tiny_config's and make_trainer's tie: 1 ties the decoder, LN (or'ed
  * in) makes a LayerNorm LSTM, AWD switches on every AWD-LSTM regulariser
  * (with dropout, rates of their own at two places, 2 layers, and seq-len
- * 10 for the jitter). */
-enum { LN = 2, AWD = 4, NTASGD = 8 };
+ * 10 for the jitter), ADA the adaptive softmax (cutoffs 5,15, div-value
+ * 2, a head bias). */
+enum { LN = 2, AWD = 4, NTASGD = 8, ADA = 16 };
 
 static train_config tiny_config(model_cell cell, int tie)
 {
@@ -78,6 +79,12 @@ static train_config tiny_config(model_cell cell, int tie)
     cfg.eval_streams = 1;
     cfg.threads = 1;
     cfg.seed = 18446744073709551557ULL;    /* does not fit a double */
+    if (tie & ADA) {
+        cfg.model.softmax = SOFTMAX_ADAPTIVE;
+        cfg.model.cutoffs = (model_cutoffs){2, {5, 15}};
+        cfg.model.div_value = 2.0f;
+        cfg.model.head_bias = 1;
+    }
     if (tie & NTASGD) {
         cfg.optim = optim_defaults(OPT_NTASGD);
         cfg.optim.nonmono = 1;
@@ -170,6 +177,10 @@ static void assert_config_eq(const train_config *a, const train_config *b)
     ck_assert(a->model.dropout_embed == b->model.dropout_embed);
     ck_assert_int_eq(a->model.locked, b->model.locked);
     ck_assert(a->model.weight_drop == b->model.weight_drop);
+    ck_assert_int_eq(a->model.softmax, b->model.softmax);
+    ck_assert_mem_eq(&a->model.cutoffs, &b->model.cutoffs, sizeof a->model.cutoffs);
+    ck_assert(a->model.div_value == b->model.div_value);
+    ck_assert_int_eq(a->model.head_bias, b->model.head_bias);
     ck_assert(a->ar == b->ar);
     ck_assert(a->tar == b->tar);
     ck_assert_int_eq(a->bptt_jitter, b->bptt_jitter);
@@ -364,6 +375,9 @@ START_TEST(test_round_trip_awd) { round_trip(CELL_LSTM, AWD, 0); }
 END_TEST
 START_TEST(test_round_trip_ntasgd) { round_trip(CELL_LSTM, AWD | NTASGD, 0); }
 END_TEST
+START_TEST(test_round_trip_adaptive) { round_trip(CELL_GRU, ADA, 0); }
+END_TEST
+
 
 /* A word and a BPE tokenizer (merges included) come back from a session
  * unchanged, with the corpus split and encoded as before; session_tokenizer
@@ -543,15 +557,23 @@ END_TEST
 /* ---- corruption ---- */
 
 /* Saves a fresh session into tmpdir/<name> and returns its path in dir. */
-static void fresh_session(char *dir, size_t len, const char *name)
+/* A session saved in tmpdir/name (its path in dir) of an LSTM with
+ * make_trainer's flags. */
+static void fresh_session_with(char *dir, size_t len, const char *name, int flags)
 {
-    trainer *a = make_trainer(CELL_LSTM, 0, 1);
+    trainer *a = make_trainer(CELL_LSTM, flags, 1);
     path_in(dir, len, name);
     save_ok(a, dir);
     trainer_free(a);
 }
 
+static void fresh_session(char *dir, size_t len, const char *name)
+{
+    fresh_session_with(dir, len, name, 0);
+}
+
 typedef void (*json_edit)(cJSON *root);
+typedef struct json_case { json_edit fn; const char *want; } json_case;
 
 static void edit_json(const char *dir, json_edit fn)
 {
@@ -676,7 +698,7 @@ static void ed_weights_ctrl(cJSON *r)
     cJSON_ReplaceItemInObject(sect(r, "sample"), "weights", cJSON_CreateString("fp16\033[2J\n"));
 }
 
-static const struct { json_edit fn; const char *want; } json_cases[] = {
+static const json_case json_cases[] = {
     { ed_format99, "format 99 is newer" },
     { ed_format0, "format must be" },
     { ed_format_str, "format must be" },
@@ -710,26 +732,80 @@ static const struct { json_edit fn; const char *want; } json_cases[] = {
     { ed_weights_ctrl, "sample.weights is \"fp16?[2J?\", not fp32" },
 };
 
-START_TEST(test_corrupt_json_fields)
+/* Each edit of dir's session.json is refused with its message (naming
+ * session.json unless it is about a tensor); the untouched file, put
+ * back, still loads. */
+static void edits_refused(const char *dir, const json_case *cases, size_t n)
 {
-    char dir[128];
-    fresh_session(dir, sizeof dir, "c");
     char p[192];
     snprintf(p, sizeof p, "%s/session.json", dir);
     size_t len;
     char *orig = fx_read_file(p, &len);
-    for (size_t i = 0; i < sizeof json_cases / sizeof json_cases[0]; i++) {
+    for (size_t i = 0; i < n; i++) {
         fx_write_file(p, orig, len);
-        edit_json(dir, json_cases[i].fn);
-        load_fails(dir, json_cases[i].want);
-        if (!strstr(json_cases[i].want, "safetensors"))
+        edit_json(dir, cases[i].fn);
+        load_fails(dir, cases[i].want);
+        if (!strstr(cases[i].want, "safetensors"))
             load_fails(dir, "session.json: ");      /* names the file */
     }
-    /* The untouched file still loads. */
     fx_write_file(p, orig, len);
-    trainer *t = load_ok(dir, corpus_file);
-    trainer_free(t);
+    trainer_free(load_ok(dir, corpus_file));
     free(orig);
+}
+
+START_TEST(test_corrupt_json_fields)
+{
+    char dir[128];
+    fresh_session(dir, sizeof dir, "c");
+    edits_refused(dir, json_cases, sizeof json_cases / sizeof json_cases[0]);
+}
+END_TEST
+
+/* An adaptive session's softmax is checked on load: its kind, its
+ * cutoffs against the vocabulary and the tensors' shapes, every field
+ * there; each refusal one line naming the file. */
+static void ad_kind(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(sect(r, "model"), "softmax", cJSON_CreateString("sparse"));
+}
+static void ad_flat(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(sect(r, "model"), "softmax", cJSON_CreateString("full"));
+}
+static void ad_cut(cJSON *r, int a, int b)
+{
+    int k[2] = {a, b};
+    cJSON_ReplaceItemInObject(sect(r, "model"), "cutoffs", cJSON_CreateIntArray(k, 2));
+}
+static void ad_past(cJSON *r) { ad_cut(r, 5, 999); }
+static void ad_down(cJSON *r) { ad_cut(r, 15, 5); }
+static void ad_moved(cJSON *r) { ad_cut(r, 6, 15); }
+static void ad_frac(cJSON *r)
+{
+    cJSON_ReplaceItemInArray(cJSON_GetObjectItem(sect(r, "model"), "cutoffs"), 0,
+                             cJSON_CreateNumber(5.5));
+}
+static void ad_no_div(cJSON *r) { cJSON_DeleteItemFromObject(sect(r, "model"), "div_value"); }
+static void ad_bias(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(sect(r, "model"), "head_bias", cJSON_CreateFalse());
+}
+
+START_TEST(test_adaptive_checked)
+{
+    static const json_case cases[] = {
+        { ad_kind, "model.softmax \"sparse\" is not full or adaptive" },
+        { ad_flat, "model.safetensors: unexpected tensor decoder.head" },
+        { ad_past, "model: cutoff 999 is not below the vocabulary size" },
+        { ad_down, "model: cutoffs must increase" },
+        { ad_moved, "model.safetensors: " },
+        { ad_frac, "model.cutoffs must hold integers" },
+        { ad_no_div, "model.div_value is missing" },
+        { ad_bias, "model.safetensors: unexpected tensor decoder.head.bias" },
+    };
+    char dir[128];
+    fresh_session_with(dir, sizeof dir, "adaptive", ADA);
+    edits_refused(dir, cases, sizeof cases / sizeof cases[0]);
 }
 END_TEST
 
@@ -1308,6 +1384,8 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_round_trip_lnlstm);
     tcase_add_test(tc, test_round_trip_awd);
     tcase_add_test(tc, test_round_trip_ntasgd);
+    tcase_add_test(tc, test_round_trip_adaptive);
+    tcase_add_test(tc, test_adaptive_checked);
     tcase_add_test(tc, test_ln_tensors_checked);
     tcase_add_test(tc, test_files_and_json);
     tcase_add_test(tc, test_tied_decoder_copy);

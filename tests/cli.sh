@@ -702,6 +702,43 @@ grep -q '"bpb":[0-9]' "$tmp/out" && pass "word eval --json has bpb" || flunk "wo
 usage_error "--tokens cannot change when resuming" "--tokens with --resume" \
     train --resume "$w" --tokens bpe
 
+# The adaptive softmax: its shape printed and kept in session.json;
+# sampled (fp32, int8, a beam), evaluated and resumed; cutoffs that do not
+# fit the vocabulary or do not increase, a tied, a label-smoothed or a
+# cutoff-less one refused in one line.
+a="$tmp/adaptive"
+run train --corpus "$tmp/corpus.txt" --tokens word --min-count 2 --softmax adaptive \
+    --cutoffs 4,10 --head-bias --layers 1 --hidden 16 --embed 8 --seq-len 8 --batch 2 \
+    --steps 6 --eval-every 3 --save "$a"
+if [ "$status" -eq 0 ] && grep -q '^adaptive softmax: head 6 (shortlist 4 + 2 clusters); 6 tokens via 4, [0-9]* tokens via 1; head bias$' "$tmp/out" \
+    && grep -q '"softmax":[[:space:]]*"adaptive"' "$a/session.json" \
+    && grep -q '"head_bias":[[:space:]]*true' "$a/session.json" \
+    && grep -q '^step 6 .* acc nan ' "$tmp/out"; then
+    pass "train --softmax adaptive: its shape, the session, no training accuracy"
+else
+    flunk "train --softmax adaptive" "$tmp/out"
+fi
+expect 0 "" "sample of an adaptive session" sample "$a" --length 10 --weights int8
+expect 0 "" "beam search of an adaptive session" sample "$a" --length 5 --beam 3
+run eval "$a" --json
+grep -q '"accuracy":0*[.0-9]' "$tmp/out" && pass "eval of an adaptive session" \
+    || flunk "eval of an adaptive session" "$tmp/out"
+expect 0 "" "resume an adaptive session" train --resume "$a" --steps 2 --quiet
+usage_error "--cutoffs cannot change when resuming" "--cutoffs with --resume" \
+    train --resume "$a" --cutoffs 5,9
+runtime_error "^rnnlab: model: cutoff 100000 is not below the vocabulary size [0-9]*$" \
+    "--cutoffs past the vocabulary" train --corpus "$tmp/corpus.txt" --tokens word \
+    --softmax adaptive --cutoffs 5,100000 --steps 1
+usage_error "^rnnlab: --cutoffs: '10,5' does not increase (5 after 10)$" \
+    "--cutoffs that do not increase" train --corpus "$tmp/corpus.txt" --cutoffs 10,5
+usage_error "tie is for the full softmax" "--softmax adaptive with --tie" \
+    train --corpus "$tmp/corpus.txt" --softmax adaptive --cutoffs 5 --tie
+usage_error "label-smoothing is for the full softmax" \
+    "--softmax adaptive with --label-smoothing" train --corpus "$tmp/corpus.txt" \
+    --softmax adaptive --cutoffs 5 --label-smoothing 0.1
+usage_error "the adaptive softmax needs 1 to 8 cutoffs" "--softmax adaptive without cutoffs" \
+    train --corpus "$tmp/corpus.txt" --softmax adaptive
+
 b="$tmp/bpe"
 run train --corpus "$tmp/corpus.txt" --tokens bpe --bpe-vocab 300 --layers 1 --hidden 16 \
     --embed 8 --seq-len 8 --batch 2 --steps 4 --eval-every 0 --save "$b" --json

@@ -39,6 +39,9 @@ probes() {
     *'|'*) echo "$1" | tr '|' ' '; echo "bogus" ;;
     *', or unset')                       # a rate that may fall back
         echo unset; probes "${1%, or unset}" ;;
+    'N,N,... increasing'*)
+        echo "$1" | awk '{ hi = $6; sub(",", "", hi)
+            print "none", 1, hi, "5,10", hi + 1, 0, "10,5", "3,3", "1,x", "1,2,3,4,5,6,7,8,9" }' ;;
     '0 to 18446744073709551615')
         echo 0 18446744073709551615 18446744073709551616 -1 x 7 ;;
     *' to '*)
@@ -52,6 +55,16 @@ probes() {
     '> '* | '>= '*)
         echo "$1" | awk '{ lo = $2; print lo, lo + 1, lo - 1, lo + 0.5, "x", "nan" }' ;;
     *) echo "settings.sh: cannot read the range '$1'" >&2; echo "" ;;
+    esac
+}
+
+# needs KEY: what every value of KEY needs of another setting to stand
+# (the adaptive softmax needs cutoffs): a line for the script before the
+# set, in $need_set, and the option, in $need_opt.
+needs() {
+    case $1 in
+    softmax) need_set="set cutoffs 1" need_opt="--cutoffs 1" ;;
+    *) need_set="show lr" need_opt="" ;;
     esac
 }
 
@@ -86,8 +99,10 @@ for key in $keys; do
            flunk "$cmd --help does not state $opt's range '$range'"
        fi ;;
     esac
+    needs "$key"
+    cli="$cli $need_opt"
     for v in $(probes "$range"); do
-        script "set $key $v"
+        script "$need_set" "set $key $v"
         set_rc=$?
         set_msg=$(core "$tmp/err" "set: $key: ")
         # shellcheck disable=SC2086

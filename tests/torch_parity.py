@@ -44,16 +44,26 @@ def load_safetensors(path):
 
 
 class LanguageModel(nn.Module):
-    def __init__(self, cell, vocab, embed, hidden, layers, layer_norm=False):
+    def __init__(self, cell, vocab, embed, hidden, layers, layer_norm=False,
+                 adaptive=None):
         super().__init__()
         rnn = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell]
         self.encoder = nn.Embedding(vocab, embed)
         self.rnn = (LayerNormLSTM(embed, hidden, layers) if layer_norm
                     else rnn(embed, hidden, layers))
-        self.decoder = nn.Linear(hidden, vocab)
+        # --softmax adaptive: PyTorch's module, rnnlab's tensors load into it
+        self.adaptive = adaptive is not None
+        self.decoder = (nn.AdaptiveLogSoftmaxWithLoss(
+            hidden, vocab, adaptive["cutoffs"], div_value=adaptive["div_value"],
+            head_bias=adaptive["head_bias"]) if adaptive else nn.Linear(hidden, vocab))
 
     def forward(self, ids):
+        """Logits, or the adaptive softmax's log-probabilities (whose
+        log-softmax is themselves)."""
         out, _ = self.rnn(self.encoder(ids))
+        if self.adaptive:
+            flat = out.reshape(-1, out.shape[-1])
+            return self.decoder.log_prob(flat).reshape(*out.shape[:-1], -1)
         return self.decoder(out)
 
 
@@ -167,7 +177,8 @@ def train_objective(net, ids, T, ar, tar, smoothing):
     h_{t-1})^2) of it (awd-lstm-lm's AR and TAR)."""
     x = ids[:T].unsqueeze(1)
     h, _ = net.rnn(net.encoder(x))
-    logits = net.decoder(h).squeeze(1).double()
+    logits = (net.decoder.log_prob(h.squeeze(1)) if net.adaptive
+              else net.decoder(h).squeeze(1)).double()
     h = h.double()
     loss = nn.CrossEntropyLoss(label_smoothing=smoothing)(logits, ids[1:T + 1])
     loss = loss + ar * h.pow(2).mean() + tar * (h[1:] - h[:-1]).pow(2).mean()
@@ -217,10 +228,11 @@ def main():
     with open(session + "/session.json") as f:
         cfg = json.load(f)
     m = cfg["model"]
+    adaptive = m if m.get("softmax") == "adaptive" else None
     net = LanguageModel(m["cell"], m["vocab"], m["embed"], m["hidden"], m["layers"],
-                        m.get("layer_norm", False))
+                        m.get("layer_norm", False), adaptive)
     state = load_safetensors(session + "/model.safetensors")
-    if "decoder.weight" not in state:      # a tied model may store it once
+    if not adaptive and "decoder.weight" not in state:  # tied: stored once
         state["decoder.weight"] = state["encoder.weight"]
     net.load_state_dict(state)
     if m.get("tie"):
@@ -242,6 +254,10 @@ def main():
             return
         logits = net(ids[:-1].unsqueeze(1)).squeeze(1).double()
         loss = nn.functional.cross_entropy(logits, ids[1:])
+        if net.adaptive:    # the module's own loss agrees with its log_prob
+            out, _ = net.rnn(net.encoder(ids[:-1].unsqueeze(1)))
+            own = net.decoder(out.squeeze(1), ids[1:]).loss.item()
+            assert abs(own - loss.item()) <= 1e-5 * abs(own), (own, loss.item())
     print(json.dumps({"loss": loss.item(), "tokens": len(ids) - 1}))
 
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # torch_parity.sh - a session saved by rnnlab loads into PyTorch (nn.LSTM,
 # nn.GRU, nn.RNN with the word_language_model parameter names; the
-# README's LayerNorm LSTM module for --layer-norm), its
+# README's LayerNorm LSTM module for --layer-norm;
+# nn.AdaptiveLogSoftmaxWithLoss for --softmax adaptive), its
 # tokenizer (char, word, BPE) rebuilt in Python from session.json, and gives
 # the same loss as `rnnlab eval` on the same text; --freeze-embed's steps
 # are PyTorch's with the embedding's requires_grad off; the objective a
@@ -95,6 +96,13 @@ check rnn-3 --model rnn --layers 3 --hidden 8 --embed 8 --dropout 0.3
 check word-lstm --tokens word --lowercase --max-vocab 30 --model lstm --layers 1 \
     --hidden 16 --embed 8
 check bpe-gru --tokens bpe --bpe-vocab 320 --model gru --layers 2 --hidden 16 --embed 8
+# the adaptive softmax: PyTorch's module with rnnlab's tensors, its
+# log_prob's cross-entropy (checked against the module's own loss) against
+# rnnlab eval's
+check word-adaptive --tokens word --lowercase --max-vocab 30 --softmax adaptive \
+    --cutoffs 5,12 --model lstm --layers 1 --hidden 16 --embed 8
+check bpe-adaptive-bias --tokens bpe --bpe-vocab 320 --softmax adaptive --cutoffs 100,200,260 \
+    --div-value 2 --head-bias --model gru --layers 2 --hidden 16 --embed 8
 
 # objective NAME AR TAR E OPTIONS...: the objective trained on, with AR
 # and TAR as awd-lstm-lm adds them and label smoothing E as PyTorch's
@@ -172,6 +180,9 @@ PY
 
 frozen frozen-lstm --tokens word --model lstm --layers 2 --hidden 16 --embed 8
 frozen frozen-gru-tied --model gru --layers 1 --hidden 12 --embed 12 --tie
+# the adaptive softmax's training loss: the head and one tail per target
+objective ar-tar-adaptive 2 1 0 --tokens word --max-vocab 30 --softmax adaptive --cutoffs 4,10 \
+    --head-bias --model lstm --layers 1 --hidden 16 --embed 8
 
 # lrs NAME OPTIONS...: a small run on garden.txt, its --json lines added to
 # $tmp/NAME.jsonl and the session saved to $tmp/NAME; its step count is

@@ -183,6 +183,17 @@ struct be_backend {
                    int N, int V, float scale, int grad, float smoothing,
                    double *smoothed, long *correct);
 
+    /* Row-wise log-softmax in place: x[i, 0..V) of N rows, row stride ld,
+     * becomes x - logsumexp(x[i, 0..V)), plus shift[i * lds] when shift is
+     * not NULL (the adaptive softmax adds a cluster's log-probability to
+     * its tokens'; shift never overlaps the row's V columns). */
+    void (*log_softmax)(be_backend *be, float *x, int N, int V, int ld,
+                        const float *shift, int lds);
+    /* dst[i, 0..n) = src[i, 0..n) for M rows of strides ldd and lds
+     * (distinct buffers). */
+    void (*copy_rows)(be_backend *be, float *dst, int ldd, const float *src, int lds,
+                      int M, int n);
+
     /* Sum of squares of x, in double. */
     double (*sumsq)(be_backend *be, const float *x, size_t n);
     void (*scale)(be_backend *be, float *x, size_t n, float a);

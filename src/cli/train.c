@@ -62,6 +62,7 @@ enum {
     TO_BPTT_JITTER, TO_NONMONO, TO_AWD,
     TO_DROPOUT_INPUT, TO_DROPOUT_HIDDEN, TO_DROPOUT_OUTPUT,     /* MODEL_DROP_* */
     TO_EMBED_INIT, TO_EMBED_FORMAT, TO_EMBED_LOWER, TO_FREEZE_EMBED,
+    TO_SOFTMAX, TO_CUTOFFS, TO_DIV_VALUE, TO_HEAD_BIAS,
     TO_TOKENS,                  /* then the tokenizer's, in TOK_OPT_* order */
     TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB,
     TO_BPE_SAMPLE,
@@ -129,6 +130,10 @@ static const struct option train_opts[] = {
     {"embed-init-lower", optional_argument, NULL, TO_EMBED_LOWER},
     {"freeze-embed", optional_argument, NULL, TO_FREEZE_EMBED},
     {"no-cache", no_argument, NULL, TO_NO_CACHE},
+    {"softmax", required_argument, NULL, TO_SOFTMAX},
+    {"cutoffs", required_argument, NULL, TO_CUTOFFS},
+    {"div-value", required_argument, NULL, TO_DIV_VALUE},
+    {"head-bias", optional_argument, NULL, TO_HEAD_BIAS},
     CLI_TOK_OPTIONS(TO_TOKENS),
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
@@ -141,6 +146,7 @@ static const int fixed_when_resuming[] = {
     TO_NO_FORGET_BIAS, TO_LAYER_NORM, TO_SEQ_LEN, TO_BATCH, TO_OPTIMIZER, TO_MOMENTUM,
     TO_WEIGHT_DECAY, TO_VAL_FRAC, TO_TEST_FRAC, TO_SEED, TO_EMBED_INIT,
     TO_EMBED_FORMAT, TO_EMBED_LOWER, TO_TOKENS, TO_AWD,
+    TO_SOFTMAX, TO_CUTOFFS, TO_DIV_VALUE, TO_HEAD_BIAS,
     TO_MIN_COUNT, TO_MAX_VOCAB, TO_LOWERCASE, TO_WORD_LETTERS, TO_BPE_VOCAB,
     TO_BPE_SAMPLE
 };
@@ -230,11 +236,12 @@ static int train_set(void *args, int id, const char *arg)
     case TO_DROPOUT_EMBED: case TO_WEIGHT_DROP: case TO_AR: case TO_TAR: case TO_NONMONO:
     case TO_DROPOUT_INPUT: case TO_DROPOUT_HIDDEN: case TO_DROPOUT_OUTPUT:
     case TO_EMBED_INIT: case TO_EMBED_FORMAT:
+    case TO_SOFTMAX: case TO_CUTOFFS: case TO_DIV_VALUE:
     case TO_SCHEDULE: case TO_WARMUP: case TO_MIN_LR: case TO_LR_DECAY:
     case TO_LR_DECAY_EVERY: case TO_PLATEAU_FACTOR: case TO_PLATEAU_PATIENCE:
         return train_set_setting(a, id, arg);
     case TO_EMBED_LOWER: case TO_FREEZE_EMBED:   /* --flag or --flag=on|off */
-    case TO_LOCKED_DROPOUT: case TO_BPTT_JITTER: case TO_LAYER_NORM:
+    case TO_LOCKED_DROPOUT: case TO_BPTT_JITTER: case TO_LAYER_NORM: case TO_HEAD_BIAS:
         return train_set_setting(a, id, arg ? arg : "on");
     case TO_DEVICE:
         a->dev.given = 1;
@@ -287,6 +294,28 @@ static void train_help_embed(FILE *f)
 "                       decoder's weight too); kept in the session, and\n"
 "                       --freeze-embed=off on --resume undoes it\n",
             setting_range_of("embed-init", r1, sizeof r1));
+}
+
+static void train_help_softmax(FILE *f, const train_config *d)
+{
+    char r1[96], r2[64];
+    fprintf(f,
+"  --softmax KIND       the output layer: full (a softmax over every token) or\n"
+"                       adaptive (Grave et al. 2017, as PyTorch's\n"
+"                       AdaptiveLogSoftmaxWithLoss: a head over the ids below\n"
+"                       the first cutoff plus one logit per cluster, a small\n"
+"                       tail per cluster; much faster for large vocabularies\n"
+"                       whose ids go by frequency, as --tokens word's do)\n"
+"                       (default full)\n"
+"  --cutoffs A,B,...    adaptive: the ids where clusters start, each below the\n"
+"                       vocabulary size:\n"
+"                       %s\n"
+"                       (default none; adaptive needs them)\n"
+"  --div-value D        adaptive: cluster i's projection has hidden / D^(i+1)\n"
+"                       units, rounded down; D %s (default %g)\n"
+"  --head-bias          adaptive: a bias on the head (=off: none, the default)\n",
+            setting_range_of("cutoffs", r1, sizeof r1),
+            setting_range_of("div-value", r2, sizeof r2), (double)d->model.div_value);
 }
 
 static void train_help_data_model(FILE *f, const train_config *d)
@@ -345,6 +374,7 @@ static void train_help_data_model(FILE *f, const train_config *d)
             MODEL_MAX_LAYERS, d->model.layers, d->model.hidden,
             d->model.embed, setting_range_of("dropout", r1, sizeof r1),
             (double)d->model.dropout, setting_range_of("dropout-input", r2, sizeof r2));
+    train_help_softmax(f, d);
     train_help_embed(f);
 }
 
@@ -634,6 +664,10 @@ static int train_check_args(const train_args *a)
         && !a->sv.train.embed_init[0] && !a->resume)
         cli_warn("--embed-format and --embed-init-lower do nothing without "
                  "--embed-init");
+    if ((GIVEN(a, TO_CUTOFFS) || GIVEN(a, TO_DIV_VALUE) || GIVEN(a, TO_HEAD_BIAS))
+        && a->sv.train.model.softmax != SOFTMAX_ADAPTIVE && !a->resume)
+        cli_warn("--cutoffs, --div-value and --head-bias do nothing without "
+                 "--softmax adaptive");
     if (!a->resume)
         return 0;
     for (size_t i = 0; i < n; i++)
@@ -683,6 +717,16 @@ static void train_apply_run_settings(const train_args *a, train_config *c)
     if (GIVEN(a, TO_FREEZE_EMBED)) c->freeze_embed = a->sv.train.freeze_embed;
 }
 
+/* The output layer's options given. */
+static void train_apply_softmax(const train_args *a, train_config *c)
+{
+    const model_config *v = &a->sv.train.model;
+    if (GIVEN(a, TO_SOFTMAX)) c->model.softmax = v->softmax;
+    if (GIVEN(a, TO_CUTOFFS)) c->model.cutoffs = v->cutoffs;
+    if (GIVEN(a, TO_DIV_VALUE)) c->model.div_value = v->div_value;
+    if (GIVEN(a, TO_HEAD_BIAS)) c->model.head_bias = v->head_bias;
+}
+
 static void train_apply_new_settings(const train_args *a, train_config *c)
 {
     if (GIVEN(a, TO_OPTIMIZER) && a->optimizer != (int)c->optim.kind)
@@ -696,6 +740,7 @@ static void train_apply_new_settings(const train_args *a, train_config *c)
     if (GIVEN(a, TO_TIE) && !GIVEN(a, TO_EMBED)) c->model.embed = c->model.hidden;
     if (GIVEN(a, TO_NO_FORGET_BIAS)) c->model.forget_bias = 0;
     if (GIVEN(a, TO_LAYER_NORM)) c->model.layer_norm = a->sv.train.model.layer_norm;
+    train_apply_softmax(a, c);
     if (GIVEN(a, TO_SEQ_LEN)) c->seq_len = (int)a->seq_len;
     if (GIVEN(a, TO_BATCH)) c->batch = (int)a->batch;
     if (GIVEN(a, TO_MOMENTUM)) c->optim.momentum = (float)a->momentum;
@@ -978,6 +1023,20 @@ static void on_late_signal(int sig)
     say_from_handler(msg, sizeof msg - 1);
 }
 
+/* The adaptive softmax's shape, in one line (nothing for the full one). */
+static void print_softmax(const model_config *m)
+{
+    adaptive_dims d;
+    adaptive_config ac = model_adaptive_config(m);
+    if (m->softmax != SOFTMAX_ADAPTIVE)
+        return;
+    adaptive_dims_of(&ac, &d);
+    printf("adaptive softmax: head %d (shortlist %d + %d clusters)", d.head, d.cut[0], d.K);
+    for (int i = 0; i < d.K; i++)
+        printf("%s %d tokens via %d", i ? "," : ";", d.size[i], d.proj[i]);
+    printf("%s\n", m->head_bias ? "; head bias" : "");
+}
+
 /* The AWD-LSTM regularisers that are on, in one line. */
 static void print_awd(const train_config *c)
 {
@@ -1034,6 +1093,7 @@ static void print_header(const trainer *t, int sized)
            c->model.tie ? ", tied" : "",
            cli_grouped(n1, (double)model_param_count(t->m)),
            sized ? " (sized for this run; --hidden sets it)" : "");
+    print_softmax(&c->model);
     printf("optimizer %s, lr %.1e, batch %d x %d, clip %g\n",
            optim_name(c->optim.kind), (double)c->optim.lr, c->batch,
            c->seq_len, (double)c->clip_norm);

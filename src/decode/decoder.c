@@ -65,7 +65,7 @@ static size_t dec_weight_bytes(const model *m)
     size_t H = (size_t)c->hidden, GH = (size_t)model_gates(c->cell) * H, n = 0;
     for (int l = 0; l < c->layers; l++)
         n += GH * (H + (l ? H : (size_t)c->embed));
-    return (n + (size_t)c->vocab * H) * sizeof(float);
+    return (n + (c->softmax == SOFTMAX_ADAPTIVE ? 0 : (size_t)c->vocab * H)) * sizeof(float);
 }
 
 /* Frees the packed matrices (none left). */
@@ -108,6 +108,8 @@ static int dec_pack(decoder *d)
             return -1;
         }
     }
+    if (c->softmax == SOFTMAX_ADAPTIVE)
+        return 0;
     d->p_dec = be->pack(be, d->weights, c->vocab, m->dec_w, H, NULL, 0, d->B);
     return d->p_dec ? 0 : -1;
 }
@@ -143,6 +145,14 @@ int decoder_init(decoder *d, model *m, int B, int table, be_weights weights)
         goto oom;
     if (dec_apart(c) && !(d->gh = dec_alloc(m, (size_t)B * GH)))
         goto oom;
+    if (c->softmax == SOFTMAX_ADAPTIVE) {
+        adaptive_dims ad;
+        adaptive_config ac = model_adaptive_config(c);
+        adaptive_dims_of(&ac, &ad);
+        if (!(d->ad_head = dec_alloc(m, (size_t)B * ad.head)) ||
+            !(d->ad_proj = dec_alloc(m, (size_t)B * ad.max_proj)))
+            goto oom;
+    }
     if (c->layer_norm && (!(d->act = dec_alloc(m, (size_t)B * GH)) ||
                           !(d->cn = dec_alloc(m, (size_t)B * c->hidden)) ||
                           !(d->stats = dec_alloc(m, (size_t)B * BE_LN_STATS))))
@@ -201,6 +211,8 @@ void decoder_free(decoder *d)
     be->free(be, d->cn);
     be->free(be, d->stats);
     be->free(be, d->logits);
+    be->free(be, d->ad_head);
+    be->free(be, d->ad_proj);
     be->free(be, d->ids);
     dec_unpack(d);
     memset(d, 0, sizeof *d);
@@ -268,8 +280,13 @@ void decoder_step(decoder *d, int n, const uint32_t *ids, float *out)
     for (int l = 0; l < c->layers; l++)
         dec_layer(d, l, n, l ? nxt->h + (size_t)(l - 1) * d->B * H : d->x, cur, nxt);
     const float *top = nxt->h + (size_t)(c->layers - 1) * d->B * H;
-    be->fill_rows(be, d->logits, n, V, m->dec_b, NULL);
-    dec_product(d, n, V, d->p_dec, top, H, m->dec_w, d->logits);
+    if (c->softmax == SOFTMAX_ADAPTIVE) {
+        adaptive_config ac = model_adaptive_config(c);
+        adaptive_log_prob(be, &ac, &m->ad, top, n, d->logits, d->ad_head, d->ad_proj);
+    } else {
+        be->fill_rows(be, d->logits, n, V, m->dec_b, NULL);
+        dec_product(d, n, V, d->p_dec, top, H, m->dec_w, d->logits);
+    }
     be->download(be, out, d->logits, (size_t)n * V * sizeof(float));
     d->cur = 1 - d->cur;
 }

@@ -20,13 +20,17 @@ typedef struct decoder {
     float *x;                /* embedding rows [B, E] (no table) */
     float *gates, *gh;       /* [B, G*H]; gh for the GRU and LayerNorm LSTM */
     float *act, *cn, *stats; /* LayerNorm LSTM: its step's other outputs */
-    float *logits;           /* [B, V] */
+    float *logits;           /* [B, V]: the adaptive softmax's are the
+                              * log-probabilities */
+    float *ad_head, *ad_proj;/* adaptive softmax scratch [B, head] and
+                              * [B, largest projection], else NULL */
     uint32_t *ids;           /* [B] on the device */
     be_weights weights;      /* how the packed matrices hold the weights */
     /* Packed matrices (backend pack), or NULL where gemm multiplies:
      * p_in[l] is layer l's input weights, with the recurrent ones beside
      * them unless p_hh[l] holds those apart (GRU, LayerNorm LSTM; layer
-     * 0). */
+     * 0).  p_dec: the full softmax's decoder (the adaptive softmax's
+     * matrices stay 32-bit and go through gemm). */
     void *p_in[MODEL_MAX_LAYERS], *p_hh[MODEL_MAX_LAYERS], *p_dec;
 } decoder;
 

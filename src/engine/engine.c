@@ -83,9 +83,10 @@ void eng_model_desc(const eng_status *s, char *buf, size_t len)
     double p = (double)s->n_params;
     char params[32];
     const char *ln = m->layer_norm ? " layer-norm" : "";
+    const char *sm = m->softmax == SOFTMAX_ADAPTIVE ? " adaptive-softmax" : "";
     if (!s->loaded) {
-        snprintf(buf, len, "%s%s %dx%d (no corpus)", model_cell_name(m->cell), ln,
-                 m->layers, m->hidden);
+        snprintf(buf, len, "%s%s %dx%d%s (no corpus)", model_cell_name(m->cell), ln,
+                 m->layers, m->hidden, sm);
         return;
     }
     if (p >= 1e6)
@@ -94,8 +95,8 @@ void eng_model_desc(const eng_status *s, char *buf, size_t len)
         snprintf(params, sizeof params, "%.1fk", p / 1e3);
     else
         snprintf(params, sizeof params, "%.0f", p);
-    snprintf(buf, len, "%s%s %dx%d, %s params", model_cell_name(m->cell), ln,
-             m->layers, m->hidden, params);
+    snprintf(buf, len, "%s%s %dx%d%s, %s params", model_cell_name(m->cell), ln,
+             m->layers, m->hidden, sm, params);
 }
 
 /* ------------------------------------------------------------------ */

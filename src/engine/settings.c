@@ -202,6 +202,27 @@ static const setting table[] = {
      .summary = "while training, save the session every N steps or every Ns "
                 "(Nm, Nh) of training (in the engine: after save; 0: off)",
      .option = "train --save-every"},
+    {.name = "softmax", .type = SETTING_CHOICE, .field = AT(train.model.softmax),
+     .choices = "full adaptive", .def = "full", .effect = SETTING_RESET,
+     .summary = "the output layer: a softmax over every token, or the adaptive "
+                "softmax of PyTorch's AdaptiveLogSoftmaxWithLoss (needs cutoffs; "
+                "ids by frequency, as word's)",
+     .option = "train --softmax"},
+    {.name = "cutoffs", .type = SETTING_CUTOFFS, .field = AT(train.model.cutoffs),
+     .lo = 1, .hi = (1 << 24) - 1, .def = "none", .effect = SETTING_RESET,
+     .summary = "adaptive softmax: token ids where its clusters start; the "
+                "head predicts the ids below the first, each below the vocabulary",
+     .option = "train --cutoffs"},
+    {.name = "div-value", .type = SETTING_FLOAT, .field = AT(train.model.div_value),
+     .lo = 0, .hi = INFINITY, .open = SETTING_LO_OPEN, .def = "4",
+     .effect = SETTING_RESET,
+     .summary = "adaptive softmax: cluster i's projection has hidden / "
+                "div-value^(i+1) units (rounded down)",
+     .option = "train --div-value"},
+    {.name = "head-bias", .type = SETTING_CHOICE, .field = AT(train.model.head_bias),
+     .choices = "off on", .def = "off", .effect = SETTING_RESET,
+     .summary = "adaptive softmax: its head has a bias (decoder.head.bias)",
+     .option = "train --head-bias"},
     {.name = "embed-init", .type = SETTING_PATH, .field = AT(train.embed_init),
      .def = "none", .effect = SETTING_RESET,
      .summary = "a new model's embedding from a word2vec (.bin), word2vec / "
@@ -315,6 +336,10 @@ void setting_range(int i, char *buf, size_t len)
     case SETTING_PATH:
         snprintf(buf, len, "a file, up to %d bytes; none: no file",
                  SETTING_PATH_MAX - 1);
+        return;
+    case SETTING_CUTOFFS:
+        snprintf(buf, len, "N,N,... increasing, each %.15g to %.15g, at most %d; "
+                 "none", s->lo, s->hi, MODEL_MAX_CUTOFFS);
         return;
     default:
         number_range(s, buf, len);
@@ -431,6 +456,56 @@ static int parse_path(const char *text, char *out, char *err, size_t errlen)
     return 0;
 }
 
+/* "none" or up to MODEL_MAX_CUTOFFS increasing whole numbers in the row's
+ * range, comma-separated, into *out. */
+static int parse_cutoffs(const setting *s, const char *text, model_cutoffs *out,
+                         char *err, size_t errlen)
+{
+    model_cutoffs k = {0};
+    const char *p = text;
+    if (strcmp(text, "none") == 0) {
+        *out = k;
+        return 0;
+    }
+    for (;;) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (*p < '0' || *p > '9' || (*end != ',' && *end != '\0') || errno == ERANGE) {
+            snprintf(err, errlen, "'%.100s' is not a list of whole numbers A,B,... "
+                     "(none: no cutoffs)", text);
+            return -1;
+        }
+        if (k.n == MODEL_MAX_CUTOFFS) {
+            snprintf(err, errlen, "'%.100s' has more than %d cutoffs", text,
+                     MODEL_MAX_CUTOFFS);
+            return -1;
+        }
+        if (!in_range(s, (double)v))
+            return out_of_range(s, text, err, errlen);
+        if (k.n > 0 && v <= k.at[k.n - 1]) {
+            snprintf(err, errlen, "'%.100s' does not increase (%ld after %d)", text, v,
+                     k.at[k.n - 1]);
+            return -1;
+        }
+        k.at[k.n++] = (int)v;
+        if (*end == '\0')
+            break;
+        p = end + 1;
+    }
+    *out = k;
+    return 0;
+}
+
+static void format_cutoffs(const model_cutoffs *k, char *buf, size_t len)
+{
+    size_t o = 0;
+    int n = k->n < 0 ? 0 : k->n > MODEL_MAX_CUTOFFS ? MODEL_MAX_CUTOFFS : k->n;
+    snprintf(buf, len, "none");
+    for (int i = 0; i < n && o < len; i++)
+        o += (size_t)snprintf(buf + o, len - o, "%s%d", i ? "," : "", k->at[i]);
+}
+
 /* "0", "N" (steps) or "Ns" (seconds of training) into *out. */
 static int parse_cadence(const setting *s, const char *text,
                          sample_cadence *out, char *err, size_t errlen)
@@ -538,6 +613,10 @@ int setting_parse(int i, const char *text, setting_values *v, char *err,
         if (parse_rate(s, text, field(s, v), err, errlen) != 0)
             return -1;
         break;
+    case SETTING_CUTOFFS:
+        if (parse_cutoffs(s, text, field(s, v), err, errlen) != 0)
+            return -1;
+        break;
     }
     if (s->then)
         s->then(v);
@@ -567,6 +646,7 @@ static size_t field_size(const setting *s)
     case SETTING_CADENCE: return sizeof(sample_cadence);
     case SETTING_PATH: return SETTING_PATH_MAX;
     case SETTING_RATE: return sizeof(model_rate);
+    case SETTING_CUTOFFS: return sizeof(model_cutoffs);
     default: return sizeof(int);
     }
 }
@@ -600,6 +680,9 @@ void setting_format(int i, const setting_values *v, char *buf, size_t len)
     case SETTING_PATH:
         snprintf(buf, len, "%.*s", SETTING_PATH_MAX - 1,
                  *(const char *)f ? (const char *)f : "none");
+        break;
+    case SETTING_CUTOFFS:
+        format_cutoffs(f, buf, len);
         break;
     case SETTING_CADENCE: {
         const sample_cadence *c = f;
@@ -661,6 +744,14 @@ static int check_one(const setting *s, const setting_values *v, char *err,
         if (bad && !memchr(f, '\0', SETTING_PATH_MAX))
             snprintf(why, sizeof why, "a path longer than %d bytes", SETTING_PATH_MAX - 1);
         break;
+    case SETTING_CUTOFFS: {
+        const model_cutoffs *k = f;
+        bad = k->n < 0 || k->n > MODEL_MAX_CUTOFFS ||
+              parse_cutoffs(s, text, &(model_cutoffs){0}, why, sizeof why) != 0;
+        if (bad && (k->n < 0 || k->n > MODEL_MAX_CUTOFFS))
+            snprintf(why, sizeof why, "%d cutoffs, not 0 to %d", k->n, MODEL_MAX_CUTOFFS);
+        break;
+    }
     case SETTING_CADENCE: {
         const sample_cadence *c = f;
         bad = c->steps < 0 || (c->steps > 0 && (!in_range(s, c->steps) || c->seconds != 0))

@@ -20,8 +20,11 @@ typedef enum {
                            * of training; 0 off */
     SETTING_PATH,         /* char[SETTING_PATH_MAX] field: a file's path,
                            * "" for none (set and show say "none") */
-    SETTING_RATE          /* model_rate field: a number in [lo, hi], or
+    SETTING_RATE,         /* model_rate field: a number in [lo, hi], or
                            * SETTING_UNSET for none of its own */
+    SETTING_CUTOFFS       /* model_cutoffs field: up to MODEL_MAX_CUTOFFS
+                           * increasing whole numbers in [lo, hi], written
+                           * "A,B,..."; "none" for none */
 } setting_type;
 
 /* The word a SETTING_RATE row takes and shows for "unset". */

@@ -52,6 +52,7 @@ typedef struct act_arena {
     float *dH, *dX;             /* [R,max(E,H)] each */
     float *dh_rec, *dc;         /* [B,H] */
     float *da, *dy;             /* LayerNorm LSTM: [R,4H], [R,H] */
+    adaptive_scratch ad;        /* adaptive softmax, for the logit rows */
 } act_arena;
 
 const char *model_cell_name(model_cell c)
@@ -117,10 +118,30 @@ static int bad_place(const model_config *c)
     return -1;
 }
 
+adaptive_config model_adaptive_config(const model_config *c)
+{
+    return (adaptive_config){.hidden = c->hidden, .vocab = c->vocab, .cutoffs = c->cutoffs,
+                             .div_value = c->div_value, .head_bias = c->head_bias};
+}
+
+const char *model_softmax_check(const model_config *c, char *buf, size_t len)
+{
+    adaptive_config a = model_adaptive_config(c);
+    if (c->softmax != SOFTMAX_FULL && c->softmax != SOFTMAX_ADAPTIVE)
+        return "softmax must be full or adaptive";
+    if (c->softmax == SOFTMAX_FULL)
+        return NULL;
+    if (c->tie)
+        return "tie is for the full softmax (the adaptive softmax has no decoder.weight "
+               "to share)";
+    return adaptive_check(&a, buf, len);
+}
+
 /* Returns 0, or -1 with a message naming the bad field. */
 int model_config_check(const model_config *c, char *err, size_t errlen)
 {
     const char *bad = NULL;
+    char why[200];
     if ((unsigned)c->cell > CELL_LSTM) bad = "cell type must be rnn, gru or lstm";
     else if (c->layers < 1 || c->layers > MODEL_MAX_LAYERS) bad = "layers must be 1..16";
     else if (c->hidden < 1 || c->hidden > 65536) bad = "hidden must be 1..65536";
@@ -136,6 +157,7 @@ int model_config_check(const model_config *c, char *err, size_t errlen)
     else if (!(c->weight_drop >= 0.0f && c->weight_drop < 1.0f))
         bad = "weight-drop must be in [0,1)";
     else if (c->locked != 0 && c->locked != 1) bad = "locked-dropout must be on or off";
+    else bad = model_softmax_check(c, why, sizeof why);
     if (bad) {
         snprintf(err, errlen, "model: %s", bad);
         return -1;
@@ -158,6 +180,27 @@ static void add_tensor(model *m, const char *name, size_t *off, int rows, int co
     t->shape[1] = cols;
     t->numel = (size_t)rows * (cols ? cols : 1);
     *off += t->numel;
+}
+
+/* The adaptive softmax's tensors after off, named as in PyTorch's module
+ * under "decoder."; returns the storage size in floats. */
+static size_t layout_adaptive(model *m, size_t off)
+{
+    adaptive_dims d;
+    adaptive_config a = model_adaptive_config(&m->cfg);
+    char name[32];
+    int H = m->cfg.hidden;
+    adaptive_dims_of(&a, &d);
+    add_tensor(m, "decoder.head.weight", &off, d.head, H);
+    if (m->cfg.head_bias)
+        add_tensor(m, "decoder.head.bias", &off, d.head, 0);
+    for (int i = 0; i < d.K; i++) {
+        snprintf(name, sizeof name, "decoder.tail.%d.0.weight", i);
+        add_tensor(m, name, &off, d.proj[i], H);
+        snprintf(name, sizeof name, "decoder.tail.%d.1.weight", i);
+        add_tensor(m, name, &off, d.size[i], d.proj[i]);
+    }
+    return off;
 }
 
 /* Lays out the tensor table; returns the storage size in floats. */
@@ -185,10 +228,32 @@ static size_t layout(model *m)
             add_tensor(m, name, &off, k < MODEL_LN_C_W ? GH : c->hidden, 0);
         }
     }
+    if (c->softmax == SOFTMAX_ADAPTIVE)
+        return layout_adaptive(m, off);
     if (!c->tie)
         add_tensor(m, "decoder.weight", &off, c->vocab, c->hidden);
     add_tensor(m, "decoder.bias", &off, c->vocab, 0);
     return off;
+}
+
+/* The adaptive softmax's views, from tensor k on (layout_adaptive's
+ * order). */
+static void bind_adaptive(model *m, int k)
+{
+    m->dec_w = m->dec_b = m->g_dec_w = m->g_dec_b = NULL;
+    memset(&m->ad, 0, sizeof m->ad);
+    memset(&m->g_ad, 0, sizeof m->g_ad);
+    m->ad.head_w = m->params + m->tensors[k].offset;
+    m->g_ad.head_w = m->grads + m->tensors[k++].offset;
+    if (m->cfg.head_bias) {
+        m->ad.head_b = m->params + m->tensors[k].offset;
+        m->g_ad.head_b = m->grads + m->tensors[k++].offset;
+    }
+    for (int i = 0; i < m->cfg.cutoffs.n; i++)
+        for (int j = 0; j < 2; j++, k++) {
+            m->ad.tail[i][j] = m->params + m->tensors[k].offset;
+            m->g_ad.tail[i][j] = m->grads + m->tensors[k].offset;
+        }
 }
 
 static void bind_views(model *m)
@@ -208,6 +273,10 @@ static void bind_views(model *m)
             m->ln[l][i] = m->params + m->tensors[k].offset;
             m->g_ln[l][i] = m->grads + m->tensors[k].offset;
         }
+    }
+    if (c->softmax == SOFTMAX_ADAPTIVE) {
+        bind_adaptive(m, k);
+        return;
     }
     if (c->tie) {
         m->dec_w = m->enc;
@@ -233,21 +302,33 @@ static void fill_uniform(float *p, size_t n, float bound, rng_state *r)
         p[i] = (2.0f * rng_uniform(r) - 1.0f) * bound;
 }
 
-/* PyTorch's nn.RNN/GRU/LSTM default (uniform +-1/sqrt(H)) for the recurrent
- * layers; the encoder and decoder as PyTorch's word_language_model example
- * (uniform +-0.1, decoder bias 0).  Drawn on the host, then uploaded. */
+/* The bound of tensor t's uniform initialisation: PyTorch's nn.RNN/GRU/LSTM
+ * default (+-1/sqrt(H)) for the recurrent layers; the encoder and decoder
+ * as PyTorch's word_language_model example (+-0.1, decoder bias 0); the
+ * adaptive softmax's as nn.Linear's default (+-1/sqrt(fan_in), its bias
+ * too). */
+static float init_bound(const model *m, const model_tensor *t)
+{
+    if (strncmp(t->name, "rnn.", 4) == 0)
+        return 1.0f / sqrtf((float)m->cfg.hidden);
+    if (strcmp(t->name, "decoder.bias") == 0)
+        return 0.0f;
+    if (strncmp(t->name, "decoder.head.", 13) == 0 || strncmp(t->name, "decoder.tail.", 13) == 0)
+        return 1.0f / sqrtf((float)(t->ndim == 2 ? t->shape[1] : m->cfg.hidden));
+    return 0.1f;
+}
+
+/* PyTorch's default initialisation (init_bound; LayerNorm's 1 and 0),
+ * drawn on the host, then uploaded. */
 static int init_params(model *m, rng_state *r)
 {
     const model_config *c = &m->cfg;
     float *h = calloc(m->n_params, sizeof(float));
     if (!h)
         return -1;
-    float kr = 1.0f / sqrtf((float)c->hidden);
     for (int i = 0; i < m->n_tensors; i++) {
         const model_tensor *t = &m->tensors[i];
-        float bound = strncmp(t->name, "rnn.", 4) == 0 ? kr : 0.1f;
-        if (strcmp(t->name, "decoder.bias") == 0)
-            bound = 0.0f;
+        float bound = init_bound(m, t);
         if (strncmp(t->name, "rnn.ln_", 7) == 0)    /* nn.LayerNorm's: 1 and 0 */
             for (size_t k = 0; k < t->numel; k++)
                 h[t->offset + k] = strstr(t->name, ".weight") ? 1.0f : 0.0f;
@@ -315,6 +396,7 @@ void model_free(model *m)
         be->free(be, ((act_arena *)m->act)->base);
     free(m->act);
     be->free(be, m->ids_dev);
+    free(m->ad_host);
     free(m);
 }
 
@@ -399,6 +481,32 @@ static int arena_needs(const model_config *c)
            | (c->weight_drop > 0.0f ? NEED_WEIGHT_DROP : 0);
 }
 
+/* The adaptive softmax's scratch for blocks of n rows at base + *off (with
+ * base NULL only counted); its logits are the model's. */
+static void carve_adaptive(model *m, act_arena *a, float *base, size_t *off, size_t n)
+{
+    adaptive_scratch *s = &a->ad;
+    adaptive_dims d;
+    adaptive_config ac = model_adaptive_config(&m->cfg);
+    size_t H = (size_t)m->cfg.hidden;
+    float *ids;
+    memset(s, 0, sizeof *s);
+    if (m->cfg.softmax != SOFTMAX_ADAPTIVE)
+        return;
+    adaptive_dims_of(&ac, &d);
+    float **part[] = {&s->head, &s->x, &s->dx, &s->proj, &s->dproj, &ids};
+    size_t len[] = {n * (size_t)d.head, n * H, n * H, n * (size_t)d.max_proj,
+                    n * (size_t)d.max_proj, 3 * n};
+    for (size_t i = 0; i < sizeof len / sizeof len[0]; i++) {
+        *part[i] = base ? base + *off : NULL;
+        *off += (len[i] + 15) & ~(size_t)15;
+    }
+    /* token ids are 32-bit like the floats: the arena holds them too */
+    s->ids = (uint32_t *)ids;
+    s->logits = m->logits;
+    s->host = m->ad_host;
+}
+
 static size_t carve(model *m, act_arena *a, float *base, size_t R, size_t B)
 {
     const model_config *c = &m->cfg;
@@ -453,6 +561,7 @@ static size_t carve(model *m, act_arena *a, float *base, size_t R, size_t B)
     else
         a->dec_mask = NULL;
     TAKE(m->logits, logit_rows(m, R, B) * V);
+    carve_adaptive(m, a, base, &off, logit_rows(m, R, B));
     TAKE(a->dgx, R * GH);
     if (c->cell == CELL_GRU || c->layer_norm)
         TAKE(a->dgh, R * GH);
@@ -504,10 +613,19 @@ int model_reserve(model *m, int B, int T)
         m->be->free(m->be, ids);
         return -1;
     }
+    size_t rows = logit_rows(m, R, (size_t)B);
+    uint32_t *host = m->cfg.softmax == SOFTMAX_ADAPTIVE ? malloc(3 * rows * sizeof *host) : NULL;
+    if (m->cfg.softmax == SOFTMAX_ADAPTIVE && !host) {
+        m->be->free(m->be, base);
+        m->be->free(m->be, ids);
+        return -1;
+    }
     m->be->free(m->be, a->base);
     m->be->free(m->be, m->ids_dev);
+    free(m->ad_host);
     a->base = base;
     m->ids_dev = ids;
+    m->ad_host = host;
     carve(m, a, base, R, (size_t)B);
     if (a->ones && upload_ones(m->be, a->ones, (size_t)m->cfg.embed) < 0)
         return -1;
@@ -680,15 +798,34 @@ static void forward_logits(model *m, model_state *st, int T, int train, uint64_t
 }
 
 /* The logits of decoder rows r0 .. r0+n-1 (n <= the arena's logit rows)
- * into m->logits. */
+ * into m->logits: with the adaptive softmax, the log-probabilities. */
 static void decode_rows(model *m, int r0, int n)
 {
     be_backend *be = m->be;
     const act_arena *a = m->act;
     int H = m->cfg.hidden, V = m->cfg.vocab;
+    if (m->cfg.softmax == SOFTMAX_ADAPTIVE) {
+        adaptive_config ac = model_adaptive_config(&m->cfg);
+        adaptive_log_prob(be, &ac, &m->ad, a->dec_in + (size_t)r0 * H, n, m->logits,
+                          a->ad.head, a->ad.proj);
+        return;
+    }
     be->fill_rows(be, m->logits, n, V, m->dec_b, NULL);
     be->gemm(be, 0, 1, n, V, H, 1.0f, a->dec_in + (size_t)r0 * H, H, m->dec_w, H,
              1.0f, m->logits, V);
+}
+
+/* The adaptive softmax's loss of decoder rows r0 .. r0+n-1 (host
+ * targets), its gradients added and those rows of dL/d(decoder input)
+ * written into a->dH, as decoder_backward leaves them. */
+static double adaptive_train_rows(model *m, const uint32_t *targets, int r0, int n,
+                                  float scale)
+{
+    act_arena *a = m->act;
+    adaptive_config ac = model_adaptive_config(&m->cfg);
+    size_t at = (size_t)r0 * m->cfg.hidden;
+    return adaptive_loss(m->be, &ac, &m->ad, &m->g_ad, &a->ad, a->dec_in + at, targets, n,
+                         scale, 1, a->dH + at);
 }
 
 /* The decoder's backward for rows r0 .. r0+n-1, whose dL/dlogits the loss
@@ -790,6 +927,10 @@ double model_forward(model *m, model_state *st, const uint32_t *ids, int T,
         int n = R - r0 < rows ? R - r0 : rows;
         double smoothed = 0;
         long hits = 0;
+        if (m->cfg.softmax == SOFTMAX_ADAPTIVE && train) {
+            loss += adaptive_train_rows(m, ids + st->B + r0, r0, n, scale);
+            continue;
+        }
         decode_rows(m, r0, n);
         loss += m->be->xent(m->be, m->logits, m->ids_dev + st->B + r0, n, m->cfg.vocab,
                             scale, train, train ? m->label_smoothing : 0.0f,
@@ -799,6 +940,12 @@ double model_forward(model *m, model_state *st, const uint32_t *ids, int T,
             *correct += hits;
         if (train)
             decoder_backward(m, r0, n);
+    }
+    if (m->cfg.softmax == SOFTMAX_ADAPTIVE && train) {
+        /* no smoothing; the hits would need every tail on every row */
+        m->last_smoothed = loss;
+        if (correct)
+            *correct = -1;
     }
     m->last_penalty = train ? penalties(m, T, st->B) : 0.0;
     return loss;

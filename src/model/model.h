@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "backend/backend.h"
+#include "model/adaptive.h"
 #include "util/rng.h"
 
 typedef enum { CELL_RNN = 0, CELL_GRU = 1, CELL_LSTM = 2 } model_cell;
@@ -40,6 +41,17 @@ typedef struct model_rate {
 typedef enum { MODEL_DROP_INPUT, MODEL_DROP_HIDDEN, MODEL_DROP_OUTPUT,
                MODEL_DROP_PLACES } model_drop_place;
 
+/* The output layer: a full softmax over the vocabulary (decoder.weight,
+ * decoder.bias), or the adaptive softmax of Grave et al. 2017 exactly as
+ * PyTorch's nn.AdaptiveLogSoftmaxWithLoss (adaptive.h). */
+typedef enum { SOFTMAX_FULL = 0, SOFTMAX_ADAPTIVE = 1 } model_softmax;
+
+/* The adaptive softmax's cutoffs (adaptive.h): the head predicts ids
+ * below at[0] and one logit per cluster [at[i], at[i+1]) (the last ending
+ * at the vocabulary). */
+#define MODEL_MAX_CUTOFFS ADAPTIVE_MAX_CUTOFFS
+typedef adaptive_cutoffs model_cutoffs;
+
 typedef struct model_config {
     model_cell cell;
     int layers, hidden, embed, vocab;
@@ -58,13 +70,19 @@ typedef struct model_config {
                             * (variational) */
     float weight_drop;     /* DropConnect on every weight_hh_l{k}: one mask
                             * over the matrix, kept weights / (1-p) */
+    int softmax;           /* model_softmax */
+    /* adaptive only (PyTorch's arguments of the same names): */
+    model_cutoffs cutoffs;
+    float div_value;       /* cluster i's projection has
+                            * floor(hidden / div_value^(i+1)) units */
+    int head_bias;         /* decoder.head.bias exists */
 } model_config;
 
 #define MODEL_MAX_LAYERS 16
 /* A LayerNorm layer's normalisation tensors, in this order. */
 enum { MODEL_LN_IH_W, MODEL_LN_IH_B, MODEL_LN_HH_W, MODEL_LN_HH_B, MODEL_LN_C_W,
        MODEL_LN_C_B, MODEL_LN_N };
-#define MODEL_MAX_TENSORS (3 + (4 + MODEL_LN_N) * MODEL_MAX_LAYERS)
+#define MODEL_MAX_TENSORS (3 + (4 + MODEL_LN_N) * MODEL_MAX_LAYERS + 2 * MODEL_MAX_CUTOFFS)
 
 typedef struct model_tensor {
     char name[32];          /* PyTorch state_dict name */
@@ -91,6 +109,13 @@ typedef struct model {
           *g_w_hh[MODEL_MAX_LAYERS], *g_b_ih[MODEL_MAX_LAYERS], *g_b_hh[MODEL_MAX_LAYERS];
     /* layer_norm: the normalisations' tensors (MODEL_LN_*), else NULL */
     float *ln[MODEL_MAX_LAYERS][MODEL_LN_N], *g_ln[MODEL_MAX_LAYERS][MODEL_LN_N];
+    /* adaptive softmax (dec_w, dec_b NULL): decoder.head.weight and .bias
+     * (NULL without head_bias), decoder.tail.{i}.0.weight (tail[i][0],
+     * the projection) and decoder.tail.{i}.1.weight (tail[i][1]); g_ad
+     * their gradients */
+    adaptive_tensors ad, g_ad;
+    uint32_t *ad_host;      /* adaptive: host scratch of the targets'
+                             * clusters [3 * logit rows] */
     size_t act_rows;        /* T*B rows the activation arena holds */
     int act_B;              /* and streams (initial-state rows) */
     void *act;              /* activation arena (model.c) */
@@ -141,6 +166,10 @@ const char *model_drop_name(model_drop_place place);
 void model_drop_desc(const model_config *cfg, char *buf, size_t len);
 /* Checks a configuration; returns 0 or -1 with a message in err. */
 int model_config_check(const model_config *cfg, char *err, size_t errlen);
+/* The output layer's part of the check: NULL, or the problem in buf. */
+const char *model_softmax_check(const model_config *cfg, char *buf, size_t len);
+/* The adaptive softmax's arguments in cfg. */
+adaptive_config model_adaptive_config(const model_config *cfg);
 
 /* Layer l's normalisations (layer_norm) as the backend takes them. */
 be_lnlstm_params model_ln_params(const model *m, int l);
@@ -185,7 +214,9 @@ int model_reserve(model *m, int B, int T);
  * applies dropout (masks keyed by dropout_key and the place of each
  * element in the whole batch, batch_total) and leaves the activations for
  * model_backward.  Advances the state st (B streams).  *correct (may be NULL)
- * counts argmax hits.  Returns the summed loss in nats over T*B targets.
+ * counts argmax hits; a training forward through the adaptive softmax
+ * does not count them (that would take every tail on every row) and sets
+ * *correct to -1.  Returns the summed loss in nats over T*B targets.
  * A training forward already does the decoder's part of the backward
  * (block by block, see logits_max): it starts the gradients. */
 double model_forward(model *m, model_state *st, const uint32_t *ids, int T,
@@ -215,7 +246,8 @@ void model_backward_notify(model *m, model_grads_ready ready, void *ctx);
 const float *model_drop_mask(const model *m, int site);
 
 /* One generation step for st->B streams: feeds ids[B] (host), advances
- * the state and writes logits [B,V] to host out. */
+ * the state and writes logits [B,V] to host out (the adaptive softmax's
+ * are the log-probabilities, whose softmax is the distribution too). */
 void model_step(model *m, model_state *st, const uint32_t *ids, float *out);
 
 #endif

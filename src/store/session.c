@@ -254,6 +254,21 @@ static const char *const ses_drop_keys[MODEL_DROP_PLACES] = {
     "dropout_input", "dropout_hidden", "dropout_output"
 };
 
+/* The adaptive softmax's settings, under PyTorch's argument names. */
+static void ses_json_adaptive(cJSON *o, const model_config *c, int *bad)
+{
+    cJSON *k = cJSON_CreateArray();
+    for (int i = 0; k && i < c->cutoffs.n; i++) {
+        cJSON *v = ses_integer(c->cutoffs.at[i]);
+        if (!v || !cJSON_AddItemToArray(k, v))
+            *bad = 1;
+    }
+    ses_adds(o, "softmax", "adaptive", bad);
+    ses_add(o, "cutoffs", k, bad);
+    ses_addf(o, "div_value", c->div_value, bad);
+    ses_addb(o, "head_bias", c->head_bias, bad);
+}
+
 static cJSON *ses_json_model(const model_config *c, int *bad)
 {
     cJSON *o = cJSON_CreateObject();
@@ -276,6 +291,8 @@ static cJSON *ses_json_model(const model_config *c, int *bad)
         ses_addb(o, "locked_dropout", c->locked, bad);
     if (c->weight_drop > 0)
         ses_addf(o, "weight_drop", c->weight_drop, bad);
+    if (c->softmax == SOFTMAX_ADAPTIVE)     /* absent: the full softmax */
+        ses_json_adaptive(o, c, bad);
     return o;
 }
 
@@ -1172,6 +1189,47 @@ typedef struct ses_load {
     int no_optim;                /* opened to sample without optimizer.safetensors */
 } ses_load;
 
+/* The output layer: "softmax" absent or "full" (sessions from before the
+ * adaptive softmax have none), or "adaptive" with its cutoffs, div_value
+ * and head_bias; model_config_check then checks them with the vocabulary. */
+static int ses_read_softmax(const ses_rd *r, const cJSON *o, model_config *c)
+{
+    const cJSON *k, *v;
+    const char *kind;
+    char shown[40];
+    c->softmax = SOFTMAX_FULL;
+    c->cutoffs = (model_cutoffs){0};
+    c->div_value = 4.0f;
+    c->head_bias = 0;
+    if (!cJSON_GetObjectItemCaseSensitive(o, "softmax"))
+        return 0;
+    if (ses_get_str(r, o, "model", "softmax", &kind))
+        return -1;
+    if (strcmp(kind, "full") == 0)
+        return 0;
+    if (strcmp(kind, "adaptive") != 0)
+        return ses_bad(r, "model", "softmax", "\"%s\" is not full or adaptive",
+                       ses_safe(kind, shown, sizeof shown));
+    c->softmax = SOFTMAX_ADAPTIVE;
+    if (!(k = ses_item(r, o, "model", "cutoffs")))
+        return -1;
+    int n = cJSON_IsArray(k) ? cJSON_GetArraySize(k) : -1;
+    if (n < 1 || n > MODEL_MAX_CUTOFFS)
+        return ses_bad(r, "model", "cutoffs", "must be an array of 1 to %d integers",
+                       MODEL_MAX_CUTOFFS);
+    c->cutoffs.n = n;
+    for (int i = 0; i < n; i++) {
+        v = cJSON_GetArrayItem(k, i);
+        double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+        if (!(d >= 1 && d < (1 << 24)) || d != floor(d))
+            return ses_bad(r, "model", "cutoffs", "must hold integers from 1 to %d",
+                           (1 << 24) - 1);
+        c->cutoffs.at[i] = (int)d;
+    }
+    return ses_get_flt(r, o, "model", "div_value", 1e-30, FLT_MAX, &c->div_value) ||
+           ses_get_bool(r, o, "model", "head_bias", &c->head_bias) ? -1 : 0;
+}
+
 static int ses_read_model(const ses_rd *r, const cJSON *root, model_config *c)
 {
     const cJSON *o;
@@ -1210,6 +1268,8 @@ static int ses_read_model(const ses_rd *r, const cJSON *root, model_config *c)
         c->drop[k].set = HAS(ses_drop_keys[k]);
     }
 #undef HAS
+    if (ses_read_softmax(r, o, c) != 0)
+        return -1;
     char msg[256] = "";
     if (model_config_check(c, msg, sizeof msg) != 0) {
         ses_msg(r->err, r->errlen, "%s: model: %s", r->file, msg);

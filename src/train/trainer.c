@@ -18,7 +18,8 @@ train_config train_defaults(void)
     train_config c;
     memset(&c, 0, sizeof c);
     c.model = (model_config){.cell = CELL_LSTM, .layers = 2, .hidden = 512, .embed = 64,
-                             .vocab = 0, .dropout = 0.1f, .tie = 0, .forget_bias = 1};
+                             .vocab = 0, .dropout = 0.1f, .tie = 0, .forget_bias = 1,
+                             .softmax = SOFTMAX_FULL, .div_value = 4.0f};
     c.optim = optim_defaults(OPT_ADAM);
     c.optim.lr = 2e-3f;
     c.seq_len = 100;
@@ -86,9 +87,22 @@ int trainer_chunk_len(const train_config *c, long step)
     return len < 5 ? 5 : len > max ? max : len;
 }
 
+/* The output layer's settings that do not depend on the vocabulary (not
+ * known before the text is read): NULL, or the problem in buf. */
+static const char *softmax_check(const train_config *c, char *buf, size_t len)
+{
+    model_config m = c->model;
+    if (m.softmax == SOFTMAX_ADAPTIVE && c->label_smoothing > 0.0f)
+        return "label-smoothing is for the full softmax (the adaptive softmax has no "
+               "smoothed loss)";
+    m.vocab = 1 << 24;      /* the largest: cutoffs are checked against it later */
+    return model_softmax_check(&m, buf, len);
+}
+
 int train_config_check(const train_config *c, char *err, size_t errlen)
 {
     const char *bad = NULL;
+    char why[200];
     if (c->seq_len < 1 || c->seq_len > 100000) bad = "seq-len must be 1..100000";
     else if (c->batch < 1 || c->batch > 100000) bad = "batch must be 1..100000";
     else if (!(c->optim.lr > 0.0f) || !isfinite(c->optim.lr)) bad = "lr must be positive";
@@ -118,6 +132,7 @@ int train_config_check(const train_config *c, char *err, size_t errlen)
         bad = "tar needs seq-len of 2 or more (it compares neighbouring steps)";
     else if (c->bptt_jitter && c->seq_len < TRAIN_JITTER_MIN_T)
         bad = "bptt-jitter needs seq-len of 10 or more (its lengths are at least 5)";
+    else bad = softmax_check(c, why, sizeof why);
     if (bad) {
         snprintf(err, errlen, "%s", bad);
         return -1;
@@ -473,7 +488,9 @@ static int step_on(trainer *t, train_info *out, char *err, size_t errlen)
             .step = t->step,
             .epoch = (double)t->epoch + (double)t->pos / (double)(t->stream_len - 1),
             .loss = (float)loss, .ppl = (float)exp(loss), .bpt = (float)(loss / M_LN2),
-            .acc = (float)sums[1] / (float)(T * B), .grad_norm = norm, .lr = lr,
+            /* the adaptive softmax counts no hits in training */
+            .acc = sums[1] < 0 ? NAN : (float)sums[1] / (float)(T * B),
+            .grad_norm = norm, .lr = lr,
             .objective = (float)(sums[2] / ((double)T * B)),
             .tokens_per_s = dt > 0 ? (double)T * B / dt : 0, .reduce_s = reduce_s,
             .tokens = (long)T * B,

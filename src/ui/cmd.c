@@ -824,8 +824,9 @@ static const cmd_def commands[] = {
      "places between layers and the last layer's output rates of their\n"
      "own; `set dropout-input unset` gives it back to dropout.  optimizer restarts\n"
      "the optimizer's state; device moves the model and its optimizer\n"
-     "state; batch, seq-len, seed, layer-norm, embed-init, embed-format\n"
-     "and embed-init-lower rebuild the model (you are asked).",
+     "state; batch, seq-len, seed, layer-norm, embed-init, embed-format,\n"
+     "embed-init-lower and the output layer's softmax, cutoffs, div-value\n"
+     "and head-bias rebuild the model (you are asked).",
      2, 2, c_set, CMPL_SETTING},
     {"show", "[KEY]", "current settings and model summary",
      "Lists each setting and its value; show KEY adds what it does, its\n"

@@ -746,6 +746,41 @@ static double cpu_xent(be_backend *be, float *logits, const uint32_t *targets,
     return total;
 }
 
+/* Rows i0..i1 of the log-softmax: the maximum, the log of the sum of
+ * exp (as xent takes them), then the row shifted by both. */
+CPU_KERNEL static void log_softmax_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const flat_args *a = j->args;
+    int V = a->i0, ld = a->i1, lds = (int)a->first;
+    for (size_t i = i0; i < i1; i++) {
+        float *z = a->x + i * (size_t)ld;
+        float mx = z[0], s = 0.0f;
+        for (int k = 1; k < V; k++)
+            mx = z[k] > mx ? z[k] : mx;
+        for (int k = 0; k < V; k++)
+            s += cpu_exp(z[k] - mx);
+        float off = mx + logf(s) - (a->a ? a->a[i * (size_t)lds] : 0.0f);
+        for (int k = 0; k < V; k++)
+            z[k] -= off;
+    }
+}
+
+static void cpu_log_softmax(be_backend *be, float *x, int N, int V, int ld,
+                            const float *shift, int lds)
+{
+    flat_args a = { .x = x, .a = shift, .i0 = V, .i1 = ld, .first = (uint64_t)lds };
+    cpu_par_for(be, (size_t)N, 1, FLAT_WORK((size_t)N * V, 20), log_softmax_body, &a);
+}
+
+static void cpu_copy_rows(be_backend *be, float *dst, int ldd, const float *src, int lds,
+                          int M, int n)
+{
+    (void)be;
+    for (int i = 0; i < M; i++)
+        memcpy(dst + (size_t)i * ldd, src + (size_t)i * lds, (size_t)n * sizeof(float));
+}
+
 /* Float lanes for speed, flushed to double every 4096 elements (pieces
  * are multiples of 4096, so the sum does not depend on where they fall
  * except through the final addition order). */
@@ -1000,6 +1035,8 @@ static const be_backend cpu_table = {
     .dropout_fwd = cpu_dropout_fwd,
     .mul = cpu_mul,
     .xent = cpu_xent,
+    .log_softmax = cpu_log_softmax,
+    .copy_rows = cpu_copy_rows,
     .sumsq = cpu_sumsq,
     .scale = cpu_scale,
     .clamp = cpu_clamp,

@@ -439,6 +439,24 @@ __global__ void k_xent_rows(float *logits, const uint32_t *targets, int V,
     cu_xent_thread_grad(z, V, threadIdx.x, blockDim.x, mx, scale / s, y, scale, e);
 }
 
+/* Log-softmax in place, one block per row (row stride ld): the row's
+ * maximum and sum of exp as xent takes them, then every column less their
+ * log-sum-exp, plus the row's shift when there is one. */
+__global__ void k_log_softmax(float *x, int V, int ld, const float *shift, int lds)
+{
+    __shared__ float sv[32];
+    __shared__ int si[32];
+    float *z = x + (size_t)blockIdx.x * ld;
+    float mx;
+    int arg;
+    cu_xent_thread_max(z, V, threadIdx.x, blockDim.x, &mx, &arg);
+    block_argmax(mx, arg, sv, si);
+    float s = block_sum(cu_xent_thread_sum(z, V, threadIdx.x, blockDim.x, mx), sv);
+    float off = mx + logf(s) - (shift ? shift[(size_t)blockIdx.x * lds] : 0.0f);
+    for (int j = threadIdx.x; j < V; j += blockDim.x)
+        z[j] -= off;
+}
+
 /* One block adds the rows' losses (in double) and hits. */
 __global__ void k_xent_total(const float *row_loss, const float *row_smooth,
                              const int *row_hit, int N, cu_result *out)
@@ -887,6 +905,30 @@ static double cu_xent(be_backend *be, float *logits, const uint32_t *targets, in
     return r.sum;
 }
 
+static void cu_log_softmax(be_backend *be, float *x, int N, int V, int ld,
+                           const float *shift, int lds)
+{
+    cu_impl *I = impl_of(be);
+    if (N <= 0 || V <= 0)
+        return;
+    unsigned threads = 32;
+    while (threads < (unsigned)V && threads < 512)
+        threads *= 2;
+    k_log_softmax<<<N, threads, 0, I->stream>>>(x, V, ld, shift, lds);
+    launched(I, "log_softmax");
+}
+
+static void cu_copy_rows(be_backend *be, float *dst, int ldd, const float *src, int lds,
+                         int M, int n)
+{
+    cu_impl *I = impl_of(be);
+    if (M > 0 && n > 0)
+        cu_ok(I, cudaMemcpy2DAsync(dst, (size_t)ldd * sizeof(float), src,
+                                   (size_t)lds * sizeof(float), (size_t)n * sizeof(float),
+                                   (size_t)M, cudaMemcpyDeviceToDevice, I->stream),
+              "copy_rows");
+}
+
 static double cu_sumsq(be_backend *be, const float *x, size_t n)
 {
     cu_impl *I = impl_of(be);
@@ -1028,6 +1070,8 @@ static const be_backend cu_table = {
     .dropout_fwd = cu_dropout_fwd,
     .mul = cu_mul,
     .xent = cu_xent,
+    .log_softmax = cu_log_softmax,
+    .copy_rows = cu_copy_rows,
     .sumsq = cu_sumsq,
     .scale = cu_scale,
     .clamp = cu_clamp,
