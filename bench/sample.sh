@@ -106,7 +106,8 @@ if [ "$QUALITY_SECONDS" != 0 ]; then
     QS="$OUT/sample-quality-session"
     echo "== quality: train $QUALITY_SECONDS s, then eval --weights fp32|fp16|int8" >&2
     rm -rf "$QS"
-    "$RNNLAB" train --corpus "$CORPUS" --time "$QUALITY_SECONDS" --eval-every 0 --quiet \
+    "$RNNLAB" train --corpus "$CORPUS" --model lstm --layers 2 --hidden 512 --embed 64 \
+        --layer-norm=off --time "$QUALITY_SECONDS" --eval-every 0 --quiet \
         --save "$QS" > /dev/null
     for w in fp32 fp16 int8; do
         "$RNNLAB" eval "$QS" --weights "$w" --json 2>/dev/null | tail -n 1 \
