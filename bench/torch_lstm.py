@@ -51,6 +51,7 @@ def main():
     ap.add_argument("--corpus", default=None)
     ap.add_argument("--seq-len", type=int, default=100)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--model", choices=("lstm", "gru"), default="lstm")
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--hidden", type=int, default=512)
     ap.add_argument("--embed", type=int, default=64)
@@ -101,8 +102,8 @@ def main():
         def __init__(self):
             super().__init__()
             self.encoder = nn.Embedding(V, args.embed)
-            self.rnn = nn.LSTM(args.embed, args.hidden, args.layers,
-                               dropout=0.0)
+            cell = nn.LSTM if args.model == "lstm" else nn.GRU
+            self.rnn = cell(args.embed, args.hidden, args.layers, dropout=0.0)
             self.decoder = nn.Linear(args.hidden, V)
 
         def forward(self, x, state):
@@ -116,7 +117,7 @@ def main():
 
     def zero_state():
         z = torch.zeros(args.layers, B, args.hidden)
-        return (z, z.clone())
+        return (z, z.clone()) if args.model == "lstm" else z
 
     state = zero_state()
     pos = 0
@@ -131,7 +132,8 @@ def main():
         x = streams[pos:pos + T]
         y = streams[pos + 1:pos + 1 + T].reshape(-1)
         pos += T
-        state = tuple(s.detach() for s in state)
+        state = (tuple(s.detach() for s in state) if args.model == "lstm"
+                 else state.detach())
         opt.zero_grad(set_to_none=True)
         logits, state = model(x, state)
         loss = loss_fn(logits, y)
