@@ -60,6 +60,7 @@ typedef struct gs_job {
     const float *A, *B;
     float *C;
     int use512, part, parts, calls;
+    float *work;                 /* cpu_gemm512's packing space, this thread's */
     double cpu;                  /* this thread's CPU seconds */
     pthread_t tid;
     pthread_barrier_t *start;
@@ -105,7 +106,7 @@ static void gs_block(const gs_job *j)
     const float *B = !split_n ? j->B : s->tb ? j->B + (size_t)i0 * ldb : j->B + i0;
     float *C = split_n ? j->C + i0 : j->C + (size_t)i0 * ldc;
     if (j->use512 && cpu_gemm512(s->ta, s->tb, M, N, s->K, 1.0f, A, lda, B, ldb, 0.0f,
-                                 C, ldc) == 0)
+                                 C, ldc, j->work) == 0)
         return;
     cblas_sgemm(CblasRowMajor, s->ta ? CblasTrans : CblasNoTrans,
                 s->tb ? CblasTrans : CblasNoTrans, M, N, s->K, 1.0f, A, lda, B, ldb,
@@ -131,9 +132,11 @@ static double gs_time(const gs_shape *s, const float *A, const float *B, float *
     gs_job jobs[GS_MAX_THREADS];
     pthread_barrier_t start;
     pthread_barrier_init(&start, NULL, (unsigned)parts);
+    size_t wbytes = (cpu_gemm512_work_floats() * sizeof(float) + 63) & ~(size_t)63;
     for (int p = 0; p < parts; p++)
         jobs[p] = (gs_job){ .s = s, .A = A, .B = B, .C = C, .use512 = use512, .part = p,
-                            .parts = parts, .calls = calls, .start = &start };
+                            .parts = parts, .calls = calls, .start = &start,
+                            .work = wbytes ? aligned_alloc(64, wbytes) : NULL };
     for (int p = 1; p < parts; p++)
         pthread_create(&jobs[p].tid, NULL, gs_thread, &jobs[p]);
     double t0 = clock_s(CLOCK_MONOTONIC);
@@ -145,6 +148,8 @@ static double gs_time(const gs_shape *s, const float *A, const float *B, float *
             *cpu = jobs[p].cpu;
     }
     double t = clock_s(CLOCK_MONOTONIC) - t0;
+    for (int p = 0; p < parts; p++)
+        free(jobs[p].work);
     pthread_barrier_destroy(&start);
     return t;
 }

@@ -71,6 +71,7 @@ def main():
     ap.add_argument("--corpus", default=None)
     ap.add_argument("--seq-len", type=int, default=100)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--model", choices=("lstm", "gru"), default="lstm")
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--hidden", type=int, default=512)
     ap.add_argument("--embed", type=int, default=64)
@@ -126,8 +127,8 @@ def main():
             if args.layer_norm:
                 self.rnn = layer_norm_lstm(args.embed, args.hidden, args.layers)
             else:
-                self.rnn = nn.LSTM(args.embed, args.hidden, args.layers,
-                                   dropout=0.0)
+                cell = nn.LSTM if args.model == "lstm" else nn.GRU
+                self.rnn = cell(args.embed, args.hidden, args.layers, dropout=0.0)
             self.decoder = nn.Linear(args.hidden, V)
 
         def forward(self, x, state):
@@ -144,12 +145,14 @@ def main():
             return [(torch.zeros(B, args.hidden), torch.zeros(B, args.hidden))
                     for _ in range(args.layers)]
         z = torch.zeros(args.layers, B, args.hidden)
-        return (z, z.clone())
+        return (z, z.clone()) if args.model == "lstm" else z
 
     def detach(state):
         if args.layer_norm:
             return [tuple(s.detach() for s in hc) for hc in state]
-        return tuple(s.detach() for s in state)
+        if args.model == "lstm":
+            return tuple(s.detach() for s in state)
+        return state.detach()
 
     state = zero_state()
     pos = 0

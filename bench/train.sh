@@ -16,8 +16,12 @@
 #   TORCH_STEPS          PyTorch timed steps (default 20)
 #   TORCH_WARMUP         PyTorch untimed steps first (default 3)
 #   THREADS              threads for rnnlab and sgemm_peak (default 2)
-#   ONEDNN               0 skips the oneDNN peer (default: run it if built)
-#   LN                   0 skips the LayerNorm LSTM pair (default 1)
+#   ONEDNN               0 skips the oneDNN peer (default: run it if built;
+#                        it trains the default model only)
+#   LN                   0 skips the LayerNorm LSTM pair (default 1; LSTM only)
+#   MODEL LAYERS HIDDEN EMBED SEQ BATCH
+#                        the model (default lstm 2 512 64, T=100, B=32;
+#                        MODEL gru for a GRU), the same for every peer
 #
 # Writes bench/out/train.json and prints a table.  See bench/README.md.
 set -euo pipefail
@@ -38,7 +42,12 @@ PY=/usr/bin/python3
 OUT="$ROOT/bench/out"
 
 # model and training configuration (shared by every peer)
-LAYERS=2 HIDDEN=512 EMBED=64 SEQ=100 BATCH=32 LR=2e-3 CLIP=5
+MODEL="${MODEL:-lstm}" LAYERS="${LAYERS:-2}" HIDDEN="${HIDDEN:-512}" EMBED="${EMBED:-64}"
+SEQ="${SEQ:-100}" BATCH="${BATCH:-32}" LR=2e-3 CLIP=5
+# oneDNN's peer is written for the default model alone
+if [ "$MODEL/$LAYERS/$HIDDEN/$EMBED/$SEQ/$BATCH" != lstm/2/512/64/100/32 ]; then
+    ONEDNN=0
+fi
 
 if [ ! -f "$CORPUS" ]; then
     echo "train.sh: corpus not found: $CORPUS" >&2
@@ -100,7 +109,8 @@ run_torch() {  # FILE OMP_NUM_THREADS torch-threads openblas-threads [OPTION]
     echo "== torch${4:+ $4}: OMP_NUM_THREADS=$1 torch threads $2, OpenBLAS threads $3" >&2
     if OMP_NUM_THREADS="$1" OPENBLAS_NUM_THREADS="$3" "$PY" bench/torch_lstm.py \
             --threads "$2" --steps "$TORCH_STEPS" --warmup "$TORCH_WARMUP" \
-            --corpus "$CORPUS" --layers "$LAYERS" --hidden "$HIDDEN" --embed "$EMBED" \
+            --corpus "$CORPUS" --model "$MODEL" --layers "$LAYERS" --hidden "$HIDDEN" \
+            --embed "$EMBED" \
             --seq-len "$SEQ" --batch "$BATCH" --lr "$LR" --clip "$CLIP" ${4:+"$4"} \
             > "$OUT/torch.tmp"; then
         cat "$OUT/torch.tmp" >&2
@@ -121,7 +131,7 @@ run_torch_all() {  # FILE [OPTION]
     fi
 }
 run_torch_all "$OUT/torch.jsonl"
-if [ "$LN" != 0 ]; then
+if [ "$LN" != 0 ] && [ "$MODEL" = lstm ]; then
     run_torch_all "$OUT/torch_ln.jsonl" --layer-norm
 fi
 
@@ -159,7 +169,7 @@ if [ ! -x /usr/bin/time ]; then
          "peak RSS will not be reported" >&2
     TIMEV=0
 fi
-RNNLAB_ARGS=(train --corpus "$CORPUS" --model lstm --layers "$LAYERS"
+RNNLAB_ARGS=(train --corpus "$CORPUS" --model "$MODEL" --layers "$LAYERS"
     --hidden "$HIDDEN" --embed "$EMBED" --dropout 0 --seq-len "$SEQ" --batch "$BATCH"
     --optimizer adam --lr "$LR" --clip "$CLIP" --steps "$STEPS" --eval-every 0
     --val-frac 0.1 --threads "$THREADS" --json)
@@ -182,19 +192,20 @@ run_rnnlab() {  # NAME [OPTION]: bench/out/NAME.jsonl, .time, .stderr
 }
 run_rnnlab rnnlab
 : > "$OUT/rnnlab_ln.jsonl"
-if [ "$LN" != 0 ]; then
+if [ "$LN" != 0 ] && [ "$MODEL" = lstm ]; then
     run_rnnlab rnnlab_ln --layer-norm
 fi
 
 # ------------------------------------------------------------------- report
 export CORPUS OUT STEPS WARMUP TORCH_STEPS TORCH_WARMUP THREADS \
-       LAYERS HIDDEN EMBED SEQ BATCH LR CLIP LOAD1
+       MODEL LAYERS HIDDEN EMBED SEQ BATCH LR CLIP LOAD1
 "$PY" - <<'PYEOF'
 import json, math, os, re, sys
 
 env = os.environ
 out = env["OUT"]
 L, H, E = int(env["LAYERS"]), int(env["HIDDEN"]), int(env["EMBED"])
+G = 4 if env["MODEL"] == "lstm" else 3      # gate blocks: LSTM i,f,g,o; GRU r,z,n
 T, B = int(env["SEQ"]), int(env["BATCH"])
 warmup = int(env["WARMUP"])
 
@@ -209,11 +220,12 @@ with open(env["CORPUS"], "rb") as f:
 # the multiply-adds, and backward costs two such products (gradient of the
 # input and of the weights), so a training step is 3x the forward:
 #   flops/token = 3 * ( 2*(4H*(E+H) + (L-1)*4H*(H+H)) + 2*H*V )
-macs = 4 * H * (E + H) + (L - 1) * 4 * H * (H + H)
+# (a GRU has 3 gate blocks where the LSTM has 4: G = 3 for 4 above).
+macs = G * H * (E + H) + (L - 1) * G * H * (H + H)
 fwd = 2 * macs + 2 * H * V
 flops_tok = 3 * fwd
-formula = ("3 * (2*(4H*(E+H) + (L-1)*4H*(2H)) + 2*H*V) with L=%d H=%d E=%d V=%d"
-           % (L, H, E, V))
+formula = ("3 * (2*(%dH*(E+H) + (L-1)*%dH*(2H)) + 2*H*V) with L=%d H=%d E=%d V=%d"
+           % (G, G, L, H, E, V))
 
 def load_json(path):
     try:
@@ -308,7 +320,7 @@ def rnd(x, n=1):
     return None if x is None or x != x else round(x, n)
 
 report = {
-    "config": {"model": "lstm", "layers": L, "hidden": H, "embed": E,
+    "config": {"model": env["MODEL"], "layers": L, "hidden": H, "embed": E,
                "vocab": V, "seq_len": T, "batch": B, "optimizer": "adam",
                "lr": float(env["LR"]), "clip": float(env["CLIP"]),
                "dropout": 0.0, "threads": int(env["THREADS"]),
@@ -362,8 +374,8 @@ def fmt(x, spec):
     return "-" if x is None or x != x else format(x, spec)
 
 print()
-print("LSTM %dx%d embed %d vocab %d, T=%d B=%d, Adam, clip %s, %s threads"
-      % (L, H, E, V, T, B, env["CLIP"], env["THREADS"]))
+print("%s %dx%d embed %d vocab %d, T=%d B=%d, Adam, clip %s, %s threads"
+      % (env["MODEL"].upper(), L, H, E, V, T, B, env["CLIP"], env["THREADS"]))
 print("flops/token = %s = %.2f MFLOP" % (formula, flops_tok / 1e6))
 print("sgemm peak (2048^3) %s GFLOP/s (OpenBLAS %s kernels) -> sgemm-bound %s tokens/s"
       % (fmt(peak, ".1f"), sgemm.get("core") if sgemm else "?", fmt(bound_tps, ".0f")))

@@ -312,6 +312,10 @@ static be_backend *emulated_create(void)
     be_backend *be = be_cpu_create();
     be->set_threads(be, 1);
     be->gemm = em_gemm;
+    /* the CUDA backend prepares no products: every one goes through gemm */
+    be->prepared_bytes = NULL;
+    be->prepare = NULL;
+    be->gemm_prepared = NULL;
     be->colsum_add = em_colsum_add;
     be->fill_rows = em_fill_rows;
     be->embed_fwd = em_embed_fwd;

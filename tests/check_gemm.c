@@ -1,8 +1,10 @@
 /* check_gemm.c - the CPU backend's AVX-512 sgemm (cpu_gemm512) against a
  * double-precision reference: every transpose combination, odd shapes and
  * tails, padded leading dimensions, alpha/beta variants with NaN in C when
- * beta is 0; the checker itself must catch a wrong result; and products
- * through the backend give the same bits on 1 and 3 threads. */
+ * beta is 0; the checker itself must catch a wrong result; products with
+ * op(B) packed beforehand give the unpacked products' bits; and products
+ * through the backend, prepared or not, give the same bits on 1 and 3
+ * threads. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -95,6 +97,15 @@ static int gm_matches(const gm_case *c, const float *C, char *why, size_t len)
     return 1;
 }
 
+/* The packing space the kernel takes, as the backend keeps one. */
+static float *gm_work(void)
+{
+    size_t n = cpu_gemm512_work_floats();
+    float *w = aligned_alloc(64, (n ? n : 16) * sizeof(float));
+    ck_assert_ptr_nonnull(w);
+    return w;
+}
+
 /* Runs the kernel on a copy of C0 (NaN in C where beta is 0) with K
  * steps; returns the result, or NULL when the CPU lacks AVX-512F. */
 static float *gm_run(const gm_case *c, int K)
@@ -106,8 +117,11 @@ static float *gm_run(const gm_case *c, int K)
         for (int i = 0; i < c->M; i++)
             for (int j = 0; j < c->N; j++)
                 C[(size_t)i * c->ldc + j] = NAN;
-    if (cpu_gemm512(c->ta, c->tb, c->M, c->N, K, c->alpha, c->A, c->lda, c->B, c->ldb,
-                    c->beta, C, c->ldc) != 0) {
+    float *work = gm_work();
+    int rc = cpu_gemm512(c->ta, c->tb, c->M, c->N, K, c->alpha, c->A, c->lda, c->B, c->ldb,
+                         c->beta, C, c->ldc, work);
+    free(work);
+    if (rc != 0) {
         free(C);
         return NULL;
     }
@@ -238,8 +252,11 @@ START_TEST(block_equals_whole)
         int i0 = 37, j0 = 64;
         const float *A = c.ta ? c.A + i0 : c.A + (size_t)i0 * c.lda;
         const float *B = c.tb ? c.B + (size_t)j0 * c.ldb : c.B + j0;
+        float *work = gm_work();
         ck_assert_int_eq(cpu_gemm512(c.ta, c.tb, c.M - i0, c.N - j0, c.K, 1.0f, A, c.lda, B,
-                                     c.ldb, 1.0f, part + (size_t)i0 * c.ldc + j0, c.ldc), 0);
+                                     c.ldb, 1.0f, part + (size_t)i0 * c.ldc + j0, c.ldc,
+                                     work), 0);
+        free(work);
         for (int i = i0; i < c.M; i++)
             ck_assert_msg(memcmp(whole + (size_t)i * c.ldc + j0, part + (size_t)i * c.ldc + j0,
                                  (size_t)(c.N - j0) * sizeof *part) == 0,
@@ -296,7 +313,125 @@ START_TEST(dispatch_by_shape)
     ck_assert_int_eq(cpu_gemm512_wanted(0, 2048, 512), 0);
     ck_assert_int_eq(cpu_gemm512_wanted(3200, 2048, 64),
                      __builtin_cpu_supports("avx512f") ? 1 : 0);
-    ck_assert_int_eq(cpu_gemm512(0, 0, -1, 4, 4, 1.0f, NULL, 4, NULL, 4, 0.0f, NULL, 4), -1);
+    float w[16];
+    ck_assert_int_eq(cpu_gemm512(0, 0, -1, 4, 4, 1.0f, NULL, 4, NULL, 4, 0.0f, NULL, 4, w),
+                     -1);
+    ck_assert_int_eq(cpu_gemm512(0, 0, 4, 4, 4, 1.0f, w, 4, w, 4, 0.0f, w, 4, NULL), -1);
+    /* packed panels start on whole panels only */
+    ck_assert_int_eq(cpu_gemm512_pack(1, 4, w, 4, 16, 20, w), -1);
+    ck_assert_int_eq(cpu_gemm512_packed_floats(33, 10), (size_t)64 * 10);
+    ck_assert_int_eq(cpu_gemm512_packed_floats(0, 10), 0);
+}
+END_TEST
+
+/* Packs op(B) of c whole; returns the panels. */
+static float *gm_pack(const gm_case *c)
+{
+    float *P = aligned_alloc(64, cpu_gemm512_packed_floats(c->N, c->K) * sizeof *P);
+    ck_assert_ptr_nonnull(P);
+    /* in two column ranges, as two threads would */
+    int half = (c->N / 2) / 32 * 32;
+    ck_assert_int_eq(cpu_gemm512_pack(c->tb, c->K, c->B, c->ldb, 0, half, P), 0);
+    ck_assert_int_eq(cpu_gemm512_pack(c->tb, c->K, c->B, c->ldb, half, c->N, P), 0);
+    return P;
+}
+
+/* op(B) packed once, then products of blocks of its columns: the bits of
+ * the unpacked product, both ways round for B, across blocks of k
+ * (K past 256), tails of rows, columns and k, alpha and beta; and a wrong
+ * column offset into the panels is caught. */
+START_TEST(packed_equals_unpacked)
+{
+    GM_NEED_AVX512();
+    static const int shapes[][3] = { { 32, 2048, 512 }, { 13, 100, 70 }, { 40, 96, 600 },
+                                     { 9, 33, 257 }, { 1, 64, 1 } };
+    rng_state r;
+    rng_seed(&r, 22);
+    float *work = gm_work();
+    for (int s = 0; s < 5; s++)
+        for (int tb = 0; tb < 2; tb++) {
+            int v = (s + tb) % 4;
+            gm_case c = gm_make(&r, 0, tb, shapes[s][0], shapes[s][1], shapes[s][2], s % 3,
+                                gm_alpha[v], gm_beta[v]);
+            float *whole = gm_run(&c, c.K), *P = gm_pack(&c);
+            size_t n = (size_t)c.M * c.ldc;
+            float *C = malloc(n * sizeof *C);
+            memcpy(C, c.C0, n * sizeof *C);
+            /* columns 0..j and j..N apart, j a whole panel */
+            int j = c.N > 32 ? 32 : c.N;
+            ck_assert_int_eq(cpu_gemm512_packed(c.M, j, c.K, c.alpha, c.A, c.lda, P, c.beta,
+                                                C, c.ldc, work), 0);
+            ck_assert_int_eq(cpu_gemm512_packed(c.M, c.N - j, c.K, c.alpha, c.A, c.lda,
+                                                P + (size_t)j * c.K, c.beta, C + j, c.ldc,
+                                                work), 0);
+            ck_assert_msg(memcmp(whole, C, n * sizeof *C) == 0, "shape %d tb %d differs", s,
+                          tb);
+            if (c.N > 64) {
+                /* the second block read from the wrong panels */
+                memcpy(C, c.C0, n * sizeof *C);
+                cpu_gemm512_packed(c.M, c.N - j, c.K, c.alpha, c.A, c.lda,
+                                   P + (size_t)(j + 32) * c.K, c.beta, C + j, c.ldc, work);
+                ck_assert_msg(memcmp(whole, C, n * sizeof *C) != 0, "wrong panels passed");
+            }
+            free(whole);
+            free(P);
+            free(C);
+            gm_free(&c);
+        }
+    free(work);
+}
+END_TEST
+
+/* Through the backend: prepared products give gemm's bits for the row
+ * counts prepared_bytes accepts (a training step's recurrent products),
+ * on 1 and 3 threads alike; it turns down the few-row shapes. */
+START_TEST(prepared_equals_gemm)
+{
+    be_backend *one = be_cpu_create(), *three = be_cpu_create();
+    ck_assert_ptr_nonnull(one);
+    ck_assert_ptr_nonnull(three);
+    three->set_threads(three, 3);
+    ck_assert_int_eq(one->prepared_bytes(one, 8, 2048, 512), 0);
+    if (!one->prepared_bytes(one, 32, 2048, 512)) {
+        ck_assert(!__builtin_cpu_supports("avx512f"));
+        one->destroy(one);
+        three->destroy(three);
+        return;
+    }
+    rng_state r;
+    rng_seed(&r, 23);
+    static const int shapes[][3] = { { 32, 2048, 512 }, { 20, 300, 130 }, { 9, 96, 600 } };
+    for (int s = 0; s < 3; s++)
+        for (int tb = 0; tb < 2; tb++) {
+            gm_case c = gm_make(&r, 0, tb, shapes[s][0], shapes[s][1], shapes[s][2], 0,
+                                1.0f, 1.0f);
+            size_t bytes = one->prepared_bytes(one, c.M, c.N, c.K);
+            ck_assert_uint_eq(bytes, cpu_gemm512_packed_floats(c.N, c.K) * sizeof(float));
+            float *P1 = aligned_alloc(64, bytes), *P3 = aligned_alloc(64, bytes);
+            one->prepare(one, tb, c.N, c.K, c.B, c.ldb, P1);
+            three->prepare(three, tb, c.N, c.K, c.B, c.ldb, P3);
+            ck_assert(memcmp(P1, P3, bytes) == 0);
+            size_t n = (size_t)c.M * c.ldc;
+            float *G = malloc(n * sizeof *G), *C1 = malloc(n * sizeof *C1),
+                  *C3 = malloc(n * sizeof *C3);
+            memcpy(G, c.C0, n * sizeof *G);
+            memcpy(C1, c.C0, n * sizeof *C1);
+            memcpy(C3, c.C0, n * sizeof *C3);
+            one->gemm(one, 0, tb, c.M, c.N, c.K, 1.0f, c.A, c.lda, c.B, c.ldb, 1.0f, G, c.ldc);
+            one->gemm_prepared(one, c.M, c.N, c.K, 1.0f, c.A, c.lda, P1, 1.0f, C1, c.ldc);
+            three->gemm_prepared(three, c.M, c.N, c.K, 1.0f, c.A, c.lda, P3, 1.0f, C3, c.ldc);
+            ck_assert_msg(memcmp(G, C1, n * sizeof *G) == 0, "shape %d tb %d: gemm differs", s,
+                          tb);
+            ck_assert_msg(memcmp(C1, C3, n * sizeof *G) == 0, "shape %d tb %d: threads", s, tb);
+            free(P1);
+            free(P3);
+            free(G);
+            free(C1);
+            free(C3);
+            gm_free(&c);
+        }
+    one->destroy(one);
+    three->destroy(three);
 }
 END_TEST
 
@@ -312,6 +447,8 @@ int main(void)
     tcase_add_test(k, block_equals_whole);
     tcase_add_test(k, threads_give_same_bits);
     tcase_add_test(k, dispatch_by_shape);
+    tcase_add_test(k, packed_equals_unpacked);
+    tcase_add_test(k, prepared_equals_gemm);
     suite_add_tcase(s, k);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

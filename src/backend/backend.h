@@ -101,6 +101,22 @@ struct be_backend {
     void (*gemm)(be_backend *be, int ta, int tb, int M, int N, int K,
                  float alpha, const float *A, int lda, const float *B, int ldb,
                  float beta, float *C, int ldc);
+    /* Optional (NULL where a backend lacks them; callers then use gemm):
+     * op(B) [K,N] prepared once for many products by it, as a recurrent
+     * layer's weights are multiplied by every time step's rows.
+     * prepared_bytes gives the bytes of device memory (from alloc) a
+     * prepared op(B) takes, or 0 when preparing would not speed up
+     * products of M rows.  prepare fills P (aligned as alloc aligns) from
+     * B (B[K,N], or B[N,K] transposed with tb); P then serves while B is
+     * unchanged.
+     * gemm_prepared is gemm with ta = 0 and op(B) from P; for the M that
+     * prepared_bytes accepts it gives gemm's results bit for bit. */
+    size_t (*prepared_bytes)(be_backend *be, int M, int N, int K);
+    void (*prepare)(be_backend *be, int tb, int N, int K, const float *B, int ldb,
+                    void *P);
+    void (*gemm_prepared)(be_backend *be, int M, int N, int K, float alpha,
+                          const float *A, int lda, const void *P, float beta,
+                          float *C, int ldc);
     /* Y[i,:] = b1 + b2 for each of M rows (b2 may be NULL). */
     void (*fill_rows)(be_backend *be, float *Y, int M, int N,
                       const float *b1, const float *b2);

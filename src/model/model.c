@@ -43,6 +43,10 @@ typedef struct act_arena {
      * is the matrix the last forward used (dropped or W_hh itself) */
     float *whh_drop[MODEL_MAX_LAYERS], *whh_mask[MODEL_MAX_LAYERS];
     const float *whh[MODEL_MAX_LAYERS];
+    /* the recurrent weights prepared for the forward steps' products
+     * (be->prepare), one layer at a time; NULL where the backend does
+     * not prepare */
+    float *whh_prep;
     float *dec_in, *dec_mask;   /* decoder input after dropout, its mask */
     /* the dropout sites (embedding output 0, layer l's input l, decoder
      * input layers) the last forward dropped: the backward applies their
@@ -576,6 +580,12 @@ static size_t carve(model *m, act_arena *a, float *base, size_t R, size_t B)
     TAKE(a->dX, R * wide);
     TAKE(a->dh_rec, B * H);
     TAKE(a->dc, B * H);
+    a->whh_prep = NULL;
+    if (R > B && m->be && m->be->prepared_bytes) {
+        size_t bytes = m->be->prepared_bytes(m->be, (int)B, (int)GH, (int)H);
+        if (bytes)
+            TAKE(a->whh_prep, (bytes + sizeof(float) - 1) / sizeof(float));
+    }
 #undef TAKE
     return off;
 }
@@ -723,6 +733,31 @@ static void weight_drop(model *m, int l, int train, uint64_t key)
     a->whh[l] = a->whh_drop[l];
 }
 
+/* W_hh (or its dropped copy) prepared for T steps' products of B rows,
+ * when the backend prepares and it pays; NULL otherwise. */
+static const void *prepare_recurrent(model *m, const float *W, int T, int B)
+{
+    be_backend *be = m->be;
+    act_arena *a = m->act;
+    int H = m->cfg.hidden, GH = model_gates(m->cfg.cell) * H;
+    if (T < 2 || !a->whh_prep || !be->prepared_bytes || !be->prepared_bytes(be, B, GH, H))
+        return NULL;
+    be->prepare(be, 1, GH, H, W, H, a->whh_prep);
+    return a->whh_prep;
+}
+
+/* out[B,GH] += hp[B,H] W^T, from P when W was prepared. */
+static void recurrent_product(model *m, const void *P, const float *W, int B,
+                              const float *hp, float *out)
+{
+    be_backend *be = m->be;
+    int H = m->cfg.hidden, GH = model_gates(m->cfg.cell) * H;
+    if (P)
+        be->gemm_prepared(be, B, GH, H, 1.0f, hp, H, P, 1.0f, out, GH);
+    else
+        be->gemm(be, 0, 1, B, GH, H, 1.0f, hp, H, W, H, 1.0f, out, GH);
+}
+
 /* Runs layer l over T steps; its input is in L->x, output in L->hs. */
 static void layer_forward(model *m, model_state *st, int l, int T, int B)
 {
@@ -745,23 +780,24 @@ static void layer_forward(model *m, model_state *st, int l, int T, int B)
     be->fill_rows(be, L->gx, R, GH, m->b_ih[l], apart ? NULL : m->b_hh[l]);
     be->gemm(be, 0, 1, R, GH, in, 1.0f, L->x, in, m->w_ih[l], in, 1.0f, L->gx, GH);
     be_lnlstm_params ln = c->layer_norm ? model_ln_params(m, l) : (be_lnlstm_params){0};
+    const void *P = prepare_recurrent(m, W, T, B);
     for (int t = 0; t < T; t++) {
         float *hp = L->hs + t * sb, *hn = hp + sb;
         size_t go = (size_t)t * B * GH;
         float *g = L->gx + go;
         if (c->layer_norm) {
             be->fill_rows(be, L->gh + go, B, GH, m->b_hh[l], NULL);
-            be->gemm(be, 0, 1, B, GH, H, 1.0f, hp, H, W, H, 1.0f, L->gh + go, GH);
+            recurrent_product(m, P, W, B, hp, L->gh + go);
             be->lnlstm_fwd(be, B, H, &ln, g, L->gh + go, L->ga + go, L->cs + t * sb,
                            L->cs + (t + 1) * sb, hn, L->cn + t * sb,
                            L->stats + (size_t)t * B * BE_LN_STATS);
         } else if (c->cell == CELL_GRU) {
             float *gh = L->gh + (size_t)t * B * GH;
             be->fill_rows(be, gh, B, GH, m->b_hh[l], NULL);
-            be->gemm(be, 0, 1, B, GH, H, 1.0f, hp, H, W, H, 1.0f, gh, GH);
+            recurrent_product(m, P, W, B, hp, gh);
             be->gru_fwd(be, B, H, g, gh, hp, hn);
         } else {
-            be->gemm(be, 0, 1, B, GH, H, 1.0f, hp, H, W, H, 1.0f, g, GH);
+            recurrent_product(m, P, W, B, hp, g);
             if (c->cell == CELL_LSTM)
                 be->lstm_fwd(be, B, H, g, L->cs + t * sb, L->cs + (t + 1) * sb, hn);
             else

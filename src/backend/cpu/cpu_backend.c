@@ -37,6 +37,10 @@
 
 typedef struct cpu_impl {
     cpu_pool *pool;
+    /* cpu_gemm512's packing space, one per part of a job (a part runs on
+     * one thread at a time), made with the pool: products never allocate,
+     * so no block of a split can fall back to another kernel */
+    float *work[CPU_MAX_PARTS];
 } cpu_impl;
 
 /* A job over the index range [0, n): body(j, part, i0, i1) handles one
@@ -177,17 +181,20 @@ typedef struct gemm_args {
     int lda, ldb, ldc;
     int split_n;             /* split the columns of C (else its rows) */
     int own;                 /* our AVX-512 kernels (cpu_gemm512_wanted) */
+    float *const *work;      /* the parts' packing spaces (cpu_impl) */
 } gemm_args;
 
-/* One block of C: our AVX-512 sgemm when the call's shape was given to
- * it (falling back only if its packing buffer cannot be allocated),
- * OpenBLAS otherwise. */
-static void cpu_sgemm(const gemm_args *g, int M, int N, const float *A,
+/* One block of C, computed by part `part`: our AVX-512 sgemm when the
+ * call's shape was given to it (own implies AVX-512F and the part's
+ * packing space, so it cannot decline), OpenBLAS otherwise. */
+static void cpu_sgemm(const gemm_args *g, int part, int M, int N, const float *A,
                       const float *B, float *C)
 {
-    if (g->own && cpu_gemm512(g->ta, g->tb, M, N, g->K, g->alpha, A, g->lda, B, g->ldb,
-                              g->beta, C, g->ldc) == 0)
+    if (g->own) {
+        (void)cpu_gemm512(g->ta, g->tb, M, N, g->K, g->alpha, A, g->lda, B, g->ldb,
+                          g->beta, C, g->ldc, g->work[part]);
         return;
+    }
     cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans,
                 g->tb ? CblasTrans : CblasNoTrans, M, N, g->K, g->alpha, A,
                 g->lda, B, g->ldb, g->beta, C, g->ldc);
@@ -198,13 +205,16 @@ static void cpu_sgemm(const gemm_args *g, int M, int N, const float *A,
  * of B for these, which costs as much as the product; sgemv handles one
  * row, the small kernels CPU_SMALL_MAX_M rows per pass over B, reading it
  * in place.  N is this block's width (C's columns). */
-static void cpu_gemm_few_rows(const gemm_args *g, int N, const float *B, float *C)
+static void cpu_gemm_few_rows(const gemm_args *g, int part, int N, const float *B,
+                              float *C)
 {
-    if (!g->tb && g->own && g->M > CPU_SMALL_MAX_M) {
-        /* the backward step's product with more rows than one pass of the
-         * small kernels (a training step's 32 streams): cpu_gemm512 reads
-         * B in place with a 12-row tile, 3 passes over B instead of 4 */
-        cpu_sgemm(g, g->M, N, g->A, B, C);
+    if (g->own && g->M > CPU_SMALL_MAX_M) {
+        /* more rows than one pass of the small kernels (a training step's
+         * 32 streams): cpu_gemm512's 12-row tile, 3 passes over B instead
+         * of 4, and the sums of the prepared products (cpu_gemm_prepared),
+         * which training uses for the forward steps; the backward one
+         * reads B in place */
+        cpu_sgemm(g, part, g->M, N, g->A, B, C);
         return;
     }
     if (!g->tb) {
@@ -215,7 +225,7 @@ static void cpu_gemm_few_rows(const gemm_args *g, int N, const float *B, float *
             float *Cm = C + (size_t)m * g->ldc;
             if (cpu_small_gemm_nn(rows, N, g->K, g->alpha, A, g->lda, B, g->ldb, g->beta,
                                   Cm, g->ldc) != 0)
-                cpu_sgemm(g, rows, N, A, B, Cm);
+                cpu_sgemm(g, part, rows, N, A, B, Cm);
         }
         return;
     }
@@ -239,7 +249,7 @@ static void cpu_gemm_few_rows(const gemm_args *g, int N, const float *B, float *
             const float *Bn = B + (size_t)n0 * g->ldb;
             if (cpu_small_gemm_nt(rows, w, g->K, g->alpha, A, g->lda, Bn, g->ldb, g->beta,
                                   Cm, g->ldc) != 0)
-                cpu_sgemm(g, rows, w, A, Bn, Cm);
+                cpu_sgemm(g, part, rows, w, A, Bn, Cm);
         }
     }
 }
@@ -248,15 +258,15 @@ static void cpu_gemm_few_rows(const gemm_args *g, int N, const float *B, float *
  * or rows i0..i1 (op(A)'s rows are A's columns when ta). */
 static void gemm_body(range_job *j, int part, size_t i0, size_t i1)
 {
-    (void)part;
     const gemm_args *g = j->args;
     int w = (int)(i1 - i0);
     if (g->split_n && !g->ta && g->M <= CPU_FEW_ROWS)
-        cpu_gemm_few_rows(g, w, g->tb ? g->B + i0 * g->ldb : g->B + i0, g->C + i0);
+        cpu_gemm_few_rows(g, part, w, g->tb ? g->B + i0 * g->ldb : g->B + i0, g->C + i0);
     else if (g->split_n)
-        cpu_sgemm(g, g->M, w, g->A, g->tb ? g->B + i0 * g->ldb : g->B + i0, g->C + i0);
+        cpu_sgemm(g, part, g->M, w, g->A, g->tb ? g->B + i0 * g->ldb : g->B + i0,
+                  g->C + i0);
     else
-        cpu_sgemm(g, w, g->N, g->ta ? g->A + i0 : g->A + i0 * g->lda, g->B,
+        cpu_sgemm(g, part, w, g->N, g->ta ? g->A + i0 : g->A + i0 * g->lda, g->B,
                   g->C + i0 * g->ldc);
 }
 
@@ -269,12 +279,71 @@ static void cpu_gemm(be_backend *be, int ta, int tb, int M, int N, int K,
                      float alpha, const float *A, int lda, const float *B, int ldb,
                      float beta, float *C, int ldc)
 {
+    cpu_impl *impl = be->impl;
     gemm_args g = { ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, N >= M,
-                    cpu_gemm512_wanted(M, N, K) };
+                    cpu_gemm512_wanted(M, N, K), impl->work };
     if (M <= 0 || N <= 0)
         return;
     size_t n = g.split_n ? (size_t)N : (size_t)M;
     cpu_par_for(be, n, g.split_n ? 64 : 16, 0.05 * M * N * (double)K, gemm_body, &g);
+}
+
+/* Preparing op(B) for many products pays once a product has more rows
+ * than the few-row kernels take in one pass over B (a training step's
+ * streams); the packed panels are cpu_gemm512's. */
+static size_t cpu_prepared_bytes(be_backend *be, int M, int N, int K)
+{
+    (void)be;
+    if (M <= CPU_SMALL_MAX_M || !cpu_gemm512_wanted(M, N, K))
+        return 0;
+    return cpu_gemm512_packed_floats(N, K) * sizeof(float);
+}
+
+typedef struct prep_args {
+    int tb, M, N, K, lda, ldb, ldc;
+    float alpha, beta;
+    const float *A, *B;
+    float *P, *C;
+    const float *cP;
+    float *const *work;
+} prep_args;
+
+static void prepare_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    (void)part;
+    const prep_args *a = j->args;
+    (void)cpu_gemm512_pack(a->tb, a->K, a->B, a->ldb, (int)i0, (int)i1, a->P);
+}
+
+/* Column panels are packed by parts at once (CPU_GEMM512 panels are 32
+ * columns; the split's pieces are whole panels). */
+static void cpu_prepare(be_backend *be, int tb, int N, int K, const float *B, int ldb,
+                        void *P)
+{
+    prep_args a = { .tb = tb, .N = N, .K = K, .B = B, .ldb = ldb, .P = P };
+    cpu_par_for(be, (size_t)N, 64, FLAT_WORK((size_t)N * K, 1), prepare_body, &a);
+}
+
+static void prepared_body(range_job *j, int part, size_t i0, size_t i1)
+{
+    const prep_args *a = j->args;
+    (void)cpu_gemm512_packed(a->M, (int)(i1 - i0), a->K, a->alpha, a->A, a->lda,
+                             a->cP + i0 * (size_t)a->K, a->beta, a->C + i0, a->ldc,
+                             a->work[part]);
+}
+
+/* Split by columns of C like cpu_gemm's few-row products; every element's
+ * sum is the same wherever its block falls. */
+static void cpu_gemm_prepared(be_backend *be, int M, int N, int K, float alpha,
+                              const float *A, int lda, const void *P, float beta,
+                              float *C, int ldc)
+{
+    cpu_impl *impl = be->impl;
+    prep_args a = { .M = M, .N = N, .K = K, .alpha = alpha, .A = A, .lda = lda, .cP = P,
+                    .beta = beta, .C = C, .ldc = ldc, .work = impl->work };
+    if (M <= 0 || N <= 0)
+        return;
+    cpu_par_for(be, (size_t)N, 64, 0.05 * M * N * (double)K, prepared_body, &a);
 }
 
 typedef struct rows_args {
@@ -975,19 +1044,54 @@ static void cpu_pack_release(be_backend *be, void *P)
     cpu_pack_free(P);
 }
 
+static void cpu_work_free(float **work)
+{
+    for (int k = 0; k < CPU_MAX_PARTS; k++) {
+        free(work[k]);
+        work[k] = NULL;
+    }
+}
+
+/* A packing space for each of n parts (none where cpu_gemm512 cannot
+ * run); returns 0, or -1 with none kept. */
+static int cpu_work_new(float **work, int n)
+{
+    size_t bytes = cpu_gemm512_work_floats() * sizeof(float);
+    for (int k = 0; k < CPU_MAX_PARTS; k++)
+        work[k] = NULL;
+    for (int k = 0; k < n && bytes; k++)
+        if (!(work[k] = aligned_alloc(64, (bytes + 63) & ~(size_t)63))) {
+            cpu_work_free(work);
+            return -1;
+        }
+    return 0;
+}
+
+/* The pool of n threads and its parts' packing spaces; returns 0, or -1
+ * with impl unchanged. */
+static int cpu_impl_resize(cpu_impl *impl, int n)
+{
+    float *work[CPU_MAX_PARTS];
+    cpu_pool *p = cpu_pool_create(n);
+    if (!p || cpu_work_new(work, cpu_pool_size(p)) < 0) {
+        cpu_pool_free(p);
+        return -1;
+    }
+    cpu_pool_free(impl->pool);
+    cpu_work_free(impl->work);
+    impl->pool = p;
+    memcpy(impl->work, work, sizeof work);
+    return 0;
+}
+
 /* Resizes the pool; on failure keeps the old one (the thread count only
  * affects speed). */
 static void cpu_set_threads(be_backend *be, int n)
 {
     cpu_impl *impl = be->impl;
     n = n < 1 ? 1 : n > CPU_MAX_PARTS ? CPU_MAX_PARTS : n;
-    if (cpu_pool_size(impl->pool) == n)
-        return;
-    cpu_pool *p = cpu_pool_create(n);
-    if (!p)
-        return;
-    cpu_pool_free(impl->pool);
-    impl->pool = p;
+    if (cpu_pool_size(impl->pool) != n)
+        (void)cpu_impl_resize(impl, n);
 }
 
 static void cpu_destroy(be_backend *be)
@@ -995,8 +1099,10 @@ static void cpu_destroy(be_backend *be)
     if (!be)
         return;
     cpu_impl *impl = be->impl;
-    if (impl)
+    if (impl) {
         cpu_pool_free(impl->pool);
+        cpu_work_free(impl->work);
+    }
     free(impl);
     free(be);
 }
@@ -1018,6 +1124,9 @@ static const be_backend cpu_table = {
     .copy = cpu_copy,
     .zero = cpu_zero,
     .gemm = cpu_gemm,
+    .prepared_bytes = cpu_prepared_bytes,
+    .prepare = cpu_prepare,
+    .gemm_prepared = cpu_gemm_prepared,
     .fill_rows = cpu_fill_rows,
     .colsum_add = cpu_colsum_add,
     .embed_fwd = cpu_embed_fwd,
@@ -1055,16 +1164,13 @@ be_backend *be_cpu_create(void)
 {
     be_backend *be = malloc(sizeof *be);
     cpu_impl *impl = calloc(1, sizeof *impl);
-    cpu_pool *pool = cpu_pool_create(1);
-    if (!be || !impl || !pool) {
+    if (!be || !impl || cpu_impl_resize(impl, 1) < 0) {
         free(be);
         free(impl);
-        cpu_pool_free(pool);
         return NULL;
     }
     /* All threading is ours (see cpu_gemm); OpenBLAS runs in the caller. */
     openblas_set_num_threads(1);
-    impl->pool = pool;
     *be = cpu_table;
     be->impl = impl;
     return be;

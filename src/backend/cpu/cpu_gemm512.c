@@ -34,11 +34,17 @@
  *   | AVX-512F    | the rest                              | here     |
  *
  * The backend's few-row path (per-step recurrent products, generation)
- * comes before this one, but hands over the backward step's product
- * (C = A B, more than 8 rows): B is then read in place, not packed, since
- * a single block of rows passes over it (see g5_run). */
+ * comes before this one, but hands over the products of more than 8 rows
+ * (a training step's streams).  In the backward one (C = A B) B is read in
+ * place, not packed, since a single block of rows passes over it (see
+ * g5_run); the forward one (C = A B^T) comes packed once per chunk
+ * (cpu_gemm512_pack, cpu_gemm512_packed) with the same sums.
+ *
+ * Memory: the caller hands in the packing space (cpu_gemm512_work_floats;
+ * the backend keeps one per worker), so a product never allocates and
+ * never fails for want of memory: every block of a split takes this path
+ * and the results stay those of the thread count. */
 #include <stddef.h>
-#include <stdlib.h>
 
 #include "backend/cpu/cpu_gemm512.h"
 
@@ -306,29 +312,18 @@ static void g5_scale(const g5_args *g)
         }
 }
 
-static int g5_run(const g5_args *g)
+static void g5_run(const g5_args *g, float *work)
 {
     if (g->K == 0) {
         g5_scale(g);
-        return 0;
+        return;
     }
     /* B as it is stored serves when its k rows are contiguous and few
      * panels of A pass over it (one block of rows: a training step's
      * backward product, 32 x H x 4H); packing would cost as much as the
      * reads it saves.  The sums are the same either way. */
     int in_place = !g->tb && g->M <= G5_MC;
-    /* op(B)'s block, then op(A)'s, no larger than the shape needs (a
-     * small product should not pay for touching 600 KiB) */
-    size_t kc = (size_t)g5_min(G5_KC, g->K);
-    size_t nc = in_place ? 0 : (size_t)g5_min(G5_NC, (g->N + G5_NR - 1) / G5_NR * G5_NR);
-    size_t mc = (size_t)g5_min(G5_MC, (g->M + G5_MR - 1) / G5_MR * G5_MR);
-    /* aligned_alloc takes whole multiples of the alignment only (glibc
-     * is lenient, AddressSanitizer's allocator returns NULL) */
-    size_t bytes = (sizeof(float) * kc * (nc + mc) + 63) & ~(size_t)63;
-    float *Bp = aligned_alloc(64, bytes);
-    if (!Bp)
-        return -1;
-    float *Ap = Bp + kc * nc;
+    float *Bp = work, *Ap = work + (size_t)G5_KC * G5_NC;
     for (int j0 = 0; j0 < g->N; j0 += G5_NC) {
         int ncb = g5_min(G5_NC, g->N - j0);
         for (int k0 = 0; k0 < g->K; k0 += G5_KC) {
@@ -343,26 +338,93 @@ static int g5_run(const g5_args *g)
             g5_block(g, Ap, &bp, j0, ncb, k0, kcb, k0 == 0 ? g->beta : 1.0f);
         }
     }
-    free(Bp);
-    return 0;
+}
+
+/* The same product with op(B) packed beforehand (cpu_gemm512_pack): panel
+ * p holds columns 32p.. over all K steps, k-major, so block k0 of it is
+ * at P + p * 32 * K + k0 * 32.  The blocks of k and the tiles are those
+ * of g5_run, hence the same sums. */
+static void g5_run_packed(const g5_args *g, const float *P, float *work)
+{
+    if (g->K == 0) {
+        g5_scale(g);
+        return;
+    }
+    for (int k0 = 0; k0 < g->K; k0 += G5_KC) {
+        int kcb = g5_min(G5_KC, g->K - k0);
+        g5_panels bp = { P + (size_t)k0 * G5_NR, (size_t)G5_NR * g->K, G5_NR };
+        g5_block(g, work, &bp, 0, g->N, k0, kcb, k0 == 0 ? g->beta : 1.0f);
+    }
 }
 
 #endif
 
-int cpu_gemm512(int ta, int tb, int M, int N, int K, float alpha, const float *A,
-                int lda, const float *B, int ldb, float beta, float *C, int ldc)
+size_t cpu_gemm512_work_floats(void)
 {
 #ifdef G5_X86
-    if (M < 0 || N < 0 || K < 0 || !__builtin_cpu_supports("avx512f"))
+    if (__builtin_cpu_supports("avx512f"))
+        return (size_t)G5_KC * (G5_NC + G5_MC);
+#endif
+    return 0;
+}
+
+size_t cpu_gemm512_packed_floats(int N, int K)
+{
+    if (N <= 0 || K <= 0)
+        return 0;
+    return (size_t)((N + G5_NR - 1) / G5_NR) * G5_NR * (size_t)K;
+}
+
+int cpu_gemm512_pack(int tb, int K, const float *B, int ldb, int j0, int j1, float *P)
+{
+#ifdef G5_X86
+    if (K < 0 || j0 < 0 || j0 % G5_NR || j1 < j0 || !__builtin_cpu_supports("avx512f"))
+        return -1;
+    for (int j = j0; j < j1; j += G5_NR)
+        for (int k0 = 0; k0 < K; k0 += G5_KC)
+            g5_pack_b_panel(tb, B, ldb, k0, g5_min(G5_KC, K - k0), j,
+                            g5_min(G5_NR, j1 - j), P + (size_t)j * K + (size_t)k0 * G5_NR);
+    return 0;
+#else
+    (void)tb; (void)K; (void)B; (void)ldb; (void)j0; (void)j1; (void)P;
+    return -1;
+#endif
+}
+
+int cpu_gemm512_packed(int M, int N, int K, float alpha, const float *A, int lda,
+                       const float *P, float beta, float *C, int ldc, float *work)
+{
+#ifdef G5_X86
+    if (M < 0 || N < 0 || K < 0 || !work || !__builtin_cpu_supports("avx512f"))
+        return -1;
+    if (M == 0 || N == 0)
+        return 0;
+    g5_args g = { .A = A, .C = C, .ldc = ldc, .lda = lda, .M = M, .N = N, .K = K,
+                  .alpha = alpha, .beta = beta };
+    g5_run_packed(&g, P, work);
+    return 0;
+#else
+    (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)lda; (void)P; (void)beta;
+    (void)C; (void)ldc; (void)work;
+    return -1;
+#endif
+}
+
+int cpu_gemm512(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                int lda, const float *B, int ldb, float beta, float *C, int ldc, float *work)
+{
+#ifdef G5_X86
+    if (M < 0 || N < 0 || K < 0 || !work || !__builtin_cpu_supports("avx512f"))
         return -1;
     if (M == 0 || N == 0)
         return 0;
     g5_args g = { .A = A, .B = B, .C = C, .ta = ta, .tb = tb, .lda = lda, .ldb = ldb,
                   .ldc = ldc, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta };
-    return g5_run(&g);
+    g5_run(&g, work);
+    return 0;
 #else
     (void)ta; (void)tb; (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)lda;
-    (void)B; (void)ldb; (void)beta; (void)C; (void)ldc;
+    (void)B; (void)ldb; (void)beta; (void)C; (void)ldc; (void)work;
     return -1;
 #endif
 }

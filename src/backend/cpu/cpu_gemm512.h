@@ -6,6 +6,8 @@
 #ifndef CPU_GEMM512_H
 #define CPU_GEMM512_H
 
+#include <stddef.h>
+
 /* Whether the product C[M,N] += op(A)[M,K] op(B)[K,N] of a whole cpu_gemm
  * call should run here: the CPU has AVX-512F and the shape is big enough
  * for packing to pay (see cpu_gemm512.c's header).  A pure function of its
@@ -19,9 +21,35 @@ int cpu_gemm512_wanted(int M, int N, int K);
  * values (NaN included).  Each element of C is summed over k in the same
  * order whatever M, N and the position of the block, so a block computed
  * alone agrees bit for bit with the same block inside a larger call.
- * Returns 0, or -1 with nothing written when the CPU lacks AVX-512F, a size
- * is negative, or the packing buffer cannot be allocated. */
+ * work is the caller's packing space, cpu_gemm512_work_floats() floats
+ * aligned to 64 bytes, used by one call at a time.  Returns 0, or -1 with
+ * nothing written when the CPU lacks AVX-512F, a size is negative or work
+ * is NULL (never for want of memory). */
 int cpu_gemm512(int ta, int tb, int M, int N, int K, float alpha, const float *A,
-                int lda, const float *B, int ldb, float beta, float *C, int ldc);
+                int lda, const float *B, int ldb, float beta, float *C, int ldc,
+                float *work);
+
+/* Floats of the packing space cpu_gemm512 and cpu_gemm512_packed take; 0
+ * when the CPU lacks AVX-512F (nothing here runs). */
+size_t cpu_gemm512_work_floats(void);
+
+/* op(B) [K,N] packed once for many products (a recurrent layer's weights,
+ * multiplied by every time step's rows): the floats it takes, 0 when a
+ * size is not positive. */
+size_t cpu_gemm512_packed_floats(int N, int K);
+
+/* Packs op(B)'s columns j0..j1 (j0 a multiple of 32; op(B) = B[K,N], or
+ * B[N,K] transposed with tb) into P, 64-byte aligned and sized by
+ * cpu_gemm512_packed_floats for the whole N; disjoint column ranges may be
+ * packed by different threads at once.  Returns 0, or -1 (nothing written) when the CPU lacks
+ * AVX-512F or j0 is not a multiple of 32. */
+int cpu_gemm512_pack(int tb, int K, const float *B, int ldb, int j0, int j1, float *P);
+
+/* C[M,N] = alpha * A[M,K] op(B) + beta * C with op(B) from
+ * cpu_gemm512_pack: P + j0 * K for the block of columns j0.. (j0 a
+ * multiple of 32) gives C's columns j0..j0+N.  The same bits as
+ * cpu_gemm512(0, tb, ...) on the same block.  Returns as cpu_gemm512. */
+int cpu_gemm512_packed(int M, int N, int K, float alpha, const float *A, int lda,
+                       const float *P, float beta, float *C, int ldc, float *work);
 
 #endif
