@@ -391,6 +391,12 @@ START_TEST(auto_width_limits)
     ck_assert(train_auto_compute_params(&c.model) == params - 65.0 * c.model.embed);
     ck_assert(train_auto_core_params(&c.model)
               == params - 65.0 * c.model.embed - 65.0 * (c.model.hidden + 1));
+    /* the output layer's kind does not change the recurrent weights */
+    train_config ada = auto_config(1000);
+    ada.model.hidden = 256;
+    ada.model.softmax = SOFTMAX_ADAPTIVE;
+    ada.model.cutoffs = (model_cutoffs){2, {100, 500}};
+    ck_assert(train_auto_core_params(&ada.model) == train_auto_core_params(&c.model));
 }
 END_TEST
 

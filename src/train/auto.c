@@ -52,11 +52,16 @@ double train_auto_tokens(const train_config *c, const train_budget *b)
 
 double train_auto_core_params(const model_config *m)
 {
+    /* a one-token full softmax leaves the recurrent layers' weights plus
+     * one embedding row and one decoder row (whatever output layer m has) */
+    model_config one = *m;
+    one.vocab = 1;
+    one.softmax = SOFTMAX_FULL;
     double params, acts;
-    model_size(m, 1, 1, &params, &acts);
-    params -= (double)m->vocab * (m->hidden + 1);     /* decoder */
-    if (!m->tie)
-        params -= (double)m->vocab * m->embed;        /* encoder */
+    model_size(&one, 1, 1, &params, &acts);
+    params -= one.hidden + 1.0;                 /* decoder.weight, .bias */
+    if (!one.tie)
+        params -= one.embed;                    /* encoder.weight */
     return params;
 }
 
