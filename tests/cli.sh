@@ -197,6 +197,30 @@ run train --corpus "$tmp/corpus.txt" --model lstm --layers 1 --hidden 32 \
 cp "$tmp/out" "$tmp/train.json"
 if [ "$status" -eq 0 ]; then pass "train --json"; else flunk "train --json: status $status" "$tmp/err"; fi
 
+# A run with a length and no --hidden is sized for itself: a LayerNorm
+# LSTM of a width from the budget (2 steps: the smallest, 64), Adam at
+# 5e-3 under cosine; --layer-norm=off, --hidden and --schedule win.
+sized_header() {  # DESCRIPTION PATTERN... : each PATTERN in train's stdout
+    desc=$1
+    shift
+    if [ "$status" -ne 0 ]; then flunk "$desc: status $status" "$tmp/err"; return; fi
+    for p in "$@"; do
+        grep -q -e "$p" "$tmp/out" || { flunk "$desc: no '$p'" "$tmp/out"; return; }
+    done
+    pass "$desc"
+}
+run train --corpus "$tmp/corpus.txt" --seq-len 16 --batch 4 --steps 2 --eval-every 0
+sized_header "a run sized for its length" "^model lstm (layer norm) 2x64, .*(sized for this run" \
+    "lr 5.0e-03" "^schedule cosine"
+run train --corpus "$tmp/corpus.txt" --seq-len 16 --batch 4 --steps 2 --eval-every 0 \
+    --layer-norm=off --schedule constant
+sized_header "a sized run with --layer-norm=off --schedule constant" "^model lstm 2x64, .*sized" \
+    "lr 5.0e-03"
+grep -q "^schedule" "$tmp/out" && flunk "--schedule constant still printed a schedule" "$tmp/out"
+run train --corpus "$tmp/corpus.txt" --hidden 40 --seq-len 16 --batch 4 --steps 2 --eval-every 0
+sized_header "--hidden: no sizing" "^model lstm 2x40, embed 64, dropout 0.1: [0-9,]* parameters$" \
+    "lr 2.0e-03"
+
 # What cannot fit in the memory available is refused before it is
 # allocated, saying how much it needs and how much there is.
 run_env=RNNLAB_MEMORY_LIMIT=64G
