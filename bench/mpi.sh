@@ -19,7 +19,9 @@
 #   NODE_SPEEDUP         how many times faster than this machine a node of
 #                        the model computes a step (default "1 8")
 #
-# Writes bench/out/mpi.json and prints the tables.  See bench/README.md.
+# Writes bench/out/mpi.json, backward_split.json (bench/backward_split.c,
+# built here) and mpi_model.json (bench/mpi_model.py) and prints the
+# tables.  See bench/README.md.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -83,12 +85,10 @@ for round in $(seq "$ROUNDS"); do
 done
 
 "$PY" - "$OUT/mpi.jsonl" "$OUT/mpi.json" "$WARMUP" "$STEPS" "$THREADS" "$RANKS" \
-    "$PARAMS" "$NET" "$NODE_SPEEDUP" <<'PY'
-import json, math, sys
+    "$PARAMS" <<'PY'
+import json, sys
 src, dst, warmup, steps, threads, ranks, params = sys.argv[1:8]
 warmup, steps, threads, ranks, params = int(warmup), int(steps), int(threads), int(ranks), int(params)
-nets = [(n, float(l), float(b)) for n, l, b in (x.split(":") for x in sys.argv[8].split())]
-speedups = [float(x) for x in sys.argv[9].split()]
 T, B = 100, 32
 
 # every run: its steps after the warm-up, tokens over time
@@ -119,7 +119,7 @@ print("ratio %s / %s: %.3f" % (many, one, best[many] / best[one]))
 print("ratio %s / %s: %.3f (all rounds: %s)" % (many, after, best[many] / best[after],
       " ".join("%.3f" % (a / b) for a, b in zip(rates[many], rates[after]))))
 print("all-reduced per step and process: %d bytes of gradient (%d parameters)"
-      " (after: one call; overlap: one per layer, the decoder's with the top layer's), + %d bytes in 3 small ones" % (grad_bytes, params, small_bytes))
+      " (after: one call; overlap: one per stretch, the decoder's, then each layer's from the top, the encoder's), + %d bytes in 3 small ones" % (grad_bytes, params, small_bytes))
 for k in (after, many):
     fastest = rates[k].index(best[k])
     print("waited for the gradient sums (%s, shared memory, the slower process included):"
@@ -130,32 +130,23 @@ hidden = [1 - o / a for o, a in zip(reduce[many], reduce[after]) if a > 0]
 print("share of the wait hidden by summing during the backward pass, round by round: %s"
       % " ".join("%.2f" % h for h in hidden))
 
-# The model: every node trains B=32 streams (global batch 32 x P: weak
-# scaling), computing a step in t_c; the gradient all-reduce is a ring,
-# 2(P-1)/P of the message over the link and 2(P-1) latencies; the three
-# small all-reduces are recursive doublings, log2(P) latencies each.  No
-# overlap: the all-reduce follows the backward pass.
-t_c = T * B / best[one]
-model = []
-print("\nscaling model: node step %.3f s here (1x%d), gradient %.1f MB" % (t_c, threads, grad_bytes / 1e6))
-print("%-8s %-7s %5s %10s %10s %12s %10s" % ("net", "speedup", "nodes", "step s", "comm s", "tokens/s", "efficiency"))
-for name, lat, bw in nets:
-    for sp in speedups:
-        for p in (8, 64):
-            tc = t_c / sp
-            ring = 2 * (p - 1) / p * grad_bytes / bw + 2 * (p - 1) * lat
-            small = 3 * math.ceil(math.log2(p)) * lat
-            step = tc + ring + small
-            row = {"net": name, "latency_s": lat, "bytes_per_s": bw, "node_speedup": sp,
-                   "nodes": p, "compute_s": tc, "comm_s": ring + small, "step_s": step,
-                   "tokens_per_s": p * T * B / step, "efficiency": tc / step}
-            model.append(row)
-            print("%-8s %7g %5d %10.4f %10.4f %12.0f %10.3f" % (name, sp, p, step, ring + small,
-                  row["tokens_per_s"], row["efficiency"]))
 json.dump({"params": params, "gradient_bytes": grad_bytes, "small_bytes": small_bytes,
            "rates": rates, "best": best, "ratio": best[many] / best[one],
            "ratio_overlap_after": best[many] / best[after],
            "allreduce_s": reduce[many], "allreduce_after_s": reduce[after],
-           "hidden": hidden,
-           "node_step_s": t_c, "model": model}, open(dst, "w"), indent=1)
+           "hidden": hidden}, open(dst, "w"), indent=1)
 PY
+
+# The scaling model (bench/mpi_model.py) from this run's one-process rate
+# and when each stretch of the gradient becomes final in a step here.
+if [ ! -x bench/backward_split ] || [ bench/backward_split.c -nt bench/backward_split ]; then
+    cc -O2 -std=c11 -Isrc bench/backward_split.c src/libengine.a \
+        $(pkg-config --libs openblas libcjson) $(mpicc --showme:link) -lpthread -lm \
+        -o bench/backward_split
+fi
+bench/backward_split "$THREADS" 32 6 > "$OUT/backward_split.json"
+RATE=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["best"][sys.argv[2]])' \
+    "$OUT/mpi.json" "1x$THREADS")
+echo
+"$PY" bench/mpi_model.py --tokens-per-s "$RATE" --split "$OUT/backward_split.json" \
+    --net $NET --speedup $NODE_SPEEDUP --json "$OUT/mpi_model.json"
