@@ -3,7 +3,9 @@
  * tokenized whole (char, word, bpe), a second open reuses the file, a
  * changed key rebuilds it, a corrupt or truncated cache is rebuilt with a
  * note, an unwritable cache directory falls back to memory, an interrupted
- * build leaves no file, and a killed process's temporary is removed. */
+ * build leaves no file, and a killed process's temporary is removed; the
+ * directory's listing says each cache's corpus, tokenizer and state, and
+ * removal passes over the caches another process maps or builds. */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
 #include <dirent.h>
@@ -21,6 +23,7 @@
 #include "text/corpus.h"
 #include "text/tok_opt.h"
 #include "text/tokcache.h"
+#include "text/tokcache_dir.h"
 #include "util/clock.h"
 
 static char tmpdir[64];
@@ -492,6 +495,120 @@ START_TEST(test_lock_waits_for_builder)
 }
 END_TEST
 
+/* The directory's entries, as tcache_list gives them. */
+typedef struct listing {
+    tcache_entry e[8];
+    int n;
+} listing;
+
+static int keep_entry(void *ctx, const tcache_entry *e)
+{
+    listing *l = ctx;
+    ck_assert_int_lt(l->n, 8);
+    l->e[l->n++] = *e;
+    return 0;
+}
+
+/* Lists dir into l; the entry of file, which must be there. */
+static const tcache_entry *list_find(listing *l, const char *dir, const char *file)
+{
+    char err[256];
+    l->n = 0;
+    ck_assert_msg(tcache_list(dir, keep_entry, l, err, sizeof err) == 0, "%s", err);
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->e[i].file, file) == 0)
+            return &l->e[i];
+    ck_abort_msg("%s not listed", file);
+    return NULL;
+}
+
+/* The listing names each cache's corpus, tokenizer, split and tokens and
+ * says when it is current, its corpus changed or gone, in use; a cache
+ * mapped or being built is not removed, one no process holds is; a build
+ * removes the caches of its corpus' earlier state; temporaries of killed
+ * processes and other files go too. */
+START_TEST(test_list_and_remove)
+{
+    size_t len;
+    char *text, *path = write_text("list.txt", &len, &text), err[512], tmp[1400];
+    char *real = realpath(path, NULL);
+    watch w;
+    corpus c, held;
+    listing l;
+    struct stat st;
+    watch_init(&w, "list");
+    const char *dir = w.p.cache_dir;
+    char *one = build_char(path, &w);
+    tok_options o = opts(TOK_CHAR);
+    ck_assert_int_eq(corpus_open(&c, path, NULL, &o, 0.2, 0, &w.p, err, sizeof err), 0);
+    char *two = strdup(c.cache_path);
+    size_t n = c.n;
+    corpus_free(&c);
+    const tcache_entry *e = list_find(&l, dir, one);
+    ck_assert_int_eq(l.n, 2);
+    ck_assert_int_eq(e->state, TCACHE_CURRENT);
+    ck_assert_str_eq(e->corpus, real);
+    ck_assert_str_eq(e->opts, "char");
+    ck_assert_uint_eq(e->tokens, n);
+    ck_assert(e->val_frac == 0.1 && e->test_frac == 0.05);
+    ck_assert(!e->busy && e->bytes > n * 2);
+    /* mapped by a process: kept; then removed, and built again */
+    open_ok(&held, path, NULL, opts(TOK_CHAR), &w);
+    ck_assert_int_eq(held.store, CORPUS_CACHE_REUSED);
+    ck_assert(list_find(&l, dir, one)->busy);
+    ck_assert_int_eq(tcache_remove(dir, one, err, sizeof err), 1);
+    ck_assert_int_eq(access(one, F_OK), 0);
+    corpus_free(&held);
+    ck_assert_int_eq(tcache_remove(dir, one, err, sizeof err), 0);
+    ck_assert_int_eq(access(one, F_OK), -1);
+    free(build_char(path, &w));
+    /* being built by another process: kept */
+    pid_t pid = hold_lock(dir, two, 5000);
+    ck_assert(list_find(&l, dir, two)->busy);
+    ck_assert_int_eq(tcache_remove(dir, two, err, sizeof err), 1);
+    kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+    ck_assert(!list_find(&l, dir, two)->busy);      /* the lock died with it */
+    /* the corpus changed: both stale; rebuilding one removes the other */
+    ck_assert_int_eq(stat(path, &st), 0);
+    struct timespec t[2] = { st.st_atim, st.st_mtim };
+    t[1].tv_sec -= 100;
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, t, 0), 0);
+    ck_assert_int_eq(list_find(&l, dir, two)->state, TCACHE_CHANGED);
+    ck_assert_int_eq(list_find(&l, dir, one)->state, TCACHE_CHANGED);
+    free(build_char(path, &w));
+    ck_assert_int_eq(list_find(&l, dir, one)->state, TCACHE_CURRENT);
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_int_eq(count_files(dir), 1);
+    /* a temporary of a process that is gone, another format's file */
+    pid = fork();
+    if (pid == 0)
+        _exit(0);
+    waitpid(pid, NULL, 0);
+    snprintf(tmp, sizeof tmp, "%s/.list.txt-0123456789abcdef.tok.tmp-x-%ld", dir, (long)pid);
+    fx_write_file(tmp, "half", 4);
+    ck_assert_int_eq(list_find(&l, dir, tmp)->state, TCACHE_UNFINISHED);
+    snprintf(tmp, sizeof tmp, "%s/old-0123456789abcdef.tok", dir);
+    fx_write_file(tmp, "RNNLTOKC", 8);
+    ck_assert_int_eq(list_find(&l, dir, tmp)->state, TCACHE_FOREIGN);
+    ck_assert_int_eq(l.n, 3);
+    for (int i = 0; i < l.n; i++)
+        ck_assert_msg(l.e[i].state == TCACHE_CURRENT || (!l.e[i].busy &&
+                      tcache_remove(dir, l.e[i].file, err, sizeof err) == 0), "%s", err);
+    ck_assert_int_eq(count_files(dir), 1);
+    /* the corpus gone */
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(list_find(&l, dir, one)->state, TCACHE_GONE);
+    ck_assert_int_eq(tcache_remove(dir, one, err, sizeof err), 0);
+    ck_assert_int_eq(count_files(dir), 0);
+    free(real);
+    free(one);
+    free(two);
+    free(text);
+    free(path);
+}
+END_TEST
+
 static Suite *tokcache_suite(void)
 {
     Suite *s = suite_create("tokcache");
@@ -505,6 +622,7 @@ static Suite *tokcache_suite(void)
     tcase_add_test(tc, test_bpe_sample_noted);
     tcase_add_test(tc, test_small_text_not_cached);
     tcase_add_test(tc, test_lock_waits_for_builder);
+    tcase_add_test(tc, test_list_and_remove);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -976,6 +976,65 @@ if [ "$third" = "$first" ] && [ "$(stat -c %Y.%y "$cached")" != "$before" ] \
 else
     flunk "token cache after touch" "$tmp/err"
 fi
+# rnnlab cache: the listing names the corpus and the state; clear --stale
+# removes what the corpus' change made stale, clear --all passes over a
+# cache another process maps.
+rcache() {
+    env RNNLAB_CACHE_DIR="$cache" "$RNNLAB" cache "$@"
+}
+rcache >"$tmp/out" 2>"$tmp/err"
+if [ $? -eq 0 ] && grep -q "current  *char  *0.001/0  *$tmp/big.txt\$" "$tmp/out" \
+    && grep -q "^1 file, .* in $cache\$" "$tmp/out" \
+    && rcache --json | grep -q "\"corpus\":\"$tmp/big.txt\",\"tokenizer\":\"char\".*\"state\":\"current\",\"in_use\":false"; then
+    pass "cache: lists the cache with its corpus, tokenizer, split and state"
+else
+    flunk "rnnlab cache" "$tmp/out"
+fi
+cache_train --val-frac 0.002 >/dev/null
+touch -d '1 hour ago' "$tmp/big.txt"
+rcache clear --stale --dry-run >"$tmp/out" 2>"$tmp/err"
+dry=$?
+rcache >"$tmp/out2"
+if [ $dry -eq 0 ] && [ "$(grep -c '^would remove .*big.txt-.*\.tok' "$tmp/out")" -eq 2 ] \
+    && [ "$(grep -c 'corpus changed' "$tmp/out2")" -eq 2 ] && [ "$(ls "$cache" | wc -l)" -eq 2 ]; then
+    pass "cache clear --stale --dry-run: names the two caches the change made stale, keeps them"
+else
+    flunk "cache clear --stale --dry-run" "$tmp/out"
+fi
+rcache clear --stale >"$tmp/out" 2>"$tmp/err"
+if [ $? -eq 0 ] && grep -q '^removed 2 files, ' "$tmp/out" && [ -z "$(ls "$cache")" ] \
+    && rcache | grep -q "^no token caches in $cache\$"; then
+    pass "cache clear --stale: the stale caches removed"
+else
+    flunk "cache clear --stale" "$tmp/out"
+fi
+env RNNLAB_CACHE_DIR="$cache" "$RNNLAB" train --corpus "$tmp/big.txt" --time 4 \
+    --eval-every 0 --val-frac 0.001 --layers 1 --hidden 16 --batch 4 --seq-len 16 \
+    --threads 1 >/dev/null 2>&1 &
+bg=$!
+i=0
+while [ $i -lt 100 ] && ! rcache | grep -q 'current, in use'; do sleep 0.1; i=$((i + 1)); done
+rcache clear --all >"$tmp/out" 2>"$tmp/err"
+kept=$?
+wait $bg
+rcache clear --all >"$tmp/out2" 2>>"$tmp/err"
+if [ $kept -eq 0 ] && grep -q '^removed 0 files, 0 B; kept 1 in use$' "$tmp/out" \
+    && grep -q "^rnnlab: kept $cache/big.txt-.*\.tok: in use by another process\$" "$tmp/err" \
+    && grep -q '^removed 1 file, ' "$tmp/out2" && [ -z "$(ls -A "$cache")" ]; then
+    pass "cache clear --all: keeps a cache a training maps, removes it once it is done"
+else
+    flunk "cache clear --all with a cache in use" "$tmp/err"
+fi
+rcache clear >/dev/null 2>"$tmp/err"
+s1=$?
+env RNNLAB_CACHE_DIR=off "$RNNLAB" cache >/dev/null 2>>"$tmp/err"
+s2=$?
+if [ $s1 -eq 2 ] && [ $s2 -eq 1 ] && grep -q 'give --stale .* or --all' "$tmp/err" \
+    && grep -q 'no token cache directory' "$tmp/err"; then
+    pass "cache: clear without --stale or --all and no cache directory are errors"
+else
+    flunk "cache errors" "$tmp/err"
+fi
 mkdir -p "$tmp/ro" && : >"$tmp/ro/file"
 env RNNLAB_CACHE_DIR="$tmp/ro/file/cache" "$RNNLAB" train --corpus "$tmp/big.txt" --steps 1 \
     --eval-every 0 --val-frac 0.001 --layers 1 --hidden 16 --batch 4 --seq-len 16 \

@@ -28,6 +28,7 @@ int cli_tokenize(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 int cli_plot(int argc, char **argv);
+int cli_cache(int argc, char **argv);
 /* What the TUI and REPL's serve command starts; NULL in a build without
  * libmicrohttpd. */
 const cmd_server *cli_server(void);
@@ -159,6 +160,9 @@ int cli_dist_refuse(const char *command);
 
 /* --- output (options.c) --- */
 
+/* Bytes for people: "812 kB", "1.3 GB" (powers of 1000, as rates are;
+ * prep.c). */
+const char *cli_bytes(char buf[32], double b);
 /* A count with thousands separators: 12345 -> "12,345". */
 const char *cli_grouped(char buf[32], double v);
 /* Rounds to float precision so JSON shows 1.8423, not 1.84229993820190. */

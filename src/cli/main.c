@@ -1,7 +1,7 @@
 /* main.c - rnnlab entry point: the interactive front ends, or one of the
- * commands train, sample, eval, compare, plot, tokenize and serve
+ * commands train, sample, eval, compare, plot, tokenize, cache and serve
  * (src/cli/train.c, sample.c, eval.c, compare.c, plot.c, tokenize.c,
- * serve.c). */
+ * cache.c, serve.c). */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -34,6 +34,7 @@ static const command commands[] = {
     {"compare", "train several configurations alike and tabulate them", cli_compare},
     {"plot", "draw saved sessions' loss curves to a PNG or SVG", cli_plot},
     {"tokenize", "show how a tokenizer splits a text", cli_tokenize},
+    {"cache", "list or clear the token caches of large corpora", cli_cache},
     {"serve", "serve generation from saved sessions over HTTP", cli_serve},
 };
 

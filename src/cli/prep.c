@@ -10,8 +10,7 @@
 #include "cli/cli_int.h"
 #include "util/clock.h"
 
-/* Bytes for people: "812 kB", "1.3 GB" (powers of 1000, as the rates). */
-static const char *human(char buf[32], double b)
+const char *cli_bytes(char buf[32], double b)
 {
     static const char *const unit[] = {"B", "kB", "MB", "GB", "TB"};
     int u = 0;
@@ -38,8 +37,8 @@ static void draw(const cli_prep *c, uint64_t done, uint64_t total, double secs)
     for (int i = 0; i < 20; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[20] = '\0';
-    fprintf(stderr, "\rrnnlab: %s [%s] %s of %s, %s/s", c->stage, bar, human(a, (double)done),
-            human(b, (double)total), human(r, rate));
+    fprintf(stderr, "\rrnnlab: %s [%s] %s of %s, %s/s", c->stage, bar, cli_bytes(a, (double)done),
+            cli_bytes(b, (double)total), cli_bytes(r, rate));
     if (done < total && rate > 0)
         fprintf(stderr, ", %.0f s left  ", (double)(total - done) / rate);
     else
@@ -63,8 +62,8 @@ static void progress(void *ctx, const char *stage, uint64_t done, uint64_t total
         char a[32], r[32];
         if (c->tty && c->drawn >= 0)
             fputs("\r\033[K", stderr);
-        fprintf(stderr, "rnnlab: %s: %s in %.1f s (%s/s)\n", stage, human(a, (double)total),
-                secs, human(r, secs > 0 ? (double)total / secs : 0));
+        fprintf(stderr, "rnnlab: %s: %s in %.1f s (%s/s)\n", stage, cli_bytes(a, (double)total),
+                secs, cli_bytes(r, secs > 0 ? (double)total / secs : 0));
         return;
     }
     if (!c->tty || (c->drawn >= 0 && now - c->drawn < 0.1))

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "text/tokcache.h"
+#include "text/tokcache_dir.h"
 
 /* The smallest split worth having: one input and one target. */
 #define CORPUS_MIN_SPLIT 2
@@ -433,6 +434,7 @@ static int cache_take(corpus *c, prep_text *t, cache_use *u, const tok_vocab *vo
     }
     c->map = v.map;
     c->map_len = v.map_len;
+    c->map_fd = v.fd;
     c->ids = v.ids;
     c->id_width = v.m.width;
     c->n = (size_t)v.m.n;
@@ -484,7 +486,8 @@ static int cache_build(corpus *c, prep_text *t, cache_use *u, double val_frac,
         .train_bytes = c->train_bytes, .test_bytes = c->test_bytes,
         .val_bytes = c->val_bytes,
     };
-    if (rc != 0 || tcache_commit(&w, &m, &c->map, &c->map_len, why, sizeof why) != 0) {
+    if (rc != 0 || tcache_commit(&w, &m, &c->map, &c->map_len, &c->map_fd, why,
+                                    sizeof why) != 0) {
         tcache_abort(&w);
         c->ids = NULL;
         say(t, "%s: no token cache (%s); the tokens stay in memory", t->what,
@@ -492,7 +495,12 @@ static int cache_build(corpus *c, prep_text *t, cache_use *u, double val_frac,
         return 0;
     }
     c->store = CORPUS_CACHE_BUILT;
-    if (t->report)
+    /* the caches of the file as it was will not be used again */
+    int gone = tcache_prune(t->p->cache_dir, u->key.path, u->file);
+    if (t->report && gone)
+        say(t, "%s: token cache written: %s (%d of the file as it was before removed)",
+            t->what, u->file, gone);
+    else if (t->report)
         say(t, "%s: token cache written: %s", t->what, u->file);
     return 1;
 }
@@ -718,8 +726,10 @@ void corpus_free(corpus *c)
     free(c->cache_path);
     tok_free(c->vocab);
     free(c->own);
-    if (c->map)
+    if (c->map) {
         munmap(c->map, c->map_len);
+        close(c->map_fd);
+    }
     memset(c, 0, sizeof *c);
 }
 

@@ -28,6 +28,8 @@ typedef struct corpus {
     void *own;
     void *map;
     size_t map_len;
+    int map_fd;              /* the cache file, held open (and its shared
+                              * lock) while map is */
     corpus_store store;
     char *cache_path;        /* the cache file, when store says one */
     size_t n;

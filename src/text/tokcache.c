@@ -1,6 +1,7 @@
 /* tokcache.c - the token cache file (tokcache.h): naming, checking and
  * mapping a cache, and writing one under a temporary name. */
 #include "text/tokcache.h"
+#include "text/tokcache_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,22 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TCACHE_MAGIC "RNNLTOKC"
-#define TCACHE_VERSION 1u
 #define TCACHE_ALIGN 4096u
 #define TCACHE_BUF ((size_t)1 << 20)
-
-/* The file's first bytes; native byte order (the version reads wrong in
- * the other, so such a file is rebuilt). */
-typedef struct tcache_header {
-    char magic[8];
-    uint32_t version, width;
-    uint64_t dev, ino, size, mtime_ns;
-    double val_frac, test_frac;
-    uint64_t vocab_size, n, train_end, test_end, unknown;
-    uint64_t train_bytes, test_bytes, val_bytes;
-    uint64_t opts_len, vocab_len, ids_off;
-} tcache_header;
 
 static unsigned id_width(uint64_t vocab_size)
 {
@@ -68,13 +55,14 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 }
 
 int tcache_file(char *out, size_t len, const char *dir, const char *path,
-                const tcache_key *k, char *err, size_t errlen)
+                tcache_key *k, char *err, size_t errlen)
 {
     char *real = realpath(path, NULL), name[48];
     if (!real) {
         snprintf(err, errlen, "%s: cannot resolve: %s", path, strerror(errno));
         return -1;
     }
+    snprintf(k->path, sizeof k->path, "%s", real);
     /* The name depends on the file, the split and the tokenizer's kind
      * (word: its options too), not on what changes with a rebuild (size,
      * time, BPE's merges), so a rebuilt cache replaces the old one. */
@@ -101,7 +89,7 @@ int tcache_file(char *out, size_t len, const char *dir, const char *path,
 
 /* ---- reading ---------------------------------------------------------- */
 
-static int read_at(int fd, void *buf, size_t n, uint64_t off)
+int tcache_read_at(int fd, void *buf, size_t n, uint64_t off)
 {
     uint8_t *p = buf;
     while (n > 0) {
@@ -118,31 +106,41 @@ static int read_at(int fd, void *buf, size_t n, uint64_t off)
     return 0;
 }
 
-/* Whether h matches k (its options too when opts). */
+/* Whether h matches k (not its options). */
 static int key_matches(const tcache_header *h, const tcache_key *k)
 {
-    return h->dev == k->dev && h->ino == k->ino && h->size == k->size &&
-           h->mtime_ns == k->mtime_ns && h->val_frac == k->val_frac &&
-           h->test_frac == k->test_frac;
+    return tcache_same_text(h, k->dev, k->ino, k->size, k->mtime_ns) &&
+           h->val_frac == k->val_frac && h->test_frac == k->test_frac;
+}
+
+int tcache_header_ours(const tcache_header *h)
+{
+    return memcmp(h->magic, TCACHE_MAGIC, 8) == 0 && h->version == TCACHE_VERSION;
+}
+
+int tcache_same_text(const tcache_header *h, uint64_t dev, uint64_t ino, uint64_t size,
+                     uint64_t mtime_ns)
+{
+    return h->dev == dev && h->ino == ino && h->size == size && h->mtime_ns == mtime_ns;
 }
 
 /* Whether the header's own numbers agree with a file of size bytes. */
 static int header_sane(const tcache_header *h, uint64_t size)
 {
-    uint64_t meta = sizeof *h + h->opts_len + h->vocab_len;
+    uint64_t meta = sizeof *h + h->opts_len + h->path_len + h->vocab_len;
     return h->width == id_width(h->vocab_size) && h->vocab_size > 0 &&
-           h->opts_len < ((uint64_t)1 << 20) && h->vocab_len < ((uint64_t)1 << 32) &&
+           h->opts_len < ((uint64_t)1 << 20) && h->path_len < ((uint64_t)1 << 20) &&
+           h->vocab_len < ((uint64_t)1 << 32) &&
            h->ids_off % TCACHE_ALIGN == 0 && h->ids_off >= meta &&
            h->n <= (UINT64_MAX - h->ids_off) / h->width &&
            size == h->ids_off + h->n * h->width &&
            h->train_end <= h->test_end && h->test_end <= h->n;
 }
 
-/* Reads len bytes at off into a new NUL-terminated string, or NULL. */
-static char *read_string(int fd, uint64_t off, uint64_t len)
+char *tcache_read_string(int fd, uint64_t off, uint64_t len)
 {
     char *s = malloc((size_t)len + 1);
-    if (s && read_at(fd, s, (size_t)len, off) != 0) {
+    if (s && tcache_read_at(fd, s, (size_t)len, off) != 0) {
         free(s);
         return NULL;
     }
@@ -156,7 +154,7 @@ static char *read_string(int fd, uint64_t off, uint64_t len)
 static tok_vocab *read_vocab(int fd, const tcache_header *h, const char *vocab_json,
                              int *stale, char *why, size_t whylen)
 {
-    char *s = read_string(fd, sizeof *h + h->opts_len, h->vocab_len);
+    char *s = tcache_read_string(fd, sizeof *h + h->opts_len + h->path_len, h->vocab_len);
     tok_vocab *v = NULL;
     if (!s) {
         snprintf(why, whylen, "cannot read its vocabulary");
@@ -206,7 +204,7 @@ static int check_ids(int fd, const tcache_header *h, const tcache_watch *p,
             rc = -1;
             break;
         }
-        if (read_at(fd, buf, n, h->ids_off + done) != 0) {
+        if (tcache_read_at(fd, buf, n, h->ids_off + done) != 0) {
             snprintf(why, whylen, "cannot read its ids");
             rc = 1;
         }
@@ -248,11 +246,11 @@ static tcache_meta meta_of(const tcache_header *h)
 static int read_header(int fd, uint64_t size, const tcache_key *k, const char *vocab_json,
                        tcache_header *h, char *why, size_t whylen)
 {
-    if (size < sizeof *h || read_at(fd, h, sizeof *h, 0) != 0) {
+    if (size < sizeof *h || tcache_read_at(fd, h, sizeof *h, 0) != 0) {
         snprintf(why, whylen, "truncated");
         return 0;
     }
-    if (memcmp(h->magic, TCACHE_MAGIC, 8) != 0 || h->version != TCACHE_VERSION) {
+    if (!tcache_header_ours(h)) {
         snprintf(why, whylen, "not a token cache of this version");
         return 0;
     }
@@ -264,7 +262,7 @@ static int read_header(int fd, uint64_t size, const tcache_key *k, const char *v
         return 0;
     }
     if (!vocab_json) {
-        char *o = read_string(fd, sizeof *h, h->opts_len);
+        char *o = tcache_read_string(fd, sizeof *h, h->opts_len);
         int same = o && strcmp(o, k->opts) == 0;
         free(o);
         if (!same)
@@ -282,10 +280,10 @@ int tcache_read(tcache_view *out, const char *file, const tcache_key *k,
     int stale = 0, rc;
     tok_vocab *v = NULL;
     why[0] = '\0';
-    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    int fd = tcache_open_shared(file);
     if (fd < 0)
         return 0;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink == 0 ||
         !read_header(fd, (uint64_t)st.st_size, k, vocab_json, &h, why, whylen)) {
         close(fd);
         return 0;
@@ -303,18 +301,40 @@ int tcache_read(tcache_view *out, const char *file, const tcache_key *k,
         return rc < 0 ? -1 : 0;
     }
     void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
     if (map == MAP_FAILED) {
         snprintf(why, whylen, "cannot map it: %s", strerror(errno));
+        close(fd);
         tok_free(v);
         return 0;
     }
+    /* the last use, for `rnnlab cache`: its access time, set whatever
+     * the mount's atime policy (nothing when the file is not ours) */
+    futimens(fd, (const struct timespec[2]){{.tv_nsec = UTIME_NOW},
+                                            {.tv_nsec = UTIME_OMIT}});
+    out->fd = fd;
     out->m = meta_of(&h);
     out->map = map;
     out->map_len = (size_t)st.st_size;
     out->ids = (const uint8_t *)map + h.ids_off;
     out->vocab = v;
     return 1;
+}
+
+int tcache_open_shared(const char *file)
+{
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    /* a remover holds it exclusively only for the moment of the unlink,
+     * after which st_nlink says the file is gone */
+    while (fd >= 0 && flock(fd, LOCK_SH) != 0) {
+        if (errno == EINTR)
+            continue;
+        if (errno != ENOLCK && errno != EOPNOTSUPP && errno != ENOSYS) {
+            close(fd);
+            fd = -1;
+        }
+        break;                  /* no flock here: go on without */
+    }
+    return fd;
 }
 
 /* ---- writing ---------------------------------------------------------- */
@@ -443,16 +463,22 @@ static int write_all(int fd, const void *buf, size_t n)
     return 0;
 }
 
+void tcache_host(char host[256])
+{
+    snprintf(host, 256, "localhost");
+    gethostname(host, 255);
+    host[255] = '\0';
+    for (char *s = host; *s; s++)
+        if (*s == '/' || *s == '-')
+            *s = '_';
+}
+
 /* Opens the temporary file of w; 0 or -1 with err. */
 static int open_tmp(tcache_writer *w, const char *dir, const char *file, char *err,
                     size_t errlen)
 {
-    char host[256] = "localhost";
-    gethostname(host, sizeof host - 1);
-    host[sizeof host - 1] = '\0';
-    for (char *s = host; *s; s++)
-        if (*s == '/' || *s == '-')
-            *s = '_';
+    char host[256];
+    tcache_host(host);
     const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
     if (make_dirs(dir) != 0) {
         snprintf(err, errlen, "%s: %s", dir, strerror(errno));
@@ -467,6 +493,7 @@ static int open_tmp(tcache_writer *w, const char *dir, const char *file, char *e
         snprintf(err, errlen, "%s: %s", dir, strerror(errno));
         return -1;
     }
+    flock(w->fd, LOCK_SH);      /* in use from the start (tokcache.h) */
     return 0;
 }
 
@@ -480,8 +507,9 @@ int tcache_create(tcache_writer *w, const char *dir, const char *file,
     w->vocab_size = vocab_size;
     w->width = id_width(vocab_size);
     w->opts_len = strlen(k->opts);
+    w->path_len = strlen(k->path);
     w->vocab_len = strlen(vocab_json);
-    uint64_t meta = sizeof(tcache_header) + w->opts_len + w->vocab_len;
+    uint64_t meta = sizeof(tcache_header) + w->opts_len + w->path_len + w->vocab_len;
     w->ids_off = (meta + TCACHE_ALIGN - 1) / TCACHE_ALIGN * TCACHE_ALIGN;
     if (!(w->buf = malloc(TCACHE_BUF))) {
         snprintf(err, errlen, "out of memory");
@@ -495,6 +523,7 @@ int tcache_create(tcache_writer *w, const char *dir, const char *file,
     tcache_header h;
     memset(&h, 0, sizeof h);            /* no magic until committed */
     if (write_all(w->fd, &h, sizeof h) != 0 || write_all(w->fd, k->opts, w->opts_len) ||
+        write_all(w->fd, k->path, w->path_len) != 0 ||
         write_all(w->fd, vocab_json, w->vocab_len) != 0 ||
         lseek(w->fd, (off_t)w->ids_off, SEEK_SET) < 0) {
         snprintf(err, errlen, "%s: %s", w->tmp, strerror(errno));
@@ -547,7 +576,7 @@ int tcache_map(tcache_writer *w, const void **ids, char *err, size_t errlen)
 }
 
 int tcache_commit(tcache_writer *w, const tcache_meta *c, void **map, size_t *map_len,
-                  char *err, size_t errlen)
+                  int *fd, char *err, size_t errlen)
 {
     tcache_header h = {
         .version = TCACHE_VERSION, .width = w->width,
@@ -557,17 +586,21 @@ int tcache_commit(tcache_writer *w, const tcache_meta *c, void **map, size_t *ma
         .n = w->n, .train_end = c->train_end, .test_end = c->test_end,
         .unknown = c->unknown, .train_bytes = c->train_bytes,
         .test_bytes = c->test_bytes, .val_bytes = c->val_bytes,
-        .opts_len = w->opts_len, .vocab_len = w->vocab_len, .ids_off = w->ids_off,
+        .opts_len = w->opts_len, .path_len = w->path_len, .vocab_len = w->vocab_len,
+        .ids_off = w->ids_off,
     };
     memcpy(h.magic, TCACHE_MAGIC, 8);
-    if (pwrite(w->fd, &h, sizeof h, 0) != (ssize_t)sizeof h || close(w->fd) != 0 ||
-        (w->fd = -1, rename(w->tmp, w->file) != 0)) {
+    /* the file stays open, its shared lock held, while it is mapped */
+    if (pwrite(w->fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
+        rename(w->tmp, w->file) != 0) {
         snprintf(err, errlen, "%s: %s", w->tmp, strerror(errno));
         tcache_abort(w);
         return -1;
     }
     *map = w->map;
     *map_len = w->map_len;
+    *fd = w->fd;
+    w->fd = -1;
     w->map = NULL;
     free(w->buf);
     w->buf = NULL;

@@ -2,8 +2,11 @@
  * later runs map read-only instead of tokenizing again (text/corpus.c
  * decides when).  One file per corpus file, tokenizer kind and split,
  * named DIR/NAME-HASH.tok; it holds a header (magic, version, id width,
- * the key, counts, split ranges and bytes), the tokenizer's options and
- * its JSON form, then the ids (uint16 or uint32, page-aligned).  A file is
+ * the key, counts, split ranges and bytes), the tokenizer's options, the
+ * corpus' path and the tokenizer's JSON form, then the ids (uint16 or
+ * uint32, page-aligned).  A process holds a shared flock(2) on a cache
+ * file while it maps it (and on the one it writes), so that removing
+ * caches (tokcache_dir.h) passes over those in use.  A file is
  * written under a temporary name (.NAME-HASH.tok.tmp-HOST-PID) and renamed
  * when complete, so a reader never sees half of one; temporaries left by
  * processes of this host that are gone are removed when a cache is next
@@ -19,11 +22,13 @@
 #include "text/tok.h"
 
 /* What a cache must match: the text file (device, inode, size,
- * modification time in ns), the split and the tokenizer options. */
+ * modification time in ns), the split and the tokenizer options; and the
+ * text's path, recorded to tell which corpus a cache is of. */
 typedef struct tcache_key {
     uint64_t dev, ino, size, mtime_ns;
     double val_frac, test_frac;
     char opts[160];          /* canonical: "bpe vocab=1024 sample=..." */
+    char path[1024];         /* absolute, set by tcache_file */
 } tcache_key;
 
 /* What a cache records of its corpus: the ids (width bytes each), where
@@ -35,12 +40,14 @@ typedef struct tcache_meta {
     unsigned width;
 } tcache_meta;
 
-/* A cache read: its numbers, its mapping (map_len bytes; the ids at ids)
- * and, when it was asked for, its vocabulary. */
+/* A cache read: its numbers, its mapping (map_len bytes; the ids at ids),
+ * the file held open with its shared lock (fd) and, when it was asked
+ * for, its vocabulary. */
 typedef struct tcache_view {
     tcache_meta m;
     void *map;
     size_t map_len;
+    int fd;
     const void *ids;
     tok_vocab *vocab;
 } tcache_view;
@@ -57,14 +64,16 @@ typedef struct tcache_watch {
 void tcache_key_make(tcache_key *k, const struct stat *st, const tok_options *o,
                      double val_frac, double test_frac);
 
-/* The cache file for the text at path in dir (out holds len bytes). */
+/* The cache file for the text at path in dir (out holds len bytes);
+ * records path, resolved, in k. */
 int tcache_file(char *out, size_t len, const char *dir, const char *path,
-                const tcache_key *k, char *err, size_t errlen);
+                tcache_key *k, char *err, size_t errlen);
 
 /* Reads the cache file into v: with vocab_json (the vocabulary given) the
  * cache must hold that vocabulary, else its options must be k's and its
  * vocabulary is parsed into v->vocab (the caller's).  Returns 1 when v
- * holds the cache (the caller unmaps v->map), 0 when there is none or it
+ * holds the cache (the caller unmaps v->map, then closes v->fd; its last
+ * use is now its access time), 0 when there is none or it
  * does not match k (why ""), or it is unusable (why says how: truncated,
  * corrupt, a token id out of range); -1 when the watch cancelled it (err).
  * The check of the ids is a stage w watches. */
@@ -109,7 +118,7 @@ typedef struct tcache_writer {
     void *map;               /* what was written, once mapped */
     size_t map_len;
     tcache_key key;
-    uint64_t vocab_size, opts_len, vocab_len;
+    uint64_t vocab_size, opts_len, path_len, vocab_len;
 } tcache_writer;
 
 /* Creates dir (and its parents) and a temporary file for file, with the
@@ -123,10 +132,11 @@ int tcache_put(tcache_writer *w, const uint32_t *ids, size_t n);
 /* Maps the ids written so far read-only: *ids points at them. */
 int tcache_map(tcache_writer *w, const void **ids, char *err, size_t errlen);
 /* Writes the header with m (its n and width are w's) and renames the file
- * into place; the mapping passes to the caller (*map, *map_len, to
- * unmap) and the writer is done. */
+ * into place; the mapping and the file with its shared lock pass to the
+ * caller (*map, *map_len, to unmap; *fd, to close) and the writer is
+ * done. */
 int tcache_commit(tcache_writer *w, const tcache_meta *m, void **map, size_t *map_len,
-                  char *err, size_t errlen);
+                  int *fd, char *err, size_t errlen);
 /* Drops an unfinished file: unmapped, closed and removed. */
 void tcache_abort(tcache_writer *w);
 
