@@ -140,7 +140,10 @@ static const float gm_alpha[] = { 1.0f, 1.0f, 0.5f, -1.5f };
 static const float gm_beta[] = { 0.0f, 1.0f, -2.0f, 0.0f };
 
 /* Odd shapes around the register tile (12 x 32) and the 16-lane vectors,
- * every transpose combination, each with one of the alpha/beta pairs. */
+ * every transpose combination, each with one of the alpha/beta pairs.
+ * The last panel of rows picks a 4-, 8- or 12-row tile: M = 3, 16 (4
+ * left), 13, 17 (5), 31, 32 (8), 33 (9) take each on both sides of each
+ * boundary. */
 START_TEST(small_shapes_match_reference)
 {
     GM_NEED_AVX512();

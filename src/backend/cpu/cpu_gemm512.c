@@ -194,17 +194,23 @@ static G5_SIMD void g5_pack_b_panel(int tb, const float *B, int ldb, int k0, int
     }
 }
 
-/* C[mr, nr] = alpha * Ap Bp + beta * C over kc steps, for a compile-time
- * number of vectors NV (2: nr up to 32; 1: nr up to 16, the last panel of
- * a narrow N).  beta 0 does not read C. */
+/* C[mr, nr] = alpha * Ap Bp + beta * C over kc steps, for compile-time
+ * MR (the rows computed: 12, or 8 or 4 for the last panel of a few-row
+ * product, so 32 rows cost 12 + 12 + 8 rows of FMAs, not 36), NV vectors
+ * (2: nr up to 32; 1: nr up to 16, the last panel of a narrow N) and FULL
+ * (B's panel has all its columns in memory, zero-padded when packed: plain
+ * loads; otherwise masked ones, whose mask registers would cost a port-5
+ * move per k).  Ap's panels are G5_MR rows apart whatever MR.  beta 0
+ * does not read C.  The sums do not depend on MR, NV or FULL. */
 static inline __attribute__((always_inline)) G5_SIMD void
-g5_tile(const int NV, int kc, const float *restrict Ap, const float *restrict Bp,
-        size_t ldbp, float *C, int ldc, int mr, int nr, float alpha, float beta)
+g5_tile(const int MR, const int NV, const int FULL, int kc, const float *restrict Ap,
+        const float *restrict Bp, size_t ldbp, float *C, int ldc, int mr, int nr,
+        float alpha, float beta)
 {
     __m512 c0[G5_MR], c1[G5_MR];
     __mmask16 m0 = g5_mask(nr), m1 = g5_mask(nr - 16);
 #pragma GCC unroll 16
-    for (int i = 0; i < G5_MR; i++) {
+    for (int i = 0; i < MR; i++) {
         c0[i] = _mm512_setzero_ps();
         c1[i] = _mm512_setzero_ps();
         /* the tile of C is read and written after the k loop: ask for it
@@ -214,11 +220,12 @@ g5_tile(const int NV, int kc, const float *restrict Ap, const float *restrict Bp
     }
     for (int k = 0; k < kc; k++) {
         const float *a = Ap + (size_t)k * G5_MR;
-        /* masked: B read in place has no zero columns past nr */
-        __m512 b0 = _mm512_maskz_loadu_ps(m0, Bp + (size_t)k * ldbp);
-        __m512 b1 = NV > 1 ? _mm512_maskz_loadu_ps(m1, Bp + (size_t)k * ldbp + 16) : b0;
+        const float *b = Bp + (size_t)k * ldbp;
+        __m512 b0 = FULL ? _mm512_loadu_ps(b) : _mm512_maskz_loadu_ps(m0, b);
+        __m512 b1 = NV < 2 ? b0 : FULL ? _mm512_loadu_ps(b + 16)
+                                       : _mm512_maskz_loadu_ps(m1, b + 16);
 #pragma GCC unroll 16
-        for (int i = 0; i < G5_MR; i++) {
+        for (int i = 0; i < MR; i++) {
             __m512 av = _mm512_set1_ps(a[i]);
             c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
             if (NV > 1)
@@ -227,7 +234,7 @@ g5_tile(const int NV, int kc, const float *restrict Ap, const float *restrict Bp
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 16
-    for (int i = 0; i < G5_MR; i++) {
+    for (int i = 0; i < MR; i++) {
         if (i >= mr)
             break;
         float *c = C + (size_t)i * ldc;
@@ -244,17 +251,31 @@ g5_tile(const int NV, int kc, const float *restrict Ap, const float *restrict Bp
     }
 }
 
-static G5_SIMD void g5_tile_wide(int kc, const float *Ap, const float *Bp, size_t ldbp,
-                                 float *C, int ldc, int mr, int nr, float alpha, float beta)
-{
-    g5_tile(2, kc, Ap, Bp, ldbp, C, ldc, mr, nr, alpha, beta);
-}
+/* The instances g5_block calls: named, so a profile tells them apart. */
+#define G5_TILE_FN(name, MR, NV, FULL)                                                   \
+    static G5_SIMD void name(int kc, const float *Ap, const float *Bp, size_t ldbp,      \
+                             float *C, int ldc, int mr, int nr, float alpha, float beta) \
+    {                                                                                    \
+        g5_tile(MR, NV, FULL, kc, Ap, Bp, ldbp, C, ldc, mr, nr, alpha, beta);            \
+    }
+G5_TILE_FN(g5_tile_wide, G5_MR, 2, 1)
+G5_TILE_FN(g5_tile_wide8, 8, 2, 1)
+G5_TILE_FN(g5_tile_wide4, 4, 2, 1)
+G5_TILE_FN(g5_tile_edge, G5_MR, 2, 0)
+G5_TILE_FN(g5_tile_narrow, G5_MR, 1, 0)
 
-static G5_SIMD void g5_tile_narrow(int kc, const float *Ap, const float *Bp, size_t ldbp,
-                                   float *C, int ldc, int mr, int nr, float alpha,
-                                   float beta)
+typedef void (*g5_tile_fn)(int kc, const float *Ap, const float *Bp, size_t ldbp, float *C,
+                           int ldc, int mr, int nr, float alpha, float beta);
+
+/* The tile for mr rows and nr columns of a panel whose columns are all in
+ * memory (full) or only nr of them. */
+static g5_tile_fn g5_tile_for(int mr, int nr, int full)
 {
-    g5_tile(1, kc, Ap, Bp, ldbp, C, ldc, mr, nr, alpha, beta);
+    if (nr <= 16)
+        return g5_tile_narrow;
+    if (!full && nr < G5_NR)
+        return g5_tile_edge;
+    return mr <= 4 ? g5_tile_wide4 : mr <= 8 ? g5_tile_wide8 : g5_tile_wide;
 }
 
 /* The arguments of one product, passed down the loop nest. */
@@ -277,26 +298,26 @@ typedef struct g5_panels {
 
 /* Every row of C against op(B)'s columns j0..j0+nc, steps k0..k0+kc;
  * beta is C's factor for this block (the caller's beta for the first
- * block of k, 1 after). */
+ * block of k, 1 after).  For each block of G5_MC rows, op(A)'s panels are
+ * packed, then each panel of op(B) meets all of them in turn: the panel
+ * (32 KiB) stays in L1 while the block of A (at most 96 KiB) comes from
+ * L2, and a few-row product (a time step's 32 streams) reads each panel of
+ * B once, not once per 12 rows. */
 static void g5_block(const g5_args *g, float *Ap, const g5_panels *bp, int j0, int nc,
                      int k0, int kc, float beta)
 {
+    int full = bp->ld == G5_NR;      /* packed: zero columns past N */
     for (int i0 = 0; i0 < g->M; i0 += G5_MC) {
         int mc = g5_min(G5_MC, g->M - i0);
         g5_pack_a(g->ta, g->A, g->lda, i0, mc, k0, kc, Ap);
-        for (int ip = 0; ip < mc; ip += G5_MR) {
-            int mr = g5_min(G5_MR, mc - ip);
-            const float *panel_a = Ap + (size_t)ip * kc;
-            float *Ci = g->C + (size_t)(i0 + ip) * g->ldc + j0;
-            for (int jp = 0; jp < nc; jp += G5_NR) {
-                int nr = g5_min(G5_NR, nc - jp);
-                const float *panel_b = bp->base + (size_t)(jp / G5_NR) * bp->step;
-                if (nr > 16)
-                    g5_tile_wide(kc, panel_a, panel_b, bp->ld, Ci + jp, g->ldc, mr, nr,
-                                 g->alpha, beta);
-                else
-                    g5_tile_narrow(kc, panel_a, panel_b, bp->ld, Ci + jp, g->ldc, mr, nr,
-                                   g->alpha, beta);
+        for (int jp = 0; jp < nc; jp += G5_NR) {
+            int nr = g5_min(G5_NR, nc - jp);
+            const float *panel_b = bp->base + (size_t)(jp / G5_NR) * bp->step;
+            for (int ip = 0; ip < mc; ip += G5_MR) {
+                int mr = g5_min(G5_MR, mc - ip);
+                float *Ci = g->C + (size_t)(i0 + ip) * g->ldc + j0 + jp;
+                g5_tile_for(mr, nr, full)(kc, Ap + (size_t)ip * kc, panel_b, bp->ld, Ci,
+                                          g->ldc, mr, nr, g->alpha, beta);
             }
         }
     }
