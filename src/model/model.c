@@ -1090,7 +1090,12 @@ static void layer_backward(model *m, int l, int T, int B, grads_notice *n)
     if (W != m->w_hh[l])        /* weight drop: the kept weights' share */
         be->mul(be, m->g_w_hh[l], a->whh_mask[l], (size_t)GH * H);
     be->colsum_add(be, a->dgx, R, GH, m->g_b_ih[l]);
-    be->colsum_add(be, a->dgh, R, GH, m->g_b_hh[l]);
+    /* one gate gradient for both biases (LSTM, RNN): the grads start at
+     * 0, so b_hh's is a copy of b_ih's, not a second pass over the chunk */
+    if (a->dgh == a->dgx)
+        be->add(be, m->g_b_hh[l], m->g_b_ih[l], (size_t)GH);
+    else
+        be->colsum_add(be, a->dgh, R, GH, m->g_b_hh[l]);
     be->gemm(be, 0, 0, R, in, GH, 1.0f, a->dgx, GH, m->w_ih[l], in, 0.0f, a->dX, in);
     if (c->layer_norm)
         ln_param_grads(m, L, l, R);
