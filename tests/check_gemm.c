@@ -403,8 +403,11 @@ START_TEST(prepared_equals_gemm)
     }
     rng_state r;
     rng_seed(&r, 23);
-    static const int shapes[][3] = { { 32, 2048, 512 }, { 20, 300, 130 }, { 9, 96, 600 } };
-    for (int s = 0; s < 3; s++)
+    /* the first two: a training step's forward (W_hh^T) and backward
+     * (W_hh) recurrent products */
+    static const int shapes[][3] = { { 32, 2048, 512 }, { 32, 512, 2048 }, { 20, 300, 130 },
+                                     { 9, 96, 600 } };
+    for (int s = 0; s < 4; s++)
         for (int tb = 0; tb < 2; tb++) {
             gm_case c = gm_make(&r, 0, tb, shapes[s][0], shapes[s][1], shapes[s][2], 0,
                                 1.0f, 1.0f);
