@@ -10,13 +10,20 @@
  * How: the classic packed scheme.  For each block of NC columns and KC
  * steps of k, op(B) is copied into panels of G5_NR = 32 columns, k-major
  * (KC x NC floats, 512 KiB: held in L2); for each G5_MC = 96 rows, op(A)
- * is copied into panels of G5_MR = 12 rows x KC, k-major (12 KiB each: the
- * one in use is held in L1).  The
+ * is copied into panels of G5_MR = 12 rows x KC, k-major (96 KiB in all,
+ * held in L2).  Each panel of B (32 KiB) then meets every panel of A's
+ * block while it sits in L1: the A panels stream from L2 at 48 bytes per
+ * k, a third of what streaming B's panels past a resident A panel cost
+ * (bench/gemm_shapes on one thread: about 0.72 of the FMA peak on the
+ * large training shapes that way, 0.77-0.83 this way), and a few-row
+ * product reads each panel of B once.  The
  * micro-kernel keeps a 12 x 32 tile of C in 24 zmm registers and, per k,
  * loads two vectors of B and broadcasts 12 values of A: 24 FMAs per 14
- * loads, so it is bound by the two FMA ports, not by memory.  Tails are
- * zero-padded in the panels and stored under masks, so any M, N, K works.
- * The transposes are handled only by the packing.
+ * loads, so it is bound by the two FMA ports, not by memory.  The last
+ * panel of rows runs a 4- or 8-row tile when that covers it (32 rows:
+ * 12 + 12 + 8 rows of FMAs, not 36).  Tails are zero-padded in the
+ * panels and stored under masks, so any M, N, K works.  The transposes
+ * are handled only by the packing.
  *
  * Summation order: each element of C is the sum over k in order, in one
  * accumulator per KC block, each block's sum added to C in turn.  That
@@ -35,10 +42,10 @@
  *
  * The backend's few-row path (per-step recurrent products, generation)
  * comes before this one, but hands over the products of more than 8 rows
- * (a training step's streams).  In the backward one (C = A B) B is read in
- * place, not packed, since a single block of rows passes over it (see
- * g5_run); the forward one (C = A B^T) comes packed once per chunk
- * (cpu_gemm512_pack, cpu_gemm512_packed) with the same sums.
+ * (a training step's streams).  The trainer packs W_hh once per layer and
+ * chunk for both (cpu_gemm512_pack, cpu_gemm512_packed: the forward's
+ * C = A W^T, the backward's C = A W), with the same sums; unpacked, a
+ * few-row NN product reads B in place (see g5_run).
  *
  * Memory: the caller hands in the packing space (cpu_gemm512_work_floats;
  * the backend keeps one per worker), so a product never allocates and
