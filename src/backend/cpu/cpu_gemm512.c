@@ -296,11 +296,13 @@ typedef struct g5_args {
 
 /* op(B)'s block as the tiles read it: panel p (columns p * G5_NR..) at
  * base + p * step, k row after k row ld floats apart.  Packed: step
- * G5_NR * kc, ld G5_NR; read in place (NN with few rows): step G5_NR, ld
- * ldb. */
+ * G5_NR * kc, ld G5_NR, and every panel full (zero columns past N); read
+ * in place (NN with few rows): step G5_NR, ld ldb, and a last panel of
+ * fewer columns must not be read past them (B may end there). */
 typedef struct g5_panels {
     const float *base;
     size_t step, ld;
+    int full;
 } g5_panels;
 
 /* Every row of C against op(B)'s columns j0..j0+nc, steps k0..k0+kc;
@@ -313,7 +315,6 @@ typedef struct g5_panels {
 static void g5_block(const g5_args *g, float *Ap, const g5_panels *bp, int j0, int nc,
                      int k0, int kc, float beta)
 {
-    int full = bp->ld == G5_NR;      /* packed: zero columns past N */
     for (int i0 = 0; i0 < g->M; i0 += G5_MC) {
         int mc = g5_min(G5_MC, g->M - i0);
         g5_pack_a(g->ta, g->A, g->lda, i0, mc, k0, kc, Ap);
@@ -323,7 +324,7 @@ static void g5_block(const g5_args *g, float *Ap, const g5_panels *bp, int j0, i
             for (int ip = 0; ip < mc; ip += G5_MR) {
                 int mr = g5_min(G5_MR, mc - ip);
                 float *Ci = g->C + (size_t)(i0 + ip) * g->ldc + j0 + jp;
-                g5_tile_for(mr, nr, full)(kc, Ap + (size_t)ip * kc, panel_b, bp->ld, Ci,
+                g5_tile_for(mr, nr, bp->full)(kc, Ap + (size_t)ip * kc, panel_b, bp->ld, Ci,
                                           g->ldc, mr, nr, g->alpha, beta);
             }
         }
@@ -356,9 +357,9 @@ static void g5_run(const g5_args *g, float *work)
         int ncb = g5_min(G5_NC, g->N - j0);
         for (int k0 = 0; k0 < g->K; k0 += G5_KC) {
             int kcb = g5_min(G5_KC, g->K - k0);
-            g5_panels bp = { Bp, (size_t)G5_NR * kcb, G5_NR };
+            g5_panels bp = { Bp, (size_t)G5_NR * kcb, G5_NR, 1 };
             if (in_place)
-                bp = (g5_panels){ g->B + (size_t)k0 * g->ldb + j0, G5_NR, (size_t)g->ldb };
+                bp = (g5_panels){ g->B + (size_t)k0 * g->ldb + j0, G5_NR, (size_t)g->ldb, 0 };
             else
                 for (int jp = 0; jp < ncb; jp += G5_NR)
                     g5_pack_b_panel(g->tb, g->B, g->ldb, k0, kcb, j0 + jp,
@@ -380,7 +381,7 @@ static void g5_run_packed(const g5_args *g, const float *P, float *work)
     }
     for (int k0 = 0; k0 < g->K; k0 += G5_KC) {
         int kcb = g5_min(G5_KC, g->K - k0);
-        g5_panels bp = { P + (size_t)k0 * G5_NR, (size_t)G5_NR * g->K, G5_NR };
+        g5_panels bp = { P + (size_t)k0 * G5_NR, (size_t)G5_NR * g->K, G5_NR, 1 };
         g5_block(g, work, &bp, 0, g->N, k0, kcb, k0 == 0 ? g->beta : 1.0f);
     }
 }
