@@ -1,6 +1,7 @@
 /* gemm_shapes.c - rnnlab's AVX-512 sgemm (src/backend/cpu/cpu_gemm512.c)
  * against OpenBLAS's cblas_sgemm on the large products of a training step
- * of the benchmark model (LSTM 2x512, embedding 64, T=100, B=32, vocab 65).
+ * of the benchmark model (LSTM 2x512, embedding 64, T=100, B=32, vocab 65),
+ * and its per-step recurrent products (32 rows, op(B) packed once a chunk).
  *
  * Usage: gemm_shapes [THREADS] [REPS]
  *
@@ -39,6 +40,8 @@ void openblas_set_num_threads(int num_threads);
 typedef struct gs_shape {
     const char *name;
     int ta, tb, M, N, K;
+    int prep;          /* op(B) packed once beforehand (cpu_gemm512_pack), as
+                        * the trainer does for a chunk's recurrent products */
 } gs_shape;
 
 /* The products of one training step of the benchmark model (R = T*B = 3200
@@ -53,11 +56,15 @@ static const gs_shape gs_shapes[] = {
     { .name = "decoder", .ta = 0, .tb = 1, .M = 3200, .N = 65, .K = 512 },
     { .name = "decoder dW", .ta = 1, .tb = 0, .M = 65, .N = 512, .K = 3200 },
     { .name = "decoder dH", .ta = 0, .tb = 0, .M = 3200, .N = 512, .K = 65 },
+    { .name = "recurrent fwd", .ta = 0, .tb = 1, .M = 32, .N = 2048, .K = 512, .prep = 1 },
+    { .name = "recurrent bwd", .ta = 0, .tb = 0, .M = 32, .N = 512, .K = 2048, .prep = 1 },
+    { .name = "rec bwd, B in place", .ta = 0, .tb = 0, .M = 32, .N = 512, .K = 2048 },
 };
 
 typedef struct gs_job {
     const gs_shape *s;
     const float *A, *B;
+    const float *P;              /* op(B) packed, for shapes with prep */
     float *C;
     int use512, part, parts, calls;
     float *work;                 /* cpu_gemm512's packing space, this thread's */
@@ -105,6 +112,10 @@ static void gs_block(const gs_job *j)
     const float *A = split_n ? j->A : s->ta ? j->A + i0 : j->A + (size_t)i0 * lda;
     const float *B = !split_n ? j->B : s->tb ? j->B + (size_t)i0 * ldb : j->B + i0;
     float *C = split_n ? j->C + i0 : j->C + (size_t)i0 * ldc;
+    if (j->use512 && j->P && split_n &&
+        cpu_gemm512_packed(M, N, s->K, 1.0f, A, lda, j->P + (size_t)i0 * s->K, 0.0f, C,
+                           ldc, j->work) == 0)
+        return;
     if (j->use512 && cpu_gemm512(s->ta, s->tb, M, N, s->K, 1.0f, A, lda, B, ldb, 0.0f,
                                  C, ldc, j->work) == 0)
         return;
@@ -133,8 +144,14 @@ static double gs_time(const gs_shape *s, const float *A, const float *B, float *
     pthread_barrier_t start;
     pthread_barrier_init(&start, NULL, (unsigned)parts);
     size_t wbytes = (cpu_gemm512_work_floats() * sizeof(float) + 63) & ~(size_t)63;
+    size_t pbytes = (cpu_gemm512_packed_floats(s->N, s->K) * sizeof(float) + 63) & ~(size_t)63;
+    float *P = use512 && s->prep && pbytes ? aligned_alloc(64, pbytes) : NULL;
+    if (P && cpu_gemm512_pack(s->tb, s->K, B, s->tb ? s->K : s->N, 0, s->N, P) != 0) {
+        free(P);
+        P = NULL;
+    }
     for (int p = 0; p < parts; p++)
-        jobs[p] = (gs_job){ .s = s, .A = A, .B = B, .C = C, .use512 = use512, .part = p,
+        jobs[p] = (gs_job){ .s = s, .A = A, .B = B, .C = C, .use512 = use512, .P = P, .part = p,
                             .parts = parts, .calls = calls, .start = &start,
                             .work = wbytes ? aligned_alloc(64, wbytes) : NULL };
     for (int p = 1; p < parts; p++)
@@ -150,6 +167,7 @@ static double gs_time(const gs_shape *s, const float *A, const float *B, float *
     double t = clock_s(CLOCK_MONOTONIC) - t0;
     for (int p = 0; p < parts; p++)
         free(jobs[p].work);
+    free(P);
     pthread_barrier_destroy(&start);
     return t;
 }

@@ -1,7 +1,8 @@
 /* check_gemm.c - the CPU backend's AVX-512 sgemm (cpu_gemm512) against a
  * double-precision reference: every transpose combination, odd shapes and
  * tails, padded leading dimensions, alpha/beta variants with NaN in C when
- * beta is 0; the checker itself must catch a wrong result; products with
+ * beta is 0; the checker itself must catch a wrong result; B read in
+ * place is never read past its end (a guard page); products with
  * op(B) packed beforehand give the unpacked products' bits; and products
  * through the backend, prepared or not, give the same bits on 1 and 3
  * threads. */
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "backend/backend.h"
 #include "backend/cpu/cpu_gemm512.h"
@@ -140,7 +143,10 @@ static const float gm_alpha[] = { 1.0f, 1.0f, 0.5f, -1.5f };
 static const float gm_beta[] = { 0.0f, 1.0f, -2.0f, 0.0f };
 
 /* Odd shapes around the register tile (12 x 32) and the 16-lane vectors,
- * every transpose combination, each with one of the alpha/beta pairs. */
+ * every transpose combination, each with one of the alpha/beta pairs.
+ * The last panel of rows picks a 4-, 8- or 12-row tile: M = 3, 16 (4
+ * left), 13, 17 (5), 31, 32 (8), 33 (9) take each on both sides of each
+ * boundary. */
 START_TEST(small_shapes_match_reference)
 {
     GM_NEED_AVX512();
@@ -324,6 +330,38 @@ START_TEST(dispatch_by_shape)
 }
 END_TEST
 
+/* B read in place (NN, few rows) is never read past its last element,
+ * even with ldb = 32, a packed panel's stride, and a last panel of fewer
+ * columns: B ends just before a page that may not be read. */
+START_TEST(in_place_b_stays_inside)
+{
+    GM_NEED_AVX512();
+    rng_state r;
+    rng_seed(&r, 24);
+    char why[160];
+    /* N 20 + 12 of padding: ldb 32; M * N * K past the kernel's minimum */
+    gm_case c = gm_make(&r, 0, 0, 40, 20, 400, 12, 1.0f, 1.0f);
+    ck_assert_int_eq(c.ldb, 32);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t need = ((size_t)(c.K - 1) * c.ldb + (size_t)c.N) * sizeof(float);
+    size_t span = (need + page - 1) / page * page;
+    char *map = mmap(NULL, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                     -1, 0);
+    ck_assert(map != MAP_FAILED);
+    ck_assert_int_eq(mprotect(map + span, page, PROT_NONE), 0);
+    float *guarded = (float *)(map + span - need), *kept = c.B;
+    memcpy(guarded, kept, need);
+    c.B = guarded;
+    float *C = gm_run(&c, c.K);
+    ck_assert_ptr_nonnull(C);
+    ck_assert_msg(gm_matches(&c, C, why, sizeof why), "%s", why);
+    c.B = kept;
+    free(C);
+    munmap(map, span + page);
+    gm_free(&c);
+}
+END_TEST
+
 /* Packs op(B) of c whole; returns the panels. */
 static float *gm_pack(const gm_case *c)
 {
@@ -400,8 +438,11 @@ START_TEST(prepared_equals_gemm)
     }
     rng_state r;
     rng_seed(&r, 23);
-    static const int shapes[][3] = { { 32, 2048, 512 }, { 20, 300, 130 }, { 9, 96, 600 } };
-    for (int s = 0; s < 3; s++)
+    /* the first two: a training step's forward (W_hh^T) and backward
+     * (W_hh) recurrent products */
+    static const int shapes[][3] = { { 32, 2048, 512 }, { 32, 512, 2048 }, { 20, 300, 130 },
+                                     { 9, 96, 600 } };
+    for (int s = 0; s < 4; s++)
         for (int tb = 0; tb < 2; tb++) {
             gm_case c = gm_make(&r, 0, tb, shapes[s][0], shapes[s][1], shapes[s][2], 0,
                                 1.0f, 1.0f);
@@ -445,6 +486,7 @@ int main(void)
     tcase_add_test(k, empty_k_scales_c);
     tcase_add_test(k, checker_catches_mutations);
     tcase_add_test(k, block_equals_whole);
+    tcase_add_test(k, in_place_b_stays_inside);
     tcase_add_test(k, threads_give_same_bits);
     tcase_add_test(k, dispatch_by_shape);
     tcase_add_test(k, packed_equals_unpacked);

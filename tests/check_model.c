@@ -414,29 +414,38 @@ END_TEST
  * embedding output, two between layers, the decoder input). */
 enum { MS_T = 16, MS_B = 32, MS_W = 32, MS_L = 3 };
 
+/* A model of cfg (seed 5 + seed) trained forward once on key over T steps
+ * of B streams of random ids from zero states; its loss in *loss. */
+static model *forward_model(be_backend *be, const model_config *cfg, unsigned seed, int T,
+                            int B, uint64_t key, double *loss)
+{
+    char err[256];
+    rng_state r;
+    rng_seed(&r, 5 + seed);
+    model *m = model_create(be, cfg, &r, err, sizeof err);
+    ck_assert_msg(m != NULL, "%s", err);
+    model_state st;
+    ck_assert_int_eq(model_state_init(m, &st, B), 0);
+    model_state_zero(m, &st);
+    uint32_t *ids = malloc((size_t)(T + 1) * B * sizeof *ids);
+    for (int i = 0; i < (T + 1) * B; i++)
+        ids[i] = (uint32_t)(rng_next(&r) % V);
+    *loss = model_forward(m, &st, ids, T, B, 1, key, NULL);
+    free(ids);
+    model_state_free(m, &st);
+    return m;
+}
+
 /* A model of 3 layers with the given rates, trained forward once on
  * key; its loss in *loss. */
 static model *mask_model(be_backend *be, float dropout, const model_rate *drop,
                          int locked, uint64_t key, double *loss)
 {
-    char err[256];
     model_config cfg = {.cell = CELL_LSTM, .layers = MS_L, .hidden = MS_W,
                         .embed = MS_W, .vocab = V, .dropout = dropout,
                         .forget_bias = 1, .locked = locked};
     memcpy(cfg.drop, drop, sizeof cfg.drop);
-    rng_state r;
-    rng_seed(&r, 5);
-    model *m = model_create(be, &cfg, &r, err, sizeof err);
-    ck_assert_msg(m != NULL, "%s", err);
-    model_state st;
-    ck_assert_int_eq(model_state_init(m, &st, MS_B), 0);
-    model_state_zero(m, &st);
-    uint32_t ids[(MS_T + 1) * MS_B];
-    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
-        ids[i] = (uint32_t)(rng_next(&r) % V);
-    *loss = model_forward(m, &st, ids, MS_T, MS_B, 1, key, NULL);
-    model_state_free(m, &st);
-    return m;
+    return forward_model(be, &cfg, 0, MS_T, MS_B, key, loss);
 }
 
 /* The share of a site's mask elements that are 0, after checking that
@@ -615,6 +624,63 @@ START_TEST(shares_add_up)
     free(sum);
     teardown(&f);
 }
+END_TEST
+
+/* One training forward and backward of a model big enough for the CPU
+ * backend to prepare W_hh (16 streams, H = 128, 3 steps, two layers; the
+ * loss and every gradient into loss and g) on backend be. */
+static void prepared_run(be_backend *be, model_cell cell, int flags, double *loss,
+                         float **g, size_t *n)
+{
+    model_config cfg = {.cell = cell, .layers = 2, .hidden = 128, .embed = 16, .vocab = V,
+                        .forget_bias = 1, .layer_norm = !!(flags & LN),
+                        .weight_drop = flags & WDROP ? 0.5f : 0.0f};
+    model *m = forward_model(be, &cfg, 1, 3, 16, 5, loss);
+    model_backward(m);
+    *n = m->n_params;
+    *g = malloc(*n * sizeof(float));
+    memcpy(*g, m->grads, *n * sizeof(float));
+    model_free(m);
+}
+
+/* W_hh prepared once a chunk for the forward's and the backward's
+ * recurrent products gives the bits of the plain products (a backend
+ * that does not prepare), on 1 and 3 threads: the loss and every
+ * gradient, for each cell, with weight drop (the dropped copy prepared). */
+static void prepared_same_bits(model_cell cell, int flags)
+{
+    be_backend *plain = be_cpu_create(), *one = be_cpu_create(), *three = be_cpu_create();
+    ck_assert(plain && one && three);
+    plain->prepared_bytes = NULL;
+    three->set_threads(three, 3);
+    double l0, l1, l3;
+    float *g0, *g1, *g3;
+    size_t n0, n1, n3;
+    prepared_run(plain, cell, flags, &l0, &g0, &n0);
+    prepared_run(one, cell, flags, &l1, &g1, &n1);
+    prepared_run(three, cell, flags, &l3, &g3, &n3);
+    ck_assert(n0 == n1 && n1 == n3);
+    ck_assert_msg(l0 == l1 && l1 == l3, "losses %.9g %.9g %.9g", l0, l1, l3);
+    ck_assert_msg(memcmp(g0, g1, n0 * sizeof *g0) == 0, "prepared gradients differ");
+    ck_assert_msg(memcmp(g1, g3, n0 * sizeof *g0) == 0, "3 threads' gradients differ");
+    /* the comparison sees a change in a single gradient */
+    g1[n1 / 2] = nextafterf(g1[n1 / 2], INFINITY);
+    ck_assert(memcmp(g0, g1, n0 * sizeof *g0) != 0);
+    free(g0);
+    free(g1);
+    free(g3);
+    plain->destroy(plain);
+    one->destroy(one);
+    three->destroy(three);
+}
+
+START_TEST(prepared_lstm) { prepared_same_bits(CELL_LSTM, 0); }
+END_TEST
+START_TEST(prepared_gru_weight_drop) { prepared_same_bits(CELL_GRU, WDROP); }
+END_TEST
+START_TEST(prepared_lnlstm) { prepared_same_bits(CELL_LSTM, LN); }
+END_TEST
+START_TEST(prepared_rnn) { prepared_same_bits(CELL_RNN, 0); }
 END_TEST
 
 /* model_step over T single steps gives the logits a chunk forward gives. */
@@ -831,6 +897,10 @@ int main(void)
     tcase_add_test(tc, step_matches_chunk_adaptive);
     tcase_add_test(tc, logit_blocks_adaptive);
     tcase_add_test(tc, adaptive_tensor_names);
+    tcase_add_test(tc, prepared_lstm);
+    tcase_add_test(tc, prepared_gru_weight_drop);
+    tcase_add_test(tc, prepared_lnlstm);
+    tcase_add_test(tc, prepared_rnn);
     suite_add_tcase(s, tc);
     return fx_run_suite(s);
 }

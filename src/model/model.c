@@ -582,7 +582,10 @@ static size_t carve(model *m, act_arena *a, float *base, size_t R, size_t B)
     TAKE(a->dc, B * H);
     a->whh_prep = NULL;
     if (R > B && m->be && m->be->prepared_bytes) {
-        size_t bytes = m->be->prepared_bytes(m->be, (int)B, (int)GH, (int)H);
+        /* the forward's W_hh^T and the backward's W_hh take turns in it */
+        size_t fwd = m->be->prepared_bytes(m->be, (int)B, (int)GH, (int)H),
+               bwd = m->be->prepared_bytes(m->be, (int)B, (int)H, (int)GH);
+        size_t bytes = fwd > bwd ? fwd : bwd;
         if (bytes)
             TAKE(a->whh_prep, (bytes + sizeof(float) - 1) / sizeof(float));
     }
@@ -734,15 +737,18 @@ static void weight_drop(model *m, int l, int train, uint64_t key)
 }
 
 /* W_hh (or its dropped copy) prepared for T steps' products of B rows,
- * when the backend prepares and it pays; NULL otherwise. */
-static const void *prepare_recurrent(model *m, const float *W, int T, int B)
+ * when the backend prepares and it pays; NULL otherwise: for the forward
+ * (bwd 0) as op(B) = W^T [H, GH], for the backward as W [GH, H].  Both
+ * use the one buffer, which holds a single layer's, one pass at a time. */
+static const void *prepare_recurrent(model *m, const float *W, int T, int B, int bwd)
 {
     be_backend *be = m->be;
     act_arena *a = m->act;
     int H = m->cfg.hidden, GH = model_gates(m->cfg.cell) * H;
-    if (T < 2 || !a->whh_prep || !be->prepared_bytes || !be->prepared_bytes(be, B, GH, H))
+    int N = bwd ? H : GH, K = bwd ? GH : H;
+    if (T < 2 || !a->whh_prep || !be->prepared_bytes || !be->prepared_bytes(be, B, N, K))
         return NULL;
-    be->prepare(be, 1, GH, H, W, H, a->whh_prep);
+    be->prepare(be, !bwd, N, K, W, H, a->whh_prep);
     return a->whh_prep;
 }
 
@@ -756,6 +762,19 @@ static void recurrent_product(model *m, const void *P, const float *W, int B,
         be->gemm_prepared(be, B, GH, H, 1.0f, hp, H, P, 1.0f, out, GH);
     else
         be->gemm(be, 0, 1, B, GH, H, 1.0f, hp, H, W, H, 1.0f, out, GH);
+}
+
+/* dh[B,H] = dg[B,GH] W + beta * dh (the backward's recurrent product),
+ * from P when W was prepared for the backward. */
+static void recurrent_grad(model *m, const void *P, const float *W, int B,
+                           const float *dg, float beta, float *dh)
+{
+    be_backend *be = m->be;
+    int H = m->cfg.hidden, GH = model_gates(m->cfg.cell) * H;
+    if (P)
+        be->gemm_prepared(be, B, H, GH, 1.0f, dg, GH, P, beta, dh, H);
+    else
+        be->gemm(be, 0, 0, B, H, GH, 1.0f, dg, GH, W, H, beta, dh, H);
 }
 
 /* Runs layer l over T steps; its input is in L->x, output in L->hs. */
@@ -780,7 +799,7 @@ static void layer_forward(model *m, model_state *st, int l, int T, int B)
     be->fill_rows(be, L->gx, R, GH, m->b_ih[l], apart ? NULL : m->b_hh[l]);
     be->gemm(be, 0, 1, R, GH, in, 1.0f, L->x, in, m->w_ih[l], in, 1.0f, L->gx, GH);
     be_lnlstm_params ln = c->layer_norm ? model_ln_params(m, l) : (be_lnlstm_params){0};
-    const void *P = prepare_recurrent(m, W, T, B);
+    const void *P = prepare_recurrent(m, W, T, B, 0);
     for (int t = 0; t < T; t++) {
         float *hp = L->hs + t * sb, *hn = hp + sb;
         size_t go = (size_t)t * B * GH;
@@ -1039,6 +1058,7 @@ static void layer_backward(model *m, int l, int T, int B, grads_notice *n)
     be_lnlstm_params ln = c->layer_norm ? model_ln_params(m, l) : (be_lnlstm_params){0};
     be->zero(be, a->dh_rec, sb * sizeof(float));
     be->zero(be, a->dc, sb * sizeof(float));
+    const void *P = prepare_recurrent(m, W, T, B, 1);
     for (int t = T - 1; t >= 0; t--) {
         float *dh = a->dH + t * sb;               /* dL/dh_t, direct part */
         const float *hp = L->hs + t * sb;
@@ -1050,22 +1070,18 @@ static void layer_backward(model *m, int l, int T, int B, grads_notice *n)
                            L->cs + t * sb, L->cn + t * sb,
                            L->stats + (size_t)t * B * BE_LN_STATS, dh, a->dc,
                            a->dgx + go, a->dgh + go, a->da + go, a->dy + t * sb);
-            be->gemm(be, 0, 0, B, H, GH, 1.0f, a->dgh + go, GH, W, H, 0.0f,
-                     a->dh_rec, H);
+            recurrent_grad(m, P, W, B, a->dgh + go, 0.0f, a->dh_rec);
         } else if (c->cell == CELL_LSTM) {
             be->lstm_bwd(be, B, H, L->gx + go, L->cs + t * sb, L->cs + (t + 1) * sb,
                          dh, a->dc, a->dgx + go);
-            be->gemm(be, 0, 0, B, H, GH, 1.0f, a->dgx + go, GH, W, H, 0.0f,
-                     a->dh_rec, H);
+            recurrent_grad(m, P, W, B, a->dgx + go, 0.0f, a->dh_rec);
         } else if (c->cell == CELL_GRU) {
             be->gru_bwd(be, B, H, L->gx + go, L->gh + go, hp, dh, a->dh_rec,
                         a->dgx + go, a->dgh + go);
-            be->gemm(be, 0, 0, B, H, GH, 1.0f, a->dgh + go, GH, W, H, 1.0f,
-                     a->dh_rec, H);
+            recurrent_grad(m, P, W, B, a->dgh + go, 1.0f, a->dh_rec);
         } else {
             be->rnn_bwd(be, B, H, hp + sb, dh, a->dgx + go);
-            be->gemm(be, 0, 0, B, H, GH, 1.0f, a->dgx + go, GH, W, H, 0.0f,
-                     a->dh_rec, H);
+            recurrent_grad(m, P, W, B, a->dgx + go, 0.0f, a->dh_rec);
         }
     }
     /* weight gradients: one GEMM per matrix for the whole chunk */
@@ -1074,7 +1090,12 @@ static void layer_backward(model *m, int l, int T, int B, grads_notice *n)
     if (W != m->w_hh[l])        /* weight drop: the kept weights' share */
         be->mul(be, m->g_w_hh[l], a->whh_mask[l], (size_t)GH * H);
     be->colsum_add(be, a->dgx, R, GH, m->g_b_ih[l]);
-    be->colsum_add(be, a->dgh, R, GH, m->g_b_hh[l]);
+    /* one gate gradient for both biases (LSTM, RNN): the grads start at
+     * 0, so b_hh's is a copy of b_ih's, not a second pass over the chunk */
+    if (a->dgh == a->dgx)
+        be->add(be, m->g_b_hh[l], m->g_b_ih[l], (size_t)GH);
+    else
+        be->colsum_add(be, a->dgh, R, GH, m->g_b_hh[l]);
     be->gemm(be, 0, 0, R, in, GH, 1.0f, a->dgx, GH, m->w_ih[l], in, 0.0f, a->dX, in);
     if (c->layer_norm)
         ln_param_grads(m, L, l, R);

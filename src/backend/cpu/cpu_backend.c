@@ -212,8 +212,7 @@ static void cpu_gemm_few_rows(const gemm_args *g, int part, int N, const float *
         /* more rows than one pass of the small kernels (a training step's
          * 32 streams): cpu_gemm512's 12-row tile, 3 passes over B instead
          * of 4, and the sums of the prepared products (cpu_gemm_prepared),
-         * which training uses for the forward steps; the backward one
-         * reads B in place */
+         * which training uses for the forward and backward steps */
         cpu_sgemm(g, part, g->M, N, g->A, B, C);
         return;
     }

@@ -10,13 +10,20 @@
  * How: the classic packed scheme.  For each block of NC columns and KC
  * steps of k, op(B) is copied into panels of G5_NR = 32 columns, k-major
  * (KC x NC floats, 512 KiB: held in L2); for each G5_MC = 96 rows, op(A)
- * is copied into panels of G5_MR = 12 rows x KC, k-major (12 KiB each: the
- * one in use is held in L1).  The
+ * is copied into panels of G5_MR = 12 rows x KC, k-major (96 KiB in all,
+ * held in L2).  Each panel of B (32 KiB) then meets every panel of A's
+ * block while it sits in L1: the A panels stream from L2 at 48 bytes per
+ * k, a third of what streaming B's panels past a resident A panel cost
+ * (bench/gemm_shapes on one thread: about 0.72 of the FMA peak on the
+ * large training shapes that way, 0.77-0.83 this way), and a few-row
+ * product reads each panel of B once.  The
  * micro-kernel keeps a 12 x 32 tile of C in 24 zmm registers and, per k,
  * loads two vectors of B and broadcasts 12 values of A: 24 FMAs per 14
- * loads, so it is bound by the two FMA ports, not by memory.  Tails are
- * zero-padded in the panels and stored under masks, so any M, N, K works.
- * The transposes are handled only by the packing.
+ * loads, so it is bound by the two FMA ports, not by memory.  The last
+ * panel of rows runs a 4- or 8-row tile when that covers it (32 rows:
+ * 12 + 12 + 8 rows of FMAs, not 36).  Tails are zero-padded in the
+ * panels and stored under masks, so any M, N, K works.  The transposes
+ * are handled only by the packing.
  *
  * Summation order: each element of C is the sum over k in order, in one
  * accumulator per KC block, each block's sum added to C in turn.  That
@@ -35,10 +42,10 @@
  *
  * The backend's few-row path (per-step recurrent products, generation)
  * comes before this one, but hands over the products of more than 8 rows
- * (a training step's streams).  In the backward one (C = A B) B is read in
- * place, not packed, since a single block of rows passes over it (see
- * g5_run); the forward one (C = A B^T) comes packed once per chunk
- * (cpu_gemm512_pack, cpu_gemm512_packed) with the same sums.
+ * (a training step's streams).  The trainer packs W_hh once per layer and
+ * chunk for both (cpu_gemm512_pack, cpu_gemm512_packed: the forward's
+ * C = A W^T, the backward's C = A W), with the same sums; unpacked, a
+ * few-row NN product reads B in place (see g5_run).
  *
  * Memory: the caller hands in the packing space (cpu_gemm512_work_floats;
  * the backend keeps one per worker), so a product never allocates and
@@ -194,17 +201,23 @@ static G5_SIMD void g5_pack_b_panel(int tb, const float *B, int ldb, int k0, int
     }
 }
 
-/* C[mr, nr] = alpha * Ap Bp + beta * C over kc steps, for a compile-time
- * number of vectors NV (2: nr up to 32; 1: nr up to 16, the last panel of
- * a narrow N).  beta 0 does not read C. */
+/* C[mr, nr] = alpha * Ap Bp + beta * C over kc steps, for compile-time
+ * MR (the rows computed: 12, or 8 or 4 for the last panel of a few-row
+ * product, so 32 rows cost 12 + 12 + 8 rows of FMAs, not 36), NV vectors
+ * (2: nr up to 32; 1: nr up to 16, the last panel of a narrow N) and FULL
+ * (B's panel has all its columns in memory, zero-padded when packed: plain
+ * loads; otherwise masked ones, whose mask registers would cost a port-5
+ * move per k).  Ap's panels are G5_MR rows apart whatever MR.  beta 0
+ * does not read C.  The sums do not depend on MR, NV or FULL. */
 static inline __attribute__((always_inline)) G5_SIMD void
-g5_tile(const int NV, int kc, const float *restrict Ap, const float *restrict Bp,
-        size_t ldbp, float *C, int ldc, int mr, int nr, float alpha, float beta)
+g5_tile(const int MR, const int NV, const int FULL, int kc, const float *restrict Ap,
+        const float *restrict Bp, size_t ldbp, float *C, int ldc, int mr, int nr,
+        float alpha, float beta)
 {
     __m512 c0[G5_MR], c1[G5_MR];
     __mmask16 m0 = g5_mask(nr), m1 = g5_mask(nr - 16);
 #pragma GCC unroll 16
-    for (int i = 0; i < G5_MR; i++) {
+    for (int i = 0; i < MR; i++) {
         c0[i] = _mm512_setzero_ps();
         c1[i] = _mm512_setzero_ps();
         /* the tile of C is read and written after the k loop: ask for it
@@ -214,11 +227,12 @@ g5_tile(const int NV, int kc, const float *restrict Ap, const float *restrict Bp
     }
     for (int k = 0; k < kc; k++) {
         const float *a = Ap + (size_t)k * G5_MR;
-        /* masked: B read in place has no zero columns past nr */
-        __m512 b0 = _mm512_maskz_loadu_ps(m0, Bp + (size_t)k * ldbp);
-        __m512 b1 = NV > 1 ? _mm512_maskz_loadu_ps(m1, Bp + (size_t)k * ldbp + 16) : b0;
+        const float *b = Bp + (size_t)k * ldbp;
+        __m512 b0 = FULL ? _mm512_loadu_ps(b) : _mm512_maskz_loadu_ps(m0, b);
+        __m512 b1 = NV < 2 ? b0 : FULL ? _mm512_loadu_ps(b + 16)
+                                       : _mm512_maskz_loadu_ps(m1, b + 16);
 #pragma GCC unroll 16
-        for (int i = 0; i < G5_MR; i++) {
+        for (int i = 0; i < MR; i++) {
             __m512 av = _mm512_set1_ps(a[i]);
             c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
             if (NV > 1)
@@ -227,7 +241,7 @@ g5_tile(const int NV, int kc, const float *restrict Ap, const float *restrict Bp
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 16
-    for (int i = 0; i < G5_MR; i++) {
+    for (int i = 0; i < MR; i++) {
         if (i >= mr)
             break;
         float *c = C + (size_t)i * ldc;
@@ -244,17 +258,31 @@ g5_tile(const int NV, int kc, const float *restrict Ap, const float *restrict Bp
     }
 }
 
-static G5_SIMD void g5_tile_wide(int kc, const float *Ap, const float *Bp, size_t ldbp,
-                                 float *C, int ldc, int mr, int nr, float alpha, float beta)
-{
-    g5_tile(2, kc, Ap, Bp, ldbp, C, ldc, mr, nr, alpha, beta);
-}
+/* The instances g5_block calls: named, so a profile tells them apart. */
+#define G5_TILE_FN(name, MR, NV, FULL)                                                   \
+    static G5_SIMD void name(int kc, const float *Ap, const float *Bp, size_t ldbp,      \
+                             float *C, int ldc, int mr, int nr, float alpha, float beta) \
+    {                                                                                    \
+        g5_tile(MR, NV, FULL, kc, Ap, Bp, ldbp, C, ldc, mr, nr, alpha, beta);            \
+    }
+G5_TILE_FN(g5_tile_wide, G5_MR, 2, 1)
+G5_TILE_FN(g5_tile_wide8, 8, 2, 1)
+G5_TILE_FN(g5_tile_wide4, 4, 2, 1)
+G5_TILE_FN(g5_tile_edge, G5_MR, 2, 0)
+G5_TILE_FN(g5_tile_narrow, G5_MR, 1, 0)
 
-static G5_SIMD void g5_tile_narrow(int kc, const float *Ap, const float *Bp, size_t ldbp,
-                                   float *C, int ldc, int mr, int nr, float alpha,
-                                   float beta)
+typedef void (*g5_tile_fn)(int kc, const float *Ap, const float *Bp, size_t ldbp, float *C,
+                           int ldc, int mr, int nr, float alpha, float beta);
+
+/* The tile for mr rows and nr columns of a panel whose columns are all in
+ * memory (full) or only nr of them. */
+static g5_tile_fn g5_tile_for(int mr, int nr, int full)
 {
-    g5_tile(1, kc, Ap, Bp, ldbp, C, ldc, mr, nr, alpha, beta);
+    if (nr <= 16)
+        return g5_tile_narrow;
+    if (!full && nr < G5_NR)
+        return g5_tile_edge;
+    return mr <= 4 ? g5_tile_wide4 : mr <= 8 ? g5_tile_wide8 : g5_tile_wide;
 }
 
 /* The arguments of one product, passed down the loop nest. */
@@ -268,35 +296,36 @@ typedef struct g5_args {
 
 /* op(B)'s block as the tiles read it: panel p (columns p * G5_NR..) at
  * base + p * step, k row after k row ld floats apart.  Packed: step
- * G5_NR * kc, ld G5_NR; read in place (NN with few rows): step G5_NR, ld
- * ldb. */
+ * G5_NR * kc, ld G5_NR, and every panel full (zero columns past N); read
+ * in place (NN with few rows): step G5_NR, ld ldb, and a last panel of
+ * fewer columns must not be read past them (B may end there). */
 typedef struct g5_panels {
     const float *base;
     size_t step, ld;
+    int full;
 } g5_panels;
 
 /* Every row of C against op(B)'s columns j0..j0+nc, steps k0..k0+kc;
  * beta is C's factor for this block (the caller's beta for the first
- * block of k, 1 after). */
+ * block of k, 1 after).  For each block of G5_MC rows, op(A)'s panels are
+ * packed, then each panel of op(B) meets all of them in turn: the panel
+ * (32 KiB) stays in L1 while the block of A (at most 96 KiB) comes from
+ * L2, and a few-row product (a time step's 32 streams) reads each panel of
+ * B once, not once per 12 rows. */
 static void g5_block(const g5_args *g, float *Ap, const g5_panels *bp, int j0, int nc,
                      int k0, int kc, float beta)
 {
     for (int i0 = 0; i0 < g->M; i0 += G5_MC) {
         int mc = g5_min(G5_MC, g->M - i0);
         g5_pack_a(g->ta, g->A, g->lda, i0, mc, k0, kc, Ap);
-        for (int ip = 0; ip < mc; ip += G5_MR) {
-            int mr = g5_min(G5_MR, mc - ip);
-            const float *panel_a = Ap + (size_t)ip * kc;
-            float *Ci = g->C + (size_t)(i0 + ip) * g->ldc + j0;
-            for (int jp = 0; jp < nc; jp += G5_NR) {
-                int nr = g5_min(G5_NR, nc - jp);
-                const float *panel_b = bp->base + (size_t)(jp / G5_NR) * bp->step;
-                if (nr > 16)
-                    g5_tile_wide(kc, panel_a, panel_b, bp->ld, Ci + jp, g->ldc, mr, nr,
-                                 g->alpha, beta);
-                else
-                    g5_tile_narrow(kc, panel_a, panel_b, bp->ld, Ci + jp, g->ldc, mr, nr,
-                                   g->alpha, beta);
+        for (int jp = 0; jp < nc; jp += G5_NR) {
+            int nr = g5_min(G5_NR, nc - jp);
+            const float *panel_b = bp->base + (size_t)(jp / G5_NR) * bp->step;
+            for (int ip = 0; ip < mc; ip += G5_MR) {
+                int mr = g5_min(G5_MR, mc - ip);
+                float *Ci = g->C + (size_t)(i0 + ip) * g->ldc + j0 + jp;
+                g5_tile_for(mr, nr, bp->full)(kc, Ap + (size_t)ip * kc, panel_b, bp->ld, Ci,
+                                          g->ldc, mr, nr, g->alpha, beta);
             }
         }
     }
@@ -328,9 +357,9 @@ static void g5_run(const g5_args *g, float *work)
         int ncb = g5_min(G5_NC, g->N - j0);
         for (int k0 = 0; k0 < g->K; k0 += G5_KC) {
             int kcb = g5_min(G5_KC, g->K - k0);
-            g5_panels bp = { Bp, (size_t)G5_NR * kcb, G5_NR };
+            g5_panels bp = { Bp, (size_t)G5_NR * kcb, G5_NR, 1 };
             if (in_place)
-                bp = (g5_panels){ g->B + (size_t)k0 * g->ldb + j0, G5_NR, (size_t)g->ldb };
+                bp = (g5_panels){ g->B + (size_t)k0 * g->ldb + j0, G5_NR, (size_t)g->ldb, 0 };
             else
                 for (int jp = 0; jp < ncb; jp += G5_NR)
                     g5_pack_b_panel(g->tb, g->B, g->ldb, k0, kcb, j0 + jp,
@@ -352,7 +381,7 @@ static void g5_run_packed(const g5_args *g, const float *P, float *work)
     }
     for (int k0 = 0; k0 < g->K; k0 += G5_KC) {
         int kcb = g5_min(G5_KC, g->K - k0);
-        g5_panels bp = { P + (size_t)k0 * G5_NR, (size_t)G5_NR * g->K, G5_NR };
+        g5_panels bp = { P + (size_t)k0 * G5_NR, (size_t)G5_NR * g->K, G5_NR, 1 };
         g5_block(g, work, &bp, 0, g->N, k0, kcb, k0 == 0 ? g->beta : 1.0f);
     }
 }
