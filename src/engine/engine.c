@@ -549,7 +549,8 @@ static int run_sample(eng *e, long n)
         say(e, ENG_EV_ERROR, "sample: %s", err);
     else if (res.stats.prime_unknown > 0)
         say(e, ENG_EV_MESSAGE, "prime: %zu %s (first: '%s')", res.stats.prime_unknown,
-            tok_unknown_note(e->t->corp.vocab), res.stats.first_unknown);
+            tok_unknown_note(e->t->corp.vocab, res.stats.prime_unknown),
+            res.stats.first_unknown);
     if (rc == 0 && res.stop == SAMPLE_STOP_CALLBACK)
         say(e, ENG_EV_MESSAGE, "sample stopped after %zu tokens", res.stats.generated);
     sample_result_free(&res);

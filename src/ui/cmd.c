@@ -819,7 +819,7 @@ static const cmd_def commands[] = {
      "each line) or bpe (byte-level BPE learned from the training part).\n"
      "word: min-count=N (1 to 4294967295, default 1: rarer words become\n"
      "<unk>), max-vocab=N (2 to 16777216, default no limit),\n"
-     "lowercase=on|off (Latin, Greek, Cyrillic, Armenian letters),\n"
+     "lowercase=on|off (default off; Latin, Greek, Cyrillic, Armenian),\n"
      "word-letters=on|off (default off: on keeps only\n"
      "words made of letters).  bpe: bpe-vocab=N (257 to 65536, default\n"
      "1024), bpe-sample=BYTES (learn from at most this much of the\n"
