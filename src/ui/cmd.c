@@ -861,8 +861,9 @@ static const cmd_def commands[] = {
      "and head-bias rebuild the model (you are asked).",
      2, 2, c_set, CMPL_SETTING},
     {"show", "[KEY]", "current settings and model summary",
-     "Lists each setting and its value; show KEY adds what it does, its\n"
-     "range, default and when it takes effect.",
+     "Lists each setting and its value, after the model, its tokenizer\n"
+     "and vocabulary size; show KEY adds what it does, its range, default\n"
+     "and when it takes effect.",
      0, 1, c_show, CMPL_SETTING},
     {"train", "[steps=N | epochs=N | time=SECONDS] [patience=N] [min-delta=X]",
      "start or continue training in the background",
@@ -901,7 +902,7 @@ static const cmd_def commands[] = {
     {"open", "NAME|PATH", "open a saved session (paused)", NULL,
      1, 1, c_open, CMPL_SESSION},
     {"sessions", "", "list saved sessions", NULL, 0, 0, c_sessions, CMPL_NONE},
-    {"status", "", "state, step, loss and speed in one line", NULL,
+    {"status", "", "state, step, loss, speed, model and vocabulary in one line", NULL,
      0, 0, c_status, CMPL_NONE},
     {"serve", "[PORT | stop]", "serve the model being trained over HTTP",
      "Answers rnnlab serve's endpoints (/v1/completions, /v1/generate,\n"
