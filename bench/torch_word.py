@@ -14,7 +14,15 @@ divided by 4 (the example's rule, with that threshold).
 The vocabulary is built as rnnlab's word tokenizer builds it: the words
 of the training file split on whitespace, <eos> at each line end, <unk>
 (WikiText's own marker) for words of the validation file the training
-file lacks.
+file lacks.  Ids: <unk> 0, <eos> 1, then the words in the order first
+seen (the example's), or with --softmax adaptive by descending count,
+ties in byte order (rnnlab's order, so the head and each tail cover the
+same tokens as rnnlab's).
+
+--softmax adaptive replaces the decoder by nn.AdaptiveLogSoftmaxWithLoss
+(hidden, V, --cutoffs, --div-value, --head-bias), as rnnlab's --softmax
+adaptive; its loss is the module's (mean negative log-likelihood of the
+targets).  It has no weight to tie: --tie is refused with it.
 
 Two modes:
   --steps N [--warmup W]    speed: W untimed steps, then N timed ones
@@ -53,6 +61,22 @@ def read_words(path, ids, grow):
     return out
 
 
+def by_count(train, ids):
+    """train and ids renumbered: <unk>, <eos>, then by count, ties in
+    byte order (rnnlab's word ids)."""
+    counts = [0] * len(ids)
+    for i in train:
+        counts[i] += 1
+    words = sorted((w for w in ids if ids[w] > 1), key=lambda w: (-counts[ids[w]], w))
+    new = {b"<unk>": 0, b"<eos>": 1}
+    for w in words:
+        new[w] = len(new)
+    old_to_new = [0] * len(ids)
+    for w, i in ids.items():
+        old_to_new[i] = new[w]
+    return [old_to_new[i] for i in train], new
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", required=True)
@@ -73,7 +97,15 @@ def main():
     ap.add_argument("--lr", type=float, default=20.0)
     ap.add_argument("--clip", type=float, default=0.25)
     ap.add_argument("--seed", type=int, default=1111)
+    ap.add_argument("--softmax", choices=("full", "adaptive"), default="full")
+    ap.add_argument("--cutoffs", default="2000,10000",
+                    help="adaptive: the ids where its clusters start")
+    ap.add_argument("--div-value", type=float, default=4.0)
+    ap.add_argument("--head-bias", action="store_true")
     a = ap.parse_args()
+    adaptive = a.softmax == "adaptive"
+    if adaptive and a.tie:
+        ap.error("--tie is for --softmax full (the adaptive softmax has no weight to tie)")
     if a.blas_threads is not None:
         os.environ["OPENBLAS_NUM_THREADS"] = str(a.blas_threads)
     import torch
@@ -83,6 +115,8 @@ def main():
 
     ids = {b"<unk>": 0, b"<eos>": 1}
     train = read_words(a.train, ids, True)
+    if adaptive:
+        train, ids = by_count(train, ids)
     valid = read_words(a.valid, ids, False)
     V = len(ids)
 
@@ -98,20 +132,31 @@ def main():
             self.drop = nn.Dropout(a.dropout)
             self.encoder = nn.Embedding(V, a.embed)
             self.rnn = nn.LSTM(a.embed, a.hidden, a.layers, dropout=a.dropout)
+            nn.init.uniform_(self.encoder.weight, -0.1, 0.1)
+            if adaptive:        # nn.Linear's own init, as rnnlab's
+                self.decoder = nn.AdaptiveLogSoftmaxWithLoss(
+                    a.hidden, V, [int(c) for c in a.cutoffs.split(",")],
+                    div_value=a.div_value, head_bias=a.head_bias)
+                return
             self.decoder = nn.Linear(a.hidden, V)
             if a.tie:
                 self.decoder.weight = self.encoder.weight
-            nn.init.uniform_(self.encoder.weight, -0.1, 0.1)
             nn.init.zeros_(self.decoder.bias)
             if not a.tie:
                 nn.init.uniform_(self.decoder.weight, -0.1, 0.1)
 
         def forward(self, x, h):
+            """The decoder's input, one row per token, and the state."""
             out, h = self.rnn(self.drop(self.encoder(x)), h)
-            return self.decoder(self.drop(out)).view(-1, V), h
+            return self.drop(out).view(-1, a.hidden), h
 
-    model = RNNModel()
+        def loss(self, out, target):
+            if adaptive:
+                return self.decoder(out, target).loss
+            return crit(self.decoder(out), target)
+
     crit = nn.CrossEntropyLoss()
+    model = RNNModel()
 
     def zero_state(bsz):
         z = torch.zeros(a.layers, bsz, a.hidden)
@@ -127,7 +172,7 @@ def main():
             for i in range(0, d.size(0) - 1, a.seq_len):
                 n = min(a.seq_len, d.size(0) - 1 - i)
                 out, h = model(d[i:i + n], h)
-                total += n * crit(out, d[i + 1:i + 1 + n].reshape(-1)).item()
+                total += n * model.loss(out, d[i + 1:i + 1 + n].reshape(-1)).item()
         model.train()
         return total / (d.size(0) - 1)
 
@@ -143,7 +188,7 @@ def main():
             h = detach(h)
             model.zero_grad()
             out, h = model(train_d[i:i + n], h)
-            loss = crit(out, train_d[i + 1:i + 1 + n].reshape(-1))
+            loss = model.loss(out, train_d[i + 1:i + 1 + n].reshape(-1))
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), a.clip)
             with torch.no_grad():
@@ -168,6 +213,7 @@ def main():
                 lr /= 4.0
             best = val if best is None else min(best, val)
     result = {"threads": a.threads, "blas_threads": a.blas_threads, "vocab": V,
+              "softmax": a.softmax,
               "tokens_per_s": tokens / step_time if step_time else 0.0,
               "steps": steps, "epochs": round(epochs, 4), "lr": lr,
               "wall_s": round(time.perf_counter() - start, 1),

@@ -19,14 +19,20 @@
 #    eval_batch_size 10, as the example).
 # 2. Large vocabularies: a generated word text of V distinct words (each
 #    once, then as many drawn from a Zipf law) for V = 33,278 and 267,735;
-#    LSTM 1x256, embedding 256, tied, full softmax, T=35, B=20, SGD; LARGE_STEPS
-#    timed steps after 1 untimed; tokens/s and peak RSS (time -v) of rnnlab
-#    (2 threads) and PyTorch (its fastest of (1,1) and (1,2)).
+#    LSTM 1x256, embedding 256, T=35, B=20, SGD, each V with two output
+#    layers: the full softmax, tied, and the adaptive softmax (rnnlab's
+#    --softmax adaptive, PyTorch's nn.AdaptiveLogSoftmaxWithLoss; untied on
+#    both sides, as it has no decoder weight to tie; div-value 4, no head
+#    bias; cutoffs CUTOFFS_33K, CUTOFFS_267K); LARGE_STEPS timed steps after
+#    1 untimed; tokens/s and peak RSS (time -v) of rnnlab (2 threads) and
+#    PyTorch (its fastest of (1,1) and (1,2)).
 #
 # Environment: DATA (../shared/data), TRAIN, VALID, BUDGET (600),
 # PROBE_STEPS (6), LARGE_STEPS (3), LARGE=0 (skip part 2), WORD=0 (skip
-# part 1), RNNLAB (src/rnnlab), PYTHON (/usr/bin/python3).  Writes
-# bench/out/word/*.json (every run) and bench/out/word.json (the summary).
+# part 1), LARGE_V ("33278 267735"), LARGE_SOFTMAX ("full adaptive"),
+# CUTOFFS_33K (2000,10000), CUTOFFS_267K (20000,60000), RNNLAB
+# (src/rnnlab), PYTHON (/usr/bin/python3).  Writes bench/out/word/*.json
+# (every run) and bench/out/word.json (the summary).
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -107,8 +113,11 @@ if [ "${WORD:-1}" != 0 ]; then
     rate "$out/run-rnnlab.log" 0 >"$out/run-rnnlab.json"
 fi
 
+# cutoffs V: the adaptive softmax's cutoffs for a vocabulary of V words.
+cutoffs() { if [ "$1" -lt 100000 ]; then echo "${CUTOFFS_33K:-2000,10000}"; else echo "${CUTOFFS_267K:-20000,60000}"; fi; }
+
 if [ "${LARGE:-1}" != 0 ]; then
-    for V in 33278 267735; do
+    for V in ${LARGE_V:-33278 267735}; do
         "$PY" - "$out/large-$V.txt" "$V" <<'PY'
 import random, sys
 path, V = sys.argv[1], int(sys.argv[2])
@@ -122,20 +131,30 @@ with open(path, "w") as f:
     for i in range(0, len(seq), 20):
         f.write(" ".join(seq[i:i + 20]) + "\n")
 PY
-        small="--tokens word --model lstm --layers 1 --hidden 256 --embed 256 --tie
-            --dropout 0 --seq-len 35 --batch 20 --optimizer sgd --lr 1 --clip 0.25"
-        /usr/bin/time -v "$RNNLAB" train --corpus "$out/large-$V.txt" --val-frac 0 \
-            $small --steps $((LARGE_STEPS + 1)) --eval-every 0 --threads 2 --json \
-            >"$out/large-rnnlab-$V.log" 2>"$out/large-rnnlab-$V.time"
-        rate "$out/large-rnnlab-$V.log" 1 |
-            sed "s/}$/, \"peak_rss_mb\": $(rss "$out/large-rnnlab-$V.time")}/" \
-            >"$out/large-rnnlab-$V.json"
-        for b in 1 2; do
-            OMP_NUM_THREADS=1 /usr/bin/time -v "$PY" bench/torch_word.py \
-                --train "$out/large-$V.txt" --valid "$out/large-$V.txt" --layers 1 \
-                --hidden 256 --embed 256 --tie --dropout 0 --lr 1 --threads 1 \
-                --blas-threads $b --steps "$LARGE_STEPS" --warmup 1 \
-                >"$out/large-torch-$V-$b.json" 2>"$out/large-torch-$V-$b.time"
+        for sm in ${LARGE_SOFTMAX:-full adaptive}; do
+            if [ "$sm" = full ]; then
+                r_out="--tie" t_out="--tie"
+            else
+                r_out="--softmax adaptive --cutoffs $(cutoffs "$V")"
+                t_out="--softmax adaptive --cutoffs $(cutoffs "$V")"
+            fi
+            small="--tokens word --model lstm --layers 1 --hidden 256 --embed 256
+                --dropout 0 --seq-len 35 --batch 20 --optimizer sgd --lr 1 --clip 0.25"
+            run=$out/large-rnnlab-$V-$sm
+            # shellcheck disable=SC2086
+            /usr/bin/time -v "$RNNLAB" train --corpus "$out/large-$V.txt" --val-frac 0 \
+                $small $r_out --steps $((LARGE_STEPS + 1)) --eval-every 0 --threads 2 \
+                --json >"$run.log" 2>"$run.time"
+            rate "$run.log" 1 | sed "s/}$/, \"peak_rss_mb\": $(rss "$run.time")}/" >"$run.json"
+            for b in 1 2; do
+                run=$out/large-torch-$V-$sm-$b
+                # shellcheck disable=SC2086
+                OMP_NUM_THREADS=1 /usr/bin/time -v "$PY" bench/torch_word.py \
+                    --train "$out/large-$V.txt" --valid "$out/large-$V.txt" --layers 1 \
+                    --hidden 256 --embed 256 $t_out --dropout 0 --lr 1 --threads 1 \
+                    --blas-threads $b --steps "$LARGE_STEPS" --warmup 1 \
+                    >"$run.json" 2>"$run.time"
+            done
         done
     done
 fi
@@ -172,21 +191,20 @@ if os.path.exists(out + "/run-torch.json"):
               % (k, x["tokens_per_s"], x["steps"], x["val_ppl"], x["peak_rss_mb"]))
     print("  rnnlab / PyTorch tokens/s: %.2f   (target >= 2)" % w["speed_ratio"])
 large = {}
-for V in (33278, 267735):
-    p = out + "/large-rnnlab-%d.json" % V
-    if not os.path.exists(p):
-        continue
+for p in sorted(glob.glob(out + "/large-rnnlab-*-*.json")):
+    V, sm = os.path.basename(p)[:-5].split("-")[2:]
     r = J(p)
-    ts = [(J(q), rss(q[:-5] + ".time")) for q in glob.glob(out + "/large-torch-%d-*.json" % V)]
+    ts = [(J(q), rss(q[:-5] + ".time"))
+          for q in glob.glob(out + "/large-torch-%s-%s-*.json" % (V, sm))]
     t, trss = max(ts, key=lambda x: x[0]["tokens_per_s"])
-    large[V] = {"rnnlab_tokens_per_s": r["tokens_per_s"], "rnnlab_rss_mb": r["peak_rss_mb"],
-                "torch_tokens_per_s": t["tokens_per_s"], "torch_rss_mb": trss,
-                "torch_blas_threads": t["blas_threads"],
-                "speed_ratio": r["tokens_per_s"] / t["tokens_per_s"]}
-    x = large[V]
-    print("V=%d: rnnlab %.1f tokens/s (RSS %.0f MB), PyTorch %.1f (RSS %.0f MB): %.2fx"
-          % (V, x["rnnlab_tokens_per_s"], x["rnnlab_rss_mb"], x["torch_tokens_per_s"],
-             x["torch_rss_mb"], x["speed_ratio"]))
+    x = {"rnnlab_tokens_per_s": r["tokens_per_s"], "rnnlab_rss_mb": r["peak_rss_mb"],
+         "torch_tokens_per_s": t["tokens_per_s"], "torch_rss_mb": trss,
+         "torch_blas_threads": t["blas_threads"],
+         "speed_ratio": r["tokens_per_s"] / t["tokens_per_s"]}
+    large.setdefault(V, {})[sm] = x
+    print("V=%s, %s softmax: rnnlab %.1f tokens/s (RSS %.0f MB), PyTorch %.1f (RSS %.0f MB): "
+          "%.2fx" % (V, sm, x["rnnlab_tokens_per_s"], x["rnnlab_rss_mb"],
+                     x["torch_tokens_per_s"], x["torch_rss_mb"], x["speed_ratio"]))
 summary["large_vocab"] = large
 json.dump(summary, open(os.path.join(os.path.dirname(out), "word.json"), "w"), indent=1)
 PY

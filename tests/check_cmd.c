@@ -185,20 +185,40 @@ START_TEST(each_command)
     posts("model lstm tie=on");
     posts("model lstm layer-norm=on layers=2");
     refused("model gru layer-norm=on", "model: layer-norm=on is for lstm only (not "
-            "gru) (usage: model TYPE [layers=N] [hidden=N] [embed=N] [dropout=P] "
-            "[tie=on|off] [layer-norm=on|off])");
-    refused("model lstm layer-norm=yes", "model: layer-norm: 'yes' is not on or off "
-            "(usage: model TYPE [layers=N] [hidden=N] [embed=N] [dropout=P] "
-            "[tie=on|off] [layer-norm=on|off])");
+            "gru) " "(usage: model TYPE [layers=N] [hidden=N] [embed=N] [dropout=P] "
+            "[tie=on|off] [layer-norm=on|off] [softmax=full|adaptive] "
+            "[cutoffs=A,B,...] [div-value=X] [head-bias=on|off])");
+    refused("model lstm layer-norm=yes", "model: layer-norm: unknown value 'yes' "
+            "(choose off or on) " "(usage: model TYPE [layers=N] [hidden=N] [embed=N] [dropout=P] "
+            "[tie=on|off] [layer-norm=on|off] [softmax=full|adaptive] "
+            "[cutoffs=A,B,...] [div-value=X] [head-bias=on|off])");
     refused("model cnn", "model: unknown model type 'cnn' (choose lstm, gru or "
-            "rnn) (usage: model TYPE [layers=N] [hidden=N] [embed=N] "
-            "[dropout=P] [tie=on|off] [layer-norm=on|off])");
+            "rnn) " "(usage: model TYPE [layers=N] [hidden=N] [embed=N] [dropout=P] "
+            "[tie=on|off] [layer-norm=on|off] [softmax=full|adaptive] "
+            "[cutoffs=A,B,...] [div-value=X] [head-bias=on|off])");
     ck_assert_int_eq(exec("model rnn layers=0"), CMD_FAIL);
     ck_assert(strstr(cap.err, "model: layers: '0' is not a whole number from "
                      "1 to 16 (usage: model TYPE") == cap.err);
     ck_assert_int_eq(exec("model rnn dropout=1"), CMD_FAIL);
-    ck_assert(strstr(cap.err, "model: dropout: '1' is not a number with "
-                     "0 <= P < 1") == cap.err);
+    ck_assert(strstr(cap.err, "model: dropout: '1' is out of range") == cap.err);
+    /* the adaptive softmax's keys, read as set reads those settings */
+    posts("model lstm softmax=adaptive cutoffs=20,100 div-value=2 head-bias=on");
+    refused("model lstm softmax=adaptive tie=on", "model: tie=on is for softmax=full "
+            "(the adaptive softmax has no decoder.weight to share) " "(usage: model TYPE [layers=N] [hidden=N] [embed=N] [dropout=P] "
+            "[tie=on|off] [layer-norm=on|off] [softmax=full|adaptive] "
+            "[cutoffs=A,B,...] [div-value=X] [head-bias=on|off])");
+    ck_assert_int_eq(exec("model lstm softmax=sampled"), CMD_FAIL);
+    ck_assert(strstr(cap.err, "model: softmax: unknown value 'sampled' (choose "
+                     "full or adaptive)") == cap.err);
+    ck_assert_int_eq(exec("model lstm cutoffs=9,3"), CMD_FAIL);
+    ck_assert(strstr(cap.err, "model: cutoffs: ") == cap.err);
+    ck_assert_int_eq(exec("model lstm div-value=0"), CMD_FAIL);
+    ck_assert(strstr(cap.err, "model: div-value: '0' is out of range") == cap.err);
+    ck_assert_int_eq(exec("model lstm head-bias=1"), CMD_FAIL);
+    ck_assert(strstr(cap.err, "model: head-bias: unknown value '1'") == cap.err);
+    ck_assert_int_eq(exec("model lstm cutoff=5"), CMD_FAIL);
+    ck_assert(strstr(cap.err, "model: unknown option 'cutoff'; did you mean "
+                     "'cutoffs'?") == cap.err);
     ck_assert_int_eq(exec("model rnn tie=yes"), CMD_FAIL);
     ck_assert(strstr(cap.err, "model: tie: 'yes' is not on or off") == cap.err);
     ck_assert_int_eq(exec("model rnn hiden=3"), CMD_FAIL);
@@ -357,7 +377,8 @@ START_TEST(completion)
               "dropout-embed");
     completes("set dropout-hidden ", "", "unset");
     completes("model ", "", "lstm gru rnn");
-    completes("model gru ", "h", "hidden=");
+    completes("model gru ", "h", "hidden= head-bias=on head-bias=off");
+    completes("model gru ", "so", "softmax=full softmax=adaptive");
     completes("train ", "", "steps= epochs= time= patience= min-delta=");
     completes("eval ", "t", "train test");
     completes("help ", "qu", "quit");
@@ -673,6 +694,44 @@ START_TEST(load_tokenizers)
 }
 END_TEST
 
+/* model's adaptive softmax keys reach the engine, are kept by a model
+ * that does not give them, and a cutoff past the vocabulary is the
+ * engine's one-line error; show and status name the tokens. */
+START_TEST(model_adaptive)
+{
+    char corpus[1024], line[2048];
+    eng_status s;
+    fx_data_file(corpus, sizeof corpus, "garden.txt");
+    snprintf(line, sizeof line, "load %s tokens=word", corpus);
+    run_ok(line);
+    run_ok("model lstm layers=1 hidden=16 embed=8 softmax=adaptive cutoffs=20,100 "
+           "div-value=2 head-bias=on");
+    eng_snapshot(E, &s);
+    ck_assert_int_eq(s.cfg.train.model.softmax, SOFTMAX_ADAPTIVE);
+    ck_assert_int_eq(s.cfg.train.model.cutoffs.n, 2);
+    ck_assert_int_eq(s.cfg.train.model.cutoffs.at[1], 100);
+    ck_assert_float_eq(s.cfg.train.model.div_value, 2.0f);
+    ck_assert_int_eq(s.cfg.train.model.head_bias, 1);
+    run_ok("model gru hidden=12");
+    eng_snapshot(E, &s);
+    ck_assert_int_eq(s.cfg.train.model.softmax, SOFTMAX_ADAPTIVE);
+    ck_assert_int_eq(s.cfg.train.model.hidden, 12);
+    ck_assert_int_eq(exec("show"), CMD_OK);
+    snprintf(line, sizeof line, "model: gru 1x12 adaptive-softmax, %.1fk params, "
+             "word vocabulary %u;", (double)s.n_params / 1e3, s.vocab);
+    ck_assert_msg(strncmp(cap.out, line, strlen(line)) == 0, "%s", cap.out);
+    ck_assert_uint_gt(s.vocab, 100);
+    cmd_status_line(&s, 0, line, sizeof line);
+    ck_assert_ptr_nonnull(strstr(line, "word vocabulary "));
+    posts("model gru cutoffs=20,100000");
+    ck_assert_int_eq(wait_posted(), -1);
+    run_ok("model lstm softmax=full tie=on");
+    eng_snapshot(E, &s);
+    ck_assert_int_eq(s.cfg.train.model.softmax, SOFTMAX_FULL);
+    ck_assert_int_eq(s.cfg.train.model.tie, 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cmd");
@@ -689,6 +748,7 @@ int main(void)
     tcase_add_test(tc, dropout_places);
     tcase_add_test(tc, confirmations);
     tcase_add_test(tc, load_tokenizers);
+    tcase_add_test(tc, model_adaptive);
     suite_add_tcase(s, tc);
     return fx_run_suite(s);
 }

@@ -335,6 +335,20 @@ static void load_fails(const char *dir, const char *want)
         ck_assert_msg((unsigned char)*c >= 0x20, "control character in \"%s\"", err);
 }
 
+/* Training a and b (a's session, opened) continues exactly alike, as if
+ * never interrupted: the same losses, the same weights. */
+static void continues_alike(trainer *a, trainer *b)
+{
+    char err[256];
+    for (int i = 0; i < 3; i++) {
+        train_info ia, ib;
+        ck_assert_msg(trainer_step(a, &ia, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(trainer_step(b, &ib, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(ia.loss == ib.loss, "step %d: %g vs %g", i, ia.loss, ib.loss);
+    }
+    assert_dev_eq(a->m->params, b->m->params, a->m->n_params, "weights after steps");
+}
+
 static void round_trip(model_cell cell, int tie, int from_file)
 {
     trainer *a = make_trainer(cell, tie, from_file);
@@ -344,15 +358,7 @@ static void round_trip(model_cell cell, int tie, int from_file)
     trainer *b = load_ok(dir, from_file ? NULL : corpus_file);
     assert_trainers_eq(a, b, 1);
 
-    /* Training continues exactly as if never interrupted. */
-    char err[256];
-    for (int i = 0; i < 3; i++) {
-        train_info ia, ib;
-        ck_assert(trainer_step(a, &ia, err, sizeof err) == 0);
-        ck_assert(trainer_step(b, &ib, err, sizeof err) == 0);
-        ck_assert_msg(ia.loss == ib.loss, "step %d: %g vs %g", i, ia.loss, ib.loss);
-    }
-    assert_dev_eq(a->m->params, b->m->params, a->m->n_params, "weights after steps");
+    continues_alike(a, b);
 
     /* Saving over the existing session replaces it. */
     save_ok(b, dir);
@@ -380,8 +386,9 @@ END_TEST
 
 
 /* A word and a BPE tokenizer (merges included) come back from a session
- * unchanged, with the corpus split and encoded as before; session_tokenizer
- * reads the same tokenizer from session.json alone. */
+ * unchanged, with the corpus split and encoded as before, and training
+ * resumes bit for bit; session_tokenizer reads the same tokenizer from
+ * session.json alone. */
 static void tokenizer_round_trip(tok_kind kind)
 {
     char err[256] = "", dir[256];
@@ -396,6 +403,8 @@ static void tokenizer_round_trip(tok_kind kind)
     cfg.model.vocab = (int)tok_size(c.vocab);
     trainer *t = trainer_create(be, &cfg, &c, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
+    train_info info;
+    ck_assert_msg(trainer_step(t, &info, err, sizeof err) == 0, "%s", err);
     path_in(dir, sizeof dir, "tok");
     ck_assert_msg(session_save(t, NULL, dir, err, sizeof err) == 0, "%s", err);
     trainer *u = session_load(be, dir, NULL, NULL, err, sizeof err);
@@ -411,6 +420,7 @@ static void tokenizer_round_trip(tok_kind kind)
     ck_assert_uint_eq(u->corp.val_bytes, t->corp.val_bytes);
     ck_assert_uint_eq(u->corp.id_width, t->corp.id_width);
     ck_assert(memcmp(u->corp.ids, t->corp.ids, t->corp.n * t->corp.id_width) == 0);
+    continues_alike(t, u);
     cJSON_Delete(a);
     cJSON_Delete(b);
     cJSON_Delete(d);

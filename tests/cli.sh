@@ -282,7 +282,7 @@ head -c 8 "$tmp/out" | grep -q '^the cat ' && pass "sample prints the prime firs
     || flunk "sample prints the prime first" "$tmp/out"
 
 run sample "$s" --length 5 --prime "the Zoo"
-if [ "$status" -eq 0 ] && grep -q "prime: 1 characters not in the vocabulary were skipped (first: 'Z')" "$tmp/err"; then
+if [ "$status" -eq 0 ] && grep -q "prime: 1 character not in the vocabulary was skipped (first: 'Z')" "$tmp/err"; then
     pass "sample warns about unknown prime characters"
 else
     flunk "sample warns about unknown prime characters" "$tmp/err"
@@ -708,7 +708,7 @@ else
     flunk "train --tokens word" "$tmp/out"
 fi
 run sample "$w" --length 40 --seed 1 --prime "the zebra sat" --stop-at-eos
-if [ "$status" -eq 0 ] && grep -q "prime: 1 words not in the vocabulary became <unk> (first: 'zebra')" "$tmp/err" \
+if [ "$status" -eq 0 ] && grep -q "prime: 1 word not in the vocabulary became <unk> (first: 'zebra')" "$tmp/err" \
     && head -c 13 "$tmp/out" | grep -q '^the zebra sat' && [ "$(wc -l <"$tmp/out")" -le 2 ]; then
     pass "word sample: the prime, one warning for an unknown word, --stop-at-eos"
 else

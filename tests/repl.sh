@@ -130,6 +130,59 @@ EOF
 runx withcorpus --corpus "$corpus"
 check "--corpus loads the text before the script" has "^loaded $corpus: 3547 tokens"
 
+# ---------------------------------------------------------------- words
+
+# A word-level model with an adaptive softmax, through the command
+# language: load's tokenizer options, model's softmax keys, show and
+# status naming the tokens, bits per byte, a prime with unknown words,
+# sample counting words, and the session keeping it all.
+script words <<EOF
+load $corpus tokens=word min-count=2 lowercase=on
+model gru layers=1 hidden=16 embed=16 softmax=adaptive cutoffs=10,40 div-value=2
+set batch 4
+set seq-len 16
+set threads 1
+show
+status
+train steps=6
+wait
+prime "the zzqx garden xyzzy"
+sample 12
+save $tmp/w1
+EOF
+runx words
+check "a word script exits 0" test "$status" -eq 0
+check "load tokens=word: the vocabulary of words seen twice" \
+    has "^loaded $corpus: [0-9]* tokens (word), vocabulary [0-9]*;"
+vocab=$(sed -n 's/^loaded .* tokens (word), vocabulary \([0-9]*\);.*/\1/p' "$tmp/out")
+check "show names the adaptive softmax, the tokenizer and its vocabulary" \
+    has "^model: gru 1x16 adaptive-softmax, .* params, word vocabulary $vocab; embed 16"
+check "show lists the model's softmax keys as settings" has '^  cutoffs            10,40$'
+check "the status line names them too" has "^idle  step 0 .* word vocabulary $vocab$"
+check "the validation gives bits per byte" has '^step 6: val loss [0-9.]* .* bpb [0-9.]*  acc'
+val=$(grep '^step 6: val' "$tmp/out")
+check "a prime with unknown words warns once, naming the first" \
+    test "$(grep -c "^prime: 2 words not in the vocabulary became <unk> (first: 'zzqx')$" \
+        "$tmp/out")" -eq 1
+# the words after the prime's four, and the <eos> tokens as line ends
+text=$(sed -n '/^--- sample/,/^prime: /p' "$tmp/out" | sed '1d;$d')
+words=$(($(echo "$text" | wc -w) - 4 + $(echo "$text" | wc -l) - 1))
+check "sample 12 gives 12 tokens (words and line ends) after the prime" test "$words" -eq 12
+check "the session keeps the softmax" grep -q '"softmax":[[:space:]]*"adaptive"' "$tmp/w1/session.json"
+
+script wordsback <<EOF
+open $tmp/w1
+show
+eval val
+sample 5
+EOF
+runx wordsback
+check "the word session opens" test "$status" -eq 0
+check "... with its tokenizer, vocabulary and softmax" \
+    has "^model: gru 1x16 adaptive-softmax, .* word vocabulary $vocab;"
+check "... and the same validation" test "$(grep '^step 6: val' "$tmp/out")" = "$val"
+check "... and samples words" has '^--- sample: step 6'
+
 # ---------------------------------------------------------------- errors
 
 script errors <<EOF

@@ -416,7 +416,8 @@ int cli_opt_choice(const cli_opt_ctx *c, int id, const char *arg,
 void cli_warn_unknown_corpus(const trainer *t)
 {
     if (t->corp.unknown > 0)
-        cli_warn("corpus: %zu %s", t->corp.unknown, tok_unknown_note(t->corp.vocab));
+        cli_warn("corpus: %zu %s", t->corp.unknown,
+                 tok_unknown_note(t->corp.vocab, t->corp.unknown));
 }
 
 int cli_use_best(trainer *t, const char *dir)

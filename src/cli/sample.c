@@ -307,7 +307,8 @@ static int check_prime(const tok_vocab *v, const char *prime)
     tok_encode(v, (const uint8_t *)prime, len, ids, &unknown, first);
     free(ids);
     if (unknown > 0)
-        cli_warn("prime: %zu %s (first: '%s')", unknown, tok_unknown_note(v), first);
+        cli_warn("prime: %zu %s (first: '%s')", unknown, tok_unknown_note(v, unknown),
+                 first);
     return STATUS_OK;
 }
 

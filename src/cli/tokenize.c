@@ -228,7 +228,7 @@ static void print_stats(const tok_vocab *v, const tok_stats *s)
            share(s->tokens, s->bytes));
     if (s->unknown)
         printf("unknown: %s %s\n", cli_grouped(g1, (double)s->unknown),
-               tok_unknown_note(v));
+               tok_unknown_note(v, s->unknown));
     if (tok_unk(v) != TOK_NO_ID)
         printf("<unk>: %s tokens, %.2f%%\n", cli_grouped(g1, (double)s->unk_tokens),
                100.0 * share(s->unk_tokens, s->tokens));

@@ -95,8 +95,9 @@ void eng_model_desc(const eng_status *s, char *buf, size_t len)
         snprintf(params, sizeof params, "%.1fk", p / 1e3);
     else
         snprintf(params, sizeof params, "%.0f", p);
-    snprintf(buf, len, "%s%s %dx%d%s, %s params", model_cell_name(m->cell), ln,
-             m->layers, m->hidden, sm, params);
+    snprintf(buf, len, "%s%s %dx%d%s, %s params, %s vocabulary %u",
+             model_cell_name(m->cell), ln, m->layers, m->hidden, sm, params,
+             s->tokens, s->vocab);
 }
 
 /* ------------------------------------------------------------------ */
@@ -301,6 +302,7 @@ static void publish(eng *e)
         s.elapsed = t->elapsed;
         s.n_params = model_param_count(t->m);
         snprintf(s.tokens, sizeof s.tokens, "%s", tok_kind_name(t->corp.vocab));
+        s.vocab = (unsigned)tok_size(t->corp.vocab);
         s.tpb_train = corpus_bits_per_byte(&t->corp, SPLIT_TRAIN, M_LN2);
         s.tpb_val = corpus_bits_per_byte(&t->corp, SPLIT_VAL, M_LN2);
         snprintf(s.corpus, sizeof s.corpus, "%s",
@@ -547,7 +549,8 @@ static int run_sample(eng *e, long n)
         say(e, ENG_EV_ERROR, "sample: %s", err);
     else if (res.stats.prime_unknown > 0)
         say(e, ENG_EV_MESSAGE, "prime: %zu %s (first: '%s')", res.stats.prime_unknown,
-            tok_unknown_note(e->t->corp.vocab), res.stats.first_unknown);
+            tok_unknown_note(e->t->corp.vocab, res.stats.prime_unknown),
+            res.stats.first_unknown);
     if (rc == 0 && res.stop == SAMPLE_STOP_CALLBACK)
         say(e, ENG_EV_MESSAGE, "sample stopped after %zu tokens", res.stats.generated);
     sample_result_free(&res);
@@ -848,7 +851,7 @@ static int do_model(eng *e, const model_config *m)
         return -1;
     }
     if (model_config_check(&cfg.train.model, err, sizeof err) != 0) {
-        say(e, ENG_EV_ERROR, "model: %s", err);
+        say(e, ENG_EV_ERROR, "%s", err);   /* "model: ..." */
         return -1;
     }
     return rebuild(e, &cfg, "new model");

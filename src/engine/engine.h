@@ -129,6 +129,7 @@ typedef struct eng_status {
     double goal_seconds;  /* seconds left of a timed run; -1: none */
     size_t n_params;
     char tokens[8];       /* the tokenizer: char, word or bpe */
+    unsigned vocab;       /* its vocabulary size (0: none loaded) */
     double tpb_train, tpb_val;  /* tokens per byte of the train and val
                            * splits (NAN: no text): bits per byte are the
                            * loss / ln 2 times these */
@@ -177,7 +178,8 @@ void eng_weights_watch(eng *e, int on);
  * there is none: nobody watches, nothing is loaded, or out of memory. */
 eng_weights *eng_weights_get(eng *e);
 
-/* A short description of the model: "lstm 2x512, 3.3M params". */
+/* A short description of the model and its tokens: "lstm 2x512, 3.3M
+ * params, word vocabulary 33278". */
 void eng_model_desc(const eng_status *s, char *buf, size_t len);
 
 #endif

@@ -271,14 +271,20 @@ size_t tok_encode(const tok_vocab *v, const uint8_t *text, size_t len,
     return v->ops->encode(v, text, len, out, unknown, first_unknown);
 }
 
-const char *tok_unknown_note(const tok_vocab *v)
+const char *tok_unknown_note(const tok_vocab *v, size_t n)
 {
+    int one = n == 1;
     switch (tok_kind_of(v)) {
-    case TOK_CHAR: return "characters not in the vocabulary were skipped";
-    case TOK_WORD: return "words not in the vocabulary became <unk>";
+    case TOK_CHAR:
+        return one ? "character not in the vocabulary was skipped"
+                   : "characters not in the vocabulary were skipped";
+    case TOK_WORD:
+        return one ? "word not in the vocabulary became <unk>"
+                   : "words not in the vocabulary became <unk>";
     case TOK_BPE: break;
     }
-    return "pieces not in the vocabulary were skipped";
+    return one ? "piece not in the vocabulary was skipped"
+               : "pieces not in the vocabulary were skipped";
 }
 
 size_t tok_cut(tok_kind kind, const uint8_t *text, size_t len, size_t at)

@@ -59,10 +59,11 @@ uint32_t tok_unk(const tok_vocab *v);
 size_t tok_encode(const tok_vocab *v, const uint8_t *text, size_t len,
                   uint32_t *out, size_t *unknown, char *first_unknown);
 
-/* What tok_encode's unknown pieces are and became, for messages:
- * "characters not in the vocabulary were skipped" (char), "words not in
- * the vocabulary became <unk>" (word); bpe has none ("pieces ..."). */
-const char *tok_unknown_note(const tok_vocab *v);
+/* What tok_encode's n unknown pieces are and became, for messages after
+ * the count: "characters not in the vocabulary were skipped" (char),
+ * "words not in the vocabulary became <unk>" (word), in the singular when
+ * n is 1; bpe has none ("pieces ..."). */
+const char *tok_unknown_note(const tok_vocab *v, size_t n);
 
 /* Where to cut text near offset at (at <= len) so that encoding the two
  * parts apart gives the ids of the whole: the first line start at or

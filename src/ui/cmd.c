@@ -293,14 +293,40 @@ static int c_load(cmd_env *env, const cmd_def *d, int argc, char **argv)
     return post(env, &c);
 }
 
+/* The settings model takes as KEY=VALUE, read and checked through the
+ * settings table as set does (the rest of its keys are no settings). */
+static const char *const model_settings[] = {"dropout", "layer-norm", "softmax",
+                                             "cutoffs", "div-value", "head-bias"};
+#define N_MODEL_SETTINGS (sizeof model_settings / sizeof *model_settings)
+
+/* A model_settings key into m; CMD_OK, CMD_FAIL or 1 when key is none. */
+static int model_setting(cmd_env *env, const cmd_def *d, model_config *m,
+                         const char *key, const char *value)
+{
+    char why[400];
+    setting_values v;
+    size_t i = 0;
+    while (i < N_MODEL_SETTINGS && strcmp(key, model_settings[i]) != 0)
+        i++;
+    if (i == N_MODEL_SETTINGS)
+        return 1;
+    v.train.model = *m;
+    if (setting_apply(setting_find(key), value, &v, why, sizeof why) != 0)
+        return bad_usage(env, d, "%s", why);
+    *m = v.train.model;
+    return CMD_OK;
+}
+
 static int model_option(cmd_env *env, const cmd_def *d, model_config *m,
                         char *arg)
 {
     char *key, *value;
     long v;
-    double x;
+    int r;
     if (split_kv(arg, &key, &value) != 0)
         return bad_usage(env, d, "'%s' is not KEY=VALUE", arg);
+    if ((r = model_setting(env, d, m, key, value)) != 1)
+        return r;
     if (!strcmp(key, "layers") || !strcmp(key, "hidden") || !strcmp(key, "embed")) {
         long hi = !strcmp(key, "layers") ? MODEL_MAX_LAYERS : 65536;
         if (parse_long(value, 1, hi, &v) != 0)
@@ -309,19 +335,14 @@ static int model_option(cmd_env *env, const cmd_def *d, model_config *m,
         if (key[0] == 'l') m->layers = (int)v;
         else if (key[0] == 'h') m->hidden = (int)v;
         else m->embed = (int)v;
-    } else if (!strcmp(key, "dropout")) {
-        if (parse_double(value, &x) != 0 || x < 0 || x >= 1)
-            return bad_usage(env, d, "dropout: '%s' is not a number with "
-                             "0 <= P < 1", value);
-        m->dropout = (float)x;
-    } else if (!strcmp(key, "tie") || !strcmp(key, "layer-norm")) {
+    } else if (!strcmp(key, "tie")) {
         if (strcmp(value, "on") && strcmp(value, "off"))
             return bad_usage(env, d, "%s: '%s' is not on or off", key, value);
-        *(key[0] == 't' ? &m->tie : &m->layer_norm) = !strcmp(value, "on");
+        m->tie = !strcmp(value, "on");
     } else {
-        static const char *const keys[] = {"layers", "hidden", "embed",
-                                           "dropout", "tie", "layer-norm"};
-        const char *near = suggest_closest(key, keys, 6);
+        const char *keys[4 + N_MODEL_SETTINGS] = {"layers", "hidden", "embed", "tie"};
+        memcpy(keys + 4, model_settings, sizeof model_settings);
+        const char *near = suggest_closest(key, keys, 4 + N_MODEL_SETTINGS);
         if (near)
             return bad_usage(env, d, "unknown option '%s'; did you mean '%s'?",
                              key, near);
@@ -356,6 +377,9 @@ static int c_model(cmd_env *env, const cmd_def *d, int argc, char **argv)
     if (c.model.layer_norm && c.model.cell != CELL_LSTM)
         return bad_usage(env, d, "layer-norm=on is for lstm only (not %s)",
                          model_cell_name(c.model.cell));
+    if (c.model.tie && c.model.softmax == SOFTMAX_ADAPTIVE)
+        return bad_usage(env, d, "tie=on is for softmax=full (the adaptive "
+                         "softmax has no decoder.weight to share)");
     if (!may_discard(env, "a new model starts training over"))
         return refuse(env, d, "cancelled");
     return post(env, &c);
@@ -795,7 +819,7 @@ static const cmd_def commands[] = {
      "each line) or bpe (byte-level BPE learned from the training part).\n"
      "word: min-count=N (1 to 4294967295, default 1: rarer words become\n"
      "<unk>), max-vocab=N (2 to 16777216, default no limit),\n"
-     "lowercase=on|off (Latin, Greek, Cyrillic, Armenian letters),\n"
+     "lowercase=on|off (default off; Latin, Greek, Cyrillic, Armenian),\n"
      "word-letters=on|off (default off: on keeps only\n"
      "words made of letters).  bpe: bpe-vocab=N (257 to 65536, default\n"
      "1024), bpe-sample=BYTES (learn from at most this much of the\n"
@@ -808,14 +832,22 @@ static const cmd_def commands[] = {
      "(show embed-init).",
      1, 12, c_load, CMPL_FILE},
     {"model", "TYPE [layers=N] [hidden=N] [embed=N] [dropout=P] [tie=on|off] "
-     "[layer-norm=on|off]",
+     "[layer-norm=on|off] [softmax=full|adaptive] [cutoffs=A,B,...] "
+     "[div-value=X] [head-bias=on|off]",
      "a new model: lstm, gru or rnn",
      "Builds a new model on the current corpus.  Options not given keep\n"
      "their current values, but tie and layer-norm are off unless given;\n"
      "tie=on uses the embedding as the decoder (embed must equal hidden,\n"
      "and is set so when not given); layer-norm=on (lstm only) makes it\n"
-     "a LayerNorm LSTM (see the README; `set layer-norm on` does too).",
-     1, 7, c_model, CMPL_MODEL},
+     "a LayerNorm LSTM (see the README; `set layer-norm on` does too).\n"
+     "softmax=adaptive makes the output layer PyTorch's adaptive softmax\n"
+     "(AdaptiveLogSoftmaxWithLoss; not with tie=on): cutoffs=A,B,... are\n"
+     "the token ids where its clusters start (increasing, each below the\n"
+     "vocabulary; none by default, so give them), div-value=X (> 0,\n"
+     "default 4) divides hidden by X^(i+1) for cluster i's projection,\n"
+     "head-bias=on gives its head a bias (default off).  dropout and these\n"
+     "are the settings of the same names (show softmax explains one).",
+     1, 11, c_model, CMPL_MODEL},
     {"set", "KEY VALUE", "change a setting (show lists them)",
      "Live settings (lr, the schedule's, clip, dropout, sampling, weights,\n"
      "eval-every, threads, freeze-embed) take effect at once, schedule\n"
@@ -829,8 +861,9 @@ static const cmd_def commands[] = {
      "and head-bias rebuild the model (you are asked).",
      2, 2, c_set, CMPL_SETTING},
     {"show", "[KEY]", "current settings and model summary",
-     "Lists each setting and its value; show KEY adds what it does, its\n"
-     "range, default and when it takes effect.",
+     "Lists each setting and its value, after the model, its tokenizer\n"
+     "and vocabulary size; show KEY adds what it does, its range, default\n"
+     "and when it takes effect.",
      0, 1, c_show, CMPL_SETTING},
     {"train", "[steps=N | epochs=N | time=SECONDS] [patience=N] [min-delta=X]",
      "start or continue training in the background",
@@ -869,7 +902,7 @@ static const cmd_def commands[] = {
     {"open", "NAME|PATH", "open a saved session (paused)", NULL,
      1, 1, c_open, CMPL_SESSION},
     {"sessions", "", "list saved sessions", NULL, 0, 0, c_sessions, CMPL_NONE},
-    {"status", "", "state, step, loss and speed in one line", NULL,
+    {"status", "", "state, step, loss, speed, model and vocabulary in one line", NULL,
      0, 0, c_status, CMPL_NONE},
     {"serve", "[PORT | stop]", "serve the model being trained over HTTP",
      "Answers rnnlab serve's endpoints (/v1/completions, /v1/generate,\n"
@@ -1150,12 +1183,13 @@ char **cmd_complete(cmd_env *env, const char *before, const char *word,
             add(&c, word, commands[i].name);
     } else if (d->completion == CMPL_MODEL) {
         static const char *const types[] = {"lstm", "gru", "rnn"};
-        static const char *const opts[] = {"layers=", "hidden=", "embed=",
-                                           "dropout=", "tie=on", "tie=off",
-                                           "layer-norm=on", "layer-norm=off"};
+        static const char *const opts[] = {
+            "layers=", "hidden=", "embed=", "dropout=", "tie=on", "tie=off",
+            "layer-norm=on", "layer-norm=off", "softmax=full", "softmax=adaptive",
+            "cutoffs=", "div-value=", "head-bias=on", "head-bias=off"};
         for (int i = 0; argc == 1 && i < 3; i++)
             add(&c, word, types[i]);
-        for (int i = 0; argc > 1 && i < 8; i++)
+        for (size_t i = 0; argc > 1 && i < sizeof opts / sizeof *opts; i++)
             add(&c, word, opts[i]);
     } else if (d->completion == CMPL_TRAIN) {
         add(&c, word, "steps=");

@@ -503,11 +503,16 @@ static void draw_status(tui *t, const eng_status *s)
     snprintf(left, sizeof left, " %s  step %s%s  %s tok/s  lr %.1e  |g| %.2f"
              "  %s%s", eng_state_name(s->state), step, ep, tps, (double)s->lr,
              isfinite(s->grad_norm) ? (double)s->grad_norm : 0.0, el, serving);
-    snprintf(right[0], sizeof right[0], "%s%s  %s %dx%d, %s params ", mark,
+    char vocab[48] = "", voc[32] = "";
+    if (s->loaded) {
+        snprintf(vocab, sizeof vocab, ", %s vocabulary %u", s->tokens, s->vocab);
+        snprintf(voc, sizeof voc, " %s %u", s->tokens, s->vocab);
+    }
+    snprintf(right[0], sizeof right[0], "%s%s  %s %dx%d, %s params%s ", mark,
              s->cfg.device, model_cell_name(m->cell), m->layers, m->hidden,
-             params);
-    snprintf(right[1], sizeof right[1], "%s%s %dx%d %s ", mark,
-             model_cell_name(m->cell), m->layers, m->hidden, params);
+             params, vocab);
+    snprintf(right[1], sizeof right[1], "%s%s %dx%d %s%s ", mark,
+             model_cell_name(m->cell), m->layers, m->hidden, params, voc);
     snprintf(right[2], sizeof right[2], "%s%s %dx%d ", mark,
              model_cell_name(m->cell), m->layers, m->hidden);
     snprintf(right[3], sizeof right[3], "%s", s->dirty ? "[unsaved] " : "");
