@@ -257,7 +257,9 @@ struct be_backend {
      * processes of a data-parallel run then sum through host memory): sums
      * across the processes, device buffer to device buffer.  coll_id
      * writes a new communicator's id (BE_COLL_ID_BYTES) on one process,
-     * which hands it to the others; coll_join, collective, makes this
+     * which hands it to the others (with id NULL it only gets ready,
+     * NCCL opened, so that every process learns of a failure there
+     * before any waits inside NCCL for the others); coll_join, collective, makes this
      * backend process rank of size in it (blocking until all have).  Both
      * return 0, or -1 with a one-line message "nccl: WHAT: WHY".
      * coll_sum starts x[0..n) (this backend's) becoming the sum over the

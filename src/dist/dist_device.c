@@ -71,10 +71,11 @@ int dist_sum_start(be_backend *be, char *err, size_t errlen)
         return DIST_SUM_HOST;
     if ((path = settle_all(be, err, errlen)) != DIST_SUM_DEVICE)
         return path;
-    /* every process opens NCCL (an id of its own, unused but on rank 0),
-     * so that a library missing anywhere is agreed on before any waits
-     * inside NCCL for the others */
-    if (dist_agree(be->coll_id(be, id, err, errlen) != 0, err, errlen) != 0)
+    /* every process opens NCCL, rank 0 making the id, so that a library
+     * missing anywhere is agreed on before any waits inside NCCL for the
+     * others (an id is a listening socket: only rank 0 makes one) */
+    if (dist_agree(be->coll_id(be, dist_rank() == 0 ? id : NULL, err, errlen) != 0, err,
+                   errlen) != 0)
         return -1;
     if (dist_bcast(id, sizeof id, 0) != 0) {
         snprintf(err, errlen, "MPI failed to hand out the NCCL id");

@@ -1052,7 +1052,9 @@ static cu_coll *cu_coll_of(cu_impl *I, char *err, size_t errlen)
 static int cu_coll_new_id(be_backend *be, void *id, char *err, size_t errlen)
 {
     cu_coll *c = cu_coll_of(impl_of(be), err, errlen);
-    return c ? cu_coll_id(c, id, BE_COLL_ID_BYTES, err, errlen) : -1;
+    if (!c || !id)
+        return c ? 0 : -1;
+    return cu_coll_id(c, id, BE_COLL_ID_BYTES, err, errlen);
 }
 
 static int cu_coll_enter(be_backend *be, const void *id, int rank, int size, char *err,
