@@ -1038,7 +1038,7 @@ static void cu_fail_line(cu_impl *I, const char *line)
 }
 
 /* The backend's cu_coll, opened on first use; NULL with err. */
-static cu_coll *cu_coll_of(cu_impl *I, char *err, size_t errlen)
+static cu_coll *cu_nccl_of(cu_impl *I, char *err, size_t errlen)
 {
     if (I->coll)
         return I->coll;
@@ -1049,19 +1049,19 @@ static cu_coll *cu_coll_of(cu_impl *I, char *err, size_t errlen)
     return I->coll = cu_coll_open(err, errlen);
 }
 
-static int cu_coll_new_id(be_backend *be, void *id, char *err, size_t errlen)
+static int cu_nccl_id(be_backend *be, void *id, char *err, size_t errlen)
 {
-    cu_coll *c = cu_coll_of(impl_of(be), err, errlen);
+    cu_coll *c = cu_nccl_of(impl_of(be), err, errlen);
     if (!c || !id)
         return c ? 0 : -1;
     return cu_coll_id(c, id, BE_COLL_ID_BYTES, err, errlen);
 }
 
-static int cu_coll_enter(be_backend *be, const void *id, int rank, int size, char *err,
-                         size_t errlen)
+static int cu_nccl_join(be_backend *be, const void *id, int rank, int size, char *err,
+                        size_t errlen)
 {
     cu_impl *I = impl_of(be);
-    cu_coll *c = cu_coll_of(I, err, errlen);
+    cu_coll *c = cu_nccl_of(I, err, errlen);
     if (!c)
         return -1;
     if (!cu_ok(I, cudaSetDevice(I->device), "device")) {
@@ -1071,7 +1071,7 @@ static int cu_coll_enter(be_backend *be, const void *id, int rank, int size, cha
     return cu_coll_join(c, id, rank, size, err, errlen);
 }
 
-static int cu_coll_start(be_backend *be, float *x, size_t n)
+static int cu_nccl_sum(be_backend *be, float *x, size_t n)
 {
     cu_impl *I = impl_of(be);
     char why[256];
@@ -1084,7 +1084,7 @@ static int cu_coll_start(be_backend *be, float *x, size_t n)
     return 0;
 }
 
-static int cu_coll_finish(be_backend *be)
+static int cu_nccl_wait(be_backend *be)
 {
     cu_impl *I = impl_of(be);
     char why[256];
@@ -1151,10 +1151,10 @@ static const be_backend cu_table = {
     .packed_gemm = NULL,
     .pack_free = NULL,
     .free_memory = cu_free_memory,
-    .coll_id = cu_coll_new_id,
-    .coll_join = cu_coll_enter,
-    .coll_sum = cu_coll_start,
-    .coll_wait = cu_coll_finish,
+    .coll_id = cu_nccl_id,
+    .coll_join = cu_nccl_join,
+    .coll_sum = cu_nccl_sum,
+    .coll_wait = cu_nccl_wait,
 };
 
 /* Checks that this build carries code the device can run (a kernel image
