@@ -50,7 +50,8 @@ int dist_sum_settle(int any_host, int any_forced, char *err, size_t errlen)
     return DIST_SUM_HOST;
 }
 
-/* Collective: every process's wish settled, as dist_sum_start's path. */
+/* Collective: every process's wish settled, as dist_sum_start's path (the
+ * same on every process: it follows from agreed facts). */
 static int settle_all(be_backend *be, char *err, size_t errlen)
 {
     int forced = 0;
@@ -59,8 +60,7 @@ static int settle_all(be_backend *be, char *err, size_t errlen)
         return -1;
     int any_host = dist_lowest(wish == DIST_SUM_HOST) >= 0;
     int any_forced = dist_lowest(forced) >= 0;
-    int path = dist_sum_settle(any_host, any_forced, err, errlen);
-    return path;            /* the same on every process: from agreed facts */
+    return dist_sum_settle(any_host, any_forced, err, errlen);
 }
 
 int dist_sum_start(be_backend *be, char *err, size_t errlen)

@@ -110,8 +110,11 @@ int trainer_backward(trainer *t, size_t frozen, double *wait_s, char *err, size_
     }
     /* before any process waits for the device: a failed one's peers would
      * wait for its sums forever */
-    if (rc != 0)
-        snprintf(err, errlen, "%s (at step %ld)", t->be->last_error(t->be), t->step + 1);
+    if (rc != 0) {
+        const char *why = t->be->last_error(t->be);
+        snprintf(err, errlen, "%s (at step %ld)", why ? why : "nccl: the sums failed",
+                 t->step + 1);
+    }
     return dist_agree(rc != 0, err, errlen);
 }
 
