@@ -27,11 +27,12 @@ ALL_LIBS = $(OPENBLAS_LIBS) $(CJSON_LIBS) -pthread -lm
 
 vpath %.c $(top_srcdir)
 
-# A CUDA build lists the .cu backend; the harnesses run on the CPU, with
-# the stub that answers "no device".  An MPI build lists dist_mpi.c, which
-# needs MPI's headers and libraries: the harnesses run as one process, with
-# the one-process stand-in.
-ENGINE_C = $(filter-out src/dist/dist_mpi.c,$(filter %.c,$(ENGINE_SOURCES))) \
+# A CUDA build lists the .cu backend and its helpers in C; the harnesses
+# run on the CPU, with the stub that answers "no device".  An MPI build
+# lists dist_mpi.c, which needs MPI's headers and libraries: the harnesses
+# run as one process, with the one-process stand-in.
+CUDA_C = src/backend/cuda/cuda_dl.c src/backend/cuda/cuda_coll_none.c
+ENGINE_C = $(filter-out src/dist/dist_mpi.c $(CUDA_C),$(filter %.c,$(ENGINE_SOURCES))) \
 	$(if $(filter %.cu,$(ENGINE_SOURCES)),src/backend/cuda/cuda_none.c) \
 	$(if $(filter src/dist/dist_mpi.c,$(ENGINE_SOURCES)),src/dist/dist_none.c)
 ENGINE_O = $(patsubst %.c,$(OUT)/%.o,$(ENGINE_C))

@@ -34,6 +34,22 @@ START_TEST(device_names)
 }
 END_TEST
 
+/* Under a launcher each process of a machine takes its own GPU: its
+ * local rank modulo the GPUs; 0 without a usable place or GPUs. */
+START_TEST(local_gpu)
+{
+    ck_assert_int_eq(be_device_local_gpu(NULL, 4), 0);
+    ck_assert_int_eq(be_device_local_gpu("", 4), 0);
+    ck_assert_int_eq(be_device_local_gpu("0", 4), 0);
+    ck_assert_int_eq(be_device_local_gpu("3", 4), 3);
+    ck_assert_int_eq(be_device_local_gpu("5", 4), 1);
+    ck_assert_int_eq(be_device_local_gpu("5", 1), 0);
+    ck_assert_int_eq(be_device_local_gpu("2", 0), 0);
+    ck_assert_int_eq(be_device_local_gpu("2x", 4), 0);
+    ck_assert_int_eq(be_device_local_gpu("-1", 4), 0);
+}
+END_TEST
+
 START_TEST(open_cpu)
 {
     char err[256] = "";
@@ -303,6 +319,7 @@ int main(void)
     Suite *s = suite_create("backend");
     TCase *op = tcase_create("be_open");
     tcase_add_test(op, device_names);
+    tcase_add_test(op, local_gpu);
     tcase_add_test(op, open_cpu);
     tcase_add_test(op, open_cuda);
     tcase_add_test(op, open_auto);

@@ -8,9 +8,11 @@
  * cannot reach (launch shapes, the warp and block reductions themselves,
  * sumsq, cuBLAS) is tests/check_cuda's, on a GPU.  Also: the dropout hash
  * equals rng.c's bit for bit, precision names round-trip, and with no
- * device every entry point fails cleanly with a reason. */
+ * device every entry point fails cleanly with a reason; NCCL's library
+ * opens with every function the sums across GPUs use. */
 #include <cblas.h>
 #include <check.h>
+#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,8 @@
 #include "backend/backend.h"
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/cuda_elem.h"
+#include "backend/cuda/cuda_coll.h"
+#include "backend/cuda/cuda_dl.h"
 #include "model/model.h"
 #include "train/optim.h"
 #include "util/rng.h"
@@ -628,6 +632,41 @@ START_TEST(describe_refuses_cpu)
 }
 END_TEST
 
+/* NCCL's library opens, through the rpath configure gave, and has every
+ * function the sums use (the GPU is not touched); a build without it says
+ * so in one line. */
+START_TEST(nccl_library)
+{
+    char why[256] = "";
+    if (be_cuda_nccl_built()) {
+        ck_assert_msg(cu_coll_probe(why, sizeof why) == 0, "%s", why);
+    } else {
+        ck_assert_int_eq(cu_coll_probe(why, sizeof why), -1);
+        ck_assert_str_eq(why, "nccl: open: built without NCCL (configure --with-nccl)");
+    }
+}
+END_TEST
+
+/* A library that is missing, or lacks a function, is one line naming it. */
+START_TEST(dl_failures)
+{
+    static const char *const missing[] = { "librnnlab-missing.so.9" };
+    static const char *const libc[] = { "libc.so.6" };
+    void *fn = NULL;
+    const cu_dl_sym want[] = { { &fn, "rnnlab_no_such_function" } };
+    const cu_dl_sym have[] = { { &fn, "strlen" } };
+    char err[256] = "";
+    ck_assert_ptr_null(cu_dl_open(missing, 1, want, 1, "Thing", err, sizeof err));
+    ck_assert_msg(strncmp(err, "cannot open Thing (librnnlab-missing.so.9): ", 44) == 0,
+                  "%s", err);
+    ck_assert_ptr_null(cu_dl_open(libc, 1, want, 1, "libc", err, sizeof err));
+    ck_assert_str_eq(err, "libc lacks rnnlab_no_such_function");
+    void *lib = cu_dl_open(libc, 1, have, 1, "libc", err, sizeof err);
+    ck_assert_msg(lib != NULL && fn != NULL, "%s", err);
+    dlclose(lib);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cuda_host");
@@ -636,6 +675,8 @@ int main(void)
     tcase_add_test(tc, precision_names);
     tcase_add_test(tc, no_device_is_clean);
     tcase_add_test(tc, describe_refuses_cpu);
+    tcase_add_test(tc, nccl_library);
+    tcase_add_test(tc, dl_failures);
     suite_add_tcase(s, tc);
     TCase *em = tcase_create("emulated arithmetic");
     tcase_add_test(em, gemm_mapping);

@@ -1,4 +1,4 @@
-/* check_dist.c - unit tests for src/dist in a run of one: the launcher's environment, the answers without MPI, the agreement on a failure; tests/mpi.sh runs several processes. */
+/* check_dist.c - unit tests for src/dist in a run of one: the launcher's environment, the answers without MPI, the agreement on a failure, the choice between summing on the GPUs (NCCL) and through host memory; tests/mpi.sh runs several processes. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -105,6 +105,101 @@ START_TEST(test_parts)
 }
 END_TEST
 
+/* A backend's collective operations that only count their calls: the
+ * choice of path looks at whether they are there, and a run of one never
+ * calls them. */
+static int coll_calls;
+
+static int fake_id(be_backend *be, void *id, char *err, size_t errlen)
+{
+    (void)be, (void)id, (void)err, (void)errlen;
+    return ++coll_calls, 0;
+}
+
+static int fake_join(be_backend *be, const void *id, int rank, int size, char *err,
+                     size_t errlen)
+{
+    (void)be, (void)id, (void)rank, (void)size, (void)err, (void)errlen;
+    return ++coll_calls, 0;
+}
+
+static int fake_sum(be_backend *be, float *x, size_t n)
+{
+    (void)be, (void)x, (void)n;
+    return ++coll_calls, 0;
+}
+
+static int fake_wait(be_backend *be)
+{
+    (void)be;
+    return ++coll_calls, 0;
+}
+
+static const be_backend gpu_nccl = {.name = "cuda", .coll_id = fake_id,
+    .coll_join = fake_join, .coll_sum = fake_sum, .coll_wait = fake_wait};
+static const be_backend gpu_plain = {.name = "cuda"};
+static const be_backend cpu = {.name = "cpu"};
+
+/* One process's wish: the device when its backend can and RNNLAB_NCCL
+ * does not say 0; "1" with a backend that cannot, or a value it does not
+ * know, is an error naming the variable. */
+START_TEST(test_sum_wish)
+{
+    char err[256] = "";
+    int forced = -1;
+    ck_assert_int_eq(dist_sum_wish(&gpu_nccl, NULL, &forced, err, sizeof err), DIST_SUM_DEVICE);
+    ck_assert_int_eq(forced, 0);
+    ck_assert_int_eq(dist_sum_wish(&gpu_nccl, "", &forced, err, sizeof err), DIST_SUM_DEVICE);
+    ck_assert_int_eq(dist_sum_wish(&gpu_nccl, "auto", &forced, err, sizeof err),
+                     DIST_SUM_DEVICE);
+    ck_assert_int_eq(dist_sum_wish(&gpu_nccl, "1", &forced, err, sizeof err), DIST_SUM_DEVICE);
+    ck_assert_int_eq(forced, 1);
+    ck_assert_int_eq(dist_sum_wish(&gpu_nccl, "0", &forced, err, sizeof err), DIST_SUM_HOST);
+    ck_assert_int_eq(forced, 0);
+    ck_assert_int_eq(dist_sum_wish(&gpu_plain, NULL, &forced, err, sizeof err), DIST_SUM_HOST);
+    ck_assert_int_eq(dist_sum_wish(&cpu, "auto", &forced, err, sizeof err), DIST_SUM_HOST);
+    ck_assert_int_eq(dist_sum_wish(&cpu, "0", &forced, err, sizeof err), DIST_SUM_HOST);
+    ck_assert_str_eq(err, "");
+    ck_assert_int_eq(dist_sum_wish(&cpu, "1", &forced, err, sizeof err), -1);
+    ck_assert(strstr(err, "RNNLAB_NCCL=1") && strstr(err, "cpu backend"));
+    ck_assert_int_eq(dist_sum_wish(&gpu_plain, "1", &forced, err, sizeof err), -1);
+    ck_assert(strstr(err, "this build has no NCCL") != NULL);
+    ck_assert_int_eq(dist_sum_wish(&gpu_nccl, "yes", &forced, err, sizeof err), -1);
+    ck_assert(strstr(err, "RNNLAB_NCCL must be auto, 0 or 1, not 'yes'") != NULL);
+    ck_assert(strchr(err, '\n') == NULL);
+}
+END_TEST
+
+/* The run's path: the device only when no process asked for the host; a
+ * process that forced the device fails the run when another cannot. */
+START_TEST(test_sum_settle)
+{
+    char err[256] = "";
+    ck_assert_int_eq(dist_sum_settle(0, 0, err, sizeof err), DIST_SUM_DEVICE);
+    ck_assert_int_eq(dist_sum_settle(0, 1, err, sizeof err), DIST_SUM_DEVICE);
+    ck_assert_int_eq(dist_sum_settle(1, 0, err, sizeof err), DIST_SUM_HOST);
+    ck_assert_str_eq(err, "");
+    ck_assert_int_eq(dist_sum_settle(1, 1, err, sizeof err), -1);
+    ck_assert(strstr(err, "RNNLAB_NCCL=1") && strstr(err, "cannot sum with NCCL"));
+}
+END_TEST
+
+/* Alone there is nothing to sum: the host path, NCCL never opened, even
+ * when forced or misspelt (the run of one does not read it). */
+START_TEST(test_sum_start_alone)
+{
+    char err[256] = "";
+    be_backend be = gpu_nccl;
+    coll_calls = 0;
+    ck_assert_int_eq(dist_sum_start(&be, err, sizeof err), DIST_SUM_HOST);
+    setenv(DIST_NCCL_ENV, "1", 1);
+    ck_assert_int_eq(dist_sum_start(&be, err, sizeof err), DIST_SUM_HOST);
+    unsetenv(DIST_NCCL_ENV);
+    ck_assert_int_eq(coll_calls, 0);
+    ck_assert_str_eq(err, "");
+}
+END_TEST
+
 #ifndef HAVE_MPI
 /* Without MPI, a launch of several processes is refused in one line. */
 START_TEST(test_refused_without_mpi)
@@ -132,6 +227,9 @@ static Suite *dist_suite(void)
     tcase_add_test(tc, test_agree_alone);
     tcase_add_test(tc, test_sum_agree_alone);
     tcase_add_test(tc, test_parts);
+    tcase_add_test(tc, test_sum_wish);
+    tcase_add_test(tc, test_sum_settle);
+    tcase_add_test(tc, test_sum_start_alone);
 #ifndef HAVE_MPI
     tcase_add_test(tc, test_refused_without_mpi);
 #endif

@@ -1,8 +1,9 @@
 /* check_train.c - the trainer end to end on a small built-in text: the
  * loss falls below a bound, runs are bit-for-bit deterministic, evaluation
  * scores exactly N-1 predictions and agrees with a step-by-step reference,
- * the clipping / schedule settings behave, and what cannot fit in memory is
- * refused. */
+ * the clipping / schedule settings behave, what cannot fit in memory is
+ * refused, and the gradients go to a device's sums (NCCL) in stretches
+ * during the backward pass. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "dist/dist.h"
 #include "train/trainer.h"
 
 static trainer *make_trainer(be_backend *be, model_cell cell, float dropout, uint64_t seed)
@@ -46,6 +48,91 @@ static void train_steps(trainer *t, int n, float *losses)
             losses[i] = inf.loss;
     }
 }
+
+/* The sums on the device (NCCL) as trainer_backward drives them, seen
+ * through a CPU backend whose coll_* record the calls: alone, a sum over
+ * the processes leaves x as it is. */
+static struct {
+    size_t from[64], n[64];
+    int sums, waits, sums_at_wait, fail_at;
+    const float *grads;
+} seen;
+
+static int seen_sum(be_backend *be, float *x, size_t n)
+{
+    (void)be;
+    if (seen.sums == seen.fail_at || seen.sums == 64)
+        return -1;
+    seen.from[seen.sums] = (size_t)(x - seen.grads);
+    seen.n[seen.sums++] = n;
+    return 0;
+}
+
+static int seen_wait(be_backend *be)
+{
+    (void)be;
+    seen.sums_at_wait = seen.sums;
+    seen.waits++;
+    return 0;
+}
+
+static const char *seen_error(be_backend *be)
+{
+    (void)be;
+    return seen.sums == seen.fail_at ? "nccl: all-reduce: a test's failure" : NULL;
+}
+
+/* During the backward pass the gradient buffer goes to the device sums in
+ * stretches from its end down to 0, each of at least TRAINER_BUCKET_MIN
+ * floats but the last, the frozen ones zeroed before, and one wait after
+ * all of them; the steps are the host path's bit for bit.  A failed sum
+ * stops the step with the backend's line. */
+START_TEST(device_sums)
+{
+    be_backend *plain = be_cpu_create(), *dev = be_cpu_create();
+    char err[256] = "";
+    plain->set_threads(plain, 1);
+    dev->set_threads(dev, 1);
+    dev->coll_sum = seen_sum;
+    dev->coll_wait = seen_wait;
+    trainer *a = make_trainer(plain, CELL_LSTM, 0.0f, 5);
+    trainer *b = make_trainer(dev, CELL_LSTM, 0.0f, 5);
+    a->cfg.freeze_embed = b->cfg.freeze_embed = 1;
+    b->device_sums = 1;
+    b->flight = dist_flight_new();
+    memset(&seen, 0, sizeof seen);
+    seen.fail_at = -1;
+    seen.grads = b->m->grads;
+    float la[3], lb[3];
+    train_steps(a, 3, la);
+    train_steps(b, 3, lb);
+    ck_assert_int_eq(seen.waits, 3);
+    ck_assert_int_eq(seen.sums_at_wait, seen.sums);
+    ck_assert_int_eq(seen.sums % 3, 0);
+    int per = seen.sums / 3;
+    ck_assert_int_ge(per, 2);
+    for (int s = 0; s < 3; s++) {
+        size_t end = b->m->n_params;
+        for (int k = s * per; k < (s + 1) * per; k++) {
+            ck_assert_uint_eq(seen.from[k] + seen.n[k], end);
+            ck_assert(seen.from[k] == 0 || seen.n[k] >= TRAINER_BUCKET_MIN);
+            end = seen.from[k];
+        }
+        ck_assert_uint_eq(end, 0);
+    }
+    ck_assert(memcmp(la, lb, sizeof la) == 0);
+    ck_assert(memcmp(a->m->params, b->m->params, a->m->n_params * sizeof(float)) == 0);
+    seen.fail_at = seen.sums + 1;
+    dev->last_error = seen_error;
+    train_info inf;
+    ck_assert_int_eq(trainer_step(b, &inf, err, sizeof err), -1);
+    ck_assert_str_eq(err, "nccl: all-reduce: a test's failure (at step 4)");
+    trainer_free(a);
+    trainer_free(b);
+    plain->destroy(plain);
+    dev->destroy(dev);
+}
+END_TEST
 
 START_TEST(loss_falls)
 {
@@ -431,6 +518,7 @@ int main(void)
     tcase_add_test(tc, bad_config);
     tcase_add_test(tc, memory_refused);
     tcase_add_test(tc, move_keeps_state);
+    tcase_add_test(tc, device_sums);
     suite_add_tcase(s, tc);
     return fx_run_suite(s);
 }

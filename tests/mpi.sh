@@ -1,5 +1,5 @@
 #!/bin/sh
-# mpi.sh - `rnnlab train` under mpirun: 2 and 3 processes agree with one on the same global batch, runs repeat bit for bit, gradients summed during the backward pass match one sum after it, dropout masks are the one-process ones, a session resumes with another number of processes, a token cache is built once, stop signals save once, failures end every process with one line, and a killed process leaves the last session intact.
+# mpi.sh - `rnnlab train` under mpirun: 2 and 3 processes agree with one on the same global batch, runs repeat bit for bit, gradients summed during the backward pass match one sum after it, dropout masks are the one-process ones, a session resumes with another number of processes, a token cache is built once, stop signals save once, failures end every process with one line, and a killed process leaves the last session intact, and RNNLAB_NCCL chooses the sums on GPUs (two processes on two GPUs with NCCL against one, where there are two GPUs).
 #
 # Skips (77) without mpirun or with an rnnlab built without MPI, except in
 # continuous integration (CI set and not empty), where it fails.
@@ -369,5 +369,46 @@ for cmd in repl "sample $tmp/n1"; do
     [ $rc -ne 0 ] && only_line "$tmp/x.out" "only 'rnnlab train' runs as several processes" &&
         ok "mpirun rnnlab ${cmd%% *}: refused" || { bad "mpirun rnnlab $cmd: status $rc"; cat "$tmp/x.out"; }
 done
+
+# --- 8. sums on the GPUs with NCCL (RNNLAB_NCCL): the choice, and a run ---
+# On the CPU, RNNLAB_NCCL=1 cannot be met and a value it does not know is
+# refused: every process stops, one line, status 1.
+for v in 1 maybe; do
+    # shellcheck disable=SC2086
+    RNNLAB_NCCL=$v mpi 2 $tiny --corpus "$tmp/corpus.txt" --device cpu --steps 2 \
+        >"$tmp/g.out" 2>&1
+    rc=$?
+    [ $rc -eq 1 ] && only_line "$tmp/g.out" "RNNLAB_NCCL" &&
+        ok "RNNLAB_NCCL=$v on the CPU: one line, status 1" ||
+        { bad "RNNLAB_NCCL=$v on the CPU: status $rc"; cat "$tmp/g.out"; }
+done
+# shellcheck disable=SC2086
+RNNLAB_NCCL=0 mpi 2 $tiny --corpus "$tmp/corpus.txt" --device cpu --steps 2 >"$tmp/g.out" 2>&1 &&
+    ok "RNNLAB_NCCL=0: the host path" || { bad "RNNLAB_NCCL=0 failed"; cat "$tmp/g.out"; }
+# Two processes on two GPUs summing with NCCL (forced, so that a fall back
+# to host memory cannot pass for it) train one GPU process's model, with
+# the sums during the backward pass and after it.  Needs a CUDA build with
+# NCCL and two GPUs; otherwise says why and goes on.
+gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+if ! "$RNNLAB" --version | grep -q 'nccl=yes'; then
+    echo "skip NCCL on GPUs: rnnlab was built without NCCL (configure --with-nccl in a CUDA build)"
+elif [ "$gpus" -lt 2 ]; then
+    echo "skip NCCL on GPUs: no GPU ($gpus found; two are needed)"
+else
+    # shellcheck disable=SC2086
+    "$RNNLAB" $train --device cuda --steps 50 --json --save "$tmp/g1" >"$tmp/g1.json" \
+        2>"$tmp/g1.err" || { bad "one GPU process"; cat "$tmp/g1.err"; }
+    for mode in overlap after; do
+        # shellcheck disable=SC2086
+        if RNNLAB_NCCL=1 RNNLAB_ALLREDUCE=$mode mpi 2 $train --device cuda --steps 50 --json \
+               --save "$tmp/g2$mode" >"$tmp/g2$mode.json" 2>"$tmp/g2.err" &&
+           compare losses "$tmp/g1.json" "$tmp/g2$mode.json" 1e-5 &&
+           compare weights "$tmp/g1" "$tmp/g2$mode" 1e-5; then
+            ok "2 GPU processes summing with NCCL ($mode) agree with one"
+        else
+            bad "2 GPU processes with NCCL ($mode) differ from one or failed"; cat "$tmp/g2.err"
+        fi
+    done
+fi
 
 exit $fail

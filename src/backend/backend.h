@@ -252,7 +252,34 @@ struct be_backend {
      * CPU): the bytes of device memory free now, or -1 when the device does
      * not say.  What cannot fit is refused before it is allocated. */
     double (*free_memory)(be_backend *be);
+
+    /* Optional (NULL on the CPU and in a CUDA build without NCCL; the
+     * processes of a data-parallel run then sum through host memory): sums
+     * across the processes, device buffer to device buffer.  coll_id
+     * writes a new communicator's id (BE_COLL_ID_BYTES) on one process,
+     * which hands it to the others (with id NULL it only gets ready,
+     * NCCL opened, so that every process learns of a failure there
+     * before any waits inside NCCL for the others); coll_join, collective, makes this
+     * backend process rank of size in it (blocking until all have).  Both
+     * return 0, or -1 with a one-line message "nccl: WHAT: WHY".
+     * coll_sum starts x[0..n) (this backend's) becoming the sum over the
+     * processes once the operations issued before it are done, without
+     * holding up those issued after it, which must leave x alone until
+     * coll_wait: from then on operations see every sum started.  Every
+     * process starts the same sums, of the same sizes, in the same order.
+     * Both return 0, or -1 once the backend has failed (last_error says
+     * how); a peer that failed leaves the sums waiting forever, so the
+     * processes agree on failures (over MPI) before the host waits for
+     * the device. */
+    int (*coll_id)(be_backend *be, void *id, char *err, size_t errlen);
+    int (*coll_join)(be_backend *be, const void *id, int rank, int size, char *err,
+                     size_t errlen);
+    int (*coll_sum)(be_backend *be, float *x, size_t n);
+    int (*coll_wait)(be_backend *be);
 };
+
+/* The bytes of a coll_id (NCCL_UNIQUE_ID_BYTES). */
+#define BE_COLL_ID_BYTES 128
 
 /* Creates the CPU backend; returns NULL when out of memory. */
 be_backend *be_cpu_create(void);

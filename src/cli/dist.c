@@ -40,9 +40,17 @@ int cli_dist_start(trainer *t, int rc)
             cli_fail("%s", msg);
         return rc != STATUS_OK ? rc : STATUS_FAIL;
     }
-    if (trainer_share(t, msg, sizeof msg) != 0)
+    switch (trainer_share(t, msg, sizeof msg)) {
+    case 0:
+        return STATUS_OK;
+    case -2:                /* the others cannot hear of it: said here, ended */
+        cli_release_messages();
+        cli_fail("%s", msg);
+        cli_dist_abandon(STATUS_FAIL);
+        return STATUS_FAIL;
+    default:
         return cli_fail("%s", msg);
-    return STATUS_OK;
+    }
 }
 
 int cli_dist_save(trainer *t, const sample_config *sample, const char *dir,

@@ -14,6 +14,7 @@
 #include "cli/cli_int.h"
 #include "util/status.h"
 #include "util/suggest.h"
+#include "backend/cuda/cuda_backend.h"
 #include "dist/dist.h"
 #include "ui/launch.h"
 
@@ -50,7 +51,7 @@ static void main_help(FILE *f)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fputs("\nOptions:\n"
           "  -h, --help  show this help and exit\n"
-          "  --version   show the version and exit\n"
+          "  --version   show the version and what the build has (cuda, nccl, mpi)\n"
           "\nInteractive use:\n"
           "  rnnlab [--corpus FILE] [-e CMD]...  the terminal interface; trains\n"
           "                                      at once (bundled corpus by default)\n"
@@ -106,6 +107,9 @@ static int cli_main(int argc, char **argv)
     }
     if (strcmp(arg, "--version") == 0) {
         printf("rnnlab %s\n", PACKAGE_VERSION);
+        /* what configure found: cuda=no nccl=no is a CPU-only build */
+        printf("features: cuda=%s nccl=%s mpi=%s\n", be_cuda_built() ? "yes" : "no",
+               be_cuda_nccl_built() ? "yes" : "no", dist_built() ? "yes" : "no");
         return finish_output(STATUS_OK);
     }
     if (arg[0] == '-')

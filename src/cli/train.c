@@ -538,7 +538,9 @@ static void train_help_mpi(FILE *f)
 "  step, so the run is one process's; rank 0 prints and saves (a session\n"
 "  any number of processes resumes).  SIGUSR1 to mpirun or SIGTERM to\n"
 "  rank 0 stops all after the current step; a failure anywhere stops all\n"
-"  with one line.  See \"Scaling out\" in the README.\n", f);
+"  with one line.  On GPUs of a build with NCCL (rnnlab --version) the\n"
+"  sums go GPU to GPU; RNNLAB_NCCL=0 sends them through host memory.\n"
+"  See \"Scaling out\" in the README.\n", f);
 }
 
 static void train_help_awd(FILE *f)

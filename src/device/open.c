@@ -1,5 +1,6 @@
 /* open.c - be_open: the choice between the CPU and the CUDA backend. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "device/open.h"
@@ -18,6 +19,25 @@ int be_device_parse(const char *s)
         if (s && strcmp(s, device_names[d]) == 0)
             return d;
     return -1;
+}
+
+int be_device_local_gpu(const char *local_rank, int count)
+{
+    char *end;
+    long r;
+    if (!local_rank || !*local_rank || count < 1)
+        return 0;
+    r = strtol(local_rank, &end, 10);
+    return *end == '\0' && r >= 0 ? (int)(r % count) : 0;
+}
+
+/* The GPU this process takes among count: its place on the machine as
+ * the launcher gives it (Open MPI's, else Slurm's), so that the processes
+ * of one machine each take their own, as NCCL needs. */
+static int local_gpu(int count)
+{
+    const char *r = getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+    return be_device_local_gpu(r ? r : getenv("SLURM_LOCALID"), count);
 }
 
 /* The CPU backend; why (NULL when the CPU was asked for) says why it runs
@@ -45,21 +65,22 @@ static be_backend *open_auto(be_precision p, be_note *note, char *err, size_t er
 {
     char msg[256], why[320], desc[320];
     be_backend *be;
-    if (be_cuda_available(msg, sizeof msg) == 0) {
+    int count = be_cuda_available(msg, sizeof msg), gpu = local_gpu(count);
+    if (count == 0) {
         snprintf(why, sizeof why, "no CUDA device: %s", msg);
         if (be_cuda_built())
             snprintf(note->text, sizeof note->text, "device: cpu (%s)", why);
         return open_cpu(p, why, err, errlen);
     }
-    if ((be = be_cuda_create(0, p, msg, sizeof msg)) == NULL) {
+    if ((be = be_cuda_create(gpu, p, msg, sizeof msg)) == NULL) {
         snprintf(why, sizeof why, "the CUDA device failed: %s", msg);
         snprintf(note->text, sizeof note->text, "device: cpu (%s)", why);
         note->fallback = 1;
         return open_cpu(p, why, err, errlen);
     }
     be_cuda_describe(be, desc, sizeof desc);
-    snprintf(note->text, sizeof note->text, "device: cuda 0 (%s), precision %s", desc,
-             be_precision_name(p));
+    snprintf(note->text, sizeof note->text, "device: cuda %d (%s), precision %s", gpu,
+             desc, be_precision_name(p));
     return be;
 }
 
@@ -68,6 +89,7 @@ be_backend *be_open(const char *device, be_precision p, be_note *note, char *err
 {
     be_note unused;
     be_backend *be = NULL;
+    char msg[256];
     note = note ? note : &unused;
     memset(note, 0, sizeof *note);
     switch (be_device_parse(device)) {
@@ -78,7 +100,7 @@ be_backend *be_open(const char *device, be_precision p, be_note *note, char *err
         be = open_cpu(p, NULL, err, errlen);
         break;
     case BE_DEVICE_CUDA:
-        be = be_cuda_create(0, p, err, errlen);
+        be = be_cuda_create(local_gpu(be_cuda_available(msg, sizeof msg)), p, err, errlen);
         break;
     default:
         snprintf(err, errlen, "unknown device '%s' (choose auto, cpu or cuda)",

@@ -41,6 +41,11 @@ int dist_launched_rank(void)
     return r >= 0 ? r : 0;
 }
 
+int dist_built(void)
+{
+    return dist_impl_built();
+}
+
 int dist_init(char *err, size_t errlen)
 {
     int n = dist_launched();

@@ -11,6 +11,8 @@
 #define DIST_DIST_H
 #include <stddef.h>
 
+#include "backend/backend.h"
+
 /* How many processes a launcher (mpirun, srun) says it started, from the
  * environment (OMPI_COMM_WORLD_SIZE, else PMI_SIZE); 0 when none did.
  * Works before dist_init and in any build. */
@@ -20,6 +22,9 @@ int dist_launched(void);
  * (OMPI_COMM_WORLD_RANK, else PMI_RANK); 0 when none does.  For a process
  * that cannot join (no MPI) to know whether it is the one to speak. */
 int dist_launched_rank(void);
+
+/* Whether this build trains under mpirun (1: built with MPI) or not (0). */
+int dist_built(void);
 
 /* Joins the run: MPI is started when a launcher started this process
  * (dist_launched() > 0), else this is a run of one.  Returns 0, or -1
@@ -79,6 +84,38 @@ void dist_part(long count, int rank, int size, long *first, long *n);
  * all) of the lowest failing rank in err, prefixed "rank K: " when K > 0.
  * In a run of one: -1 when failed, err untouched. */
 int dist_agree(int failed, char *err, size_t errlen);
+
+/* --- sums of device buffers (dist_device.c) --- */
+
+/* How the processes sum a backend's buffers: through host memory with MPI
+ * (the CPU's buffers as they are, a GPU's copied), or device to device
+ * with the backend's coll_* operations (NCCL), MPI only handing out the
+ * communicator's id. */
+typedef enum { DIST_SUM_HOST = 0, DIST_SUM_DEVICE = 1 } dist_sum_path;
+
+/* The environment variable that chooses: unset, "" or "auto" the device
+ * when every process can, "0" host memory always, "1" the device or fail. */
+#define DIST_NCCL_ENV "RNNLAB_NCCL"
+
+/* What this process asks for, from whether its backend has the coll_*
+ * operations and env (DIST_NCCL_ENV's value, or NULL): DIST_SUM_DEVICE
+ * or DIST_SUM_HOST; *forced = 1 when env is "1".  -1 with a message when
+ * env holds something else, or "1" and the backend has no such sums. */
+int dist_sum_wish(const be_backend *be, const char *env, int *forced, char *err,
+                  size_t errlen);
+/* The run's path from every process's wish: DIST_SUM_DEVICE when none
+ * asked for the host; -1 with a message when one forced the device and
+ * another cannot (any_host: a process asked for the host, any_forced: one
+ * forced the device). */
+int dist_sum_settle(int any_host, int any_forced, char *err, size_t errlen);
+
+/* Collective: settles the path of be's sums over the processes (reading
+ * DIST_NCCL_ENV); for the device, rank 0's new communicator id goes to all
+ * and every backend joins it.  Returns the path (DIST_SUM_HOST alone), -1
+ * on every process with the same message (agreed), or -2 when joining
+ * failed here: the others may wait for this process inside NCCL forever,
+ * so the caller says err and ends the run (dist_abort). */
+int dist_sum_start(be_backend *be, char *err, size_t errlen);
 
 /* Ends every process of the run with status (the launcher reports it);
  * a run of one simply exits. */

@@ -28,5 +28,7 @@ int dist_impl_gather(const void *mine, size_t bytes, void *all, int root);
 /* *out = the least v over the processes. */
 int dist_impl_min(int v, int *out);
 _Noreturn void dist_impl_abort(int status);
+/* 1 in the MPI build, 0 without. */
+int dist_impl_built(void);
 
 #endif

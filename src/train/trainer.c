@@ -460,10 +460,8 @@ static int step_on(trainer *t, train_info *out, char *err, size_t errlen)
     }
     size_t frozen = frozen_params(t);
     double reduce_s;
-    if (trainer_backward(t, frozen, &reduce_s) != 0) {
-        snprintf(err, errlen, "MPI failed to sum the gradients (at step %ld)", t->step + 1);
+    if (trainer_backward(t, frozen, &reduce_s, err, errlen) != 0)
         return -1;
-    }
     float norm = clip_grads(t);
     /* the norm waited for backward */
     if (dist_agree(backend_failed(t, err, errlen) < 0, err, errlen) < 0)

@@ -151,6 +151,8 @@ typedef struct trainer {
                               * backend other than the CPU's), or NULL */
     struct dist_flight *flight; /* the gradients' sums during the backward
                               * pass (trainer_backward), or NULL: after it */
+    int device_sums;         /* sums on the devices (NCCL, the backend's
+                              * coll_*), not through host memory */
 } trainer;
 
 /* Takes ownership of corp (moved in, *corp zeroed).  With weights given
@@ -227,8 +229,11 @@ int trainer_use_best(trainer *t, char *err, size_t errlen);
  * 0, or -1 with a one-line message that is the same on every process. */
 
 /* Collective: makes t, as created or loaded (every stream's state), this
- * process's share, and checks that all processes start from the same
- * weights and progress. */
+ * process's share, chooses how the gradients are summed (dist_sum_start:
+ * on the GPUs with NCCL when all processes can), and checks that all
+ * processes start from the same weights and progress.  -2 (with err):
+ * joining NCCL failed here alone while the others may wait for this
+ * process forever; the caller says err and ends the run (dist_abort). */
 int trainer_share(trainer *t, char *err, size_t errlen);
 /* Collective: gathers every stream's carried state on rank 0 (for a
  * save: trainer_saved_state) and checks that the weights are still the
@@ -238,24 +243,29 @@ int trainer_gather_state(trainer *t, char *err, size_t errlen);
  * process's own, which alone is every stream's. */
 const model_state *trainer_saved_state(const trainer *t);
 /* Collective: dev[0..n), a buffer of t's backend, summed over the
- * processes.  Returns 0, or -1 when MPI failed. */
+ * processes (on the devices with NCCL when trainer_share chose it: then
+ * operations issued later see the sum, the host has not waited).
+ * Returns 0, or -1 when MPI failed or the backend has (last_error). */
 int trainer_sum_across(trainer *t, float *dev, size_t n);
 /* Collective: the backward pass of the last training forward, the
  * gradients then summed over the processes, the first `frozen` zeroed
  * before (out of the sum and the norm, as PyTorch's None gradient).  On
- * the CPU a run of several sums while the pass goes on: each layer's
- * gradients as soon as its backward is done (the decoder's first, the
- * top layer's next, ...), layers of fewer than TRAINER_BUCKET_MIN floats
- * together with the next, and waits for the sums at the end;
- * RNNLAB_ALLREDUCE=after (TRAINER_ALLREDUCE_ENV), or a device's buffers,
- * sum all of them in one call after the pass.  With two processes either
- * way gives the same bits (each float is one addition); with more, MPI
- * may add in another order for another split.  *wait_s: the seconds
- * waited for the sums after the pass (0 alone).  Returns 0, or -1 when
- * MPI failed. */
+ * the CPU, and on GPUs summing with NCCL, a run of several sums while the
+ * pass goes on: each layer's gradients as soon as its backward is done
+ * (the decoder's first, the top layer's next, ...), layers of fewer than
+ * TRAINER_BUCKET_MIN floats together with the next, and waits for the
+ * sums at the end (with NCCL the device waits, before clipping, not the
+ * host); RNNLAB_ALLREDUCE=after (TRAINER_ALLREDUCE_ENV), or a GPU's
+ * buffers through host memory, sum all of them in one call after the
+ * pass.  With two processes either way gives the same bits (each float is
+ * one addition); with more, MPI may add in another order for another
+ * split.  *wait_s: the seconds the host waited for the sums after the
+ * pass (0 alone).  Returns 0, or -1 with a message: MPI failed, or (NCCL)
+ * a process's backend did, agreed by all so that none waits for the
+ * failed one's sums. */
 #define TRAINER_BUCKET_MIN 8192
 #define TRAINER_ALLREDUCE_ENV "RNNLAB_ALLREDUCE"
-int trainer_backward(trainer *t, size_t frozen, double *wait_s);
+int trainer_backward(trainer *t, size_t frozen, double *wait_s, char *err, size_t errlen);
 
 /* --- pretrained embeddings (trainer_embed.c) --- */
 

@@ -22,6 +22,8 @@ int trainer_sum_across(trainer *t, float *dev, size_t n)
     be_backend *be = t->be;
     if (dist_size() < 2)
         return 0;
+    if (t->device_sums)
+        return be->coll_sum(be, dev, n) != 0 || be->coll_wait(be) != 0 ? -1 : 0;
     if (!t->staging)
         return dist_sum_float(dev, n);
     be->download(be, t->staging, dev, n * sizeof(float));
@@ -36,13 +38,26 @@ typedef struct grad_sums {
     trainer *t;
     size_t sent;            /* grads[sent ..) are being summed */
     size_t frozen;          /* grads[0 .. frozen) are zeroed before */
-    int failed;             /* MPI failed: nothing more is started */
+    int failed;             /* MPI or the backend failed: nothing more
+                             * is started */
 } grad_sums;
+
+/* Starts the sum of grads[from .. g->sent): NCCL's, enqueued on the
+ * device, or MPI's from host memory. */
+static int start_sum(grad_sums *g, size_t from)
+{
+    trainer *t = g->t;
+    float *x = t->m->grads + from;
+    if (t->device_sums)
+        return t->be->coll_sum(t->be, x, g->sent - from);
+    return dist_flight_sum(t->flight, x, g->sent - from);
+}
 
 /* model_grads_ready: starts the sum of what became final since the last
  * one, when it is large enough (a smaller message costs mostly the
  * network's latency: 32 KiB take as long as the latency on 25 GbE) or the
- * last; otherwise lets MPI move the sums in flight along. */
+ * last; otherwise lets MPI move the sums in flight along (NCCL moves its
+ * own). */
 static void grads_ready(void *ctx, size_t from)
 {
     grad_sums *g = ctx;
@@ -50,25 +65,35 @@ static void grads_ready(void *ctx, size_t from)
     if (g->failed)
         return;
     if (from > 0 && g->sent - from < TRAINER_BUCKET_MIN) {
-        g->failed = dist_flight_poke(g->t->flight) != 0;
+        if (!g->t->device_sums)
+            g->failed = dist_flight_poke(g->t->flight) != 0;
         return;
     }
     if (from == 0 && g->frozen)
         m->be->zero(m->be, m->grads, g->frozen * sizeof(float));
-    g->failed = dist_flight_sum(g->t->flight, m->grads + from, g->sent - from) != 0;
+    g->failed = start_sum(g, from) != 0;
     g->sent = from;
 }
 
-int trainer_backward(trainer *t, size_t frozen, double *wait_s)
+/* The sums started by grads_ready finished: MPI's waited for, NCCL's
+ * ordered before what the device does next. */
+static int finish_sums(trainer *t, const grad_sums *g)
+{
+    if (t->device_sums)
+        return g->failed || t->be->coll_wait(t->be) != 0 ? -1 : 0;
+    return dist_flight_wait(t->flight) != 0 || g->failed ? -1 : 0;
+}
+
+int trainer_backward(trainer *t, size_t frozen, double *wait_s, char *err, size_t errlen)
 {
     model *m = t->m;
     double t0;
     int rc = 0;
-    if (t->flight && host_memory(t)) {
+    if (t->flight && (host_memory(t) || t->device_sums)) {
         grad_sums g = {.t = t, .sent = m->n_params, .frozen = frozen};
         model_backward_notify(m, grads_ready, &g);
         t0 = clock_now();
-        rc = dist_flight_wait(t->flight) != 0 || g.failed ? -1 : 0;
+        rc = finish_sums(t, &g);
     } else {
         model_backward(m);
         if (frozen)
@@ -77,7 +102,20 @@ int trainer_backward(trainer *t, size_t frozen, double *wait_s)
         rc = trainer_sum_across(t, m->grads, m->n_params);
     }
     *wait_s = dist_size() > 1 ? clock_now() - t0 : 0;
-    return rc;
+    if (!t->device_sums) {
+        if (rc != 0)
+            snprintf(err, errlen, "MPI failed to sum the gradients (at step %ld)",
+                     t->step + 1);
+        return rc;
+    }
+    /* before any process waits for the device: a failed one's peers would
+     * wait for its sums forever */
+    if (rc != 0) {
+        const char *why = t->be->last_error(t->be);
+        snprintf(err, errlen, "%s (at step %ld)", why ? why : "nccl: the sums failed",
+                 t->step + 1);
+    }
+    return dist_agree(rc != 0, err, errlen);
 }
 
 const model_state *trainer_saved_state(const trainer *t)
@@ -158,6 +196,17 @@ static int overlap_mode(trainer *t, char *err, size_t errlen)
     return 0;
 }
 
+/* Collective: chooses where the processes sum (dist_sum_start).  Returns
+ * 0, or -1 / -2 as trainer_share. */
+static int sum_path(trainer *t, char *err, size_t errlen)
+{
+    int path = dist_sum_start(t->be, err, errlen);
+    if (path < 0)
+        return path;
+    t->device_sums = path == DIST_SUM_DEVICE;
+    return 0;
+}
+
 int trainer_share(trainer *t, char *err, size_t errlen)
 {
     int rank = dist_rank(), size = dist_size(), bad;
@@ -172,16 +221,17 @@ int trainer_share(trainer *t, char *err, size_t errlen)
     }
     dist_part(t->cfg.batch, rank, size, &first, &n);
     bad = overlap_mode(t, err, errlen) < 0;
+    /* the host copy serves the weights' check (and sums without NCCL) */
     if (!bad && (model_state_init(t->m, &mine, (int)n) < 0
                  || (!host_memory(t)
                      && !(t->staging = malloc(t->m->n_params * sizeof(float)))))) {
         snprintf(err, errlen, "out of memory for this process's streams");
         bad = 1;
     }
-    if (dist_agree(bad, err, errlen) != 0) {
+    if (dist_agree(bad, err, errlen) != 0 || (bad = sum_path(t, err, errlen)) != 0) {
         if (mine.h)
             model_state_free(t->m, &mine);
-        return -1;
+        return bad == -2 ? -2 : -1;
     }
     copy_streams(t, &mine, &t->state, first);
     if (rank == 0)

@@ -23,6 +23,8 @@
 #include <string.h>
 
 #include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/cuda_coll.h"
+#include "backend/cuda/cuda_dl.h"
 #include "backend/cuda/cuda_elem.h"
 
 /* Uploads up to this size go through pinned staging buffers and return at
@@ -86,6 +88,7 @@ typedef struct cu_impl {
     cu_result *res_host;    /* ... and in pinned host memory */
     cu_stage stage[CU_STAGES];
     int next_stage;
+    cu_coll *coll;          /* sums across processes (NCCL), or NULL */
 } cu_impl;
 
 static cu_impl *impl_of(be_backend *be) { return (cu_impl *)be->impl; }
@@ -95,13 +98,7 @@ static cu_impl *impl_of(be_backend *be) { return (cu_impl *)be->impl; }
 static int cu_blas_open(cu_blas_api *api, char *err, size_t errlen)
 {
     static const char *const names[] = { "libcublas.so.13", "libcublas.so" };
-    for (size_t i = 0; i < sizeof names / sizeof names[0] && !api->lib; i++)
-        api->lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-    if (!api->lib) {
-        snprintf(err, errlen, "cannot open cuBLAS (libcublas.so.13): %s", dlerror());
-        return -1;
-    }
-    struct { void **fn; const char *sym; } want[] = {
+    const cu_dl_sym want[] = {
         { (void **)&api->create, "cublasCreate_v2" },
         { (void **)&api->destroy, "cublasDestroy_v2" },
         { (void **)&api->set_stream, "cublasSetStream_v2" },
@@ -110,14 +107,9 @@ static int cu_blas_open(cu_blas_api *api, char *err, size_t errlen)
         { (void **)&api->sgemv, "cublasSgemv_v2" },
         { (void **)&api->status_string, "cublasGetStatusString" },
     };
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        if ((*want[i].fn = dlsym(api->lib, want[i].sym)) == NULL) {
-            snprintf(err, errlen, "cuBLAS lacks %s", want[i].sym);
-            dlclose(api->lib);
-            api->lib = NULL;
-            return -1;
-        }
-    return 0;
+    api->lib = cu_dl_open(names, sizeof names / sizeof names[0], want,
+                          sizeof want / sizeof want[0], "cuBLAS", err, errlen);
+    return api->lib ? 0 : -1;
 }
 
 /* Keeps the first failure as "cuda: WHAT: WHY" for last_error. */
@@ -993,6 +985,7 @@ static void cu_set_threads(be_backend *be, int n)
 
 static void cu_release(cu_impl *I)
 {
+    cu_coll_free(I->coll);      /* first: its sums may wait for a failed peer */
     if (I->stream)
         cudaStreamSynchronize(I->stream);
     for (int i = 0; i < CU_STAGES; i++) {
@@ -1032,6 +1025,76 @@ static double cu_free_memory(be_backend *be)
         return -1;
     }
     return (double)fr;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sums across processes (cuda_coll.h) */
+
+/* Keeps a failure line (already "nccl: ...") as the backend's first. */
+static void cu_fail_line(cu_impl *I, const char *line)
+{
+    if (!I->error[0])
+        snprintf(I->error, sizeof I->error, "%s", line);
+}
+
+/* The backend's cu_coll, opened on first use; NULL with err. */
+static cu_coll *cu_nccl_of(cu_impl *I, char *err, size_t errlen)
+{
+    if (I->coll)
+        return I->coll;
+    if (!cu_ok(I, cudaSetDevice(I->device), "device")) {
+        snprintf(err, errlen, "%s", I->error);
+        return NULL;
+    }
+    return I->coll = cu_coll_open(err, errlen);
+}
+
+static int cu_nccl_id(be_backend *be, void *id, char *err, size_t errlen)
+{
+    cu_coll *c = cu_nccl_of(impl_of(be), err, errlen);
+    if (!c || !id)
+        return c ? 0 : -1;
+    return cu_coll_id(c, id, BE_COLL_ID_BYTES, err, errlen);
+}
+
+static int cu_nccl_join(be_backend *be, const void *id, int rank, int size, char *err,
+                        size_t errlen)
+{
+    cu_impl *I = impl_of(be);
+    cu_coll *c = cu_nccl_of(I, err, errlen);
+    if (!c)
+        return -1;
+    if (!cu_ok(I, cudaSetDevice(I->device), "device")) {
+        snprintf(err, errlen, "%s", I->error);
+        return -1;
+    }
+    return cu_coll_join(c, id, rank, size, err, errlen);
+}
+
+static int cu_nccl_sum(be_backend *be, float *x, size_t n)
+{
+    cu_impl *I = impl_of(be);
+    char why[256];
+    if (cu_failed(I))
+        return -1;
+    if (!I->coll || cu_coll_sum(I->coll, I->stream, x, n, why, sizeof why) != 0) {
+        cu_fail_line(I, I->coll ? why : "nccl: all-reduce: no communicator joined");
+        return -1;
+    }
+    return 0;
+}
+
+static int cu_nccl_wait(be_backend *be)
+{
+    cu_impl *I = impl_of(be);
+    char why[256];
+    if (cu_failed(I))
+        return -1;
+    if (!I->coll || cu_coll_wait(I->coll, I->stream, why, sizeof why) != 0) {
+        cu_fail_line(I, I->coll ? why : "nccl: wait: no communicator joined");
+        return -1;
+    }
+    return 0;
 }
 
 static void cu_destroy(be_backend *be)
@@ -1088,6 +1151,10 @@ static const be_backend cu_table = {
     .packed_gemm = NULL,
     .pack_free = NULL,
     .free_memory = cu_free_memory,
+    .coll_id = cu_nccl_id,
+    .coll_join = cu_nccl_join,
+    .coll_sum = cu_nccl_sum,
+    .coll_wait = cu_nccl_wait,
 };
 
 /* Checks that this build carries code the device can run (a kernel image
@@ -1168,6 +1235,8 @@ static int cu_setup(cu_impl *I, char *err, size_t errlen)
 
 extern "C" int be_cuda_built(void) { return 1; }
 
+extern "C" int be_cuda_nccl_built(void) { return cu_coll_built(); }
+
 extern "C" int be_cuda_available(char *msg, size_t len)
 {
     int n = 0;
@@ -1228,6 +1297,9 @@ extern "C" be_backend *be_cuda_create(int device, be_precision p, char *err,
     }
     *be = cu_table;
     be->impl = I;
+    if (!cu_coll_built())       /* no NCCL: processes sum through the host */
+        be->coll_id = NULL, be->coll_join = NULL, be->coll_sum = NULL,
+        be->coll_wait = NULL;
     return be;
 }
 

@@ -13,6 +13,9 @@ extern "C" {
 
 /* Whether this build has the CUDA backend (1) or not (0). */
 int be_cuda_built(void);
+/* Whether its processes of a data-parallel run sum on the GPUs with NCCL
+ * (1: the backend has the coll_* operations) or through host memory (0). */
+int be_cuda_nccl_built(void);
 
 /* Returns the number of CUDA devices that answer (0 when none does).  With
  * one, msg receives device 0's name; with none, the reason, e.g. "built

@@ -7,6 +7,8 @@
 
 int be_cuda_built(void) { return 0; }
 
+int be_cuda_nccl_built(void) { return 0; }
+
 /* Returns 0: no device, with the reason in msg. */
 int be_cuda_available(char *msg, size_t len)
 {
