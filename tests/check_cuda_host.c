@@ -320,6 +320,7 @@ static be_backend *emulated_create(void)
     be->prepared_bytes = NULL;
     be->prepare = NULL;
     be->gemm_prepared = NULL;
+    be->gemm_bias = NULL;       /* nor biased ones: fill, then gemm */
     be->colsum_add = em_colsum_add;
     be->fill_rows = em_fill_rows;
     be->embed_fwd = em_embed_fwd;
