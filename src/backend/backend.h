@@ -62,7 +62,9 @@ static inline int be_precision_parse(const char *s)
 
 /* One Adam, AdamW or NAdam update: the settings and the step's scalars,
  * worked out once by optim.c (in double, then rounded to float) so every
- * backend applies the same numbers. */
+ * backend applies the same numbers.  The gradient is g * gscale, rounded
+ * as a float product where g is read (the clip's factor: the bits of
+ * scaling g first, without that pass over it); 1 for g as it is. */
 typedef struct be_adam_step {
     float lr, b1, b2, eps, wd;
     int decoupled;          /* AdamW: w shrinks by lr * wd; else g += wd * w */
@@ -70,6 +72,7 @@ typedef struct be_adam_step {
     float c1, c2;           /* NAdam's weights of the gradient and the moment */
     float sbc2;             /* sqrt(1 - b2^t) */
     float step;             /* lr / (1 - b1^t) */
+    float gscale;           /* the gradients' factor */
 } be_adam_step;
 
 /* The normalisations of one LayerNorm LSTM layer (model.h gives the

@@ -992,7 +992,7 @@ CPU_KERNEL static void adam_body(range_job *j, int part, size_t i0, size_t i1)
     const flat_args *a = j->args;
     const be_adam_step *s = a->adam;
     float lr = s->lr, b1 = s->b1, b2 = s->b2, eps = s->eps, wd = s->wd;
-    float c1 = s->c1, c2 = s->c2, sbc2 = s->sbc2, step = s->step;
+    float c1 = s->c1, c2 = s->c2, sbc2 = s->sbc2, step = s->step, gscale = s->gscale;
     int decoupled = s->decoupled, nadam = s->nadam;
     float *w = a->x, *m = a->y, *v = a->z;
     const float *g = a->a;
@@ -1001,7 +1001,7 @@ CPU_KERNEL static void adam_body(range_job *j, int part, size_t i0, size_t i1)
     if (cpu_simd_adam(w + i0, g + i0, m + i0, v + i0, i1 - i0, s) == 0)
         return;
     for (size_t i = i0; i < i1; i++) {
-        float gi = g[i];
+        float gi = g[i] * gscale;
         if (decoupled)
             w[i] *= 1.0f - lr * wd;
         else
