@@ -320,6 +320,7 @@ static be_backend *emulated_create(void)
     be->prepared_bytes = NULL;
     be->prepare = NULL;
     be->gemm_prepared = NULL;
+    be->gemm_bias = NULL;       /* nor biased ones: fill, then gemm */
     be->colsum_add = em_colsum_add;
     be->fill_rows = em_fill_rows;
     be->embed_fwd = em_embed_fwd;
@@ -477,7 +478,8 @@ START_TEST(gemm_mapping)
 }
 END_TEST
 
-/* The optimizers, dropout and clamp through the emulated updates. */
+/* The optimizers (a clip's factor on every other step's gradients),
+ * dropout and clamp through the emulated updates. */
 START_TEST(optimizers)
 {
     be_backend *cpu = be_cpu_create(), *em = emulated_create();
@@ -491,7 +493,7 @@ START_TEST(optimizers)
         }
         c.weight_decay = k == 3 ? c.weight_decay : 0.01f;
         enum { N = 1001 };
-        float w1[N], w2[N], g[N];
+        float w1[N], w2[N], g1[N], g2[N];
         rng_state r;
         rng_seed(&r, 9);
         for (int i = 0; i < N; i++)
@@ -501,9 +503,9 @@ START_TEST(optimizers)
         ck_assert_int_eq(optim_init(&o2, em, &c, N), 0);
         for (int s = 0; s < 6; s++) {
             for (int i = 0; i < N; i++)
-                g[i] = 0.2f * (rng_uniform(&r) - 0.5f);
-            optim_step(&o1, w1, g, c.lr);
-            optim_step(&o2, w2, g, c.lr);
+                g1[i] = g2[i] = 0.2f * (rng_uniform(&r) - 0.5f);
+            optim_step_from(&o1, 0, w1, g1, c.lr, s % 2 ? 0.37f : 1.0f);
+            optim_step_from(&o2, 0, w2, g2, c.lr, s % 2 ? 0.37f : 1.0f);
         }
         ck_assert_msg(rel_diff(w1, w2, N) <= 1e-6, "%s (case %zu)", optim_name(kinds[k]), k);
         optim_free(&o1);

@@ -3,9 +3,11 @@
  * tails, padded leading dimensions, alpha/beta variants with NaN in C when
  * beta is 0; the checker itself must catch a wrong result; B read in
  * place is never read past its end (a guard page); products with
- * op(B) packed beforehand give the unpacked products' bits; and products
- * through the backend, prepared or not, give the same bits on 1 and 3
- * threads. */
+ * op(B) packed beforehand give the unpacked products' bits; products
+ * with a bias row (cpu_gemm512_bias, the backend's gemm_bias) match the
+ * reference and the bits of filling C with the bias first, a wrong bias
+ * offset caught; and products through the backend, prepared, biased or
+ * neither, give the same bits on 1 and 3 threads. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -24,6 +26,8 @@ typedef struct gm_case {
     int ta, tb, M, N, K, lda, ldb, ldc;
     float alpha, beta;
     float *A, *B, *C0;
+    /* a bias row added in place of beta * C (b2 may be NULL); NULL: none */
+    const float *b1, *b2;
 } gm_case;
 
 static float *gm_random(rng_state *r, size_t n)
@@ -89,6 +93,8 @@ static int gm_matches(const gm_case *c, const float *C, char *why, size_t len)
                 mag += fabs(p);
             }
             double old = c->beta != 0.0f ? (double)c->beta * c->C0[at] : 0.0;
+            if (c->b1)
+                old = (double)c->b1[j] + (c->b2 ? c->b2[j] : 0.0);
             double want = c->alpha * s + old;
             double tol = (c->K + 4) * u * (fabs(c->alpha) * mag + fabs(old)) + 1e-30;
             if (!(fabs(C[at] - want) <= tol)) {
@@ -109,17 +115,26 @@ static float *gm_work(void)
     return w;
 }
 
+/* A copy of C0, NaN in its M x N part when nan (C's old values must not
+ * be read then). */
+static float *gm_start(const gm_case *c, int nan)
+{
+    size_t n = (size_t)c->M * c->ldc;
+    float *C = malloc((n ? n : 1) * sizeof *C);
+    ck_assert_ptr_nonnull(C);
+    memcpy(C, c->C0, n * sizeof *C);
+    if (nan)
+        for (int i = 0; i < c->M; i++)
+            for (int j = 0; j < c->N; j++)
+                C[(size_t)i * c->ldc + j] = NAN;
+    return C;
+}
+
 /* Runs the kernel on a copy of C0 (NaN in C where beta is 0) with K
  * steps; returns the result, or NULL when the CPU lacks AVX-512F. */
 static float *gm_run(const gm_case *c, int K)
 {
-    size_t n = (size_t)c->M * c->ldc;
-    float *C = malloc((n ? n : 1) * sizeof *C);
-    memcpy(C, c->C0, n * sizeof *C);
-    if (c->beta == 0.0f)
-        for (int i = 0; i < c->M; i++)
-            for (int j = 0; j < c->N; j++)
-                C[(size_t)i * c->ldc + j] = NAN;
+    float *C = gm_start(c, c->beta == 0.0f);
     float *work = gm_work();
     int rc = cpu_gemm512(c->ta, c->tb, c->M, c->N, K, c->alpha, c->A, c->lda, c->B, c->ldb,
                          c->beta, C, c->ldc, work);
@@ -362,6 +377,177 @@ START_TEST(in_place_b_stays_inside)
 }
 END_TEST
 
+/* A bias product's case: op(A) op(B) + b1 + b2 (b2 when two), alpha 1. */
+static gm_case gm_make_bias(rng_state *r, int ta, int tb, int M, int N, int K, int pad,
+                            int two)
+{
+    gm_case c = gm_make(r, ta, tb, M, N, K, pad, 1.0f, 1.0f);
+    c.b1 = gm_random(r, (size_t)N);
+    c.b2 = two ? gm_random(r, (size_t)N) : NULL;
+    return c;
+}
+
+static void gm_free_bias(gm_case *c)
+{
+    free((float *)c->b1);
+    free((float *)c->b2);
+    gm_free(c);
+}
+
+/* cpu_gemm512_bias over C full of NaN, columns j0..N of c (bias read
+ * from b1 + boff, b2 + boff: boff = j0 unless a mutation says otherwise)
+ * into C; returns the kernel's code. */
+static int gm_bias_cols(const gm_case *c, int j0, int boff, float *C)
+{
+    float *work = gm_work();
+    const float *B = c->tb ? c->B + (size_t)j0 * c->ldb : c->B + j0;
+    int rc = cpu_gemm512_bias(c->ta, c->tb, c->M, c->N - j0, c->K, c->A, c->lda, B, c->ldb,
+                              c->b1 + boff, c->b2 ? c->b2 + boff : NULL, C + j0, c->ldc,
+                              work);
+    free(work);
+    return rc;
+}
+
+/* C = fl(b1 + b2) on every row, then cpu_gemm512 with beta 1: the bits a
+ * bias product must give. */
+static float *gm_fill_then_gemm(const gm_case *c)
+{
+    float *C = gm_start(c, 0);
+    for (int i = 0; i < c->M; i++)
+        for (int j = 0; j < c->N; j++)
+            C[(size_t)i * c->ldc + j] = c->b2 ? c->b1[j] + c->b2[j] : c->b1[j];
+    float *work = gm_work();
+    ck_assert_int_eq(cpu_gemm512(c->ta, c->tb, c->M, c->N, c->K, 1.0f, c->A, c->lda, c->B,
+                                 c->ldb, 1.0f, C, c->ldc, work), 0);
+    free(work);
+    return C;
+}
+
+/* One bias case: the reference and the fill's bits. */
+static void gm_check_bias(const gm_case *c)
+{
+    char why[160];
+    float *C = gm_start(c, 1), *F = gm_fill_then_gemm(c);
+    ck_assert_int_eq(gm_bias_cols(c, 0, 0, C), 0);
+    ck_assert_msg(gm_matches(c, C, why, sizeof why), "ta %d tb %d %dx%dx%d b2 %d: %s", c->ta,
+                  c->tb, c->M, c->N, c->K, c->b2 != NULL, why);
+    ck_assert_msg(memcmp(C, F, (size_t)c->M * c->ldc * sizeof *C) == 0,
+                  "ta %d tb %d %dx%dx%d b2 %d: not the fill's bits", c->ta, c->tb, c->M, c->N,
+                  c->K, c->b2 != NULL);
+    free(C);
+    free(F);
+}
+
+/* The bias in the product's first store: odd shapes and tails around the
+ * tile, one block of k and several (K past 256: the bias must go in
+ * once), several blocks of columns (N past 512: the bias at each block's
+ * columns), every transpose, one bias row or two; C's old values never
+ * read (NaN). */
+START_TEST(bias_matches_reference)
+{
+    GM_NEED_AVX512();
+    static const int mn[] = { 1, 3, 13, 17, 32, 33, 70 };
+    static const int ks[] = { 1, 16, 17, 70, 300 };
+    static const int big[][3] = { { 131, 530, 600 }, { 40, 1100, 257 }, { 300, 77, 513 } };
+    rng_state r;
+    rng_seed(&r, 25);
+    int n = 0;
+    for (int op = 0; op < 4; op++) {
+        for (int a = 0; a < 7; a++)
+            for (int b = 0; b < 7; b++)
+                for (int k = 0; k < 5; k++, n++) {
+                    gm_case c = gm_make_bias(&r, op & 1, op >> 1, mn[a], mn[b], ks[k], n % 3,
+                                             n % 2);
+                    gm_check_bias(&c);
+                    gm_free_bias(&c);
+                }
+        for (int s = 0; s < 3; s++, n++) {
+            gm_case c = gm_make_bias(&r, op & 1, op >> 1, big[s][0], big[s][1], big[s][2],
+                                     op, n % 2);
+            gm_check_bias(&c);
+            gm_free_bias(&c);
+        }
+    }
+}
+END_TEST
+
+/* A block of columns computed alone with its columns of the bias equals
+ * the whole product's; the checker catches the bias one column off, and
+ * a block given the bias of column 0 instead of its own. */
+START_TEST(bias_offset_mutations_caught)
+{
+    GM_NEED_AVX512();
+    rng_state r;
+    rng_seed(&r, 26);
+    char why[160];
+    for (int op = 0; op < 4; op++) {
+        gm_case c = gm_make_bias(&r, op & 1, op >> 1, 29, 600, 300, 1, op & 1);
+        size_t n = (size_t)c.M * c.ldc;
+        float *whole = gm_start(&c, 1), *split = gm_start(&c, 1), *bad = gm_start(&c, 1);
+        ck_assert_int_eq(gm_bias_cols(&c, 0, 0, whole), 0);
+        ck_assert_int_eq(gm_bias_cols(&c, 0, 0, split), 0);
+        ck_assert_int_eq(gm_bias_cols(&c, 64, 64, split), 0);
+        ck_assert_msg(memcmp(whole, split, n * sizeof *whole) == 0, "op %d: block differs", op);
+        ck_assert_int_eq(gm_bias_cols(&c, 0, 0, bad), 0);
+        ck_assert_int_eq(gm_bias_cols(&c, 64, 0, bad), 0);
+        ck_assert_msg(!gm_matches(&c, bad, why, sizeof why), "op %d: unshifted bias passed", op);
+        /* one column on: read within b1 by dropping the last column */
+        gm_case off = c;
+        off.N = c.N - 1;
+        float *shifted = gm_start(&off, 1);
+        ck_assert_int_eq(gm_bias_cols(&off, 0, 1, shifted), 0);
+        ck_assert_msg(!gm_matches(&off, shifted, why, sizeof why), "op %d: bias off by one", op);
+        free(whole);
+        free(split);
+        free(bad);
+        free(shifted);
+        gm_free_bias(&c);
+    }
+}
+END_TEST
+
+/* Through the backend: gemm_bias gives the bits of fill_rows then gemm
+ * on 1 and 3 threads, where the bias goes into cpu_gemm512's product
+ * (split by rows, by columns, op(A) transposed) and where the backend
+ * fills first (a few rows, a small product for OpenBLAS). */
+START_TEST(gemm_bias_equals_fill_then_gemm)
+{
+    be_backend *one = be_cpu_create(), *three = be_cpu_create();
+    ck_assert_ptr_nonnull(one);
+    ck_assert_ptr_nonnull(three);
+    three->set_threads(three, 3);
+    rng_state r;
+    rng_seed(&r, 27);
+    static const int shapes[][3] = { { 400, 130, 200 }, { 90, 700, 150 }, { 100, 520, 300 },
+                                     { 32, 700, 90 }, { 6, 300, 200 }, { 7, 30, 20 } };
+    char why[160];
+    for (int s = 0; s < 6; s++)
+        for (int op = 0; op < 4; op++) {
+            gm_case c = gm_make_bias(&r, op & 1, op >> 1, shapes[s][0], shapes[s][1],
+                                     shapes[s][2], 0, (s + op) % 2);
+            size_t n = (size_t)c.M * c.N;
+            float *F = gm_start(&c, 1), *C1 = gm_start(&c, 1), *C3 = gm_start(&c, 1);
+            one->fill_rows(one, F, c.M, c.N, c.b1, c.b2);
+            one->gemm(one, c.ta, c.tb, c.M, c.N, c.K, 1.0f, c.A, c.lda, c.B, c.ldb, 1.0f, F,
+                      c.N);
+            one->gemm_bias(one, c.ta, c.tb, c.M, c.N, c.K, c.A, c.lda, c.B, c.ldb, c.b1, c.b2,
+                           C1);
+            three->gemm_bias(three, c.ta, c.tb, c.M, c.N, c.K, c.A, c.lda, c.B, c.ldb, c.b1,
+                             c.b2, C3);
+            ck_assert_msg(gm_matches(&c, C1, why, sizeof why), "shape %d op %d: %s", s, op, why);
+            ck_assert_msg(memcmp(F, C1, n * sizeof *F) == 0, "shape %d op %d: fill differs", s,
+                          op);
+            ck_assert_msg(memcmp(C1, C3, n * sizeof *F) == 0, "shape %d op %d: threads", s, op);
+            free(F);
+            free(C1);
+            free(C3);
+            gm_free_bias(&c);
+        }
+    one->destroy(one);
+    three->destroy(three);
+}
+END_TEST
+
 /* Packs op(B) of c whole; returns the panels. */
 static float *gm_pack(const gm_case *c)
 {
@@ -493,6 +679,9 @@ int main(void)
     tcase_add_test(k, dispatch_by_shape);
     tcase_add_test(k, packed_equals_unpacked);
     tcase_add_test(k, prepared_equals_gemm);
+    tcase_add_test(k, bias_matches_reference);
+    tcase_add_test(k, bias_offset_mutations_caught);
+    tcase_add_test(k, gemm_bias_equals_fill_then_gemm);
     suite_add_tcase(s, k);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

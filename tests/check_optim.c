@@ -1,6 +1,9 @@
 /* check_optim.c - three optimizer steps on a 3-element parameter with
  * fixed gradients, against reference values computed in double precision
- * with PyTorch's torch.optim (same hyper-parameters).  NAdam follows
+ * with PyTorch's torch.optim (same hyper-parameters); the Adam kernel's
+ * bits against its scalar formulas, with and without a clip's factor; a
+ * clip's factor folded into the step against the gradients scaled first,
+ * for every kind.  NAdam follows
  * PyTorch 2.x, whose mu_product_next is prod(mu_1..mu_t) * mu_{t+1}
  * (1.13 counted mu_t twice there); its reference is that formula evaluated
  * in double precision. */
@@ -92,8 +95,8 @@ END_TEST
 /* The CPU backend's Adam (AVX-512 where the CPU has it) gives the bits of
  * the update written as plain float expressions, the order optim.c's
  * formulas and the scalar loop use, on a length with a vector tail, for
- * Adam with L2 decay, AdamW and NAdam: a vectorised kernel must not change
- * training results. */
+ * Adam with L2 decay, AdamW and NAdam, each without and with a clip's
+ * factor on g: a vectorised kernel must not change training results. */
 START_TEST(adam_bits_match_scalar)
 {
     enum { N = 1000 + 13 };
@@ -106,13 +109,14 @@ START_TEST(adam_bits_match_scalar)
         m[i] = rm[i] = 0.001f * (float)(i % 7);
         v[i] = rv[i] = 1e-6f * (float)(i % 5);
     }
-    for (int variant = 0; variant < 3; variant++) {
+    for (int variant = 0; variant < 6; variant++) {
         be_adam_step s = {.lr = 2e-3f, .b1 = 0.9f, .b2 = 0.999f, .eps = 1e-8f, .wd = 0.01f,
-                          .decoupled = variant == 1, .nadam = variant == 2, .c1 = 0.04f,
-                          .c2 = 0.83f, .sbc2 = 0.0447f, .step = 0.0105f};
+                          .decoupled = variant % 3 == 1, .nadam = variant % 3 == 2,
+                          .c1 = 0.04f, .c2 = 0.83f, .sbc2 = 0.0447f, .step = 0.0105f,
+                          .gscale = variant < 3 ? 1.0f : 0.3712f};
         be->adam(be, w, g, m, v, N, &s);
         for (int i = 0; i < N; i++) {
-            float gi = g[i];
+            float gi = g[i] * s.gscale;
             if (s.decoupled)
                 rw[i] *= 1.0f - s.lr * s.wd;
             else
@@ -131,6 +135,66 @@ START_TEST(adam_bits_match_scalar)
     }
     free(w); free(g); free(m); free(v); free(rw); free(rm); free(rv);
     be->destroy(be);
+}
+END_TEST
+
+/* Kind k's settings, with momentum and decay where the kind has them. */
+static optim_config fold_config(int k)
+{
+    optim_config c = optim_defaults((optim_kind)k);
+    c.momentum = k == OPT_SGD || k == OPT_RMSPROP ? 0.9f : 0.0f;
+    c.weight_decay = 0.02f;
+    return c;
+}
+
+/* Steps of kind k over n elements, the first 3 frozen, with a clip's
+ * factor on the gradients of the odd steps: optim_step_from taking the
+ * factor gives the bits of the gradients scaled first and a plain step
+ * (weights and state), on lengths with and without a vector tail; the
+ * Adam kinds leave the gradients as they were, the others scale them. */
+static void fold_equals_scaled(int k, size_t n)
+{
+    be_backend *be = be_cpu_create();
+    optim_config c = fold_config(k);
+    optim a, b;
+    ck_assert_int_eq(optim_init(&a, be, &c, n), 0);
+    ck_assert_int_eq(optim_init(&b, be, &c, n), 0);
+    float *wa = malloc(n * 4), *wb = malloc(n * 4), *ga = malloc(n * 4), *gb = malloc(n * 4);
+    for (size_t i = 0; i < n; i++)
+        wa[i] = wb[i] = sinf(0.7f * (float)i);
+    int adam = k == OPT_ADAM || k == OPT_ADAMW || k == OPT_NADAM;
+    for (int step = 0; step < 4; step++) {
+        float gs = step % 2 ? 0.2718f : 1.0f;
+        for (size_t i = 0; i < n; i++)
+            ga[i] = gb[i] = 0.3f * cosf(1.1f * (float)(i + (size_t)step * 7));
+        be->scale(be, gb + 3, n - 3, gs);
+        optim_step_from(&a, 3, wa, ga, c.lr, gs);
+        optim_step_from(&b, 3, wb, gb, c.lr, 1.0f);
+        ck_assert_msg(memcmp(wa, wb, n * 4) == 0, "%s n %zu step %d: weights differ",
+                      optim_name((optim_kind)k), n, step);
+        for (size_t i = 3; i < n; i++)
+            ck_assert(ga[i] == (adam ? 0.3f * cosf(1.1f * (float)(i + (size_t)step * 7))
+                                     : gb[i]));
+    }
+    const char *na[4], *nb[4];
+    float *ba[4], *bb[4];
+    int ns = optim_state(&a, na, ba, 4);
+    ck_assert_int_eq(ns, optim_state(&b, nb, bb, 4));
+    for (int s = 0; s < ns; s++)
+        ck_assert_msg(memcmp(ba[s], bb[s], n * 4) == 0, "%s n %zu: %s differs",
+                      optim_name((optim_kind)k), n, na[s]);
+    optim_free(&a);
+    optim_free(&b);
+    free(wa); free(wb); free(ga); free(gb);
+    be->destroy(be);
+}
+
+START_TEST(clip_folded_equals_scaled)
+{
+    static const size_t lengths[] = { 1013, 16 * 8 + 3, 19, 4 };
+    for (int k = 0; k <= OPT_LAST; k++)
+        for (int l = 0; l < 4; l++)
+            fold_equals_scaled(k, lengths[l]);
 }
 END_TEST
 
@@ -201,6 +265,7 @@ int main(void)
     tcase_add_test(tc, rmsprop_momentum_wd);
     tcase_add_test(tc, adam_scalars);
     tcase_add_test(tc, adam_bits_match_scalar);
+    tcase_add_test(tc, clip_folded_equals_scaled);
     tcase_add_test(tc, names);
     tcase_add_test(tc, ntasgd_trigger);
     suite_add_tcase(s, tc);

@@ -175,7 +175,7 @@ START_TEST(elementwise_split_matches)
     float *m1 = calloc(n, 4), *v1 = calloc(n, 4), *m3 = calloc(n, 4), *v3 = calloc(n, 4);
     memcpy(w3, w1, n * 4);
     be_adam_step as = {.lr = 1e-3f, .b1 = 0.9f, .b2 = 0.999f, .eps = 1e-8f, .wd = 0.01f,
-                       .decoupled = 1, .sbc2 = 0.03f, .step = 0.01f};
+                       .decoupled = 1, .sbc2 = 0.03f, .step = 0.01f, .gscale = 1.0f};
     for (long t = 1; t <= 3; t++) {
         one->adam(one, w1, x, m1, v1, n, &as);
         three->adam(three, w3, x, m3, v3, n, &as);

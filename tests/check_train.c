@@ -14,7 +14,10 @@
 #include "dist/dist.h"
 #include "train/trainer.h"
 
-static trainer *make_trainer(be_backend *be, model_cell cell, float dropout, uint64_t seed)
+/* A small LSTM/GRU/RNN trainer on the fixture's sentences; kind: its
+ * optimizer (lr 1e-2), or -1 for the default. */
+static trainer *make_trainer_opt(be_backend *be, model_cell cell, float dropout,
+                                 uint64_t seed, int kind)
 {
     char err[256];
     size_t len;
@@ -31,11 +34,18 @@ static trainer *make_trainer(be_backend *be, model_cell cell, float dropout, uin
     cfg.model.dropout = dropout;
     cfg.seq_len = 32;
     cfg.batch = 8;
+    if (kind >= 0)
+        cfg.optim = optim_defaults((optim_kind)kind);
     cfg.optim.lr = 1e-2f;
     cfg.seed = seed;
     trainer *t = trainer_create(be, &cfg, &c, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
     return t;
+}
+
+static trainer *make_trainer(be_backend *be, model_cell cell, float dropout, uint64_t seed)
+{
+    return make_trainer_opt(be, cell, dropout, seed, -1);
 }
 
 static void train_steps(trainer *t, int n, float *losses)
@@ -374,17 +384,50 @@ START_TEST(history_bounded)
 }
 END_TEST
 
-START_TEST(clipping)
+/* One step clipped to norm 1e-3 by a trainer with optimizer kind: the
+ * weights those of a fresh optimizer's step over the gradients scaled
+ * by the clip's factor (computed as the trainer does, from their norm
+ * before clipping).  Adam takes the factor as it reads the gradients and
+ * leaves them as backward left them; SGD finds them scaled to the norm.
+ * Returns the trainer. */
+static trainer *clip_step(be_backend *be, int kind)
 {
-    be_backend *be = be_cpu_create();
-    trainer *t = make_trainer(be, CELL_LSTM, 0.0f, 9);
+    trainer *t = make_trainer_opt(be, CELL_LSTM, 0.0f, 9, kind);
+    size_t n = t->m->n_params;
+    float *w = malloc(n * sizeof *w), *g = malloc(n * sizeof *g);
+    memcpy(w, t->m->params, n * sizeof *w);
     t->cfg.clip_norm = 1e-3f;
     char err[256];
     train_info inf;
     ck_assert_int_eq(trainer_step(t, &inf, err, sizeof err), 0);
-    double after = sqrt(be->sumsq(be, t->m->grads, t->m->n_params));
     ck_assert(inf.grad_norm > 1e-3f);
-    ck_assert_double_eq_tol(after, 1e-3, 1e-5);
+    double norm = sqrt(be->sumsq(be, t->m->grads, n));
+    memcpy(g, t->m->grads, n * sizeof *g);
+    if (kind == OPT_SGD) {
+        ck_assert_double_eq_tol(norm, 1e-3, 1e-5);
+    } else {
+        ck_assert_float_eq(inf.grad_norm, (float)norm);
+        be->scale(be, g, n, (float)(t->cfg.clip_norm / (norm + 1e-6)));
+    }
+    optim o;
+    ck_assert_int_eq(optim_init(&o, be, &t->opt.cfg, n), 0);
+    optim_step(&o, w, g, inf.lr);
+    ck_assert_msg(memcmp(w, t->m->params, n * sizeof *w) == 0, "%s: not the clipped step",
+                  optim_name((optim_kind)kind));
+    optim_free(&o);
+    free(w);
+    free(g);
+    return t;
+}
+
+/* Clipping by norm, for Adam and SGD; then by value. */
+START_TEST(clipping)
+{
+    be_backend *be = be_cpu_create();
+    trainer_free(clip_step(be, OPT_SGD));
+    trainer *t = clip_step(be, OPT_ADAM);
+    char err[256];
+    train_info inf;
     t->cfg.clip_norm = 0;
     t->cfg.clip_value = 1e-4f;
     ck_assert_int_eq(trainer_step(t, &inf, err, sizeof err), 0);

@@ -62,7 +62,9 @@ static inline int be_precision_parse(const char *s)
 
 /* One Adam, AdamW or NAdam update: the settings and the step's scalars,
  * worked out once by optim.c (in double, then rounded to float) so every
- * backend applies the same numbers. */
+ * backend applies the same numbers.  The gradient is g * gscale, rounded
+ * as a float product where g is read (the clip's factor: the bits of
+ * scaling g first, without that pass over it); 1 for g as it is. */
 typedef struct be_adam_step {
     float lr, b1, b2, eps, wd;
     int decoupled;          /* AdamW: w shrinks by lr * wd; else g += wd * w */
@@ -70,6 +72,7 @@ typedef struct be_adam_step {
     float c1, c2;           /* NAdam's weights of the gradient and the moment */
     float sbc2;             /* sqrt(1 - b2^t) */
     float step;             /* lr / (1 - b1^t) */
+    float gscale;           /* the gradients' factor */
 } be_adam_step;
 
 /* The normalisations of one LayerNorm LSTM layer (model.h gives the
@@ -120,6 +123,14 @@ struct be_backend {
     /* Y[i,:] = b1 + b2 for each of M rows (b2 may be NULL). */
     void (*fill_rows)(be_backend *be, float *Y, int M, int N,
                       const float *b1, const float *b2);
+    /* Optional (NULL where a backend lacks it; callers use be_gemm_bias):
+     * C[M,N] = op(A) op(B) + (b1 + b2) on every row, C's rows N apart (b2
+     * may be NULL): the bits of fill_rows and then gemm with alpha 1,
+     * beta 1, where the bias can go in with the product's first sums
+     * instead of a pass of its own over C. */
+    void (*gemm_bias)(be_backend *be, int ta, int tb, int M, int N, int K,
+                      const float *A, int lda, const float *B, int ldb,
+                      const float *b1, const float *b2, float *C);
     /* db[j] += sum_i dY[i,j]. */
     void (*colsum_add)(be_backend *be, const float *dY, int M, int N, float *db);
     /* out[i,:] = table[ids[i],:]  and its adjoint (accumulates). */
@@ -277,6 +288,21 @@ struct be_backend {
     int (*coll_sum)(be_backend *be, float *x, size_t n);
     int (*coll_wait)(be_backend *be);
 };
+
+/* C[M,N] = op(A) op(B) + (b1 + b2) on every row (b2 may be NULL), C's
+ * rows N apart: the backend's gemm_bias, or fill_rows then gemm where it
+ * has none. */
+static inline void be_gemm_bias(be_backend *be, int ta, int tb, int M, int N, int K,
+                                const float *A, int lda, const float *B, int ldb,
+                                const float *b1, const float *b2, float *C)
+{
+    if (be->gemm_bias) {
+        be->gemm_bias(be, ta, tb, M, N, K, A, lda, B, ldb, b1, b2, C);
+        return;
+    }
+    be->fill_rows(be, C, M, N, b1, b2);
+    be->gemm(be, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 1.0f, C, N);
+}
 
 /* The bytes of a coll_id (NCCL_UNIQUE_ID_BYTES). */
 #define BE_COLL_ID_BYTES 128

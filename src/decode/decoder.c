@@ -43,11 +43,9 @@ static void dec_precompute(decoder *d)
     for (int l = 0; l < c->layers; l++)
         be->fill_rows(be, d->bias + (size_t)l * GH, 1, GH, m->b_ih[l],
                       dec_apart(c) ? NULL : m->b_hh[l]);
-    if (d->table) {
-        be->fill_rows(be, d->table, c->vocab, GH, d->bias, NULL);
-        be->gemm(be, 0, 1, c->vocab, GH, c->embed, 1.0f, m->enc, c->embed,
-                 m->w_ih[0], c->embed, 1.0f, d->table, GH);
-    }
+    if (d->table)
+        be_gemm_bias(be, 0, 1, c->vocab, GH, c->embed, m->enc, c->embed, m->w_ih[0],
+                     c->embed, d->bias, NULL, d->table);
 }
 
 /* Whether to multiply through packed matrices: always for 16/8-bit

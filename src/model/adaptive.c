@@ -105,9 +105,9 @@ static void head_logits(be_backend *be, const adaptive_tensors *w, const adaptiv
                         int H, const float *x, int n, float *out)
 {
     if (w->head_b)
-        be->fill_rows(be, out, n, d->head, w->head_b, NULL);
-    be->gemm(be, 0, 1, n, d->head, H, 1.0f, x, H, w->head_w, H, w->head_b ? 1.0f : 0.0f,
-             out, d->head);
+        be_gemm_bias(be, 0, 1, n, d->head, H, x, H, w->head_w, H, w->head_b, NULL, out);
+    else
+        be->gemm(be, 0, 1, n, d->head, H, 1.0f, x, H, w->head_w, H, 0.0f, out, d->head);
 }
 
 /* Tail i of the rows x [n, H]: the projection into proj [n, proj_i], then

@@ -2,8 +2,8 @@
  * forward and backward pass of one truncated-BPTT chunk.
  *
  * Shapes: a chunk is T steps of B streams, R = T*B rows, time-major (row
- * t*B+b).  Per layer the input projections of all T steps are one GEMM, the
- * recurrence is one GEMM plus one fused cell call per step, and the weight
+ * t*B+b).  Per layer the input projections of all T steps are one GEMM
+ * (the biases added in it, be_gemm_bias), the recurrence is one GEMM plus one fused cell call per step, and the weight
  * gradients are one GEMM per matrix per chunk.  The decoder is one GEMM over
  * all R rows.  Nothing is allocated inside forward or backward. */
 #include <math.h>
@@ -796,8 +796,8 @@ static void layer_forward(model *m, model_state *st, int l, int T, int B)
      * the recurrent sum is needed apart: the GRU's b_hn sits inside r *
      * (W_hn h + b_hn), the LayerNorm LSTM normalises the two sums apart */
     int apart = c->cell == CELL_GRU || c->layer_norm;
-    be->fill_rows(be, L->gx, R, GH, m->b_ih[l], apart ? NULL : m->b_hh[l]);
-    be->gemm(be, 0, 1, R, GH, in, 1.0f, L->x, in, m->w_ih[l], in, 1.0f, L->gx, GH);
+    be_gemm_bias(be, 0, 1, R, GH, in, L->x, in, m->w_ih[l], in, m->b_ih[l],
+                 apart ? NULL : m->b_hh[l], L->gx);
     be_lnlstm_params ln = c->layer_norm ? model_ln_params(m, l) : (be_lnlstm_params){0};
     const void *P = prepare_recurrent(m, W, T, B, 0);
     for (int t = 0; t < T; t++) {
@@ -865,9 +865,8 @@ static void decode_rows(model *m, int r0, int n)
                           a->ad.head, a->ad.proj);
         return;
     }
-    be->fill_rows(be, m->logits, n, V, m->dec_b, NULL);
-    be->gemm(be, 0, 1, n, V, H, 1.0f, a->dec_in + (size_t)r0 * H, H, m->dec_w, H,
-             1.0f, m->logits, V);
+    be_gemm_bias(be, 0, 1, n, V, H, a->dec_in + (size_t)r0 * H, H, m->dec_w, H, m->dec_b,
+                 NULL, m->logits);
 }
 
 /* The adaptive softmax's loss of decoder rows r0 .. r0+n-1 (host

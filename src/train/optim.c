@@ -1,7 +1,9 @@
 /* optim.c - SGD (momentum, Nesterov), Adam, AdamW, NAdam and RMSprop with
  * PyTorch's definitions.  The per-step scalars (bias corrections, NAdam's
  * momentum schedule) are worked out here, once, in double; the elementwise
- * arithmetic is in the backend so it runs where the parameters live. */
+ * arithmetic is in the backend so it runs where the parameters live.  A
+ * clip's factor on the gradients goes into the Adam kinds' update (one
+ * pass over the gradients less); the others get the gradients scaled. */
 #include <math.h>
 #include <string.h>
 
@@ -113,15 +115,20 @@ be_adam_step optim_adam_step(const optim_config *c, float lr, long t)
         nadam_weights(s.b1, t, &s.c1, &s.c2);
     s.sbc2 = (float)sqrt(bc2);
     s.step = (float)(lr / bc1);
+    s.gscale = 1.0f;
     return s;
 }
 
-void optim_step(optim *o, float *w, const float *g, float lr)
+/* Whether the kind's backend update multiplies g by a factor itself. */
+static int takes_scale(const optim_config *c)
 {
-    optim_step_from(o, 0, w, g, lr);
+    return c->kind == OPT_ADAM || c->kind == OPT_ADAMW || c->kind == OPT_NADAM;
 }
 
-void optim_step_from(optim *o, size_t first, float *w, const float *g, float lr)
+/* The update of elements first.. from g * gscale, gscale 1 unless the
+ * kind takes it. */
+static void step_kind(optim *o, size_t first, float *w, const float *g, float lr,
+                      float gscale)
 {
     const optim_config *c = &o->cfg;
     be_backend *be = o->be;
@@ -143,6 +150,7 @@ void optim_step_from(optim *o, size_t first, float *w, const float *g, float lr)
     case OPT_ADAMW:
     case OPT_NADAM: {
         be_adam_step s = optim_adam_step(c, lr, o->t);
+        s.gscale = gscale;
         be->adam(be, w, g, m, v, n, &s);
         break;
     }
@@ -151,6 +159,21 @@ void optim_step_from(optim *o, size_t first, float *w, const float *g, float lr)
                     c->weight_decay);
         break;
     }
+}
+
+void optim_step(optim *o, float *w, const float *g, float lr)
+{
+    step_kind(o, 0, w, g, lr, 1.0f);
+}
+
+void optim_step_from(optim *o, size_t first, float *w, float *g, float lr, float gscale)
+{
+    if (gscale != 1.0f && !takes_scale(&o->cfg)) {
+        size_t n = first < o->n ? o->n - first : 0;
+        o->be->scale(o->be, g + first, n, gscale);
+        gscale = 1.0f;
+    }
+    step_kind(o, first, w, g, lr, gscale);
 }
 
 int optim_ntasgd_observe(optim *o, double val_loss)

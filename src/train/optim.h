@@ -52,13 +52,17 @@ int optim_buffers(const optim_config *cfg);
 int optim_init(optim *o, be_backend *be, const optim_config *cfg, size_t n);
 void optim_free(optim *o);
 /* The backend's arguments for step t (1, 2, ...) of an Adam, AdamW or
- * NAdam optimizer with settings c at learning rate lr. */
+ * NAdam optimizer with settings c at learning rate lr (gscale 1). */
 be_adam_step optim_adam_step(const optim_config *c, float lr, long t);
 /* One update of w from g with learning rate lr (the schedule's value). */
 void optim_step(optim *o, float *w, const float *g, float lr);
-/* The same for elements first .. n-1 only: the ones before keep their
- * values and their state (a frozen tensor at the front). */
-void optim_step_from(optim *o, size_t first, float *w, const float *g, float lr);
+/* The same for elements first .. n-1 only, the gradient g * gscale (a
+ * clip's factor; 1: g as it is): the ones before keep their values and
+ * their state (a frozen tensor at the front).  Adam, AdamW and NAdam
+ * apply gscale as they read g, leaving g as it was; the other kinds
+ * scale g[first..] in place first.  Either way the bits of scaling g
+ * first and then stepping with gscale 1. */
+void optim_step_from(optim *o, size_t first, float *w, float *g, float lr, float gscale);
 /* NTASGD: notes a validation loss; returns 1 when it triggers the switch
  * to averaging (the caller then starts it: trainer.c), else 0. */
 int optim_ntasgd_observe(optim *o, double val_loss);

@@ -1,6 +1,7 @@
 /* trainer.c - the training step, top to bottom: gather the next chunk of
- * the B streams, forward, backward, clip, learning rate, optimizer update,
- * metrics.  And evaluation over a split. */
+ * the B streams, forward, backward, clip (the norm's factor handed to the
+ * optimizer update), learning rate, optimizer update, metrics.  And
+ * evaluation over a split. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,16 +364,19 @@ int trainer_record(trainer *t, long step, float loss)
 
 /* Clips the gradients (by value, then by global norm; summed over the
  * processes first, so every one clips the whole batch's) and returns the
- * global norm before clipping. */
-static float clip_grads(trainer *t)
+ * global norm before clipping.  The norm's factor is left in *gscale for
+ * the optimizer (optim_step_from), which applies it as it reads the
+ * gradients instead of a pass of its own over them; 1 when none. */
+static float clip_grads(trainer *t, float *gscale)
 {
     be_backend *be = t->be;
     model *m = t->m;
     if (t->cfg.clip_value > 0.0f)
         be->clamp(be, m->grads, m->n_params, t->cfg.clip_value);
     double norm = sqrt(be->sumsq(be, m->grads, m->n_params));
+    *gscale = 1.0f;
     if (t->cfg.clip_norm > 0.0f && norm > t->cfg.clip_norm)
-        be->scale(be, m->grads, m->n_params, (float)(t->cfg.clip_norm / (norm + 1e-6)));
+        *gscale = (float)(t->cfg.clip_norm / (norm + 1e-6));
     return (float)norm;
 }
 
@@ -462,14 +466,15 @@ static int step_on(trainer *t, train_info *out, char *err, size_t errlen)
     double reduce_s;
     if (trainer_backward(t, frozen, &reduce_s, err, errlen) != 0)
         return -1;
-    float norm = clip_grads(t);
+    float gscale;
+    float norm = clip_grads(t, &gscale);
     /* the norm waited for backward */
     if (dist_agree(backend_failed(t, err, errlen) < 0, err, errlen) < 0)
         return -1;
     /* a jittered chunk's rate scaled by its drawn length, as awd-lstm-lm */
     float lr = trainer_lr(t, t->step) * (float)trainer_chunk_len(&t->cfg, t->step)
                / (float)t->cfg.seq_len;
-    optim_step_from(&t->opt, frozen, t->m->params, t->m->grads, lr);
+    optim_step_from(&t->opt, frozen, t->m->params, t->m->grads, lr, gscale);
 
     t->pos += (size_t)T;
     t->step++;

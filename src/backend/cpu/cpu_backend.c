@@ -182,6 +182,9 @@ typedef struct gemm_args {
     int split_n;             /* split the columns of C (else its rows) */
     int own;                 /* our AVX-512 kernels (cpu_gemm512_wanted) */
     float *const *work;      /* the parts' packing spaces (cpu_impl) */
+    /* gemm_bias's row, at C's column 0 (b2 may be NULL); NULL: none.
+     * Only where every block goes to cpu_gemm512 (cpu_gemm_bias). */
+    const float *b1, *b2;
 } gemm_args;
 
 /* One block of C, computed by part `part`: our AVX-512 sgemm when the
@@ -190,6 +193,11 @@ typedef struct gemm_args {
 static void cpu_sgemm(const gemm_args *g, int part, int M, int N, const float *A,
                       const float *B, float *C)
 {
+    if (g->b1) {
+        (void)cpu_gemm512_bias(g->ta, g->tb, M, N, g->K, A, g->lda, B, g->ldb, g->b1, g->b2,
+                               C, g->ldc, g->work[part]);
+        return;
+    }
     if (g->own) {
         (void)cpu_gemm512(g->ta, g->tb, M, N, g->K, g->alpha, A, g->lda, B, g->ldb,
                           g->beta, C, g->ldc, g->work[part]);
@@ -253,13 +261,27 @@ static void cpu_gemm_few_rows(const gemm_args *g, int part, int N, const float *
     }
 }
 
+/* Whether a product goes to cpu_gemm_few_rows (a split by columns). */
+static int cpu_gemm_few(const gemm_args *g)
+{
+    return g->split_n && !g->ta && g->M <= CPU_FEW_ROWS;
+}
+
 /* One block of C: columns i0..i1 (op(B)'s columns are B's rows when tb)
  * or rows i0..i1 (op(A)'s rows are A's columns when ta). */
 static void gemm_body(range_job *j, int part, size_t i0, size_t i1)
 {
     const gemm_args *g = j->args;
     int w = (int)(i1 - i0);
-    if (g->split_n && !g->ta && g->M <= CPU_FEW_ROWS)
+    gemm_args cols;
+    if (g->b1 && g->split_n) {
+        /* this block's columns of the bias row */
+        cols = *g;
+        cols.b1 += i0;
+        cols.b2 = g->b2 ? g->b2 + i0 : NULL;
+        g = &cols;
+    }
+    if (cpu_gemm_few(g))
         cpu_gemm_few_rows(g, part, w, g->tb ? g->B + i0 * g->ldb : g->B + i0, g->C + i0);
     else if (g->split_n)
         cpu_sgemm(g, part, g->M, w, g->A, g->tb ? g->B + i0 * g->ldb : g->B + i0,
@@ -267,6 +289,14 @@ static void gemm_body(range_job *j, int part, size_t i0, size_t i1)
     else
         cpu_sgemm(g, part, w, g->N, g->ta ? g->A + i0 : g->A + i0 * g->lda, g->B,
                   g->C + i0 * g->ldc);
+}
+
+/* The product g over the pool, its blocks by gemm_body. */
+static void cpu_gemm_run(be_backend *be, const gemm_args *g)
+{
+    size_t n = g->split_n ? (size_t)g->N : (size_t)g->M;
+    cpu_par_for(be, n, g->split_n ? 64 : 16, 0.05 * g->M * g->N * (double)g->K, gemm_body,
+                g);
 }
 
 /* Each thread multiplies a block of C single-threaded, in our AVX-512
@@ -280,11 +310,10 @@ static void cpu_gemm(be_backend *be, int ta, int tb, int M, int N, int K,
 {
     cpu_impl *impl = be->impl;
     gemm_args g = { ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, N >= M,
-                    cpu_gemm512_wanted(M, N, K), impl->work };
+                    cpu_gemm512_wanted(M, N, K), impl->work, NULL, NULL };
     if (M <= 0 || N <= 0)
         return;
-    size_t n = g.split_n ? (size_t)N : (size_t)M;
-    cpu_par_for(be, n, g.split_n ? 64 : 16, 0.05 * M * N * (double)K, gemm_body, &g);
+    cpu_gemm_run(be, &g);
 }
 
 /* Preparing op(B) for many products pays once a product has more rows
@@ -372,6 +401,28 @@ static void cpu_fill_rows(be_backend *be, float *Y, int M, int N,
 {
     rows_args a = { .Y = Y, .b1 = b1, .b2 = b2, .N = N };
     cpu_par_for(be, (size_t)M, 1, FLAT_WORK((size_t)M * N, 1), fill_rows_body, &a);
+}
+
+/* C = op(A) op(B) + the bias row: in the product's first store where
+ * every block goes to cpu_gemm512 whole, so the bias never costs a pass
+ * of its own over C (26 MB for a chunk's gate inputs on the benchmark
+ * model); elsewhere (OpenBLAS, the few-row kernels) filled first.  The
+ * bits are those of the fill either way. */
+static void cpu_gemm_bias(be_backend *be, int ta, int tb, int M, int N, int K,
+                          const float *A, int lda, const float *B, int ldb,
+                          const float *b1, const float *b2, float *C)
+{
+    cpu_impl *impl = be->impl;
+    gemm_args g = { ta, tb, M, N, K, 1.0f, 1.0f, A, B, C, lda, ldb, N, N >= M,
+                    cpu_gemm512_wanted(M, N, K), impl->work, b1, b2 };
+    if (M <= 0 || N <= 0)
+        return;
+    if (!g.own || cpu_gemm_few(&g)) {
+        cpu_fill_rows(be, C, M, N, b1, b2);
+        cpu_gemm(be, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 1.0f, C, N);
+        return;
+    }
+    cpu_gemm_run(be, &g);
 }
 
 /* Columns i0..i1 of db += the column sums of dY. */
@@ -941,7 +992,7 @@ CPU_KERNEL static void adam_body(range_job *j, int part, size_t i0, size_t i1)
     const flat_args *a = j->args;
     const be_adam_step *s = a->adam;
     float lr = s->lr, b1 = s->b1, b2 = s->b2, eps = s->eps, wd = s->wd;
-    float c1 = s->c1, c2 = s->c2, sbc2 = s->sbc2, step = s->step;
+    float c1 = s->c1, c2 = s->c2, sbc2 = s->sbc2, step = s->step, gscale = s->gscale;
     int decoupled = s->decoupled, nadam = s->nadam;
     float *w = a->x, *m = a->y, *v = a->z;
     const float *g = a->a;
@@ -950,7 +1001,7 @@ CPU_KERNEL static void adam_body(range_job *j, int part, size_t i0, size_t i1)
     if (cpu_simd_adam(w + i0, g + i0, m + i0, v + i0, i1 - i0, s) == 0)
         return;
     for (size_t i = i0; i < i1; i++) {
-        float gi = g[i];
+        float gi = g[i] * gscale;
         if (decoupled)
             w[i] *= 1.0f - lr * wd;
         else
@@ -1127,6 +1178,7 @@ static const be_backend cpu_table = {
     .prepare = cpu_prepare,
     .gemm_prepared = cpu_gemm_prepared,
     .fill_rows = cpu_fill_rows,
+    .gemm_bias = cpu_gemm_bias,
     .colsum_add = cpu_colsum_add,
     .embed_fwd = cpu_embed_fwd,
     .embed_bwd = cpu_embed_bwd,

@@ -1,7 +1,10 @@
 /* cpu_gemm512.c - single-threaded AVX-512 sgemm for the large products of
  * training: C[M,N] = alpha * op(A) op(B) + beta * C, row-major, A and B
  * either way round (the trainer issues NT for the input projections and
- * the decoder, TN for the weight gradients, NN for the input gradients).
+ * the decoder, TN for the weight gradients, NN for the input gradients),
+ * or C = op(A) op(B) + a bias row (b1 + b2) on every row, the bias added
+ * where the first block's sums are stored, so the projections and the
+ * decoder need no separate pass filling C with it.
  *
  * Why our own: OpenBLAS may be held to its AVX2 kernels on AVX-512 CPUs
  * (OPENBLAS_CORETYPE, set where old builds misbehave), which halves its
@@ -26,7 +29,9 @@
  * are handled only by the packing.
  *
  * Summation order: each element of C is the sum over k in order, in one
- * accumulator per KC block, each block's sum added to C in turn.  That
+ * accumulator per KC block, each block's sum added to C in turn (with a
+ * bias, the first block's to fl(b1 + b2): the bits of filling C with the
+ * bias and then multiplying with beta 1).  That
  * does not depend on where the element sits in the block or on M and N,
  * so a block of C computed alone equals the same block of a larger call:
  * the backend's split across threads never changes the results.
@@ -201,18 +206,35 @@ static G5_SIMD void g5_pack_b_panel(int tb, const float *B, int ldb, int k0, int
     }
 }
 
-/* C[mr, nr] = alpha * Ap Bp + beta * C over kc steps, for compile-time
+/* The bias row of a tile's columns under masks m0, m1: fl(b1 + b2), as
+ * fill_rows computes it (b1 alone when b2 is NULL). */
+static inline __attribute__((always_inline)) G5_SIMD void
+g5_bias(const float *b1, const float *b2, __mmask16 m0, __mmask16 m1, __m512 *v0,
+        __m512 *v1)
+{
+    *v0 = _mm512_maskz_loadu_ps(m0, b1);
+    *v1 = _mm512_maskz_loadu_ps(m1, b1 + 16);
+    if (b2) {
+        *v0 = _mm512_add_ps(*v0, _mm512_maskz_loadu_ps(m0, b2));
+        *v1 = _mm512_add_ps(*v1, _mm512_maskz_loadu_ps(m1, b2 + 16));
+    }
+}
+
+/* C[mr, nr] = alpha * Ap Bp + beta * C over kc steps (or, when b1 is not
+ * NULL, alpha * Ap Bp + (b1 + b2), b1 and b2 at the tile's columns, b2
+ * possibly NULL), for compile-time
  * MR (the rows computed: 12, or 8 or 4 for the last panel of a few-row
  * product, so 32 rows cost 12 + 12 + 8 rows of FMAs, not 36), NV vectors
  * (2: nr up to 32; 1: nr up to 16, the last panel of a narrow N) and FULL
  * (B's panel has all its columns in memory, zero-padded when packed: plain
  * loads; otherwise masked ones, whose mask registers would cost a port-5
  * move per k).  Ap's panels are G5_MR rows apart whatever MR.  beta 0
- * does not read C.  The sums do not depend on MR, NV or FULL. */
+ * does not read C, nor does a bias.  The sums do not depend on MR, NV or
+ * FULL. */
 static inline __attribute__((always_inline)) G5_SIMD void
 g5_tile(const int MR, const int NV, const int FULL, int kc, const float *restrict Ap,
         const float *restrict Bp, size_t ldbp, float *C, int ldc, int mr, int nr,
-        float alpha, float beta)
+        float alpha, float beta, const float *b1, const float *b2)
 {
     __m512 c0[G5_MR], c1[G5_MR];
     __mmask16 m0 = g5_mask(nr), m1 = g5_mask(nr - 16);
@@ -240,18 +262,26 @@ g5_tile(const int MR, const int NV, const int FULL, int kc, const float *restric
         }
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __m512 bias0 = _mm512_setzero_ps(), bias1 = _mm512_setzero_ps();
+    if (b1)
+        g5_bias(b1, b2, m0, m1, &bias0, &bias1);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
         if (i >= mr)
             break;
         float *c = C + (size_t)i * ldc;
         __m512 r0 = _mm512_mul_ps(va, c0[i]);
-        if (beta != 0.0f)
+        /* fl(bias + r0) is what fma(1, C, r0) gave over a filled C */
+        if (b1)
+            r0 = _mm512_add_ps(bias0, r0);
+        else if (beta != 0.0f)
             r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), r0);
         _mm512_mask_storeu_ps(c, m0, r0);
         if (NV > 1) {
             __m512 r1 = _mm512_mul_ps(va, c1[i]);
-            if (beta != 0.0f)
+            if (b1)
+                r1 = _mm512_add_ps(bias1, r1);
+            else if (beta != 0.0f)
                 r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), r1);
             _mm512_mask_storeu_ps(c + 16, m1, r1);
         }
@@ -261,9 +291,10 @@ g5_tile(const int MR, const int NV, const int FULL, int kc, const float *restric
 /* The instances g5_block calls: named, so a profile tells them apart. */
 #define G5_TILE_FN(name, MR, NV, FULL)                                                   \
     static G5_SIMD void name(int kc, const float *Ap, const float *Bp, size_t ldbp,      \
-                             float *C, int ldc, int mr, int nr, float alpha, float beta) \
+                             float *C, int ldc, int mr, int nr, float alpha, float beta, \
+                             const float *b1, const float *b2)                           \
     {                                                                                    \
-        g5_tile(MR, NV, FULL, kc, Ap, Bp, ldbp, C, ldc, mr, nr, alpha, beta);            \
+        g5_tile(MR, NV, FULL, kc, Ap, Bp, ldbp, C, ldc, mr, nr, alpha, beta, b1, b2);    \
     }
 G5_TILE_FN(g5_tile_wide, G5_MR, 2, 1)
 G5_TILE_FN(g5_tile_wide8, 8, 2, 1)
@@ -272,7 +303,8 @@ G5_TILE_FN(g5_tile_edge, G5_MR, 2, 0)
 G5_TILE_FN(g5_tile_narrow, G5_MR, 1, 0)
 
 typedef void (*g5_tile_fn)(int kc, const float *Ap, const float *Bp, size_t ldbp, float *C,
-                           int ldc, int mr, int nr, float alpha, float beta);
+                           int ldc, int mr, int nr, float alpha, float beta,
+                           const float *b1, const float *b2);
 
 /* The tile for mr rows and nr columns of a panel whose columns are all in
  * memory (full) or only nr of them. */
@@ -292,6 +324,7 @@ typedef struct g5_args {
     int ta, tb, lda, ldb, ldc;
     int M, N, K;
     float alpha, beta;
+    const float *b1, *b2;         /* the bias row (b2 may be NULL); NULL: none */
 } g5_args;
 
 /* op(B)'s block as the tiles read it: panel p (columns p * G5_NR..) at
@@ -306,15 +339,17 @@ typedef struct g5_panels {
 } g5_panels;
 
 /* Every row of C against op(B)'s columns j0..j0+nc, steps k0..k0+kc;
- * beta is C's factor for this block (the caller's beta for the first
- * block of k, 1 after).  For each block of G5_MC rows, op(A)'s panels are
+ * the first block of k (first) adds its sums to the bias or to beta * C,
+ * the later ones to C.  For each block of G5_MC rows, op(A)'s panels are
  * packed, then each panel of op(B) meets all of them in turn: the panel
  * (32 KiB) stays in L1 while the block of A (at most 96 KiB) comes from
  * L2, and a few-row product (a time step's 32 streams) reads each panel of
  * B once, not once per 12 rows. */
 static void g5_block(const g5_args *g, float *Ap, const g5_panels *bp, int j0, int nc,
-                     int k0, int kc, float beta)
+                     int k0, int kc, int first)
 {
+    float beta = first ? g->beta : 1.0f;
+    const float *b1 = first ? g->b1 : NULL, *b2 = g->b2;
     for (int i0 = 0; i0 < g->M; i0 += G5_MC) {
         int mc = g5_min(G5_MC, g->M - i0);
         g5_pack_a(g->ta, g->A, g->lda, i0, mc, k0, kc, Ap);
@@ -325,19 +360,24 @@ static void g5_block(const g5_args *g, float *Ap, const g5_panels *bp, int j0, i
                 int mr = g5_min(G5_MR, mc - ip);
                 float *Ci = g->C + (size_t)(i0 + ip) * g->ldc + j0 + jp;
                 g5_tile_for(mr, nr, bp->full)(kc, Ap + (size_t)ip * kc, panel_b, bp->ld, Ci,
-                                          g->ldc, mr, nr, g->alpha, beta);
+                                              g->ldc, mr, nr, g->alpha, beta,
+                                              b1 ? b1 + j0 + jp : NULL,
+                                              b1 && b2 ? b2 + j0 + jp : NULL);
             }
         }
     }
 }
 
-/* K = 0: C = beta * C (op(A) op(B) is empty). */
+/* K = 0: C = beta * C, or the bias (op(A) op(B) is empty). */
 static void g5_scale(const g5_args *g)
 {
     for (int i = 0; i < g->M; i++)
         for (int j = 0; j < g->N; j++) {
             float *c = g->C + (size_t)i * g->ldc + j;
-            *c = g->beta == 0.0f ? 0.0f : g->beta * *c;
+            if (g->b1)
+                *c = g->b2 ? g->b1[j] + g->b2[j] : g->b1[j];
+            else
+                *c = g->beta == 0.0f ? 0.0f : g->beta * *c;
         }
 }
 
@@ -364,7 +404,7 @@ static void g5_run(const g5_args *g, float *work)
                 for (int jp = 0; jp < ncb; jp += G5_NR)
                     g5_pack_b_panel(g->tb, g->B, g->ldb, k0, kcb, j0 + jp,
                                     g5_min(G5_NR, ncb - jp), Bp + (size_t)jp * kcb);
-            g5_block(g, Ap, &bp, j0, ncb, k0, kcb, k0 == 0 ? g->beta : 1.0f);
+            g5_block(g, Ap, &bp, j0, ncb, k0, kcb, k0 == 0);
         }
     }
 }
@@ -382,7 +422,7 @@ static void g5_run_packed(const g5_args *g, const float *P, float *work)
     for (int k0 = 0; k0 < g->K; k0 += G5_KC) {
         int kcb = g5_min(G5_KC, g->K - k0);
         g5_panels bp = { P + (size_t)k0 * G5_NR, (size_t)G5_NR * g->K, G5_NR, 1 };
-        g5_block(g, work, &bp, 0, g->N, k0, kcb, k0 == 0 ? g->beta : 1.0f);
+        g5_block(g, work, &bp, 0, g->N, k0, kcb, k0 == 0);
     }
 }
 
@@ -454,6 +494,27 @@ int cpu_gemm512(int ta, int tb, int M, int N, int K, float alpha, const float *A
 #else
     (void)ta; (void)tb; (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)lda;
     (void)B; (void)ldb; (void)beta; (void)C; (void)ldc; (void)work;
+    return -1;
+#endif
+}
+
+int cpu_gemm512_bias(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                     const float *B, int ldb, const float *b1, const float *b2, float *C,
+                     int ldc, float *work)
+{
+#ifdef G5_X86
+    if (M < 0 || N < 0 || K < 0 || !work || !b1 || !__builtin_cpu_supports("avx512f"))
+        return -1;
+    if (M == 0 || N == 0)
+        return 0;
+    g5_args g = { .A = A, .B = B, .C = C, .ta = ta, .tb = tb, .lda = lda, .ldb = ldb,
+                  .ldc = ldc, .M = M, .N = N, .K = K, .alpha = 1.0f, .beta = 1.0f,
+                  .b1 = b1, .b2 = b2 };
+    g5_run(&g, work);
+    return 0;
+#else
+    (void)ta; (void)tb; (void)M; (void)N; (void)K; (void)A; (void)lda; (void)B; (void)ldb;
+    (void)b1; (void)b2; (void)C; (void)ldc; (void)work;
     return -1;
 #endif
 }

@@ -1,6 +1,7 @@
 /* cpu_gemm512.h - single-threaded AVX-512 sgemm for the CPU backend's large
  * products (whole-chunk input projections, weight gradients, input
- * gradients, the decoder).  The backend splits C across its worker team and
+ * gradients, the decoder), with a bias row added in the product where the
+ * projections and the decoder want one.  The backend splits C across its worker team and
  * calls this once per block; OpenBLAS remains the path on CPUs without
  * AVX-512F and for the shapes cpu_gemm512_wanted turns down. */
 #ifndef CPU_GEMM512_H
@@ -28,6 +29,14 @@ int cpu_gemm512_wanted(int M, int N, int K);
 int cpu_gemm512(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                 int lda, const float *B, int ldb, float beta, float *C, int ldc,
                 float *work);
+
+/* C[M,N] = op(A) op(B) + (b1 + b2) on every row, b1[j] and b2[j] (b2
+ * may be NULL) the bias of C's column j: the same bits as C filled with
+ * fl(b1 + b2) and then cpu_gemm512 with alpha 1, beta 1, without reading
+ * C.  Arguments and return as cpu_gemm512 (-1 also when b1 is NULL). */
+int cpu_gemm512_bias(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                     const float *B, int ldb, const float *b1, const float *b2, float *C,
+                     int ldc, float *work);
 
 /* Floats of the packing space cpu_gemm512 and cpu_gemm512_packed take; 0
  * when the CPU lacks AVX-512F (nothing here runs). */

@@ -1,5 +1,6 @@
-/* cpu_simd.c - the cells and Adam in AVX-512: 16 hidden units at a time, the
- * tail of H under a mask.  exp is cpu_backend.c's cpu_exp step for step
+/* cpu_simd.c - the cells and Adam (the clip's factor applied as the
+ * gradient is read) in AVX-512: 16 hidden units at a time, the tail of H
+ * under a mask.  exp is cpu_backend.c's cpu_exp step for step
  * (clamp, n = round(x / ln 2), the two-part reduction, the degree-6
  * polynomial, 2^n from the exponent bits); without contraction, as the
  * scalar code is compiled in ISO C mode. */
@@ -120,7 +121,8 @@ SIMD static void vs_rnn(size_t n, const float *g, float *h)
 SIMD static inline void vs_adam16(__mmask16 k, float *w, const float *g, float *m,
                                   float *v, const be_adam_step *s)
 {
-    __m512 wi = _mm512_maskz_loadu_ps(k, w), gi = _mm512_maskz_loadu_ps(k, g);
+    __m512 wi = _mm512_maskz_loadu_ps(k, w);
+    __m512 gi = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, g), K(s->gscale));
     __m512 mi = _mm512_maskz_loadu_ps(k, m), vi = _mm512_maskz_loadu_ps(k, v);
     if (s->decoupled)
         wi = _mm512_mul_ps(wi, K(1.0f - s->lr * s->wd));

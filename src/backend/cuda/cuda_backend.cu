@@ -1120,6 +1120,7 @@ static const be_backend cu_table = {
     .prepare = NULL,
     .gemm_prepared = NULL,
     .fill_rows = cu_fill_rows,
+    .gemm_bias = NULL,          /* be_gemm_bias fills, then cuBLAS adds */
     .colsum_add = cu_colsum_add,
     .embed_fwd = cu_embed_fwd,
     .embed_bwd = cu_embed_bwd,

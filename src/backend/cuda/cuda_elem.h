@@ -220,10 +220,21 @@ CU_HD void cu_sgd_elem(size_t i, float *w, const float *g, float *buf, float lr,
 }
 
 /* Element i of an Adam, AdamW or NAdam update (scalars from optim.c). */
+/* a * b rounded to float: never fused into a following add (nvcc fuses
+ * by default), as a product stored to memory by another kernel is not. */
+CU_HD float cu_mul_rn(float a, float b)
+{
+#ifdef __CUDA_ARCH__
+    return __fmul_rn(a, b);
+#else
+    return a * b;
+#endif
+}
+
 CU_HD void cu_adam_elem(size_t i, float *w, const float *g, float *m, float *v,
                         be_adam_step s)
 {
-    float gi = g[i];
+    float gi = cu_mul_rn(g[i], s.gscale);      /* as k_scale's pass would */
     if (s.decoupled)
         w[i] *= 1.0f - s.lr * s.wd;
     else
