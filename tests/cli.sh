@@ -72,6 +72,8 @@ grep -q 'train' "$tmp/out" && grep -q 'sample' "$tmp/out" && grep -q 'eval' "$tm
 expect 0 '' "--version" --version
 grep -q '^rnnlab [0-9]' "$tmp/out" && pass "--version prints the version" \
     || flunk "--version prints the version" "$tmp/out"
+grep -Eq '^cpu: simd=(avx512vnni|avx512|avx2|portable) openblas_core=[A-Za-z0-9]+$' "$tmp/out" &&
+    pass "--version names the CPU kernels" || flunk "--version names the CPU kernels" "$tmp/out"
 for cmd in train sample eval; do
     expect 0 '' "$cmd --help" "$cmd" --help
     grep -q "^Usage: rnnlab $cmd" "$tmp/out" && pass "$cmd --help shows its usage" \

@@ -310,4 +310,9 @@ static inline void be_gemm_bias(be_backend *be, int ta, int tb, int M, int N, in
 /* Creates the CPU backend; returns NULL when out of memory. */
 be_backend *be_cpu_create(void);
 
+/* Writes the CPU kernels in use into buf ("simd=avx512vnni
+ * openblas_core=Cooperlake"): our SIMD level and OpenBLAS's core choice,
+ * which together fix a training's bits. */
+void be_cpu_describe(char *buf, size_t len);
+
 #endif

@@ -14,6 +14,7 @@
 #include "cli/cli_int.h"
 #include "util/status.h"
 #include "util/suggest.h"
+#include "backend/backend.h"
 #include "backend/cuda/cuda_backend.h"
 #include "dist/dist.h"
 #include "ui/launch.h"
@@ -110,6 +111,9 @@ static int cli_main(int argc, char **argv)
         /* what configure found: cuda=no nccl=no is a CPU-only build */
         printf("features: cuda=%s nccl=%s mpi=%s\n", be_cuda_built() ? "yes" : "no",
                be_cuda_nccl_built() ? "yes" : "no", dist_built() ? "yes" : "no");
+        char cpu[128];
+        be_cpu_describe(cpu, sizeof cpu);
+        printf("cpu: %s\n", cpu);
         return finish_output(STATUS_OK);
     }
     if (arg[0] == '-')

@@ -8,6 +8,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1225,4 +1226,21 @@ be_backend *be_cpu_create(void)
     *be = cpu_table;
     be->impl = impl;
     return be;
+}
+
+/* The kernel set this CPU runs: our SIMD level (each level sums in its own
+ * order) and the kernels OpenBLAS picked at load time for the products it
+ * still does (small shapes; every product without AVX-512).  Bits of a
+ * training depend on both, so golden tests and benchmarks name them. */
+void be_cpu_describe(char *buf, size_t len)
+{
+    const char *simd = "portable";
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f"))
+        simd = __builtin_cpu_supports("avx512vnni") ? "avx512vnni" : "avx512";
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        simd = "avx2";
+#endif
+    const char *core = openblas_get_corename();
+    snprintf(buf, len, "simd=%s openblas_core=%s", simd, core ? core : "unknown");
 }
