@@ -18,6 +18,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/cpu_gemm512.h"
+#include "backend/cpu/cpu_level.h"
 #include "util/rng.h"
 
 /* One product's operands and leading dimensions; C has ldc >= N, the
@@ -146,12 +147,19 @@ static float *gm_run(const gm_case *c, int K)
     return C;
 }
 
-/* Skips the test (exit 77 would skip the whole program) when the kernel
- * declines: only on CPUs without AVX-512F. */
+/* Whether the kernel runs here: the CPU has AVX-512F and RNNLAB_SIMD
+ * leaves it on. */
+#define GM_HAVE_AVX512() (cpu_level_get() >= CPU_LEVEL_AVX512)
+
+/* Skips the test, saying so (exit 77 would skip the whole program), when
+ * the kernel declines: below the avx512 level it is never used. */
 #define GM_NEED_AVX512()                                                      \
     do {                                                                      \
-        if (!__builtin_cpu_supports("avx512f"))                               \
-            return; /* no AVX-512F: the kernel is never used */              \
+        if (!GM_HAVE_AVX512()) {                                              \
+            printf("# %s skipped: SIMD level %s, below avx512\n", __func__,   \
+                   cpu_level_name(cpu_level_get()));                          \
+            return;                                                           \
+        }                                                                     \
     } while (0)
 
 static const float gm_alpha[] = { 1.0f, 1.0f, 0.5f, -1.5f };
@@ -333,7 +341,7 @@ START_TEST(dispatch_by_shape)
     ck_assert_int_eq(cpu_gemm512_wanted(8, 8, 8), 0);
     ck_assert_int_eq(cpu_gemm512_wanted(0, 2048, 512), 0);
     ck_assert_int_eq(cpu_gemm512_wanted(3200, 2048, 64),
-                     __builtin_cpu_supports("avx512f") ? 1 : 0);
+                     GM_HAVE_AVX512() ? 1 : 0);
     float w[16];
     ck_assert_int_eq(cpu_gemm512(0, 0, -1, 4, 4, 1.0f, NULL, 4, NULL, 4, 0.0f, NULL, 4, w),
                      -1);
@@ -619,7 +627,7 @@ START_TEST(prepared_equals_gemm)
     three->set_threads(three, 3);
     ck_assert_int_eq(one->prepared_bytes(one, 8, 2048, 512), 0);
     if (!one->prepared_bytes(one, 32, 2048, 512)) {
-        ck_assert(!__builtin_cpu_supports("avx512f"));
+        ck_assert(!GM_HAVE_AVX512());
         one->destroy(one);
         three->destroy(three);
         return;

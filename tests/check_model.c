@@ -15,6 +15,7 @@
 
 #include "fixture.h"
 #include "backend/backend.h"
+#include "backend/cpu/cpu_level.h"
 #include "model/model.h"
 #include "util/rng.h"
 
@@ -660,9 +661,22 @@ static void prepared_same_bits(model_cell cell, int flags)
     prepared_run(one, cell, flags, &l1, &g1, &n1);
     prepared_run(three, cell, flags, &l3, &g3, &n3);
     ck_assert(n0 == n1 && n1 == n3);
-    ck_assert_msg(l0 == l1 && l1 == l3, "losses %.9g %.9g %.9g", l0, l1, l3);
+    ck_assert_msg(l0 == l1, "losses %.9g %.9g", l0, l1);
     ck_assert_msg(memcmp(g0, g1, n0 * sizeof *g0) == 0, "prepared gradients differ");
-    ck_assert_msg(memcmp(g1, g3, n0 * sizeof *g0) == 0, "3 threads' gradients differ");
+    if (cpu_level_get() >= CPU_LEVEL_AVX512) {
+        /* our sgemm sums alike however a product is split */
+        ck_assert_msg(l1 == l3, "losses %.9g %.9g on 1 and 3 threads", l1, l3);
+        ck_assert_msg(memcmp(g1, g3, n0 * sizeof *g0) == 0, "3 threads' gradients differ");
+    } else {
+        /* OpenBLAS does the products, and its kernels may sum the rows of
+         * a thread's part in another order than the whole's: the results
+         * are those of the thread count, close but not the same bits */
+        ck_assert_msg(fabs(l1 - l3) <= 1e-6 * fabs(l1), "losses %.9g %.9g", l1, l3);
+        double worst = 0;
+        for (size_t i = 0; i < n0; i++)
+            worst = fmax(worst, fabs((double)g1[i] - g3[i]) / (fabs(g1[i]) + 1e-3));
+        ck_assert_msg(worst < 1e-4, "3 threads' gradients differ by %g (relative)", worst);
+    }
     /* the comparison sees a change in a single gradient */
     g1[n1 / 2] = nextafterf(g1[n1 / 2], INFINITY);
     ck_assert(memcmp(g0, g1, n0 * sizeof *g0) != 0);

@@ -315,4 +315,10 @@ be_backend *be_cpu_create(void);
  * which together fix a training's bits. */
 void be_cpu_describe(char *buf, size_t len);
 
+/* Checks RNNLAB_SIMD, the cap on the CPU kernels' SIMD level (portable,
+ * avx2, avx512, avx512vnni; a cap above the CPU's level changes nothing):
+ * returns 0 when it is unset or names a level, -1 with a one-line message
+ * in err otherwise. */
+int be_cpu_simd_check(char *err, size_t errlen);
+
 #endif

@@ -54,6 +54,8 @@ static be_backend *open_cpu(be_precision p, const char *why, char *err, size_t e
                  be_precision_name(p), because);
         return NULL;
     }
+    if (be_cpu_simd_check(err, errlen) < 0)
+        return NULL;
     if ((be = be_cpu_create()) == NULL)
         snprintf(err, errlen, "out of memory creating the CPU backend");
     return be;

@@ -15,6 +15,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/cpu_gemm512.h"
+#include "backend/cpu/cpu_level.h"
 #include "backend/cpu/cpu_lnlstm.h"
 #include "backend/cpu/cpu_math.h"
 #include "backend/cpu/cpu_pack.h"
@@ -1234,13 +1235,12 @@ be_backend *be_cpu_create(void)
  * training depend on both, so golden tests and benchmarks name them. */
 void be_cpu_describe(char *buf, size_t len)
 {
-    const char *simd = "portable";
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512f"))
-        simd = __builtin_cpu_supports("avx512vnni") ? "avx512vnni" : "avx512";
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        simd = "avx2";
-#endif
     const char *core = openblas_get_corename();
-    snprintf(buf, len, "simd=%s openblas_core=%s", simd, core ? core : "unknown");
+    snprintf(buf, len, "simd=%s openblas_core=%s", cpu_level_name(cpu_level_get()),
+             core ? core : "unknown");
+}
+
+int be_cpu_simd_check(char *err, size_t errlen)
+{
+    return cpu_level_check(err, errlen);
 }

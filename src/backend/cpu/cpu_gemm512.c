@@ -42,6 +42,7 @@
  *   | CPU         | shape (M x N x K)                     | path     |
  *   | ----------- | ------------------------------------- | -------- |
  *   | no AVX-512F | any                                   | OpenBLAS |
+ *   | (or RNNLAB_SIMD below avx512: cpu_level.h)          |          |
  *   | AVX-512F    | M*N*K < 64^3 (packing would not pay)  | OpenBLAS |
  *   | AVX-512F    | the rest                              | here     |
  *
@@ -59,6 +60,7 @@
 #include <stddef.h>
 
 #include "backend/cpu/cpu_gemm512.h"
+#include "backend/cpu/cpu_level.h"
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #include <immintrin.h>
@@ -78,7 +80,7 @@ int cpu_gemm512_wanted(int M, int N, int K)
 {
 #ifdef G5_X86
     return M > 0 && N > 0 && K > 0 && (double)M * N * K >= G5_MIN_WORK &&
-           __builtin_cpu_supports("avx512f");
+           cpu_level_get() >= CPU_LEVEL_AVX512;
 #else
     (void)M; (void)N; (void)K;
     return 0;
@@ -431,7 +433,7 @@ static void g5_run_packed(const g5_args *g, const float *P, float *work)
 size_t cpu_gemm512_work_floats(void)
 {
 #ifdef G5_X86
-    if (__builtin_cpu_supports("avx512f"))
+    if (cpu_level_get() >= CPU_LEVEL_AVX512)
         return (size_t)G5_KC * (G5_NC + G5_MC);
 #endif
     return 0;
@@ -447,7 +449,7 @@ size_t cpu_gemm512_packed_floats(int N, int K)
 int cpu_gemm512_pack(int tb, int K, const float *B, int ldb, int j0, int j1, float *P)
 {
 #ifdef G5_X86
-    if (K < 0 || j0 < 0 || j0 % G5_NR || j1 < j0 || !__builtin_cpu_supports("avx512f"))
+    if (K < 0 || j0 < 0 || j0 % G5_NR || j1 < j0 || cpu_level_get() < CPU_LEVEL_AVX512)
         return -1;
     for (int j = j0; j < j1; j += G5_NR)
         for (int k0 = 0; k0 < K; k0 += G5_KC)
@@ -464,7 +466,7 @@ int cpu_gemm512_packed(int M, int N, int K, float alpha, const float *A, int lda
                        const float *P, float beta, float *C, int ldc, float *work)
 {
 #ifdef G5_X86
-    if (M < 0 || N < 0 || K < 0 || !work || !__builtin_cpu_supports("avx512f"))
+    if (M < 0 || N < 0 || K < 0 || !work || cpu_level_get() < CPU_LEVEL_AVX512)
         return -1;
     if (M == 0 || N == 0)
         return 0;
@@ -483,7 +485,7 @@ int cpu_gemm512(int ta, int tb, int M, int N, int K, float alpha, const float *A
                 int lda, const float *B, int ldb, float beta, float *C, int ldc, float *work)
 {
 #ifdef G5_X86
-    if (M < 0 || N < 0 || K < 0 || !work || !__builtin_cpu_supports("avx512f"))
+    if (M < 0 || N < 0 || K < 0 || !work || cpu_level_get() < CPU_LEVEL_AVX512)
         return -1;
     if (M == 0 || N == 0)
         return 0;
@@ -503,7 +505,7 @@ int cpu_gemm512_bias(int ta, int tb, int M, int N, int K, const float *A, int ld
                      int ldc, float *work)
 {
 #ifdef G5_X86
-    if (M < 0 || N < 0 || K < 0 || !work || !b1 || !__builtin_cpu_supports("avx512f"))
+    if (M < 0 || N < 0 || K < 0 || !work || !b1 || cpu_level_get() < CPU_LEVEL_AVX512)
         return -1;
     if (M == 0 || N == 0)
         return 0;

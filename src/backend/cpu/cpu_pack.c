@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/cpu/cpu_level.h"
 #include "backend/cpu/cpu_pack.h"
 #include "backend/cpu/cpu_small.h"
 
@@ -55,12 +56,9 @@ static size_t elem_size(cpu_pack_kind k)
 static int pack_cpu_has(cpu_pack_kind kind)
 {
 #ifdef CPU_PACK_X86
-    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx2"))
-        return 0;
     if (kind == CPU_PACK_I8)
-        return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-               __builtin_cpu_supports("avx512vnni");
-    return 1;
+        return cpu_level_get() >= CPU_LEVEL_AVX512VNNI;
+    return cpu_level_get() >= CPU_LEVEL_AVX512;
 #else
     (void)kind;
     return 0;

@@ -6,6 +6,7 @@
  * scalar code is compiled in ISO C mode. */
 #include <stddef.h>
 
+#include "backend/cpu/cpu_level.h"
 #include "backend/cpu/cpu_simd.h"
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
@@ -157,7 +158,7 @@ int cpu_simd_adam(float *w, const float *g, float *m, float *v, size_t n,
                   const be_adam_step *s)
 {
 #ifdef CPU_SIMD_X86
-    if (__builtin_cpu_supports("avx512f")) {
+    if (cpu_level_get() >= CPU_LEVEL_AVX512) {
         vs_adam(w, g, m, v, n, s);
         return 0;
     }
@@ -171,7 +172,7 @@ int cpu_simd_gru_fwd(int B, int H, float *gx, const float *gh, const float *h_pr
                      float *h)
 {
 #ifdef CPU_SIMD_X86
-    if (__builtin_cpu_supports("avx512f")) {
+    if (cpu_level_get() >= CPU_LEVEL_AVX512) {
         vs_gru(B, H, gx, gh, h_prev, h);
         return 0;
     }
@@ -184,7 +185,7 @@ int cpu_simd_gru_fwd(int B, int H, float *gx, const float *gh, const float *h_pr
 int cpu_simd_rnn_fwd(int B, int H, const float *g, float *h)
 {
 #ifdef CPU_SIMD_X86
-    if (__builtin_cpu_supports("avx512f")) {
+    if (cpu_level_get() >= CPU_LEVEL_AVX512) {
         vs_rnn((size_t)B * H, g, h);
         return 0;
     }
@@ -198,7 +199,7 @@ int cpu_simd_lstm_fwd(int B, int H, float *gates, const float *c_prev, float *c,
                       float *h)
 {
 #ifdef CPU_SIMD_X86
-    if (__builtin_cpu_supports("avx512f")) {
+    if (cpu_level_get() >= CPU_LEVEL_AVX512) {
         vs_lstm(B, H, gates, c_prev, c, h);
         return 0;
     }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "backend/cpu/cpu_level.h"
 #include "backend/cpu/cpu_small.h"
 
 /* IEEE half <-> float in plain C: exact widening; rounding to nearest
@@ -273,11 +274,11 @@ int cpu_small_gemm_nt(int M, int N, int K, float alpha, const float *A, int lda,
     if (M < 1 || M > CPU_SMALL_MAX_M || N < 1 || K < 1)
         return -1;
 #ifdef CPU_SMALL_X86
-    if (__builtin_cpu_supports("avx512f")) {
+    if (cpu_level_get() >= CPU_LEVEL_AVX512) {
         cs_avx512(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return 0;
     }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (cpu_level_get() >= CPU_LEVEL_AVX2) {
         cs_avx2(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return 0;
     }
@@ -293,7 +294,7 @@ int cpu_small_gemm_nn(int M, int N, int K, float alpha, const float *A, int lda,
     if (M < 1 || M > CPU_SMALL_MAX_M || N < 1 || K < 1)
         return -1;
 #ifdef CPU_SMALL_X86
-    if (__builtin_cpu_supports("avx512f")) {
+    if (cpu_level_get() >= CPU_LEVEL_AVX512) {
         cs_nn_avx512(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return 0;
     }
