@@ -25,11 +25,15 @@
 #    both sides, as it has no decoder weight to tie; div-value 4, no head
 #    bias; cutoffs CUTOFFS_33K, CUTOFFS_267K); LARGE_STEPS timed steps after
 #    1 untimed; tokens/s and peak RSS (time -v) of rnnlab (2 threads) and
-#    PyTorch (its fastest of (1,1) and (1,2)).
+#    PyTorch (its fastest of (1,1) and (1,2)).  LARGE_MODEL=medium trains
+#    part 1's medium model there instead (2x650, tied, dropout 0.5, lr 20;
+#    the full softmax only, since tying needs it): the word-level shape
+#    the CPU kernels were measured on.
 #
 # Environment: DATA (../shared/data), TRAIN, VALID, BUDGET (600),
 # PROBE_STEPS (6), LARGE_STEPS (3), LARGE=0 (skip part 2), WORD=0 (skip
 # part 1), LARGE_V ("33278 267735"), LARGE_SOFTMAX ("full adaptive"),
+# LARGE_MODEL (small: 1x256; or medium),
 # CUTOFFS_33K (2000,10000), CUTOFFS_267K (20000,60000), RNNLAB
 # (src/rnnlab), PYTHON (/usr/bin/python3).  Writes bench/out/word/*.json
 # (every run) and bench/out/word.json (the summary).
@@ -116,6 +120,20 @@ fi
 # cutoffs V: the adaptive softmax's cutoffs for a vocabulary of V words.
 cutoffs() { if [ "$1" -lt 100000 ]; then echo "${CUTOFFS_33K:-2000,10000}"; else echo "${CUTOFFS_267K:-20000,60000}"; fi; }
 
+# Part 2's model: rnnlab's options and bench/torch_word.py's for it.
+case ${LARGE_MODEL:-small} in
+    small)
+        small="--tokens word --model lstm --layers 1 --hidden 256 --embed 256
+            --dropout 0 --seq-len 35 --batch 20 --optimizer sgd --lr 1 --clip 0.25"
+        torch_small="--layers 1 --hidden 256 --embed 256 --dropout 0 --lr 1" ;;
+    medium)
+        small="--tokens word --model lstm --layers 2 --hidden 650 --embed 650
+            --dropout 0.5 --seq-len 35 --batch 20 --optimizer sgd --lr 20 --clip 0.25"
+        torch_small="--layers 2 --hidden 650 --embed 650 --dropout 0.5 --lr 20" ;;
+    *) echo "word.sh: LARGE_MODEL must be small or medium, not '$LARGE_MODEL'" >&2
+       exit 1 ;;
+esac
+
 if [ "${LARGE:-1}" != 0 ]; then
     for V in ${LARGE_V:-33278 267735}; do
         "$PY" - "$out/large-$V.txt" "$V" <<'PY'
@@ -131,15 +149,15 @@ with open(path, "w") as f:
     for i in range(0, len(seq), 20):
         f.write(" ".join(seq[i:i + 20]) + "\n")
 PY
-        for sm in ${LARGE_SOFTMAX:-full adaptive}; do
+        softmaxes=${LARGE_SOFTMAX:-full adaptive}
+        [ "${LARGE_MODEL:-small}" = medium ] && softmaxes=full
+        for sm in $softmaxes; do
             if [ "$sm" = full ]; then
                 r_out="--tie" t_out="--tie"
             else
                 r_out="--softmax adaptive --cutoffs $(cutoffs "$V")"
                 t_out="--softmax adaptive --cutoffs $(cutoffs "$V")"
             fi
-            small="--tokens word --model lstm --layers 1 --hidden 256 --embed 256
-                --dropout 0 --seq-len 35 --batch 20 --optimizer sgd --lr 1 --clip 0.25"
             run=$out/large-rnnlab-$V-$sm
             # shellcheck disable=SC2086
             /usr/bin/time -v "$RNNLAB" train --corpus "$out/large-$V.txt" --val-frac 0 \
@@ -150,8 +168,8 @@ PY
                 run=$out/large-torch-$V-$sm-$b
                 # shellcheck disable=SC2086
                 OMP_NUM_THREADS=1 /usr/bin/time -v "$PY" bench/torch_word.py \
-                    --train "$out/large-$V.txt" --valid "$out/large-$V.txt" --layers 1 \
-                    --hidden 256 --embed 256 $t_out --dropout 0 --lr 1 --threads 1 \
+                    --train "$out/large-$V.txt" --valid "$out/large-$V.txt" \
+                    $torch_small $t_out --threads 1 \
                     --blas-threads $b --steps "$LARGE_STEPS" --warmup 1 \
                     >"$run.json" 2>"$run.time"
             done
