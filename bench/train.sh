@@ -197,8 +197,11 @@ if [ "$LN" != 0 ] && [ "$MODEL" = lstm ]; then
 fi
 
 # ------------------------------------------------------------------- report
+# The kernels rnnlab ran (its SIMD level, OpenBLAS's core) and the CPU.
+RNNLAB_CPU="$("$RNNLAB" --version | sed -n 's/^cpu: //p')"
+CPU_MODEL="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)"
 export CORPUS OUT STEPS WARMUP TORCH_STEPS TORCH_WARMUP THREADS \
-       MODEL LAYERS HIDDEN EMBED SEQ BATCH LR CLIP LOAD1
+       MODEL LAYERS HIDDEN EMBED SEQ BATCH LR CLIP LOAD1 RNNLAB_CPU CPU_MODEL
 "$PY" - <<'PYEOF'
 import json, math, os, re, sys
 
@@ -327,6 +330,8 @@ report = {
                "corpus": os.path.basename(env["CORPUS"]),
                "openblas_coretype_env": env.get("OPENBLAS_CORETYPE"),
                "openblas_core": sgemm.get("core") if sgemm else None,
+               "rnnlab_kernels": env.get("RNNLAB_CPU") or None,
+               "cpu_model": env.get("CPU_MODEL") or None,
                "loadavg_at_start": float(env.get("LOAD1") or 0)},
     "flops_per_token": flops_tok,
     "flops_formula": formula,
@@ -377,6 +382,7 @@ print()
 print("%s %dx%d embed %d vocab %d, T=%d B=%d, Adam, clip %s, %s threads"
       % (env["MODEL"].upper(), L, H, E, V, T, B, env["CLIP"], env["THREADS"]))
 print("flops/token = %s = %.2f MFLOP" % (formula, flops_tok / 1e6))
+print("CPU %s; rnnlab's kernels: %s" % (env.get("CPU_MODEL") or "?", env.get("RNNLAB_CPU") or "?"))
 print("sgemm peak (2048^3) %s GFLOP/s (OpenBLAS %s kernels) -> sgemm-bound %s tokens/s"
       % (fmt(peak, ".1f"), sgemm.get("core") if sgemm else "?", fmt(bound_tps, ".0f")))
 print("AVX-512 FMA peak %s GFLOP/s on 1 thread, %s on %s (bench/fma_peak)"
