@@ -15,7 +15,8 @@ static const char *const level_names[] = {
 };
 #define N_LEVELS (sizeof level_names / sizeof level_names[0])
 
-cpu_level cpu_level_detect(void)
+/* The CPU's own level, ignoring RNNLAB_SIMD. */
+static cpu_level level_detect(void)
 {
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
     __builtin_cpu_init();
@@ -37,7 +38,8 @@ const char *cpu_level_name(cpu_level l)
     return (size_t)l < N_LEVELS ? level_names[l] : "unknown";
 }
 
-int cpu_level_parse(const char *s, cpu_level *out)
+/* The level named s into out; returns 0, or -1 when s names none. */
+static int level_parse(const char *s, cpu_level *out)
 {
     for (size_t i = 0; i < N_LEVELS; i++)
         if (strcmp(s, level_names[i]) == 0) {
@@ -55,9 +57,9 @@ static pthread_once_t level_once = PTHREAD_ONCE_INIT;
 
 static void level_init(void)
 {
-    cpu_level have = cpu_level_detect(), cap;
+    cpu_level have = level_detect(), cap;
     const char *env = getenv(CPU_LEVEL_ENV);
-    if (env && *env && cpu_level_parse(env, &cap) == 0 && cap < have)
+    if (env && *env && level_parse(env, &cap) == 0 && cap < have)
         have = cap;
     level_in_use = have;
 }
@@ -72,7 +74,7 @@ int cpu_level_check(char *err, size_t errlen)
 {
     const char *env = getenv(CPU_LEVEL_ENV);
     cpu_level l;
-    if (!env || !*env || cpu_level_parse(env, &l) == 0)
+    if (!env || !*env || level_parse(env, &l) == 0)
         return 0;
     snprintf(err, errlen, "%s: '%s' is not a SIMD level (portable, avx2, avx512, avx512vnni)",
              CPU_LEVEL_ENV, env);

@@ -23,13 +23,8 @@ typedef enum {
  * it).  Fixed for the process after the first call. */
 cpu_level cpu_level_get(void);
 
-/* The CPU's own level, ignoring RNNLAB_SIMD. */
-cpu_level cpu_level_detect(void);
-
-/* The level's name ("avx2"), and the level named s; returns 0, or -1 when
- * s names none. */
+/* The level's name ("avx2"). */
 const char *cpu_level_name(cpu_level l);
-int cpu_level_parse(const char *s, cpu_level *out);
 
 /* Checks RNNLAB_SIMD: returns 0 when it is unset or names a level, -1 with
  * a one-line message in err otherwise. */
