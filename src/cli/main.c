@@ -52,7 +52,8 @@ static void main_help(FILE *f)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fputs("\nOptions:\n"
           "  -h, --help  show this help and exit\n"
-          "  --version   show the version and what the build has (cuda, nccl, mpi)\n"
+          "  --version   show the version, what the build has (cuda, nccl, mpi)\n"
+          "              and the CPU kernels in use (RNNLAB_SIMD caps them)\n"
           "\nInteractive use:\n"
           "  rnnlab [--corpus FILE] [-e CMD]...  the terminal interface; trains\n"
           "                                      at once (bundled corpus by default)\n"
