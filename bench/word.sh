@@ -123,13 +123,13 @@ cutoffs() { if [ "$1" -lt 100000 ]; then echo "${CUTOFFS_33K:-2000,10000}"; else
 # Part 2's model: rnnlab's options and bench/torch_word.py's for it.
 case ${LARGE_MODEL:-small} in
     small)
-        small="--tokens word --model lstm --layers 1 --hidden 256 --embed 256
+        part2="--tokens word --model lstm --layers 1 --hidden 256 --embed 256
             --dropout 0 --seq-len 35 --batch 20 --optimizer sgd --lr 1 --clip 0.25"
-        torch_small="--layers 1 --hidden 256 --embed 256 --dropout 0 --lr 1" ;;
+        torch_part2="--layers 1 --hidden 256 --embed 256 --dropout 0 --lr 1" ;;
     medium)
-        small="--tokens word --model lstm --layers 2 --hidden 650 --embed 650
+        part2="--tokens word --model lstm --layers 2 --hidden 650 --embed 650
             --dropout 0.5 --seq-len 35 --batch 20 --optimizer sgd --lr 20 --clip 0.25"
-        torch_small="--layers 2 --hidden 650 --embed 650 --dropout 0.5 --lr 20" ;;
+        torch_part2="--layers 2 --hidden 650 --embed 650 --dropout 0.5 --lr 20" ;;
     *) echo "word.sh: LARGE_MODEL must be small or medium, not '$LARGE_MODEL'" >&2
        exit 1 ;;
 esac
@@ -161,7 +161,7 @@ PY
             run=$out/large-rnnlab-$V-$sm
             # shellcheck disable=SC2086
             /usr/bin/time -v "$RNNLAB" train --corpus "$out/large-$V.txt" --val-frac 0 \
-                $small $r_out --steps $((LARGE_STEPS + 1)) --eval-every 0 --threads 2 \
+                $part2 $r_out --steps $((LARGE_STEPS + 1)) --eval-every 0 --threads 2 \
                 --json >"$run.log" 2>"$run.time"
             rate "$run.log" 1 | sed "s/}$/, \"peak_rss_mb\": $(rss "$run.time")}/" >"$run.json"
             for b in 1 2; do
@@ -169,7 +169,7 @@ PY
                 # shellcheck disable=SC2086
                 OMP_NUM_THREADS=1 /usr/bin/time -v "$PY" bench/torch_word.py \
                     --train "$out/large-$V.txt" --valid "$out/large-$V.txt" \
-                    $torch_small $t_out --threads 1 \
+                    $torch_part2 $t_out --threads 1 \
                     --blas-threads $b --steps "$LARGE_STEPS" --warmup 1 \
                     >"$run.json" 2>"$run.time"
             done

@@ -79,11 +79,6 @@ if [ "${1:-}" = "--record" ]; then
     echo "recorded $golden"
     exit 0
 fi
-if [ "$(head -n 1 "$golden")" != "$(head -n 1 "$tmp/now.txt")" ]; then
-    echo "SKIP: golden bits were recorded on '$(head -n 1 "$golden")';" \
-         "this machine is '$(head -n 1 "$tmp/now.txt")'"
-    exit 77
-fi
 if diff -u "$golden" "$tmp/now.txt"; then
     echo "ok - training, eval and samples give the golden bits"
     exit 0
